@@ -1,0 +1,246 @@
+//! The request driver: sends one HTTP/1.1 request and classifies what came back as an [`Outcome`].
+//!
+//! hyper's client connection is used directly (not a pooled client) so that each request has its
+//! own connection and every way a connection can fail stays visible: refused, reset, closed empty,
+//! or cut inside the body.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::outcome::Outcome;
+
+/// What happened to one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Response {
+    /// The outcome in the vocabulary.
+    pub outcome: Outcome,
+    /// The status, when headers arrived.
+    pub status: Option<u16>,
+    /// Body bytes received.
+    pub bytes: u64,
+    /// When the TCP connection was established (None if it never was).
+    pub connected: Option<Instant>,
+}
+
+/// Sends `GET path` to `addr` on a fresh connection and waits at most `deadline` for the outcome.
+///
+/// `on_connected` runs once the TCP connection is up (before the request is written), so a
+/// caller can synchronise on the fact that the request is in flight.
+pub async fn get(
+    addr: SocketAddr,
+    path: &str,
+    deadline: Duration,
+    on_connected: impl FnOnce(),
+) -> Response {
+    let mut partial = Response {
+        outcome: Outcome::Timeout,
+        status: None,
+        bytes: 0,
+        connected: None,
+    };
+    match tokio::time::timeout(deadline, exchange(addr, path, &mut partial, on_connected)).await {
+        Ok(outcome) => Response { outcome, ..partial },
+        Err(_elapsed) => partial,
+    }
+}
+
+async fn exchange(
+    addr: SocketAddr,
+    path: &str,
+    partial: &mut Response,
+    on_connected: impl FnOnce(),
+) -> Outcome {
+    let stream = match TcpStream::connect(addr).await {
+        Ok(stream) => stream,
+        Err(error) => return classify_io(&error, Outcome::Refused),
+    };
+    partial.connected = Some(Instant::now());
+    on_connected();
+    // Nagle would delay nothing here (one small write), but keep the request on the wire at once.
+    let _ = stream.set_nodelay(true);
+    let (mut sender, connection) =
+        match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await {
+            Ok(parts) => parts,
+            Err(error) => return classify_hyper(&error, Outcome::EmptyReply),
+        };
+    tokio::spawn(connection);
+
+    let request = hyper::Request::get(path)
+        .header(hyper::header::HOST, addr.to_string())
+        .header(hyper::header::CONNECTION, "close")
+        .body(Empty::<Bytes>::new())
+        .expect("a GET with a valid path is a valid request");
+    let response = match sender.send_request(request).await {
+        Ok(response) => response,
+        // Nothing of a response arrived: the connection was closed (empty reply) or reset.
+        Err(error) => return classify_hyper(&error, Outcome::EmptyReply),
+    };
+    let status = response.status();
+    partial.status = Some(status.as_u16());
+
+    let mut body = response.into_body();
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Some(data) = frame.data_ref() {
+                    partial.bytes += data.len() as u64;
+                }
+            }
+            // hyper checks Content-Length and chunked termination: an early end is an error.
+            Err(_) => return Outcome::Truncated,
+        }
+    }
+    if status.is_success() {
+        Outcome::Ok
+    } else {
+        Outcome::HttpError
+    }
+}
+
+/// Finds the I/O error beneath a hyper error, if any, to tell a reset from a clean close.
+fn classify_hyper(error: &hyper::Error, otherwise: Outcome) -> Outcome {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io_error) = cause.downcast_ref::<io::Error>() {
+            return classify_io(io_error, otherwise);
+        }
+        source = cause.source();
+    }
+    otherwise
+}
+
+fn classify_io(error: &io::Error, otherwise: Outcome) -> Outcome {
+    match error.kind() {
+        io::ErrorKind::ConnectionRefused => Outcome::Refused,
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => Outcome::Reset,
+        io::ErrorKind::UnexpectedEof => Outcome::EmptyReply,
+        _ => otherwise,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A one-shot TCP peer that reads the request, then does `answer` with the socket.
+    async fn peer<F, Fut>(answer: F) -> SocketAddr
+    where
+        F: FnOnce(TcpStream) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await.unwrap();
+            answer(socket).await;
+        });
+        addr
+    }
+
+    const DEADLINE: Duration = Duration::from_secs(5);
+
+    #[tokio::test]
+    async fn complete_2xx_is_ok_and_counts_bytes() {
+        let addr = peer(|mut s| async move {
+            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nOK\n")
+                .await
+                .unwrap();
+        })
+        .await;
+        let response = get(addr, "/", DEADLINE, || {}).await;
+        assert_eq!(
+            (response.outcome, response.status, response.bytes),
+            (Outcome::Ok, Some(200), 3)
+        );
+    }
+
+    #[tokio::test]
+    async fn complete_non_2xx_is_http_error() {
+        let addr = peer(|mut s| async move {
+            s.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
+        })
+        .await;
+        let response = get(addr, "/", DEADLINE, || {}).await;
+        assert_eq!(
+            (response.outcome, response.status),
+            (Outcome::HttpError, Some(503))
+        );
+    }
+
+    #[tokio::test]
+    async fn body_shorter_than_declared_is_truncated() {
+        let addr = peer(|mut s| async move {
+            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc")
+                .await
+                .unwrap();
+        })
+        .await;
+        let response = get(addr, "/", DEADLINE, || {}).await;
+        assert_eq!(
+            (response.outcome, response.status, response.bytes),
+            (Outcome::Truncated, Some(200), 3)
+        );
+    }
+
+    #[tokio::test]
+    async fn close_before_any_byte_is_empty_reply() {
+        let addr = peer(|s| async move { drop(s) }).await;
+        assert_eq!(
+            get(addr, "/", DEADLINE, || {}).await.outcome,
+            Outcome::EmptyReply
+        );
+    }
+
+    #[tokio::test]
+    async fn linger_zero_close_is_reset() {
+        let addr = peer(|s| async move {
+            // SO_LINGER 0 makes close() send RST instead of FIN.
+            s.set_zero_linger().unwrap();
+            drop(s)
+        })
+        .await;
+        assert_eq!(
+            get(addr, "/", DEADLINE, || {}).await.outcome,
+            Outcome::Reset
+        );
+    }
+
+    #[tokio::test]
+    async fn closed_port_is_refused() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let response = get(addr, "/", DEADLINE, || {}).await;
+        assert_eq!(
+            (response.outcome, response.connected),
+            (Outcome::Refused, None)
+        );
+    }
+
+    #[tokio::test]
+    async fn silence_past_the_deadline_is_timeout() {
+        let addr = peer(|s| async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            drop(s)
+        })
+        .await;
+        let response = get(addr, "/", Duration::from_millis(200), || {}).await;
+        assert_eq!(response.outcome, Outcome::Timeout);
+        assert!(response.connected.is_some());
+    }
+}

@@ -1,0 +1,80 @@
+//! Connecting to the Docker engine, and the labels that mark what the harness creates.
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
+
+use crate::error::{Error, Result};
+
+/// Label carried by every container and image the harness creates.
+pub const LABEL_MANAGED: &str = "shutdown-harness.managed";
+/// Label naming the run that created a container.
+pub const LABEL_RUN: &str = "shutdown-harness.run";
+
+/// Connects to the engine named by `DOCKER_HOST` (or the local socket) and agrees on an API version.
+///
+/// The engine here speaks API 1.41 (Docker 20.10); bollard 0.21 defaults to a newer one, so
+/// the version is negotiated, which also proves the engine answers.
+pub async fn connect() -> Result<Docker> {
+    let docker =
+        Docker::connect_with_defaults().map_err(|source| Error::ConnectDocker { source })?;
+    let docker = docker
+        .negotiate_version()
+        .await
+        .map_err(|source| Error::ConnectDocker { source })?;
+    docker
+        .ping()
+        .await
+        .map_err(|source| Error::ConnectDocker { source })?;
+    Ok(docker)
+}
+
+/// The labels for something created by run `run_id`.
+pub fn labels(run_id: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (LABEL_MANAGED.to_string(), "true".to_string()),
+        (LABEL_RUN.to_string(), run_id.to_string()),
+    ])
+}
+
+/// Force-removes every container carrying `label` (`key` or `key=value`); returns how many.
+///
+/// Used at the end of each run (its own run label) and by `shutdown-harness clean` (the managed label).
+pub async fn remove_labelled_containers(docker: &Docker, label: &str) -> Result<usize> {
+    let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
+    let options = ListContainersOptions {
+        all: true,
+        filters: Some(filters),
+        ..Default::default()
+    };
+    let containers = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|source| Error::Docker {
+            operation: "list containers",
+            source,
+        })?;
+    let mut removed = 0;
+    for id in containers.into_iter().filter_map(|c| c.id) {
+        let options = RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        match docker.remove_container(&id, Some(options)).await {
+            Ok(()) => removed += 1,
+            // Already gone (removed concurrently): nothing left to do.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
+            Err(source) => {
+                return Err(Error::Docker {
+                    operation: "remove container",
+                    source,
+                });
+            }
+        }
+    }
+    Ok(removed)
+}

@@ -1,0 +1,199 @@
+//! The human report: a timeline per scenario, the server's own log lines interleaved, then a
+//! verdict table stating the two requirements and which scenario meets them.
+
+use std::fmt::Write;
+
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+
+use crate::duration;
+use crate::observation::TimedEvent;
+use crate::results::{RunResults, ScenarioResult};
+use crate::run::events::EventKind;
+use crate::scenario::Target;
+use crate::server_log;
+use crate::verdict::{Requirement, describe};
+
+/// Renders timelines and the verdict table.
+pub fn render(results: &RunResults) -> String {
+    let mut out = String::new();
+    for result in &results.scenarios {
+        timeline(&mut out, result);
+        out.push('\n');
+    }
+    out.push_str(&verdict_table(results));
+    out.push('\n');
+    summary(&mut out, results);
+    out
+}
+
+/// Renders only the verdict table and the summary (no timelines).
+pub fn render_table(results: &RunResults) -> String {
+    let mut out = verdict_table(results);
+    out.push('\n');
+    summary(&mut out, results);
+    out
+}
+
+fn timeline(out: &mut String, result: &ScenarioResult) {
+    let scenario = &result.scenario;
+    let observation = &result.observation;
+    let _ = writeln!(out, "── {} ──", scenario.name);
+    match (&scenario.target, &observation.image) {
+        (Target::Container(spec), Some(image)) => {
+            let init = if spec.init { ", --init" } else { "" };
+            let _ = writeln!(
+                out,
+                "   {} on {} ({image}{init}), stop signal {}, grace {}",
+                spec.variant,
+                spec.base,
+                scenario.stop.signal,
+                duration::format(scenario.stop.timeout)
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "   bare process, {} server, {} after {}",
+                scenario.server.mode,
+                scenario.stop.signal,
+                duration::format(scenario.stop.at)
+            );
+        }
+    }
+    if let Some(pid1) = &observation.pid1 {
+        let catches = if pid1.catches_stop_signal {
+            "catches"
+        } else {
+            "does not catch"
+        };
+        let _ = writeln!(
+            out,
+            "   PID 1: {} ({catches} {})",
+            pid1.command, scenario.stop.signal
+        );
+    }
+    for event in &observation.timeline {
+        if let Some(line) = describe_event(event, result) {
+            let _ = writeln!(out, "   {:>8}  {line}", seconds(event.ms));
+        }
+    }
+    let verdict = if result.passed() {
+        "as expected"
+    } else {
+        "NOT as expected"
+    };
+    let _ = writeln!(out, "   verdict: {verdict}");
+    if let Some(error) = &result.error {
+        let _ = writeln!(out, "     error: {error}");
+    }
+    for failure in &result.verdict.failures {
+        let _ = writeln!(out, "     - {failure}");
+    }
+    if let Some(reason) = &scenario.reason {
+        let _ = writeln!(out, "   why: {reason}");
+    }
+}
+
+fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String> {
+    let line = match &event.kind {
+        EventKind::Started { image: Some(_) } => "container started".to_string(),
+        EventKind::Started { image: None } => "process started".to_string(),
+        EventKind::Ready => "ready".to_string(),
+        EventKind::ServerLog { line } => format!("│ {}", server_log::without_timestamp(line)),
+        EventKind::Pid1(_) => return None,
+        EventKind::RequestSent { name } => format!("→ {name} sent"),
+        EventKind::RequestDone { name, .. } => {
+            let request = result.observation.request(name)?;
+            format!("← {name}: {}", describe(request))
+        }
+        EventKind::StopIssued { signal, timeout_ms } => match result.scenario.target {
+            Target::Container(_) => format!("docker stop (grace {}ms, {signal})", timeout_ms),
+            Target::Process => format!("kill -{signal}"),
+        },
+        EventKind::StopReturned => {
+            let took = result.observation.stop_duration.unwrap_or_default();
+            format!("stop returned after {}", duration::format(took))
+        }
+        EventKind::Exited { code } => {
+            let killed = if result
+                .observation
+                .killed_after_grace(result.scenario.stop.timeout)
+            {
+                " (SIGKILLed after the grace period)"
+            } else {
+                ""
+            };
+            format!("exited {code}{killed}")
+        }
+    };
+    Some(line)
+}
+
+fn seconds(ms: i64) -> String {
+    format!("{:.3}s", ms as f64 / 1000.0)
+}
+
+fn verdict_table(results: &RunResults) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(vec![
+            "scenario",
+            "every request received is answered",
+            "no new request served after the stop",
+            "exit",
+            "stop took",
+            "signal seen",
+            "as expected",
+        ]);
+    for result in &results.scenarios {
+        let observation = &result.observation;
+        let requirement = |which: Requirement| {
+            result
+                .verdict
+                .requirements
+                .iter()
+                .find(|r| r.requirement == which)
+                .map_or("-".to_string(), |r| {
+                    let met = match r.met {
+                        Some(true) => "met",
+                        Some(false) => "NOT met",
+                        None => "untested",
+                    };
+                    format!("{met}: {}", r.evidence)
+                })
+        };
+        table.add_row(vec![
+            result.scenario.name.clone(),
+            requirement(Requirement::AnswersInFlight),
+            requirement(Requirement::RefusesNew),
+            observation
+                .exit_code
+                .map_or("-".to_string(), |c| c.to_string()),
+            observation
+                .stop_duration
+                .map_or("-".to_string(), duration::format),
+            match observation.signal_received {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "unknown",
+            }
+            .to_string(),
+            if result.passed() { "yes" } else { "NO" }.to_string(),
+        ]);
+    }
+    table.to_string()
+}
+
+fn summary(out: &mut String, results: &RunResults) {
+    let passed = results.scenarios.iter().filter(|s| s.passed()).count();
+    let failed = results.scenarios.len() - passed;
+    let _ = writeln!(
+        out,
+        "{passed} passed, {failed} failed in {} (longest scenario {}, builds {})",
+        duration::format(results.duration),
+        duration::format(results.longest_scenario()),
+        duration::format(results.build_duration),
+    );
+}

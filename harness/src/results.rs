@@ -1,0 +1,59 @@
+//! The results of a run: each scenario with its observation and verdict, as reporters read them.
+
+use std::time::Duration;
+
+use crate::observation::Observation;
+use crate::scenario::Scenario;
+use crate::verdict::Verdict;
+
+/// One scenario's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioResult {
+    /// What was run.
+    pub scenario: Scenario,
+    /// What was seen.
+    pub observation: Observation,
+    /// How it compares with the expectations.
+    pub verdict: Verdict,
+    /// The error that cut the run short, if any (the verdict then fails).
+    pub error: Option<String>,
+}
+
+impl ScenarioResult {
+    /// Passed: no error and every expectation held.
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.verdict.passed
+    }
+}
+
+/// The results of a whole run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResults {
+    /// Each scenario, in plan order.
+    pub scenarios: Vec<ScenarioResult>,
+    /// Wall time of running the scenarios (images already built).
+    pub duration: Duration,
+    /// Wall time of building the server and the images before that.
+    pub build_duration: Duration,
+}
+
+impl RunResults {
+    /// Every scenario passed.
+    pub fn passed(&self) -> bool {
+        self.scenarios.iter().all(ScenarioResult::passed)
+    }
+
+    /// Some scenario could not be run at all (an environment problem, not a failed expectation).
+    pub fn errored(&self) -> bool {
+        self.scenarios.iter().any(|s| s.error.is_some())
+    }
+
+    /// The longest scenario's duration.
+    pub fn longest_scenario(&self) -> Duration {
+        self.scenarios
+            .iter()
+            .map(|s| s.observation.duration)
+            .max()
+            .unwrap_or_default()
+    }
+}

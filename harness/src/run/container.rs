@@ -1,0 +1,270 @@
+//! Runs a scenario against the server in a container: create, start, wait for ready, drive the
+//! requests and `docker stop`, record the exit; the container is removed whatever happens.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::query_parameters::{
+    CreateContainerOptions, LogsOptions, RemoveContainerOptions, StopContainerOptions,
+    WaitContainerOptions,
+};
+use futures_util::StreamExt;
+use tokio::sync::{oneshot, watch};
+use tokio::time::Instant;
+
+use crate::docker::labels;
+use crate::error::{Error, Result};
+use crate::pid1;
+use crate::run::events::{EventKind, EventSink};
+use crate::run::schedule::{self, Stopper};
+use crate::scenario::Scenario;
+use crate::server_log;
+
+/// The port the server listens on inside the container (the experiment's).
+pub const SERVER_PORT: u16 = 1202;
+
+/// How long a started container may take to log its start line.
+const START_WAIT: Duration = Duration::from_secs(30);
+
+/// Where and as what a container scenario runs.
+#[derive(Debug, Clone)]
+pub struct ContainerRun<'a> {
+    /// The engine.
+    pub docker: &'a Docker,
+    /// The image to run.
+    pub image: &'a str,
+    /// The container's name (unique per run and scenario).
+    pub name: String,
+    /// The run's id, for the labels.
+    pub run_id: &'a str,
+}
+
+/// Runs `scenario` in a container of `run.image`; removes the container before returning.
+pub async fn run(scenario: &Scenario, run: &ContainerRun<'_>, sink: &EventSink) -> Result<()> {
+    let id = create(scenario, run).await?;
+    let outcome = start_and_drive(scenario, run, &id, sink).await;
+    let removed = run
+        .docker
+        .remove_container(
+            &id,
+            Some(RemoveContainerOptions {
+                force: true,
+                v: true,
+                ..Default::default()
+            }),
+        )
+        .await
+        .map_err(|source| Error::Docker {
+            operation: "remove container",
+            source,
+        });
+    outcome.and(removed)
+}
+
+async fn create(scenario: &Scenario, run: &ContainerRun<'_>) -> Result<String> {
+    let spec = scenario.container();
+    let port = format!("{SERVER_PORT}/tcp");
+    let env = scenario
+        .server
+        .env()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let body = ContainerCreateBody {
+        image: Some(run.image.to_string()),
+        env: Some(env),
+        labels: Some(labels(run.run_id)),
+        exposed_ports: Some(vec![port.clone()]),
+        // API 1.41 has no per-call stop signal: it is the container's, set here.
+        stop_signal: Some(scenario.stop.signal.name().to_string()),
+        stop_timeout: Some(scenario.stop.timeout.as_secs() as i64),
+        host_config: Some(HostConfig {
+            // Traffic stays on 127.0.0.1; the engine picks a free host port.
+            port_bindings: Some(HashMap::from([(
+                port,
+                Some(vec![PortBinding {
+                    host_ip: Some("127.0.0.1".to_string()),
+                    host_port: Some(String::new()),
+                }]),
+            )])),
+            init: Some(spec.is_some_and(|s| s.init)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let options = CreateContainerOptions {
+        name: Some(run.name.clone()),
+        ..Default::default()
+    };
+    let created = run
+        .docker
+        .create_container(Some(options), body)
+        .await
+        .map_err(|source| Error::Docker {
+            operation: "create container",
+            source,
+        })?;
+    Ok(created.id)
+}
+
+async fn start_and_drive(
+    scenario: &Scenario,
+    run: &ContainerRun<'_>,
+    id: &str,
+    sink: &EventSink,
+) -> Result<()> {
+    let docker = run.docker;
+    docker
+        .start_container(id, None)
+        .await
+        .map_err(|source| Error::Docker {
+            operation: "start container",
+            source,
+        })?;
+    sink.emit(EventKind::Started {
+        image: Some(run.image.to_string()),
+    });
+
+    let (started_tx, started_rx) = oneshot::channel();
+    let (received_tx, received_rx) = watch::channel(0usize);
+    let logs = tokio::spawn(follow_logs(
+        docker.clone(),
+        id.to_string(),
+        sink.clone(),
+        started_tx,
+        received_tx,
+    ));
+    let exited = tokio::spawn(wait_exit(docker.clone(), id.to_string(), sink.clone()));
+
+    let inspect = docker
+        .inspect_container(id, None)
+        .await
+        .map_err(|source| Error::Docker {
+            operation: "inspect container",
+            source,
+        })?;
+    let addr = published_addr(&inspect).ok_or_else(|| Error::StartServer {
+        what: run.name.clone(),
+        reason: format!("port {SERVER_PORT}/tcp was not published"),
+    })?;
+
+    if tokio::time::timeout(START_WAIT, started_rx).await.is_err() {
+        return Err(Error::WaitReady {
+            what: format!("container {} ({})", run.name, run.image),
+            waited_ms: START_WAIT.as_millis(),
+            reason: "the server logged no start line".to_string(),
+        });
+    }
+    let ready = Instant::now();
+    sink.emit(EventKind::Ready);
+    if let Some(pid) = inspect
+        .state
+        .as_ref()
+        .and_then(|s| s.pid)
+        .filter(|p| *p > 0)
+    {
+        // Unreadable /proc (another PID namespace, no permission) leaves PID 1 unknown.
+        if let Ok(pid1) = pid1::read(pid, scenario.stop.signal.number()) {
+            sink.emit(EventKind::Pid1(pid1));
+        }
+    }
+
+    let mut stopper = DockerStopper {
+        docker,
+        id,
+        timeout: scenario.stop.timeout,
+    };
+    schedule::drive(scenario, addr, ready, Some(received_rx), &mut stopper, sink).await?;
+    // Both end with the container: the wait answers and the log stream closes.
+    let _ = exited.await;
+    let _ = logs.await;
+    Ok(())
+}
+
+/// `docker stop` with the scenario's grace period.
+struct DockerStopper<'a> {
+    docker: &'a Docker,
+    id: &'a str,
+    timeout: Duration,
+}
+
+impl Stopper for DockerStopper<'_> {
+    async fn stop(&mut self) -> Result<()> {
+        let options = StopContainerOptions {
+            t: Some(self.timeout.as_secs() as i32),
+            signal: None,
+        };
+        self.docker
+            .stop_container(self.id, Some(options))
+            .await
+            .map_err(|source| Error::Docker {
+                operation: "stop container",
+                source,
+            })
+    }
+}
+
+/// The host address of the container's published server port.
+fn published_addr(inspect: &bollard::models::ContainerInspectResponse) -> Option<SocketAddr> {
+    let ports = inspect.network_settings.as_ref()?.ports.as_ref()?;
+    let binding = ports
+        .get(&format!("{SERVER_PORT}/tcp"))?
+        .as_ref()?
+        .iter()
+        .find(|b| b.host_ip.as_deref() == Some("127.0.0.1"))?;
+    let port: u16 = binding.host_port.as_ref()?.parse().ok()?;
+    Some(SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+/// Streams the container's output as log events; signals the start line and counts requests.
+async fn follow_logs(
+    docker: Docker,
+    id: String,
+    sink: EventSink,
+    started: oneshot::Sender<()>,
+    received: watch::Sender<usize>,
+) {
+    let options = LogsOptions {
+        follow: true,
+        stdout: true,
+        stderr: true,
+        ..Default::default()
+    };
+    let mut started = Some(started);
+    let mut stream = docker.logs(&id, Some(options));
+    let mut pending = String::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        pending.push_str(&String::from_utf8_lossy(chunk.as_ref()));
+        while let Some(end) = pending.find('\n') {
+            let line: String = pending.drain(..=end).collect();
+            let line = line.trim_end().to_string();
+            if server_log::started_on(&line).is_some() {
+                if let Some(tx) = started.take() {
+                    let _ = tx.send(());
+                }
+            }
+            if server_log::is_request_received(&line) {
+                received.send_modify(|n| *n += 1);
+            }
+            sink.emit(EventKind::ServerLog { line });
+        }
+    }
+}
+
+/// Waits for the container to stop running and emits its exit code.
+async fn wait_exit(docker: Docker, id: String, sink: EventSink) {
+    let options = WaitContainerOptions {
+        condition: "not-running".to_string(),
+    };
+    let mut wait = docker.wait_container(&id, Some(options));
+    let code = match wait.next().await {
+        Some(Ok(response)) => response.status_code,
+        // bollard reports a non-zero exit as an error carrying the code.
+        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
+        _ => return,
+    };
+    sink.emit(EventKind::Exited { code });
+}

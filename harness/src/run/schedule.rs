@@ -1,0 +1,123 @@
+//! Drives one scenario's requests and its stop against a ready server, on the scenario's clock.
+//!
+//! The stop is issued at its scheduled time but never before the requests meant to be in flight
+//! are: connected, and (when the server's log can be read) logged as received. Requests after
+//! the stop are timed from the moment the stop was issued.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::client;
+use crate::error::Result;
+use crate::run::events::{EventKind, EventSink};
+use crate::scenario::{RequestSpec, Scenario};
+
+/// Issues the stop of one kind of target; returns when the stop has returned.
+pub trait Stopper {
+    /// Stops the server: `docker stop`, or the signal to a process followed by waiting for it.
+    fn stop(&mut self) -> impl std::future::Future<Output = Result<()>> + Send;
+}
+
+/// How long the stop waits for in-flight requests to be logged as received before going ahead:
+/// a bound, not a pause; past it the observation shows what happened.
+const RECEIVED_WAIT: Duration = Duration::from_secs(10);
+
+/// Sends the scenario's requests to `addr` and issues the stop, emitting events to `sink`.
+///
+/// `ready` is the instant the server was ready; `received` counts the server's
+/// "Receive Request" log lines when they can be read. Returns once the stop has returned and
+/// every request has an outcome.
+pub async fn drive(
+    scenario: &Scenario,
+    addr: SocketAddr,
+    ready: Instant,
+    received: Option<watch::Receiver<usize>>,
+    stopper: &mut impl Stopper,
+    sink: &EventSink,
+) -> Result<()> {
+    let deadline = scenario.budget();
+    let stop_at = ready + scenario.stop.at;
+    let mut requests = JoinSet::new();
+
+    let mut connected = Vec::new();
+    let before: Vec<_> = scenario
+        .requests
+        .iter()
+        .filter(|r| r.at.before_stop())
+        .collect();
+    for request in &before {
+        let lead = Duration::from_millis(request.at.0.unsigned_abs());
+        let send_at = stop_at.checked_sub(lead).unwrap_or(ready).max(ready);
+        let (tx, rx) = oneshot::channel();
+        connected.push(rx);
+        requests.spawn(send(
+            (*request).clone(),
+            addr,
+            send_at,
+            deadline,
+            sink.clone(),
+            Some(tx),
+        ));
+    }
+
+    tokio::time::sleep_until(stop_at).await;
+    for rx in connected {
+        // An error means the request ended without connecting (refused): nothing to wait for.
+        let _ = rx.await;
+    }
+    if let Some(mut received) = received {
+        let wanted = before.len();
+        let _ = tokio::time::timeout(RECEIVED_WAIT, received.wait_for(|n| *n >= wanted)).await;
+    }
+
+    let stop_issued = Instant::now();
+    sink.emit(EventKind::StopIssued {
+        signal: scenario.stop.signal,
+        timeout_ms: scenario.stop.timeout.as_millis() as u64,
+    });
+    for request in scenario.requests.iter().filter(|r| !r.at.before_stop()) {
+        let send_at = stop_issued + Duration::from_millis(request.at.0 as u64);
+        requests.spawn(send(
+            request.clone(),
+            addr,
+            send_at,
+            deadline,
+            sink.clone(),
+            None,
+        ));
+    }
+    let stopped = stopper.stop().await;
+    sink.emit(EventKind::StopReturned);
+    while requests.join_next().await.is_some() {}
+    stopped
+}
+
+async fn send(
+    request: RequestSpec,
+    addr: SocketAddr,
+    at: Instant,
+    deadline: Duration,
+    sink: EventSink,
+    connected: Option<oneshot::Sender<()>>,
+) {
+    tokio::time::sleep_until(at).await;
+    sink.emit(EventKind::RequestSent {
+        name: request.name.clone(),
+    });
+    let response = client::get(addr, &request.kind.path(), deadline, || {
+        if let Some(tx) = connected {
+            let _ = tx.send(());
+        }
+    })
+    .await;
+    sink.emit(EventKind::RequestDone {
+        name: request.name,
+        outcome: response.outcome,
+        status: response.status,
+        bytes: response.bytes,
+    });
+}

@@ -1,0 +1,235 @@
+//! The scenario model: what to run, when to stop it, which requests to send, what to expect.
+//!
+//! A scenario is plain data. [`crate::reproduce`] builds the experiment's scenarios in code and
+//! scenario files are parsed into the same structs; the runner only ever sees these.
+
+use std::time::Duration;
+
+use crate::outcome::Expected;
+use crate::variant::{Base, ServerMode, StopSignal, Variant};
+
+/// One experiment: a server, a stop, requests around the stop, and expectations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Unique name, such as `container/exec-form` or `dash/shell-form/graceful`.
+    pub name: String,
+    /// Where the server runs.
+    pub target: Target,
+    /// How the server under test is configured.
+    pub server: ServerSpec,
+    /// How and when it is stopped.
+    pub stop: StopSpec,
+    /// The requests sent around the stop.
+    pub requests: Vec<RequestSpec>,
+    /// What must be observed for the scenario to pass.
+    pub expect: Expectations,
+    /// One line on why the expectations are what they are.
+    pub reason: Option<String>,
+}
+
+/// Where the server under test runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// The static server as a bare process on 127.0.0.1; the stop is a signal sent to it.
+    Process,
+    /// The server in a container built from a variant Dockerfile on a base; the stop is `docker stop`.
+    Container(ContainerSpec),
+}
+
+/// The image and container settings of a container scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContainerSpec {
+    /// The Dockerfile variant.
+    pub variant: Variant,
+    /// The base image the variant is built on.
+    pub base: Base,
+    /// `docker run --init`: docker's own init (tini) as PID 1.
+    pub init: bool,
+}
+
+/// The server under test's configuration, passed as `SERVER_*` environment variables (the shell
+/// form ignores CMD arguments, so the environment is the one channel every variant honours).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSpec {
+    /// `--mode`.
+    pub mode: ServerMode,
+    /// `--delay`: the default handler duration.
+    pub delay: Duration,
+    /// `--signals`: which signals begin shutdown (None: the server's default).
+    pub signals: Option<Vec<StopSignal>>,
+    /// `--drain-timeout` (None: the server's default).
+    pub drain_timeout: Option<Duration>,
+}
+
+impl ServerSpec {
+    /// The environment variables that configure the server this way.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("SERVER_MODE".to_string(), self.mode.name().to_string()),
+            (
+                "SERVER_DELAY".to_string(),
+                format!("{}ms", self.delay.as_millis()),
+            ),
+        ];
+        if let Some(signals) = &self.signals {
+            let names: Vec<_> = signals.iter().map(|s| s.name()).collect();
+            env.push(("SERVER_SIGNALS".to_string(), names.join(",")));
+        }
+        if let Some(drain) = self.drain_timeout {
+            env.push((
+                "SERVER_DRAIN_TIMEOUT".to_string(),
+                format!("{}ms", drain.as_millis()),
+            ));
+        }
+        env
+    }
+}
+
+/// How the server is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StopSpec {
+    /// The first signal: the container's stop signal, or the one sent to a process.
+    /// For containers it is set at create (API 1.41 has no per-call stop signal).
+    pub signal: StopSignal,
+    /// The grace period before SIGKILL (`docker stop -t`).
+    pub timeout: Duration,
+    /// When the stop is issued, counted from the moment the server was ready.
+    pub at: Duration,
+}
+
+/// One request sent around the stop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestSpec {
+    /// Its name in expectations and reports (`in-flight`, `after-stop`).
+    pub name: String,
+    /// When it is sent, relative to the stop: negative before it, positive after it.
+    pub at: Offset,
+    /// What is asked of the server.
+    pub kind: RequestKind,
+}
+
+/// What a request asks of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    /// `GET /`, answered after the server's delay, or this one when given.
+    Slow { delay: Option<Duration> },
+    /// `GET /download`: `bytes` bytes at about `rate` bytes/s.
+    Download { bytes: u64, rate: u64 },
+}
+
+impl RequestKind {
+    /// The request's path and query on our server.
+    pub fn path(&self) -> String {
+        match self {
+            RequestKind::Slow { delay: None } => "/".to_string(),
+            RequestKind::Slow { delay: Some(d) } => format!("/?delay={}ms", d.as_millis()),
+            RequestKind::Download { bytes, rate } => {
+                format!("/download?bytes={bytes}&rate={rate}")
+            }
+        }
+    }
+}
+
+/// A signed offset from the stop, in milliseconds (`-1s` is 1 s before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Offset(pub i64);
+
+impl Offset {
+    /// Parses `-1s`, `+250ms`, `1.5s`, `0`.
+    pub fn parse(text: &str) -> Option<Offset> {
+        let text = text.trim();
+        let (sign, magnitude) = match text.as_bytes().first()? {
+            b'-' => (-1, &text[1..]),
+            b'+' => (1, &text[1..]),
+            _ => (1, text),
+        };
+        if magnitude.trim() == "0" {
+            return Some(Offset(0));
+        }
+        let magnitude = crate::duration::parse(magnitude)?;
+        Some(Offset(sign * i64::try_from(magnitude.as_millis()).ok()?))
+    }
+
+    /// Whether the request is sent before the stop.
+    pub fn before_stop(self) -> bool {
+        self.0 < 0
+    }
+}
+
+/// What must be observed for a scenario to pass. `None` fields are not checked.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Expectations {
+    /// Per request name, its expected outcome.
+    pub requests: Vec<(String, Expected)>,
+    /// The exit code of the server (container or process).
+    pub exit_code: Option<i64>,
+    /// Whether the server logged the signal.
+    pub signal_received: Option<bool>,
+    /// The stop took at least this long.
+    pub stop_at_least: Option<Duration>,
+    /// The stop took less than this.
+    pub stop_below: Option<Duration>,
+}
+
+impl Scenario {
+    /// The image label of a container scenario (`variant on base`), None for processes.
+    pub fn container(&self) -> Option<ContainerSpec> {
+        match &self.target {
+            Target::Container(spec) => Some(*spec),
+            Target::Process => None,
+        }
+    }
+
+    /// The longest the scenario can take once the server is ready: the stop, its grace period,
+    /// and the last request's deadline. Used to bound every wait.
+    pub fn budget(&self) -> Duration {
+        let last_request = self
+            .requests
+            .iter()
+            .map(|r| {
+                let after_stop = Duration::from_millis(r.at.0.max(0) as u64);
+                let work = match r.kind {
+                    RequestKind::Slow { delay } => delay.unwrap_or(self.server.delay),
+                    RequestKind::Download { bytes, rate } => {
+                        Duration::from_millis(bytes.saturating_mul(1000) / rate.max(1))
+                    }
+                };
+                after_stop + work
+            })
+            .max()
+            .unwrap_or_default();
+        self.stop.at + self.stop.timeout.max(last_request) + Duration::from_secs(5)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_signed_milliseconds() {
+        assert_eq!(Offset::parse("-1s"), Some(Offset(-1000)));
+        assert_eq!(Offset::parse("+250ms"), Some(Offset(250)));
+        assert_eq!(Offset::parse("2s"), Some(Offset(2000)));
+        assert_eq!(Offset::parse("0"), Some(Offset(0)));
+        assert_eq!(Offset::parse("soon"), None);
+    }
+
+    #[test]
+    fn server_spec_becomes_environment() {
+        let spec = ServerSpec {
+            mode: ServerMode::Abrupt,
+            delay: Duration::from_millis(1500),
+            signals: Some(vec![StopSignal::Sigint]),
+            drain_timeout: None,
+        };
+        assert_eq!(
+            spec.env(),
+            [
+                ("SERVER_MODE".into(), "abrupt".into()),
+                ("SERVER_DELAY".into(), "1500ms".into()),
+                ("SERVER_SIGNALS".into(), "SIGINT".into()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! Building the static server binary that every image and process scenario runs.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use sha2::{Digest, Sha256};
+use tokio::process::Command;
+
+use crate::error::{Error, Result};
+
+/// The documented command that builds the static server (run in the workspace root).
+///
+/// Static because the images are `FROM scratch`; an explicit glibc target because no musl target
+/// can be installed on the machines this runs on.
+pub const STATIC_BUILD_COMMAND: &str = "RUSTFLAGS=\"-C target-feature=+crt-static\" cargo build --release -p graceful-server --target x86_64-unknown-linux-gnu --target-dir target/static";
+
+/// The Rust target the static server is built for.
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+/// The target directory of the static build, kept apart so its flags never churn `target/`.
+const TARGET_DIR: &str = "target/static";
+/// How many lines of cargo's stderr an error carries.
+const STDERR_TAIL_LINES: usize = 20;
+
+/// The static server binary and the digest of its content (part of every image's cache key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerBinary {
+    /// Path to `target/static/x86_64-unknown-linux-gnu/release/server`.
+    pub path: PathBuf,
+    /// Hex digest of the binary's bytes.
+    pub digest: String,
+}
+
+/// The workspace root (where `Cargo.toml`, `Dockerfiles/` and `scenarios/` live).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("harness/ has a parent")
+        .to_path_buf()
+}
+
+/// Where [`STATIC_BUILD_COMMAND`] leaves the binary, relative to `workspace`.
+pub fn static_server_path(workspace: &Path) -> PathBuf {
+    workspace
+        .join(TARGET_DIR)
+        .join(TARGET)
+        .join("release")
+        .join("server")
+}
+
+/// Builds (or reuses, when up to date) the static server with the documented command.
+///
+/// Cargo's fingerprinting makes an up-to-date build a cheap no-op, and cargo's own lock on the
+/// target directory makes concurrent harness processes safe.
+pub async fn build_static_server(workspace: &Path) -> Result<ServerBinary> {
+    run_cargo_build(workspace).await?;
+    let path = static_server_path(workspace);
+    let digest = sha256_file(&path).await?;
+    Ok(ServerBinary { path, digest })
+}
+
+/// Runs the build; on failure returns the tail of cargo's stderr.
+async fn run_cargo_build(workspace: &Path) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(workspace)
+        .args(["build", "--release", "-p", "graceful-server"])
+        .args(["--target", TARGET, "--target-dir", TARGET_DIR])
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        // Would take precedence over RUSTFLAGS if inherited from an outer cargo.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| build_error(format!("cannot run cargo: {e}")))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Err(build_error(format!(
+        "cargo exited with {}:\n{}",
+        output.status,
+        tail(&stderr, STDERR_TAIL_LINES)
+    )))
+}
+
+fn build_error(reason: String) -> Error {
+    Error::BuildServer {
+        command: STATIC_BUILD_COMMAND.to_string(),
+        reason,
+    }
+}
+
+/// The last `lines` lines of `text`.
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Hex sha256 of a file's bytes.
+pub(crate) async fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = tokio::fs::read(path).await.map_err(|source| Error::Io {
+        operation: format!("reading {}", path.display()),
+        source,
+    })?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        assert_eq!(tail("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(tail("a", 5), "a");
+    }
+
+    #[test]
+    fn the_binary_lives_under_the_static_target_dir() {
+        let path = static_server_path(Path::new("/ws"));
+        assert_eq!(
+            path,
+            Path::new("/ws/target/static/x86_64-unknown-linux-gnu/release/server")
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! The variant axes of a scenario: base image, entrypoint form, server mode, stop signal.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Which shell (if any) a base image provides as `/bin/sh`.
+///
+/// Bases are forged from host binaries because nothing can be pulled: see [`crate::forge`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Base {
+    /// Debian-like: `/bin/sh` is dash, which forks for `sh -c server` and stays PID 1.
+    Dash,
+    /// Fedora/UBI-like: `/bin/sh` is bash, which execs the last simple command.
+    Bash,
+    /// Alpine-like: `/bin/sh` is busybox ash, which execs the last simple command.
+    Busybox,
+    /// `FROM scratch`: no shell at all.
+    None,
+}
+
+impl Base {
+    /// Every base, in display order.
+    pub const ALL: [Base; 4] = [Base::Dash, Base::Bash, Base::Busybox, Base::None];
+
+    /// The name used in scenario files, image tags and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Base::Dash => "dash",
+            Base::Bash => "bash",
+            Base::Busybox => "busybox",
+            Base::None => "none",
+        }
+    }
+
+    /// Whether the base has a `/bin/sh`.
+    pub fn has_shell(self) -> bool {
+        self != Base::None
+    }
+}
+
+impl fmt::Display for Base {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How the Dockerfile starts the server: one file per variant in `Dockerfiles/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    /// `ENTRYPOINT server`: runs as `/bin/sh -c server`.
+    ShellForm,
+    /// `ENTRYPOINT ["server"]`: the server is PID 1.
+    ExecForm,
+    /// `ENTRYPOINT exec server`: shell form, but the shell replaces itself.
+    ShellFormExec,
+    /// `ENTRYPOINT ["/bin/sh", "-c", "server"]`: exec form that still goes through a shell.
+    ExecFormSh,
+    /// An entrypoint script that runs the server without `exec`.
+    ScriptNoExec,
+    /// An entrypoint script that ends with `exec "$@"`.
+    ScriptExec,
+    /// tini (tini-static from the host) as PID 1, forwarding signals to the server.
+    Tini,
+}
+
+impl Variant {
+    /// Every variant, in display order.
+    pub const ALL: [Variant; 7] = [
+        Variant::ShellForm,
+        Variant::ExecForm,
+        Variant::ShellFormExec,
+        Variant::ExecFormSh,
+        Variant::ScriptNoExec,
+        Variant::ScriptExec,
+        Variant::Tini,
+    ];
+
+    /// The name used in scenario files, image tags and reports; also the Dockerfile's stem.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::ShellForm => "shell-form",
+            Variant::ExecForm => "exec-form",
+            Variant::ShellFormExec => "shell-form-exec",
+            Variant::ExecFormSh => "exec-form-sh",
+            Variant::ScriptNoExec => "script-no-exec",
+            Variant::ScriptExec => "script-exec",
+            Variant::Tini => "tini",
+        }
+    }
+
+    /// The Dockerfile's file name under `Dockerfiles/`.
+    pub fn dockerfile(self) -> String {
+        format!("{}.Dockerfile", self.name())
+    }
+
+    /// Whether the variant needs `/bin/sh` in the base image.
+    pub fn needs_shell(self) -> bool {
+        matches!(
+            self,
+            Variant::ShellForm
+                | Variant::ShellFormExec
+                | Variant::ExecFormSh
+                | Variant::ScriptNoExec
+                | Variant::ScriptExec
+        )
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How the server under test reacts to its shutdown signals (`graceful-server --mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerMode {
+    /// Stop accepting, drain in-flight requests, exit 0.
+    Graceful,
+    /// Exit at once; in-flight requests are cut.
+    Abrupt,
+    /// No signal handler: as PID 1 the kernel drops SIGTERM.
+    Unhandled,
+}
+
+impl ServerMode {
+    /// The name used by `server --mode` and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerMode::Graceful => "graceful",
+            ServerMode::Abrupt => "abrupt",
+            ServerMode::Unhandled => "unhandled",
+        }
+    }
+}
+
+impl fmt::Display for ServerMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A signal that stops the server: `docker stop`'s first signal, or the one a process is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum StopSignal {
+    /// The default of `docker stop` and of `kill`.
+    #[serde(alias = "TERM")]
+    Sigterm,
+    /// Ctrl-C.
+    #[serde(alias = "INT")]
+    Sigint,
+    /// nginx's graceful stop.
+    #[serde(alias = "QUIT")]
+    Sigquit,
+    /// Reload, for most daemons.
+    #[serde(alias = "HUP")]
+    Sighup,
+    /// User-defined signal 1.
+    #[serde(alias = "USR1")]
+    Sigusr1,
+}
+
+impl StopSignal {
+    /// The canonical name (`SIGTERM`), as Docker's `StopSignal` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            StopSignal::Sigterm => "SIGTERM",
+            StopSignal::Sigint => "SIGINT",
+            StopSignal::Sigquit => "SIGQUIT",
+            StopSignal::Sighup => "SIGHUP",
+            StopSignal::Sigusr1 => "SIGUSR1",
+        }
+    }
+
+    /// The signal number on Linux (the bit index + 1 in `/proc/<pid>/status` SigCgt).
+    pub fn number(self) -> i32 {
+        match self {
+            StopSignal::Sigterm => 15,
+            StopSignal::Sigint => 2,
+            StopSignal::Sigquit => 3,
+            StopSignal::Sighup => 1,
+            StopSignal::Sigusr1 => 10,
+        }
+    }
+
+    /// Parses `SIGTERM`, `TERM`, `sigterm` or `15`.
+    pub fn parse(text: &str) -> Option<StopSignal> {
+        let upper = text.trim().to_ascii_uppercase();
+        let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+        [
+            StopSignal::Sigterm,
+            StopSignal::Sigint,
+            StopSignal::Sigquit,
+            StopSignal::Sighup,
+            StopSignal::Sigusr1,
+        ]
+        .into_iter()
+        .find(|s| &s.name()[3..] == bare || s.number().to_string() == bare)
+    }
+}
+
+impl fmt::Display for StopSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_signal_parses_names_and_numbers() {
+        assert_eq!(StopSignal::parse("SIGTERM"), Some(StopSignal::Sigterm));
+        assert_eq!(StopSignal::parse("quit"), Some(StopSignal::Sigquit));
+        assert_eq!(StopSignal::parse("2"), Some(StopSignal::Sigint));
+        assert_eq!(StopSignal::parse("SIGWINCH"), None);
+    }
+
+    #[test]
+    fn only_scratch_has_no_shell() {
+        assert!(!Base::None.has_shell());
+        assert!(Variant::ExecFormSh.needs_shell());
+        assert!(!Variant::ExecForm.needs_shell());
+    }
+}

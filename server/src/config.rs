@@ -1,0 +1,119 @@
+//! Command-line and environment configuration of the server.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::signal::StopSignal;
+
+/// The longest delay a request may ask for: longer would only tie up a connection.
+pub const MAX_DELAY: Duration = Duration::from_secs(10 * 60);
+
+/// How the server reacts to a shutdown signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Close the listener, answer the requests in flight, then exit 0.
+    Graceful,
+    /// Exit at once (code 2), cutting the requests in flight.
+    Abrupt,
+    /// Install no signal handler: the kernel's default action applies.
+    Unhandled,
+}
+
+impl Mode {
+    /// The name used on the command line and in the log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Graceful => "graceful",
+            Self::Abrupt => "abrupt",
+            Self::Unhandled => "unhandled",
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `<ts> <message>`, like the Go server of the original experiment.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything the server is told at start; every flag can also come from `SERVER_<NAME>`.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "server", version, about = "HTTP server that shuts down gracefully, abruptly, or not at all")]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port (the Start log line shows it).
+    #[arg(long, env = "SERVER_LISTEN", default_value = "0.0.0.0:1202")]
+    pub listen: SocketAddr,
+
+    /// What a shutdown signal does.
+    #[arg(long, env = "SERVER_MODE", value_enum, default_value_t = Mode::Graceful)]
+    pub mode: Mode,
+
+    /// How long `GET /` waits before answering (250ms, 5s, ...; a bare number means milliseconds).
+    #[arg(long, env = "SERVER_DELAY", default_value = "5s", value_parser = parse_delay)]
+    pub delay: Duration,
+
+    /// How long a graceful shutdown waits for requests in flight before cutting them.
+    #[arg(long, env = "SERVER_DRAIN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+
+    /// Signals that begin shutdown, comma separated, with or without the SIG prefix.
+    #[arg(
+        long,
+        env = "SERVER_SIGNALS",
+        value_delimiter = ',',
+        default_value = "SIGTERM,SIGINT,SIGQUIT"
+    )]
+    pub signals: Vec<StopSignal>,
+
+    /// Log line format.
+    #[arg(long, env = "SERVER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Parses a duration such as `250ms`, `2s` or `1m`; a bare number means milliseconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(millis) = text.parse::<u64>() {
+        return Ok(Duration::from_millis(millis));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("invalid duration {text:?} ({e}); use e.g. 250ms, 2s or 1500"))
+}
+
+/// Parses a request delay: a duration no longer than [`MAX_DELAY`].
+pub fn parse_delay(text: &str) -> Result<Duration, String> {
+    let delay = parse_duration(text)?;
+    if delay > MAX_DELAY {
+        return Err(format!("delay {text:?} is longer than the maximum of 10m"));
+    }
+    Ok(delay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_numbers_are_milliseconds() {
+        assert_eq!(parse_duration("1500"), Ok(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn units_are_understood() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn delays_are_bounded() {
+        assert_eq!(parse_delay("10m"), Ok(MAX_DELAY));
+        assert!(parse_delay("601s").unwrap_err().contains("maximum"));
+        assert!(parse_delay("soon").is_err());
+        assert!(parse_delay("99999999999999999999").is_err());
+    }
+}

@@ -1,0 +1,186 @@
+//! The HTTP routes: a slow `/`, an instant `/healthz` and a paced `/download`.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use http_body::{Frame, SizeHint};
+use tokio::time::{Instant, Sleep};
+
+use crate::config::{Config, parse_delay};
+use crate::log::{Event, Log};
+use crate::tracker::{TrackedBody, Tracker};
+
+/// The largest `/download` body: enough to watch a transfer being cut, small enough to be harmless.
+pub const MAX_DOWNLOAD_BYTES: u64 = 1 << 30;
+
+/// The fastest `/download` rate, in bytes per second.
+pub const MAX_DOWNLOAD_RATE: u64 = 1 << 30;
+
+/// `/download` sends about this many chunks per second, so a cut transfer is visibly short.
+const CHUNKS_PER_SECOND: u64 = 10;
+
+const MAX_CHUNK: usize = 64 * 1024;
+static FILLER: [u8; MAX_CHUNK] = [b'x'; MAX_CHUNK];
+
+#[derive(Clone)]
+struct AppState {
+    delay: Duration,
+    log: Log,
+    tracker: Tracker,
+}
+
+/// The server's routes, logging and counting requests as the configuration says.
+pub fn app(config: &Config) -> Router {
+    router(config, Tracker::default())
+}
+
+/// The routes, counting requests in flight with `tracker` (shared with the shutdown logic).
+pub(crate) fn router(config: &Config, tracker: Tracker) -> Router {
+    let state = AppState {
+        delay: config.delay,
+        log: Log::new(config.log_format),
+        tracker,
+    };
+    Router::new()
+        .route("/", get(slow_ok))
+        .route("/healthz", get(healthz))
+        .route("/download", get(download))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), log_and_track))
+        .with_state(state)
+}
+
+/// Logs each request and its response, and counts it in flight until its body is sent.
+async fn log_and_track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let in_flight = state.tracker.begin();
+    // Probes would flood the log (and the benchmark measures this route): leave them out.
+    let logged = request.uri().path() != "/healthz";
+    if logged {
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        state.log.emit(Event::RequestReceived {
+            method: request.method().as_str(),
+            path,
+        });
+    }
+    let response = next.run(request).await;
+    if logged {
+        state.log.emit(Event::ResponseSent {
+            status: response.status().as_u16(),
+        });
+    }
+    response.map(|body| Body::new(TrackedBody::new(body, in_flight)))
+}
+
+#[derive(serde::Deserialize)]
+struct DelayQuery {
+    delay: Option<String>,
+}
+
+/// `GET /`: waits the delay (the configured one or `?delay=`), then answers `OK`.
+async fn slow_ok(
+    State(state): State<AppState>,
+    Query(query): Query<DelayQuery>,
+) -> Result<&'static str, Response> {
+    let delay = match query.delay {
+        Some(text) => parse_delay(&text).map_err(bad_request)?,
+        None => state.delay,
+    };
+    tokio::time::sleep(delay).await;
+    Ok("OK\n")
+}
+
+async fn healthz() -> &'static str {
+    "OK\n"
+}
+
+#[derive(serde::Deserialize)]
+struct DownloadQuery {
+    bytes: Option<String>,
+    rate: Option<String>,
+}
+
+/// `GET /download?bytes=N&rate=R`: N bytes at about R bytes/s, with Content-Length.
+async fn download(Query(query): Query<DownloadQuery>) -> Result<Response, Response> {
+    let bytes = bounded(query.bytes.as_deref(), "bytes", 0, MAX_DOWNLOAD_BYTES)?;
+    let rate = bounded(query.rate.as_deref(), "rate", 1, MAX_DOWNLOAD_RATE)?;
+    Ok(Body::new(Paced::new(bytes, rate)).into_response())
+}
+
+async fn not_found() -> (StatusCode, &'static str) {
+    (StatusCode::NOT_FOUND, "not found\n")
+}
+
+fn bounded(text: Option<&str>, name: &str, min: u64, max: u64) -> Result<u64, Response> {
+    let text = text.ok_or_else(|| bad_request(format!("missing query parameter {name}")))?;
+    text.parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| bad_request(format!("{name}={text:?} must be a whole number from {min} to {max}")))
+}
+
+fn bad_request(reason: String) -> Response {
+    (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response()
+}
+
+/// A body of `remaining` filler bytes sent in chunks paced to `rate` bytes per second.
+struct Paced {
+    remaining: u64,
+    sent: u64,
+    rate: u64,
+    chunk: usize,
+    start: Instant,
+    wait: Pin<Box<Sleep>>,
+}
+
+impl Paced {
+    fn new(bytes: u64, rate: u64) -> Self {
+        let chunk = (rate / CHUNKS_PER_SECOND).clamp(1, MAX_CHUNK as u64) as usize;
+        let start = Instant::now();
+        Self {
+            remaining: bytes,
+            sent: 0,
+            rate,
+            chunk,
+            start,
+            wait: Box::pin(tokio::time::sleep_until(start)),
+        }
+    }
+}
+
+impl HttpBody for Paced {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if self.remaining == 0 {
+            return Poll::Ready(None);
+        }
+        ready!(self.wait.as_mut().poll(cx));
+        let len = self.chunk.min(self.remaining as usize);
+        self.remaining -= len as u64;
+        self.sent += len as u64;
+        // Pace against the start rather than the last chunk, so timer granularity does not add up.
+        let due = self.start + Duration::from_secs_f64(self.sent as f64 / self.rate as f64);
+        self.wait.as_mut().reset(due);
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(&FILLER[..len])))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
+}

@@ -1,0 +1,140 @@
+//! Binding the listener, accepting connections, and shutting down as the mode says.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpSocket};
+
+use crate::config::{Config, Mode};
+use crate::error::Error;
+use crate::log::{Event, Log};
+use crate::routes::router;
+use crate::signal::{Signals, StopSignal};
+use crate::tracker::Tracker;
+
+/// Pending connections the kernel may queue. tokio's default of 1024 loses a burst of 1000
+/// connections at shutdown (they are reset when the listener closes before they are accepted).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Exit code when the drain deadline cut requests.
+pub const EXIT_DEADLINE: i32 = 1;
+
+/// Exit code in abrupt mode: what a Go program exits with when its runtime ends it on a signal
+/// it cannot die from (as PID 1).
+pub const EXIT_ABRUPT: i32 = 2;
+
+/// A connection that sends no complete request head for this long is closed, whether it is new
+/// or kept alive (Apache's keep-alive default). It bounds how long silent clients can hold a
+/// drain: hyper waits for a new connection's first request before closing it.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Binds `addr` with [`LISTEN_BACKLOG`].
+pub fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
+    let listen = |source| Error::Listen { addr, source };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(listen)?;
+    socket.set_reuseaddr(true).map_err(listen)?;
+    socket.bind(addr).map_err(listen)?;
+    socket.listen(LISTEN_BACKLOG).map_err(listen)
+}
+
+/// Runs the server until shutdown and returns the exit code (abrupt mode exits by itself).
+pub async fn run(config: Config) -> Result<i32, Error> {
+    let log = Log::new(config.log_format);
+    // Handlers go in before the listener: a signal arriving once we are reachable is never lost.
+    let mut signals = match config.mode {
+        Mode::Unhandled => None,
+        Mode::Graceful | Mode::Abrupt => Some(Signals::install(&config.signals)?),
+    };
+    let listener = bind(config.listen)?;
+    let addr = listener.local_addr().map_err(|source| Error::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    log.emit(Event::Start {
+        addr,
+        mode: config.mode,
+    });
+
+    let tracker = Tracker::default();
+    let app = router(&config, tracker.clone());
+    let graceful = GracefulShutdown::new();
+
+    let Some(signals) = signals.as_mut() else {
+        // Unhandled: serve until the kernel's default action for a signal ends the process.
+        loop {
+            accept(&listener, &app, &graceful).await;
+        }
+    };
+    let signal = loop {
+        tokio::select! {
+            signal = signals.recv() => break signal,
+            () = accept(&listener, &app, &graceful) => {}
+        }
+    };
+    log.emit(Event::SignalReceived { signal });
+
+    if config.mode == Mode::Abrupt {
+        log.emit(Event::Exit { code: EXIT_ABRUPT });
+        std::process::exit(EXIT_ABRUPT);
+    }
+
+    // Closing the socket makes new connections fail at once instead of waiting in the backlog.
+    drop(listener);
+    log.emit(Event::ShutdownBegun);
+    let finished_before = tracker.finished();
+
+    let code = tokio::select! {
+        () = graceful.shutdown() => {
+            log.emit(Event::Drained { count: tracker.finished() - finished_before });
+            0
+        }
+        () = tokio::time::sleep(config.drain_timeout) => {
+            log.emit(Event::DeadlineHit { count: tracker.in_flight() });
+            EXIT_DEADLINE
+        }
+        signal = signals.recv() => {
+            log.emit(Event::SecondSignal { signal });
+            second_signal_code(signal)
+        }
+    };
+    log.emit(Event::Exit { code });
+    Ok(code)
+}
+
+/// The exit code after a second signal: 128 + its number, as a shell reports death by signal.
+pub fn second_signal_code(signal: StopSignal) -> i32 {
+    128 + signal.number()
+}
+
+/// Accepts one connection and serves it in its own task, watched for graceful shutdown.
+async fn accept(listener: &TcpListener, app: &Router, graceful: &GracefulShutdown) {
+    let stream = match listener.accept().await {
+        Ok((stream, _peer)) => stream,
+        Err(error) => {
+            // Out of file descriptors and the like: transient, so wait a little and go on.
+            eprintln!("accept failed: {error}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+    let connection = graceful.watch(connection);
+    tokio::spawn(async move {
+        // A client that sends garbage or hangs up only ends its own connection.
+        let _ = connection.await;
+    });
+}

@@ -1,0 +1,66 @@
+//! The command line: help, and clear refusals of bad values (exit 2).
+
+use assert_cmd::cargo::cargo_bin_cmd;
+
+fn refused(args: &[&str], expected: &str) {
+    let output = cargo_bin_cmd!("server").args(args).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{args:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains(expected), "{args:?}: {stderr}");
+}
+
+#[test]
+fn help_lists_every_flag_and_its_variable() {
+    let output = cargo_bin_cmd!("server").arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for flag in [
+        "--listen",
+        "--mode",
+        "--delay",
+        "--drain-timeout",
+        "--signals",
+        "--log-format",
+        "SERVER_LISTEN",
+        "SERVER_SIGNALS",
+    ] {
+        assert!(help.contains(flag), "no {flag} in help:\n{help}");
+    }
+}
+
+#[test]
+fn bad_mode_is_refused() {
+    refused(&["--mode", "polite"], "possible values: graceful, abrupt, unhandled");
+}
+
+#[test]
+fn bad_delay_is_refused() {
+    refused(&["--delay", "soon"], "use e.g. 250ms, 2s or 1500");
+    refused(&["--delay", "1h"], "maximum of 10m");
+}
+
+#[test]
+fn bad_signal_is_refused() {
+    refused(&["--signals", "SIGTERM,SIGKILL"], "unknown signal \"SIGKILL\"");
+}
+
+#[test]
+fn bad_listen_address_is_refused() {
+    refused(&["--listen", "localhost"], "invalid socket address");
+}
+
+#[test]
+fn bad_values_from_the_environment_are_refused() {
+    let output = cargo_bin_cmd!("server")
+        .env("SERVER_MODE", "polite")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn an_address_in_use_is_an_environment_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    refused(&["--listen", &addr], "cannot listen on");
+}
