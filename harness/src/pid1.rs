@@ -11,8 +11,12 @@ pub struct Pid1 {
     pub command: String,
     /// The signals it has a handler for (`SigCgt`), by name (`SIGTERM`), in number order.
     pub catches: Vec<String>,
-    /// Whether it catches the scenario's stop signal: if not, as PID 1 the kernel drops it.
-    pub catches_stop_signal: bool,
+    /// The signals it blocks (`SigBlk`): an init such as tini blocks them and takes them with
+    /// `sigwait`, which is handling them without a handler.
+    pub blocks: Vec<String>,
+    /// Whether it handles the scenario's stop signal (caught or blocked): if not, as PID 1 the
+    /// kernel drops it.
+    pub handles_stop_signal: bool,
     /// The command lines of its direct children (a shell's server, for example).
     pub children: Vec<String>,
 }
@@ -23,11 +27,14 @@ pub fn read(pid: i64, stop_signal: i32) -> std::io::Result<Pid1> {
     let proc_dir = Path::new("/proc").join(pid.to_string());
     let command = read_cmdline(&proc_dir)?;
     let status = std::fs::read_to_string(proc_dir.join("status"))?;
-    let mask = status
-        .lines()
-        .find_map(|line| line.strip_prefix("SigCgt:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .unwrap_or(0);
+    let mask = |field: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    let (caught, blocked) = (mask("SigCgt:"), mask("SigBlk:"));
     let children =
         std::fs::read_to_string(proc_dir.join("task").join(pid.to_string()).join("children"))
             .unwrap_or_default()
@@ -36,8 +43,9 @@ pub fn read(pid: i64, stop_signal: i32) -> std::io::Result<Pid1> {
             .collect();
     Ok(Pid1 {
         command,
-        catches: caught_signals(mask),
-        catches_stop_signal: catches(mask, stop_signal),
+        catches: signal_names(caught),
+        blocks: signal_names(blocked),
+        handles_stop_signal: has(caught, stop_signal) || has(blocked, stop_signal),
         children,
     })
 }
@@ -52,13 +60,13 @@ fn read_cmdline(proc_dir: &Path) -> std::io::Result<String> {
     Ok(args.join(" "))
 }
 
-/// Whether bit `signal - 1` of a SigCgt mask is set.
-pub fn catches(mask: u64, signal: i32) -> bool {
+/// Whether bit `signal - 1` of a `/proc` signal mask is set.
+pub fn has(mask: u64, signal: i32) -> bool {
     (1..=64).contains(&signal) && mask & (1u64 << (signal - 1)) != 0
 }
 
-/// The names of the standard signals set in a SigCgt mask (real-time signals are left out).
-pub fn caught_signals(mask: u64) -> Vec<String> {
+/// The names of the standard signals set in a `/proc` signal mask (real-time ones left out).
+pub fn signal_names(mask: u64) -> Vec<String> {
     const NAMES: [&str; 31] = [
         "SIGHUP",
         "SIGINT",
@@ -95,7 +103,7 @@ pub fn caught_signals(mask: u64) -> Vec<String> {
     NAMES
         .iter()
         .enumerate()
-        .filter(|(i, _)| catches(mask, *i as i32 + 1))
+        .filter(|(i, _)| has(mask, *i as i32 + 1))
         .map(|(_, name)| name.to_string())
         .collect()
 }
@@ -108,8 +116,8 @@ mod tests {
     fn dash_as_pid1_catches_int_and_chld_but_not_term() {
         // Measured: `/bin/sh -c ...` (dash) as PID 1 shows SigCgt 0000000000010002.
         let mask = 0x0000000000010002;
-        assert_eq!(caught_signals(mask), ["SIGINT", "SIGCHLD"]);
-        assert!(!catches(mask, 15));
+        assert_eq!(signal_names(mask), ["SIGINT", "SIGCHLD"]);
+        assert!(!has(mask, 15));
     }
 
     #[test]

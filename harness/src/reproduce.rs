@@ -96,8 +96,8 @@ fn process(t: Timings, mode: ServerMode) -> Scenario {
         ),
         _ => (
             Expected::NotServed,
-            143,
-            "the server dies at the signal: the in-flight request is cut, nothing listens after",
+            2,
+            "the abrupt server exits (2, as a Go program without signal handling) at the signal: the in-flight request is cut",
         ),
     };
     Scenario {

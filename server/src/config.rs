@@ -43,7 +43,11 @@ pub enum LogFormat {
 
 /// Everything the server is told at start; every flag can also come from `SERVER_<NAME>`.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "server", version, about = "HTTP server that shuts down gracefully, abruptly, or not at all")]
+#[command(
+    name = "server",
+    version,
+    about = "HTTP server that shuts down gracefully, abruptly, or not at all"
+)]
 pub struct Config {
     /// Address to listen on; port 0 picks a free port (the Start log line shows it).
     #[arg(long, env = "SERVER_LISTEN", default_value = "0.0.0.0:1202")]

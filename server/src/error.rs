@@ -8,7 +8,9 @@ use crate::signal::StopSignal;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Creating, binding or listening on the socket failed.
-    #[error("cannot listen on {addr}: {source}; pick a free address with --listen (port 0 picks any)")]
+    #[error(
+        "cannot listen on {addr}: {source}; pick a free address with --listen (port 0 picks any)"
+    )]
     Listen {
         /// The address asked for.
         addr: SocketAddr,

@@ -149,10 +149,15 @@ mod tests {
     fn text_lines_follow_the_contract() {
         let log = Log::new(LogFormat::Text);
         let line = log.render(
-            Event::SignalReceived { signal: StopSignal::Term },
+            Event::SignalReceived {
+                signal: StopSignal::Term,
+            },
             SystemTime::UNIX_EPOCH + T,
         );
-        assert_eq!(line, "2023-11-14T22:13:20.123Z Received SIGNAL: terminated\n");
+        assert_eq!(
+            line,
+            "2023-11-14T22:13:20.123Z Received SIGNAL: terminated\n"
+        );
     }
 
     #[test]

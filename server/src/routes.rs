@@ -4,13 +4,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use http_body::{Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
@@ -88,9 +88,9 @@ struct DelayQuery {
 async fn slow_ok(
     State(state): State<AppState>,
     Query(query): Query<DelayQuery>,
-) -> Result<&'static str, Response> {
+) -> Result<&'static str, BadRequest> {
     let delay = match query.delay {
-        Some(text) => parse_delay(&text).map_err(bad_request)?,
+        Some(text) => parse_delay(&text).map_err(BadRequest)?,
         None => state.delay,
     };
     tokio::time::sleep(delay).await;
@@ -108,7 +108,7 @@ struct DownloadQuery {
 }
 
 /// `GET /download?bytes=N&rate=R`: N bytes at about R bytes/s, with Content-Length.
-async fn download(Query(query): Query<DownloadQuery>) -> Result<Response, Response> {
+async fn download(Query(query): Query<DownloadQuery>) -> Result<Response, BadRequest> {
     let bytes = bounded(query.bytes.as_deref(), "bytes", 0, MAX_DOWNLOAD_BYTES)?;
     let rate = bounded(query.rate.as_deref(), "rate", 1, MAX_DOWNLOAD_RATE)?;
     Ok(Body::new(Paced::new(bytes, rate)).into_response())
@@ -118,16 +118,25 @@ async fn not_found() -> (StatusCode, &'static str) {
     (StatusCode::NOT_FOUND, "not found\n")
 }
 
-fn bounded(text: Option<&str>, name: &str, min: u64, max: u64) -> Result<u64, Response> {
-    let text = text.ok_or_else(|| bad_request(format!("missing query parameter {name}")))?;
+fn bounded(text: Option<&str>, name: &str, min: u64, max: u64) -> Result<u64, BadRequest> {
+    let text = text.ok_or_else(|| BadRequest(format!("missing query parameter {name}")))?;
     text.parse::<u64>()
         .ok()
         .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| bad_request(format!("{name}={text:?} must be a whole number from {min} to {max}")))
+        .ok_or_else(|| {
+            BadRequest(format!(
+                "{name}={text:?} must be a whole number from {min} to {max}"
+            ))
+        })
 }
 
-fn bad_request(reason: String) -> Response {
-    (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response()
+/// A request the server will not serve: answered `400` with the reason on one line.
+struct BadRequest(String);
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        (StatusCode::BAD_REQUEST, format!("{}\n", self.0)).into_response()
+    }
 }
 
 /// A body of `remaining` filler bytes sent in chunks paced to `rate` bytes per second.

@@ -91,14 +91,28 @@ pub async fn run(config: Config) -> Result<i32, Error> {
     // Closing the socket makes new connections fail at once instead of waiting in the backlog.
     drop(listener);
     log.emit(Event::ShutdownBegun);
-    let finished_before = tracker.finished();
+    let code = drain(graceful, &tracker, signals, config.drain_timeout, log).await;
+    log.emit(Event::Exit { code });
+    Ok(code)
+}
 
-    let code = tokio::select! {
+/// Waits for the watched connections to finish, the deadline, or a second signal; returns the exit code.
+async fn drain(
+    graceful: GracefulShutdown,
+    tracker: &Tracker,
+    signals: &mut Signals,
+    deadline: Duration,
+    log: Log,
+) -> i32 {
+    let finished_before = tracker.finished();
+    // Each connection is told to finish its request in flight and close; idle ones close now.
+    tokio::select! {
         () = graceful.shutdown() => {
             log.emit(Event::Drained { count: tracker.finished() - finished_before });
             0
         }
-        () = tokio::time::sleep(config.drain_timeout) => {
+        () = tokio::time::sleep(deadline) => {
+            // Returning ends the process, which cuts whatever is still in flight.
             log.emit(Event::DeadlineHit { count: tracker.in_flight() });
             EXIT_DEADLINE
         }
@@ -106,9 +120,7 @@ pub async fn run(config: Config) -> Result<i32, Error> {
             log.emit(Event::SecondSignal { signal });
             second_signal_code(signal)
         }
-    };
-    log.emit(Event::Exit { code });
-    Ok(code)
+    }
 }
 
 /// The exit code after a second signal: 128 + its number, as a shell reports death by signal.

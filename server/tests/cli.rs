@@ -30,7 +30,10 @@ fn help_lists_every_flag_and_its_variable() {
 
 #[test]
 fn bad_mode_is_refused() {
-    refused(&["--mode", "polite"], "possible values: graceful, abrupt, unhandled");
+    refused(
+        &["--mode", "polite"],
+        "possible values: graceful, abrupt, unhandled",
+    );
 }
 
 #[test]
@@ -41,7 +44,10 @@ fn bad_delay_is_refused() {
 
 #[test]
 fn bad_signal_is_refused() {
-    refused(&["--signals", "SIGTERM,SIGKILL"], "unknown signal \"SIGKILL\"");
+    refused(
+        &["--signals", "SIGTERM,SIGKILL"],
+        "unknown signal \"SIGKILL\"",
+    );
 }
 
 #[test]

@@ -27,7 +27,13 @@ async fn call(uri: &str) -> Answer {
         .headers()
         .get("content-length")
         .map(|v| v.to_str().unwrap().to_owned());
-    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
     Answer {
         status,
         content_length,
@@ -58,7 +64,10 @@ async fn bad_or_huge_delays_are_rejected_with_a_reason() {
         let answer = call(&format!("/?delay={delay}")).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "delay={delay}");
         let reason = String::from_utf8(answer.body).unwrap();
-        assert!(reason.ends_with('\n') && reason.lines().count() == 1, "{reason:?}");
+        assert!(
+            reason.ends_with('\n') && reason.lines().count() == 1,
+            "{reason:?}"
+        );
     }
 }
 

@@ -49,7 +49,8 @@ fn graceful_closes_idle_keep_alive_connections_promptly() {
     let signalled = Instant::now();
     server.signal(Signal::SIGTERM);
     let mut rest = Vec::new();
-    idle.read_to_end(&mut rest).expect("idle connection not closed");
+    idle.read_to_end(&mut rest)
+        .expect("idle connection not closed");
     assert!(rest.is_empty(), "unexpected bytes: {rest:?}");
     assert!(signalled.elapsed() < Duration::from_secs(1));
     assert_eq!(code(server.wait_exit(DEADLINE)), 0);
@@ -63,9 +64,15 @@ fn drain_deadline_cuts_what_is_left_and_exits_one() {
 
     server.signal(Signal::SIGTERM);
     assert_eq!(code(server.wait_exit(Duration::from_secs(2))), 1);
-    assert!(in_flight.join().unwrap().is_err(), "cut request got a response");
+    assert!(
+        in_flight.join().unwrap().is_err(),
+        "cut request got a response"
+    );
     let log = server.log();
-    assert!(log.contains("Drain deadline hit: 1 request(s) cut"), "{log}");
+    assert!(
+        log.contains("Drain deadline hit: 1 request(s) cut"),
+        "{log}"
+    );
     assert!(log.contains("Exit 1"), "{log}");
 }
 
@@ -79,8 +86,16 @@ fn a_download_cut_by_the_deadline_is_truncated() {
     assert_eq!(code(server.wait_exit(Duration::from_secs(2))), 1);
     let reply = in_flight.join().unwrap().expect("response head");
     assert_eq!(reply.content_length(), 100_000);
-    assert!(!reply.body.is_empty() && reply.body.len() < 100_000, "got {} bytes", reply.body.len());
-    assert!(server.log().contains("Drain deadline hit: 1 request(s) cut"));
+    assert!(
+        !reply.body.is_empty() && reply.body.len() < 100_000,
+        "got {} bytes",
+        reply.body.len()
+    );
+    assert!(
+        server
+            .log()
+            .contains("Drain deadline hit: 1 request(s) cut")
+    );
 }
 
 #[test]
@@ -132,7 +147,8 @@ fn only_the_chosen_signals_begin_shutdown() {
 
 #[test]
 fn settings_come_from_the_environment_too() {
-    let mut server = Server::start_with_env(&[], &[("SERVER_MODE", "abrupt"), ("SERVER_SIGNALS", "HUP")]);
+    let mut server =
+        Server::start_with_env(&[], &[("SERVER_MODE", "abrupt"), ("SERVER_SIGNALS", "HUP")]);
     server.expect_line("(mode abrupt)");
     server.signal(Signal::SIGHUP);
     assert_eq!(code(server.wait_exit(DEADLINE)), 2);
@@ -152,16 +168,31 @@ fn json_log_reports_the_bound_port_and_events() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
         .collect();
-    let names: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
     assert_eq!(
         names,
-        ["start", "request_received", "response_sent", "signal_received", "shutdown_begun", "drained", "exit"]
+        [
+            "start",
+            "request_received",
+            "response_sent",
+            "signal_received",
+            "shutdown_begun",
+            "drained",
+            "exit"
+        ]
     );
     assert_eq!(events[0]["addr"], server.addr.to_string());
     assert_eq!(events[1]["path"], "/?delay=1");
     assert_eq!(events[2]["status"], 200);
     assert_eq!(events[3]["signal"], "terminated");
-    assert!(events.iter().all(|e| e["ts"].as_str().is_some_and(|ts| ts.ends_with('Z'))));
+    assert!(
+        events
+            .iter()
+            .all(|e| e["ts"].as_str().is_some_and(|ts| ts.ends_with('Z')))
+    );
 }
 
 #[test]
@@ -171,7 +202,12 @@ fn bad_input_does_not_take_it_down() {
     let mut garbage = connect(server.addr).unwrap();
     garbage.write_all(b"\x00\x01 NONSENSE \r\n\r\n").unwrap();
     let _ = garbage.read_to_end(&mut Vec::new());
-    for path in ["/?delay=-1", "/?delay=99999999999999999999", "/download?bytes=1e9&rate=0", "/%zz?delay"] {
+    for path in [
+        "/?delay=-1",
+        "/?delay=99999999999999999999",
+        "/download?bytes=1e9&rate=0",
+        "/%zz?delay",
+    ] {
         let status = get(server.addr, path).unwrap().status;
         assert!(status == 400 || status == 404, "{path}: {status}");
     }

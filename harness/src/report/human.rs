@@ -16,7 +16,16 @@ use crate::verdict::{Requirement, describe};
 /// Renders timelines and the verdict table.
 pub fn render(results: &RunResults) -> String {
     let mut out = String::new();
+    let mut previous_kind = None;
     for result in &results.scenarios {
+        let kind = match result.scenario.target {
+            Target::Process => "Bare processes: the stop is a signal sent to the server",
+            Target::Container(_) => "Containers: the stop is `docker stop`",
+        };
+        if previous_kind != Some(kind) {
+            let _ = writeln!(out, "{kind}\n");
+            previous_kind = Some(kind);
+        }
         timeline(&mut out, result);
         out.push('\n');
     }
@@ -61,14 +70,14 @@ fn timeline(out: &mut String, result: &ScenarioResult) {
         }
     }
     if let Some(pid1) = &observation.pid1 {
-        let catches = if pid1.catches_stop_signal {
-            "catches"
+        let handles = if pid1.handles_stop_signal {
+            "handles"
         } else {
-            "does not catch"
+            "does not handle"
         };
         let _ = writeln!(
             out,
-            "   PID 1: {} ({catches} {})",
+            "   PID 1: {} ({handles} {})",
             pid1.command, scenario.stop.signal
         );
     }
@@ -107,7 +116,10 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
             format!("← {name}: {}", describe(request))
         }
         EventKind::StopIssued { signal, timeout_ms } => match result.scenario.target {
-            Target::Container(_) => format!("docker stop (grace {}ms, {signal})", timeout_ms),
+            Target::Container(_) => format!(
+                "docker stop (grace {}, {signal})",
+                duration::format(std::time::Duration::from_millis(*timeout_ms))
+            ),
             Target::Process => format!("kill -{signal}"),
         },
         EventKind::StopReturned => {

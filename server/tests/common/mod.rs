@@ -95,7 +95,10 @@ impl Server {
     pub fn expect_line(&mut self, needle: &str) -> String {
         match self.wait_for_line(needle) {
             Some(line) => line,
-            None => panic!("no log line with {needle:?} within {DEADLINE:?}; log:\n{}", self.log()),
+            None => panic!(
+                "no log line with {needle:?} within {DEADLINE:?}; log:\n{}",
+                self.log()
+            ),
         }
     }
 
@@ -111,12 +114,18 @@ impl Server {
                 self.status = Some(status);
                 // The log ends when the process does: collect its last lines before returning.
                 let deadline = Instant::now() + DEADLINE;
-                while let Ok(line) = self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                while let Ok(line) = self
+                    .lines
+                    .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                {
                     self.seen.push(line);
                 }
                 status
             }
-            Err(RecvTimeoutError::Timeout) => panic!("server still running after {within:?}; log:\n{}", self.log()),
+            Err(RecvTimeoutError::Timeout) => panic!(
+                "server still running after {within:?}; log:\n{}",
+                self.log()
+            ),
             Err(RecvTimeoutError::Disconnected) => panic!("lost the server's exit status"),
         }
     }
@@ -175,12 +184,18 @@ pub struct Reply {
 impl Reply {
     /// The value of header `name` (lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The declared Content-Length.
     pub fn content_length(&self) -> usize {
-        self.header("content-length").expect("content-length").parse().unwrap()
+        self.header("content-length")
+            .expect("content-length")
+            .parse()
+            .unwrap()
     }
 }
 
@@ -195,7 +210,10 @@ pub fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
 /// `GET path` on a new connection; an error when no response head arrives (reset, empty reply).
 pub fn get(addr: SocketAddr, path: &str) -> io::Result<Reply> {
     let mut stream = connect(addr)?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )?;
     read_reply(&mut stream)
 }
 
@@ -211,12 +229,23 @@ pub fn read_reply(stream: &mut TcpStream) -> io::Result<Reply> {
     }
     let head = String::from_utf8(head).expect("utf-8 head");
     let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    let mut reply = Reply { status, headers, body: Vec::new() };
+    let mut reply = Reply {
+        status,
+        headers,
+        body: Vec::new(),
+    };
     let length = reply.content_length();
     // A cut transfer ends in EOF or a reset: either way the body is what arrived.
     let _ = stream.take(length as u64).read_to_end(&mut reply.body);

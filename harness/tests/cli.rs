@@ -1,0 +1,103 @@
+//! The command line as a user runs it: exit codes, the JSON contract, environment errors.
+
+mod common;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use serde_json::Value;
+
+#[test]
+fn reproduce_fast_json_follows_the_contract() {
+    let output = cargo_bin_cmd!("shutdown-harness")
+        .args(["reproduce", "--fast", "--format", "json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    assert_eq!(report["passed"], true);
+    assert!(report["duration_ms"].as_u64().unwrap() > 0);
+    let scenarios = report["scenarios"].as_array().unwrap();
+    let names: Vec<_> = scenarios
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "process/abrupt",
+            "process/graceful",
+            "container/shell-form",
+            "container/exec-form"
+        ]
+    );
+    for scenario in scenarios {
+        for key in [
+            "name",
+            "passed",
+            "image",
+            "exit_code",
+            "stop_timeout_ms",
+            "stop_issued_ms",
+            "stop_duration_ms",
+            "signal_received",
+            "pid1",
+            "duration_ms",
+            "requests",
+            "failures",
+        ] {
+            assert!(scenario.get(key).is_some(), "{key} missing in {scenario}");
+        }
+        for request in scenario["requests"].as_array().unwrap() {
+            for key in ["name", "outcome", "status", "bytes", "sent_ms", "done_ms"] {
+                assert!(request.get(key).is_some(), "{key} missing in {request}");
+            }
+        }
+    }
+    let by_name = |name: &str| scenarios.iter().find(|s| s["name"] == name).unwrap();
+    let outcome =
+        |name: &str, request: usize| by_name(name)["requests"][request]["outcome"].clone();
+    let shell = by_name("container/shell-form");
+    assert_eq!(outcome("container/shell-form", 1), "ok");
+    assert_eq!(shell["exit_code"], 137);
+    assert_eq!(shell["signal_received"], false);
+    assert_eq!(shell["pid1"]["command"], "/bin/sh -c server");
+    let exec = by_name("container/exec-form");
+    assert_eq!(outcome("container/exec-form", 0), "ok");
+    assert_ne!(outcome("container/exec-form", 1), "ok");
+    assert_eq!(exec["exit_code"], 0);
+    assert_eq!(exec["signal_received"], true);
+    assert_eq!(by_name("process/abrupt")["image"], Value::Null);
+    assert_eq!(by_name("process/abrupt")["pid1"], Value::Null);
+}
+
+#[test]
+fn unreachable_engine_exits_2_with_one_line_saying_what_to_do() {
+    let output = cargo_bin_cmd!("shutdown-harness")
+        .args(["reproduce", "--fast"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the Docker engine"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("DOCKER_HOST"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn unknown_subcommand_is_a_usage_error() {
+    cargo_bin_cmd!("shutdown-harness")
+        .arg("reproduse")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unrecognized subcommand"));
+}

@@ -1,0 +1,80 @@
+//! The experiment end to end on the real engine: processes, then shell and exec form on dash.
+
+mod common;
+
+use shutdown_harness::reproduce::{self, Timings};
+use shutdown_harness::run::{self, RunOptions};
+use shutdown_harness::{Outcome, docker, report};
+
+use common::{assert_run_left_nothing, scenario, without_durations};
+
+#[tokio::test]
+async fn the_experiment_holds_with_fast_timings() {
+    let timings = Timings::fast();
+    let docker = docker::connect().await.expect("a Docker engine is running");
+    let options = RunOptions::default();
+    let results = run::run(Some(&docker), &reproduce::scenarios(timings), &options)
+        .await
+        .expect("the run completes");
+    assert_run_left_nothing(&options.run_id).await;
+    let report = report::human::render(&results);
+
+    // Shell form on dash: the shell is PID 1, SIGTERM never reaches the server.
+    let shell = &scenario(&results, "container/shell-form").observation;
+    assert_eq!(
+        shell.request("in-flight").unwrap().outcome,
+        Outcome::Ok,
+        "{report}"
+    );
+    assert_eq!(
+        shell.request("after-stop").unwrap().outcome,
+        Outcome::Ok,
+        "the shell form serves a request sent after docker stop:\n{report}"
+    );
+    assert_eq!(shell.exit_code, Some(137), "{report}");
+    assert_eq!(shell.signal_received, Some(false), "{report}");
+    assert!(shell.stop_duration.unwrap() >= timings.grace, "{report}");
+    let pid1 = shell.pid1.as_ref().expect("PID 1 was read");
+    assert_eq!(pid1.command, "/bin/sh -c server", "{report}");
+    assert!(!pid1.handles_stop_signal, "{report}");
+
+    // Exec form on dash: the server is PID 1, drains, refuses the newcomer.
+    let exec = &scenario(&results, "container/exec-form").observation;
+    assert_eq!(
+        exec.request("in-flight").unwrap().outcome,
+        Outcome::Ok,
+        "{report}"
+    );
+    assert!(
+        exec.request("after-stop").unwrap().outcome.not_served(),
+        "{report}"
+    );
+    assert_eq!(exec.exit_code, Some(0), "{report}");
+    assert_eq!(exec.signal_received, Some(true), "{report}");
+    assert!(exec.stop_duration.unwrap() < timings.grace, "{report}");
+    assert!(exec.pid1.as_ref().unwrap().handles_stop_signal, "{report}");
+
+    // Bare processes: abrupt cuts the in-flight request, graceful completes it.
+    let abrupt = &scenario(&results, "process/abrupt").observation;
+    assert!(
+        abrupt.request("in-flight").unwrap().outcome.not_served(),
+        "{report}"
+    );
+    let graceful = &scenario(&results, "process/graceful").observation;
+    assert_eq!(
+        graceful.request("in-flight").unwrap().outcome,
+        Outcome::Ok,
+        "{report}"
+    );
+    assert_eq!(
+        graceful.request("after-stop").unwrap().outcome,
+        Outcome::Refused,
+        "{report}"
+    );
+
+    assert!(results.passed(), "{report}");
+    insta::assert_snapshot!(
+        "experiment_verdict_table",
+        report::human::render_table(&without_durations(&results))
+    );
+}
