@@ -22,11 +22,13 @@ pub mod duration;
 pub mod error;
 pub mod forge;
 pub mod images;
+pub mod matrix;
 pub mod observation;
 pub mod outcome;
 pub mod pid1;
 pub mod report;
 pub mod reproduce;
+pub mod scenario_file;
 pub mod results;
 pub mod run;
 pub mod scenario;
@@ -41,7 +43,8 @@ pub use outcome::{Expected, Outcome};
 pub use pid1::Pid1;
 pub use results::{RunResults, ScenarioResult};
 pub use scenario::{
-    ContainerSpec, Expectations, Offset, RequestKind, RequestSpec, Scenario, ServerSpec, StopSpec,
+    ContainerSpec, Expectations, ImageSpec, Offset, RequestKind, RequestSpec, Scenario, ServerSpec,
+    StopSpec,
     Target,
 };
 pub use variant::{Base, ServerMode, StopSignal, Variant};

@@ -34,6 +34,21 @@ pub enum Target {
     Process,
     /// The server in a container built from a variant Dockerfile on a base; the stop is `docker stop`.
     Container(ContainerSpec),
+    /// Any image already present locally (the user's own), run as it is; the stop is `docker stop`.
+    Image(ImageSpec),
+}
+
+/// A user's image: whatever server it runs, whatever its PID 1.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ImageSpec {
+    /// The image reference; it must be present locally (nothing is pulled).
+    pub image: String,
+    /// The container port the server listens on.
+    pub port: u16,
+    /// `docker run --init`.
+    pub init: bool,
+    /// The path polled until the server answers; ready means any complete response.
+    pub ready_path: String,
 }
 
 /// The image and container settings of a container scenario.
@@ -109,12 +124,14 @@ pub struct RequestSpec {
 }
 
 /// What a request asks of the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestKind {
     /// `GET /`, answered after the server's delay, or this one when given.
     Slow { delay: Option<Duration> },
     /// `GET /download`: `bytes` bytes at about `rate` bytes/s.
     Download { bytes: u64, rate: u64 },
+    /// `GET <path>` on any server.
+    Get { path: String },
 }
 
 impl RequestKind {
@@ -126,6 +143,7 @@ impl RequestKind {
             RequestKind::Download { bytes, rate } => {
                 format!("/download?bytes={bytes}&rate={rate}")
             }
+            RequestKind::Get { path } => path.clone(),
         }
     }
 }
@@ -172,12 +190,18 @@ pub struct Expectations {
 }
 
 impl Scenario {
-    /// The image label of a container scenario (`variant on base`), None for processes.
+    /// The variant and base of a scenario whose image the harness builds.
     pub fn container(&self) -> Option<ContainerSpec> {
         match &self.target {
             Target::Container(spec) => Some(*spec),
-            Target::Process => None,
+            Target::Process | Target::Image(_) => None,
         }
+    }
+
+    /// Whether the server is graceful-server, whose log tells when it got the signal and which
+    /// is configured through `SERVER_*` variables.
+    pub fn runs_our_server(&self) -> bool {
+        !matches!(self.target, Target::Image(_))
     }
 
     /// The longest the scenario can take once the server is ready: the stop, its grace period,
@@ -188,11 +212,12 @@ impl Scenario {
             .iter()
             .map(|r| {
                 let after_stop = Duration::from_millis(r.at.0.max(0) as u64);
-                let work = match r.kind {
+                let work = match &r.kind {
                     RequestKind::Slow { delay } => delay.unwrap_or(self.server.delay),
                     RequestKind::Download { bytes, rate } => {
-                        Duration::from_millis(bytes.saturating_mul(1000) / rate.max(1))
+                        Duration::from_millis(bytes.saturating_mul(1000) / (*rate).max(1))
                     }
+                    RequestKind::Get { .. } => self.server.delay,
                 };
                 after_stop + work
             })

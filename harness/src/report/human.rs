@@ -20,7 +20,7 @@ pub fn render(results: &RunResults) -> String {
     for result in &results.scenarios {
         let kind = match result.scenario.target {
             Target::Process => "Bare processes: the stop is a signal sent to the server",
-            Target::Container(_) => "Containers: the stop is `docker stop`",
+            Target::Container(_) | Target::Image(_) => "Containers: the stop is `docker stop`",
         };
         if previous_kind != Some(kind) {
             let _ = writeln!(out, "{kind}\n");
@@ -55,6 +55,17 @@ fn timeline(out: &mut String, result: &ScenarioResult) {
                 "   {} on {} ({image}{init}), stop signal {}, grace {}",
                 spec.variant,
                 spec.base,
+                scenario.stop.signal,
+                duration::format(scenario.stop.timeout)
+            );
+        }
+        (Target::Image(spec), _) => {
+            let init = if spec.init { ", --init" } else { "" };
+            let _ = writeln!(
+                out,
+                "   image {} (port {}{init}), stop signal {}, grace {}",
+                spec.image,
+                spec.port,
                 scenario.stop.signal,
                 duration::format(scenario.stop.timeout)
             );
@@ -116,7 +127,7 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
             format!("← {name}: {}", describe(request))
         }
         EventKind::StopIssued { signal, timeout_ms } => match result.scenario.target {
-            Target::Container(_) => format!(
+            Target::Container(_) | Target::Image(_) => format!(
                 "docker stop (grace {}, {signal})",
                 duration::format(std::time::Duration::from_millis(*timeout_ms))
             ),

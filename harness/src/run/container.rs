@@ -19,11 +19,12 @@ use crate::docker::labels;
 use crate::error::{Error, Result};
 use crate::pid1;
 use crate::run::events::{EventKind, EventSink};
+use crate::run::ready;
 use crate::run::schedule::{self, Stopper};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, Target};
 use crate::server_log;
 
-/// The port the server listens on inside the container (the experiment's).
+/// The port graceful-server listens on inside the container (the experiment's).
 pub const SERVER_PORT: u16 = 1202;
 
 /// How long a started container may take to log its start line.
@@ -64,15 +65,26 @@ pub async fn run(scenario: &Scenario, run: &ContainerRun<'_>, sink: &EventSink) 
     outcome.and(removed)
 }
 
+/// The container port, `--init`, and environment of a container scenario.
+fn container_settings(scenario: &Scenario) -> (u16, bool, Vec<String>) {
+    match &scenario.target {
+        Target::Image(spec) => (spec.port, spec.init, Vec::new()),
+        Target::Container(spec) => {
+            let env = scenario
+                .server
+                .env()
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            (SERVER_PORT, spec.init, env)
+        }
+        Target::Process => (SERVER_PORT, false, Vec::new()),
+    }
+}
+
 async fn create(scenario: &Scenario, run: &ContainerRun<'_>) -> Result<String> {
-    let spec = scenario.container();
-    let port = format!("{SERVER_PORT}/tcp");
-    let env = scenario
-        .server
-        .env()
-        .into_iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let (port, init, env) = container_settings(scenario);
+    let port = format!("{port}/tcp");
     let body = ContainerCreateBody {
         image: Some(run.image.to_string()),
         env: Some(env),
@@ -90,7 +102,7 @@ async fn create(scenario: &Scenario, run: &ContainerRun<'_>) -> Result<String> {
                     host_port: Some(String::new()),
                 }]),
             )])),
-            init: Some(spec.is_some_and(|s| s.init)),
+            init: Some(init),
             ..Default::default()
         }),
         ..Default::default()
@@ -130,6 +142,7 @@ async fn start_and_drive(
 
     let (started_tx, started_rx) = oneshot::channel();
     let (received_tx, received_rx) = watch::channel(0usize);
+    let (exit_tx, exit_rx) = watch::channel(None);
     let logs = tokio::spawn(follow_logs(
         docker.clone(),
         id.to_string(),
@@ -137,7 +150,7 @@ async fn start_and_drive(
         started_tx,
         received_tx,
     ));
-    let exited = tokio::spawn(wait_exit(docker.clone(), id.to_string(), sink.clone()));
+    let exited = tokio::spawn(wait_exit(docker.clone(), id.to_string(), sink.clone(), exit_tx));
 
     let inspect = docker
         .inspect_container(id, None)
@@ -146,26 +159,26 @@ async fn start_and_drive(
             operation: "inspect container",
             source,
         })?;
-    let addr = published_addr(&inspect).ok_or_else(|| Error::StartServer {
+    let (port, _, _) = container_settings(scenario);
+    let addr = published_addr(&inspect, port).ok_or_else(|| Error::StartServer {
         what: run.name.clone(),
-        reason: format!("port {SERVER_PORT}/tcp was not published"),
+        reason: format!("port {port}/tcp was not published"),
     })?;
 
-    if tokio::time::timeout(START_WAIT, started_rx).await.is_err() {
-        return Err(Error::WaitReady {
-            what: format!("container {} ({})", run.name, run.image),
-            waited_ms: START_WAIT.as_millis(),
-            reason: "the server logged no start line".to_string(),
-        });
-    }
+    let what = format!("container {} ({})", run.name, run.image);
+    let received = match &scenario.target {
+        Target::Image(spec) => {
+            ready::answers(addr, &spec.ready_path, START_WAIT, exit_rx, &what).await?;
+            None
+        }
+        _ => {
+            ready::logged_start(started_rx, START_WAIT, exit_rx, &what).await?;
+            Some(received_rx)
+        }
+    };
     let ready = Instant::now();
     sink.emit(EventKind::Ready);
-    if let Some(pid) = inspect
-        .state
-        .as_ref()
-        .and_then(|s| s.pid)
-        .filter(|p| *p > 0)
-    {
+    if let Some(pid) = inspect.state.as_ref().and_then(|s| s.pid).filter(|p| *p > 0) {
         // Unreadable /proc (another PID namespace, no permission) leaves PID 1 unknown.
         if let Ok(pid1) = pid1::read(pid, scenario.stop.signal.number()) {
             sink.emit(EventKind::Pid1(pid1));
@@ -177,7 +190,7 @@ async fn start_and_drive(
         id,
         timeout: scenario.stop.timeout,
     };
-    schedule::drive(scenario, addr, ready, Some(received_rx), &mut stopper, sink).await?;
+    schedule::drive(scenario, addr, ready, received, &mut stopper, sink).await?;
     // Both end with the container: the wait answers and the log stream closes.
     let _ = exited.await;
     let _ = logs.await;
@@ -207,11 +220,14 @@ impl Stopper for DockerStopper<'_> {
     }
 }
 
-/// The host address of the container's published server port.
-fn published_addr(inspect: &bollard::models::ContainerInspectResponse) -> Option<SocketAddr> {
+/// The host address of the container's published `port`.
+fn published_addr(
+    inspect: &bollard::models::ContainerInspectResponse,
+    port: u16,
+) -> Option<SocketAddr> {
     let ports = inspect.network_settings.as_ref()?.ports.as_ref()?;
     let binding = ports
-        .get(&format!("{SERVER_PORT}/tcp"))?
+        .get(&format!("{port}/tcp"))?
         .as_ref()?
         .iter()
         .find(|b| b.host_ip.as_deref() == Some("127.0.0.1"))?;
@@ -254,8 +270,8 @@ async fn follow_logs(
     }
 }
 
-/// Waits for the container to stop running and emits its exit code.
-async fn wait_exit(docker: Docker, id: String, sink: EventSink) {
+/// Waits for the container to stop running, emits its exit code and publishes it on `exit`.
+async fn wait_exit(docker: Docker, id: String, sink: EventSink, exit: watch::Sender<Option<i64>>) {
     let options = WaitContainerOptions {
         condition: "not-running".to_string(),
     };
@@ -267,4 +283,5 @@ async fn wait_exit(docker: Docker, id: String, sink: EventSink) {
         _ => return,
     };
     sink.emit(EventKind::Exited { code });
+    exit.send_replace(Some(code));
 }

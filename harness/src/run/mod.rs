@@ -4,6 +4,7 @@
 pub mod container;
 pub mod events;
 pub mod process;
+pub mod ready;
 pub mod runner;
 pub mod schedule;
 

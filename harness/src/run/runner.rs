@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::docker::{LABEL_RUN, remove_labelled_containers};
 use crate::error::{Error, Result};
-use crate::images::ensure_images;
+use crate::images::{ensure_images, image_present};
 use crate::observation::Observation;
 use crate::results::{RunResults, ScenarioResult};
 use crate::run::container::{self, ContainerRun};
@@ -69,26 +69,45 @@ pub async fn run(
     options: &RunOptions,
 ) -> Result<RunResults> {
     let build_started = Instant::now();
-    let server = build_static_server(&options.workspace).await?;
+    let server = if scenarios.iter().any(Scenario::runs_our_server) {
+        Some(build_static_server(&options.workspace).await?)
+    } else {
+        None
+    };
     let pairs: Vec<(Variant, Base)> = scenarios
         .iter()
         .filter_map(Scenario::container)
         .map(|c| (c.variant, c.base))
         .collect();
-    let images = match (pairs.is_empty(), docker) {
-        (true, _) => HashMap::new(),
-        (false, Some(docker)) => ensure_images(docker, &options.workspace, &server, &pairs).await?,
-        (false, None) => {
+    let needs_docker = scenarios.iter().any(|s| s.target != Target::Process);
+    let docker = match (needs_docker, docker) {
+        (true, None) => {
             return Err(Error::StartServer {
                 what: "container scenarios".to_string(),
                 reason: "no Docker engine was given".to_string(),
             });
         }
+        (_, docker) => docker,
     };
+    let mut images = HashMap::new();
+    if let (Some(docker), Some(server)) = (docker, &server) {
+        if !pairs.is_empty() {
+            images = ensure_images(docker, &options.workspace, server, &pairs).await?;
+        }
+    }
+    for scenario in scenarios {
+        if let (Target::Image(spec), Some(docker)) = (&scenario.target, docker) {
+            if !image_present(docker, &spec.image).await? {
+                return Err(Error::ImageMissing {
+                    image: spec.image.clone(),
+                });
+            }
+        }
+    }
     let build_duration = build_started.elapsed();
 
     let started = Instant::now();
-    let outcomes = run_all(docker, scenarios, options, &server, &images).await;
+    let outcomes = run_all(docker, scenarios, options, server.as_ref(), &images).await;
     let duration = started.elapsed();
     if let Some(docker) = docker {
         // Belt and braces: whatever a failed or panicked scenario left behind goes now.
@@ -99,7 +118,7 @@ pub async fn run(
         .iter()
         .zip(outcomes)
         .map(|(scenario, (events, error))| {
-            let observation = Observation::from_events(&events, true);
+            let observation = Observation::from_events(&events, scenario.runs_our_server());
             let verdict = judge(scenario, &observation);
             ScenarioResult {
                 scenario: scenario.clone(),
@@ -121,7 +140,7 @@ async fn run_all(
     docker: Option<&Docker>,
     scenarios: &[Scenario],
     options: &RunOptions,
-    server: &ServerBinary,
+    server: Option<&ServerBinary>,
     images: &HashMap<(Variant, Base), String>,
 ) -> Vec<(Vec<Event>, Option<String>)> {
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -132,17 +151,21 @@ async fn run_all(
         let scenario = scenario.clone();
         let permits = Arc::clone(&permits);
         let docker = docker.cloned();
-        let binary = server.path.clone();
-        let image = scenario
-            .container()
-            .and_then(|c| images.get(&(c.variant, c.base)).cloned());
+        let binary = server.map(|s| s.path.clone());
+        let image = match &scenario.target {
+            Target::Image(spec) => Some(spec.image.clone()),
+            Target::Container(spec) => images.get(&(spec.variant, spec.base)).cloned(),
+            Target::Process => None,
+        };
         let run_id = options.run_id.clone();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let one = async {
-                match (&scenario.target, docker, image) {
-                    (Target::Process, _, _) => process::run(&scenario, &binary, &sink).await,
-                    (Target::Container(_), Some(docker), Some(image)) => {
+                match (&scenario.target, binary, docker, image) {
+                    (Target::Process, Some(binary), _, _) => {
+                        process::run(&scenario, &binary, &sink).await
+                    }
+                    (_, _, Some(docker), Some(image)) => {
                         let run = ContainerRun {
                             docker: &docker,
                             image: &image,
@@ -151,8 +174,10 @@ async fn run_all(
                         };
                         container::run(&scenario, &run, &sink).await
                     }
-                    (Target::Container(_), _, _) => Err(Error::ImageMissing {
-                        image: scenario.name.clone(),
+                    _ => Err(Error::StartServer {
+                        what: scenario.name.clone(),
+                        reason: "its server binary or image was not prepared (a harness bug)"
+                            .to_string(),
                     }),
                 }
             };

@@ -1,0 +1,97 @@
+//! Waiting until a started server is ready, on facts: its start line, or its port answering
+//! HTTP; and failing fast when the container exits first.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::sync::{oneshot, watch};
+use tokio::time::Instant;
+
+use crate::client;
+use crate::error::{Error, Result};
+
+/// Between two probes of a port that does not answer yet.
+const PROBE_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Waits for graceful-server's start line (signalled on `started`).
+pub async fn logged_start(
+    started: oneshot::Receiver<()>,
+    limit: Duration,
+    exited: watch::Receiver<Option<i64>>,
+    what: &str,
+) -> Result<()> {
+    tokio::select! {
+        outcome = tokio::time::timeout(limit, started) => match outcome {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(not_ready(what, limit, "the server logged no start line".to_string())),
+        },
+        code = exit_code(exited) => Err(exited_early(what, code)),
+    }
+}
+
+/// Polls `GET path` until any complete response arrives; a non-2xx answer is an error (the
+/// path would not tell a served request from a failing one).
+pub async fn answers(
+    addr: SocketAddr,
+    path: &str,
+    limit: Duration,
+    exited: watch::Receiver<Option<i64>>,
+    what: &str,
+) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    let probe = async {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let response = client::get(addr, path, left, || {}).await;
+            if let Some(status) = response.status {
+                return Ok(status);
+            }
+            if Instant::now() + PROBE_INTERVAL >= deadline {
+                return Err(response.outcome);
+            }
+            // Through docker-proxy a port that is not listening yet still accepts, then drops
+            // the connection: only a response proves the server is up, so poll for one.
+            tokio::time::sleep(PROBE_INTERVAL).await;
+        }
+    };
+    tokio::select! {
+        probed = probe => match probed {
+            Ok(status) if (200..300).contains(&status) => Ok(()),
+            Ok(status) => Err(Error::WaitReady {
+                what: what.to_string(),
+                waited_ms: 0,
+                reason: format!("GET {path} answered {status}; pass a path that answers 2xx (--path)"),
+            }),
+            Err(outcome) => Err(not_ready(
+                what,
+                limit,
+                format!("GET {path} never got a response (last: {outcome}); check --port and that the server listens on 0.0.0.0"),
+            )),
+        },
+        code = exit_code(exited) => Err(exited_early(what, code)),
+    }
+}
+
+async fn exit_code(mut exited: watch::Receiver<Option<i64>>) -> i64 {
+    let code = exited.wait_for(Option::is_some).await.map(|code| code.unwrap_or(-1));
+    match code {
+        Ok(code) => code,
+        // The watcher is gone without an exit: never resolve, let the other branch decide.
+        Err(_) => std::future::pending().await,
+    }
+}
+
+fn not_ready(what: &str, limit: Duration, reason: String) -> Error {
+    Error::WaitReady {
+        what: what.to_string(),
+        waited_ms: limit.as_millis(),
+        reason,
+    }
+}
+
+fn exited_early(what: &str, code: i64) -> Error {
+    Error::StartServer {
+        what: what.to_string(),
+        reason: format!("it exited with code {code} before it was ready; see its logs with the report's timeline"),
+    }
+}

@@ -1,0 +1,1598 @@
+//! Scenario files: declarative TOML that parses into [`Scenario`]s, with errors that say
+//! `path:line:column`, the offending key or value, and what to write instead.
+//!
+//! A file has an optional `[defaults]` table, any number of `[[scenario]]` entries and any
+//! number of `[[matrix]]` entries (with their `[[matrix.rule]]`s). Settings (`target`, `base`,
+//! `variant`, `init`, `mode`, `delay`, `signals`, `drain-timeout`, `stop-signal`,
+//! `stop-timeout`, `stop-at`, `requests`) may be given in `[defaults]` and overridden in each
+//! scenario or matrix; in a matrix a list makes an axis. See `scenarios/matrix.toml` for a
+//! commented example and the README for the reference.
+//!
+//! Nothing is half-loaded: [`load`] reads every file, collects every error of every file, and
+//! returns either all the scenarios or all the errors.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, IntoDeserializer, SeqAccess, Visitor};
+use toml::Spanned;
+
+use crate::error::{Error, Result};
+use crate::matrix::{self, Axis, Condition};
+use crate::outcome::Expected;
+use crate::scenario::{
+    ContainerSpec, Expectations, Offset, RequestKind, RequestSpec, Scenario, ServerSpec, StopSpec,
+    Target,
+};
+use crate::variant::{Base, ServerMode, StopSignal, Variant};
+
+type Sp<T> = Spanned<T>;
+
+/// The settings a scenario or matrix cell is made of, as written in files (`requests` aside).
+const SETTING_KEYS: [&str; 11] = [
+    "target",
+    "base",
+    "variant",
+    "init",
+    "mode",
+    "delay",
+    "signals",
+    "drain-timeout",
+    "stop-signal",
+    "stop-timeout",
+    "stop-at",
+];
+
+/// docker stop's default grace period, used when a file sets no `stop-timeout`.
+const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest `/download` body and rate the server accepts.
+const MAX_DOWNLOAD: i64 = 1 << 30;
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+
+/// Loads scenario files: each path is a file or a directory (all its `*.toml`). Scenarios come
+/// in the order of the sorted file paths, then in file order, matrix cells in axis order.
+///
+/// Every error of every file is collected: the result is all the scenarios or
+/// [`Error::ParseScenario`] with one `path:line:column: message` line per problem.
+/// `workspace` is the root holding `Dockerfiles/`; paths under it are shown relative to it.
+pub fn load(workspace: &Path, paths: &[PathBuf]) -> Result<Vec<Scenario>> {
+    let mut lines = Vec::new();
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|source| Error::ReadScenario {
+                path: path.clone(),
+                source,
+            })?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+                .collect();
+            if found.is_empty() {
+                lines.push(format!(
+                    "{}: no *.toml scenario files in this directory",
+                    display_path(workspace, path)
+                ));
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+
+    let mut produced = Vec::new();
+    let mut read_failure = None;
+    for path in &files {
+        let display = display_path(workspace, path);
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(source) => {
+                lines.push(format!("{display}: cannot read this scenario file: {source}"));
+                read_failure.get_or_insert((path.clone(), source));
+                continue;
+            }
+        };
+        let mut file = FileCx::new(workspace, display, &text);
+        let scenarios = file.parse();
+        lines.extend(file.finish());
+        produced.push((path.clone(), text.clone(), scenarios));
+    }
+    lines.extend(duplicates(workspace, &produced));
+
+    if lines.len() == 1
+        && let Some((path, source)) = read_failure
+    {
+        return Err(Error::ReadScenario { path, source });
+    }
+    if !lines.is_empty() {
+        return Err(Error::ParseScenario(lines.join("\n")));
+    }
+    Ok(produced
+        .into_iter()
+        .flat_map(|(_, _, scenarios)| scenarios.into_iter().map(|p| p.scenario))
+        .collect())
+}
+
+/// Parses one scenario file's text (`path` is used in messages and made relative to
+/// `workspace` when it is under it). Errors are collected as by [`load`].
+pub fn parse(workspace: &Path, path: &Path, text: &str) -> Result<Vec<Scenario>> {
+    let display = display_path(workspace, path);
+    let mut file = FileCx::new(workspace, display, text);
+    let scenarios = file.parse();
+    let mut lines = file.finish();
+    let produced = vec![(path.to_path_buf(), text.to_string(), scenarios)];
+    lines.extend(duplicates(workspace, &produced));
+    if !lines.is_empty() {
+        return Err(Error::ParseScenario(lines.join("\n")));
+    }
+    Ok(produced
+        .into_iter()
+        .flat_map(|(_, _, scenarios)| scenarios.into_iter().map(|p| p.scenario))
+        .collect())
+}
+
+/// The scenarios whose names match `glob`, in order. `*` matches any run of characters
+/// (slashes included: `dash/*` selects every dash scenario), `?` any one character.
+pub fn filter(scenarios: Vec<Scenario>, glob: &str) -> Vec<Scenario> {
+    scenarios
+        .into_iter()
+        .filter(|s| glob_matches(glob, &s.name))
+        .collect()
+}
+
+/// Whether `name` matches `glob` (`*`: any run of characters, `?`: one character).
+pub fn glob_matches(glob: &str, name: &str) -> bool {
+    let pattern: Vec<char> = glob.chars().collect();
+    let text: Vec<char> = name.chars().collect();
+    let (mut p, mut t) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            backtrack = Some((p, t));
+            p += 1;
+        } else if let Some((star, from)) = backtrack {
+            p = star + 1;
+            t = from + 1;
+            backtrack = Some((star, from + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file as written (serde)
+
+/// A setting's value: one, or (only meaningful in a matrix) a list of them, which is an axis.
+#[derive(Debug, Clone)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<Sp<T>>),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value, or in a [[matrix]] a list of values")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let d: de::value::StrDeserializer<E> = v.into_deserializer();
+                T::deserialize(d).map(OneOrMany::One)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                let d: de::value::BoolDeserializer<E> = v.into_deserializer();
+                T::deserialize(d).map(OneOrMany::One)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                let d: de::value::I64Deserializer<E> = v.into_deserializer();
+                T::deserialize(d).map(OneOrMany::One)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                let d: de::value::F64Deserializer<E> = v.into_deserializer();
+                T::deserialize(d).map(OneOrMany::One)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Sp<T>>()? {
+                    items.push(item);
+                }
+                Ok(OneOrMany::Many(items))
+            }
+        }
+        deserializer.deserialize_any(V(PhantomData))
+    }
+}
+
+/// `signals`: one signal, a list of signals (one value), or a list of lists (an axis).
+#[derive(Debug, Clone)]
+enum SignalsDoc {
+    Single(String),
+    One(Vec<Sp<String>>),
+    Many(Vec<Sp<Vec<Sp<String>>>>),
+}
+
+enum StrOrList {
+    Str(String),
+    List(Vec<Sp<String>>),
+}
+
+impl<'de> Deserialize<'de> for StrOrList {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrOrList;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a signal name or a list of signal names")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(StrOrList::Str(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Sp<String>>()? {
+                    items.push(item);
+                }
+                Ok(StrOrList::List(items))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for SignalsDoc {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SignalsDoc;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of signal names (in a [[matrix]], a list of such lists)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(SignalsDoc::Single(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut names = Vec::new();
+                let mut lists = Vec::new();
+                while let Some(item) = seq.next_element::<Sp<StrOrList>>()? {
+                    let span = item.span();
+                    match item.into_inner() {
+                        StrOrList::Str(s) => names.push(Sp::new(span, s)),
+                        StrOrList::List(l) => lists.push(Sp::new(span, l)),
+                    }
+                }
+                match (names.is_empty(), lists.is_empty()) {
+                    (_, true) => Ok(SignalsDoc::One(names)),
+                    (true, false) => Ok(SignalsDoc::Many(lists)),
+                    (false, false) => Err(de::Error::custom(
+                        "`signals` mixes names and lists: write a list of names (one value) or, in a [[matrix]], a list of lists (an axis)",
+                    )),
+                }
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// Declares a table that holds the scalar settings plus some keys of its own (listed first).
+macro_rules! settings_table {
+    ($name:ident { $($field:ident : $ty:ty,)* }) => {
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+        struct $name {
+            $($field: $ty,)*
+            target: Option<Sp<OneOrMany<String>>>,
+            base: Option<Sp<OneOrMany<String>>>,
+            variant: Option<Sp<OneOrMany<String>>>,
+            init: Option<Sp<OneOrMany<bool>>>,
+            mode: Option<Sp<OneOrMany<String>>>,
+            delay: Option<Sp<OneOrMany<String>>>,
+            drain_timeout: Option<Sp<OneOrMany<String>>>,
+            stop_signal: Option<Sp<OneOrMany<String>>>,
+            stop_timeout: Option<Sp<OneOrMany<String>>>,
+            stop_at: Option<Sp<OneOrMany<String>>>,
+        }
+
+        impl $name {
+            /// Moves the scalar settings out, as written.
+            fn take_scalars(&mut self) -> Vec<Setting> {
+                let mut out = Vec::new();
+                Setting::push_str(&mut out, "target", self.target.take());
+                Setting::push_str(&mut out, "base", self.base.take());
+                Setting::push_str(&mut out, "variant", self.variant.take());
+                Setting::push_bool(&mut out, "init", self.init.take());
+                Setting::push_str(&mut out, "mode", self.mode.take());
+                Setting::push_str(&mut out, "delay", self.delay.take());
+                Setting::push_str(&mut out, "drain-timeout", self.drain_timeout.take());
+                Setting::push_str(&mut out, "stop-signal", self.stop_signal.take());
+                Setting::push_str(&mut out, "stop-timeout", self.stop_timeout.take());
+                Setting::push_str(&mut out, "stop-at", self.stop_at.take());
+                out
+            }
+        }
+    };
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileDoc {
+    defaults: Option<Sp<DefaultsDoc>>,
+    scenario: Option<Vec<Sp<ScenarioDoc>>>,
+    matrix: Option<Vec<Sp<MatrixDoc>>>,
+}
+
+settings_table!(DefaultsDoc {
+    signals: Option<Sp<SignalsDoc>>,
+    requests: Option<Sp<Vec<Sp<RequestDoc>>>>,
+});
+
+settings_table!(ScenarioDoc {
+    name: Option<Sp<String>>,
+    reason: Option<Sp<String>>,
+    expect: Option<Sp<ExpectDoc>>,
+    signals: Option<Sp<SignalsDoc>>,
+    requests: Option<Sp<Vec<Sp<RequestDoc>>>>,
+});
+
+settings_table!(MatrixDoc {
+    name: Option<Sp<String>>,
+    reason: Option<Sp<String>>,
+    expect: Option<Sp<ExpectDoc>>,
+    exclude: Option<Vec<Sp<WhenDoc>>>,
+    rule: Option<Vec<Sp<RuleDoc>>>,
+    signals: Option<Sp<SignalsDoc>>,
+    requests: Option<Sp<Vec<Sp<RequestDoc>>>>,
+});
+
+settings_table!(WhenDoc {});
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RuleDoc {
+    when: Option<Sp<WhenDoc>>,
+    reason: Option<Sp<String>>,
+    expect: Option<Sp<ExpectDoc>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RequestDoc {
+    name: Option<Sp<String>>,
+    at: Option<Sp<String>>,
+    delay: Option<Sp<String>>,
+    download: Option<Sp<DownloadDoc>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct DownloadDoc {
+    bytes: Option<Sp<i64>>,
+    rate: Option<Sp<i64>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ExpectDoc {
+    requests: Option<BTreeMap<Sp<String>, Sp<String>>>,
+    exit_code: Option<Sp<i64>>,
+    signal_received: Option<Sp<bool>>,
+    stop_at_least: Option<Sp<String>>,
+    stop_below: Option<Sp<String>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings with their places in the file
+
+/// One value of a setting, with where it was written.
+#[derive(Debug, Clone)]
+enum Val {
+    Str(Sp<String>),
+    Bool(Sp<bool>),
+    Signals(Sp<Vec<Sp<String>>>),
+}
+
+impl Val {
+    fn span(&self) -> Range<usize> {
+        match self {
+            Val::Str(v) => v.span(),
+            Val::Bool(v) => v.span(),
+            Val::Signals(v) => v.span(),
+        }
+    }
+}
+
+/// A setting as written: one value, or a list (an axis in a matrix).
+#[derive(Debug, Clone)]
+struct Setting {
+    key: &'static str,
+    span: Range<usize>,
+    values: Vec<Val>,
+    list: bool,
+}
+
+impl Setting {
+    fn push_str(out: &mut Vec<Setting>, key: &'static str, doc: Option<Sp<OneOrMany<String>>>) {
+        Self::push(out, key, doc, Val::Str);
+    }
+
+    fn push_bool(out: &mut Vec<Setting>, key: &'static str, doc: Option<Sp<OneOrMany<bool>>>) {
+        Self::push(out, key, doc, Val::Bool);
+    }
+
+    fn push<T>(
+        out: &mut Vec<Setting>,
+        key: &'static str,
+        doc: Option<Sp<OneOrMany<T>>>,
+        wrap: fn(Sp<T>) -> Val,
+    ) {
+        let Some(doc) = doc else { return };
+        let span = doc.span();
+        let (values, list) = match doc.into_inner() {
+            OneOrMany::One(v) => (vec![wrap(Sp::new(span.clone(), v))], false),
+            OneOrMany::Many(vs) => (vs.into_iter().map(wrap).collect(), true),
+        };
+        out.push(Setting {
+            key,
+            span,
+            values,
+            list,
+        });
+    }
+
+    fn signals(doc: Option<Sp<SignalsDoc>>) -> Option<Setting> {
+        let doc = doc?;
+        let span = doc.span();
+        let (values, list) = match doc.into_inner() {
+            SignalsDoc::Single(s) => (
+                vec![Val::Signals(Sp::new(
+                    span.clone(),
+                    vec![Sp::new(span.clone(), s)],
+                ))],
+                false,
+            ),
+            SignalsDoc::One(names) => (vec![Val::Signals(Sp::new(span.clone(), names))], false),
+            SignalsDoc::Many(lists) => (lists.into_iter().map(Val::Signals).collect(), true),
+        };
+        Some(Setting {
+            key: "signals",
+            span,
+            values,
+            list,
+        })
+    }
+}
+
+/// A cell's settings: one value per key.
+type Values = BTreeMap<&'static str, Val>;
+
+/// The requests setting, as written.
+type RequestsDoc = Sp<Vec<Sp<RequestDoc>>>;
+
+/// Expectations merged from `expect` tables (a scenario's, or a matrix's and its rules').
+#[derive(Debug, Clone, Default)]
+struct ExpectParts {
+    requests: Vec<(Sp<String>, Sp<String>)>,
+    exit_code: Option<Sp<i64>>,
+    signal_received: Option<Sp<bool>>,
+    stop_at_least: Option<Sp<String>>,
+    stop_below: Option<Sp<String>>,
+}
+
+impl ExpectParts {
+    /// Lays `doc` over these: its keys replace theirs, request by request.
+    fn merge(&mut self, doc: &ExpectDoc) {
+        for (name, word) in doc.requests.iter().flatten() {
+            self.requests.retain(|(n, _)| n.get_ref() != name.get_ref());
+            self.requests.push((name.clone(), word.clone()));
+        }
+        if doc.exit_code.is_some() {
+            self.exit_code = doc.exit_code.clone();
+        }
+        if doc.signal_received.is_some() {
+            self.signal_received = doc.signal_received.clone();
+        }
+        if doc.stop_at_least.is_some() {
+            self.stop_at_least = doc.stop_at_least.clone();
+        }
+        if doc.stop_below.is_some() {
+            self.stop_below = doc.stop_below.clone();
+        }
+    }
+}
+
+/// A scenario with where it was defined (the `[[scenario]]` or `[[matrix]]` header).
+struct Produced {
+    scenario: Scenario,
+    at: usize,
+    /// Set for matrix cells: duplicates within the matrix are reported there already.
+    matrix: bool,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing one file
+
+struct FileCx<'a> {
+    workspace: &'a Path,
+    display: String,
+    text: &'a str,
+    errors: Vec<(usize, String)>,
+    defaults_span: Option<Range<usize>>,
+}
+
+impl<'a> FileCx<'a> {
+    fn new(workspace: &'a Path, display: String, text: &'a str) -> FileCx<'a> {
+        FileCx {
+            workspace,
+            display,
+            text,
+            errors: Vec::new(),
+            defaults_span: None,
+        }
+    }
+
+    fn error(&mut self, at: usize, message: impl Into<String>) {
+        self.errors.push((at, message.into()));
+    }
+
+    /// The collected errors as `path:line:col: message` lines, in file order, each once.
+    fn finish(mut self) -> Vec<String> {
+        self.errors.sort_by_key(|(at, _)| *at);
+        let mut lines: Vec<String> = Vec::new();
+        for (at, message) in &self.errors {
+            let line = format!("{}: {message}", position(&self.display, self.text, *at));
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+        lines
+    }
+
+    fn parse(&mut self) -> Vec<Produced> {
+        let doc: FileDoc = match toml::from_str(self.text) {
+            Ok(doc) => doc,
+            Err(error) => {
+                let at = error.span().map_or(0, |s| s.start);
+                let message = toml_message(error.message());
+                self.error(at, message);
+                return Vec::new();
+            }
+        };
+        let mut defaults = Values::new();
+        let mut default_requests = None;
+        if let Some(doc) = doc.defaults {
+            self.defaults_span = Some(doc.span());
+            let mut doc = doc.into_inner();
+            let mut settings = doc.take_scalars();
+            settings.extend(Setting::signals(doc.signals.take()));
+            defaults = self.single_values(settings, "[defaults]");
+            default_requests = doc.requests.take();
+        }
+        let mut produced = Vec::new();
+        for scenario in doc.scenario.into_iter().flatten() {
+            produced.extend(self.scenario(scenario, &defaults, default_requests.as_ref()));
+        }
+        for matrix in doc.matrix.into_iter().flatten() {
+            produced.extend(self.matrix(matrix, &defaults, default_requests.as_ref()));
+        }
+        produced
+    }
+
+    /// The settings of a table that takes one value per key; lists are reported.
+    fn single_values(&mut self, settings: Vec<Setting>, table: &str) -> Values {
+        let mut values = Values::new();
+        for setting in settings {
+            if setting.list {
+                self.error(
+                    setting.span.start,
+                    format!(
+                        "`{}` takes one value in {table}; a list makes a matrix axis, which only [[matrix]] has",
+                        setting.key
+                    ),
+                );
+                continue;
+            }
+            if let Some(value) = setting.values.into_iter().next() {
+                values.insert(setting.key, value);
+            }
+        }
+        values
+    }
+
+    fn scenario(
+        &mut self,
+        doc: Sp<ScenarioDoc>,
+        defaults: &Values,
+        default_requests: Option<&RequestsDoc>,
+    ) -> Option<Produced> {
+        let at = doc.span().start;
+        let mut doc = doc.into_inner();
+        let mut settings = doc.take_scalars();
+        settings.extend(Setting::signals(doc.signals.take()));
+        let mut values = defaults.clone();
+        values.extend(self.single_values(settings, "[[scenario]]"));
+        let requests = doc.requests.take().or_else(|| default_requests.cloned());
+
+        let Some(name) = doc.name.take() else {
+            self.error(at, "[[scenario]] has no `name`");
+            return None;
+        };
+        let name_ok = self.check_name(&name);
+        let canon = self.canonical(&values);
+        let mut expect = ExpectParts::default();
+        if let Some(e) = &doc.expect {
+            expect.merge(e.get_ref());
+        }
+        let cx = Context {
+            what: format!("scenario `{}`", name.get_ref()),
+            at,
+            senders: "this scenario",
+            hint: "add it to `expect.requests`",
+        };
+        let reason = doc.reason.map(|r| r.into_inner());
+        let scenario = self.resolve(
+            &cx,
+            name.get_ref().clone(),
+            &values,
+            canon?,
+            requests.as_ref(),
+            &expect,
+            reason,
+        )?;
+        name_ok.then_some(Produced {
+            scenario,
+            at,
+            matrix: false,
+        })
+    }
+
+    fn check_name(&mut self, name: &Sp<String>) -> bool {
+        let text = name.get_ref();
+        let bad = text.is_empty()
+            || text.starts_with('/')
+            || !text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./+:@".contains(c));
+        if bad {
+            self.error(
+                name.span().start,
+                format!(
+                    "bad scenario name {text:?}: use letters, digits and - _ . / + : @ (like `dash/shell-form/graceful`)"
+                ),
+            );
+        }
+        !bad
+    }
+
+    /// Every value of a cell in canonical text, or None when one is bad (reported).
+    fn canonical(&mut self, values: &Values) -> Option<BTreeMap<&'static str, String>> {
+        let mut canon = BTreeMap::new();
+        let mut ok = true;
+        for (key, value) in values {
+            match self.canon(key, value) {
+                Ok(text) => {
+                    canon.insert(*key, text);
+                }
+                Err(message) => {
+                    self.error(value.span().start, message);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(canon)
+    }
+
+    /// A value checked and in canonical text (`TERM` becomes `SIGTERM`, `1000ms` becomes `1s`).
+    fn canon(&self, key: &str, value: &Val) -> Result<String, String> {
+        let text = match value {
+            Val::Bool(b) => return Ok(b.get_ref().to_string()),
+            Val::Signals(list) => {
+                if list.get_ref().is_empty() {
+                    return Err(
+                        "`signals` is empty: name at least one signal, or leave it out for the server's default"
+                            .to_string(),
+                    );
+                }
+                let mut names = Vec::new();
+                for signal in list.get_ref() {
+                    names.push(parse_signal(signal.get_ref())?.name());
+                }
+                return Ok(names.join(","));
+            }
+            Val::Str(s) => s.get_ref().as_str(),
+        };
+        match key {
+            "target" => match text {
+                "container" | "process" => Ok(text.to_string()),
+                _ => Err(format!(
+                    "unknown target {text:?}: write \"container\" or \"process\""
+                )),
+            },
+            "base" => Base::ALL
+                .into_iter()
+                .find(|b| b.name() == text)
+                .map(|b| b.name().to_string())
+                .ok_or_else(|| {
+                    format!(
+                        "unknown base {text:?} (expected one of: {})",
+                        names(Base::ALL.map(Base::name))
+                    )
+                }),
+            "variant" => {
+                let Some(variant) = Variant::ALL.into_iter().find(|v| v.name() == text) else {
+                    return Err(format!(
+                        "unknown variant {text:?}: there is no Dockerfiles/{text}.Dockerfile variant (expected one of: {})",
+                        names(Variant::ALL.map(Variant::name))
+                    ));
+                };
+                let dockerfile = self.workspace.join("Dockerfiles").join(variant.dockerfile());
+                if !dockerfile.is_file() {
+                    return Err(format!(
+                        "Dockerfile Dockerfiles/{} not found for variant `{variant}` (looked in {})",
+                        variant.dockerfile(),
+                        self.workspace.join("Dockerfiles").display()
+                    ));
+                }
+                Ok(variant.name().to_string())
+            }
+            "mode" => [ServerMode::Graceful, ServerMode::Abrupt, ServerMode::Unhandled]
+                .into_iter()
+                .find(|m| m.name() == text)
+                .map(|m| m.name().to_string())
+                .ok_or_else(|| {
+                    format!("unknown mode {text:?} (expected one of: graceful, abrupt, unhandled)")
+                }),
+            "stop-signal" => parse_signal(text).map(|s| s.name().to_string()),
+            "delay" | "drain-timeout" | "stop-timeout" | "stop-at" => {
+                parse_duration(key, text).map(canon_duration)
+            }
+            _ => Err(format!("`{key}` cannot take {text:?}")),
+        }
+    }
+
+    fn matrix(
+        &mut self,
+        doc: Sp<MatrixDoc>,
+        defaults: &Values,
+        default_requests: Option<&RequestsDoc>,
+    ) -> Vec<Produced> {
+        let errors_before = self.errors.len();
+        let at = doc.span().start;
+        let mut doc = doc.into_inner();
+        let Some(template) = doc.name.take() else {
+            self.error(
+                at,
+                "[[matrix]] has no `name`: give a template such as \"{base}/{variant}/{mode}\"",
+            );
+            return Vec::new();
+        };
+        let mut settings = doc.take_scalars();
+        settings.extend(Setting::signals(doc.signals.take()));
+        settings.sort_by_key(|s| s.span.start);
+
+        let mut fixed = defaults.clone();
+        let mut axes = Vec::new();
+        for setting in settings {
+            if setting.list {
+                if setting.values.is_empty() {
+                    self.error(
+                        setting.span.start,
+                        format!(
+                            "`{}` is an empty list: an axis needs at least one value",
+                            setting.key
+                        ),
+                    );
+                }
+                axes.push(Axis::new(setting.key, setting.values));
+            } else if let Some(value) = setting.values.into_iter().next() {
+                fixed.insert(setting.key, value);
+            }
+        }
+        let requests = doc.requests.take().or_else(|| default_requests.cloned());
+
+        // The template's placeholders must be settings.
+        let name_at = template.span().start;
+        let placeholders = match matrix::placeholders(template.get_ref()) {
+            Ok(keys) => keys,
+            Err(e) => {
+                self.error(
+                    name_at,
+                    format!("bad name template {:?}: {}", template.get_ref(), e.message),
+                );
+                return Vec::new();
+            }
+        };
+        for key in &placeholders {
+            if !SETTING_KEYS.contains(&key.as_str()) {
+                self.error(
+                    name_at,
+                    format!(
+                        "name template placeholder `{{{key}}}` is not a setting (expected one of: {})",
+                        names(SETTING_KEYS)
+                    ),
+                );
+            }
+        }
+
+        let excludes: Vec<(usize, Condition)> = doc
+            .exclude
+            .take()
+            .into_iter()
+            .flatten()
+            .filter_map(|w| {
+                let start = w.span().start;
+                self.condition(w.into_inner()).map(|c| (start, c))
+            })
+            .collect();
+        let mut rules = Vec::new();
+        for rule in doc.rule.take().into_iter().flatten() {
+            let start = rule.span().start;
+            let rule = rule.into_inner();
+            let condition = match rule.when {
+                Some(when) => self.condition(when.into_inner()),
+                None => Some(Condition::default()),
+            };
+            if let Some(condition) = condition {
+                rules.push((start, condition, rule.reason, rule.expect));
+            }
+        }
+        let mut base_expect = ExpectParts::default();
+        if let Some(e) = &doc.expect {
+            base_expect.merge(e.get_ref());
+        }
+        if self.errors.len() > errors_before {
+            return Vec::new();
+        }
+
+        let mut excludes_used = vec![false; excludes.len()];
+        let mut rules_used = vec![false; rules.len()];
+        let mut produced: Vec<Produced> = Vec::new();
+        let mut names_seen: HashMap<String, usize> = HashMap::new();
+        let mut cells = 0;
+        for cell in matrix::product(&axes) {
+            let mut values = fixed.clone();
+            for (key, value) in cell {
+                let key = SETTING_KEYS
+                    .into_iter()
+                    .find(|k| *k == key)
+                    .expect("axes are settings");
+                values.insert(key, value);
+            }
+            let Some(canon) = self.canonical(&values) else {
+                continue;
+            };
+            let lookup = |key: &str| lookup_with_defaults(&canon, key);
+            let shell_needed = canon
+                .get("variant")
+                .and_then(|v| Variant::ALL.into_iter().find(|x| x.name() == v))
+                .is_some_and(Variant::needs_shell);
+            if shell_needed && lookup("base").as_deref() == Some("none") {
+                continue;
+            }
+            let mut excluded = false;
+            for (i, (_, condition)) in excludes.iter().enumerate() {
+                if condition.matches(lookup) {
+                    excludes_used[i] = true;
+                    excluded = true;
+                }
+            }
+            if excluded {
+                continue;
+            }
+            cells += 1;
+            let name = match matrix::render(template.get_ref(), lookup) {
+                Ok(name) => name,
+                Err(e) => {
+                    self.error(
+                        name_at,
+                        format!("bad name template {:?}: {}", template.get_ref(), e.message),
+                    );
+                    continue;
+                }
+            };
+            let mut expect = base_expect.clone();
+            let mut reasons: Vec<String> = doc.reason.iter().map(|r| r.get_ref().clone()).collect();
+            for (i, (_, condition, reason, rule_expect)) in rules.iter().enumerate() {
+                if condition.matches(lookup) {
+                    rules_used[i] = true;
+                    if let Some(e) = rule_expect {
+                        expect.merge(e.get_ref());
+                    }
+                    if let Some(r) = reason {
+                        reasons.push(r.get_ref().clone());
+                    }
+                }
+            }
+            let count = names_seen.entry(name.clone()).or_default();
+            *count += 1;
+            if *count == 2 {
+                let missing: Vec<String> = axes
+                    .iter()
+                    .filter(|a| !placeholders.iter().any(|p| p == a.key.as_str()))
+                    .map(|a| format!("{{{}}}", a.key))
+                    .collect();
+                self.error(
+                    name_at,
+                    format!(
+                        "name template {:?} gives `{name}` to more than one cell: put the other axes in it ({})",
+                        template.get_ref(),
+                        if missing.is_empty() { "none left: two cells are the same".to_string() } else { missing.join(", ") }
+                    ),
+                );
+            }
+            if *count > 1 {
+                continue;
+            }
+            let cx = Context {
+                what: format!("matrix cell `{name}`"),
+                at,
+                senders: "the cells of this matrix",
+                hint: "add a [[matrix.rule]] whose `when` matches this cell",
+            };
+            let reason = (!reasons.is_empty()).then(|| reasons.join("; "));
+            if let Some(scenario) =
+                self.resolve(&cx, name, &values, canon.clone(), requests.as_ref(), &expect, reason)
+            {
+                produced.push(Produced {
+                    scenario,
+                    at,
+                    matrix: true,
+                });
+            }
+        }
+        if self.errors.len() > errors_before {
+            return produced;
+        }
+        if cells == 0 {
+            self.error(
+                at,
+                "this [[matrix]] gives no cells: every combination was excluded or needs a shell on base `none`",
+            );
+        }
+        for (i, (start, _)) in excludes.iter().enumerate() {
+            if !excludes_used[i] {
+                self.error(*start, "this `exclude` entry matches no cell of the matrix");
+            }
+        }
+        for (i, (start, ..)) in rules.iter().enumerate() {
+            if !rules_used[i] && cells > 0 {
+                self.error(*start, "this [[matrix.rule]] matches no cell of the matrix");
+            }
+        }
+        produced
+    }
+
+    /// A `when` or `exclude` table as a condition on canonical values.
+    fn condition(&mut self, mut doc: WhenDoc) -> Option<Condition> {
+        let mut condition = Condition::default();
+        let mut ok = true;
+        for setting in doc.take_scalars() {
+            let mut accepted = Vec::new();
+            for value in &setting.values {
+                match self.canon(setting.key, value) {
+                    Ok(text) => accepted.push(text),
+                    Err(message) => {
+                        self.error(value.span().start, message);
+                        ok = false;
+                    }
+                }
+            }
+            condition.keys.push((setting.key.to_string(), accepted));
+        }
+        ok.then_some(condition)
+    }
+
+    /// Builds the scenario of one set of values, reporting every problem.
+    #[allow(clippy::too_many_arguments)]
+    fn resolve(
+        &mut self,
+        cx: &Context,
+        name: String,
+        values: &Values,
+        canon: BTreeMap<&'static str, String>,
+        requests: Option<&RequestsDoc>,
+        expect: &ExpectParts,
+        reason: Option<String>,
+    ) -> Option<Scenario> {
+        let errors_before = self.errors.len();
+        let get = |key: &str| lookup_with_defaults(&canon, key);
+        let span_of = |key: &str| values.get(key).map(|v| v.span().start);
+        let duration = |key: &str| get(key).and_then(|t| crate::duration::parse(&t));
+
+        let container = get("target").as_deref() == Some("container");
+        let target = if container {
+            let base = get("base").and_then(|b| Base::ALL.into_iter().find(|x| x.name() == b));
+            let variant =
+                get("variant").and_then(|v| Variant::ALL.into_iter().find(|x| x.name() == v));
+            if base.is_none() {
+                self.error(
+                    cx.at,
+                    format!(
+                        "{} has no `base` (one of: {}); set it here or in [defaults]",
+                        cx.what,
+                        names(Base::ALL.map(Base::name))
+                    ),
+                );
+            }
+            if variant.is_none() {
+                self.error(
+                    cx.at,
+                    format!(
+                        "{} has no `variant` (one of: {}); set it here or in [defaults]",
+                        cx.what,
+                        names(Variant::ALL.map(Variant::name))
+                    ),
+                );
+            }
+            if let (Some(base), Some(variant)) = (base, variant)
+                && variant.needs_shell()
+                && !base.has_shell()
+            {
+                self.error(
+                    span_of("variant").unwrap_or(cx.at),
+                    format!(
+                        "variant `{variant}` needs /bin/sh, but base `{base}` has no shell (use exec-form or tini on `none`, or a base with a shell)"
+                    ),
+                );
+            }
+            let init = get("init").as_deref() == Some("true");
+            match (base, variant) {
+                (Some(base), Some(variant)) => Some(Target::Container(ContainerSpec {
+                    variant,
+                    base,
+                    init,
+                })),
+                _ => None,
+            }
+        } else {
+            for key in ["base", "variant", "init"] {
+                if let Some(value) = values.get(key)
+                    && !self.in_defaults(value.span().start)
+                {
+                    self.error(
+                        value.span().start,
+                        format!(
+                            "`{key}` applies to container scenarios only, and this one's target is \"process\""
+                        ),
+                    );
+                }
+            }
+            Some(Target::Process)
+        };
+
+        let mode = get("mode").and_then(|m| {
+            [ServerMode::Graceful, ServerMode::Abrupt, ServerMode::Unhandled]
+                .into_iter()
+                .find(|x| x.name() == m)
+        });
+        let delay = duration("delay");
+        if delay.is_none() {
+            self.error(
+                cx.at,
+                format!(
+                    "{} has no `delay` (the server's handler duration, like delay = \"1s\"); set it here or in [defaults]",
+                    cx.what
+                ),
+            );
+        }
+        let signals = get("signals").map(|list| {
+            list.split(',')
+                .filter_map(StopSignal::parse)
+                .collect::<Vec<_>>()
+        });
+        let stop_signal = get("stop-signal").and_then(|s| StopSignal::parse(&s));
+        let stop_timeout = duration("stop-timeout");
+        if container
+            && let Some(timeout) = stop_timeout
+            && timeout.subsec_nanos() != 0
+        {
+            self.error(
+                span_of("stop-timeout").unwrap_or(cx.at),
+                format!(
+                    "stop-timeout {} is not whole seconds: docker stop takes its grace period in seconds, so write e.g. \"{}s\"",
+                    crate::duration::format(timeout),
+                    timeout.as_secs().max(1)
+                ),
+            );
+        }
+
+        // Requests.
+        let mut specs: Vec<RequestSpec> = Vec::new();
+        match requests {
+            None => self.error(
+                cx.at,
+                format!(
+                    "{} has no `requests`: send at least one, like requests = [{{ name = \"in-flight\", at = \"-300ms\" }}]",
+                    cx.what
+                ),
+            ),
+            Some(list) if list.get_ref().is_empty() => self.error(
+                list.span().start,
+                "`requests` is empty: send at least one request around the stop",
+            ),
+            Some(list) => {
+                for request in list.get_ref() {
+                    if let Some(spec) = self.request(request, &specs) {
+                        specs.push(spec);
+                    }
+                }
+            }
+        }
+
+        // When the stop is issued: after every request meant to precede it.
+        let lead = specs.iter().map(|r| (-r.at.0).max(0)).max().unwrap_or(0);
+        let lead = Duration::from_millis(lead as u64);
+        let stop_at = match duration("stop-at") {
+            Some(at) if at < lead => {
+                let first = specs
+                    .iter()
+                    .find(|r| Duration::from_millis((-r.at.0).max(0) as u64) > at)
+                    .map(|r| r.name.clone())
+                    .unwrap_or_default();
+                self.error(
+                    span_of("stop-at").unwrap_or(cx.at),
+                    format!(
+                        "stop-at {} is too early: request `{first}` is sent {} before the stop, which would be before the server is ready (make stop-at at least {})",
+                        crate::duration::format(at),
+                        crate::duration::format(lead),
+                        crate::duration::format(lead)
+                    ),
+                );
+                at
+            }
+            Some(at) => at,
+            None => lead,
+        };
+
+        let expectations = self.expectations(cx, expect, &specs);
+
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(Scenario {
+            name,
+            target: target?,
+            server: ServerSpec {
+                mode: mode.unwrap_or(ServerMode::Graceful),
+                delay: delay?,
+                signals,
+                drain_timeout: duration("drain-timeout"),
+            },
+            stop: StopSpec {
+                signal: stop_signal.unwrap_or(StopSignal::Sigterm),
+                timeout: stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+                at: stop_at,
+            },
+            requests: specs,
+            expect: expectations?,
+            reason,
+        })
+    }
+
+    fn in_defaults(&self, at: usize) -> bool {
+        self.defaults_span.as_ref().is_some_and(|s| s.contains(&at))
+    }
+
+    fn request(&mut self, doc: &Sp<RequestDoc>, earlier: &[RequestSpec]) -> Option<RequestSpec> {
+        let at_table = doc.span().start;
+        let doc = doc.get_ref();
+        let mut ok = true;
+        let name = match &doc.name {
+            None => {
+                self.error(at_table, "request has no `name` (like name = \"in-flight\")");
+                None
+            }
+            Some(name) => {
+                let text = name.get_ref();
+                if text.is_empty()
+                    || !text
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    self.error(
+                        name.span().start,
+                        format!(
+                            "bad request name {text:?}: use letters, digits, - and _ (like \"in-flight\")"
+                        ),
+                    );
+                    ok = false;
+                } else if earlier.iter().any(|r| r.name == *text) {
+                    self.error(
+                        name.span().start,
+                        format!("request name `{text}` is used twice in this scenario"),
+                    );
+                    ok = false;
+                }
+                Some(text.clone())
+            }
+        };
+        let at = match &doc.at {
+            None => {
+                self.error(
+                    at_table,
+                    "request has no `at` (its time relative to the stop, like at = \"-300ms\" or at = \"+300ms\")",
+                );
+                None
+            }
+            Some(at) => {
+                let offset = Offset::parse(at.get_ref());
+                if offset.is_none() {
+                    self.error(
+                        at.span().start,
+                        format!(
+                            "bad offset {:?} for `at`: write it like \"-300ms\" (before the stop) or \"+300ms\" (after it)",
+                            at.get_ref()
+                        ),
+                    );
+                }
+                offset
+            }
+        };
+        let kind = match (&doc.delay, &doc.download) {
+            (Some(delay), Some(_)) => {
+                self.error(
+                    delay.span().start,
+                    "a request has either `delay` (GET /) or `download` (GET /download), not both",
+                );
+                None
+            }
+            (Some(delay), None) => match parse_duration("delay", delay.get_ref()) {
+                Ok(d) => Some(RequestKind::Slow { delay: Some(d) }),
+                Err(message) => {
+                    self.error(delay.span().start, message);
+                    None
+                }
+            },
+            (None, None) => Some(RequestKind::Slow { delay: None }),
+            (None, Some(download)) => {
+                let d = download.get_ref();
+                let mut number = |key: &str, value: &Option<Sp<i64>>, min: i64| match value {
+                    None => {
+                        self.error(
+                            download.span().start,
+                            format!(
+                                "`download` has no `{key}` (like download = {{ bytes = 200000, rate = 100000 }})"
+                            ),
+                        );
+                        None
+                    }
+                    Some(v) if !(min..=MAX_DOWNLOAD).contains(v.get_ref()) => {
+                        self.error(
+                            v.span().start,
+                            format!(
+                                "download `{key}` = {} is out of range: the server takes {min} to {MAX_DOWNLOAD}",
+                                v.get_ref()
+                            ),
+                        );
+                        None
+                    }
+                    Some(v) => Some(*v.get_ref() as u64),
+                };
+                let bytes = number("bytes", &d.bytes, 0);
+                let rate = number("rate", &d.rate, 1);
+                Some(RequestKind::Download {
+                    bytes: bytes?,
+                    rate: rate?,
+                })
+            }
+        };
+        if !ok {
+            return None;
+        }
+        Some(RequestSpec {
+            name: name?,
+            at: at?,
+            kind: kind?,
+        })
+    }
+
+    fn expectations(
+        &mut self,
+        cx: &Context,
+        parts: &ExpectParts,
+        requests: &[RequestSpec],
+    ) -> Option<Expectations> {
+        let errors_before = self.errors.len();
+        let sent: Vec<&str> = requests.iter().map(|r| r.name.as_str()).collect();
+        let mut expected: Vec<(String, Expected)> = Vec::new();
+        for (name, word) in &parts.requests {
+            if !sent.contains(&name.get_ref().as_str()) {
+                self.error(
+                    name.span().start,
+                    format!(
+                        "expectation names request `{}`, which {} does not send (it sends: {})",
+                        name.get_ref(),
+                        cx.senders,
+                        if sent.is_empty() {
+                            "nothing".to_string()
+                        } else {
+                            sent.join(", ")
+                        }
+                    ),
+                );
+                continue;
+            }
+            match Expected::parse(word.get_ref()) {
+                Some(e) => expected.push((name.get_ref().clone(), e)),
+                None => self.error(
+                    word.span().start,
+                    format!(
+                        "unknown expectation {:?} for request `{}` (expected one of: ok, http-error, truncated, empty-reply, reset, refused, timeout, not-served)",
+                        word.get_ref(),
+                        name.get_ref()
+                    ),
+                ),
+            }
+        }
+        // In the order the requests are sent.
+        let mut ordered = Vec::new();
+        for request in requests {
+            match expected.iter().find(|(n, _)| *n == request.name) {
+                Some(e) => ordered.push(e.clone()),
+                None if parts.requests.iter().all(|(n, _)| *n.get_ref() != request.name) => {
+                    self.error(
+                        cx.at,
+                        format!(
+                            "{} has no expectation for request `{}` ({})",
+                            cx.what, request.name, cx.hint
+                        ),
+                    );
+                }
+                None => {}
+            }
+        }
+        let exit_code = parts.exit_code.as_ref().and_then(|code| {
+            let value = *code.get_ref();
+            if (0..=255).contains(&value) {
+                Some(value)
+            } else {
+                self.error(
+                    code.span().start,
+                    format!("exit-code {value} is out of range: exit codes are 0 to 255"),
+                );
+                None
+            }
+        });
+        let mut stop_bound = |key: &str, value: &Option<Sp<String>>| {
+            value
+                .as_ref()
+                .and_then(|v| match parse_duration(key, v.get_ref()) {
+                    Ok(d) => Some(d),
+                    Err(message) => {
+                        self.error(v.span().start, message);
+                        None
+                    }
+                })
+        };
+        let stop_at_least = stop_bound("stop-at-least", &parts.stop_at_least);
+        let stop_below = stop_bound("stop-below", &parts.stop_below);
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(Expectations {
+            requests: ordered,
+            exit_code,
+            signal_received: parts.signal_received.as_ref().map(|s| *s.get_ref()),
+            stop_at_least,
+            stop_below,
+        })
+    }
+}
+
+/// Who is being built, for messages.
+struct Context {
+    what: String,
+    at: usize,
+    senders: &'static str,
+    hint: &'static str,
+}
+
+/// A cell's canonical value of `key`, or the value it gets when the file leaves it out.
+fn lookup_with_defaults(canon: &BTreeMap<&'static str, String>, key: &str) -> Option<String> {
+    canon.get(key).cloned().or_else(|| {
+        Some(
+            match key {
+                "target" => "container",
+                "init" => "false",
+                "mode" => "graceful",
+                "stop-signal" => "SIGTERM",
+                "stop-timeout" => "10s",
+                _ => return None,
+            }
+            .to_string(),
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+fn parse_duration(key: &str, text: &str) -> Result<Duration, String> {
+    crate::duration::parse(text).ok_or_else(|| {
+        format!("bad duration {text:?} for `{key}`: write it like 250ms, 2s or 1.5s")
+    })
+}
+
+fn canon_duration(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+fn parse_signal(text: &str) -> Result<StopSignal, String> {
+    StopSignal::parse(text).ok_or_else(|| {
+        format!(
+            "unknown signal {text:?} (expected one of: SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1)"
+        )
+    })
+}
+
+fn names<const N: usize>(list: [&str; N]) -> String {
+    list.join(", ")
+}
+
+/// `path` relative to `workspace` when it is under it, as given otherwise.
+fn display_path(workspace: &Path, path: &Path) -> String {
+    path.strip_prefix(workspace)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// `path:line:column` of a byte offset (both 1-based, the column in characters).
+fn position(display: &str, text: &str, offset: usize) -> String {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = text[line_start..offset].chars().count() + 1;
+    format!("{display}:{line}:{column}")
+}
+
+/// Rewrites toml's messages into the file's vocabulary (keys, not fields) on one line.
+fn toml_message(message: &str) -> String {
+    let message = message.trim().replace('\n', " ");
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message;
+    };
+    let Some((key, rest)) = rest.split_once('`') else {
+        return message;
+    };
+    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    let context = unknown_key_context(&expected);
+    let suggestion = expected
+        .iter()
+        .map(|e| (edit_distance(key, e), *e))
+        .filter(|(d, e)| *d <= 2.max(e.len() / 4))
+        .min()
+        .map(|(_, e)| format!(": did you mean `{e}`?"))
+        .unwrap_or_default();
+    format!(
+        "unknown key `{key}` in {context}{suggestion} (expected one of: {})",
+        expected.join(", ")
+    )
+}
+
+/// Which table a list of allowed keys belongs to.
+fn unknown_key_context(expected: &[&str]) -> &'static str {
+    let has = |key: &str| expected.contains(&key);
+    if has("scenario") {
+        "the top level (tables: [defaults], [[scenario]], [[matrix]])"
+    } else if has("when") {
+        "[[matrix.rule]]"
+    } else if has("exclude") {
+        "[[matrix]]"
+    } else if has("name") && has("expect") {
+        "[[scenario]]"
+    } else if has("requests") && has("target") {
+        "[defaults]"
+    } else if has("target") {
+        "a `when` or `exclude` table"
+    } else if has("at") {
+        "a request"
+    } else if has("rate") {
+        "`download`"
+    } else if has("exit-code") {
+        "`expect`"
+    } else {
+        "this table"
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// Scenario names must be unique across every file loaded.
+fn duplicates(
+    workspace: &Path,
+    produced: &[(PathBuf, String, Vec<Produced>)],
+) -> Vec<String> {
+    let mut first: HashMap<&str, (usize, usize)> = HashMap::new();
+    let mut lines = Vec::new();
+    for (file_index, (path, text, scenarios)) in produced.iter().enumerate() {
+        for p in scenarios {
+            let name = p.scenario.name.as_str();
+            match first.get(name) {
+                None => {
+                    first.insert(name, (file_index, p.at));
+                }
+                Some(&(f, at)) => {
+                    if f == file_index && at == p.at && p.matrix {
+                        continue; // reported by the matrix
+                    }
+                    let (first_path, first_text, _) = &produced[f];
+                    lines.push(format!(
+                        "{}: duplicate scenario name `{name}` (first defined at {})",
+                        position(&display_path(workspace, path), text, p.at),
+                        position(&display_path(workspace, first_path), first_text, at)
+                    ));
+                }
+            }
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_across_slashes() {
+        assert!(glob_matches("dash/*", "dash/shell-form/graceful"));
+        assert!(glob_matches("*/exec-form/*", "bash/exec-form/abrupt"));
+        assert!(!glob_matches("*/exec-form/*", "bash/exec-form-sh/abrupt"));
+        assert!(glob_matches("blog/?xec-form", "blog/exec-form"));
+        assert!(glob_matches("*", ""));
+        assert!(!glob_matches("dash", "dash/x"));
+    }
+
+    #[test]
+    fn positions_are_one_based_lines_and_character_columns() {
+        let text = "a\n  é = 1\n";
+        assert_eq!(position("f", text, 0), "f:1:1");
+        assert_eq!(position("f", text, 2), "f:2:1");
+        assert_eq!(position("f", text, 7), "f:2:5");
+    }
+
+    #[test]
+    fn unknown_field_messages_name_the_table_and_suggest() {
+        assert_eq!(
+            toml_message("unknown field `stop-timout`, expected one of `name`, `expect`, `target`, `stop-timeout`"),
+            "unknown key `stop-timout` in [[scenario]]: did you mean `stop-timeout`? (expected one of: name, expect, target, stop-timeout)"
+        );
+    }
+}
