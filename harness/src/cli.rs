@@ -2,15 +2,18 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::check::{self, CheckOptions};
 use crate::docker::{self, LABEL_MANAGED, LABEL_RUN};
 use crate::error::{Error, Result};
 use crate::report::{self, Format};
 use crate::reproduce::{self, Timings};
 use crate::results::RunResults;
 use crate::run::{self, RunOptions};
+use crate::variant::StopSignal;
 
 /// Every expectation held.
 pub const EXIT_OK: u8 = 0;
@@ -33,8 +36,70 @@ pub struct Cli {
 enum Command {
     /// Reproduce the experiment: abrupt vs graceful process, shell vs exec form on dash.
     Reproduce(ReproduceArgs),
+    /// Check your own image: requests in flight, docker stop, one request after; exit 1 if a
+    /// requirement is not met.
+    Check(CheckArgs),
     /// Remove every container the harness left behind (label shutdown-harness.managed).
     Clean,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// The image to check; it must be present locally (nothing is pulled).
+    #[arg(long)]
+    image: String,
+    /// The container port the server listens on.
+    #[arg(long)]
+    port: u16,
+    /// The path to request; a slow one shows the drain best.
+    #[arg(long, default_value = "/")]
+    path: String,
+    /// How many requests are in flight when docker stop is issued.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    requests: u16,
+    /// docker stop's grace period, in seconds.
+    #[arg(long, default_value_t = 10)]
+    stop_timeout: u32,
+    /// The stop signal (default: the image's STOPSIGNAL, else SIGTERM).
+    #[arg(long, value_parser = parse_signal)]
+    signal: Option<StopSignal>,
+    /// Run with docker's init (tini) as PID 1, as `docker run --init`.
+    #[arg(long)]
+    init: bool,
+    /// How long after the server answers the requests are sent and docker stop is issued.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    stop_after: Duration,
+    /// How long after docker stop the late request is sent.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    after_stop: Duration,
+    /// How long the server may take to answer PATH after the container started.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    startup_timeout: Duration,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Where and how a report is written.
+#[derive(Debug, Args)]
+struct OutputArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+fn parse_signal(text: &str) -> std::result::Result<StopSignal, String> {
+    StopSignal::parse(text).ok_or_else(|| {
+        let known: Vec<_> = StopSignal::ALL.iter().map(|s| s.name()).collect();
+        format!("unknown signal `{text}` (known: {})", known.join(", "))
+    })
+}
+
+fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    crate::duration::parse(text)
+        .ok_or_else(|| format!("bad duration `{text}`: write it like 250ms, 2s or 1.5s"))
 }
 
 #[derive(Debug, Args)]
@@ -42,12 +107,8 @@ struct ReproduceArgs {
     /// Scale the timings down (1 s handler, 2 s grace) instead of the experiment's 5 s / 10 s.
     #[arg(long)]
     fast: bool,
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Write the report to this file instead of standard output.
-    #[arg(long)]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// Runs the command line; returns the process's exit code.
@@ -87,7 +148,29 @@ async fn execute(command: Command, run_id: &str) -> Result<u8> {
                 ..RunOptions::default()
             };
             let results = run::run(Some(&docker), &reproduce::scenarios(timings), &options).await?;
-            emit(&results, args.format, args.output.as_deref())?;
+            emit(&results, &args.output)?;
+            Ok(exit_code(&results))
+        }
+        Command::Check(args) => {
+            let docker = docker::connect().await?;
+            let options = CheckOptions {
+                port: args.port,
+                path: args.path,
+                requests: usize::from(args.requests),
+                stop_timeout: Duration::from_secs(u64::from(args.stop_timeout)),
+                signal: args.signal,
+                init: args.init,
+                stop_after: args.stop_after,
+                after_stop: args.after_stop,
+                startup_timeout: args.startup_timeout,
+            };
+            let result = check::check_image(&docker, &args.image, &options).await?;
+            let results = RunResults {
+                duration: result.observation.duration,
+                build_duration: Duration::ZERO,
+                scenarios: vec![result],
+            };
+            emit(&results, &args.output)?;
             Ok(exit_code(&results))
         }
         Command::Clean => {
@@ -99,10 +182,10 @@ async fn execute(command: Command, run_id: &str) -> Result<u8> {
     }
 }
 
-/// Writes the report to `output`, or to standard output.
-fn emit(results: &RunResults, format: Format, output: Option<&std::path::Path>) -> Result<()> {
-    let rendered = report::render(results, format);
-    match output {
+/// Writes the report in the chosen format to the chosen file, or to standard output.
+fn emit(results: &RunResults, output: &OutputArgs) -> Result<()> {
+    let rendered = report::render(results, output.format);
+    match &output.output {
         Some(path) => std::fs::write(path, rendered).map_err(|source| Error::WriteReport {
             path: path.to_path_buf(),
             source,

@@ -15,6 +15,7 @@
 //! assert!(!expected.accepts(Outcome::Ok));
 //! ```
 
+pub mod check;
 pub mod cli;
 pub mod client;
 pub mod docker;
@@ -28,10 +29,10 @@ pub mod outcome;
 pub mod pid1;
 pub mod report;
 pub mod reproduce;
-pub mod scenario_file;
 pub mod results;
 pub mod run;
 pub mod scenario;
+pub mod scenario_file;
 pub mod server_build;
 pub mod server_log;
 pub mod variant;
@@ -44,8 +45,7 @@ pub use pid1::Pid1;
 pub use results::{RunResults, ScenarioResult};
 pub use scenario::{
     ContainerSpec, Expectations, ImageSpec, Offset, RequestKind, RequestSpec, Scenario, ServerSpec,
-    StopSpec,
-    Target,
+    StopSpec, Target,
 };
 pub use variant::{Base, ServerMode, StopSignal, Variant};
 pub use verdict::{Requirement, RequirementCheck, Verdict};

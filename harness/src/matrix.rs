@@ -73,9 +73,9 @@ impl Condition {
     /// Whether the cell whose values `lookup` gives meets the condition. A key the cell has no
     /// value for does not match.
     pub fn matches(&self, lookup: impl Fn(&str) -> Option<String>) -> bool {
-        self.keys.iter().all(|(key, accepted)| {
-            lookup(key).is_some_and(|value| accepted.iter().any(|a| *a == value))
-        })
+        self.keys
+            .iter()
+            .all(|(key, accepted)| lookup(key).is_some_and(|value| accepted.contains(&value)))
     }
 }
 
@@ -101,7 +101,10 @@ pub fn placeholders(template: &str) -> Result<Vec<String>, TemplateError> {
             });
         }
         let after = &rest[open + 1..];
-        let Some(close) = after.find(['{', '}']).filter(|&c| after.as_bytes()[c] == b'}') else {
+        let Some(close) = after
+            .find(['{', '}'])
+            .filter(|&c| after.as_bytes()[c] == b'}')
+        else {
             return Err(TemplateError {
                 offset: offset + open,
                 message: "`{` without a matching `}`".to_string(),
@@ -196,10 +199,7 @@ mod tests {
             render("{base}/x/{mode}", lookup(&cell)).unwrap(),
             "dash/x/abrupt"
         );
-        assert_eq!(
-            render("a/{variant}", lookup(&cell)).unwrap_err().offset,
-            2
-        );
+        assert_eq!(render("a/{variant}", lookup(&cell)).unwrap_err().offset, 2);
         assert_eq!(placeholders("a{b").unwrap_err().offset, 1);
         assert_eq!(placeholders("a}b").unwrap_err().offset, 1);
         assert_eq!(placeholders("{}").unwrap_err().offset, 0);

@@ -47,8 +47,10 @@ pub struct ImageSpec {
     pub port: u16,
     /// `docker run --init`.
     pub init: bool,
-    /// The path polled until the server answers; ready means any complete response.
+    /// The path polled until the server answers; ready means a 2xx response.
     pub ready_path: String,
+    /// How long the server may take to answer after the container started.
+    pub ready_within: Duration,
 }
 
 /// The image and container settings of a container scenario.

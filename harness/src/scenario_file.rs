@@ -98,7 +98,9 @@ pub fn load(workspace: &Path, paths: &[PathBuf]) -> Result<Vec<Scenario>> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(source) => {
-                lines.push(format!("{display}: cannot read this scenario file: {source}"));
+                lines.push(format!(
+                    "{display}: cannot read this scenario file: {source}"
+                ));
                 read_failure.get_or_insert((path.clone(), source));
                 continue;
             }
@@ -581,24 +583,45 @@ impl<'a> FileCx<'a> {
             let mut doc = doc.into_inner();
             let mut settings = doc.take_scalars();
             settings.extend(Setting::signals(doc.signals.take()));
-            defaults = self.single_values(settings, "[defaults]");
+            defaults = self
+                .single_values(settings, "[defaults]")
+                .unwrap_or_default();
             default_requests = doc.requests.take();
         }
-        let mut produced = Vec::new();
+        // In file order, whether [[scenario]] or [[matrix]].
+        enum Entry {
+            Scenario(Sp<ScenarioDoc>),
+            Matrix(Sp<MatrixDoc>),
+        }
+        let mut entries: Vec<(usize, Entry)> = Vec::new();
         for scenario in doc.scenario.into_iter().flatten() {
-            produced.extend(self.scenario(scenario, &defaults, default_requests.as_ref()));
+            entries.push((scenario.span().start, Entry::Scenario(scenario)));
         }
         for matrix in doc.matrix.into_iter().flatten() {
-            produced.extend(self.matrix(matrix, &defaults, default_requests.as_ref()));
+            entries.push((matrix.span().start, Entry::Matrix(matrix)));
+        }
+        entries.sort_by_key(|(at, _)| *at);
+        let mut produced = Vec::new();
+        for (_, entry) in entries {
+            match entry {
+                Entry::Scenario(doc) => {
+                    produced.extend(self.scenario(doc, &defaults, default_requests.as_ref()))
+                }
+                Entry::Matrix(doc) => {
+                    produced.extend(self.matrix(doc, &defaults, default_requests.as_ref()))
+                }
+            }
         }
         produced
     }
 
-    /// The settings of a table that takes one value per key; lists are reported.
-    fn single_values(&mut self, settings: Vec<Setting>, table: &str) -> Values {
+    /// The settings of a table that takes one value per key; None when a list was given.
+    fn single_values(&mut self, settings: Vec<Setting>, table: &str) -> Option<Values> {
         let mut values = Values::new();
+        let mut ok = true;
         for setting in settings {
             if setting.list {
+                ok = false;
                 self.error(
                     setting.span.start,
                     format!(
@@ -612,7 +635,7 @@ impl<'a> FileCx<'a> {
                 values.insert(setting.key, value);
             }
         }
-        values
+        ok.then_some(values)
     }
 
     fn scenario(
@@ -626,7 +649,8 @@ impl<'a> FileCx<'a> {
         let mut settings = doc.take_scalars();
         settings.extend(Setting::signals(doc.signals.take()));
         let mut values = defaults.clone();
-        values.extend(self.single_values(settings, "[[scenario]]"));
+        let own = self.single_values(settings, "[[scenario]]");
+        values.extend(own.clone().unwrap_or_default());
         let requests = doc.requests.take().or_else(|| default_requests.cloned());
 
         let Some(name) = doc.name.take() else {
@@ -634,7 +658,8 @@ impl<'a> FileCx<'a> {
             return None;
         };
         let name_ok = self.check_name(&name);
-        let canon = self.canonical(&values);
+        own?;
+        let (canon, canon_ok) = self.canonical(&values);
         let mut expect = ExpectParts::default();
         if let Some(e) = &doc.expect {
             expect.merge(e.get_ref());
@@ -650,12 +675,12 @@ impl<'a> FileCx<'a> {
             &cx,
             name.get_ref().clone(),
             &values,
-            canon?,
+            canon,
             requests.as_ref(),
             &expect,
             reason,
         )?;
-        name_ok.then_some(Produced {
+        (name_ok && canon_ok).then_some(Produced {
             scenario,
             at,
             matrix: false,
@@ -680,8 +705,9 @@ impl<'a> FileCx<'a> {
         !bad
     }
 
-    /// Every value of a cell in canonical text, or None when one is bad (reported).
-    fn canonical(&mut self, values: &Values) -> Option<BTreeMap<&'static str, String>> {
+    /// Every good value of a cell in canonical text, and whether all were good (bad ones are
+    /// reported).
+    fn canonical(&mut self, values: &Values) -> (BTreeMap<&'static str, String>, bool) {
         let mut canon = BTreeMap::new();
         let mut ok = true;
         for (key, value) in values {
@@ -695,7 +721,7 @@ impl<'a> FileCx<'a> {
                 }
             }
         }
-        ok.then_some(canon)
+        (canon, ok)
     }
 
     /// A value checked and in canonical text (`TERM` becomes `SIGTERM`, `1000ms` becomes `1s`).
@@ -741,7 +767,10 @@ impl<'a> FileCx<'a> {
                         names(Variant::ALL.map(Variant::name))
                     ));
                 };
-                let dockerfile = self.workspace.join("Dockerfiles").join(variant.dockerfile());
+                let dockerfile = self
+                    .workspace
+                    .join("Dockerfiles")
+                    .join(variant.dockerfile());
                 if !dockerfile.is_file() {
                     return Err(format!(
                         "Dockerfile Dockerfiles/{} not found for variant `{variant}` (looked in {})",
@@ -751,13 +780,17 @@ impl<'a> FileCx<'a> {
                 }
                 Ok(variant.name().to_string())
             }
-            "mode" => [ServerMode::Graceful, ServerMode::Abrupt, ServerMode::Unhandled]
-                .into_iter()
-                .find(|m| m.name() == text)
-                .map(|m| m.name().to_string())
-                .ok_or_else(|| {
-                    format!("unknown mode {text:?} (expected one of: graceful, abrupt, unhandled)")
-                }),
+            "mode" => [
+                ServerMode::Graceful,
+                ServerMode::Abrupt,
+                ServerMode::Unhandled,
+            ]
+            .into_iter()
+            .find(|m| m.name() == text)
+            .map(|m| m.name().to_string())
+            .ok_or_else(|| {
+                format!("unknown mode {text:?} (expected one of: graceful, abrupt, unhandled)")
+            }),
             "stop-signal" => parse_signal(text).map(|s| s.name().to_string()),
             "delay" | "drain-timeout" | "stop-timeout" | "stop-at" => {
                 parse_duration(key, text).map(canon_duration)
@@ -874,9 +907,10 @@ impl<'a> FileCx<'a> {
                     .expect("axes are settings");
                 values.insert(key, value);
             }
-            let Some(canon) = self.canonical(&values) else {
+            let (canon, canon_ok) = self.canonical(&values);
+            if !canon_ok {
                 continue;
-            };
+            }
             let lookup = |key: &str| lookup_with_defaults(&canon, key);
             let shell_needed = canon
                 .get("variant")
@@ -946,9 +980,15 @@ impl<'a> FileCx<'a> {
                 hint: "add a [[matrix.rule]] whose `when` matches this cell",
             };
             let reason = (!reasons.is_empty()).then(|| reasons.join("; "));
-            if let Some(scenario) =
-                self.resolve(&cx, name, &values, canon.clone(), requests.as_ref(), &expect, reason)
-            {
+            if let Some(scenario) = self.resolve(
+                &cx,
+                name,
+                &values,
+                canon.clone(),
+                requests.as_ref(),
+                &expect,
+                reason,
+            ) {
                 produced.push(Produced {
                     scenario,
                     at,
@@ -1020,7 +1060,7 @@ impl<'a> FileCx<'a> {
             let base = get("base").and_then(|b| Base::ALL.into_iter().find(|x| x.name() == b));
             let variant =
                 get("variant").and_then(|v| Variant::ALL.into_iter().find(|x| x.name() == v));
-            if base.is_none() {
+            if base.is_none() && !values.contains_key("base") {
                 self.error(
                     cx.at,
                     format!(
@@ -1030,7 +1070,7 @@ impl<'a> FileCx<'a> {
                     ),
                 );
             }
-            if variant.is_none() {
+            if variant.is_none() && !values.contains_key("variant") {
                 self.error(
                     cx.at,
                     format!(
@@ -1077,12 +1117,16 @@ impl<'a> FileCx<'a> {
         };
 
         let mode = get("mode").and_then(|m| {
-            [ServerMode::Graceful, ServerMode::Abrupt, ServerMode::Unhandled]
-                .into_iter()
-                .find(|x| x.name() == m)
+            [
+                ServerMode::Graceful,
+                ServerMode::Abrupt,
+                ServerMode::Unhandled,
+            ]
+            .into_iter()
+            .find(|x| x.name() == m)
         });
         let delay = duration("delay");
-        if delay.is_none() {
+        if delay.is_none() && !values.contains_key("delay") {
             self.error(
                 cx.at,
                 format!(
@@ -1195,7 +1239,10 @@ impl<'a> FileCx<'a> {
         let mut ok = true;
         let name = match &doc.name {
             None => {
-                self.error(at_table, "request has no `name` (like name = \"in-flight\")");
+                self.error(
+                    at_table,
+                    "request has no `name` (like name = \"in-flight\")",
+                );
                 None
             }
             Some(name) => {
@@ -1345,7 +1392,11 @@ impl<'a> FileCx<'a> {
         for request in requests {
             match expected.iter().find(|(n, _)| *n == request.name) {
                 Some(e) => ordered.push(e.clone()),
-                None if parts.requests.iter().all(|(n, _)| *n.get_ref() != request.name) => {
+                None if parts
+                    .requests
+                    .iter()
+                    .all(|(n, _)| *n.get_ref() != request.name) =>
+                {
                     self.error(
                         cx.at,
                         format!(
@@ -1536,10 +1587,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Scenario names must be unique across every file loaded.
-fn duplicates(
-    workspace: &Path,
-    produced: &[(PathBuf, String, Vec<Produced>)],
-) -> Vec<String> {
+fn duplicates(workspace: &Path, produced: &[(PathBuf, String, Vec<Produced>)]) -> Vec<String> {
     let mut first: HashMap<&str, (usize, usize)> = HashMap::new();
     let mut lines = Vec::new();
     for (file_index, (path, text, scenarios)) in produced.iter().enumerate() {
@@ -1591,7 +1639,9 @@ mod tests {
     #[test]
     fn unknown_field_messages_name_the_table_and_suggest() {
         assert_eq!(
-            toml_message("unknown field `stop-timout`, expected one of `name`, `expect`, `target`, `stop-timeout`"),
+            toml_message(
+                "unknown field `stop-timout`, expected one of `name`, `expect`, `target`, `stop-timeout`"
+            ),
             "unknown key `stop-timout` in [[scenario]]: did you mean `stop-timeout`? (expected one of: name, expect, target, stop-timeout)"
         );
     }

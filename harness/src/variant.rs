@@ -162,6 +162,12 @@ pub enum StopSignal {
     /// User-defined signal 1.
     #[serde(alias = "USR1")]
     Sigusr1,
+    /// User-defined signal 2.
+    #[serde(alias = "USR2")]
+    Sigusr2,
+    /// Apache httpd's graceful stop.
+    #[serde(alias = "WINCH")]
+    Sigwinch,
 }
 
 impl StopSignal {
@@ -173,6 +179,8 @@ impl StopSignal {
             StopSignal::Sigquit => "SIGQUIT",
             StopSignal::Sighup => "SIGHUP",
             StopSignal::Sigusr1 => "SIGUSR1",
+            StopSignal::Sigusr2 => "SIGUSR2",
+            StopSignal::Sigwinch => "SIGWINCH",
         }
     }
 
@@ -184,22 +192,29 @@ impl StopSignal {
             StopSignal::Sigquit => 3,
             StopSignal::Sighup => 1,
             StopSignal::Sigusr1 => 10,
+            StopSignal::Sigusr2 => 12,
+            StopSignal::Sigwinch => 28,
         }
     }
+
+    /// Every stop signal the harness knows.
+    pub const ALL: [StopSignal; 7] = [
+        StopSignal::Sigterm,
+        StopSignal::Sigint,
+        StopSignal::Sigquit,
+        StopSignal::Sighup,
+        StopSignal::Sigusr1,
+        StopSignal::Sigusr2,
+        StopSignal::Sigwinch,
+    ];
 
     /// Parses `SIGTERM`, `TERM`, `sigterm` or `15`.
     pub fn parse(text: &str) -> Option<StopSignal> {
         let upper = text.trim().to_ascii_uppercase();
         let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
-        [
-            StopSignal::Sigterm,
-            StopSignal::Sigint,
-            StopSignal::Sigquit,
-            StopSignal::Sighup,
-            StopSignal::Sigusr1,
-        ]
-        .into_iter()
-        .find(|s| &s.name()[3..] == bare || s.number().to_string() == bare)
+        StopSignal::ALL
+            .into_iter()
+            .find(|s| &s.name()[3..] == bare || s.number().to_string() == bare)
     }
 }
 
@@ -218,7 +233,8 @@ mod tests {
         assert_eq!(StopSignal::parse("SIGTERM"), Some(StopSignal::Sigterm));
         assert_eq!(StopSignal::parse("quit"), Some(StopSignal::Sigquit));
         assert_eq!(StopSignal::parse("2"), Some(StopSignal::Sigint));
-        assert_eq!(StopSignal::parse("SIGWINCH"), None);
+        assert_eq!(StopSignal::parse("WINCH"), Some(StopSignal::Sigwinch));
+        assert_eq!(StopSignal::parse("SIGRTMIN+3"), None);
     }
 
     #[test]

@@ -131,14 +131,18 @@ fn check(
     holds: impl Fn(&RequestObservation) -> bool,
 ) -> RequirementCheck {
     let met = (!requests.is_empty()).then(|| requests.iter().all(|r| holds(r)));
-    let evidence = if requests.is_empty() {
-        "no request tested it".to_string()
-    } else {
-        requests
+    let descriptions: Vec<String> = requests.iter().map(|r| describe(r)).collect();
+    let evidence = match requests {
+        [] => "no request tested it".to_string(),
+        [_, _, ..] if descriptions.iter().all(|d| *d == descriptions[0]) => {
+            format!("all {} requests: {}", requests.len(), descriptions[0])
+        }
+        _ => requests
             .iter()
-            .map(|r| format!("{}: {}", r.name, describe(r)))
+            .zip(&descriptions)
+            .map(|(r, d)| format!("{}: {d}", r.name))
             .collect::<Vec<_>>()
-            .join("; ")
+            .join("; "),
     };
     RequirementCheck {
         requirement,

@@ -20,12 +20,12 @@ use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::unistd::{Pid, SysconfVar, sysconf};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const ROUNDS: usize = 5;
-const LOAD_DURATION: Duration = Duration::from_secs(3);
+const ROUNDS: usize = 15;
+const LOAD_DURATION: Duration = Duration::from_secs(1);
 const LOAD_CONNECTIONS: usize = 32;
 const BURST: usize = 1000;
 const BURST_DELAY: &str = "2s";
@@ -39,22 +39,44 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
 
     println!(
-        "throughput: GET /healthz, {LOAD_CONNECTIONS} keep-alive connections, {LOAD_DURATION:?} per run"
+        "throughput: GET /healthz, {LOAD_CONNECTIONS} keep-alive connections, {LOAD_DURATION:?} windows"
     );
+    // Both run all along; short alternating windows keep drifts in machine speed out of the ratio.
+    let baseline = Spawned::start(true, &[]);
+    let server = Spawned::start(false, &[]);
     let (mut plain, mut ours) = (Vec::new(), Vec::new());
-    for round in 1..=ROUNDS {
-        for (name, results) in [("plain axum", &mut plain), ("graceful-server", &mut ours)] {
-            let mut server = Spawned::start(name == "plain axum", &[]);
-            let rps = runtime.block_on(load(server.addr));
-            server.kill();
-            println!("  round {round}: {name:<16} {rps:>9.0} req/s");
-            results.push(rps);
-        }
+    let cpu_before = (baseline.cpu_time(), server.cpu_time());
+    let mut served = (0, 0);
+    for _ in 0..ROUNDS {
+        let (count, rps) = runtime.block_on(load(baseline.addr));
+        served.0 += count;
+        plain.push(rps);
+        let (count, rps) = runtime.block_on(load(server.addr));
+        served.1 += count;
+        ours.push(rps);
     }
-    let (plain, ours) = (median(plain), median(ours));
+    // CPU time per request is steadier than req/s when the machine's speed drifts.
+    let cpu_per_request = |before: Duration, after: Duration, count: u64| {
+        (after - before).as_secs_f64() * 1e6 / count as f64
+    };
+    let plain_cpu = cpu_per_request(cpu_before.0, baseline.cpu_time(), served.0);
+    let ours_cpu = cpu_per_request(cpu_before.1, server.cpu_time(), served.1);
+    drop((baseline, server));
+    let ratios: Vec<f64> = ours.iter().zip(&plain).map(|(o, p)| o / p).collect();
     println!(
-        "  median: plain axum {plain:.0} req/s, graceful-server {ours:.0} req/s, ratio {:.3}",
-        ours / plain
+        "  plain axum {:.0} req/s, graceful-server {:.0} req/s (medians of {ROUNDS} alternating windows)",
+        median(plain),
+        median(ours)
+    );
+    println!(
+        "  ratio graceful-server / plain axum: {:.3} (median of windows; min {:.3}, max {:.3})",
+        median(ratios.clone()),
+        ratios.iter().copied().fold(f64::INFINITY, f64::min),
+        ratios.iter().copied().fold(0.0, f64::max)
+    );
+    println!(
+        "  server CPU per request: plain axum {plain_cpu:.1} us, graceful-server {ours_cpu:.1} us ({:+.1}%)",
+        (ours_cpu / plain_cpu - 1.0) * 100.0
     );
 
     println!("burst: {BURST} concurrent GET /?delay={BURST_DELAY}, SIGTERM once all are received");
@@ -110,8 +132,8 @@ fn raise_fd_limit() {
     );
 }
 
-/// Keep-alive clients sending `GET /healthz` back to back; returns responses per second.
-async fn load(addr: SocketAddr) -> f64 {
+/// Keep-alive clients sending `GET /healthz` back to back; returns responses and responses per second.
+async fn load(addr: SocketAddr) -> (u64, f64) {
     let done = Arc::new(AtomicU64::new(0));
     let until = tokio::time::Instant::now() + LOAD_DURATION;
     let clients: Vec<_> = (0..LOAD_CONNECTIONS)
@@ -142,7 +164,8 @@ async fn load(addr: SocketAddr) -> f64 {
     for client in clients {
         client.await.unwrap();
     }
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    let count = done.load(Ordering::Relaxed);
+    (count, count as f64 / started.elapsed().as_secs_f64())
 }
 
 /// One `GET /` on its own connection; true when it was answered `200` with its full body.
@@ -222,6 +245,21 @@ impl Spawned {
             }
         }
         seen
+    }
+
+    /// User plus system CPU time the process has used so far.
+    fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        // Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        let per_second = sysconf(SysconfVar::CLK_TCK).unwrap().unwrap() as u64;
+        Duration::from_secs_f64(ticks as f64 / per_second as f64)
     }
 
     fn kill(&mut self) {

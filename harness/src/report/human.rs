@@ -29,8 +29,11 @@ pub fn render(results: &RunResults) -> String {
         timeline(&mut out, result);
         out.push('\n');
     }
-    out.push_str(&verdict_table(results));
-    out.push('\n');
+    // One scenario's timeline already states everything the table would.
+    if results.scenarios.len() > 1 {
+        out.push_str(&verdict_table(results));
+        out.push('\n');
+    }
     summary(&mut out, results);
     out
 }
@@ -40,6 +43,13 @@ pub fn render_table(results: &RunResults) -> String {
     let mut out = verdict_table(results);
     out.push('\n');
     summary(&mut out, results);
+    out
+}
+
+/// Renders one scenario's timeline and verdict.
+pub fn render_scenario(result: &ScenarioResult) -> String {
+    let mut out = String::new();
+    timeline(&mut out, result);
     out
 }
 
@@ -96,6 +106,19 @@ fn timeline(out: &mut String, result: &ScenarioResult) {
         if let Some(line) = describe_event(event, result) {
             let _ = writeln!(out, "   {:>8}  {line}", seconds(event.ms));
         }
+    }
+    for check in &result.verdict.requirements {
+        let met = match check.met {
+            Some(true) => "met",
+            Some(false) => "NOT met",
+            None => "untested",
+        };
+        let _ = writeln!(
+            out,
+            "   {}: {met} ({})",
+            check.requirement.statement(),
+            check.evidence
+        );
     }
     let verdict = if result.passed() {
         "as expected"

@@ -3,6 +3,7 @@
 
 pub mod human;
 pub mod json;
+pub mod junit;
 
 /// The report formats of `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -11,6 +12,8 @@ pub enum Format {
     Table,
     /// The JSON contract.
     Json,
+    /// JUnit XML, one test case per scenario.
+    Junit,
 }
 
 /// Renders `results` in `format`.
@@ -18,5 +21,6 @@ pub fn render(results: &crate::results::RunResults, format: Format) -> String {
     match format {
         Format::Table => human::render(results),
         Format::Json => json::render(results),
+        Format::Junit => junit::render(results),
     }
 }

@@ -1,5 +1,6 @@
-//! Runs a scenario against the server in a container: create, start, wait for ready, drive the
-//! requests and `docker stop`, record the exit; the container is removed whatever happens.
+//! Runs a scenario against a server in a container: create, start, wait for ready, drive the
+//! requests and `docker stop`, record the exit; a container it created is removed whatever
+//! happens. [`drive`] alone serves containers someone else started (testcontainers).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -46,7 +47,21 @@ pub struct ContainerRun<'a> {
 /// Runs `scenario` in a container of `run.image`; removes the container before returning.
 pub async fn run(scenario: &Scenario, run: &ContainerRun<'_>, sink: &EventSink) -> Result<()> {
     let id = create(scenario, run).await?;
-    let outcome = start_and_drive(scenario, run, &id, sink).await;
+    let outcome = async {
+        run.docker
+            .start_container(&id, None)
+            .await
+            .map_err(|source| Error::Docker {
+                operation: "start container",
+                source,
+            })?;
+        sink.emit(EventKind::Started {
+            image: Some(run.image.to_string()),
+        });
+        let what = format!("container {} ({})", run.name, run.image);
+        drive(scenario, run.docker, &id, &what, sink).await
+    }
+    .await;
     let removed = run
         .docker
         .remove_container(
@@ -122,24 +137,16 @@ async fn create(scenario: &Scenario, run: &ContainerRun<'_>) -> Result<String> {
     Ok(created.id)
 }
 
-async fn start_and_drive(
+/// Drives `scenario` against the running container `id`: waits until it is ready, reads PID 1,
+/// sends the requests, issues `docker stop` and waits for the exit. `what` names the container
+/// in errors. The container is left for its owner to remove.
+pub async fn drive(
     scenario: &Scenario,
-    run: &ContainerRun<'_>,
+    docker: &Docker,
     id: &str,
+    what: &str,
     sink: &EventSink,
 ) -> Result<()> {
-    let docker = run.docker;
-    docker
-        .start_container(id, None)
-        .await
-        .map_err(|source| Error::Docker {
-            operation: "start container",
-            source,
-        })?;
-    sink.emit(EventKind::Started {
-        image: Some(run.image.to_string()),
-    });
-
     let (started_tx, started_rx) = oneshot::channel();
     let (received_tx, received_rx) = watch::channel(0usize);
     let (exit_tx, exit_rx) = watch::channel(None);
@@ -150,7 +157,12 @@ async fn start_and_drive(
         started_tx,
         received_tx,
     ));
-    let exited = tokio::spawn(wait_exit(docker.clone(), id.to_string(), sink.clone(), exit_tx));
+    let exited = tokio::spawn(wait_exit(
+        docker.clone(),
+        id.to_string(),
+        sink.clone(),
+        exit_tx,
+    ));
 
     let inspect = docker
         .inspect_container(id, None)
@@ -161,24 +173,28 @@ async fn start_and_drive(
         })?;
     let (port, _, _) = container_settings(scenario);
     let addr = published_addr(&inspect, port).ok_or_else(|| Error::StartServer {
-        what: run.name.clone(),
-        reason: format!("port {port}/tcp was not published"),
+        what: what.to_string(),
+        reason: format!("port {port}/tcp is not published on the host; publish it (-p)"),
     })?;
 
-    let what = format!("container {} ({})", run.name, run.image);
     let received = match &scenario.target {
         Target::Image(spec) => {
-            ready::answers(addr, &spec.ready_path, START_WAIT, exit_rx, &what).await?;
+            ready::answers(addr, &spec.ready_path, spec.ready_within, exit_rx, what).await?;
             None
         }
         _ => {
-            ready::logged_start(started_rx, START_WAIT, exit_rx, &what).await?;
+            ready::logged_start(started_rx, START_WAIT, exit_rx, what).await?;
             Some(received_rx)
         }
     };
     let ready = Instant::now();
     sink.emit(EventKind::Ready);
-    if let Some(pid) = inspect.state.as_ref().and_then(|s| s.pid).filter(|p| *p > 0) {
+    if let Some(pid) = inspect
+        .state
+        .as_ref()
+        .and_then(|s| s.pid)
+        .filter(|p| *p > 0)
+    {
         // Unreadable /proc (another PID namespace, no permission) leaves PID 1 unknown.
         if let Ok(pid1) = pid1::read(pid, scenario.stop.signal.number()) {
             sink.emit(EventKind::Pid1(pid1));
@@ -220,7 +236,8 @@ impl Stopper for DockerStopper<'_> {
     }
 }
 
-/// The host address of the container's published `port`.
+/// The loopback address of the container's published `port`: traffic stays on 127.0.0.1, so a
+/// port published on all addresses (testcontainers' default) is reached there too.
 fn published_addr(
     inspect: &bollard::models::ContainerInspectResponse,
     port: u16,
@@ -230,7 +247,12 @@ fn published_addr(
         .get(&format!("{port}/tcp"))?
         .as_ref()?
         .iter()
-        .find(|b| b.host_ip.as_deref() == Some("127.0.0.1"))?;
+        .find(|b| {
+            matches!(
+                b.host_ip.as_deref(),
+                Some("127.0.0.1" | "0.0.0.0" | "") | None
+            )
+        })?;
     let port: u16 = binding.host_port.as_ref()?.parse().ok()?;
     Some(SocketAddr::from(([127, 0, 0, 1], port)))
 }

@@ -73,7 +73,10 @@ pub async fn answers(
 }
 
 async fn exit_code(mut exited: watch::Receiver<Option<i64>>) -> i64 {
-    let code = exited.wait_for(Option::is_some).await.map(|code| code.unwrap_or(-1));
+    let code = exited
+        .wait_for(Option::is_some)
+        .await
+        .map(|code| code.unwrap_or(-1));
     match code {
         Ok(code) => code,
         // The watcher is gone without an exit: never resolve, let the other branch decide.
@@ -92,6 +95,8 @@ fn not_ready(what: &str, limit: Duration, reason: String) -> Error {
 fn exited_early(what: &str, code: i64) -> Error {
     Error::StartServer {
         what: what.to_string(),
-        reason: format!("it exited with code {code} before it was ready; see its logs with the report's timeline"),
+        reason: format!(
+            "it exited with code {code} before it was ready; see its logs with the report's timeline"
+        ),
     }
 }

@@ -1,0 +1,43 @@
+//! The JUnit XML report, for CI systems that show test results: one test case per scenario.
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use crate::report::human;
+use crate::results::RunResults;
+
+/// Renders `results` as JUnit XML; a failed scenario's message lists its failed expectations and
+/// its timeline is the test case's output.
+pub fn render(results: &RunResults) -> String {
+    let mut suite = TestSuite::new("shutdown-harness");
+    suite.set_time(results.duration);
+    for result in &results.scenarios {
+        let status = if result.passed() {
+            TestCaseStatus::success()
+        } else {
+            let kind = if result.error.is_some() {
+                NonSuccessKind::Error
+            } else {
+                NonSuccessKind::Failure
+            };
+            let mut status = TestCaseStatus::non_success(kind);
+            let lines: Vec<&str> = result
+                .error
+                .iter()
+                .chain(&result.verdict.failures)
+                .map(String::as_str)
+                .collect();
+            status.set_message(lines.join("; "));
+            status
+        };
+        let mut case = TestCase::new(result.scenario.name.as_str(), status);
+        case.set_classname("shutdown-harness")
+            .set_time(result.observation.duration)
+            .set_system_out(human::render_scenario(result));
+        suite.add_test_case(case);
+    }
+    let mut report = Report::new("shutdown-harness");
+    report.set_time(results.duration).add_test_suite(suite);
+    report
+        .to_string()
+        .expect("a report of plain strings serialises")
+}
