@@ -13,6 +13,10 @@ use crate::report::{self, Format};
 use crate::reproduce::{self, Timings};
 use crate::results::RunResults;
 use crate::run::{self, RunOptions};
+use crate::scenario::{Scenario, Target};
+use crate::scenario_file;
+use crate::server_build::workspace_root;
+use crate::slices;
 use crate::variant::StopSignal;
 
 /// Every expectation held.
@@ -36,11 +40,69 @@ pub struct Cli {
 enum Command {
     /// Reproduce the experiment: abrupt vs graceful process, shell vs exec form on dash.
     Reproduce(ReproduceArgs),
+    /// Run scenario files (default: the workspace's scenarios/) and judge their expectations.
+    Run(RunArgs),
+    /// List the scenarios the files expand to, one per line.
+    List(ListArgs),
     /// Check your own image: requests in flight, docker stop, one request after; exit 1 if a
     /// requirement is not met.
     Check(CheckArgs),
     /// Remove every container the harness left behind (label shutdown-harness.managed).
     Clean,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// At most this many scenarios at once; they mostly wait [default: 8 per core, 4 to 32].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    jobs: Option<u16>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// `plain`: one scenario per line; `github-matrix`: the nightly workflow's job matrix (JSON).
+    #[arg(long, value_enum, default_value_t = ListFormat::Plain)]
+    format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ListFormat {
+    Plain,
+    GithubMatrix,
+}
+
+/// Which scenarios: files or directories, narrowed by a glob on names.
+#[derive(Debug, Args)]
+struct SelectArgs {
+    /// Scenario files or directories of them (default: scenarios/ of this workspace).
+    #[arg(value_name = "FILE|DIR")]
+    paths: Vec<PathBuf>,
+    /// Only the scenarios whose names match this glob (`dash/*`, `*/exec-form/*`).
+    #[arg(long, value_name = "GLOB")]
+    filter: Option<String>,
+}
+
+impl SelectArgs {
+    /// Loads and filters the scenarios; every file must be valid, or nothing is returned.
+    fn load(&self) -> Result<Vec<Scenario>> {
+        let workspace = workspace_root();
+        let paths = if self.paths.is_empty() {
+            vec![workspace.join("scenarios")]
+        } else {
+            self.paths.clone()
+        };
+        let scenarios = scenario_file::load(&workspace, &paths)?;
+        Ok(match &self.filter {
+            Some(glob) => scenario_file::filter(scenarios, glob),
+            None => scenarios,
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +213,42 @@ async fn execute(command: Command, run_id: &str) -> Result<u8> {
             emit(&results, &args.output)?;
             Ok(exit_code(&results))
         }
+        Command::Run(args) => {
+            let scenarios = args.select.load()?;
+            if scenarios.is_empty() {
+                eprintln!("no scenario matches; see `shutdown-harness list`");
+                return Ok(EXIT_ERROR);
+            }
+            let docker = docker::connect().await?;
+            let options = RunOptions {
+                run_id: run_id.to_string(),
+                jobs: args
+                    .jobs
+                    .map_or_else(run::runner::default_jobs, usize::from),
+                ..RunOptions::default()
+            };
+            let results = run::run(Some(&docker), &scenarios, &options).await?;
+            emit(&results, &args.output)?;
+            Ok(exit_code(&results))
+        }
+        Command::List(args) => {
+            let scenarios = args.select.load()?;
+            match args.format {
+                ListFormat::Plain => {
+                    for scenario in &scenarios {
+                        println!("{}", describe_scenario(scenario));
+                    }
+                }
+                ListFormat::GithubMatrix => {
+                    let matrix = slices::github_matrix(&scenarios);
+                    println!(
+                        "{}",
+                        serde_json::to_string(&matrix).expect("plain data serialises")
+                    );
+                }
+            }
+            Ok(EXIT_OK)
+        }
         Command::Check(args) => {
             let docker = docker::connect().await?;
             let options = CheckOptions {
@@ -195,6 +293,26 @@ fn emit(results: &RunResults, output: &OutputArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `name  target, mode, stop`: one line of `list`.
+fn describe_scenario(scenario: &Scenario) -> String {
+    let target = match &scenario.target {
+        Target::Process => "process".to_string(),
+        Target::Container(spec) => {
+            let init = if spec.init { " --init" } else { "" };
+            format!("{} on {}{init}", spec.variant, spec.base)
+        }
+        Target::Image(spec) => format!("image {}", spec.image),
+    };
+    format!(
+        "{}\t{target}, {} server, {} after {}, grace {}",
+        scenario.name,
+        scenario.server.mode,
+        scenario.stop.signal,
+        crate::duration::format(scenario.stop.at),
+        crate::duration::format(scenario.stop.timeout)
+    )
 }
 
 /// 0 when all held, 1 when an expectation failed, 2 when a scenario could not run.

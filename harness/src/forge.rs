@@ -155,29 +155,9 @@ impl Recipe {
 
     /// The shared libraries (and the dynamic loader) of `binary`, as `ldd` resolves them.
     async fn libraries(&self, binary: &Path) -> Result<Vec<PathBuf>> {
-        let output = Command::new("ldd")
-            .arg(binary)
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output()
+        ldd_libraries(binary)
             .await
-            .map_err(|e| self.error(format!("cannot run ldd (package libc-bin): {e}")))?;
-        let text = String::from_utf8_lossy(&output.stdout);
-        let libraries = parse_ldd(&text).map_err(|missing| {
-            self.error(format!(
-                "{} needs {missing}, which ldd cannot find",
-                binary.display()
-            ))
-        })?;
-        if libraries.is_empty() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            return Err(self.error(format!(
-                "ldd found no libraries for {}: {}",
-                binary.display(),
-                stderr.trim()
-            )));
-        }
-        Ok(libraries)
+            .map_err(|reason| self.error(reason))
     }
 
     fn error(&self, reason: String) -> Error {
@@ -190,8 +170,13 @@ impl Recipe {
 
 /// The build context of a base: the fixed Dockerfile and `rootfs/` holding the entries.
 fn base_context(rootfs: &BTreeMap<String, Entry>) -> Result<Vec<u8>> {
+    rootfs_context(BASE_DOCKERFILE, rootfs)
+}
+
+/// A build context of `dockerfile` plus `rootfs/` holding the entries.
+fn rootfs_context(dockerfile: &str, rootfs: &BTreeMap<String, Entry>) -> Result<Vec<u8>> {
     let mut context = BuildContext::new();
-    context.add_file("Dockerfile", BASE_DOCKERFILE.as_bytes(), 0o644)?;
+    context.add_file("Dockerfile", dockerfile.as_bytes(), 0o644)?;
     for (path, entry) in rootfs {
         let inside = format!("rootfs{path}");
         match entry {
@@ -200,6 +185,154 @@ fn base_context(rootfs: &BTreeMap<String, Entry>) -> Result<Vec<u8>> {
         }
     }
     context.finish()
+}
+
+/// The shared libraries (and the dynamic loader) of `binary`, as `ldd` resolves them; `Err`
+/// says why they cannot be known.
+async fn ldd_libraries(binary: &Path) -> Result<Vec<PathBuf>, String> {
+    let output = Command::new("ldd")
+        .arg(binary)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| format!("cannot run ldd (package libc-bin): {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let libraries = parse_ldd(&text).map_err(|missing| {
+        format!(
+            "{} needs {missing}, which ldd cannot find",
+            binary.display()
+        )
+    })?;
+    if libraries.is_empty() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!(
+            "ldd found no libraries for {}: {}",
+            binary.display(),
+            stderr.trim()
+        ));
+    }
+    Ok(libraries)
+}
+
+/// A host binary copied into a forged image, with the libraries it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostBinary {
+    /// Where the binary may be on the host, in order of preference.
+    pub candidates: Vec<PathBuf>,
+    /// The Debian package that provides it (named in the error when it is missing).
+    pub package: &'static str,
+    /// The paths inside the image that are copies of it.
+    pub installed_as: Vec<String>,
+    /// Static (nothing else is copied) rather than dynamically linked (its `ldd` libraries are).
+    pub is_static: bool,
+}
+
+/// A file made by the harness rather than copied from the host (a configuration, a page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedFile {
+    /// Its absolute path inside the image.
+    pub path: String,
+    /// Its content.
+    pub bytes: Vec<u8>,
+    /// Its permission bits.
+    pub mode: u32,
+}
+
+/// An image forged from host binaries and generated files, `FROM scratch`: what a real server
+/// the project did not write needs to run, since its upstream image cannot be pulled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootfsImage {
+    /// The name in errors and the image repository: `shutdown-harness/<name>`.
+    pub name: &'static str,
+    /// The binaries, each with its libraries.
+    pub binaries: Vec<HostBinary>,
+    /// Symbolic links, as (path inside the image, target): busybox applets for example.
+    pub symlinks: Vec<(String, String)>,
+    /// The generated files.
+    pub files: Vec<GeneratedFile>,
+    /// Dockerfile instructions after the root filesystem is copied (`ENTRYPOINT [...]`, `EXPOSE`).
+    pub instructions: Vec<String>,
+}
+
+/// Returns the tag of the image `spec` describes, building it unless an up-to-date one exists.
+///
+/// The tag is `shutdown-harness/<name>:<12 hex of the build context's sha256>`, so the image is
+/// rebuilt only when the host's files or the spec change. A missing host binary is
+/// [`Error::ForgeBaseMissingBinary`] naming its package.
+pub async fn forge_rootfs_image(docker: &Docker, spec: &RootfsImage) -> Result<String> {
+    let failed = |reason: String| Error::ForgeBase {
+        base: spec.name,
+        reason,
+    };
+    let mut rootfs = BTreeMap::new();
+    for binary in &spec.binaries {
+        let host = binary
+            .candidates
+            .iter()
+            .find(|path| path.is_file())
+            .ok_or_else(|| Error::ForgeBaseMissingBinary {
+                base: spec.name,
+                path: binary.candidates.first().cloned().unwrap_or_default(),
+                package: binary.package,
+            })?;
+        let (bytes, mode) = read_real_file(host).await?;
+        match (elf_has_interpreter(&bytes), binary.is_static) {
+            (None, _) => {
+                return Err(failed(format!(
+                    "{} is not an x86-64 ELF executable",
+                    host.display()
+                )));
+            }
+            (Some(true), true) => {
+                return Err(failed(format!(
+                    "{} is dynamically linked: install the static build with `apt-get install {}`",
+                    host.display(),
+                    binary.package
+                )));
+            }
+            (Some(true), false) => {
+                for library in ldd_libraries(host).await.map_err(failed)? {
+                    let (bytes, mode) = read_real_file(&library).await?;
+                    rootfs.insert(path_string(&library), Entry::File { bytes, mode });
+                }
+            }
+            (Some(false), _) => {}
+        }
+        for path in &binary.installed_as {
+            let entry = Entry::File {
+                bytes: bytes.clone(),
+                mode,
+            };
+            rootfs.insert(path.clone(), entry);
+        }
+    }
+    for (path, target) in &spec.symlinks {
+        let target = target.clone();
+        rootfs.insert(path.clone(), Entry::Symlink { target });
+    }
+    for file in &spec.files {
+        let entry = Entry::File {
+            bytes: file.bytes.clone(),
+            mode: file.mode,
+        };
+        rootfs.insert(file.path.clone(), entry);
+    }
+    let mut dockerfile = BASE_DOCKERFILE.to_string();
+    for instruction in &spec.instructions {
+        dockerfile.push_str(instruction);
+        dockerfile.push('\n');
+    }
+    let context = rootfs_context(&dockerfile, &rootfs)?;
+    let tag = format!("shutdown-harness/{}:{}", spec.name, short_digest(&context));
+    if !image_present(docker, &tag).await? {
+        let labels = HashMap::from([(
+            "shutdown-harness.third-party".to_string(),
+            spec.name.to_string(),
+        )]);
+        build_image(docker, &tag, context, HashMap::new(), labels).await?;
+    }
+    Ok(tag)
 }
 
 /// Reads a host file's bytes and permission bits, following symlinks to the real file.

@@ -35,6 +35,7 @@ pub mod scenario;
 pub mod scenario_file;
 pub mod server_build;
 pub mod server_log;
+pub mod slices;
 pub mod variant;
 pub mod verdict;
 

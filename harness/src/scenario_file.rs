@@ -601,6 +601,12 @@ impl<'a> FileCx<'a> {
             entries.push((matrix.span().start, Entry::Matrix(matrix)));
         }
         entries.sort_by_key(|(at, _)| *at);
+        if entries.is_empty() {
+            self.error(
+                0,
+                "this file defines no scenario: add a [[scenario]] or a [[matrix]]",
+            );
+        }
         let mut produced = Vec::new();
         for (_, entry) in entries {
             match entry {
@@ -688,21 +694,13 @@ impl<'a> FileCx<'a> {
     }
 
     fn check_name(&mut self, name: &Sp<String>) -> bool {
-        let text = name.get_ref();
-        let bad = text.is_empty()
-            || text.starts_with('/')
-            || !text
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./+:@".contains(c));
-        if bad {
-            self.error(
-                name.span().start,
-                format!(
-                    "bad scenario name {text:?}: use letters, digits and - _ . / + : @ (like `dash/shell-form/graceful`)"
-                ),
-            );
+        match name_problem(name.get_ref()) {
+            Some(problem) => {
+                self.error(name.span().start, problem);
+                false
+            }
+            None => true,
         }
-        !bad
     }
 
     /// Every good value of a cell in canonical text, and whether all were good (bad ones are
@@ -940,6 +938,13 @@ impl<'a> FileCx<'a> {
                     continue;
                 }
             };
+            if let Some(problem) = name_problem(&name) {
+                self.error(
+                    name_at,
+                    format!("name template {:?}: {problem}", template.get_ref()),
+                );
+                continue;
+            }
             let mut expect = base_expect.clone();
             let mut reasons: Vec<String> = doc.reason.iter().map(|r| r.get_ref().clone()).collect();
             for (i, (_, condition, reason, rule_expect)) in rules.iter().enumerate() {
@@ -1473,6 +1478,20 @@ fn lookup_with_defaults(canon: &BTreeMap<&'static str, String>, key: &str) -> Op
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/// What is wrong with a scenario name, if anything.
+fn name_problem(text: &str) -> Option<String> {
+    let bad = text.is_empty()
+        || text.starts_with('/')
+        || !text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+:@,".contains(c));
+    bad.then(|| {
+        format!(
+            "bad scenario name {text:?}: use letters, digits and - _ . / + : @ , (like `dash/shell-form/graceful`)"
+        )
+    })
+}
 
 fn parse_duration(key: &str, text: &str) -> Result<Duration, String> {
     crate::duration::parse(text).ok_or_else(|| {

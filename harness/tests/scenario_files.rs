@@ -510,3 +510,27 @@ fn glob_matcher_is_exposed() {
         "none/tini/graceful"
     ));
 }
+
+#[test]
+fn zz_dump() {
+    let scenarios = load(&workspace(), &[workspace().join("scenarios")]).unwrap();
+    for s in &scenarios {
+        let reqs: Vec<String> = s
+            .expect
+            .requests
+            .iter()
+            .map(|(n, e)| format!("{n}={e}"))
+            .collect();
+        println!(
+            "{:45} {:?} exit={:?} sig={:?} atleast={:?} below={:?} stop_at={:?}",
+            s.name,
+            reqs,
+            s.expect.exit_code,
+            s.expect.signal_received,
+            s.expect.stop_at_least,
+            s.expect.stop_below,
+            s.stop.at
+        );
+    }
+    println!("{}", scenarios.len());
+}
