@@ -19,8 +19,10 @@ pub mod check;
 pub mod cli;
 pub mod client;
 pub mod docker;
+pub mod dockerfile;
 pub mod duration;
 pub mod error;
+pub mod explain;
 pub mod forge;
 pub mod images;
 pub mod matrix;
@@ -36,6 +38,7 @@ pub mod scenario_file;
 pub mod server_build;
 pub mod server_log;
 pub mod slices;
+pub mod third_party;
 pub mod variant;
 pub mod verdict;
 

@@ -46,6 +46,8 @@ pub struct Observation {
     pub exit_code: Option<i64>,
     /// When the stop was issued.
     pub stop_issued_ms: Option<i64>,
+    /// When the engine sent the stop signal (Docker's first `kill` event), for containers.
+    pub signal_sent_ms: Option<i64>,
     /// How long the stop took to return.
     pub stop_duration: Option<Duration>,
     /// When the server logged the signal, if it did.
@@ -119,6 +121,9 @@ impl Observation {
                 EventKind::StopIssued { .. } => {
                     stop_issued = Some(event.at);
                     observation.stop_issued_ms = Some(ms(event.at));
+                }
+                EventKind::SignalSent { .. } => {
+                    observation.signal_sent_ms.get_or_insert(ms(event.at));
                 }
                 EventKind::StopReturned => {
                     observation.stop_duration = stop_issued.map(|issued| event.at - issued);

@@ -125,7 +125,10 @@ pub async fn busybox_httpd_image(docker: &Docker) -> Result<String> {
             .map(|applet| (format!("/bin/{applet}"), "busybox".to_string()))
             .collect(),
         files: [
-            text("/www/index.html", "<!doctype html><title>busybox</title>ok\n"),
+            text(
+                "/www/index.html",
+                "<!doctype html><title>busybox</title>ok\n",
+            ),
             file("/www/cgi-bin/slow", script.into_bytes(), 0o755),
         ]
         .into_iter()

@@ -512,25 +512,28 @@ fn glob_matcher_is_exposed() {
 }
 
 #[test]
-fn zz_dump() {
-    let scenarios = load(&workspace(), &[workspace().join("scenarios")]).unwrap();
-    for s in &scenarios {
-        let reqs: Vec<String> = s
-            .expect
-            .requests
-            .iter()
-            .map(|(n, e)| format!("{n}={e}"))
-            .collect();
-        println!(
-            "{:45} {:?} exit={:?} sig={:?} atleast={:?} below={:?} stop_at={:?}",
-            s.name,
-            reqs,
-            s.expect.exit_code,
-            s.expect.signal_received,
-            s.expect.stop_at_least,
-            s.expect.stop_below,
-            s.stop.at
-        );
-    }
-    println!("{}", scenarios.len());
+fn wrong_types_and_unknown_when_keys() {
+    let text = format!(
+        "{GOOD_HEAD}\n[[scenario]]\nname = \"x\"\nvariant = \"exec-form\"\ninit = \"yes\"\n\
+         expect = {{ requests = {{ in-flight = \"ok\", after-stop = \"ok\" }} }}\n"
+    );
+    assert_one_error(
+        &errors(&text),
+        "scenarios/test.toml:13:8: invalid type: string \"yes\", expected a boolean",
+        &[],
+    );
+    let text = format!(
+        "{GOOD_HEAD}\n[[matrix]]\nname = \"{{mode}}\"\nvariant = \"exec-form\"\nmode = [\"graceful\"]\n\n\
+         [[matrix.rule]]\nwhen = {{ mod = \"graceful\" }}\n"
+    );
+    assert_one_error(
+        &errors(&text),
+        "scenarios/test.toml:16:10: unknown key `mod` in a `when` or `exclude` table: did you mean `mode`?",
+        &[],
+    );
+    assert_one_error(
+        &errors("# nothing\n"),
+        "scenarios/test.toml:1:1: this file defines no scenario",
+        &[],
+    );
 }

@@ -3,6 +3,8 @@
 //! It is the server every shutdown scenario runs in a container, and the example of how a
 //! Rust server should shut down: close the listener, answer what is in flight, exit.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod error;
 pub mod log;

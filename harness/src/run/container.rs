@@ -9,7 +9,7 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
 use bollard::query_parameters::{
-    CreateContainerOptions, LogsOptions, RemoveContainerOptions, StopContainerOptions,
+    CreateContainerOptions, EventsOptions, LogsOptions, RemoveContainerOptions, StopContainerOptions,
     WaitContainerOptions,
 };
 use futures_util::StreamExt;
@@ -163,6 +163,13 @@ pub async fn drive(
         sink.clone(),
         exit_tx,
     ));
+    let (delivered_tx, delivered_rx) = oneshot::channel();
+    let signals = tokio::spawn(follow_kills(
+        docker.clone(),
+        id.to_string(),
+        sink.clone(),
+        delivered_tx,
+    ));
 
     let inspect = docker
         .inspect_container(id, None)
@@ -206,11 +213,15 @@ pub async fn drive(
         id,
         timeout: scenario.stop.timeout,
     };
-    schedule::drive(scenario, addr, ready, received, &mut stopper, sink).await?;
+    let driven =
+        schedule::drive(scenario, addr, ready, received, &mut stopper, Some(delivered_rx), sink)
+            .await;
     // Both end with the container: the wait answers and the log stream closes.
     let _ = exited.await;
     let _ = logs.await;
-    Ok(())
+    // The event stream does not end by itself.
+    signals.abort();
+    driven
 }
 
 /// `docker stop` with the scenario's grace period.
@@ -290,6 +301,47 @@ async fn follow_logs(
             sink.emit(EventKind::ServerLog { line });
         }
     }
+}
+
+/// Follows the engine's `kill` events for the container: each is a signal really sent; the
+/// first is the moment the stop began.
+async fn follow_kills(docker: Docker, id: String, sink: EventSink, delivered: oneshot::Sender<Instant>) {
+    let filters = HashMap::from([
+        ("container".to_string(), vec![id]),
+        ("event".to_string(), vec!["kill".to_string()]),
+    ]);
+    // Replaying from a minute back makes a late subscription miss nothing.
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs().saturating_sub(60));
+    let options = EventsOptions {
+        since: Some(since.to_string()),
+        until: None,
+        filters: Some(filters),
+    };
+    let mut delivered = Some(delivered);
+    let mut events = docker.events(Some(options));
+    while let Some(Ok(event)) = events.next().await {
+        let signal = event
+            .actor
+            .and_then(|a| a.attributes)
+            .and_then(|attributes| attributes.get("signal")?.parse().ok())
+            .unwrap_or(0);
+        let at = event.time_nano.map_or_else(Instant::now, engine_instant);
+        sink.emit_at(at, EventKind::SignalSent { signal });
+        if let Some(tx) = delivered.take() {
+            let _ = tx.send(at);
+        }
+    }
+}
+
+/// The harness-clock instant of an engine timestamp (ns since the epoch, same host clock).
+fn engine_instant(nanos: i64) -> Instant {
+    let then = std::time::UNIX_EPOCH + Duration::from_nanos(nanos.max(0) as u64);
+    let age = std::time::SystemTime::now()
+        .duration_since(then)
+        .unwrap_or_default();
+    Instant::now().checked_sub(age).unwrap_or_else(Instant::now)
 }
 
 /// Waits for the container to stop running, emits its exit code and publishes it on `exit`.

@@ -59,6 +59,12 @@ pub enum EventKind {
         /// The grace period before SIGKILL, in ms.
         timeout_ms: u64,
     },
+    /// The engine sent a signal to the container (Docker's `kill` event): the moment the stop
+    /// really began, which under load can lag the API call by a lot.
+    SignalSent {
+        /// The signal number.
+        signal: i32,
+    },
     /// The stop returned: `docker stop` came back, or the process exited.
     StopReturned,
     /// The server exited.
@@ -83,10 +89,15 @@ impl EventSink {
 
     /// Emits `kind` stamped with the current instant.
     pub fn emit(&self, kind: EventKind) {
+        self.emit_at(Instant::now(), kind);
+    }
+
+    /// Emits `kind` stamped with `at`, for facts timed by someone else (the engine's events).
+    pub fn emit_at(&self, at: Instant, kind: EventKind) {
         // A closed receiver means nobody listens any more (the run was abandoned): drop the event.
         let _ = self.tx.send(Event {
             scenario: self.scenario,
-            at: Instant::now(),
+            at,
             kind,
         });
     }

@@ -2,7 +2,8 @@
 //!
 //! The stop is issued at its scheduled time but never before the requests meant to be in flight
 //! are: connected, and (when the server's log can be read) logged as received. Requests after
-//! the stop are timed from the moment the stop was issued.
+//! the stop are timed from the moment the signal was delivered when that is known (Docker's
+//! `kill` event), else from the moment the stop was issued.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -22,6 +23,9 @@ pub trait Stopper {
     fn stop(&mut self) -> impl std::future::Future<Output = Result<()>> + Send;
 }
 
+/// When the stop signal was really delivered, if the target can tell (resolves once).
+pub type Delivered = oneshot::Receiver<Instant>;
+
 /// How long the stop waits for in-flight requests to be logged as received before going ahead:
 /// a bound, not a pause; past it the observation shows what happened.
 const RECEIVED_WAIT: Duration = Duration::from_secs(10);
@@ -37,6 +41,7 @@ pub async fn drive(
     ready: Instant,
     received: Option<watch::Receiver<usize>>,
     stopper: &mut impl Stopper,
+    delivered: Option<Delivered>,
     sink: &EventSink,
 ) -> Result<()> {
     let deadline = scenario.budget();
@@ -79,8 +84,21 @@ pub async fn drive(
         signal: scenario.stop.signal,
         timeout_ms: scenario.stop.timeout.as_millis() as u64,
     });
+    let stop = stopper.stop();
+    tokio::pin!(stop);
+    let mut stopped = None;
+    let anchor = match delivered {
+        Some(delivered) => tokio::select! {
+            at = delivered => at.unwrap_or(stop_issued),
+            outcome = &mut stop => {
+                stopped = Some(outcome);
+                stop_issued
+            }
+        },
+        None => stop_issued,
+    };
     for request in scenario.requests.iter().filter(|r| !r.at.before_stop()) {
-        let send_at = stop_issued + Duration::from_millis(request.at.0 as u64);
+        let send_at = anchor + Duration::from_millis(request.at.0 as u64);
         requests.spawn(send(
             request.clone(),
             addr,
@@ -90,7 +108,10 @@ pub async fn drive(
             None,
         ));
     }
-    let stopped = stopper.stop().await;
+    let stopped = match stopped {
+        Some(outcome) => outcome,
+        None => stop.await,
+    };
     sink.emit(EventKind::StopReturned);
     while requests.join_next().await.is_some() {}
     stopped

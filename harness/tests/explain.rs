@@ -1,0 +1,202 @@
+//! `explain` agrees with what was measured on this engine, image by image; its Dockerfile reading
+//! flags what hadolint's DL3025 flags and what it misses. The image tests need a Docker engine.
+
+mod common;
+
+use shutdown_harness::docker::{LABEL_RUN, connect, remove_labelled_containers};
+use shutdown_harness::explain::{
+    ExplainOptions, Explanation, Prediction, explain, explain_dockerfile, render,
+};
+use shutdown_harness::images::ensure_images;
+use shutdown_harness::server_build::{build_static_server, workspace_root};
+use shutdown_harness::{Base, Error, Variant};
+
+/// What each image should be explained as: the facts measured on this engine.
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// PID 1 is the shell (`shell`), the server its child.
+    DroppedByShell(&'static str),
+    /// The server is PID 1 and handles SIGTERM.
+    Delivered,
+    /// An init is PID 1 and forwards SIGTERM to the server.
+    Forwarded,
+}
+
+const CASES: [(Variant, Base, bool, Expect); 8] = [
+    (
+        Variant::ShellForm,
+        Base::Dash,
+        false,
+        Expect::DroppedByShell("dash"),
+    ),
+    (Variant::ShellForm, Base::Bash, false, Expect::Delivered),
+    (Variant::ShellForm, Base::Busybox, false, Expect::Delivered),
+    (
+        Variant::ExecFormSh,
+        Base::Dash,
+        false,
+        Expect::DroppedByShell("dash"),
+    ),
+    (
+        Variant::ScriptNoExec,
+        Base::Busybox,
+        false,
+        Expect::DroppedByShell("busybox"),
+    ),
+    (Variant::ScriptExec, Base::Dash, false, Expect::Delivered),
+    (Variant::Tini, Base::None, false, Expect::Forwarded),
+    (Variant::ExecForm, Base::None, true, Expect::Forwarded),
+];
+
+fn check(variant: Variant, base: Base, expect: Expect, e: &Explanation) -> Result<(), String> {
+    let pid1 = &e.observed.pid1.command;
+    let ok = match (expect, &e.prediction) {
+        (Expect::DroppedByShell(shell), Prediction::Dropped { .. }) => {
+            e.observed.shell.as_deref() == Some(shell)
+                && e.observed.children.iter().any(|c| c.command.contains("server"))
+                && e.summary.contains("will not reach the server")
+                && e.summary.contains("SIGKILL")
+        }
+        (Expect::Delivered, Prediction::Delivered { .. }) => {
+            pid1.contains("server") && e.observed.shell.is_none()
+        }
+        (Expect::Forwarded, Prediction::Forwarded { to, child_handles, .. }) => {
+            to.contains("server") && *child_handles
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{variant}/{base}: expected {expect:?}, got:\n{}",
+            render(e)
+        ))
+    }
+}
+
+#[tokio::test]
+async fn explain_agrees_with_the_measured_facts() {
+    let docker = connect().await.expect("the engine answers");
+    let workspace = workspace_root();
+    let server = build_static_server(&workspace).await.expect("server builds");
+    let wanted: Vec<(Variant, Base)> = CASES.iter().map(|&(v, b, _, _)| (v, b)).collect();
+    let tags = ensure_images(&docker, &workspace, &server, &wanted)
+        .await
+        .expect("images build");
+
+    let mut failures = Vec::new();
+    for (variant, base, init, expect) in CASES {
+        let options = ExplainOptions {
+            init,
+            dockerfile: Some(workspace.join("Dockerfiles").join(variant.dockerfile())),
+            ..ExplainOptions::default()
+        };
+        let explanation = explain(&docker, &tags[&(variant, base)], &options)
+            .await
+            .unwrap_or_else(|e| panic!("{variant}/{base}: {e}"));
+        println!("---- {variant}/{base} init={init}\n{}", render(&explanation));
+        if let Err(failure) = check(variant, base, expect, &explanation) {
+            failures.push(failure);
+        }
+        let left =
+            remove_labelled_containers(&docker, &format!("{LABEL_RUN}={}", explanation.run_id))
+                .await
+                .expect("listing containers works");
+        assert_eq!(left, 0, "{variant}/{base}: explain left a container behind");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[tokio::test]
+async fn explain_waits_on_the_port_when_given_one() {
+    let docker = connect().await.expect("the engine answers");
+    let workspace = workspace_root();
+    let server = build_static_server(&workspace).await.expect("server builds");
+    let pair = (Variant::ShellForm, Base::Dash);
+    let tags = ensure_images(&docker, &workspace, &server, &[pair])
+        .await
+        .expect("images build");
+    let options = ExplainOptions {
+        port: Some(1202),
+        path: "/".to_string(),
+        ..ExplainOptions::default()
+    };
+    let explanation = explain(&docker, &tags[&pair], &options)
+        .await
+        .expect("explains");
+    assert!(
+        explanation.observed.synchronised_on.contains("answered"),
+        "{}",
+        explanation.observed.synchronised_on
+    );
+    assert!(matches!(explanation.prediction, Prediction::Dropped { .. }));
+    common::assert_run_left_nothing(&explanation.run_id).await;
+}
+
+#[tokio::test]
+async fn a_missing_image_is_image_missing() {
+    let docker = connect().await.expect("the engine answers");
+    let err = explain(
+        &docker,
+        "shutdown-harness/no-such-image:never-built",
+        &ExplainOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::ImageMissing { .. }), "{err}");
+}
+
+#[test]
+fn shell_form_dockerfile_is_flagged_by_dl3025_on_its_line() {
+    let path = workspace_root().join("Dockerfiles/shell-form.Dockerfile");
+    let facts = explain_dockerfile(&path).expect("reads");
+    assert!(facts.dl3025_warns());
+    let finding = facts
+        .findings
+        .iter()
+        .find(|f| f.rule.as_deref() == Some("DL3025"))
+        .expect("a DL3025 finding");
+    // `ENTRYPOINT server` is line 6, where hadolint puts it too.
+    assert_eq!(finding.line, 6);
+    assert_eq!(finding.file, path);
+}
+
+#[test]
+fn exec_form_sh_dockerfile_is_not_dl3025_but_goes_through_sh() {
+    let path = workspace_root().join("Dockerfiles/exec-form-sh.Dockerfile");
+    let facts = explain_dockerfile(&path).expect("reads");
+    assert!(!facts.dl3025_warns());
+    let entrypoint = facts.entrypoint.as_ref().expect("an ENTRYPOINT");
+    assert_eq!(entrypoint.shell_script.as_deref(), Some("server"));
+    assert!(
+        facts
+            .findings
+            .iter()
+            .any(|f| f.line == 6 && f.message.contains("goes through /bin/sh")),
+        "{:?}",
+        facts.findings
+    );
+}
+
+#[test]
+fn script_without_exec_is_found_in_the_build_context() {
+    let path = workspace_root().join("Dockerfiles/script-no-exec.Dockerfile");
+    let facts = explain_dockerfile(&path).expect("reads");
+    let script = facts.script.as_ref().expect("the entrypoint script");
+    assert_eq!(script.ends_with_exec, Some(false));
+    assert!(!facts.dl3025_warns());
+    let with_exec =
+        explain_dockerfile(&workspace_root().join("Dockerfiles/script-exec.Dockerfile"))
+            .expect("reads");
+    assert_eq!(
+        with_exec.script.as_ref().and_then(|s| s.ends_with_exec),
+        Some(true)
+    );
+}
+
+#[test]
+fn a_missing_dockerfile_says_which() {
+    let err = explain_dockerfile(std::path::Path::new("/no/such/Dockerfile")).unwrap_err();
+    assert!(err.to_string().contains("/no/such/Dockerfile"), "{err}");
+}
