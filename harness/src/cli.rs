@@ -55,7 +55,7 @@ enum Command {
 struct RunArgs {
     #[command(flatten)]
     select: SelectArgs,
-    /// At most this many scenarios at once; they mostly wait [default: 8 per core, 4 to 32].
+    /// At most this many scenarios at once; they mostly wait [default: 16 per core, 4 to 64].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     jobs: Option<u16>,
     #[command(flatten)]
@@ -99,7 +99,7 @@ impl SelectArgs {
         };
         let scenarios = scenario_file::load(&workspace, &paths)?;
         Ok(match &self.filter {
-            Some(glob) => scenario_file::filter(scenarios, glob),
+            Some(glob) => scenario_file::filter(scenarios, glob)?,
             None => scenarios,
         })
     }

@@ -131,6 +131,8 @@ pub struct RunFacts {
     pub pid1_exe: Option<String>,
     /// Which shell PID 1 is, when it is one (`dash`, `bash`, `busybox`).
     pub shell: Option<String>,
+    /// Whether PID 1 was waiting for signals in `rt_sigtimedwait` (how tini takes them).
+    pub sigwaiting: bool,
     /// PID 1's direct children, with their signal masks.
     pub children: Vec<Pid1>,
     /// The fact the reading was synchronised on.
@@ -279,7 +281,10 @@ fn is_shell_name(program: &str) -> bool {
 fn is_init_name(program: &str) -> bool {
     let name = program.rsplit('/').next().unwrap_or(program);
     name.starts_with("tini")
-        || matches!(name, "docker-init" | "dumb-init" | "catatonit" | "s6-svscan")
+        || matches!(
+            name,
+            "docker-init" | "dumb-init" | "catatonit" | "s6-svscan"
+        )
 }
 
 /// Creates, starts and reads the container, then removes it on every path.
@@ -355,20 +360,21 @@ async fn create(
         name: Some(format!("shutdown-harness-explain-{run_id}")),
         ..Default::default()
     };
-    let created = docker
-        .create_container(Some(options), body)
-        .await
-        .map_err(|source| match source {
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            } => Error::ImageMissing {
-                image: image.to_string(),
-            },
-            source => Error::Docker {
-                operation: "create container",
-                source,
-            },
-        })?;
+    let created =
+        docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|source| match source {
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                } => Error::ImageMissing {
+                    image: image.to_string(),
+                },
+                source => Error::Docker {
+                    operation: "create container",
+                    source,
+                },
+            })?;
     Ok(created.id)
 }
 
@@ -426,21 +432,52 @@ async fn read_running(
         .ok()
         .map(|p| p.display().to_string());
     let first_word = pid1.command.split_whitespace().next().unwrap_or_default();
-    let shell = pid1_exe
-        .as_deref()
-        .filter(|exe| is_shell_name(exe))
-        .or(Some(first_word).filter(|w| is_shell_name(w)))
-        .map(|program| {
-            let name = program.rsplit('/').next().unwrap_or(program);
-            name.to_string()
-        });
+    let shell = match pid1_exe.as_deref() {
+        Some(exe) if is_shell_name(exe) => Some(shell_kind(pid, exe)),
+        Some(_) => None,
+        None => is_shell_name(first_word).then(|| shell_kind(pid, first_word)),
+    };
+    let sigwaiting = waits_for_signals(pid);
     Ok(RunFacts {
         pid1,
         pid1_exe,
         shell,
+        sigwaiting,
         children,
         synchronised_on,
     })
+}
+
+/// Which shell a shell PID 1 is: by its executable's name (`/bin/dash`, `/bin/busybox`), else
+/// (a `/bin/sh` that is a copy, not a link) by the version string inside the binary: bash and
+/// busybox carry one; a shell with neither is reported as dash, the usual third (a guess, said
+/// so in the name).
+fn shell_kind(pid: i64, program: &str) -> String {
+    let name = program.rsplit('/').next().unwrap_or(program);
+    if name != "sh" {
+        return name.to_string();
+    }
+    let Ok(binary) = std::fs::read(format!("/proc/{pid}/exe")) else {
+        return name.to_string();
+    };
+    let contains = |needle: &[u8]| binary.windows(needle.len()).any(|w| w == needle);
+    if contains(b"BusyBox v") {
+        "busybox".to_string()
+    } else if contains(b"GNU bash") {
+        "bash".to_string()
+    } else {
+        "dash (by elimination)".to_string()
+    }
+}
+
+/// Whether the process sits in `rt_sigtimedwait` (syscall 128 on x86_64), as an init such as
+/// tini does: while it waits, the kernel shows the waited-for signals unblocked in `SigBlk`, so
+/// the masks alone cannot show that it takes them.
+fn waits_for_signals(pid: i64) -> bool {
+    const RT_SIGTIMEDWAIT: &str = "128";
+    cfg!(target_arch = "x86_64")
+        && std::fs::read_to_string(format!("/proc/{pid}/syscall"))
+            .is_ok_and(|s| s.split_whitespace().next() == Some(RT_SIGTIMEDWAIT))
 }
 
 /// PID 1 and its children, each with its signal masks.
@@ -532,7 +569,8 @@ fn predict(observed: &RunFacts, signal: StopSignal) -> Prediction {
     let exe = observed.pid1_exe.as_deref().unwrap_or_default();
     let argv0 = pid1.command.split(' ').next().unwrap_or_default();
     let is_init = is_init_name(exe) || is_init_name(argv0);
-    if is_init && pid1.handles_stop_signal {
+    // tini's masks show nothing while it sits in sigtimedwait: its name or that wait is the fact.
+    if (is_init || observed.sigwaiting) && observed.shell.is_none() {
         if let Some(child) = observed.children.first() {
             return Prediction::Forwarded {
                 by: pid1.command.clone(),
@@ -785,6 +823,7 @@ mod tests {
             pid1,
             pid1_exe: Some(exe.to_string()),
             shell,
+            sigwaiting: false,
             children,
             synchronised_on: String::new(),
         }

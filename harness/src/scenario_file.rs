@@ -144,37 +144,16 @@ pub fn parse(workspace: &Path, path: &Path, text: &str) -> Result<Vec<Scenario>>
         .collect())
 }
 
-/// The scenarios whose names match `glob`, in order. `*` matches any run of characters
-/// (slashes included: `dash/*` selects every dash scenario), `?` any one character.
-pub fn filter(scenarios: Vec<Scenario>, glob: &str) -> Vec<Scenario> {
-    scenarios
+/// The scenarios whose names match `glob`, in order (globset syntax; `*` matches `/` too, so
+/// `dash/*` selects every dash scenario). A malformed glob is an error.
+pub fn filter(scenarios: Vec<Scenario>, glob: &str) -> Result<Vec<Scenario>> {
+    let matcher = globset::Glob::new(glob)
+        .map_err(|e| Error::ParseScenario(format!("bad --filter glob `{glob}`: {e}")))?
+        .compile_matcher();
+    Ok(scenarios
         .into_iter()
-        .filter(|s| glob_matches(glob, &s.name))
-        .collect()
-}
-
-/// Whether `name` matches `glob` (`*`: any run of characters, `?`: one character).
-pub fn glob_matches(glob: &str, name: &str) -> bool {
-    let pattern: Vec<char> = glob.chars().collect();
-    let text: Vec<char> = name.chars().collect();
-    let (mut p, mut t) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
-            p += 1;
-            t += 1;
-        } else if p < pattern.len() && pattern[p] == '*' {
-            backtrack = Some((p, t));
-            p += 1;
-        } else if let Some((star, from)) = backtrack {
-            p = star + 1;
-            t = from + 1;
-            backtrack = Some((star, from + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
+        .filter(|s| matcher.is_match(&s.name))
+        .collect())
 }
 
 // ---------------------------------------------------------------------------------------------

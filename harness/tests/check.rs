@@ -27,10 +27,15 @@ async fn measure() {
     let image = third_party::nginx_image(&docker).await.unwrap();
     println!("{image}");
     for signal in [StopSignal::Sigterm, StopSignal::Sigquit] {
-        let result = check_image(&docker, &image, &nginx_options(signal)).await.unwrap();
+        let result = check_image(&docker, &image, &nginx_options(signal))
+            .await
+            .unwrap();
         println!("{}", human::render_scenario(&result));
         println!("{:#?}", result.observation.requests);
-        println!("exit {:?} stop {:?} pid1 {:?}", result.observation.exit_code, result.observation.stop_duration, result.observation.pid1);
+        println!(
+            "exit {:?} stop {:?} pid1 {:?}",
+            result.observation.exit_code, result.observation.stop_duration, result.observation.pid1
+        );
         println!("{:#?}", result.verdict);
     }
     let image = third_party::busybox_httpd_image(&docker).await.unwrap();
@@ -46,5 +51,8 @@ async fn measure() {
     let result = check_image(&docker, &image, &options).await.unwrap();
     println!("{}", human::render_scenario(&result));
     println!("{:#?}", result.observation.requests);
-    println!("exit {:?} stop {:?} pid1 {:?}", result.observation.exit_code, result.observation.stop_duration, result.observation.pid1);
+    println!(
+        "exit {:?} stop {:?} pid1 {:?}",
+        result.observation.exit_code, result.observation.stop_duration, result.observation.pid1
+    );
 }

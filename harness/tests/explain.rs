@@ -52,17 +52,26 @@ fn check(variant: Variant, base: Base, expect: Expect, e: &Explanation) -> Resul
     let pid1 = &e.observed.pid1.command;
     let ok = match (expect, &e.prediction) {
         (Expect::DroppedByShell(shell), Prediction::Dropped { .. }) => {
-            e.observed.shell.as_deref() == Some(shell)
-                && e.observed.children.iter().any(|c| c.command.contains("server"))
+            e.observed
+                .shell
+                .as_deref()
+                .is_some_and(|s| s.starts_with(shell))
+                && e.observed
+                    .children
+                    .iter()
+                    .any(|c| c.command.contains("server"))
                 && e.summary.contains("will not reach the server")
                 && e.summary.contains("SIGKILL")
         }
         (Expect::Delivered, Prediction::Delivered { .. }) => {
             pid1.contains("server") && e.observed.shell.is_none()
         }
-        (Expect::Forwarded, Prediction::Forwarded { to, child_handles, .. }) => {
-            to.contains("server") && *child_handles
-        }
+        (
+            Expect::Forwarded,
+            Prediction::Forwarded {
+                to, child_handles, ..
+            },
+        ) => to.contains("server") && *child_handles,
         _ => false,
     };
     if ok {
@@ -79,7 +88,9 @@ fn check(variant: Variant, base: Base, expect: Expect, e: &Explanation) -> Resul
 async fn explain_agrees_with_the_measured_facts() {
     let docker = connect().await.expect("the engine answers");
     let workspace = workspace_root();
-    let server = build_static_server(&workspace).await.expect("server builds");
+    let server = build_static_server(&workspace)
+        .await
+        .expect("server builds");
     let wanted: Vec<(Variant, Base)> = CASES.iter().map(|&(v, b, _, _)| (v, b)).collect();
     let tags = ensure_images(&docker, &workspace, &server, &wanted)
         .await
@@ -95,7 +106,10 @@ async fn explain_agrees_with_the_measured_facts() {
         let explanation = explain(&docker, &tags[&(variant, base)], &options)
             .await
             .unwrap_or_else(|e| panic!("{variant}/{base}: {e}"));
-        println!("---- {variant}/{base} init={init}\n{}", render(&explanation));
+        println!(
+            "---- {variant}/{base} init={init}\n{}",
+            render(&explanation)
+        );
         if let Err(failure) = check(variant, base, expect, &explanation) {
             failures.push(failure);
         }
@@ -112,7 +126,9 @@ async fn explain_agrees_with_the_measured_facts() {
 async fn explain_waits_on_the_port_when_given_one() {
     let docker = connect().await.expect("the engine answers");
     let workspace = workspace_root();
-    let server = build_static_server(&workspace).await.expect("server builds");
+    let server = build_static_server(&workspace)
+        .await
+        .expect("server builds");
     let pair = (Variant::ShellForm, Base::Dash);
     let tags = ensure_images(&docker, &workspace, &server, &[pair])
         .await

@@ -193,12 +193,12 @@ fn a_directory_loads_its_files_sorted() {
 #[test]
 fn filter_selects_by_glob() {
     let scenarios = load(&workspace(), &[workspace().join("scenarios")]).unwrap();
-    let dash = filter(scenarios.clone(), "dash/*");
+    let dash = filter(scenarios.clone(), "dash/*").unwrap();
     assert!(!dash.is_empty());
     assert!(dash.iter().all(|s| s.name.starts_with("dash/")));
-    let exec = filter(scenarios.clone(), "*/exec-form/*");
+    let exec = filter(scenarios.clone(), "*/exec-form/*").unwrap();
     assert!(exec.iter().all(|s| s.name.contains("/exec-form/")));
-    assert_eq!(filter(scenarios, "blog/exec-form").len(), 1);
+    assert_eq!(filter(scenarios, "blog/exec-form").unwrap().len(), 1);
 }
 
 #[test]
@@ -504,11 +504,10 @@ fn a_missing_file_is_a_read_error() {
 }
 
 #[test]
-fn glob_matcher_is_exposed() {
-    assert!(scenario_file::glob_matches(
-        "*/tini/*",
-        "none/tini/graceful"
-    ));
+fn a_malformed_filter_glob_is_an_error() {
+    let scenarios = load(&workspace(), &[workspace().join("scenarios")]).unwrap();
+    let error = filter(scenarios, "dash/[").unwrap_err().to_string();
+    assert!(error.contains("bad --filter glob `dash/[`"), "{error}");
 }
 
 #[test]

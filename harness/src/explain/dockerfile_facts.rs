@@ -117,7 +117,8 @@ pub fn facts_of(path: &Path, text: &str) -> DockerfileFacts {
     let shell = dockerfile::last(&instructions, "SHELL")
         .and_then(|i| i.json.clone())
         .unwrap_or_else(|| vec!["/bin/sh".to_string(), "-c".to_string()]);
-    let entrypoint = dockerfile::last(&instructions, "ENTRYPOINT").map(|i| command_facts(i, &shell));
+    let entrypoint =
+        dockerfile::last(&instructions, "ENTRYPOINT").map(|i| command_facts(i, &shell));
     let cmd = dockerfile::last(&instructions, "CMD").map(|i| command_facts(i, &shell));
     let stop_signal =
         dockerfile::last(&instructions, "STOPSIGNAL").map(|i| (i.line, i.args.clone()));
@@ -239,7 +240,7 @@ pub fn facts_of(path: &Path, text: &str) -> DockerfileFacts {
             }
         }
     }
-    findings.sort_by(|a, b| (a.file != path, a.line).cmp(&(b.file != path, b.line)));
+    findings.sort_by_key(|f| (f.file != path, f.line));
     DockerfileFacts {
         path: path.to_path_buf(),
         entrypoint,
@@ -272,7 +273,7 @@ fn command_facts(instruction: &Instruction, shell: &[String]) -> CommandFacts {
 }
 
 fn starts_with_exec(script: &str) -> bool {
-    script.trim_start().split_whitespace().next() == Some("exec")
+    script.split_whitespace().next() == Some("exec")
 }
 
 /// The script the command runs, when a COPY/ADD put it there from the build context: the
@@ -373,13 +374,13 @@ mod tests {
 
     #[test]
     fn shell_form_is_dl3025() {
-        let facts = facts_of(
-            Path::new("Dockerfile"),
-            "FROM scratch\nENTRYPOINT server\n",
-        );
+        let facts = facts_of(Path::new("Dockerfile"), "FROM scratch\nENTRYPOINT server\n");
         assert!(facts.dl3025_warns());
         assert_eq!(facts.findings[0].line, 2);
-        assert_eq!(facts.entrypoint.unwrap().shell_script.as_deref(), Some("server"));
+        assert_eq!(
+            facts.entrypoint.unwrap().shell_script.as_deref(),
+            Some("server")
+        );
     }
 
     #[test]

@@ -47,6 +47,12 @@ pub fn render(e: &Explanation) -> String {
     };
     let _ = writeln!(out, "  PID 1   `{}`{exe}", r.pid1.command);
     let _ = writeln!(out, "          {}", masks(&r.pid1, &e.stop_signal));
+    if r.sigwaiting {
+        let _ = writeln!(
+            out,
+            "          waits in rt_sigtimedwait: takes signals without a handler (as tini does)"
+        );
+    }
     for child in &r.children {
         let _ = writeln!(out, "  child   `{}`", child.command);
         let _ = writeln!(out, "          {}", masks(child, &e.stop_signal));

@@ -9,8 +9,8 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
 use bollard::query_parameters::{
-    CreateContainerOptions, EventsOptions, LogsOptions, RemoveContainerOptions, StopContainerOptions,
-    WaitContainerOptions,
+    CreateContainerOptions, EventsOptions, LogsOptions, RemoveContainerOptions,
+    StopContainerOptions, WaitContainerOptions,
 };
 use futures_util::StreamExt;
 use tokio::sync::{oneshot, watch};
@@ -213,9 +213,16 @@ pub async fn drive(
         id,
         timeout: scenario.stop.timeout,
     };
-    let driven =
-        schedule::drive(scenario, addr, ready, received, &mut stopper, Some(delivered_rx), sink)
-            .await;
+    let driven = schedule::drive(
+        scenario,
+        addr,
+        ready,
+        received,
+        &mut stopper,
+        Some(delivered_rx),
+        sink,
+    )
+    .await;
     // Both end with the container: the wait answers and the log stream closes.
     let _ = exited.await;
     let _ = logs.await;
@@ -305,7 +312,12 @@ async fn follow_logs(
 
 /// Follows the engine's `kill` events for the container: each is a signal really sent; the
 /// first is the moment the stop began.
-async fn follow_kills(docker: Docker, id: String, sink: EventSink, delivered: oneshot::Sender<Instant>) {
+async fn follow_kills(
+    docker: Docker,
+    id: String,
+    sink: EventSink,
+    delivered: oneshot::Sender<Instant>,
+) {
     let filters = HashMap::from([
         ("container".to_string(), vec![id]),
         ("event".to_string(), vec!["kill".to_string()]),

@@ -82,7 +82,16 @@ pub async fn run(scenario: &Scenario, server: &Path, sink: &EventSink) -> Result
         what: &what,
     };
     // kill(2) delivers at once: the stop's issue is its delivery.
-    schedule::drive(scenario, addr, ready, Some(received_rx), &mut stopper, None, sink).await?;
+    schedule::drive(
+        scenario,
+        addr,
+        ready,
+        Some(received_rx),
+        &mut stopper,
+        None,
+        sink,
+    )
+    .await?;
     // The pipe closes when the process is gone: every line has been read.
     let _ = logs.await;
     Ok(())

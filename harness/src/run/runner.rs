@@ -49,7 +49,7 @@ impl Default for RunOptions {
 /// once; the bound keeps image-less bursts of containers reasonable on a small machine.
 pub fn default_jobs() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    (cores * 8).clamp(4, 32)
+    (cores * 16).clamp(4, 64)
 }
 
 /// A fresh run id: unique enough to tell concurrent runs' containers apart.
