@@ -150,6 +150,9 @@ struct OutputArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Also write the JSON report to this file (CI keeps it beside a JUnit report).
+    #[arg(long, value_name = "FILE")]
+    json_output: Option<PathBuf>,
 }
 
 fn parse_signal(text: &str) -> std::result::Result<StopSignal, String> {
@@ -280,19 +283,27 @@ async fn execute(command: Command, run_id: &str) -> Result<u8> {
     }
 }
 
-/// Writes the report in the chosen format to the chosen file, or to standard output.
+/// Writes the report in the chosen format to the chosen file, or to standard output, and the
+/// JSON report to its own file when asked.
 fn emit(results: &RunResults, output: &OutputArgs) -> Result<()> {
+    if let Some(path) = &output.json_output {
+        write_file(path, &report::render(results, Format::Json))?;
+    }
     let rendered = report::render(results, output.format);
     match &output.output {
-        Some(path) => std::fs::write(path, rendered).map_err(|source| Error::WriteReport {
-            path: path.to_path_buf(),
-            source,
-        }),
+        Some(path) => write_file(path, &rendered),
         None => {
             print!("{rendered}");
             Ok(())
         }
     }
+}
+
+fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| Error::WriteReport {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// `name  target, mode, stop`: one line of `list`.
