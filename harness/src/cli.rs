@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::check::{self, CheckOptions};
 use crate::docker::{self, LABEL_MANAGED, LABEL_RUN};
+use crate::explain::{self, ExplainOptions};
 use crate::error::{Error, Result};
 use crate::report::{self, Format};
 use crate::reproduce::{self, Timings};
@@ -47,8 +48,39 @@ enum Command {
     /// Check your own image: requests in flight, docker stop, one request after; exit 1 if a
     /// requirement is not met.
     Check(CheckArgs),
+    /// Explain where an image's stop signal goes, without load: PID 1, its handlers, the fix.
+    Explain(ExplainArgs),
     /// Remove every container the harness left behind (label shutdown-harness.managed).
     Clean,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["image", "dockerfile"])))]
+struct ExplainArgs {
+    /// The image to diagnose; it must be present locally (nothing is pulled).
+    #[arg(long)]
+    image: Option<String>,
+    /// The Dockerfile it was built from (alone: read the file only, no engine needed).
+    #[arg(long)]
+    dockerfile: Option<PathBuf>,
+    /// The stop signal (default: the image's STOPSIGNAL, else SIGTERM).
+    #[arg(long, value_parser = parse_signal)]
+    signal: Option<StopSignal>,
+    /// docker stop's grace period, in seconds, named in the prediction.
+    #[arg(long, default_value_t = 10)]
+    stop_timeout: u32,
+    /// Run with docker's init (tini) as PID 1, as `docker run --init`.
+    #[arg(long)]
+    init: bool,
+    /// A container port to wait on until PATH answers, before reading PID 1.
+    #[arg(long)]
+    port: Option<u16>,
+    /// The path probed on --port.
+    #[arg(long, default_value = "/")]
+    path: String,
+    /// `table` (plain text) or `json`.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -274,6 +306,7 @@ async fn execute(command: Command, run_id: &str) -> Result<u8> {
             emit(&results, &args.output)?;
             Ok(exit_code(&results))
         }
+        Command::Explain(args) => explain(args).await,
         Command::Clean => {
             let docker = docker::connect().await?;
             let removed = docker::remove_labelled_containers(&docker, LABEL_MANAGED).await?;
@@ -304,6 +337,48 @@ fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Prints the diagnosis of an image (and its Dockerfile), or of a Dockerfile alone.
+async fn explain(args: ExplainArgs) -> Result<u8> {
+    let json = match args.format {
+        Format::Table => false,
+        Format::Json => true,
+        Format::Junit => {
+            eprintln!("explain reports as table or json");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let text = match (&args.image, &args.dockerfile) {
+        (Some(image), _) => {
+            let docker = docker::connect().await?;
+            let options = ExplainOptions {
+                dockerfile: args.dockerfile.clone(),
+                stop_signal: args.signal,
+                stop_timeout: Duration::from_secs(u64::from(args.stop_timeout)),
+                init: args.init,
+                port: args.port,
+                path: args.path.clone(),
+            };
+            let explanation = explain::explain(&docker, image, &options).await?;
+            if json {
+                serde_json::to_string_pretty(&explanation).expect("plain data serialises")
+            } else {
+                explain::render(&explanation)
+            }
+        }
+        (None, Some(dockerfile)) => {
+            let facts = explain::explain_dockerfile(dockerfile)?;
+            if json {
+                serde_json::to_string_pretty(&facts).expect("plain data serialises")
+            } else {
+                explain::render_dockerfile(&facts)
+            }
+        }
+        (None, None) => unreachable!("clap requires --image or --dockerfile"),
+    };
+    println!("{}", text.trim_end());
+    Ok(EXIT_OK)
 }
 
 /// `name  target, mode, stop`: one line of `list`.

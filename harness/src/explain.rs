@@ -5,16 +5,12 @@ mod dockerfile_facts;
 mod render;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
-use bollard::query_parameters::{
-    CreateContainerOptions, RemoveContainerOptions, WaitContainerOptions,
-};
-use futures_util::StreamExt;
+use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -22,8 +18,8 @@ use tokio::time::Instant;
 use crate::docker::labels;
 use crate::error::{Error, Result};
 use crate::pid1::{self, Pid1};
-use crate::run::ready;
 use crate::run::runner::new_run_id;
+use crate::run::{container, ready};
 use crate::variant::StopSignal;
 
 pub use dockerfile_facts::{
@@ -131,8 +127,6 @@ pub struct RunFacts {
     pub pid1_exe: Option<String>,
     /// Which shell PID 1 is, when it is one (`dash`, `bash`, `busybox`).
     pub shell: Option<String>,
-    /// Whether PID 1 was waiting for signals in `rt_sigtimedwait` (how tini takes them).
-    pub sigwaiting: bool,
     /// PID 1's direct children, with their signal masks.
     pub children: Vec<Pid1>,
     /// The fact the reading was synchronised on.
@@ -402,12 +396,16 @@ async fn read_running(
         .ok_or_else(|| exited(&what, None))?;
     let mut synchronised_on = String::new();
     if let Some(port) = options.port {
-        let addr = published_addr(&inspect, port).ok_or_else(|| Error::StartServer {
+        let addr = container::published_addr(&inspect, port).ok_or_else(|| Error::StartServer {
             what: what.clone(),
             reason: format!("port {port}/tcp was not published on 127.0.0.1"),
         })?;
         let (exit_tx, exit_rx) = watch::channel(None);
-        let waiter = tokio::spawn(wait_exit(docker.clone(), id.to_string(), exit_tx));
+        let waiter = tokio::spawn(container::publish_exit(
+            docker.clone(),
+            id.to_string(),
+            exit_tx,
+        ));
         let answered = ready::answers(addr, &options.path, READY_WAIT, exit_rx, &what).await;
         waiter.abort();
         answered?;
@@ -437,12 +435,10 @@ async fn read_running(
         Some(_) => None,
         None => is_shell_name(first_word).then(|| shell_kind(pid, first_word)),
     };
-    let sigwaiting = waits_for_signals(pid);
     Ok(RunFacts {
         pid1,
         pid1_exe,
         shell,
-        sigwaiting,
         children,
         synchronised_on,
     })
@@ -468,16 +464,6 @@ fn shell_kind(pid: i64, program: &str) -> String {
     } else {
         "dash (by elimination)".to_string()
     }
-}
-
-/// Whether the process sits in `rt_sigtimedwait` (syscall 128 on x86_64), as an init such as
-/// tini does: while it waits, the kernel shows the waited-for signals unblocked in `SigBlk`, so
-/// the masks alone cannot show that it takes them.
-fn waits_for_signals(pid: i64) -> bool {
-    const RT_SIGTIMEDWAIT: &str = "128";
-    cfg!(target_arch = "x86_64")
-        && std::fs::read_to_string(format!("/proc/{pid}/syscall"))
-            .is_ok_and(|s| s.split_whitespace().next() == Some(RT_SIGTIMEDWAIT))
 }
 
 /// PID 1 and its children, each with its signal masks.
@@ -539,30 +525,6 @@ fn exited(what: &str, pid: Option<i64>) -> Error {
     }
 }
 
-/// Publishes the container's exit code on `exit` when it stops running.
-async fn wait_exit(docker: Docker, id: String, exit: watch::Sender<Option<i64>>) {
-    let options = WaitContainerOptions {
-        condition: "not-running".to_string(),
-    };
-    let code = match docker.wait_container(&id, Some(options)).next().await {
-        Some(Ok(response)) => response.status_code,
-        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
-        _ => return,
-    };
-    exit.send_replace(Some(code));
-}
-
-/// The loopback address of the container's published `port`.
-fn published_addr(
-    inspect: &bollard::models::ContainerInspectResponse,
-    port: u16,
-) -> Option<SocketAddr> {
-    let ports = inspect.network_settings.as_ref()?.ports.as_ref()?;
-    let binding = ports.get(&format!("{port}/tcp"))?.as_ref()?.first()?;
-    let port: u16 = binding.host_port.as_ref()?.parse().ok()?;
-    Some(SocketAddr::from(([127, 0, 0, 1], port)))
-}
-
 /// Where `signal` goes, from what the run showed.
 fn predict(observed: &RunFacts, signal: StopSignal) -> Prediction {
     let pid1 = &observed.pid1;
@@ -570,7 +532,7 @@ fn predict(observed: &RunFacts, signal: StopSignal) -> Prediction {
     let argv0 = pid1.command.split(' ').next().unwrap_or_default();
     let is_init = is_init_name(exe) || is_init_name(argv0);
     // tini's masks show nothing while it sits in sigtimedwait: its name or that wait is the fact.
-    if (is_init || observed.sigwaiting) && observed.shell.is_none() {
+    if (is_init || pid1.sigwaits) && observed.shell.is_none() {
         if let Some(child) = observed.children.first() {
             return Prediction::Forwarded {
                 by: pid1.command.clone(),
@@ -823,7 +785,6 @@ mod tests {
             pid1,
             pid1_exe: Some(exe.to_string()),
             shell,
-            sigwaiting: false,
             children,
             synchronised_on: String::new(),
         }

@@ -11,11 +11,13 @@ pub struct Pid1 {
     pub command: String,
     /// The signals it has a handler for (`SigCgt`), by name (`SIGTERM`), in number order.
     pub catches: Vec<String>,
-    /// The signals it blocks (`SigBlk`): an init such as tini blocks them and takes them with
-    /// `sigwait`, which is handling them without a handler.
+    /// The signals it blocks (`SigBlk`).
     pub blocks: Vec<String>,
-    /// Whether it handles the scenario's stop signal (caught or blocked): if not, as PID 1 the
-    /// kernel drops it.
+    /// Whether it sits in `rt_sigtimedwait`, taking signals without a handler, as tini does.
+    /// While it waits the kernel shows the awaited signals unblocked, so the masks cannot tell.
+    pub sigwaits: bool,
+    /// Whether it takes the scenario's stop signal (caught, blocked, or awaited): if not, as
+    /// PID 1 the kernel drops it.
     pub handles_stop_signal: bool,
     /// The command lines of its direct children (a shell's server, for example).
     pub children: Vec<String>,
@@ -35,6 +37,7 @@ pub fn read(pid: i64, stop_signal: i32) -> std::io::Result<Pid1> {
             .unwrap_or(0)
     };
     let (caught, blocked) = (mask("SigCgt:"), mask("SigBlk:"));
+    let sigwaits = waits_for_signals(&proc_dir);
     let children =
         std::fs::read_to_string(proc_dir.join("task").join(pid.to_string()).join("children"))
             .unwrap_or_default()
@@ -45,9 +48,18 @@ pub fn read(pid: i64, stop_signal: i32) -> std::io::Result<Pid1> {
         command,
         catches: signal_names(caught),
         blocks: signal_names(blocked),
-        handles_stop_signal: has(caught, stop_signal) || has(blocked, stop_signal),
+        sigwaits,
+        handles_stop_signal: sigwaits || has(caught, stop_signal) || has(blocked, stop_signal),
         children,
     })
+}
+
+/// Whether the process sits in `rt_sigtimedwait` (syscall 128 on x86_64).
+fn waits_for_signals(proc_dir: &Path) -> bool {
+    const RT_SIGTIMEDWAIT: &str = "128";
+    cfg!(target_arch = "x86_64")
+        && std::fs::read_to_string(proc_dir.join("syscall"))
+            .is_ok_and(|s| s.split_whitespace().next() == Some(RT_SIGTIMEDWAIT))
 }
 
 fn read_cmdline(proc_dir: &Path) -> std::io::Result<String> {

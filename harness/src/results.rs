@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::observation::Observation;
 use crate::scenario::Scenario;
-use crate::verdict::Verdict;
+use crate::verdict::{Requirement, Verdict};
 
 /// One scenario's result.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +23,15 @@ impl ScenarioResult {
     /// Passed: no error and every expectation held.
     pub fn passed(&self) -> bool {
         self.error.is_none() && self.verdict.passed
+    }
+
+    /// Whether `requirement` was met (None when no request tested it).
+    pub fn requirement(&self, requirement: Requirement) -> Option<bool> {
+        self.verdict
+            .requirements
+            .iter()
+            .find(|r| r.requirement == requirement)
+            .and_then(|r| r.met)
     }
 }
 

@@ -42,24 +42,35 @@ async fn a_representative_subset_of_the_matrix_behaves_as_its_file_says() {
         .into_iter()
         .filter(|s| SUBSET.contains(&s.name.as_str()))
         .collect();
-    assert_eq!(subset.len(), SUBSET.len(), "a subset name is not in scenarios/");
+    assert_eq!(
+        subset.len(),
+        SUBSET.len(),
+        "a subset name is not in scenarios/"
+    );
     for variant in Variant::ALL {
         assert!(
-            subset.iter().any(|s| s.container().is_some_and(|c| c.variant == variant)),
+            subset
+                .iter()
+                .any(|s| s.container().is_some_and(|c| c.variant == variant)),
             "no scenario of {variant} in the subset"
         );
     }
 
     let docker = docker::connect().await.expect("a Docker engine is running");
     let options = RunOptions::default();
-    let results = run::run(Some(&docker), &subset, &options).await.expect("the run completes");
+    let results = run::run(Some(&docker), &subset, &options)
+        .await
+        .expect("the run completes");
     assert_run_left_nothing(&options.run_id).await;
     assert!(results.passed(), "{}", report::human::render(&results));
 }
 
 #[test]
 fn list_prints_one_line_per_scenario() {
-    let output = cargo_bin_cmd!("shutdown-harness").arg("list").output().unwrap();
+    let output = cargo_bin_cmd!("shutdown-harness")
+        .arg("list")
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
     let names: Vec<&str> = stdout
@@ -68,7 +79,11 @@ fn list_prints_one_line_per_scenario() {
         .collect();
     let expected: Vec<String> = all_scenarios().into_iter().map(|s| s.name).collect();
     assert_eq!(names, expected);
-    assert!(names.len() >= 30, "the matrix has {} scenarios", names.len());
+    assert!(
+        names.len() >= 30,
+        "the matrix has {} scenarios",
+        names.len()
+    );
 }
 
 #[test]
@@ -105,7 +120,9 @@ fn the_nightly_workflow_is_valid_yaml_built_from_the_matrix_command() {
     let docs = YamlLoader::load_from_str(&text).expect("the workflow is valid YAML");
     let workflow = &docs[0];
     assert!(!workflow["on"]["schedule"].is_badvalue(), "it is scheduled");
-    let plan_steps = workflow["jobs"]["plan"]["steps"].as_vec().expect("plan has steps");
+    let plan_steps = workflow["jobs"]["plan"]["steps"]
+        .as_vec()
+        .expect("plan has steps");
     assert!(
         plan_steps.iter().any(|step| step["run"]
             .as_str()
@@ -123,9 +140,12 @@ fn the_nightly_workflow_is_valid_yaml_built_from_the_matrix_command() {
         .iter()
         .filter_map(|step| step["run"].as_str())
         .collect();
-    assert!(runs.iter().any(|run| run.contains("--filter '${{ matrix.filter }}'")
-        && run.contains("--format junit")
-        && run.contains("--json-output")));
+    assert!(
+        runs.iter()
+            .any(|run| run.contains("--filter '${{ matrix.filter }}'")
+                && run.contains("--format junit")
+                && run.contains("--json-output"))
+    );
 }
 
 #[test]

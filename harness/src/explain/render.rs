@@ -47,7 +47,7 @@ pub fn render(e: &Explanation) -> String {
     };
     let _ = writeln!(out, "  PID 1   `{}`{exe}", r.pid1.command);
     let _ = writeln!(out, "          {}", masks(&r.pid1, &e.stop_signal));
-    if r.sigwaiting {
+    if r.pid1.sigwaits {
         let _ = writeln!(
             out,
             "          waits in rt_sigtimedwait: takes signals without a handler (as tini does)"

@@ -256,7 +256,7 @@ impl Stopper for DockerStopper<'_> {
 
 /// The loopback address of the container's published `port`: traffic stays on 127.0.0.1, so a
 /// port published on all addresses (testcontainers' default) is reached there too.
-fn published_addr(
+pub(crate) fn published_addr(
     inspect: &bollard::models::ContainerInspectResponse,
     port: u16,
 ) -> Option<SocketAddr> {
@@ -358,16 +358,28 @@ fn engine_instant(nanos: i64) -> Instant {
 
 /// Waits for the container to stop running, emits its exit code and publishes it on `exit`.
 async fn wait_exit(docker: Docker, id: String, sink: EventSink, exit: watch::Sender<Option<i64>>) {
+    if let Some(code) = exit_code(&docker, &id).await {
+        sink.emit(EventKind::Exited { code });
+        exit.send_replace(Some(code));
+    }
+}
+
+/// Publishes the container's exit code on `exit` when it stops running.
+pub(crate) async fn publish_exit(docker: Docker, id: String, exit: watch::Sender<Option<i64>>) {
+    if let Some(code) = exit_code(&docker, &id).await {
+        exit.send_replace(Some(code));
+    }
+}
+
+/// Waits for the container to stop running; its exit code, or None if the wait failed.
+async fn exit_code(docker: &Docker, id: &str) -> Option<i64> {
     let options = WaitContainerOptions {
         condition: "not-running".to_string(),
     };
-    let mut wait = docker.wait_container(&id, Some(options));
-    let code = match wait.next().await {
-        Some(Ok(response)) => response.status_code,
+    match docker.wait_container(id, Some(options)).next().await {
+        Some(Ok(response)) => Some(response.status_code),
         // bollard reports a non-zero exit as an error carrying the code.
-        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
-        _ => return,
-    };
-    sink.emit(EventKind::Exited { code });
-    exit.send_replace(Some(code));
+        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Some(code),
+        _ => None,
+    }
 }
