@@ -51,7 +51,14 @@ enum Command {
     /// Explain where an image's stop signal goes, without load: PID 1, its handlers, the fix.
     Explain(ExplainArgs),
     /// Remove every container the harness left behind (label shutdown-harness.managed).
-    Clean,
+    Clean(CleanArgs),
+}
+
+#[derive(Debug, Args)]
+struct CleanArgs {
+    /// Also remove the harness's images (bases and variants); the next run rebuilds them.
+    #[arg(long)]
+    images: bool,
 }
 
 #[derive(Debug, Args)]
@@ -307,10 +314,14 @@ async fn execute(command: Command, run_id: &str) -> Result<u8> {
             Ok(exit_code(&results))
         }
         Command::Explain(args) => explain(args).await,
-        Command::Clean => {
+        Command::Clean(args) => {
             let docker = docker::connect().await?;
             let removed = docker::remove_labelled_containers(&docker, LABEL_MANAGED).await?;
             println!("removed {removed} container(s)");
+            if args.images {
+                let removed = docker::remove_managed_images(&docker).await?;
+                println!("removed {removed} image(s)");
+            }
             Ok(EXIT_OK)
         }
     }

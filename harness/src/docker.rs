@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use bollard::Docker;
-use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
+use bollard::query_parameters::{
+    ListContainersOptions, ListImagesOptions, RemoveContainerOptions, RemoveImageOptions,
+};
 
 use crate::error::{Error, Result};
 
@@ -74,6 +76,36 @@ pub async fn remove_labelled_containers(docker: &Docker, label: &str) -> Result<
                     source,
                 });
             }
+        }
+    }
+    Ok(removed)
+}
+
+/// Removes every image carrying the managed label (the build cache); returns how many.
+/// Images still used by a container are left alone.
+pub async fn remove_managed_images(docker: &Docker) -> Result<usize> {
+    let filters = HashMap::from([("label".to_string(), vec![LABEL_MANAGED.to_string()])]);
+    let options = ListImagesOptions {
+        all: false,
+        filters: Some(filters),
+        ..Default::default()
+    };
+    let images = docker
+        .list_images(Some(options))
+        .await
+        .map_err(|source| Error::Docker {
+            operation: "list images",
+            source,
+        })?;
+    let mut removed = 0;
+    for image in images {
+        let options = RemoveImageOptions {
+            force: true,
+            ..Default::default()
+        };
+        // An image in use by a container (or already gone) stays: clean is best effort.
+        if docker.remove_image(&image.id, Some(options), None).await.is_ok() {
+            removed += 1;
         }
     }
     Ok(removed)
