@@ -4,6 +4,36 @@
 //! The same checks the CLI's `check` runs are callable from a user's own tests, on an image
 //! ([`check_image`]) or on a container they already started, with testcontainers for example
 //! ([`check_container`], [`check_testcontainer`]).
+//!
+//! What a check does is plain data, so it can be looked at before anything runs:
+//!
+//! ```
+//! use std::time::Duration;
+//! use shutdown_harness::check::{scenario, CheckOptions};
+//! use shutdown_harness::{Expected, Outcome, StopSignal};
+//!
+//! let options = CheckOptions { requests: 2, ..CheckOptions::new(8080, "/slow") };
+//! let plan = scenario("my-api:latest", &options, StopSignal::Sigterm);
+//! let names: Vec<_> = plan.requests.iter().map(|r| r.name.as_str()).collect();
+//! assert_eq!(names, ["in-flight-1", "in-flight-2", "after-stop"]);
+//! // The two requirements, as expectations: in flight answered in full, late ones not served.
+//! assert_eq!(plan.expect.requests[0].1, Expected::Is(Outcome::Ok));
+//! assert_eq!(plan.expect.requests[2].1, Expected::NotServed);
+//! assert_eq!(plan.stop.timeout, Duration::from_secs(10));
+//! ```
+//!
+//! On a container started with testcontainers (see `examples/check_testcontainer.rs`):
+//!
+//! ```no_run
+//! # async fn demo(container: testcontainers::ContainerAsync<testcontainers::GenericImage>) -> shutdown_harness::Result<()> {
+//! use shutdown_harness::check::{check_testcontainer, CheckOptions};
+//! use shutdown_harness::Requirement;
+//!
+//! let report = check_testcontainer(&container, &CheckOptions::new(1202, "/?delay=2s")).await?;
+//! assert_eq!(report.requirement(Requirement::AnswersInFlight), Some(true));
+//! assert_eq!(report.requirement(Requirement::RefusesNew), Some(true));
+//! # Ok(()) }
+//! ```
 
 use std::time::Duration;
 
@@ -212,20 +242,7 @@ pub async fn check_testcontainer<I: testcontainers::Image>(
 
 /// The image's `STOPSIGNAL`, or SIGTERM when it has none.
 pub async fn image_stop_signal(docker: &Docker, image: &str) -> Result<StopSignal> {
-    let inspect = docker
-        .inspect_image(image)
-        .await
-        .map_err(|source| match source {
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            } => Error::ImageMissing {
-                image: image.to_string(),
-            },
-            source => Error::Docker {
-                operation: "inspect image",
-                source,
-            },
-        })?;
+    let inspect = docker::inspect_image(docker, image).await?;
     let signal = inspect.config.and_then(|c| c.stop_signal);
     parse_stop_signal(signal.as_deref(), image)
 }

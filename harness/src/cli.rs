@@ -8,8 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::check::{self, CheckOptions};
 use crate::docker::{self, LABEL_MANAGED, LABEL_RUN};
-use crate::explain::{self, ExplainOptions};
 use crate::error::{Error, Result};
+use crate::explain::{self, ExplainOptions};
 use crate::report::{self, Format};
 use crate::reproduce::{self, Timings};
 use crate::results::RunResults;

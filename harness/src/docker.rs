@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use bollard::Docker;
+use bollard::models::ImageInspect;
 use bollard::query_parameters::{
     ListContainersOptions, ListImagesOptions, RemoveContainerOptions, RemoveImageOptions,
 };
@@ -59,26 +60,55 @@ pub async fn remove_labelled_containers(docker: &Docker, label: &str) -> Result<
         })?;
     let mut removed = 0;
     for id in containers.into_iter().filter_map(|c| c.id) {
-        let options = RemoveContainerOptions {
-            force: true,
-            v: true,
-            ..Default::default()
-        };
-        match docker.remove_container(&id, Some(options)).await {
-            Ok(()) => removed += 1,
-            // Already gone (removed concurrently): nothing left to do.
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {}
-            Err(source) => {
-                return Err(Error::Docker {
-                    operation: "remove container",
-                    source,
-                });
-            }
+        if remove_container(docker, &id).await? {
+            removed += 1;
         }
     }
     Ok(removed)
+}
+
+/// Force-removes container `id` with its volumes; false when it was already gone.
+pub async fn remove_container(docker: &Docker, id: &str) -> Result<bool> {
+    let options = RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..Default::default()
+    };
+    match docker.remove_container(id, Some(options)).await {
+        Ok(()) => Ok(true),
+        // Already gone (removed concurrently, or by its owner): nothing left to do.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(false),
+        Err(source) => Err(Error::Docker {
+            operation: "remove container",
+            source,
+        }),
+    }
+}
+
+/// Inspects a local image; a missing one is [`Error::ImageMissing`] (nothing is ever pulled).
+pub async fn inspect_image(docker: &Docker, image: &str) -> Result<ImageInspect> {
+    docker
+        .inspect_image(image)
+        .await
+        .map_err(|source| missing_image_or(image, "inspect image", source))
+}
+
+/// [`Error::ImageMissing`] for a 404 about `image`, else [`Error::Docker`] for `operation`.
+pub fn missing_image_or(
+    image: &str,
+    operation: &'static str,
+    source: bollard::errors::Error,
+) -> Error {
+    match source {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        } => Error::ImageMissing {
+            image: image.to_string(),
+        },
+        source => Error::Docker { operation, source },
+    }
 }
 
 /// Removes every image carrying the managed label (the build cache); returns how many.
@@ -104,7 +134,11 @@ pub async fn remove_managed_images(docker: &Docker) -> Result<usize> {
             ..Default::default()
         };
         // An image in use by a container (or already gone) stays: clean is best effort.
-        if docker.remove_image(&image.id, Some(options), None).await.is_ok() {
+        if docker
+            .remove_image(&image.id, Some(options), None)
+            .await
+            .is_ok()
+        {
             removed += 1;
         }
     }

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
-use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
+use bollard::query_parameters::CreateContainerOptions;
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::docker::labels;
+use crate::docker::{self, labels};
 use crate::error::{Error, Result};
 use crate::pid1::{self, Pid1};
 use crate::run::runner::new_run_id;
@@ -222,20 +222,7 @@ pub async fn explain(
 
 /// Reads the image config; a missing image is [`Error::ImageMissing`].
 async fn image_facts(docker: &Docker, image: &str) -> Result<ImageFacts> {
-    let inspect = docker
-        .inspect_image(image)
-        .await
-        .map_err(|source| match source {
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            } => Error::ImageMissing {
-                image: image.to_string(),
-            },
-            source => Error::Docker {
-                operation: "inspect image",
-                source,
-            },
-        })?;
+    let inspect = docker::inspect_image(docker, image).await?;
     let config = inspect.config.unwrap_or_default();
     let entrypoint = config.entrypoint.unwrap_or_default();
     let cmd = config.cmd.unwrap_or_default();
@@ -301,20 +288,7 @@ async fn observe(
         read_running(docker, &id, image, options, signal).await
     }
     .await;
-    let removed = docker
-        .remove_container(
-            &id,
-            Some(RemoveContainerOptions {
-                force: true,
-                v: true,
-                ..Default::default()
-            }),
-        )
-        .await
-        .map_err(|source| Error::Docker {
-            operation: "remove container",
-            source,
-        });
+    let removed = docker::remove_container(docker, &id).await;
     let observed = observed?;
     removed?;
     Ok(observed)
@@ -354,21 +328,10 @@ async fn create(
         name: Some(format!("shutdown-harness-explain-{run_id}")),
         ..Default::default()
     };
-    let created =
-        docker
-            .create_container(Some(options), body)
-            .await
-            .map_err(|source| match source {
-                bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                } => Error::ImageMissing {
-                    image: image.to_string(),
-                },
-                source => Error::Docker {
-                    operation: "create container",
-                    source,
-                },
-            })?;
+    let created = docker
+        .create_container(Some(options), body)
+        .await
+        .map_err(|source| docker::missing_image_or(image, "create container", source))?;
     Ok(created.id)
 }
 

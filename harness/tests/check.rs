@@ -1,58 +1,478 @@
-//! `check` on the real engine: nginx (a real server) under SIGTERM and SIGQUIT, our own images,
-//! testcontainers, bad input, and the CLI.
+//! `check` on the real engine: nginx and busybox httpd (real servers we did not write), our own
+//! images, a testcontainers container, bad input, and the CLI's exit codes and JSON.
+//!
+//! Timings measured here (2 cores, loaded): nginx starts in well under a second, but the ready
+//! probe downloads `/slow` in full (~4 s). Under SIGTERM nginx logged the signal 17-250 ms after
+//! `docker stop` was issued and cut the downloads at once (96 KiB of 256 KiB, exit 0, stop
+//! ~0.4 s); under SIGQUIT it closed its listener and finished them (~3 s stop, exit 0).
 
 mod common;
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
-use shutdown_harness::check::{CheckOptions, check_image};
+use assert_cmd::cargo::cargo_bin_cmd;
+use bollard::Docker;
+use serde_json::Value;
+use shutdown_harness::check::{CheckOptions, check_image, check_testcontainer};
+use shutdown_harness::forge::{HostBinary, RootfsImage, forge_rootfs_image};
+use shutdown_harness::images::ensure_images;
 use shutdown_harness::report::human;
-use shutdown_harness::{StopSignal, docker, third_party};
+use shutdown_harness::server_build::{build_static_server, workspace_root};
+use shutdown_harness::{
+    Base, Error, Outcome, Requirement, ScenarioResult, StopSignal, Variant, docker, third_party,
+};
+use testcontainers::core::{IntoContainerPort, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{GenericImage, ImageExt};
 
+use common::assert_no_managed_container_of;
+
+/// The tests of this file run one at a time: each asserts that no managed container of its image
+/// is left, which a concurrent check of the same image would make untrue for a while.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Short timings: three downloads of `/slow` (~4 s each) in flight when `docker stop` comes 1 s
+/// after ready; the late request 1.5 s after the stop. 1.5 s, not less: under load the engine
+/// was seen to deliver the signal 600 ms after the stop call, and a request that reaches nginx
+/// before the signal is rightly served. The 8 s grace leaves room for the ~3 s drain.
 fn nginx_options(signal: StopSignal) -> CheckOptions {
     CheckOptions {
         requests: 3,
         stop_timeout: Duration::from_secs(8),
         signal: Some(signal),
         stop_after: Duration::from_secs(1),
-        after_stop: Duration::from_millis(500),
-        startup_timeout: Duration::from_secs(20),
+        after_stop: Duration::from_millis(1500),
+        startup_timeout: Duration::from_secs(30),
         ..CheckOptions::new(third_party::HTTP_PORT, third_party::NGINX_SLOW_PATH)
     }
 }
 
+async fn connect() -> Docker {
+    docker::connect().await.expect("a Docker engine answers")
+}
+
+/// Whether `requirement` was met in `result`.
+fn met(result: &ScenarioResult, requirement: Requirement) -> Option<bool> {
+    result
+        .verdict
+        .requirements
+        .iter()
+        .find(|check| check.requirement == requirement)
+        .and_then(|check| check.met)
+}
+
+fn in_flight(result: &ScenarioResult) -> Vec<&shutdown_harness::RequestObservation> {
+    result
+        .observation
+        .requests
+        .iter()
+        .filter(|r| r.name.starts_with("in-flight-"))
+        .collect()
+}
+
+/// The exec-form and shell-form (dash) images of our own server, built through the library.
+async fn our_images(docker: &Docker) -> HashMap<(Variant, Base), String> {
+    let workspace = workspace_root();
+    let server = build_static_server(&workspace)
+        .await
+        .expect("the static server builds");
+    ensure_images(
+        docker,
+        &workspace,
+        &server,
+        &[
+            (Variant::ExecForm, Base::Dash),
+            (Variant::ShellForm, Base::Dash),
+        ],
+    )
+    .await
+    .expect("our images build")
+}
+
 #[tokio::test]
-async fn measure() {
-    let docker = docker::connect().await.unwrap();
-    let image = third_party::nginx_image(&docker).await.unwrap();
-    println!("{image}");
-    for signal in [StopSignal::Sigterm, StopSignal::Sigquit] {
-        let result = check_image(&docker, &image, &nginx_options(signal))
-            .await
-            .unwrap();
-        println!("{}", human::render_scenario(&result));
-        println!("{:#?}", result.observation.requests);
-        println!(
-            "exit {:?} stop {:?} pid1 {:?}",
-            result.observation.exit_code, result.observation.stop_duration, result.observation.pid1
+async fn nginx_under_sigterm_cuts_the_downloads_in_flight() {
+    let _serial = SERIAL.lock().await;
+    let docker = connect().await;
+    let image = third_party::nginx_image(&docker)
+        .await
+        .expect("nginx forges");
+    let result = check_image(&docker, &image, &nginx_options(StopSignal::Sigterm))
+        .await
+        .expect("the check runs");
+    let report = human::render_scenario(&result);
+
+    // SIGTERM is nginx's fast shutdown: the worker exits at once and closes every connection,
+    // so each download stops where it was (its Content-Length unmet): `truncated`, or `reset`
+    // if the close raced the headers. Status 200 does not save it.
+    for request in in_flight(&result) {
+        assert!(
+            matches!(request.outcome, Outcome::Truncated | Outcome::Reset),
+            "{report}"
         );
-        println!("{:#?}", result.verdict);
+        assert!(request.bytes < third_party::BIG_FILE_LEN as u64, "{report}");
     }
-    let image = third_party::busybox_httpd_image(&docker).await.unwrap();
+    assert_eq!(
+        met(&result, Requirement::AnswersInFlight),
+        Some(false),
+        "{report}"
+    );
+    // nginx is gone long before the late request: nothing serves it.
+    assert_eq!(
+        met(&result, Requirement::RefusesNew),
+        Some(true),
+        "{report}"
+    );
+    assert!(!result.passed(), "{report}");
+    // A fast shutdown is a clean exit for nginx (0), well inside the grace period: the exit
+    // code and stop duration look healthy while requests were lost. Only the requests show it.
+    assert_eq!(result.observation.exit_code, Some(0), "{report}");
+    assert!(
+        result.observation.stop_duration.expect("the stop returned") < Duration::from_secs(8),
+        "{report}"
+    );
+    let pid1 = result.observation.pid1.as_ref().expect("PID 1 was read");
+    assert!(
+        pid1.command.starts_with("nginx: master process"),
+        "{report}"
+    );
+    assert!(pid1.handles_stop_signal, "{report}");
+    assert_no_managed_container_of(&image).await;
+}
+
+#[tokio::test]
+async fn nginx_under_sigquit_drains_and_refuses_newcomers() {
+    let _serial = SERIAL.lock().await;
+    let docker = connect().await;
+    let image = third_party::nginx_image(&docker)
+        .await
+        .expect("nginx forges");
+    let result = check_image(&docker, &image, &nginx_options(StopSignal::Sigquit))
+        .await
+        .expect("the check runs");
+    let report = human::render_scenario(&result);
+
+    // SIGQUIT is nginx's graceful shutdown: the listener closes, open downloads finish in full.
+    for request in in_flight(&result) {
+        assert_eq!(request.outcome, Outcome::Ok, "{report}");
+        assert_eq!(request.bytes, third_party::BIG_FILE_LEN as u64, "{report}");
+    }
+    // The late request reaches docker-proxy, which accepts and then drops it: not served.
+    let late = result.observation.request("after-stop").expect("sent");
+    assert!(late.outcome.not_served(), "{report}");
+    assert_eq!(
+        met(&result, Requirement::AnswersInFlight),
+        Some(true),
+        "{report}"
+    );
+    assert_eq!(
+        met(&result, Requirement::RefusesNew),
+        Some(true),
+        "{report}"
+    );
+    assert!(result.passed(), "{report}");
+    assert_eq!(result.observation.exit_code, Some(0), "{report}");
+    // It waited for the downloads (they end ~4 s after ready, the stop came at 1 s), then exited
+    // by itself before the SIGKILL.
+    let stop = result.observation.stop_duration.expect("the stop returned");
+    assert!(stop >= Duration::from_secs(1), "{report}");
+    assert!(stop < Duration::from_secs(8), "{report}");
+    assert_no_managed_container_of(&image).await;
+}
+
+#[tokio::test]
+async fn busybox_httpd_as_pid1_ignores_sigterm_and_keeps_serving() {
+    let _serial = SERIAL.lock().await;
+    let docker = connect().await;
+    let image = third_party::busybox_httpd_image(&docker)
+        .await
+        .expect("busybox httpd forges");
+    let grace = Duration::from_secs(5);
     let options = CheckOptions {
         requests: 2,
-        stop_timeout: Duration::from_secs(6),
+        stop_timeout: grace,
         signal: None,
         stop_after: Duration::from_secs(1),
-        after_stop: Duration::from_millis(500),
-        startup_timeout: Duration::from_secs(20),
+        after_stop: Duration::from_millis(1500),
+        startup_timeout: Duration::from_secs(30),
         ..CheckOptions::new(third_party::HTTP_PORT, third_party::BUSYBOX_SLOW_PATH)
     };
-    let result = check_image(&docker, &image, &options).await.unwrap();
-    println!("{}", human::render_scenario(&result));
-    println!("{:#?}", result.observation.requests);
-    println!(
-        "exit {:?} stop {:?} pid1 {:?}",
-        result.observation.exit_code, result.observation.stop_duration, result.observation.pid1
+    let result = check_image(&docker, &image, &options)
+        .await
+        .expect("the check runs");
+    let report = human::render_scenario(&result);
+
+    // httpd installs no SIGTERM handler and, as PID 1, gets no default action: the signal is
+    // dropped. The CGI requests (3 s) finish inside the grace period...
+    assert_eq!(
+        met(&result, Requirement::AnswersInFlight),
+        Some(true),
+        "{report}"
     );
+    // ...but it never stops listening, so the late request is served: the other failure.
+    assert_eq!(
+        met(&result, Requirement::RefusesNew),
+        Some(false),
+        "{report}"
+    );
+    assert!(result.observation.killed_after_grace(grace), "{report}");
+    let pid1 = result.observation.pid1.as_ref().expect("PID 1 was read");
+    assert!(pid1.command.starts_with("/bin/busybox httpd"), "{report}");
+    assert!(!pid1.handles_stop_signal, "{report}");
+    assert_no_managed_container_of(&image).await;
+}
+
+#[tokio::test]
+async fn our_exec_form_passes_and_shell_form_on_dash_fails() {
+    let _serial = SERIAL.lock().await;
+    let docker = connect().await;
+    let images = our_images(&docker).await;
+    let grace = Duration::from_secs(4);
+    let options = CheckOptions {
+        stop_timeout: grace,
+        after_stop: Duration::from_millis(500),
+        ..CheckOptions::new(1202, "/?delay=2s")
+    };
+
+    let exec = &images[&(Variant::ExecForm, Base::Dash)];
+    let result = check_image(&docker, exec, &options).await.expect("runs");
+    let report = human::render_scenario(&result);
+    // The server is PID 1, handles SIGTERM, drains the 2 s request and exits 0.
+    assert_eq!(
+        met(&result, Requirement::AnswersInFlight),
+        Some(true),
+        "{report}"
+    );
+    assert_eq!(
+        met(&result, Requirement::RefusesNew),
+        Some(true),
+        "{report}"
+    );
+    assert!(result.passed(), "{report}");
+    assert_eq!(result.observation.exit_code, Some(0), "{report}");
+    assert_no_managed_container_of(exec).await;
+
+    let shell = &images[&(Variant::ShellForm, Base::Dash)];
+    let result = check_image(&docker, shell, &options).await.expect("runs");
+    let report = human::render_scenario(&result);
+    // Debian's dash forks: `/bin/sh -c server` stays PID 1 with no SIGTERM handler, so the
+    // server never hears the stop, serves the late request, and is SIGKILLed after the grace.
+    assert_eq!(
+        met(&result, Requirement::AnswersInFlight),
+        Some(true),
+        "{report}"
+    );
+    assert_eq!(
+        met(&result, Requirement::RefusesNew),
+        Some(false),
+        "{report}"
+    );
+    assert!(!result.passed(), "{report}");
+    assert_eq!(result.observation.exit_code, Some(137), "{report}");
+    assert!(result.observation.killed_after_grace(grace), "{report}");
+    let pid1 = result.observation.pid1.as_ref().expect("PID 1 was read");
+    assert_eq!(pid1.command, "/bin/sh -c server", "{report}");
+    assert!(!pid1.handles_stop_signal, "{report}");
+    assert_no_managed_container_of(shell).await;
+}
+
+#[tokio::test]
+async fn a_testcontainers_container_is_checked() {
+    let _serial = SERIAL.lock().await;
+    let docker = connect().await;
+    let images = our_images(&docker).await;
+    let exec = &images[&(Variant::ExecForm, Base::Dash)];
+    let (name, tag) = exec.split_once(':').expect("a tagged image");
+    // The image exists locally, so testcontainers creates it without pulling (it pulls only
+    // on a 404 from create).
+    let container = GenericImage::new(name, tag)
+        .with_exposed_port(1202.tcp())
+        .with_wait_for(WaitFor::message_on_stdout("Start Server"))
+        .with_label("shutdown-harness.managed", "true")
+        .start()
+        .await
+        .expect("testcontainers starts it");
+    let options = CheckOptions {
+        stop_timeout: Duration::from_secs(4),
+        after_stop: Duration::from_millis(500),
+        ..CheckOptions::new(1202, "/?delay=2s")
+    };
+    let result = check_testcontainer(&container, &options).await;
+    // Removed before asserting, so a failure leaves nothing behind.
+    container.rm().await.expect("testcontainers removes it");
+    let result = result.expect("the check runs");
+    let report = human::render_scenario(&result);
+    assert_eq!(
+        met(&result, Requirement::AnswersInFlight),
+        Some(true),
+        "{report}"
+    );
+    assert_eq!(
+        met(&result, Requirement::RefusesNew),
+        Some(true),
+        "{report}"
+    );
+    assert!(result.passed(), "{report}");
+    assert_no_managed_container_of(exec).await;
+}
+
+#[tokio::test]
+async fn a_missing_image_is_an_image_missing_error() {
+    let _serial = SERIAL.lock().await;
+    let docker = connect().await;
+    let image = "shutdown-harness/does-not-exist:never";
+    let error = check_image(&docker, image, &CheckOptions::new(80, "/"))
+        .await
+        .expect_err("nothing to run");
+    assert!(matches!(error, Error::ImageMissing { .. }), "{error}");
+    assert!(error.to_string().contains("never pulls"), "{error}");
+    assert_no_managed_container_of(image).await;
+}
+
+#[tokio::test]
+async fn a_port_that_never_answers_fails_within_the_startup_timeout() {
+    let _serial = SERIAL.lock().await;
+    let docker = connect().await;
+    let images = our_images(&docker).await;
+    let exec = &images[&(Variant::ExecForm, Base::Dash)];
+    let options = CheckOptions {
+        startup_timeout: Duration::from_secs(2),
+        ..CheckOptions::new(9999, "/")
+    };
+    let started = Instant::now();
+    let error = check_image(&docker, exec, &options)
+        .await
+        .expect_err("nothing listens on 9999");
+    // 2 s of probing, then removing a container whose server exits on SIGTERM at once.
+    assert!(started.elapsed() < Duration::from_secs(15), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("never got a response"), "{message}");
+    assert!(message.contains("--port"), "{message}");
+    assert_no_managed_container_of(exec).await;
+}
+
+#[tokio::test]
+async fn a_container_that_exits_at_once_is_reported() {
+    let _serial = SERIAL.lock().await;
+    let docker = connect().await;
+    // A real image whose entrypoint exits 1 at once: busybox's `false`.
+    let spec = RootfsImage {
+        name: "exits-at-once",
+        binaries: vec![HostBinary {
+            candidates: vec!["/bin/busybox".into(), "/usr/bin/busybox".into()],
+            package: "busybox-static",
+            installed_as: vec!["/bin/busybox".to_string()],
+            is_static: true,
+        }],
+        symlinks: Vec::new(),
+        files: Vec::new(),
+        instructions: vec![r#"ENTRYPOINT ["/bin/busybox", "false"]"#.to_string()],
+    };
+    let image = forge_rootfs_image(&docker, &spec).await.expect("forges");
+    let started = Instant::now();
+    let error = check_image(&docker, &image, &CheckOptions::new(8080, "/"))
+        .await
+        .expect_err("it never serves");
+    // Seen from the exit, not from the 30 s startup timeout running out.
+    assert!(started.elapsed() < Duration::from_secs(10), "{error}");
+    assert!(matches!(error, Error::StartServer { .. }), "{error}");
+    assert!(error.to_string().contains(&image), "{error}");
+    // Known gap: the run inspects the container after it has exited, when an exited container
+    // has no published ports, so today's message blames the port ("not published") instead
+    // of saying it exited with code 1. Only the error's kind and subject are asserted here.
+    assert_no_managed_container_of(&image).await;
+}
+
+#[tokio::test]
+async fn a_path_that_404s_is_named_in_the_error() {
+    let _serial = SERIAL.lock().await;
+    let docker = connect().await;
+    let image = third_party::nginx_image(&docker)
+        .await
+        .expect("nginx forges");
+    let error = check_image(&docker, &image, &CheckOptions::new(8080, "/nope"))
+        .await
+        .expect_err("/nope is not there");
+    let message = error.to_string();
+    assert!(message.contains("404"), "{message}");
+    assert!(message.contains("--path"), "{message}");
+    assert_no_managed_container_of(&image).await;
+}
+
+/// `shutdown-harness check` on nginx with `args` appended; returns (exit code, stdout, stderr).
+fn cli_check(image: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = cargo_bin_cmd!("shutdown-harness")
+        .args([
+            "check", "--image", image, "--port", "8080", "--path", "/slow",
+        ])
+        .args(["--requests", "2", "--stop-timeout", "8"])
+        .args(["--stop-after", "1s", "--after-stop", "1500ms"])
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn cli_check_nginx_sigquit_passes_with_json() {
+    let _serial = SERIAL.lock().await;
+    let image = third_party::nginx_image(&connect().await)
+        .await
+        .expect("nginx forges");
+    let (code, stdout, stderr) = tokio::task::spawn_blocking({
+        let image = image.clone();
+        move || cli_check(&image, &["--signal", "SIGQUIT", "--format", "json"])
+    })
+    .await
+    .expect("joins");
+    assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    assert_eq!(report["passed"], true, "{stdout}");
+    let names: Vec<&str> = report["scenarios"][0]["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .map(|r| r["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(
+        names,
+        ["in-flight-1", "in-flight-2", "after-stop"],
+        "{stdout}"
+    );
+    assert_no_managed_container_of(&image).await;
+}
+
+#[tokio::test]
+async fn cli_check_nginx_sigterm_fails_with_exit_1() {
+    let _serial = SERIAL.lock().await;
+    let image = third_party::nginx_image(&connect().await)
+        .await
+        .expect("nginx forges");
+    let (code, stdout, stderr) = tokio::task::spawn_blocking({
+        let image = image.clone();
+        move || cli_check(&image, &["--signal", "SIGTERM"])
+    })
+    .await
+    .expect("joins");
+    // A failed requirement is a failed expectation (1), not an environment error (2).
+    assert_eq!(code, Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_no_managed_container_of(&image).await;
+}
+
+#[tokio::test]
+async fn cli_check_missing_image_exits_2_with_one_line() {
+    let _serial = SERIAL.lock().await;
+    let image = "shutdown-harness/does-not-exist:never";
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || cli_check(image, &["--format", "json"]))
+            .await
+            .expect("joins");
+    assert_eq!(code, Some(2), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(image), "{stderr}");
+    assert_no_managed_container_of(image).await;
 }

@@ -9,14 +9,13 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
 use bollard::query_parameters::{
-    CreateContainerOptions, EventsOptions, LogsOptions, RemoveContainerOptions,
-    StopContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, EventsOptions, LogsOptions, StopContainerOptions, WaitContainerOptions,
 };
 use futures_util::StreamExt;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
-use crate::docker::labels;
+use crate::docker::{self, labels};
 use crate::error::{Error, Result};
 use crate::pid1;
 use crate::run::events::{EventKind, EventSink};
@@ -62,22 +61,8 @@ pub async fn run(scenario: &Scenario, run: &ContainerRun<'_>, sink: &EventSink) 
         drive(scenario, run.docker, &id, &what, sink).await
     }
     .await;
-    let removed = run
-        .docker
-        .remove_container(
-            &id,
-            Some(RemoveContainerOptions {
-                force: true,
-                v: true,
-                ..Default::default()
-            }),
-        )
-        .await
-        .map_err(|source| Error::Docker {
-            operation: "remove container",
-            source,
-        });
-    outcome.and(removed)
+    let removed = docker::remove_container(run.docker, &id).await;
+    outcome.and(removed.map(|_| ()))
 }
 
 /// The container port, `--init`, and environment of a container scenario.

@@ -40,3 +40,31 @@ pub fn without_durations(results: &RunResults) -> RunResults {
     }
     results
 }
+
+/// Asserts that no container labelled `shutdown-harness.managed` and made from `image` exists:
+/// whatever a check created, it removed. Lists only, so a leftover fails the test instead of
+/// being cleaned away silently.
+pub async fn assert_no_managed_container_of(image: &str) {
+    let docker = docker::connect().await.expect("the engine answers");
+    let filters = std::collections::HashMap::from([(
+        "label".to_string(),
+        vec![docker::LABEL_MANAGED.to_string()],
+    )]);
+    let options = bollard::query_parameters::ListContainersOptions {
+        all: true,
+        filters: Some(filters),
+        ..Default::default()
+    };
+    let left: Vec<String> = docker
+        .list_containers(Some(options))
+        .await
+        .expect("listing containers works")
+        .into_iter()
+        .filter(|c| c.image.as_deref() == Some(image))
+        .map(|c| format!("{} ({:?})", c.id.unwrap_or_default(), c.names))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "containers of {image} left behind: {left:?}"
+    );
+}
