@@ -228,6 +228,7 @@ pub async fn check_container(
         observation,
         verdict,
         error: None,
+        started: Duration::ZERO,
     })
 }
 

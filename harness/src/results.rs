@@ -17,6 +17,8 @@ pub struct ScenarioResult {
     pub verdict: Verdict,
     /// The error that cut the run short, if any (the verdict then fails).
     pub error: Option<String>,
+    /// When its server started, counted from the start of the run (queueing included).
+    pub started: Duration,
 }
 
 impl ScenarioResult {

@@ -37,6 +37,8 @@ pub struct JsonScenario<'a> {
     pub signal_received: Option<bool>,
     pub pid1: Option<&'a Pid1>,
     pub duration_ms: u64,
+    /// When its server started, from the start of the run (queueing in the engine included).
+    pub started_ms: u64,
     pub requests: &'a [RequestObservation],
     pub requirements: &'a [RequirementCheck],
     pub failures: Vec<String>,
@@ -74,6 +76,7 @@ impl<'a> JsonScenario<'a> {
             signal_received: observation.signal_received,
             pid1: observation.pid1.as_ref(),
             duration_ms: observation.duration.as_millis() as u64,
+            started_ms: result.started.as_millis() as u64,
             requests: &observation.requests,
             requirements: &result.verdict.requirements,
             failures,

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bollard::Docker;
 use futures_util::FutureExt;
@@ -125,6 +126,9 @@ pub async fn run(
                 observation,
                 verdict,
                 error,
+                started: events
+                    .first()
+                    .map_or_else(Duration::default, |e| e.at.saturating_duration_since(started)),
             }
         })
         .collect();
