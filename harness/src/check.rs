@@ -72,8 +72,10 @@ pub struct CheckOptions {
     pub stop_after: Duration,
     /// How long after the stop the late request is sent.
     pub after_stop: Duration,
-    /// How long the server may take to answer `path` after the container started.
+    /// How long the server may take to answer after the container started.
     pub startup_timeout: Duration,
+    /// The path polled until the server answers 2xx (None: `path`; a fast one saves waiting).
+    pub ready_path: Option<String>,
 }
 
 impl CheckOptions {
@@ -89,6 +91,7 @@ impl CheckOptions {
             stop_after: Duration::from_secs(1),
             after_stop: Duration::from_secs(1),
             startup_timeout: Duration::from_secs(30),
+            ready_path: None,
         }
     }
 }
@@ -133,7 +136,10 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
             image: image.to_string(),
             port: options.port,
             init: options.init,
-            ready_path: options.path.clone(),
+            ready_path: options
+                .ready_path
+                .clone()
+                .unwrap_or_else(|| options.path.clone()),
             ready_within: options.startup_timeout,
         }),
         // Not our server: nothing is configured through it; the delay bounds the waits.

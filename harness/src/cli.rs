@@ -173,9 +173,12 @@ struct CheckArgs {
     /// How long after docker stop the late request is sent.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     after_stop: Duration,
-    /// How long the server may take to answer PATH after the container started.
+    /// How long the server may take to answer after the container started.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     startup_timeout: Duration,
+    /// The path polled until the server answers 2xx before the check starts [default: PATH].
+    #[arg(long)]
+    ready_path: Option<String>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -303,6 +306,7 @@ async fn execute(command: Command, run_id: &str) -> Result<u8> {
                 stop_after: args.stop_after,
                 after_stop: args.after_stop,
                 startup_timeout: args.startup_timeout,
+                ready_path: args.ready_path,
             };
             let result = check::check_image(&docker, &args.image, &options).await?;
             let results = RunResults {

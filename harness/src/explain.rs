@@ -737,6 +737,7 @@ mod tests {
             command: command.to_string(),
             catches: catches.iter().map(|s| s.to_string()).collect(),
             blocks: blocks.iter().map(|s| s.to_string()).collect(),
+            sigwaits: false,
             handles_stop_signal: handles,
             children: Vec::new(),
         }

@@ -36,10 +36,7 @@ async fn identity(docker: &Docker, tag: &str) -> (String, String) {
         Some("true"),
         "{tag} is labelled"
     );
-    (
-        image.id.unwrap_or_default(),
-        image.created.unwrap_or_default(),
-    )
+    (image.id.unwrap_or_default(), format!("{:?}", image.created))
 }
 
 async fn identities(

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use shutdown_harness::scenario_file::{self, filter, load, parse};
+use shutdown_harness::scenario_file::{filter, load, parse};
 use shutdown_harness::{Base, Error, Expected, Outcome, ServerMode, StopSignal, Target, Variant};
 
 fn workspace() -> PathBuf {

@@ -163,6 +163,12 @@ pub async fn drive(
             operation: "inspect container",
             source,
         })?;
+    let state = inspect.state.as_ref();
+    if state.and_then(|s| s.running) == Some(false) {
+        // An exited container has no published ports left: say it exited, not "no port".
+        let code = state.and_then(|s| s.exit_code).unwrap_or(-1);
+        return Err(ready::exited_early(what, code));
+    }
     let (port, _, _) = container_settings(scenario);
     let addr = published_addr(&inspect, port).ok_or_else(|| Error::StartServer {
         what: what.to_string(),

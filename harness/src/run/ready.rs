@@ -92,7 +92,8 @@ fn not_ready(what: &str, limit: Duration, reason: String) -> Error {
     }
 }
 
-fn exited_early(what: &str, code: i64) -> Error {
+/// The error for a container that exited with `code` before it was ready.
+pub fn exited_early(what: &str, code: i64) -> Error {
     Error::StartServer {
         what: what.to_string(),
         reason: format!(

@@ -126,9 +126,9 @@ pub async fn run(
                 observation,
                 verdict,
                 error,
-                started: events
-                    .first()
-                    .map_or_else(Duration::default, |e| e.at.saturating_duration_since(started)),
+                started: events.first().map_or_else(Duration::default, |e| {
+                    e.at.saturating_duration_since(started)
+                }),
             }
         })
         .collect();
