@@ -156,7 +156,9 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
             ),
             Target::Process => format!("kill -{signal}"),
         },
-        EventKind::SignalSent { signal } => format!("engine sent signal {signal}"),
+        EventKind::SignalSent { signal } => {
+            format!("engine sent {}", crate::pid1::signal_name(*signal))
+        }
         EventKind::StopReturned => {
             let took = result.observation.stop_duration.unwrap_or_default();
             format!("stop returned after {}", duration::format(took))
