@@ -1,0 +1,232 @@
+//! The scenario file as written: the serde types `toml` deserializes into, values with their spans.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{self, IntoDeserializer, SeqAccess, Visitor};
+use toml::Spanned;
+
+use super::settings::Setting;
+
+pub(super) type Sp<T> = Spanned<T>;
+
+/// A setting's value: one, or (only meaningful in a matrix) a list of them, which is an axis.
+#[derive(Debug, Clone)]
+pub(super) enum OneOrMany<T> {
+    One(T),
+    Many(Vec<Sp<T>>),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value, or in a [[matrix]] a list of values")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let d: de::value::StrDeserializer<E> = v.into_deserializer();
+                T::deserialize(d).map(OneOrMany::One)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                let d: de::value::BoolDeserializer<E> = v.into_deserializer();
+                T::deserialize(d).map(OneOrMany::One)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                let d: de::value::I64Deserializer<E> = v.into_deserializer();
+                T::deserialize(d).map(OneOrMany::One)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                let d: de::value::F64Deserializer<E> = v.into_deserializer();
+                T::deserialize(d).map(OneOrMany::One)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Sp<T>>()? {
+                    items.push(item);
+                }
+                Ok(OneOrMany::Many(items))
+            }
+        }
+        deserializer.deserialize_any(V(PhantomData))
+    }
+}
+
+/// `signals`: one signal, a list of signals (one value), or a list of lists (an axis).
+#[derive(Debug, Clone)]
+pub(super) enum SignalsDoc {
+    Single(String),
+    One(Vec<Sp<String>>),
+    Many(Vec<Sp<Vec<Sp<String>>>>),
+}
+
+pub(super) enum StrOrList {
+    Str(String),
+    List(Vec<Sp<String>>),
+}
+
+impl<'de> Deserialize<'de> for StrOrList {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrOrList;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a signal name or a list of signal names")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(StrOrList::Str(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Sp<String>>()? {
+                    items.push(item);
+                }
+                Ok(StrOrList::List(items))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for SignalsDoc {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SignalsDoc;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of signal names (in a [[matrix]], a list of such lists)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(SignalsDoc::Single(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut names = Vec::new();
+                let mut lists = Vec::new();
+                while let Some(item) = seq.next_element::<Sp<StrOrList>>()? {
+                    let span = item.span();
+                    match item.into_inner() {
+                        StrOrList::Str(s) => names.push(Sp::new(span, s)),
+                        StrOrList::List(l) => lists.push(Sp::new(span, l)),
+                    }
+                }
+                match (names.is_empty(), lists.is_empty()) {
+                    (_, true) => Ok(SignalsDoc::One(names)),
+                    (true, false) => Ok(SignalsDoc::Many(lists)),
+                    (false, false) => Err(de::Error::custom(
+                        "`signals` mixes names and lists: write a list of names (one value) or, in a [[matrix]], a list of lists (an axis)",
+                    )),
+                }
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// Declares a table that holds the scalar settings plus some keys of its own (listed first).
+macro_rules! settings_table {
+    ($name:ident { $($field:ident : $ty:ty,)* }) => {
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+        pub(super) struct $name {
+            $(pub(super) $field: $ty,)*
+            pub(super) target: Option<Sp<OneOrMany<String>>>,
+            pub(super) base: Option<Sp<OneOrMany<String>>>,
+            pub(super) variant: Option<Sp<OneOrMany<String>>>,
+            pub(super) init: Option<Sp<OneOrMany<bool>>>,
+            pub(super) mode: Option<Sp<OneOrMany<String>>>,
+            pub(super) delay: Option<Sp<OneOrMany<String>>>,
+            pub(super) drain_timeout: Option<Sp<OneOrMany<String>>>,
+            pub(super) stop_signal: Option<Sp<OneOrMany<String>>>,
+            pub(super) stop_timeout: Option<Sp<OneOrMany<String>>>,
+            pub(super) stop_at: Option<Sp<OneOrMany<String>>>,
+        }
+
+        impl $name {
+            /// Moves the scalar settings out, as written.
+            pub(super) fn take_scalars(&mut self) -> Vec<Setting> {
+                let mut out = Vec::new();
+                Setting::push_str(&mut out, "target", self.target.take());
+                Setting::push_str(&mut out, "base", self.base.take());
+                Setting::push_str(&mut out, "variant", self.variant.take());
+                Setting::push_bool(&mut out, "init", self.init.take());
+                Setting::push_str(&mut out, "mode", self.mode.take());
+                Setting::push_str(&mut out, "delay", self.delay.take());
+                Setting::push_str(&mut out, "drain-timeout", self.drain_timeout.take());
+                Setting::push_str(&mut out, "stop-signal", self.stop_signal.take());
+                Setting::push_str(&mut out, "stop-timeout", self.stop_timeout.take());
+                Setting::push_str(&mut out, "stop-at", self.stop_at.take());
+                out
+            }
+        }
+    };
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct FileDoc {
+    pub(super) defaults: Option<Sp<DefaultsDoc>>,
+    pub(super) scenario: Option<Vec<Sp<ScenarioDoc>>>,
+    pub(super) matrix: Option<Vec<Sp<MatrixDoc>>>,
+}
+
+settings_table!(DefaultsDoc {
+    signals: Option<Sp<SignalsDoc>>,
+    requests: Option<Sp<Vec<Sp<RequestDoc>>>>,
+});
+
+settings_table!(ScenarioDoc {
+    name: Option<Sp<String>>,
+    reason: Option<Sp<String>>,
+    expect: Option<Sp<ExpectDoc>>,
+    signals: Option<Sp<SignalsDoc>>,
+    requests: Option<Sp<Vec<Sp<RequestDoc>>>>,
+});
+
+settings_table!(MatrixDoc {
+    name: Option<Sp<String>>,
+    reason: Option<Sp<String>>,
+    expect: Option<Sp<ExpectDoc>>,
+    exclude: Option<Vec<Sp<WhenDoc>>>,
+    rule: Option<Vec<Sp<RuleDoc>>>,
+    signals: Option<Sp<SignalsDoc>>,
+    requests: Option<Sp<Vec<Sp<RequestDoc>>>>,
+});
+
+settings_table!(WhenDoc {});
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RuleDoc {
+    pub(super) when: Option<Sp<WhenDoc>>,
+    pub(super) reason: Option<Sp<String>>,
+    pub(super) expect: Option<Sp<ExpectDoc>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RequestDoc {
+    pub(super) name: Option<Sp<String>>,
+    pub(super) at: Option<Sp<String>>,
+    pub(super) delay: Option<Sp<String>>,
+    pub(super) download: Option<Sp<DownloadDoc>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct DownloadDoc {
+    pub(super) bytes: Option<Sp<i64>>,
+    pub(super) rate: Option<Sp<i64>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct ExpectDoc {
+    pub(super) requests: Option<BTreeMap<Sp<String>, Sp<String>>>,
+    pub(super) exit_code: Option<Sp<i64>>,
+    pub(super) signal_received: Option<Sp<bool>>,
+    pub(super) stop_at_least: Option<Sp<String>>,
+    pub(super) stop_below: Option<Sp<String>>,
+}

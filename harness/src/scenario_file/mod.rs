@@ -1,0 +1,155 @@
+//! Scenario files: declarative TOML that parses into [`Scenario`]s, with errors that say
+//! `path:line:column`, the offending key or value, and what to write instead.
+//!
+//! A file has an optional `[defaults]` table, any number of `[[scenario]]` entries and any
+//! number of `[[matrix]]` entries (with their `[[matrix.rule]]`s). Settings (`target`, `base`,
+//! `variant`, `init`, `mode`, `delay`, `signals`, `drain-timeout`, `stop-signal`,
+//! `stop-timeout`, `stop-at`, `requests`) may be given in `[defaults]` and overridden in each
+//! scenario or matrix; in a matrix a list makes an axis. See `scenarios/matrix.toml` for a
+//! commented example and the README for the reference.
+//!
+//! Nothing is half-loaded: [`load`] reads every file, collects every error of every file, and
+//! returns either all the scenarios or all the errors.
+
+mod diagnostics;
+mod doc;
+mod resolve;
+mod settings;
+mod values;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::scenario::Scenario;
+
+use diagnostics::{display_path, duplicates};
+use resolve::FileCx;
+
+/// Loads scenario files: each path is a file or a directory (all its `*.toml`). Scenarios come
+/// in the order of the sorted file paths, then in file order, matrix cells in axis order.
+///
+/// Every error of every file is collected: the result is all the scenarios or
+/// [`Error::ParseScenario`] with one `path:line:column: message` line per problem.
+/// `workspace` is the root holding `Dockerfiles/`; paths under it are shown relative to it.
+pub fn load(workspace: &Path, paths: &[PathBuf]) -> Result<Vec<Scenario>> {
+    let mut lines = Vec::new();
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|source| Error::ReadScenario {
+                path: path.clone(),
+                source,
+            })?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+                .collect();
+            if found.is_empty() {
+                lines.push(format!(
+                    "{}: no *.toml scenario files in this directory",
+                    display_path(workspace, path)
+                ));
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+
+    let mut produced = Vec::new();
+    let mut read_failure = None;
+    for path in &files {
+        let display = display_path(workspace, path);
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(source) => {
+                lines.push(format!(
+                    "{display}: cannot read this scenario file: {source}"
+                ));
+                read_failure.get_or_insert((path.clone(), source));
+                continue;
+            }
+        };
+        let mut file = FileCx::new(workspace, display, &text);
+        let scenarios = file.parse();
+        lines.extend(file.finish());
+        produced.push((path.clone(), text.clone(), scenarios));
+    }
+    lines.extend(duplicates(workspace, &produced));
+
+    if lines.len() == 1
+        && let Some((path, source)) = read_failure
+    {
+        return Err(Error::ReadScenario { path, source });
+    }
+    if !lines.is_empty() {
+        return Err(Error::ParseScenario(lines.join("\n")));
+    }
+    Ok(produced
+        .into_iter()
+        .flat_map(|(_, _, scenarios)| scenarios.into_iter().map(|p| p.scenario))
+        .collect())
+}
+
+/// Parses one scenario file's text (`path` is used in messages and made relative to
+/// `workspace` when it is under it). Errors are collected as by [`load`].
+pub fn parse(workspace: &Path, path: &Path, text: &str) -> Result<Vec<Scenario>> {
+    let display = display_path(workspace, path);
+    let mut file = FileCx::new(workspace, display, text);
+    let scenarios = file.parse();
+    let mut lines = file.finish();
+    let produced = vec![(path.to_path_buf(), text.to_string(), scenarios)];
+    lines.extend(duplicates(workspace, &produced));
+    if !lines.is_empty() {
+        return Err(Error::ParseScenario(lines.join("\n")));
+    }
+    Ok(produced
+        .into_iter()
+        .flat_map(|(_, _, scenarios)| scenarios.into_iter().map(|p| p.scenario))
+        .collect())
+}
+
+/// The scenarios whose names match `glob`, in order (globset syntax; `*` matches `/` too, so
+/// `dash/*` selects every dash scenario). A malformed glob is an error.
+pub fn filter(scenarios: Vec<Scenario>, glob: &str) -> Result<Vec<Scenario>> {
+    let matcher = globset::Glob::new(glob)
+        .map_err(|e| Error::ParseScenario(format!("bad --filter glob `{glob}`: {e}")))?
+        .compile_matcher();
+    Ok(scenarios
+        .into_iter()
+        .filter(|s| matcher.is_match(&s.name))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_globs_match_across_slashes() {
+        let named = |name: &str| Scenario {
+            name: name.to_string(),
+            ..crate::reproduce::scenarios(crate::reproduce::Timings::fast())[0].clone()
+        };
+        let names = |glob: &str| -> Vec<String> {
+            let all = [
+                "dash/shell-form/graceful",
+                "bash/exec-form/abrupt",
+                "bash/exec-form-sh/abrupt",
+                "blog/exec-form",
+            ];
+            filter(all.iter().map(|n| named(n)).collect(), glob)
+                .unwrap()
+                .into_iter()
+                .map(|s| s.name)
+                .collect()
+        };
+        assert_eq!(names("dash/*"), ["dash/shell-form/graceful"]);
+        assert_eq!(names("*/exec-form/*"), ["bash/exec-form/abrupt"]);
+        assert_eq!(names("blog/?xec-form"), ["blog/exec-form"]);
+        assert!(names("dash").is_empty());
+    }
+}
