@@ -199,13 +199,7 @@ pub async fn check_container(
     id: &str,
     options: &CheckOptions,
 ) -> Result<ScenarioResult> {
-    let inspect = docker
-        .inspect_container(id, None)
-        .await
-        .map_err(|source| Error::Docker {
-            operation: "inspect container",
-            source,
-        })?;
+    let inspect = docker::inspect_container(docker, id).await?;
     let config = inspect.config.unwrap_or_default();
     let image = config.image.unwrap_or_else(|| id.to_string());
     let signal = match options.signal {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use bollard::Docker;
-use bollard::models::ImageInspect;
+use bollard::models::{ContainerInspectResponse, ImageInspect};
 use bollard::query_parameters::{
     ListContainersOptions, ListImagesOptions, RemoveContainerOptions, RemoveImageOptions,
 };
@@ -85,6 +85,17 @@ pub async fn remove_container(docker: &Docker, id: &str) -> Result<bool> {
             source,
         }),
     }
+}
+
+/// Inspects container `id`.
+pub async fn inspect_container(docker: &Docker, id: &str) -> Result<ContainerInspectResponse> {
+    docker
+        .inspect_container(id, None)
+        .await
+        .map_err(|source| Error::Docker {
+            operation: "inspect container",
+            source,
+        })
 }
 
 /// Inspects a local image; a missing one is [`Error::ImageMissing`] (nothing is ever pulled).

@@ -344,13 +344,7 @@ async fn read_running(
     signal: StopSignal,
 ) -> Result<RunFacts> {
     let what = format!("container of {image}");
-    let inspect = docker
-        .inspect_container(id, None)
-        .await
-        .map_err(|source| Error::Docker {
-            operation: "inspect container",
-            source,
-        })?;
+    let inspect = docker::inspect_container(docker, id).await?;
     let pid = inspect
         .state
         .as_ref()

@@ -156,13 +156,7 @@ pub async fn drive(
         delivered_tx,
     ));
 
-    let inspect = docker
-        .inspect_container(id, None)
-        .await
-        .map_err(|source| Error::Docker {
-            operation: "inspect container",
-            source,
-        })?;
+    let inspect = docker::inspect_container(docker, id).await?;
     let state = inspect.state.as_ref();
     if state.and_then(|s| s.running) == Some(false) {
         // An exited container has no published ports left: say it exited, not "no port".
