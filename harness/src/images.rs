@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use bollard::Docker;
-use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
+use bollard::query_parameters::{BuildImageOptions, BuilderVersion, TagImageOptions};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use sha2::{Digest, Sha256};
 
@@ -209,16 +209,32 @@ async fn ensure_planned(
     plan: ImagePlan,
     (variant, base): (Variant, Base),
 ) -> Result<String> {
-    if image_present(docker, &plan.tag).await? {
-        return Ok(plan.tag);
+    if !image_present(docker, &plan.tag).await? {
+        let labels = HashMap::from([
+            (LABEL_VARIANT.to_string(), variant.name().to_string()),
+            (LABEL_BASE.to_string(), base.name().to_string()),
+        ]);
+        let build_args = HashMap::from([("BASE".to_string(), plan.base_ref.clone())]);
+        build_image(docker, &plan.tag, plan.context, build_args, labels).await?;
     }
-    let labels = HashMap::from([
-        (LABEL_VARIANT.to_string(), variant.name().to_string()),
-        (LABEL_BASE.to_string(), base.name().to_string()),
-    ]);
-    let build_args = HashMap::from([("BASE".to_string(), plan.base_ref.clone())]);
-    build_image(docker, &plan.tag, plan.context, build_args, labels).await?;
+    alias(docker, &plan.tag, variant, base).await?;
     Ok(plan.tag)
+}
+
+/// Points the stable name `shutdown-harness/<variant>:<base>` at the content-tagged image, so
+/// people can `check` or `explain` the latest build without knowing its hash.
+async fn alias(docker: &Docker, tag: &str, variant: Variant, base: Base) -> Result<()> {
+    let options = TagImageOptions {
+        repo: Some(format!("shutdown-harness/{variant}")),
+        tag: Some(base.name().to_string()),
+    };
+    docker
+        .tag_image(tag, Some(options))
+        .await
+        .map_err(|source| Error::Docker {
+            operation: "tag image",
+            source,
+        })
 }
 
 /// Reads a host file, naming it in the error.

@@ -75,6 +75,13 @@ async fn images_are_built_once_and_then_reused() {
         let prefix = format!("shutdown-harness/{variant}:{base}-");
         assert!(tag.starts_with(&prefix), "{tag} starts with {prefix}");
         assert!(image_present(&docker, &tag).await.unwrap(), "{tag} exists");
+        // The stable name points at the latest build of the pair.
+        let alias = format!("shutdown-harness/{variant}:{base}");
+        assert_eq!(
+            identity(&docker, &alias).await.0,
+            identity(&docker, &tag).await.0,
+            "{alias} is {tag}"
+        );
     }
     let before = identities(&docker, &first).await;
 
