@@ -105,11 +105,40 @@ pub fn judge(scenario: &Scenario, observation: &Observation) -> Verdict {
     } else if expect.stop_at_least.is_some() || expect.stop_below.is_some() {
         failures.push("stop duration: the stop never returned".to_string());
     }
+    if scenario.runs_our_server() {
+        failures.extend(not_in_flight(observation));
+    }
     Verdict {
         passed: failures.is_empty(),
         failures,
         requirements: requirements(observation),
     }
+}
+
+/// Requests meant to be in flight that were already served when the signal went out: the run
+/// did not test what it claims (an overloaded engine delivering the signal late, or a delay too
+/// short for the schedule), so it must not pass.
+fn not_in_flight(observation: &Observation) -> Vec<String> {
+    let (Some(stop), Some(signal)) = (
+        observation.stop_issued_ms,
+        observation.signal_sent_ms.or(observation.stop_issued_ms),
+    ) else {
+        return Vec::new();
+    };
+    observation
+        .requests
+        .iter()
+        // A request cut by the signal ends about when the engine logs it (the kill event is
+        // stamped after the kill, by up to ~100 ms under load): only a complete answer counts.
+        .filter(|r| r.sent_ms < stop && r.outcome == crate::Outcome::Ok && r.done_ms < signal)
+        .map(|r| {
+            format!(
+                "request `{}` was no longer in flight: answered at {} ms, the signal was sent at {signal} ms; \
+                 lengthen its delay or run fewer scenarios at once",
+                r.name, r.done_ms
+            )
+        })
+        .collect()
 }
 
 /// Checks the two requirements from the requests sent before and after the stop.
@@ -156,5 +185,79 @@ pub fn describe(request: &RequestObservation) -> String {
     match request.status {
         Some(status) => format!("{} ({status}, {} bytes)", request.outcome, request.bytes),
         None => request.outcome.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Outcome;
+    use crate::reproduce::{self, Timings};
+
+    fn request(name: &str, outcome: Outcome, sent_ms: i64, done_ms: i64) -> RequestObservation {
+        RequestObservation {
+            name: name.to_string(),
+            outcome,
+            status: outcome.served().then_some(200),
+            bytes: 3,
+            sent_ms,
+            done_ms,
+        }
+    }
+
+    /// The fast exec-form scenario, observed as it should go.
+    fn exec_form() -> (Scenario, Observation) {
+        let scenario = reproduce::scenarios(Timings::fast())[3].clone();
+        let observation = Observation {
+            exit_code: Some(0),
+            stop_issued_ms: Some(300),
+            signal_sent_ms: Some(320),
+            stop_duration: Some(std::time::Duration::from_millis(900)),
+            signal_received: Some(true),
+            requests: vec![
+                request("in-flight", Outcome::Ok, 0, 1000),
+                request("after-stop", Outcome::Reset, 620, 621),
+            ],
+            ..Observation::default()
+        };
+        (scenario, observation)
+    }
+
+    #[test]
+    fn the_expected_observation_passes_and_meets_both_requirements() {
+        let (scenario, observation) = exec_form();
+        let verdict = judge(&scenario, &observation);
+        assert!(verdict.passed, "{:?}", verdict.failures);
+        assert!(verdict.requirements.iter().all(|r| r.met == Some(true)));
+    }
+
+    #[test]
+    fn each_unmet_expectation_is_one_failure_line() {
+        let (scenario, mut observation) = exec_form();
+        observation.exit_code = Some(137);
+        observation.requests[1] = request("after-stop", Outcome::Ok, 620, 1620);
+        let verdict = judge(&scenario, &observation);
+        assert_eq!(
+            verdict.failures,
+            [
+                "request `after-stop`: expected not-served, got ok (200, 3 bytes)",
+                "exit code: expected 0, got 137",
+            ]
+        );
+        assert_eq!(verdict.requirements[1].met, Some(false));
+    }
+
+    #[test]
+    fn a_request_answered_before_the_signal_was_not_in_flight() {
+        // The engine sent the signal 800 ms after the stop call: the 1 s request was done.
+        let (scenario, mut observation) = exec_form();
+        observation.signal_sent_ms = Some(1100);
+        let verdict = judge(&scenario, &observation);
+        assert!(!verdict.passed);
+        assert!(
+            verdict.failures[0].starts_with("request `in-flight` was no longer in flight"),
+            "{:?}",
+            verdict.failures
+        );
     }
 }

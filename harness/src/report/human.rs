@@ -120,10 +120,12 @@ fn timeline(out: &mut String, result: &ScenarioResult) {
             check.evidence
         );
     }
-    let verdict = if result.passed() {
-        "as expected"
-    } else {
-        "NOT as expected"
+    // A check's expectations are the two requirements themselves: say so.
+    let verdict = match (&scenario.target, result.passed()) {
+        (Target::Image(_), true) => "both requirements met",
+        (Target::Image(_), false) => "a requirement is NOT met",
+        (_, true) => "as expected",
+        (_, false) => "NOT as expected",
     };
     let _ = writeln!(out, "   verdict: {verdict}");
     if let Some(error) = &result.error {
