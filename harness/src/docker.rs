@@ -87,6 +87,17 @@ pub async fn remove_container(docker: &Docker, id: &str) -> Result<bool> {
     }
 }
 
+/// Starts container `id`.
+pub async fn start_container(docker: &Docker, id: &str) -> Result<()> {
+    docker
+        .start_container(id, None)
+        .await
+        .map_err(|source| Error::Docker {
+            operation: "start container",
+            source,
+        })
+}
+
 /// Inspects container `id`.
 pub async fn inspect_container(docker: &Docker, id: &str) -> Result<ContainerInspectResponse> {
     docker

@@ -278,13 +278,7 @@ async fn observe(
 ) -> Result<RunFacts> {
     let id = create(docker, image, options, signal, run_id).await?;
     let observed = async {
-        docker
-            .start_container(&id, None)
-            .await
-            .map_err(|source| Error::Docker {
-                operation: "start container",
-                source,
-            })?;
+        docker::start_container(docker, &id).await?;
         read_running(docker, &id, image, options, signal).await
     }
     .await;

@@ -47,13 +47,7 @@ pub struct ContainerRun<'a> {
 pub async fn run(scenario: &Scenario, run: &ContainerRun<'_>, sink: &EventSink) -> Result<()> {
     let id = create(scenario, run).await?;
     let outcome = async {
-        run.docker
-            .start_container(&id, None)
-            .await
-            .map_err(|source| Error::Docker {
-                operation: "start container",
-                source,
-            })?;
+        docker::start_container(run.docker, &id).await?;
         sink.emit(EventKind::Started {
             image: Some(run.image.to_string()),
         });

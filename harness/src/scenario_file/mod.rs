@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::scenario::Scenario;
 
 use diagnostics::{display_path, duplicates};
-use resolve::FileCx;
+use resolve::{FileCx, Produced};
 
 /// Loads scenario files: each path is a file or a directory (all its `*.toml`). Scenarios come
 /// in the order of the sorted file paths, then in file order, matrix cells in axis order.
@@ -85,13 +85,7 @@ pub fn load(workspace: &Path, paths: &[PathBuf]) -> Result<Vec<Scenario>> {
     {
         return Err(Error::ReadScenario { path, source });
     }
-    if !lines.is_empty() {
-        return Err(Error::ParseScenario(lines.join("\n")));
-    }
-    Ok(produced
-        .into_iter()
-        .flat_map(|(_, _, scenarios)| scenarios.into_iter().map(|p| p.scenario))
-        .collect())
+    all_or_errors(lines, produced)
 }
 
 /// Parses one scenario file's text (`path` is used in messages and made relative to
@@ -103,6 +97,14 @@ pub fn parse(workspace: &Path, path: &Path, text: &str) -> Result<Vec<Scenario>>
     let mut lines = file.finish();
     let produced = vec![(path.to_path_buf(), text.to_string(), scenarios)];
     lines.extend(duplicates(workspace, &produced));
+    all_or_errors(lines, produced)
+}
+
+/// Every file's scenarios, or every error line when there is any.
+fn all_or_errors(
+    lines: Vec<String>,
+    produced: Vec<(PathBuf, String, Vec<Produced>)>,
+) -> Result<Vec<Scenario>> {
     if !lines.is_empty() {
         return Err(Error::ParseScenario(lines.join("\n")));
     }
