@@ -57,15 +57,10 @@ pub async fn ensure_images(
 
 /// Whether `image` (a tag or an ID) is present in the local engine; a 404 is `false`.
 pub async fn image_present(docker: &Docker, image: &str) -> Result<bool> {
-    match docker.inspect_image(image).await {
+    match crate::docker::inspect_image(docker, image).await {
         Ok(_) => Ok(true),
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Ok(false),
-        Err(source) => Err(Error::Docker {
-            operation: "inspect image",
-            source,
-        }),
+        Err(Error::ImageMissing { .. }) => Ok(false),
+        Err(error) => Err(error),
     }
 }
 
