@@ -63,6 +63,21 @@ fn in_flight(result: &ScenarioResult) -> Vec<&shutdown_harness::RequestObservati
         .collect()
 }
 
+/// Asserts whether the two requirements were met: (every request received is answered, no new
+/// request is served after the stop).
+fn assert_requirements(result: &ScenarioResult, (answers, refuses): (bool, bool), report: &str) {
+    assert_eq!(
+        result.requirement(Requirement::AnswersInFlight),
+        Some(answers),
+        "{report}"
+    );
+    assert_eq!(
+        result.requirement(Requirement::RefusesNew),
+        Some(refuses),
+        "{report}"
+    );
+}
+
 /// The exec-form and shell-form (dash) images of our own server, built through the library.
 async fn our_images(docker: &Docker) -> HashMap<(Variant, Base), String> {
     let workspace = workspace_root();
@@ -104,17 +119,8 @@ async fn nginx_under_sigterm_cuts_the_downloads_in_flight() {
         );
         assert!(request.bytes < third_party::BIG_FILE_LEN as u64, "{report}");
     }
-    assert_eq!(
-        result.requirement(Requirement::AnswersInFlight),
-        Some(false),
-        "{report}"
-    );
     // nginx is gone long before the late request: nothing serves it.
-    assert_eq!(
-        result.requirement(Requirement::RefusesNew),
-        Some(true),
-        "{report}"
-    );
+    assert_requirements(&result, (false, true), &report);
     assert!(!result.passed(), "{report}");
     // A fast shutdown is a clean exit for nginx (0), well inside the grace period: the exit
     // code and stop duration look healthy while requests were lost. Only the requests show it.
@@ -152,16 +158,7 @@ async fn nginx_under_sigquit_drains_and_refuses_newcomers() {
     // The late request reaches docker-proxy, which accepts and then drops it: not served.
     let late = result.observation.request("after-stop").expect("sent");
     assert!(late.outcome.not_served(), "{report}");
-    assert_eq!(
-        result.requirement(Requirement::AnswersInFlight),
-        Some(true),
-        "{report}"
-    );
-    assert_eq!(
-        result.requirement(Requirement::RefusesNew),
-        Some(true),
-        "{report}"
-    );
+    assert_requirements(&result, (true, true), &report);
     assert!(result.passed(), "{report}");
     assert_eq!(result.observation.exit_code, Some(0), "{report}");
     // It waited for the downloads (they end ~4 s after ready, the stop came at 1 s), then exited
@@ -196,17 +193,8 @@ async fn busybox_httpd_as_pid1_ignores_sigterm_and_keeps_serving() {
 
     // httpd installs no SIGTERM handler and, as PID 1, gets no default action: the signal is
     // dropped. The CGI requests (3 s) finish inside the grace period...
-    assert_eq!(
-        result.requirement(Requirement::AnswersInFlight),
-        Some(true),
-        "{report}"
-    );
     // ...but it never stops listening, so the late request is served: the other failure.
-    assert_eq!(
-        result.requirement(Requirement::RefusesNew),
-        Some(false),
-        "{report}"
-    );
+    assert_requirements(&result, (true, false), &report);
     assert!(result.observation.killed_after_grace(grace), "{report}");
     let pid1 = result.observation.pid1.as_ref().expect("PID 1 was read");
     assert!(pid1.command.starts_with("/bin/busybox httpd"), "{report}");
@@ -230,16 +218,7 @@ async fn our_exec_form_passes_and_shell_form_on_dash_fails() {
     let result = check_image(&docker, exec, &options).await.expect("runs");
     let report = human::render_scenario(&result);
     // The server is PID 1, handles SIGTERM, drains the 2 s request and exits 0.
-    assert_eq!(
-        result.requirement(Requirement::AnswersInFlight),
-        Some(true),
-        "{report}"
-    );
-    assert_eq!(
-        result.requirement(Requirement::RefusesNew),
-        Some(true),
-        "{report}"
-    );
+    assert_requirements(&result, (true, true), &report);
     assert!(result.passed(), "{report}");
     assert_eq!(result.observation.exit_code, Some(0), "{report}");
     assert_no_managed_container_of(exec).await;
@@ -249,16 +228,7 @@ async fn our_exec_form_passes_and_shell_form_on_dash_fails() {
     let report = human::render_scenario(&result);
     // Debian's dash forks: `/bin/sh -c server` stays PID 1 with no SIGTERM handler, so the
     // server never hears the stop, serves the late request, and is SIGKILLed after the grace.
-    assert_eq!(
-        result.requirement(Requirement::AnswersInFlight),
-        Some(true),
-        "{report}"
-    );
-    assert_eq!(
-        result.requirement(Requirement::RefusesNew),
-        Some(false),
-        "{report}"
-    );
+    assert_requirements(&result, (true, false), &report);
     assert!(!result.passed(), "{report}");
     assert_eq!(result.observation.exit_code, Some(137), "{report}");
     assert!(result.observation.killed_after_grace(grace), "{report}");
@@ -294,16 +264,7 @@ async fn a_testcontainers_container_is_checked() {
     container.rm().await.expect("testcontainers removes it");
     let result = result.expect("the check runs");
     let report = human::render_scenario(&result);
-    assert_eq!(
-        result.requirement(Requirement::AnswersInFlight),
-        Some(true),
-        "{report}"
-    );
-    assert_eq!(
-        result.requirement(Requirement::RefusesNew),
-        Some(true),
-        "{report}"
-    );
+    assert_requirements(&result, (true, true), &report);
     assert!(result.passed(), "{report}");
     assert_no_managed_container_of(exec).await;
 }
