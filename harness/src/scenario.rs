@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use server_contract::env as server_env;
+
 use crate::outcome::Expected;
 use crate::variant::{Base, ServerMode, StopSignal, Variant};
 
@@ -82,19 +84,19 @@ impl ServerSpec {
     /// The environment variables that configure the server this way.
     pub fn env(&self) -> Vec<(String, String)> {
         let mut env = vec![
-            ("SERVER_MODE".to_string(), self.mode.name().to_string()),
+            (server_env::MODE.to_string(), self.mode.name().to_string()),
             (
-                "SERVER_DELAY".to_string(),
+                server_env::DELAY.to_string(),
                 format!("{}ms", self.delay.as_millis()),
             ),
         ];
         if let Some(signals) = &self.signals {
             let names: Vec<_> = signals.iter().map(|s| s.name()).collect();
-            env.push(("SERVER_SIGNALS".to_string(), names.join(",")));
+            env.push((server_env::SIGNALS.to_string(), names.join(",")));
         }
         if let Some(drain) = self.drain_timeout {
             env.push((
-                "SERVER_DRAIN_TIMEOUT".to_string(),
+                server_env::DRAIN_TIMEOUT.to_string(),
                 format!("{}ms", drain.as_millis()),
             ));
         }

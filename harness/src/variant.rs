@@ -114,128 +114,16 @@ impl fmt::Display for Variant {
     }
 }
 
-/// How the server under test reacts to its shutdown signals (`graceful-server --mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ServerMode {
-    /// Stop accepting, drain in-flight requests, exit 0.
-    Graceful,
-    /// Exit at once; in-flight requests are cut.
-    Abrupt,
-    /// No signal handler: as PID 1 the kernel drops SIGTERM.
-    Unhandled,
-}
-
-impl ServerMode {
-    /// The name used by `server --mode` and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            ServerMode::Graceful => "graceful",
-            ServerMode::Abrupt => "abrupt",
-            ServerMode::Unhandled => "unhandled",
-        }
-    }
-}
-
-impl fmt::Display for ServerMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A signal that stops the server: `docker stop`'s first signal, or the one a process is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum StopSignal {
-    /// The default of `docker stop` and of `kill`.
-    #[serde(alias = "TERM")]
-    Sigterm,
-    /// Ctrl-C.
-    #[serde(alias = "INT")]
-    Sigint,
-    /// nginx's graceful stop.
-    #[serde(alias = "QUIT")]
-    Sigquit,
-    /// Reload, for most daemons.
-    #[serde(alias = "HUP")]
-    Sighup,
-    /// User-defined signal 1.
-    #[serde(alias = "USR1")]
-    Sigusr1,
-    /// User-defined signal 2.
-    #[serde(alias = "USR2")]
-    Sigusr2,
-    /// Apache httpd's graceful stop.
-    #[serde(alias = "WINCH")]
-    Sigwinch,
-}
-
-impl StopSignal {
-    /// The canonical name (`SIGTERM`), as Docker's `StopSignal` takes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            StopSignal::Sigterm => "SIGTERM",
-            StopSignal::Sigint => "SIGINT",
-            StopSignal::Sigquit => "SIGQUIT",
-            StopSignal::Sighup => "SIGHUP",
-            StopSignal::Sigusr1 => "SIGUSR1",
-            StopSignal::Sigusr2 => "SIGUSR2",
-            StopSignal::Sigwinch => "SIGWINCH",
-        }
-    }
-
-    /// The signal number on Linux (the bit index + 1 in `/proc/<pid>/status` SigCgt).
-    pub fn number(self) -> i32 {
-        match self {
-            StopSignal::Sigterm => 15,
-            StopSignal::Sigint => 2,
-            StopSignal::Sigquit => 3,
-            StopSignal::Sighup => 1,
-            StopSignal::Sigusr1 => 10,
-            StopSignal::Sigusr2 => 12,
-            StopSignal::Sigwinch => 28,
-        }
-    }
-
-    /// Every stop signal the harness knows.
-    pub const ALL: [StopSignal; 7] = [
-        StopSignal::Sigterm,
-        StopSignal::Sigint,
-        StopSignal::Sigquit,
-        StopSignal::Sighup,
-        StopSignal::Sigusr1,
-        StopSignal::Sigusr2,
-        StopSignal::Sigwinch,
-    ];
-
-    /// Parses `SIGTERM`, `TERM`, `sigterm` or `15`.
-    pub fn parse(text: &str) -> Option<StopSignal> {
-        let upper = text.trim().to_ascii_uppercase();
-        let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
-        StopSignal::ALL
-            .into_iter()
-            .find(|s| &s.name()[3..] == bare || s.number().to_string() == bare)
-    }
-}
-
-impl fmt::Display for StopSignal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// How the server under test reacts to its shutdown signals (`graceful-server --mode`); the
+/// one definition both sides share.
+pub use server_contract::Mode as ServerMode;
+/// A signal that stops the server: `docker stop`'s first signal, or the one a process is sent;
+/// the one set both sides share.
+pub use server_contract::StopSignal;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stop_signal_parses_names_and_numbers() {
-        assert_eq!(StopSignal::parse("SIGTERM"), Some(StopSignal::Sigterm));
-        assert_eq!(StopSignal::parse("quit"), Some(StopSignal::Sigquit));
-        assert_eq!(StopSignal::parse("2"), Some(StopSignal::Sigint));
-        assert_eq!(StopSignal::parse("WINCH"), Some(StopSignal::Sigwinch));
-        assert_eq!(StopSignal::parse("SIGRTMIN+3"), None);
-    }
 
     #[test]
     fn only_scratch_has_no_shell() {

@@ -3,43 +3,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+use server_contract::env;
 
-use crate::signal::StopSignal;
+pub use server_contract::log::LogFormat;
+pub use server_contract::{Mode, StopSignal};
 
 /// The longest delay a request may ask for: longer would only tie up a connection.
 pub const MAX_DELAY: Duration = Duration::from_secs(10 * 60);
-
-/// How the server reacts to a shutdown signal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Mode {
-    /// Close the listener, answer the requests in flight, then exit 0.
-    Graceful,
-    /// Exit at once (code 2), cutting the requests in flight.
-    Abrupt,
-    /// Install no signal handler: the kernel's default action applies.
-    Unhandled,
-}
-
-impl Mode {
-    /// The name used on the command line and in the log.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Graceful => "graceful",
-            Self::Abrupt => "abrupt",
-            Self::Unhandled => "unhandled",
-        }
-    }
-}
-
-/// How log lines are written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// `<ts> <message>`, like the Go server of the original experiment.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
 
 /// Everything the server is told at start; every flag can also come from `SERVER_<NAME>`.
 #[derive(Clone, Debug, Parser)]
@@ -50,32 +21,32 @@ pub enum LogFormat {
 )]
 pub struct Config {
     /// Address to listen on; port 0 picks a free port (the Start log line shows it).
-    #[arg(long, env = "SERVER_LISTEN", default_value = "0.0.0.0:1202")]
+    #[arg(long, env = env::LISTEN, default_value = "0.0.0.0:1202")]
     pub listen: SocketAddr,
 
-    /// What a shutdown signal does.
-    #[arg(long, env = "SERVER_MODE", value_enum, default_value_t = Mode::Graceful)]
+    /// What a shutdown signal does: graceful, abrupt or unhandled.
+    #[arg(long, env = env::MODE, default_value_t = Mode::Graceful)]
     pub mode: Mode,
 
     /// How long `GET /` waits before answering (250ms, 5s, ...; a bare number means milliseconds).
-    #[arg(long, env = "SERVER_DELAY", default_value = "5s", value_parser = parse_delay)]
+    #[arg(long, env = env::DELAY, default_value = "5s", value_parser = parse_delay)]
     pub delay: Duration,
 
     /// How long a graceful shutdown waits for requests in flight before cutting them.
-    #[arg(long, env = "SERVER_DRAIN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = env::DRAIN_TIMEOUT, default_value = "10s", value_parser = parse_duration)]
     pub drain_timeout: Duration,
 
     /// Signals that begin shutdown, comma separated, with or without the SIG prefix.
     #[arg(
         long,
-        env = "SERVER_SIGNALS",
+        env = env::SIGNALS,
         value_delimiter = ',',
         default_value = "SIGTERM,SIGINT,SIGQUIT"
     )]
     pub signals: Vec<StopSignal>,
 
-    /// Log line format.
-    #[arg(long, env = "SERVER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    /// Log line format: text or json.
+    #[arg(long, env = env::LOG_FORMAT, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 }
 

@@ -15,7 +15,7 @@ use http_body::{Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
 use crate::config::{Config, parse_delay};
-use crate::log::{Event, Log};
+use crate::log::{Log, LogLine};
 use crate::tracker::{TrackedBody, Tracker};
 
 /// The largest `/download` body: enough to watch a transfer being cut, small enough to be harmless.
@@ -65,12 +65,12 @@ pub(crate) fn router(config: &Config, tracker: Tracker) -> Router {
 async fn log_and_track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let in_flight = state.tracker.begin();
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-    state.log.emit(Event::RequestReceived {
-        method: request.method().as_str(),
-        path,
+    state.log.emit(LogLine::RequestReceived {
+        method: request.method().as_str().to_string(),
+        path: path.to_string(),
     });
     let response = next.run(request).await;
-    state.log.emit(Event::ResponseSent {
+    state.log.emit(LogLine::ResponseSent {
         status: response.status().as_u16(),
     });
     response.map(|body| Body::new(TrackedBody::new(body, in_flight)))

@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpSocket};
 
 use crate::config::{Config, Mode};
 use crate::error::Error;
-use crate::log::{Event, Log};
+use crate::log::{Log, LogLine};
 use crate::routes::router;
 use crate::signal::{Signals, StopSignal};
 use crate::tracker::Tracker;
@@ -60,7 +60,7 @@ pub async fn run(config: Config) -> Result<i32, Error> {
         addr: config.listen,
         source,
     })?;
-    log.emit(Event::Start {
+    log.emit(LogLine::Start {
         addr,
         mode: config.mode,
     });
@@ -81,18 +81,18 @@ pub async fn run(config: Config) -> Result<i32, Error> {
             () = accept(&listener, &app, &graceful) => {}
         }
     };
-    log.emit(Event::SignalReceived { signal });
+    log.emit(LogLine::SignalReceived { signal });
 
     if config.mode == Mode::Abrupt {
-        log.emit(Event::Exit { code: EXIT_ABRUPT });
+        log.emit(LogLine::Exit { code: EXIT_ABRUPT });
         std::process::exit(EXIT_ABRUPT);
     }
 
     // Closing the socket makes new connections fail at once instead of waiting in the backlog.
     drop(listener);
-    log.emit(Event::ShutdownBegun);
+    log.emit(LogLine::ShutdownBegun);
     let code = drain(graceful, &tracker, signals, config.drain_timeout, log).await;
-    log.emit(Event::Exit { code });
+    log.emit(LogLine::Exit { code });
     Ok(code)
 }
 
@@ -108,16 +108,16 @@ async fn drain(
     // Each connection is told to finish its request in flight and close; idle ones close now.
     tokio::select! {
         () = graceful.shutdown() => {
-            log.emit(Event::Drained { count: tracker.finished() - finished_before });
+            log.emit(LogLine::Drained { count: tracker.finished() - finished_before });
             0
         }
         () = tokio::time::sleep(deadline) => {
             // Returning ends the process, which cuts whatever is still in flight.
-            log.emit(Event::DeadlineHit { count: tracker.in_flight() });
+            log.emit(LogLine::DeadlineHit { count: tracker.in_flight() });
             EXIT_DEADLINE
         }
         signal = signals.recv() => {
-            log.emit(Event::SecondSignal { signal });
+            log.emit(LogLine::SecondSignal { signal });
             second_signal_code(signal)
         }
     }

@@ -25,7 +25,7 @@ use crate::scenario::{Scenario, Target};
 use crate::server_log;
 
 /// The port graceful-server listens on inside the container (the experiment's).
-pub const SERVER_PORT: u16 = 1202;
+pub const SERVER_PORT: u16 = server_contract::env::DEFAULT_PORT;
 
 /// How long a started container may take to log its start line.
 const START_WAIT: Duration = Duration::from_secs(30);

@@ -25,8 +25,8 @@ pub async fn run(scenario: &Scenario, server: &Path, sink: &EventSink) -> Result
     let what = format!("{} ({})", server.display(), scenario.name);
     let mut child = Command::new(server)
         .envs(scenario.server.env())
-        .env("SERVER_LISTEN", "127.0.0.1:0")
-        .env("SERVER_LOG_FORMAT", "text")
+        .env(server_contract::env::LISTEN, "127.0.0.1:0")
+        .env(server_contract::env::LOG_FORMAT, "text")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

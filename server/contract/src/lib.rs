@@ -1,0 +1,24 @@
+//! The contract between graceful-server and the harness that drives it, in one place both
+//! depend on (the server never depends on the harness): the log lines the server prints and the
+//! harness parses, the signals and modes both name, and the `SERVER_*` variables that configure
+//! the server.
+//!
+//! ```
+//! use server_contract::{LogLine, StopSignal};
+//!
+//! let line = LogLine::SignalReceived { signal: StopSignal::Sigterm };
+//! assert_eq!(line.text(), "Received SIGNAL: terminated");
+//! let printed = format!("2026-11-25T14:28:23.699Z {}", line.text());
+//! assert_eq!(LogLine::parse(&printed), Some(line));
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod env;
+pub mod log;
+pub mod mode;
+pub mod signal;
+
+pub use log::LogLine;
+pub use mode::Mode;
+pub use signal::StopSignal;

@@ -1,0 +1,301 @@
+//! The server's log lines: what it prints (text or JSON, one line per event) and how the harness
+//! reads the text form back. Keep these stable: they are how the harness knows the server
+//! started, received a request and got the signal.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+
+use crate::mode::Mode;
+use crate::signal::StopSignal;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `<ts> <message>`, like the Go server of the original experiment.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    /// The name used by `--log-format`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("unknown log format {text:?}; use text or json")),
+        }
+    }
+}
+
+/// One event of the server's life, as a log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogLine {
+    /// Listening; `addr` is the address actually bound. Always the first line.
+    Start {
+        /// The bound address (with the real port when port 0 was asked for).
+        addr: SocketAddr,
+        /// The shutdown mode.
+        mode: Mode,
+    },
+    /// A request arrived.
+    RequestReceived {
+        /// HTTP method.
+        method: String,
+        /// Path and query.
+        path: String,
+    },
+    /// A response's head is about to be sent.
+    ResponseSent {
+        /// HTTP status code.
+        status: u16,
+    },
+    /// The first shutdown signal arrived.
+    SignalReceived {
+        /// Which one.
+        signal: StopSignal,
+    },
+    /// The listener is closed; requests in flight are being drained.
+    ShutdownBegun,
+    /// Every request in flight was answered.
+    Drained {
+        /// Requests answered during the drain.
+        count: usize,
+    },
+    /// The drain deadline passed; what was left is cut.
+    DeadlineHit {
+        /// Requests cut.
+        count: usize,
+    },
+    /// Another signal arrived during the drain.
+    SecondSignal {
+        /// Which one.
+        signal: StopSignal,
+    },
+    /// The process is about to exit.
+    Exit {
+        /// The exit code.
+        code: i32,
+    },
+}
+
+const START: &str = "Start Server... listening on ";
+const RECEIVED: &str = "Receive Request... ";
+const RESPONSE: &str = "Send Response... ";
+const SIGNAL: &str = "Received SIGNAL: ";
+const CLOSE: &str = "Close Server...";
+const DRAINED: &str = "Drained: ";
+const DEADLINE: &str = "Drain deadline hit: ";
+const SECOND: &str = "Received second SIGNAL: ";
+const EXIT: &str = "Exit ";
+
+impl LogLine {
+    /// The message of the text format, without the timestamp.
+    pub fn text(&self) -> String {
+        match self {
+            LogLine::Start { addr, mode } => format!("{START}{addr} (mode {mode})"),
+            LogLine::RequestReceived { method, path } => format!("{RECEIVED}{method} {path}"),
+            LogLine::ResponseSent { status } => format!("{RESPONSE}{status}"),
+            LogLine::SignalReceived { signal } => format!("{SIGNAL}{}", signal.go_name()),
+            LogLine::ShutdownBegun => CLOSE.to_string(),
+            LogLine::Drained { count } => format!("{DRAINED}{count} request(s) answered"),
+            LogLine::DeadlineHit { count } => format!("{DEADLINE}{count} request(s) cut"),
+            LogLine::SecondSignal { signal } => {
+                format!("{SECOND}{}, exiting now", signal.go_name())
+            }
+            LogLine::Exit { code } => format!("{EXIT}{code}"),
+        }
+    }
+
+    /// The fields of the JSON format, without the timestamp.
+    pub fn json(&self) -> Value {
+        match self {
+            LogLine::Start { addr, mode } => {
+                json!({"event": "start", "addr": addr.to_string(), "mode": mode.name()})
+            }
+            LogLine::RequestReceived { method, path } => {
+                json!({"event": "request_received", "method": method, "path": path})
+            }
+            LogLine::ResponseSent { status } => json!({"event": "response_sent", "status": status}),
+            LogLine::SignalReceived { signal } => {
+                json!({"event": "signal_received", "signal": signal.go_name()})
+            }
+            LogLine::ShutdownBegun => json!({"event": "shutdown_begun"}),
+            LogLine::Drained { count } => json!({"event": "drained", "count": count}),
+            LogLine::DeadlineHit { count } => json!({"event": "deadline_hit", "count": count}),
+            LogLine::SecondSignal { signal } => {
+                json!({"event": "second_signal", "signal": signal.go_name()})
+            }
+            LogLine::Exit { code } => json!({"event": "exit", "code": code}),
+        }
+    }
+
+    /// The full line in `format` at `now`, newline included.
+    pub fn render(&self, format: LogFormat, now: SystemTime) -> String {
+        let ts = humantime::format_rfc3339_millis(now).to_string();
+        match format {
+            LogFormat::Text => format!("{ts} {}\n", self.text()),
+            LogFormat::Json => {
+                let mut fields = self.json();
+                fields["ts"] = Value::String(ts);
+                format!("{fields}\n")
+            }
+        }
+    }
+
+    /// Reads a text-format line (with or without its timestamp); None for any other line (a
+    /// shell's, tini's, or the server's stderr).
+    pub fn parse(line: &str) -> Option<LogLine> {
+        let message = without_timestamp(line.trim_end());
+        if let Some(rest) = message.strip_prefix(START) {
+            let (addr, mode) = rest.split_once(" (mode ")?;
+            return Some(LogLine::Start {
+                addr: addr.parse().ok()?,
+                mode: mode.strip_suffix(')')?.parse().ok()?,
+            });
+        }
+        if let Some(rest) = message.strip_prefix(RECEIVED) {
+            let (method, path) = rest.split_once(' ')?;
+            return Some(LogLine::RequestReceived {
+                method: method.to_string(),
+                path: path.to_string(),
+            });
+        }
+        if let Some(rest) = message.strip_prefix(RESPONSE) {
+            return Some(LogLine::ResponseSent {
+                status: rest.parse().ok()?,
+            });
+        }
+        if let Some(rest) = message.strip_prefix(SECOND) {
+            let name = rest.strip_suffix(", exiting now")?;
+            return Some(LogLine::SecondSignal {
+                signal: StopSignal::from_go_name(name)?,
+            });
+        }
+        if let Some(rest) = message.strip_prefix(SIGNAL) {
+            return Some(LogLine::SignalReceived {
+                signal: StopSignal::from_go_name(rest)?,
+            });
+        }
+        if message == CLOSE {
+            return Some(LogLine::ShutdownBegun);
+        }
+        if let Some(rest) = message.strip_prefix(DRAINED) {
+            return Some(LogLine::Drained {
+                count: rest.strip_suffix(" request(s) answered")?.parse().ok()?,
+            });
+        }
+        if let Some(rest) = message.strip_prefix(DEADLINE) {
+            return Some(LogLine::DeadlineHit {
+                count: rest.strip_suffix(" request(s) cut")?.parse().ok()?,
+            });
+        }
+        if let Some(rest) = message.strip_prefix(EXIT) {
+            return Some(LogLine::Exit {
+                code: rest.parse().ok()?,
+            });
+        }
+        None
+    }
+}
+
+/// The line without its leading RFC 3339 timestamp, for timelines that show their own clock.
+pub fn without_timestamp(line: &str) -> &str {
+    match line.split_once(' ') {
+        Some((first, rest)) if humantime::parse_rfc3339(first).is_ok() => rest,
+        _ => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const T: Duration = Duration::from_millis(1_700_000_000_123);
+
+    fn every_line() -> Vec<LogLine> {
+        vec![
+            LogLine::Start {
+                addr: "127.0.0.1:40123".parse().unwrap(),
+                mode: Mode::Graceful,
+            },
+            LogLine::RequestReceived {
+                method: "GET".into(),
+                path: "/?delay=2s".into(),
+            },
+            LogLine::ResponseSent { status: 200 },
+            LogLine::SignalReceived {
+                signal: StopSignal::Sigterm,
+            },
+            LogLine::ShutdownBegun,
+            LogLine::Drained { count: 3 },
+            LogLine::DeadlineHit { count: 1 },
+            LogLine::SecondSignal {
+                signal: StopSignal::Sigint,
+            },
+            LogLine::Exit { code: 143 },
+        ]
+    }
+
+    #[test]
+    fn every_text_line_parses_back() {
+        for line in every_line() {
+            let printed = line.render(LogFormat::Text, SystemTime::UNIX_EPOCH + T);
+            assert_eq!(LogLine::parse(&printed), Some(line.clone()), "{printed}");
+            assert_eq!(LogLine::parse(&line.text()), Some(line));
+        }
+    }
+
+    #[test]
+    fn text_lines_follow_the_documented_form() {
+        let line = LogLine::SignalReceived {
+            signal: StopSignal::Sigterm,
+        };
+        assert_eq!(
+            line.render(LogFormat::Text, SystemTime::UNIX_EPOCH + T),
+            "2023-11-14T22:13:20.123Z Received SIGNAL: terminated\n"
+        );
+    }
+
+    #[test]
+    fn json_lines_carry_event_and_fields() {
+        let line =
+            LogLine::DeadlineHit { count: 3 }.render(LogFormat::Json, SystemTime::UNIX_EPOCH + T);
+        let value: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["event"], "deadline_hit");
+        assert_eq!(value["count"], 3);
+        assert_eq!(value["ts"], "2023-11-14T22:13:20.123Z");
+    }
+
+    #[test]
+    fn other_lines_are_not_the_servers() {
+        assert_eq!(LogLine::parse("tini: child exited"), None);
+        assert_eq!(LogLine::parse("Receive Request..."), None);
+        assert_eq!(
+            without_timestamp("tini: child exited"),
+            "tini: child exited"
+        );
+    }
+}
