@@ -5,10 +5,8 @@
 
 use std::time::Duration;
 
-use shutdown_harness::check::{CheckOptions, check_testcontainer};
-use shutdown_harness::images::ensure_images;
-use shutdown_harness::server_build::{build_static_server, workspace_root};
-use shutdown_harness::{Base, Variant, docker};
+use shutdown_harness::images::build_variant_images;
+use shutdown_harness::{Base, CheckOptions, Engine, Variant, Workspace, check_testcontainer};
 use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{GenericImage, ImageExt};
@@ -17,13 +15,13 @@ use testcontainers::{GenericImage, ImageExt};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Nothing can be pulled: build the image locally first; testcontainers then finds it (it
     // pulls only when creating the container answers 404).
-    let workspace = workspace_root();
-    let server = build_static_server(&workspace).await?;
-    let docker = docker::connect().await?;
+    let here = std::env::current_dir()?;
+    let workspace = Workspace::find_from(&here).ok_or("run this from the project's checkout")?;
+    let engine = Engine::connect().await?;
     let pair = (Variant::ExecForm, Base::Dash);
-    let images = ensure_images(&docker, &workspace, &server, &[pair]).await?;
-    let image = &images[&pair];
-    let (name, tag) = image.split_once(':').ok_or("the image has a tag")?;
+    let images = build_variant_images(&engine, &workspace, &[pair]).await?;
+    let image = images.get(&pair).ok_or("the image was built")?;
+    let (name, tag) = image.rsplit_once(':').ok_or("the image has a tag")?;
 
     let container = GenericImage::new(name, tag)
         .with_exposed_port(1202.tcp())

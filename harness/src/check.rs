@@ -8,50 +8,20 @@
 //! What a check does is plain data, so it can be looked at before anything runs:
 //!
 //! ```
-//! use std::time::Duration;
-//! use shutdown_harness::check::{scenario, CheckOptions};
-//! use shutdown_harness::{Expected, Outcome, StopSignal};
-//!
-//! let options = CheckOptions { requests: 2, ..CheckOptions::new(8080, "/slow") };
-//! let plan = scenario("my-api:latest", &options, StopSignal::Sigterm);
-//! let names: Vec<_> = plan.requests.iter().map(|r| r.name.as_str()).collect();
-//! assert_eq!(names, ["in-flight-1", "in-flight-2", "after-stop"]);
-//! // The two requirements, as expectations: in flight answered in full, late ones not served.
-//! assert_eq!(plan.expect.requests[0].1, Expected::Is(Outcome::Ok));
-//! assert_eq!(plan.expect.requests[2].1, Expected::NotServed);
-//! assert_eq!(plan.stop.timeout, Duration::from_secs(10));
-//! ```
-//!
-//! On a container started with testcontainers (see `examples/check_testcontainer.rs`):
-//!
-//! ```no_run
-//! # async fn demo(container: testcontainers::ContainerAsync<testcontainers::GenericImage>) -> shutdown_harness::Result<()> {
-//! use shutdown_harness::check::{check_testcontainer, CheckOptions};
-//! use shutdown_harness::Requirement;
-//!
-//! let report = check_testcontainer(&container, &CheckOptions::new(1202, "/?delay=2s")).await?;
-//! assert_eq!(report.requirement(Requirement::AnswersInFlight), Some(true));
-//! assert_eq!(report.requirement(Requirement::RefusesNew), Some(true));
-//! # Ok(()) }
-//! ```
-
+//! use std::sync::Arc;
+use std::sync::Arc;
 use std::time::Duration;
 
-use bollard::Docker;
-use tokio::sync::mpsc;
-
-use crate::docker;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::observation::Observation;
-use crate::outcome::Expected;
+use crate::outcome::{Expected, Outcome};
+use crate::pipeline::{self, Reporter, RunOptions};
 use crate::results::ScenarioResult;
-use crate::run::{self, EventKind, EventSink, RunOptions};
 use crate::scenario::{
-    Expectations, ImageSpec, Offset, RequestKind, RequestSpec, Scenario, ServerSpec, StopSpec,
-    Target,
+    Expectations, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec, Scenario, ServerSpec,
+    StopSpec, Target,
 };
 use crate::variant::{ServerMode, StopSignal};
-use crate::verdict::judge;
 
 /// What to check and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +46,9 @@ pub struct CheckOptions {
     pub startup_timeout: Duration,
     /// The path polled until the server answers 2xx (None: `path`; a fast one saves waiting).
     pub ready_path: Option<String>,
+    /// The run id the check's container carries (label `shutdown-harness.run`), so that the
+    /// invoking command's cleanup finds it.
+    pub run_id: String,
 }
 
 impl CheckOptions {
@@ -92,6 +65,7 @@ impl CheckOptions {
             after_stop: Duration::from_secs(1),
             startup_timeout: Duration::from_secs(30),
             ready_path: None,
+            run_id: pipeline::new_run_id(),
         }
     }
 }
@@ -100,7 +74,7 @@ impl CheckOptions {
 /// `stop_after` later, one more request `after_stop` after the stop; the requirements as
 /// expectations.
 pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scenario {
-    let lead = Offset(-(options.stop_after.as_millis() as i64));
+    let lead = Offset(-millis(options.stop_after));
     let get = RequestKind::Get {
         path: options.path.clone(),
     };
@@ -113,7 +87,7 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
         .collect();
     requests.push(RequestSpec {
         name: "after-stop".to_string(),
-        at: Offset(options.after_stop.as_millis() as i64),
+        at: Offset(millis(options.after_stop)),
         kind: get,
     });
     let expect = Expectations {
@@ -121,7 +95,7 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
             .iter()
             .map(|r| {
                 let expected = if r.at.before_stop() {
-                    Expected::Is(crate::Outcome::Ok)
+                    Expected::Is(Outcome::Ok)
                 } else {
                     Expected::NotServed
                 };
@@ -136,10 +110,7 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
             image: image.to_string(),
             port: options.port,
             init: options.init,
-            ready_path: options
-                .ready_path
-                .clone()
-                .unwrap_or_else(|| options.path.clone()),
+            ready_path: ready_path(options),
             ready_within: options.startup_timeout,
         }),
         // Not our server: nothing is configured through it; the delay bounds the waits.
@@ -160,100 +131,111 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
     }
 }
 
+fn ready_path(options: &CheckOptions) -> String {
+    options
+        .ready_path
+        .clone()
+        .unwrap_or_else(|| options.path.clone())
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Runs `image` (present locally; never pulled) and checks it; the container is removed after.
+/// `reporter` hears the check as it goes (`&mut ()` hears nothing).
 pub async fn check_image(
-    docker: &Docker,
+    engine: &Engine,
     image: &str,
     options: &CheckOptions,
+    reporter: &mut dyn Reporter,
 ) -> Result<ScenarioResult> {
     let signal = match options.signal {
         Some(signal) => signal,
-        None => image_stop_signal(docker, image).await?,
+        None => stop_signal(engine.require_image(image).await?.stop_signal, image)?,
     };
-    let scenario = scenario(image, options, signal);
-    let results = run::run(
-        Some(docker),
-        std::slice::from_ref(&scenario),
-        &RunOptions::default(),
-    )
-    .await?;
-    let result = results
-        .scenarios
-        .into_iter()
-        .next()
-        .expect("one scenario in, one result out");
-    match &result.error {
-        // Could not even be checked (no port, exited at once, 404): an environment error.
-        Some(error) if !result.observation.ready => Err(Error::StartServer {
-            what: image.to_string(),
-            reason: error.clone(),
-        }),
-        _ => Ok(result),
-    }
+    run_one(engine, scenario(image, options, signal), options, reporter).await
 }
 
 /// Checks a container that is already running, such as one started with testcontainers; its
 /// own stop signal applies and it is left stopped, for its owner to remove.
 pub async fn check_container(
-    docker: &Docker,
+    engine: &Engine,
     id: &str,
     options: &CheckOptions,
+    reporter: &mut dyn Reporter,
 ) -> Result<ScenarioResult> {
-    let inspect = docker::inspect_container(docker, id).await?;
-    let config = inspect.config.unwrap_or_default();
-    let image = config.image.unwrap_or_else(|| id.to_string());
+    let state = engine.inspect_container(id).await?;
+    let image = if state.image.is_empty() {
+        id.to_string()
+    } else {
+        state.image.clone()
+    };
     let signal = match options.signal {
         Some(signal) => signal,
-        None => parse_stop_signal(config.stop_signal.as_deref(), &image)?,
+        None => stop_signal(state.stop_signal, &image)?,
     };
-    let scenario = scenario(&image, options, signal);
-
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let sink = EventSink::new(0, tx);
-    sink.emit(EventKind::Started {
-        image: Some(image.clone()),
+    let mut plan = scenario(&image, options, signal);
+    plan.target = Target::Running(RunningSpec {
+        container: id.to_string(),
+        image,
+        port: options.port,
+        ready_path: ready_path(options),
+        ready_within: options.startup_timeout,
     });
-    let driven =
-        run::container::drive(&scenario, docker, id, &format!("container {id}"), &sink).await;
-    drop(sink);
-    let mut events = Vec::new();
-    while let Some(event) = rx.recv().await {
-        events.push(event);
-    }
-    driven?;
-    let observation = Observation::from_events(&events, false);
-    let verdict = judge(&scenario, &observation);
-    Ok(ScenarioResult {
-        scenario,
-        observation,
-        verdict,
-        error: None,
-        started: Duration::ZERO,
-    })
+    run_one(engine, plan, options, reporter).await
 }
 
 /// [`check_container`] on a testcontainers container, connecting to the engine itself.
+#[cfg(feature = "testcontainers")]
 pub async fn check_testcontainer<I: testcontainers::Image>(
     container: &testcontainers::ContainerAsync<I>,
     options: &CheckOptions,
 ) -> Result<ScenarioResult> {
-    let docker = docker::connect().await?;
-    check_container(&docker, container.id(), options).await
+    let engine = Engine::connect().await?;
+    check_container(&engine, container.id(), options, &mut ()).await
 }
 
-/// The image's `STOPSIGNAL`, or SIGTERM when it has none.
-pub async fn image_stop_signal(docker: &Docker, image: &str) -> Result<StopSignal> {
-    let inspect = docker::inspect_image(docker, image).await?;
-    let signal = inspect.config.and_then(|c| c.stop_signal);
-    parse_stop_signal(signal.as_deref(), image)
+/// Runs the one scenario of a check through the pipeline. A check that could not even start
+/// (no port, exited at once, a 404) is an error, not a verdict.
+async fn run_one(
+    engine: &Engine,
+    scenario: Scenario,
+    options: &CheckOptions,
+    reporter: &mut dyn Reporter,
+) -> Result<ScenarioResult> {
+    let run = RunOptions {
+        jobs: 1,
+        run_id: options.run_id.clone(),
+        workspace: None,
+    };
+    let results = pipeline::run(
+        Some(engine),
+        std::slice::from_ref(&scenario),
+        &run,
+        reporter,
+    )
+    .await?;
+    let Some(result) = results.scenarios.into_iter().next() else {
+        return Err(Error::Scenario(Arc::new(
+            crate::run::ScenarioError::NotPrepared {
+                scenario: scenario.name,
+            },
+        )));
+    };
+    match &result.error {
+        Some(error) if !result.observation.ready => Err(Error::Scenario(Arc::clone(error))),
+        _ => Ok(result),
+    }
 }
 
-fn parse_stop_signal(signal: Option<&str>, image: &str) -> Result<StopSignal> {
+/// The stop signal an image or container names, or SIGTERM when it names none.
+fn stop_signal(signal: Option<String>, image: &str) -> Result<StopSignal> {
     match signal.filter(|s| !s.is_empty()) {
         None => Ok(StopSignal::Sigterm),
-        Some(name) => StopSignal::parse(name).ok_or_else(|| Error::StartServer {
-            what: image.to_string(),
-            reason: format!("its STOPSIGNAL {name} is not one the harness knows; pass --signal"),
+        Some(name) => StopSignal::parse(&name).ok_or_else(|| Error::UnknownStopSignal {
+            image: image.to_string(),
+            signal: name,
         }),
     }
 }

@@ -21,11 +21,6 @@ pub struct Instruction {
 }
 
 impl Instruction {
-    /// Whether the arguments are a JSON array (exec form), not shell form.
-    pub fn is_exec_form(&self) -> bool {
-        self.json.is_some()
-    }
-
     /// The instruction's arguments as words: the JSON array, or the shell form split on spaces
     /// (quotes are not interpreted; enough to find a program's name).
     pub fn words(&self) -> Vec<String> {
@@ -114,7 +109,7 @@ mod tests {
         assert_eq!(parsed[1].line, 3);
         assert_eq!(parsed[1].json, Some(vec!["a".to_string(), "b".to_string()]));
         assert_eq!(parsed[2].args, "server --flag");
-        assert!(!parsed[2].is_exec_form());
+        assert!(parsed[2].json.is_none());
         assert_eq!(parsed[2].line, 7);
     }
 
@@ -122,7 +117,7 @@ mod tests {
     fn a_broken_json_array_is_shell_form() {
         // Docker runs `['server']` (single quotes) through /bin/sh -c, literally.
         let parsed = parse("ENTRYPOINT ['server']\n");
-        assert!(!parsed[0].is_exec_form());
+        assert!(parsed[0].json.is_none());
     }
 
     #[test]

@@ -1,97 +1,67 @@
-//! The harness's one error type: each variant names the operation that failed and says what to do.
+//! The harness's top-level error: each layer's own error kept as the source, and the few that
+//! belong to no layer. A failed *expectation* is not an error: it is a verdict that did not pass.
 
 use std::path::PathBuf;
 
-/// Everything that can go wrong before a verdict can be given.
-///
-/// A failed *expectation* is not an error: it is a [`crate::Verdict`] that did not pass.
+use crate::engine::EngineError;
+use crate::images::BuildError;
+use crate::run::ScenarioError;
+use crate::scenario_file::ScenarioFileError;
+
+/// Everything that can stop the harness before a verdict can be given.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The Docker engine could not be reached or did not answer.
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Building the server or an image failed.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// Scenario files are invalid or unreadable.
+    #[error(transparent)]
+    ScenarioFile(#[from] ScenarioFileError),
+    /// A check could not even start (no port, exited at once, a 404).
+    #[error(transparent)]
+    Scenario(#[from] std::sync::Arc<ScenarioError>),
+    /// Container scenarios were given but no engine.
+    #[error("container scenarios need a container engine, and none was given")]
+    NoEngine,
+    /// Scenarios run graceful-server, which is built from the workspace, and none was given.
     #[error(
-        "cannot reach the Docker engine ({source}): start it (systemctl start docker) or point DOCKER_HOST at a running one"
+        "these scenarios run graceful-server, which is built from this project's workspace: run from a checkout of it, or pass --workspace"
     )]
-    ConnectDocker {
-        #[source]
-        source: bollard::errors::Error,
+    NoWorkspace,
+    /// An image's STOPSIGNAL is not a signal the harness knows.
+    #[error("{image}: its STOPSIGNAL {signal} is not one the harness knows; pass --signal")]
+    UnknownStopSignal {
+        /// The image.
+        image: String,
+        /// Its STOPSIGNAL.
+        signal: String,
     },
-
-    /// A Docker API call failed.
-    #[error("docker {operation} failed: {source}")]
-    Docker {
-        operation: &'static str,
-        #[source]
-        source: bollard::errors::Error,
-    },
-
-    /// Building the static server binary failed.
-    #[error("building the static server failed: {reason}; run `{command}` to see why")]
-    BuildServer { command: String, reason: String },
-
-    /// A host binary that a base image is forged from is missing.
-    #[error(
-        "forging the `{base}` base needs {path} from the host: install it with `apt-get install {package}`"
-    )]
-    ForgeBaseMissingBinary {
-        base: &'static str,
-        path: PathBuf,
-        package: &'static str,
-    },
-
-    /// Forging a base image failed for another reason (reading host files, resolving libraries).
-    #[error("forging the `{base}` base failed: {reason}")]
-    ForgeBase { base: &'static str, reason: String },
-
-    /// Building a variant image failed.
-    #[error("building image {tag} failed: {reason}")]
-    BuildImage { tag: String, reason: String },
-
-    /// An image that should be run is not present locally (nothing is ever pulled).
-    #[error(
-        "image {image} is not present locally and the harness never pulls: build it or load it first (docker build / docker load)"
-    )]
-    ImageMissing { image: String },
-
-    /// Starting a server (a process or a container) failed.
-    #[error("starting {what} failed: {reason}")]
-    StartServer { what: String, reason: String },
-
-    /// The server did not become ready in time.
-    #[error("{what} was not ready within {waited_ms} ms: {reason}")]
-    WaitReady {
-        what: String,
-        waited_ms: u128,
+    /// `explain` could not read the container it started.
+    #[error("explaining {image} failed: {reason}")]
+    Explain {
+        /// The image.
+        image: String,
+        /// Why.
         reason: String,
     },
-
-    /// Stopping the server (signal or `docker stop`) failed.
-    #[error("stopping {what} failed: {reason}")]
-    StopServer { what: String, reason: String },
-
-    /// A scenario file could not be read.
-    #[error("cannot read scenario file {path}: {source}")]
-    ReadScenario {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
         path: PathBuf,
+        /// What the system said.
         #[source]
         source: std::io::Error,
     },
-
-    /// A scenario file is invalid; the message carries file:line:column.
-    #[error("{0}")]
-    ParseScenario(String),
-
     /// Writing a report failed.
     #[error("cannot write the report to {path}: {source}")]
     WriteReport {
+        /// The file.
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-
-    /// An I/O operation on the host failed.
-    #[error("{operation} failed: {source}")]
-    Io {
-        operation: String,
+        /// What the system said.
         #[source]
         source: std::io::Error,
     },

@@ -1,55 +1,82 @@
-//! shutdown-harness: proves on a real Docker engine whether an HTTP server in a container shuts
-//! down gracefully when `docker stop` arrives while requests are in flight.
+//! shutdown-harness: proves on a real container engine whether an HTTP server in a container
+//! shuts down gracefully when `docker stop` arrives while requests are in flight.
 //!
-//! Data flows one way: a [`Scenario`] (data) names an image built from a variant Dockerfile on
-//! a forged base ([`images`], [`forge`]); a run ([`run`]) starts it, drives the requests and the
-//! stop, and emits timestamped events; the events fold into an [`Observation`]; the observation
-//! is judged into a [`Verdict`]; reporters ([`report`]) render the results.
+//! Data flows one way: [`Scenario`]s (data, from code or [`load_scenarios`]) name images built
+//! from variant Dockerfiles on bases forged from host files ([`images`]); [`run`] starts each
+//! one, drives its requests and its stop, and reports its [`Event`]s live to a [`Reporter`];
+//! each finished scenario's events are folded and judged into a [`ScenarioResult`] at once.
+//! [`check`] does the same for any image or running container, [`explain()`] says why, and
+//! [`report`] renders results for people and for CI. Only [`Engine`] talks to the engine.
 //!
 //! ```
-//! use shutdown_harness::{Expected, Outcome};
+//! use shutdown_harness::{Expected, Outcome, RunEvent};
 //!
 //! // The vocabulary: `not-served` accepts a refused connect, a reset or an empty reply.
 //! let expected = Expected::parse("not-served").unwrap();
 //! assert!(expected.accepts(Outcome::Reset));
 //! assert!(!expected.accepts(Outcome::Ok));
+//!
+//! // A reporter is anything that takes the run's events as they happen.
+//! let mut finished = 0;
+//! let mut reporter = |event: RunEvent<'_>| {
+//!     if let RunEvent::ScenarioFinished { .. } = event {
+//!         finished += 1;
+//!     }
+//! };
+//! # let _ = &mut reporter;
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod check;
-pub mod cli;
-pub mod client;
-pub mod docker;
-pub mod dockerfile;
-pub mod duration;
-pub mod error;
+pub mod engine;
 pub mod explain;
-pub mod forge;
 pub mod images;
 pub mod matrix;
-pub mod observation;
-pub mod outcome;
-pub mod pid1;
 pub mod report;
 pub mod reproduce;
-pub mod results;
-pub mod run;
-pub mod scenario;
 pub mod scenario_file;
-pub mod server_build;
-pub mod server_log;
-pub mod slices;
-pub mod third_party;
-pub mod variant;
-pub mod verdict;
 
+mod client;
+mod dockerfile;
+mod duration;
+mod error;
+mod events;
+mod judge;
+mod observation;
+mod outcome;
+mod pid1;
+mod pipeline;
+mod procfs;
+mod results;
+mod run;
+mod scenario;
+mod server_log;
+mod variant;
+mod verdict;
+mod workspace;
+
+#[cfg(feature = "testcontainers")]
+pub use check::check_testcontainer;
+pub use check::{CheckOptions, check_container, check_image};
+pub use duration::{format as format_duration, parse as parse_duration};
+pub use engine::{Engine, EngineError, EngineInfo, EngineKind};
 pub use error::{Error, Result};
-pub use observation::{Observation, RequestObservation};
+pub use events::{BuildEvent, Event, EventKind};
+pub use explain::{ExplainOptions, Explanation, explain};
+pub use images::BuildError;
+pub use judge::judge;
+pub use observation::{Observation, RequestObservation, TimedEvent};
 pub use outcome::{Expected, Outcome};
 pub use pid1::Pid1;
+pub use pipeline::{Reporter, RunEvent, RunOptions, default_jobs, new_run_id, run};
 pub use results::{RunResults, ScenarioResult};
+pub use run::ScenarioError;
 pub use scenario::{
-    ContainerSpec, Expectations, ImageSpec, Offset, RequestKind, RequestSpec, Scenario, ServerSpec,
-    StopSpec, Target,
+    ContainerSpec, Expectations, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec,
+    Scenario, ServerSpec, StopSpec, Target,
 };
+pub use scenario_file::{Diagnostic, ScenarioFileError, load as load_scenarios};
 pub use variant::{Base, ServerMode, StopSignal, Variant};
 pub use verdict::{Requirement, RequirementCheck, Verdict};
+pub use workspace::Workspace;

@@ -1,13 +1,12 @@
-//! Folds a scenario's events into what was observed: outcomes, stop, exit, signal, PID 1.
+//! What was observed of one scenario: outcomes, stop, exit, signal, PID 1, the timeline.
 
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::time::Instant;
 
+use crate::events::EventKind;
 use crate::outcome::Outcome;
 use crate::pid1::Pid1;
-use crate::run::events::{Event, EventKind};
 
 /// What one request met, with times in ms from the moment the server was ready.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -65,84 +64,6 @@ pub struct Observation {
 }
 
 impl Observation {
-    /// Folds `events` (of one scenario, in order). `reads_signal_log`: whether the server is
-    /// ours, whose log says when it got the signal.
-    pub fn from_events(events: &[Event], reads_signal_log: bool) -> Observation {
-        let first = events.first().map(|e| e.at);
-        let ready_at = events
-            .iter()
-            .find(|e| e.kind == EventKind::Ready)
-            .map(|e| e.at)
-            .or(first);
-        let ms = |at: Instant| match ready_at {
-            Some(ready) if at >= ready => (at - ready).as_millis() as i64,
-            Some(ready) => -((ready - at).as_millis() as i64),
-            None => 0,
-        };
-
-        let mut observation = Observation::default();
-        let mut stop_issued = None;
-        for event in events {
-            match &event.kind {
-                EventKind::Started { image } => observation.image.clone_from(image),
-                EventKind::Ready => observation.ready = true,
-                EventKind::ServerLog { line } => {
-                    if crate::server_log::is_signal_received(line)
-                        && observation.signal_logged_ms.is_none()
-                    {
-                        observation.signal_logged_ms = Some(ms(event.at));
-                    }
-                }
-                EventKind::Pid1(pid1) => observation.pid1 = Some(pid1.clone()),
-                EventKind::RequestSent { name } => {
-                    observation.requests.push(RequestObservation {
-                        name: name.clone(),
-                        outcome: Outcome::Timeout,
-                        status: None,
-                        bytes: 0,
-                        sent_ms: ms(event.at),
-                        done_ms: ms(event.at),
-                    });
-                }
-                EventKind::RequestDone {
-                    name,
-                    outcome,
-                    status,
-                    bytes,
-                } => {
-                    if let Some(request) = observation.requests.iter_mut().find(|r| &r.name == name)
-                    {
-                        request.outcome = *outcome;
-                        request.status = *status;
-                        request.bytes = *bytes;
-                        request.done_ms = ms(event.at);
-                    }
-                }
-                EventKind::StopIssued { .. } => {
-                    stop_issued = Some(event.at);
-                    observation.stop_issued_ms = Some(ms(event.at));
-                }
-                EventKind::SignalSent { .. } => {
-                    observation.signal_sent_ms.get_or_insert(ms(event.at));
-                }
-                EventKind::StopReturned => {
-                    observation.stop_duration = stop_issued.map(|issued| event.at - issued);
-                }
-                EventKind::Exited { code } => observation.exit_code = Some(*code),
-            }
-            observation.timeline.push(TimedEvent {
-                ms: ms(event.at),
-                kind: event.kind.clone(),
-            });
-        }
-        observation.signal_received =
-            reads_signal_log.then_some(observation.signal_logged_ms.is_some());
-        if let (Some(first), Some(last)) = (first, events.last()) {
-            observation.duration = last.at - first;
-        }
-        observation
-    }
-
     /// Killed after the grace period: exit 137 and a stop at least as long as the timeout.
     pub fn killed_after_grace(&self, stop_timeout: Duration) -> bool {
         self.exit_code == Some(137) && self.stop_duration.is_some_and(|d| d >= stop_timeout)
@@ -151,5 +72,15 @@ impl Observation {
     /// The observation of request `name`.
     pub fn request(&self, name: &str) -> Option<&RequestObservation> {
         self.requests.iter().find(|r| r.name == name)
+    }
+}
+
+impl RequestObservation {
+    /// `ok (200, 3 bytes)`, `reset`, `truncated (200, 1200 bytes)`.
+    pub fn describe(&self) -> String {
+        match self.status {
+            Some(status) => format!("{} ({status}, {} bytes)", self.outcome, self.bytes),
+            None => self.outcome.to_string(),
+        }
     }
 }

@@ -1,13 +1,16 @@
 //! The results of a run: each scenario with its observation and verdict, as reporters read them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::engine::EngineInfo;
 use crate::observation::Observation;
+use crate::run::ScenarioError;
 use crate::scenario::Scenario;
 use crate::verdict::{Requirement, Verdict};
 
 /// One scenario's result.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ScenarioResult {
     /// What was run.
     pub scenario: Scenario,
@@ -16,7 +19,7 @@ pub struct ScenarioResult {
     /// How it compares with the expectations.
     pub verdict: Verdict,
     /// The error that cut the run short, if any (the verdict then fails).
-    pub error: Option<String>,
+    pub error: Option<Arc<ScenarioError>>,
     /// When its server started, counted from the start of the run (queueing included).
     pub started: Duration,
 }
@@ -38,7 +41,7 @@ impl ScenarioResult {
 }
 
 /// The results of a whole run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct RunResults {
     /// Each scenario, in plan order.
     pub scenarios: Vec<ScenarioResult>,
@@ -46,6 +49,8 @@ pub struct RunResults {
     pub duration: Duration,
     /// Wall time of building the server and the images before that.
     pub build_duration: Duration,
+    /// The engine the scenarios ran on (None when only processes ran).
+    pub engine: Option<EngineInfo>,
 }
 
 impl RunResults {

@@ -38,6 +38,24 @@ pub enum Target {
     Container(ContainerSpec),
     /// Any image already present locally (the user's own), run as it is; the stop is `docker stop`.
     Image(ImageSpec),
+    /// A container someone else started and will remove (with testcontainers, say): the harness
+    /// drives and stops it, and leaves it stopped.
+    Running(RunningSpec),
+}
+
+/// A container that is already running, and how to know its server answers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RunningSpec {
+    /// Its id or name.
+    pub container: String,
+    /// The image it runs, for reports.
+    pub image: String,
+    /// The container port the server listens on (it must be published).
+    pub port: u16,
+    /// The path polled until the server answers; ready means a 2xx response.
+    pub ready_path: String,
+    /// How long the server may take to answer.
+    pub ready_within: Duration,
 }
 
 /// A user's image: whatever server it runs, whatever its PID 1.
@@ -131,11 +149,22 @@ pub struct RequestSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestKind {
     /// `GET /`, answered after the server's delay, or this one when given.
-    Slow { delay: Option<Duration> },
+    Slow {
+        /// The handler's duration for this request (None: the server's delay).
+        delay: Option<Duration>,
+    },
     /// `GET /download`: `bytes` bytes at about `rate` bytes/s.
-    Download { bytes: u64, rate: u64 },
+    Download {
+        /// The body's length.
+        bytes: u64,
+        /// Bytes per second.
+        rate: u64,
+    },
     /// `GET <path>` on any server.
-    Get { path: String },
+    Get {
+        /// The path and query.
+        path: String,
+    },
 }
 
 impl RequestKind {
@@ -198,14 +227,23 @@ impl Scenario {
     pub fn container(&self) -> Option<ContainerSpec> {
         match &self.target {
             Target::Container(spec) => Some(*spec),
-            Target::Process | Target::Image(_) => None,
+            Target::Process | Target::Image(_) | Target::Running(_) => None,
+        }
+    }
+
+    /// The container port the server listens on (graceful-server's, or the image's).
+    pub fn port(&self) -> u16 {
+        match &self.target {
+            Target::Image(spec) => spec.port,
+            Target::Running(spec) => spec.port,
+            Target::Process | Target::Container(_) => server_env::DEFAULT_PORT,
         }
     }
 
     /// Whether the server is graceful-server, whose log tells when it got the signal and which
     /// is configured through `SERVER_*` variables.
     pub fn runs_our_server(&self) -> bool {
-        !matches!(self.target, Target::Image(_))
+        matches!(self.target, Target::Process | Target::Container(_))
     }
 
     /// The longest the scenario can take once the server is ready: the stop, its grace period,

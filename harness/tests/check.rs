@@ -12,21 +12,18 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin_cmd;
-use bollard::Docker;
 use serde_json::Value;
-use shutdown_harness::check::{CheckOptions, check_image, check_testcontainer};
-use shutdown_harness::forge::{HostBinary, RootfsImage, forge_rootfs_image};
-use shutdown_harness::images::ensure_images;
+use shutdown_harness::images::{self, HostBinary, RootfsImage, build_variant_images, forge};
 use shutdown_harness::report::human;
-use shutdown_harness::server_build::{build_static_server, workspace_root};
 use shutdown_harness::{
-    Base, Error, Outcome, Requirement, ScenarioResult, StopSignal, Variant, docker, third_party,
+    Base, CheckOptions, Engine, EngineError, Error, Outcome, Requirement, ScenarioResult,
+    StopSignal, Variant, check_image, check_testcontainer,
 };
 use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{GenericImage, ImageExt};
 
-use common::assert_no_managed_container_of;
+use common::{assert_no_managed_container_of, engine, workspace};
 
 /// The tests of this file run one at a time: each asserts that no managed container of its image
 /// is left, which a concurrent check of the same image would make untrue for a while.
@@ -46,12 +43,8 @@ fn nginx_options(signal: StopSignal) -> CheckOptions {
         startup_timeout: Duration::from_secs(30),
         // Probing `/` instead of `/slow` spares a 4 s download before each check.
         ready_path: Some("/".to_string()),
-        ..CheckOptions::new(third_party::HTTP_PORT, third_party::NGINX_SLOW_PATH)
+        ..CheckOptions::new(images::HTTP_PORT, images::NGINX_SLOW_PATH)
     }
-}
-
-async fn connect() -> Docker {
-    docker::connect().await.expect("a Docker engine answers")
 }
 
 fn in_flight(result: &ScenarioResult) -> Vec<&shutdown_harness::RequestObservation> {
@@ -79,15 +72,10 @@ fn assert_requirements(result: &ScenarioResult, (answers, refuses): (bool, bool)
 }
 
 /// The exec-form and shell-form (dash) images of our own server, built through the library.
-async fn our_images(docker: &Docker) -> HashMap<(Variant, Base), String> {
-    let workspace = workspace_root();
-    let server = build_static_server(&workspace)
-        .await
-        .expect("the static server builds");
-    ensure_images(
-        docker,
-        &workspace,
-        &server,
+async fn our_images(engine: &Engine) -> HashMap<(Variant, Base), String> {
+    build_variant_images(
+        engine,
+        &workspace(),
         &[
             (Variant::ExecForm, Base::Dash),
             (Variant::ShellForm, Base::Dash),
@@ -100,13 +88,16 @@ async fn our_images(docker: &Docker) -> HashMap<(Variant, Base), String> {
 #[tokio::test]
 async fn nginx_under_sigterm_cuts_the_downloads_in_flight() {
     let _serial = SERIAL.lock().await;
-    let docker = connect().await;
-    let image = third_party::nginx_image(&docker)
-        .await
-        .expect("nginx forges");
-    let result = check_image(&docker, &image, &nginx_options(StopSignal::Sigterm))
-        .await
-        .expect("the check runs");
+    let engine = engine().await;
+    let image = images::nginx_image(&engine).await.expect("nginx forges");
+    let result = check_image(
+        &engine,
+        &image,
+        &nginx_options(StopSignal::Sigterm),
+        &mut (),
+    )
+    .await
+    .expect("the check runs");
     let report = human::render_scenario(&result);
 
     // SIGTERM is nginx's fast shutdown: the worker exits at once and closes every connection,
@@ -117,7 +108,7 @@ async fn nginx_under_sigterm_cuts_the_downloads_in_flight() {
             matches!(request.outcome, Outcome::Truncated | Outcome::Reset),
             "{report}"
         );
-        assert!(request.bytes < third_party::BIG_FILE_LEN as u64, "{report}");
+        assert!(request.bytes < images::BIG_FILE_LEN as u64, "{report}");
     }
     // nginx is gone long before the late request: nothing serves it.
     assert_requirements(&result, (false, true), &report);
@@ -141,19 +132,22 @@ async fn nginx_under_sigterm_cuts_the_downloads_in_flight() {
 #[tokio::test]
 async fn nginx_under_sigquit_drains_and_refuses_newcomers() {
     let _serial = SERIAL.lock().await;
-    let docker = connect().await;
-    let image = third_party::nginx_image(&docker)
-        .await
-        .expect("nginx forges");
-    let result = check_image(&docker, &image, &nginx_options(StopSignal::Sigquit))
-        .await
-        .expect("the check runs");
+    let engine = engine().await;
+    let image = images::nginx_image(&engine).await.expect("nginx forges");
+    let result = check_image(
+        &engine,
+        &image,
+        &nginx_options(StopSignal::Sigquit),
+        &mut (),
+    )
+    .await
+    .expect("the check runs");
     let report = human::render_scenario(&result);
 
     // SIGQUIT is nginx's graceful shutdown: the listener closes, open downloads finish in full.
     for request in in_flight(&result) {
         assert_eq!(request.outcome, Outcome::Ok, "{report}");
-        assert_eq!(request.bytes, third_party::BIG_FILE_LEN as u64, "{report}");
+        assert_eq!(request.bytes, images::BIG_FILE_LEN as u64, "{report}");
     }
     // The late request reaches docker-proxy, which accepts and then drops it: not served.
     let late = result.observation.request("after-stop").expect("sent");
@@ -172,8 +166,8 @@ async fn nginx_under_sigquit_drains_and_refuses_newcomers() {
 #[tokio::test]
 async fn busybox_httpd_as_pid1_ignores_sigterm_and_keeps_serving() {
     let _serial = SERIAL.lock().await;
-    let docker = connect().await;
-    let image = third_party::busybox_httpd_image(&docker)
+    let engine = engine().await;
+    let image = images::busybox_httpd_image(&engine)
         .await
         .expect("busybox httpd forges");
     let grace = Duration::from_secs(5);
@@ -184,9 +178,9 @@ async fn busybox_httpd_as_pid1_ignores_sigterm_and_keeps_serving() {
         stop_after: Duration::from_secs(1),
         after_stop: Duration::from_millis(1500),
         startup_timeout: Duration::from_secs(30),
-        ..CheckOptions::new(third_party::HTTP_PORT, third_party::BUSYBOX_SLOW_PATH)
+        ..CheckOptions::new(images::HTTP_PORT, images::BUSYBOX_SLOW_PATH)
     };
-    let result = check_image(&docker, &image, &options)
+    let result = check_image(&engine, &image, &options, &mut ())
         .await
         .expect("the check runs");
     let report = human::render_scenario(&result);
@@ -205,8 +199,8 @@ async fn busybox_httpd_as_pid1_ignores_sigterm_and_keeps_serving() {
 #[tokio::test]
 async fn our_exec_form_passes_and_shell_form_on_dash_fails() {
     let _serial = SERIAL.lock().await;
-    let docker = connect().await;
-    let images = our_images(&docker).await;
+    let engine = engine().await;
+    let images = our_images(&engine).await;
     let grace = Duration::from_secs(4);
     let options = CheckOptions {
         stop_timeout: grace,
@@ -215,7 +209,9 @@ async fn our_exec_form_passes_and_shell_form_on_dash_fails() {
     };
 
     let exec = &images[&(Variant::ExecForm, Base::Dash)];
-    let result = check_image(&docker, exec, &options).await.expect("runs");
+    let result = check_image(&engine, exec, &options, &mut ())
+        .await
+        .expect("runs");
     let report = human::render_scenario(&result);
     // The server is PID 1, handles SIGTERM, drains the 2 s request and exits 0.
     assert_requirements(&result, (true, true), &report);
@@ -224,7 +220,9 @@ async fn our_exec_form_passes_and_shell_form_on_dash_fails() {
     assert_no_managed_container_of(exec).await;
 
     let shell = &images[&(Variant::ShellForm, Base::Dash)];
-    let result = check_image(&docker, shell, &options).await.expect("runs");
+    let result = check_image(&engine, shell, &options, &mut ())
+        .await
+        .expect("runs");
     let report = human::render_scenario(&result);
     // Debian's dash forks: `/bin/sh -c server` stays PID 1 with no SIGTERM handler, so the
     // server never hears the stop, serves the late request, and is SIGKILLed after the grace.
@@ -241,10 +239,10 @@ async fn our_exec_form_passes_and_shell_form_on_dash_fails() {
 #[tokio::test]
 async fn a_testcontainers_container_is_checked() {
     let _serial = SERIAL.lock().await;
-    let docker = connect().await;
-    let images = our_images(&docker).await;
+    let engine = engine().await;
+    let images = our_images(&engine).await;
     let exec = &images[&(Variant::ExecForm, Base::Dash)];
-    let (name, tag) = exec.split_once(':').expect("a tagged image");
+    let (name, tag) = exec.rsplit_once(':').expect("a tagged image");
     // The image exists locally, so testcontainers creates it without pulling (it pulls only
     // on a 404 from create).
     let container = GenericImage::new(name, tag)
@@ -272,12 +270,15 @@ async fn a_testcontainers_container_is_checked() {
 #[tokio::test]
 async fn a_missing_image_is_an_image_missing_error() {
     let _serial = SERIAL.lock().await;
-    let docker = connect().await;
+    let engine = engine().await;
     let image = "shutdown-harness/does-not-exist:never";
-    let error = check_image(&docker, image, &CheckOptions::new(80, "/"))
+    let error = check_image(&engine, image, &CheckOptions::new(80, "/"), &mut ())
         .await
         .expect_err("nothing to run");
-    assert!(matches!(error, Error::ImageMissing { .. }), "{error}");
+    assert!(
+        matches!(error, Error::Engine(EngineError::ImageMissing { .. })),
+        "{error}"
+    );
     assert!(error.to_string().contains("never pulls"), "{error}");
     assert_no_managed_container_of(image).await;
 }
@@ -285,15 +286,15 @@ async fn a_missing_image_is_an_image_missing_error() {
 #[tokio::test]
 async fn a_port_that_never_answers_fails_within_the_startup_timeout() {
     let _serial = SERIAL.lock().await;
-    let docker = connect().await;
-    let images = our_images(&docker).await;
+    let engine = engine().await;
+    let images = our_images(&engine).await;
     let exec = &images[&(Variant::ExecForm, Base::Dash)];
     let options = CheckOptions {
         startup_timeout: Duration::from_secs(2),
         ..CheckOptions::new(9999, "/")
     };
     let started = Instant::now();
-    let error = check_image(&docker, exec, &options)
+    let error = check_image(&engine, exec, &options, &mut ())
         .await
         .expect_err("nothing listens on 9999");
     // 2 s of probing, then removing a container whose server exits on SIGTERM at once.
@@ -307,28 +308,30 @@ async fn a_port_that_never_answers_fails_within_the_startup_timeout() {
 #[tokio::test]
 async fn a_container_that_exits_at_once_is_reported() {
     let _serial = SERIAL.lock().await;
-    let docker = connect().await;
+    let engine = engine().await;
     // A real image whose entrypoint exits 1 at once: busybox's `false`.
     let spec = RootfsImage {
-        name: "exits-at-once",
+        repository: "exits-at-once".to_string(),
+        flavour: None,
         binaries: vec![HostBinary {
             candidates: vec!["/bin/busybox".into(), "/usr/bin/busybox".into()],
-            package: "busybox-static",
+            package: "busybox-static".to_string(),
             installed_as: vec!["/bin/busybox".to_string()],
             is_static: true,
         }],
         symlinks: Vec::new(),
         files: Vec::new(),
         instructions: vec![r#"ENTRYPOINT ["/bin/busybox", "false"]"#.to_string()],
+        labels: HashMap::new(),
     };
-    let image = forge_rootfs_image(&docker, &spec).await.expect("forges");
+    let image = forge(&engine, &spec).await.expect("forges").tag;
     let started = Instant::now();
-    let error = check_image(&docker, &image, &CheckOptions::new(8080, "/"))
+    let error = check_image(&engine, &image, &CheckOptions::new(8080, "/"), &mut ())
         .await
         .expect_err("it never serves");
     // Seen from the exit, not from the 30 s startup timeout running out.
     assert!(started.elapsed() < Duration::from_secs(10), "{error}");
-    assert!(matches!(error, Error::StartServer { .. }), "{error}");
+    assert!(matches!(error, Error::Scenario(_)), "{error}");
     assert!(error.to_string().contains(&image), "{error}");
     // Whether the run saw the exit before or after inspecting, it names the exit and its code.
     assert!(error.to_string().contains("exited with code 1"), "{error}");
@@ -338,11 +341,9 @@ async fn a_container_that_exits_at_once_is_reported() {
 #[tokio::test]
 async fn a_path_that_404s_is_named_in_the_error() {
     let _serial = SERIAL.lock().await;
-    let docker = connect().await;
-    let image = third_party::nginx_image(&docker)
-        .await
-        .expect("nginx forges");
-    let error = check_image(&docker, &image, &CheckOptions::new(8080, "/nope"))
+    let engine = engine().await;
+    let image = images::nginx_image(&engine).await.expect("nginx forges");
+    let error = check_image(&engine, &image, &CheckOptions::new(8080, "/nope"), &mut ())
         .await
         .expect_err("/nope is not there");
     let message = error.to_string();
@@ -372,7 +373,7 @@ fn cli_check(image: &str, args: &[&str]) -> (Option<i32>, String, String) {
 #[tokio::test]
 async fn cli_check_nginx_sigquit_passes_with_json() {
     let _serial = SERIAL.lock().await;
-    let image = third_party::nginx_image(&connect().await)
+    let image = images::nginx_image(&engine().await)
         .await
         .expect("nginx forges");
     let (code, stdout, stderr) = tokio::task::spawn_blocking({
@@ -403,7 +404,7 @@ async fn cli_check_nginx_sigquit_passes_with_json() {
 #[tokio::test]
 async fn cli_check_nginx_sigterm_fails_with_exit_1() {
     let _serial = SERIAL.lock().await;
-    let image = third_party::nginx_image(&connect().await)
+    let image = images::nginx_image(&engine().await)
         .await
         .expect("nginx forges");
     let (code, stdout, stderr) = tokio::task::spawn_blocking({

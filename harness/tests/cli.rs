@@ -90,7 +90,7 @@ fn unreachable_engine_exits_2_with_one_line_saying_what_to_do() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains("cannot reach the Docker engine"),
+        stderr.contains("cannot reach the container engine"),
         "{stderr}"
     );
     assert!(stderr.contains("DOCKER_HOST"), "{stderr}");

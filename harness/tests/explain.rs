@@ -3,13 +3,17 @@
 
 mod common;
 
-use shutdown_harness::docker::{LABEL_RUN, connect, remove_labelled_containers};
 use shutdown_harness::explain::{
     ExplainOptions, Explanation, Prediction, explain, explain_dockerfile, render,
 };
-use shutdown_harness::images::ensure_images;
-use shutdown_harness::server_build::{build_static_server, workspace_root};
-use shutdown_harness::{Base, Error, Variant};
+use shutdown_harness::images::build_variant_images;
+use shutdown_harness::{Base, EngineError, Error, Variant};
+
+use common::{assert_run_left_nothing, engine, workspace};
+
+fn workspace_root() -> std::path::PathBuf {
+    workspace().root().to_path_buf()
+}
 
 /// What each image should be explained as: the facts measured on this engine.
 #[derive(Debug, Clone, Copy)]
@@ -86,13 +90,10 @@ fn check(variant: Variant, base: Base, expect: Expect, e: &Explanation) -> Resul
 
 #[tokio::test]
 async fn explain_agrees_with_the_measured_facts() {
-    let docker = connect().await.expect("the engine answers");
-    let workspace = workspace_root();
-    let server = build_static_server(&workspace)
-        .await
-        .expect("server builds");
+    let engine = engine().await;
+    let workspace = workspace();
     let wanted: Vec<(Variant, Base)> = CASES.iter().map(|&(v, b, _, _)| (v, b)).collect();
-    let tags = ensure_images(&docker, &workspace, &server, &wanted)
+    let tags = build_variant_images(&engine, &workspace, &wanted)
         .await
         .expect("images build");
 
@@ -100,10 +101,10 @@ async fn explain_agrees_with_the_measured_facts() {
     for (variant, base, init, expect) in CASES {
         let options = ExplainOptions {
             init,
-            dockerfile: Some(workspace.join("Dockerfiles").join(variant.dockerfile())),
+            dockerfile: Some(workspace.dockerfiles().join(variant.dockerfile())),
             ..ExplainOptions::default()
         };
-        let explanation = explain(&docker, &tags[&(variant, base)], &options)
+        let explanation = explain(&engine, &tags[&(variant, base)], &options)
             .await
             .unwrap_or_else(|e| panic!("{variant}/{base}: {e}"));
         println!(
@@ -113,24 +114,16 @@ async fn explain_agrees_with_the_measured_facts() {
         if let Err(failure) = check(variant, base, expect, &explanation) {
             failures.push(failure);
         }
-        let left =
-            remove_labelled_containers(&docker, &format!("{LABEL_RUN}={}", explanation.run_id))
-                .await
-                .expect("listing containers works");
-        assert_eq!(left, 0, "{variant}/{base}: explain left a container behind");
+        assert_run_left_nothing(&explanation.run_id).await;
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[tokio::test]
 async fn explain_waits_on_the_port_when_given_one() {
-    let docker = connect().await.expect("the engine answers");
-    let workspace = workspace_root();
-    let server = build_static_server(&workspace)
-        .await
-        .expect("server builds");
+    let engine = engine().await;
     let pair = (Variant::ShellForm, Base::Dash);
-    let tags = ensure_images(&docker, &workspace, &server, &[pair])
+    let tags = build_variant_images(&engine, &workspace(), &[pair])
         .await
         .expect("images build");
     let options = ExplainOptions {
@@ -138,7 +131,7 @@ async fn explain_waits_on_the_port_when_given_one() {
         path: "/".to_string(),
         ..ExplainOptions::default()
     };
-    let explanation = explain(&docker, &tags[&pair], &options)
+    let explanation = explain(&engine, &tags[&pair], &options)
         .await
         .expect("explains");
     assert!(
@@ -147,20 +140,23 @@ async fn explain_waits_on_the_port_when_given_one() {
         explanation.observed.synchronised_on
     );
     assert!(matches!(explanation.prediction, Prediction::Dropped { .. }));
-    common::assert_run_left_nothing(&explanation.run_id).await;
+    assert_run_left_nothing(&explanation.run_id).await;
 }
 
 #[tokio::test]
 async fn a_missing_image_is_image_missing() {
-    let docker = connect().await.expect("the engine answers");
+    let engine = engine().await;
     let err = explain(
-        &docker,
+        &engine,
         "shutdown-harness/no-such-image:never-built",
         &ExplainOptions::default(),
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, Error::ImageMissing { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Engine(EngineError::ImageMissing { .. })),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1,14 +1,18 @@
 //! Images on the real engine: bases are forged, variants built and labelled, and an unchanged
-//! image is found by its content tag instead of being rebuilt. Needs a Docker engine.
+//! image is found by its content tag instead of being rebuilt. Needs a container engine.
+
+mod common;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use bollard::Docker;
-use shutdown_harness::docker::{LABEL_MANAGED, connect};
-use shutdown_harness::images::{ensure_images, image_present};
-use shutdown_harness::server_build::{ServerBinary, build_static_server, workspace_root};
-use shutdown_harness::{Base, Error, Variant};
+use shutdown_harness::engine::LABEL_MANAGED;
+use shutdown_harness::images::{
+    BuildError, IMAGE_PREFIX, ServerBinary, build_static_server, ensure_variant_images,
+};
+use shutdown_harness::{Base, Engine, Variant};
+
+use common::{engine, workspace};
 
 /// The pairs built: every base, and the variants whose behaviour differs by base.
 const WANTED: [(Variant, Base); 6] = [
@@ -20,32 +24,25 @@ const WANTED: [(Variant, Base); 6] = [
     (Variant::ScriptExec, Base::Busybox),
 ];
 
-/// What identifies one build of an image: its ID and creation time.
-async fn identity(docker: &Docker, tag: &str) -> (String, String) {
-    let image = docker
-        .inspect_image(tag)
+/// The image id of `tag`, after checking that it carries the managed label.
+async fn identity(engine: &Engine, tag: &str) -> String {
+    let image = engine
+        .image(tag)
         .await
-        .expect("built image is present");
-    let labels = image
-        .config
-        .as_ref()
-        .and_then(|c| c.labels.clone())
-        .unwrap_or_default();
+        .expect("the engine answers")
+        .unwrap_or_else(|| panic!("{tag} is present"));
     assert_eq!(
-        labels.get(LABEL_MANAGED).map(String::as_str),
+        image.labels.get(LABEL_MANAGED).map(String::as_str),
         Some("true"),
         "{tag} is labelled"
     );
-    (image.id.unwrap_or_default(), format!("{:?}", image.created))
+    image.id
 }
 
-async fn identities(
-    docker: &Docker,
-    tags: &HashMap<(Variant, Base), String>,
-) -> Vec<(String, String)> {
+async fn identities(engine: &Engine, tags: &HashMap<(Variant, Base), String>) -> Vec<String> {
     let mut ids = Vec::new();
     for (_, tag) in sorted(tags) {
-        ids.push(identity(docker, &tag).await);
+        ids.push(identity(engine, &tag).await);
     }
     ids
 }
@@ -58,47 +55,52 @@ fn sorted(tags: &HashMap<(Variant, Base), String>) -> Vec<((Variant, Base), Stri
 
 #[tokio::test]
 async fn images_are_built_once_and_then_reused() {
-    let workspace = workspace_root();
+    let workspace = workspace();
     let server = build_static_server(&workspace)
         .await
         .expect("static server builds");
-    let docker = connect().await.expect("Docker engine answers");
+    let engine = engine().await;
 
     // A duplicate pair is built once.
     let mut wanted = WANTED.to_vec();
     wanted.push(WANTED[1]);
-    let first = ensure_images(&docker, &workspace, &server, &wanted)
+    let first = ensure_variant_images(&engine, &workspace, &server, &wanted, &|_| {})
         .await
         .expect("images build");
     assert_eq!(first.len(), WANTED.len());
     for ((variant, base), tag) in sorted(&first) {
-        let prefix = format!("shutdown-harness/{variant}:{base}-");
+        let prefix = format!("{IMAGE_PREFIX}/{variant}:{base}-");
         assert!(tag.starts_with(&prefix), "{tag} starts with {prefix}");
-        assert!(image_present(&docker, &tag).await.unwrap(), "{tag} exists");
         // The stable name points at the latest build of the pair.
-        let alias = format!("shutdown-harness/{variant}:{base}");
+        let alias = format!("{IMAGE_PREFIX}/{variant}:{base}");
         assert_eq!(
-            identity(&docker, &alias).await.0,
-            identity(&docker, &tag).await.0,
+            identity(&engine, &alias).await,
+            identity(&engine, &tag).await,
             "{alias} is {tag}"
         );
     }
-    let before = identities(&docker, &first).await;
+    let before = identities(&engine, &first).await;
 
-    let second = ensure_images(&docker, &workspace, &server, &WANTED)
-        .await
-        .expect("cached images are found");
+    let built = std::sync::Mutex::new(0);
+    let second = ensure_variant_images(&engine, &workspace, &server, &WANTED, &|event| {
+        if let shutdown_harness::BuildEvent::ImageFinished { built: true, .. } = event {
+            *built.lock().unwrap() += 1;
+        }
+    })
+    .await
+    .expect("cached images are found");
     assert_eq!(first, second, "the same content gives the same tags");
     assert_eq!(
         before,
-        identities(&docker, &second).await,
+        identities(&engine, &second).await,
         "nothing was rebuilt"
     );
+    assert_eq!(*built.lock().unwrap(), 0, "every image came from the cache");
 }
 
 #[tokio::test]
 async fn a_shell_variant_on_scratch_is_refused_before_building() {
-    let docker = connect().await.expect("Docker engine answers");
+    let engine = engine().await;
     // Never read: the pair is refused before anything is built.
     let server = ServerBinary {
         path: PathBuf::from("/nonexistent/server"),
@@ -108,18 +110,19 @@ async fn a_shell_variant_on_scratch_is_refused_before_building() {
         (Variant::ExecForm, Base::None),
         (Variant::ShellForm, Base::None),
     ];
-    let err = ensure_images(&docker, &workspace_root(), &server, &wanted)
+    let err = ensure_variant_images(&engine, &workspace(), &server, &wanted, &|_| {})
         .await
         .expect_err("shell-form on scratch cannot run");
-    assert!(matches!(err, Error::BuildImage { .. }), "{err}");
+    assert!(matches!(err, BuildError::Impossible { .. }), "{err}");
     assert!(err.to_string().contains("pick a shell base"), "{err}");
 }
 
 #[tokio::test]
-async fn image_present_is_false_for_an_unknown_image() {
-    let docker = connect().await.expect("Docker engine answers");
-    let present = image_present(&docker, "shutdown-harness/never-built:nothing")
+async fn an_unknown_image_is_absent_not_an_error() {
+    let engine = engine().await;
+    let present = engine
+        .image("localhost/shutdown-harness/never-built:nothing")
         .await
         .expect("a 404 is an answer, not an error");
-    assert!(!present);
+    assert!(present.is_none());
 }

@@ -7,17 +7,15 @@ use std::collections::BTreeMap;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
-use shutdown_harness::run::{self, RunOptions};
 use shutdown_harness::scenario_file::{filter, load};
-use shutdown_harness::server_build::workspace_root;
-use shutdown_harness::{Scenario, Variant, docker, report};
+use shutdown_harness::{RunOptions, Scenario, Variant, report};
 use yaml_rust2::YamlLoader;
 
-use common::assert_run_left_nothing;
+use common::{assert_run_left_nothing, engine, workspace};
 
 fn all_scenarios() -> Vec<Scenario> {
-    let workspace = workspace_root();
-    load(&workspace, &[workspace.join("scenarios")]).expect("the scenario files are valid")
+    let workspace = workspace();
+    load(workspace.root(), &[workspace.scenarios()]).expect("the scenario files are valid")
 }
 
 /// At least one scenario per variant, plus each special case; short timings throughout.
@@ -56,9 +54,9 @@ async fn a_representative_subset_of_the_matrix_behaves_as_its_file_says() {
         );
     }
 
-    let docker = docker::connect().await.expect("a Docker engine is running");
-    let options = RunOptions::default();
-    let results = run::run(Some(&docker), &subset, &options)
+    let engine = engine().await;
+    let options = RunOptions::new(Some(workspace()));
+    let results = shutdown_harness::run(Some(&engine), &subset, &options, &mut ())
         .await
         .expect("the run completes");
     assert_run_left_nothing(&options.run_id).await;
@@ -115,7 +113,7 @@ fn the_github_matrix_covers_every_scenario_exactly_once() {
 
 #[test]
 fn the_nightly_workflow_is_valid_yaml_built_from_the_matrix_command() {
-    let path = workspace_root().join(".github/workflows/nightly.yml");
+    let path = workspace().root().join(".github/workflows/nightly.yml");
     let text = std::fs::read_to_string(&path).unwrap();
     let docs = YamlLoader::load_from_str(&text).expect("the workflow is valid YAML");
     let workflow = &docs[0];

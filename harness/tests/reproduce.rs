@@ -3,19 +3,23 @@
 mod common;
 
 use shutdown_harness::reproduce::{self, Timings};
-use shutdown_harness::run::{self, RunOptions};
-use shutdown_harness::{Outcome, docker, report};
+use shutdown_harness::{Outcome, RunOptions, report};
 
-use common::{assert_run_left_nothing, scenario, without_durations};
+use common::{assert_run_left_nothing, engine, for_snapshot, scenario, workspace};
 
 #[tokio::test]
 async fn the_experiment_holds_with_fast_timings() {
     let timings = Timings::fast();
-    let docker = docker::connect().await.expect("a Docker engine is running");
-    let options = RunOptions::default();
-    let results = run::run(Some(&docker), &reproduce::scenarios(timings), &options)
-        .await
-        .expect("the run completes");
+    let engine = engine().await;
+    let options = RunOptions::new(Some(workspace()));
+    let results = shutdown_harness::run(
+        Some(&engine),
+        &reproduce::scenarios(timings),
+        &options,
+        &mut (),
+    )
+    .await
+    .expect("the run completes");
     assert_run_left_nothing(&options.run_id).await;
     let report = report::human::render(&results);
 
@@ -73,11 +77,8 @@ async fn the_experiment_holds_with_fast_timings() {
     );
 
     assert!(results.passed(), "{report}");
-    // Through docker-proxy a refused request shows as an empty reply or a reset, either way.
-    insta::with_settings!({filters => vec![(r"(empty-reply|reset) +┆", "[not-served] ┆")]}, {
-        insta::assert_snapshot!(
-            "experiment_verdict_table",
-            report::human::render_table(&without_durations(&results))
-        );
-    });
+    insta::assert_snapshot!(
+        "experiment_verdict_table",
+        report::table::verdict_table(&for_snapshot(&results))
+    );
 }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use shutdown_harness::scenario_file::{filter, load, parse};
-use shutdown_harness::{Base, Error, Expected, Outcome, ServerMode, StopSignal, Target, Variant};
+use shutdown_harness::{
+    Base, Expected, Outcome, ScenarioFileError, ServerMode, StopSignal, Target, Variant,
+};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -29,8 +31,10 @@ fn errors_in(workspace: &Path, text: &str) -> Vec<String> {
     let path = workspace.join("scenarios/test.toml");
     match parse(workspace, &path, text) {
         Ok(scenarios) => panic!("expected errors, got {} scenarios", scenarios.len()),
-        Err(Error::ParseScenario(message)) => message.lines().map(str::to_string).collect(),
-        Err(other) => panic!("expected ParseScenario, got {other:?}"),
+        Err(ScenarioFileError::Invalid { diagnostics }) => {
+            diagnostics.iter().map(ToString::to_string).collect()
+        }
+        Err(other) => panic!("expected diagnostics, got {other:?}"),
     }
 }
 
@@ -369,9 +373,10 @@ fn duplicate_names_within_and_across_files() {
             dir.join("duplicate-of-blog.toml"),
         ],
     );
-    let Err(Error::ParseScenario(message)) = result else {
+    let Err(error @ ScenarioFileError::Invalid { .. }) = result else {
         panic!("expected an error, got {result:?}")
     };
+    let message = error.to_string();
     assert_eq!(
         message,
         // Files load sorted by path: harness/... before scenarios/...
@@ -470,9 +475,10 @@ fn one_bad_file_of_two_returns_nothing_and_lists_errors_of_both() {
         &workspace(),
         &[dir.join("unknown-key.toml"), dir.join("bad-values.toml")],
     );
-    let Err(Error::ParseScenario(message)) = result else {
+    let Err(error @ ScenarioFileError::Invalid { .. }) = result else {
         panic!("expected an error, got {result:?}")
     };
+    let message = error.to_string();
     let lines: Vec<_> = message.lines().collect();
     // Sorted by file name: bad-values.toml first.
     assert_eq!(
@@ -491,14 +497,14 @@ fn one_bad_file_of_two_returns_nothing_and_lists_errors_of_both() {
             dir.join("unknown-key.toml"),
         ],
     );
-    assert!(matches!(result, Err(Error::ParseScenario(_))));
+    assert!(matches!(result, Err(ScenarioFileError::Invalid { .. })));
 }
 
 #[test]
 fn a_missing_file_is_a_read_error() {
     let result = load(&workspace(), &[workspace().join("scenarios/nope.toml")]);
     assert!(
-        matches!(result, Err(Error::ReadScenario { .. })),
+        matches!(result, Err(ScenarioFileError::Read { .. })),
         "{result:?}"
     );
 }

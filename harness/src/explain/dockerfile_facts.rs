@@ -101,11 +101,8 @@ impl DockerfileFacts {
 /// Reads the Dockerfile at `path` (and an entrypoint script it copies from its directory); needs
 /// no engine.
 pub fn explain_dockerfile(path: &Path) -> Result<DockerfileFacts> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        operation: format!(
-            "reading the Dockerfile {} (check the path given with --dockerfile)",
-            path.display()
-        ),
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
         source,
     })?;
     Ok(facts_of(path, &text))
@@ -257,7 +254,7 @@ fn command_facts(instruction: &Instruction, shell: &[String]) -> CommandFacts {
             line: instruction.line,
             form: Form::Exec,
             args: args.clone(),
-            shell_script: super::shell_script(args),
+            shell_script: super::predict::shell_script(args),
         },
         None => CommandFacts {
             line: instruction.line,

@@ -1,17 +1,15 @@
-//! The human report: a timeline per scenario, the server's own log lines interleaved, then a
-//! verdict table stating the two requirements and which scenario meets them.
+//! The human report: a timeline per scenario, the server's own log lines interleaved, then the
+//! verdict table and a closing summary.
 
 use std::fmt::Write;
 
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-
+use super::table::verdict_table;
 use crate::duration;
+use crate::events::EventKind;
 use crate::observation::TimedEvent;
 use crate::results::{RunResults, ScenarioResult};
-use crate::run::events::EventKind;
 use crate::scenario::Target;
 use crate::server_log;
-use crate::verdict::{Requirement, describe};
 
 /// Renders timelines and the verdict table.
 pub fn render(results: &RunResults) -> String {
@@ -20,7 +18,9 @@ pub fn render(results: &RunResults) -> String {
     for result in &results.scenarios {
         let kind = match result.scenario.target {
             Target::Process => "Bare processes: the stop is a signal sent to the server",
-            Target::Container(_) | Target::Image(_) => "Containers: the stop is `docker stop`",
+            Target::Container(_) | Target::Image(_) | Target::Running(_) => {
+                "Containers: the stop is `docker stop`"
+            }
         };
         if previous_kind != Some(kind) {
             let _ = writeln!(out, "{kind}\n");
@@ -65,6 +65,17 @@ fn timeline(out: &mut String, result: &ScenarioResult) {
                 "   {} on {} ({image}{init}), stop signal {}, grace {}",
                 spec.variant,
                 spec.base,
+                scenario.stop.signal,
+                duration::format(scenario.stop.timeout)
+            );
+        }
+        (Target::Running(spec), _) => {
+            let _ = writeln!(
+                out,
+                "   container {} of {} (port {}), stop signal {}, grace {}",
+                spec.container,
+                spec.image,
+                spec.port,
                 scenario.stop.signal,
                 duration::format(scenario.stop.timeout)
             );
@@ -122,8 +133,8 @@ fn timeline(out: &mut String, result: &ScenarioResult) {
     }
     // A check's expectations are the two requirements themselves: say so.
     let verdict = match (&scenario.target, result.passed()) {
-        (Target::Image(_), true) => "both requirements met",
-        (Target::Image(_), false) => "a requirement is NOT met",
+        (Target::Image(_) | Target::Running(_), true) => "both requirements met",
+        (Target::Image(_) | Target::Running(_), false) => "a requirement is NOT met",
         (_, true) => "as expected",
         (_, false) => "NOT as expected",
     };
@@ -149,17 +160,17 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
         EventKind::RequestSent { name } => format!("→ {name} sent"),
         EventKind::RequestDone { name, .. } => {
             let request = result.observation.request(name)?;
-            format!("← {name}: {}", describe(request))
+            format!("← {name}: {}", request.describe())
         }
         EventKind::StopIssued { signal, timeout_ms } => match result.scenario.target {
-            Target::Container(_) | Target::Image(_) => format!(
+            Target::Container(_) | Target::Image(_) | Target::Running(_) => format!(
                 "docker stop (grace {}, {signal})",
                 duration::format(std::time::Duration::from_millis(*timeout_ms))
             ),
             Target::Process => format!("kill -{signal}"),
         },
         EventKind::SignalSent { signal } => {
-            format!("engine sent {}", crate::pid1::signal_name(*signal))
+            format!("engine sent {}", crate::procfs::signal_name(*signal))
         }
         EventKind::StopReturned => {
             let took = result.observation.stop_duration.unwrap_or_default();
@@ -184,67 +195,30 @@ fn seconds(ms: i64) -> String {
     format!("{:.3}s", ms as f64 / 1000.0)
 }
 
-fn verdict_table(results: &RunResults) -> String {
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(vec![
-            "scenario",
-            "every request received is answered",
-            "no new request served after the stop",
-            "exit",
-            "stop took",
-            "signal seen",
-            "as expected",
-        ]);
-    for result in &results.scenarios {
-        let observation = &result.observation;
-        let requirement = |which: Requirement| {
-            result
-                .verdict
-                .requirements
-                .iter()
-                .find(|r| r.requirement == which)
-                .map_or("-".to_string(), |r| {
-                    let met = match r.met {
-                        Some(true) => "met",
-                        Some(false) => "NOT met",
-                        None => "untested",
-                    };
-                    format!("{met}: {}", r.evidence)
-                })
-        };
-        table.add_row(vec![
-            result.scenario.name.clone(),
-            requirement(Requirement::AnswersInFlight),
-            requirement(Requirement::RefusesNew),
-            observation
-                .exit_code
-                .map_or("-".to_string(), |c| c.to_string()),
-            observation
-                .stop_duration
-                .map_or("-".to_string(), duration::format),
-            match observation.signal_received {
-                Some(true) => "yes",
-                Some(false) => "no",
-                None => "unknown",
-            }
-            .to_string(),
-            if result.passed() { "yes" } else { "NO" }.to_string(),
-        ]);
-    }
-    table.to_string()
+fn summary(out: &mut String, results: &RunResults) {
+    out.push_str(&summary_line(results));
+    out.push('\n');
 }
 
-fn summary(out: &mut String, results: &RunResults) {
+/// `76 passed, 0 failed in 25.1s (longest scenario 7.3s, builds 401ms)`, and the names of what
+/// failed on the next line.
+pub fn summary_line(results: &RunResults) -> String {
     let passed = results.scenarios.iter().filter(|s| s.passed()).count();
-    let failed = results.scenarios.len() - passed;
-    let _ = writeln!(
-        out,
-        "{passed} passed, {failed} failed in {} (longest scenario {}, builds {})",
+    let failed: Vec<&str> = results
+        .scenarios
+        .iter()
+        .filter(|s| !s.passed())
+        .map(|s| s.scenario.name.as_str())
+        .collect();
+    let mut line = format!(
+        "{passed} passed, {} failed in {} (longest scenario {}, builds {})",
+        failed.len(),
         duration::format(results.duration),
         duration::format(results.longest_scenario()),
         duration::format(results.build_duration),
     );
+    if !failed.is_empty() {
+        line.push_str(&format!("\nfailed: {}", failed.join(", ")));
+    }
+    line
 }

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::engine::EngineInfo;
 use crate::observation::RequestObservation;
 use crate::pid1::Pid1;
 use crate::results::{RunResults, ScenarioResult};
@@ -18,6 +19,8 @@ pub struct JsonReport<'a> {
     pub build_ms: u64,
     /// The longest single scenario.
     pub longest_scenario_ms: u64,
+    /// The engine the scenarios ran on (null when only processes ran).
+    pub engine: Option<&'a EngineInfo>,
     /// Each scenario.
     pub scenarios: Vec<JsonScenario<'a>>,
 }
@@ -25,23 +28,39 @@ pub struct JsonReport<'a> {
 /// One scenario. Times are ms from the moment the server was ready.
 #[derive(Debug, Serialize)]
 pub struct JsonScenario<'a> {
+    /// The scenario's name.
     pub name: &'a str,
+    /// Every expectation held and nothing failed.
     pub passed: bool,
+    /// The image run; null for processes.
     pub image: Option<&'a str>,
+    /// The server's exit code.
     pub exit_code: Option<i64>,
+    /// The grace period before SIGKILL.
     pub stop_timeout_ms: u64,
+    /// When the stop was issued.
     pub stop_issued_ms: Option<i64>,
+    /// How long the stop took to return.
     pub stop_duration_ms: Option<u64>,
+    /// When the engine sent the stop signal (its kill event); null for processes.
     pub signal_sent_ms: Option<i64>,
+    /// Exit 137 after at least the grace period.
     pub killed_after_grace: bool,
+    /// Whether the server logged the signal; null when its log cannot tell (not our server).
     pub signal_received: Option<bool>,
+    /// What PID 1 was; null for processes or when /proc could not be read.
     pub pid1: Option<&'a Pid1>,
+    /// From the scenario's first event to its last.
     pub duration_ms: u64,
     /// When its server started, from the start of the run (queueing in the engine included).
     pub started_ms: u64,
+    /// Each request's outcome and times.
     pub requests: &'a [RequestObservation],
+    /// The two requirements, with evidence.
     pub requirements: &'a [RequirementCheck],
+    /// One line per expectation that did not hold, the scenario's error first.
     pub failures: Vec<String>,
+    /// Why the expectations are what they are.
     pub reason: Option<&'a str>,
 }
 
@@ -53,6 +72,7 @@ impl<'a> JsonReport<'a> {
             duration_ms: results.duration.as_millis() as u64,
             build_ms: results.build_duration.as_millis() as u64,
             longest_scenario_ms: results.longest_scenario().as_millis() as u64,
+            engine: results.engine.as_ref(),
             scenarios: results.scenarios.iter().map(JsonScenario::new).collect(),
         }
     }
@@ -61,7 +81,7 @@ impl<'a> JsonReport<'a> {
 impl<'a> JsonScenario<'a> {
     fn new(result: &'a ScenarioResult) -> Self {
         let observation = &result.observation;
-        let mut failures: Vec<String> = result.error.iter().cloned().collect();
+        let mut failures: Vec<String> = result.error.iter().map(|e| e.to_string()).collect();
         failures.extend(result.verdict.failures.iter().cloned());
         JsonScenario {
             name: &result.scenario.name,

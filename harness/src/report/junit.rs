@@ -20,11 +20,11 @@ pub fn render(results: &RunResults) -> String {
                 NonSuccessKind::Failure
             };
             let mut status = TestCaseStatus::non_success(kind);
-            let lines: Vec<&str> = result
+            let lines: Vec<String> = result
                 .error
                 .iter()
-                .chain(&result.verdict.failures)
-                .map(String::as_str)
+                .map(|e| e.to_string())
+                .chain(result.verdict.failures.iter().cloned())
                 .collect();
             status.set_message(lines.join("; "));
             status

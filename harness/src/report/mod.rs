@@ -1,14 +1,18 @@
-//! Reporters: render results as a human timeline and table, JSON, or JUnit XML. They never talk
-//! to Docker; they read [`crate::results::RunResults`] only.
+//! Reporters' renderings of results: a human timeline per scenario, one line per scenario, the
+//! verdict table, JSON, and JUnit XML. They read results only; they never talk to the engine.
 
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod line;
+pub mod table;
 
-/// The report formats of `--format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+use crate::results::RunResults;
+
+/// The formats a whole report can be rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// Timelines and a verdict table, for people.
+    /// Timelines, the verdict table and a summary, for people.
     Table,
     /// The JSON contract.
     Json,
@@ -17,7 +21,7 @@ pub enum Format {
 }
 
 /// Renders `results` in `format`.
-pub fn render(results: &crate::results::RunResults, format: Format) -> String {
+pub fn render(results: &RunResults, format: Format) -> String {
     match format {
         Format::Table => human::render(results),
         Format::Json => json::render(results),

@@ -1,12 +1,61 @@
-//! Running scenarios: the runner, its two targets (process, container), the request schedule,
-//! and the events they emit.
+//! Running scenarios: each target (a process, a container the harness creates, one someone else
+//! started), the request schedule around the stop, and the events they emit. The runner only
+//! emits events; it neither judges nor prints.
 
-pub mod container;
-pub mod events;
-pub mod process;
-pub mod ready;
-pub mod runner;
-pub mod schedule;
+mod container;
+mod error;
+mod process;
+pub(crate) mod ready;
+mod schedule;
+mod sink;
 
-pub use events::{Event, EventKind, EventSink};
-pub use runner::{RunOptions, run};
+use crate::engine::Engine;
+use crate::images::VariantImages;
+use crate::scenario::{Scenario, Target};
+
+pub use error::ScenarioError;
+pub(crate) use sink::{EventSink, Message};
+
+/// What the scenarios of a run share: the engine, the server binary and the images, the run id.
+#[derive(Debug, Clone)]
+pub(crate) struct RunContext {
+    /// The engine, when a scenario needs one.
+    pub(crate) engine: Option<Engine>,
+    /// The static server binary, for process scenarios.
+    pub(crate) server: Option<std::path::PathBuf>,
+    /// The variant images.
+    pub(crate) images: VariantImages,
+    /// The run's id: in container names and labels.
+    pub(crate) run_id: String,
+}
+
+/// Runs scenario `index` to its end, emitting its events to `sink`.
+pub(crate) async fn run_scenario(
+    cx: &RunContext,
+    index: usize,
+    scenario: &Scenario,
+    sink: &EventSink,
+) -> Result<(), ScenarioError> {
+    let not_prepared = || ScenarioError::NotPrepared {
+        scenario: scenario.name.clone(),
+    };
+    let engine = || cx.engine.as_ref().ok_or_else(not_prepared);
+    let name = format!("shutdown-harness-{}-{index}", cx.run_id);
+    match &scenario.target {
+        Target::Process => {
+            let binary = cx.server.as_ref().ok_or_else(not_prepared)?;
+            process::run(scenario, binary, sink).await
+        }
+        Target::Container(spec) => {
+            let image = cx
+                .images
+                .get(&(spec.variant, spec.base))
+                .ok_or_else(not_prepared)?;
+            container::run(engine()?, scenario, image, &name, &cx.run_id, sink).await
+        }
+        Target::Image(spec) => {
+            container::run(engine()?, scenario, &spec.image, &name, &cx.run_id, sink).await
+        }
+        Target::Running(spec) => container::drive_running(engine()?, scenario, spec, sink).await,
+    }
+}

@@ -11,9 +11,10 @@ use tokio::process::{Child, Command};
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
-use crate::error::{Error, Result};
-use crate::run::events::{EventKind, EventSink};
+use crate::events::EventKind;
+use crate::run::error::ScenarioError;
 use crate::run::schedule::{self, Stopper};
+use crate::run::sink::EventSink;
 use crate::scenario::Scenario;
 use crate::server_log;
 
@@ -21,7 +22,11 @@ use crate::server_log;
 const START_WAIT: Duration = Duration::from_secs(10);
 
 /// Runs `scenario` against `server` (the graceful-server binary) as a child process.
-pub async fn run(scenario: &Scenario, server: &Path, sink: &EventSink) -> Result<()> {
+pub(super) async fn run(
+    scenario: &Scenario,
+    server: &Path,
+    sink: &EventSink,
+) -> Result<(), ScenarioError> {
     let what = format!("{} ({})", server.display(), scenario.name);
     let mut child = Command::new(server)
         .envs(scenario.server.env())
@@ -32,13 +37,18 @@ pub async fn run(scenario: &Scenario, server: &Path, sink: &EventSink) -> Result
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| Error::StartServer {
+        .map_err(|e| ScenarioError::Start {
             what: what.clone(),
             reason: e.to_string(),
         })?;
     sink.emit(EventKind::Started { image: None });
 
-    let stdout = child.stdout.take().expect("stdout is piped");
+    let Some(stdout) = child.stdout.take() else {
+        return Err(ScenarioError::Start {
+            what,
+            reason: "its standard output could not be read".to_string(),
+        });
+    };
     let (addr_tx, addr_rx) = oneshot::channel();
     let (received_tx, received_rx) = watch::channel(0usize);
     let log_sink = sink.clone();
@@ -65,9 +75,9 @@ pub async fn run(scenario: &Scenario, server: &Path, sink: &EventSink) -> Result
                 Ok(Err(_)) => "it exited before logging its start line".to_string(),
                 _ => "no start line was logged".to_string(),
             };
-            return Err(Error::WaitReady {
+            return Err(ScenarioError::NotReady {
                 what,
-                waited_ms: START_WAIT.as_millis(),
+                waited: START_WAIT,
                 reason,
             });
         }
@@ -106,7 +116,7 @@ struct ProcessStopper<'a> {
 }
 
 impl Stopper for ProcessStopper<'_> {
-    async fn stop(&mut self) -> Result<()> {
+    async fn stop(&mut self) -> Result<(), ScenarioError> {
         let pid = self
             .child
             .id()
@@ -133,8 +143,8 @@ impl Stopper for ProcessStopper<'_> {
 }
 
 impl ProcessStopper<'_> {
-    fn error(&self, reason: &str) -> Error {
-        Error::StopServer {
+    fn error(&self, reason: &str) -> ScenarioError {
+        ScenarioError::Stop {
             what: self.what.to_string(),
             reason: reason.to_string(),
         }

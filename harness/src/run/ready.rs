@@ -8,18 +8,18 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use crate::client;
-use crate::error::{Error, Result};
+use crate::run::error::ScenarioError;
 
 /// Between two probes of a port that does not answer yet.
 const PROBE_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Waits for graceful-server's start line (signalled on `started`).
-pub async fn logged_start(
+pub(super) async fn logged_start(
     started: oneshot::Receiver<()>,
     limit: Duration,
     exited: watch::Receiver<Option<i64>>,
     what: &str,
-) -> Result<()> {
+) -> Result<(), ScenarioError> {
     tokio::select! {
         outcome = tokio::time::timeout(limit, started) => match outcome {
             Ok(Ok(())) => Ok(()),
@@ -31,13 +31,13 @@ pub async fn logged_start(
 
 /// Polls `GET path` until any complete response arrives; a non-2xx answer is an error (the
 /// path would not tell a served request from a failing one).
-pub async fn answers(
+pub(crate) async fn answers(
     addr: SocketAddr,
     path: &str,
     limit: Duration,
     exited: watch::Receiver<Option<i64>>,
     what: &str,
-) -> Result<()> {
+) -> Result<(), ScenarioError> {
     let deadline = Instant::now() + limit;
     let probe = async {
         loop {
@@ -57,10 +57,10 @@ pub async fn answers(
     tokio::select! {
         probed = probe => match probed {
             Ok(status) if (200..300).contains(&status) => Ok(()),
-            Ok(status) => Err(Error::WaitReady {
+            Ok(status) => Err(ScenarioError::NotOk {
                 what: what.to_string(),
-                waited_ms: 0,
-                reason: format!("GET {path} answered {status}; pass a path that answers 2xx (--path)"),
+                path: path.to_string(),
+                status,
             }),
             Err(outcome) => Err(not_ready(
                 what,
@@ -84,20 +84,17 @@ async fn exit_code(mut exited: watch::Receiver<Option<i64>>) -> i64 {
     }
 }
 
-fn not_ready(what: &str, limit: Duration, reason: String) -> Error {
-    Error::WaitReady {
+fn not_ready(what: &str, limit: Duration, reason: String) -> ScenarioError {
+    ScenarioError::NotReady {
         what: what.to_string(),
-        waited_ms: limit.as_millis(),
+        waited: limit,
         reason,
     }
 }
 
-/// The error for a container that exited with `code` before it was ready.
-pub fn exited_early(what: &str, code: i64) -> Error {
-    Error::StartServer {
+fn exited_early(what: &str, code: i64) -> ScenarioError {
+    ScenarioError::ExitedEarly {
         what: what.to_string(),
-        reason: format!(
-            "it exited with code {code} before it was ready; see its logs with the report's timeline"
-        ),
+        code,
     }
 }

@@ -13,18 +13,19 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::client;
-use crate::error::Result;
-use crate::run::events::{EventKind, EventSink};
+use crate::events::EventKind;
+use crate::run::error::ScenarioError;
+use crate::run::sink::EventSink;
 use crate::scenario::{RequestSpec, Scenario};
 
 /// Issues the stop of one kind of target; returns when the stop has returned.
-pub trait Stopper {
+pub(super) trait Stopper {
     /// Stops the server: `docker stop`, or the signal to a process followed by waiting for it.
-    fn stop(&mut self) -> impl std::future::Future<Output = Result<()>> + Send;
+    fn stop(&mut self) -> impl std::future::Future<Output = Result<(), ScenarioError>> + Send;
 }
 
 /// When the stop signal was really delivered, if the target can tell (resolves once).
-pub type Delivered = oneshot::Receiver<Instant>;
+pub(super) type Delivered = oneshot::Receiver<Instant>;
 
 /// How long the stop waits for in-flight requests to be logged as received before going ahead:
 /// a bound, not a pause; past it the observation shows what happened.
@@ -35,7 +36,7 @@ const RECEIVED_WAIT: Duration = Duration::from_secs(10);
 /// `ready` is the instant the server was ready; `received` counts the server's
 /// "Receive Request" log lines when they can be read. Returns once the stop has returned and
 /// every request has an outcome.
-pub async fn drive(
+pub(super) async fn drive(
     scenario: &Scenario,
     addr: SocketAddr,
     ready: Instant,
@@ -43,7 +44,7 @@ pub async fn drive(
     stopper: &mut impl Stopper,
     delivered: Option<Delivered>,
     sink: &EventSink,
-) -> Result<()> {
+) -> Result<(), ScenarioError> {
     let deadline = scenario.budget();
     let stop_at = ready + scenario.stop.at;
     let mut requests = JoinSet::new();

@@ -1,9 +1,51 @@
 //! Diagnostics: `path:line:column` places, toml messages with "did you mean", duplicate names.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::resolve::Produced;
+
+/// One problem in a scenario file, located where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file, relative to the workspace when it is under it.
+    pub file: String,
+    /// The 1-based line and column (in characters), when the problem has a place in the file.
+    pub position: Option<(usize, usize)>,
+    /// What is wrong and what to write instead.
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// A problem at byte `offset` of `text`, the content of `file`.
+    pub(super) fn at(file: &str, text: &str, offset: usize, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_string(),
+            position: Some(line_column(text, offset)),
+            message: message.into(),
+        }
+    }
+
+    /// A problem with the file as a whole.
+    pub(super) fn file(file: &str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_string(),
+            position: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// `path:line:column: message`, or `path: message`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, column)) => write!(f, "{}:{line}:{column}: {}", self.file, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
 
 /// `path` relative to `workspace` when it is under it, as given otherwise.
 pub(super) fn display_path(workspace: &Path, path: &Path) -> String {
@@ -13,8 +55,8 @@ pub(super) fn display_path(workspace: &Path, path: &Path) -> String {
         .to_string()
 }
 
-/// `path:line:column` of a byte offset (both 1-based, the column in characters).
-pub(super) fn position(display: &str, text: &str, offset: usize) -> String {
+/// The line and column of a byte offset (both 1-based, the column in characters).
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;
@@ -23,6 +65,12 @@ pub(super) fn position(display: &str, text: &str, offset: usize) -> String {
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let column = text[line_start..offset].chars().count() + 1;
+    (line, column)
+}
+
+/// `path:line:column` of a byte offset.
+fn position(display: &str, text: &str, offset: usize) -> String {
+    let (line, column) = line_column(text, offset);
     format!("{display}:{line}:{column}")
 }
 
@@ -80,7 +128,7 @@ pub(super) fn unknown_key_context(expected: &[&str]) -> &'static str {
 pub(super) fn duplicates(
     workspace: &Path,
     produced: &[(PathBuf, String, Vec<Produced>)],
-) -> Vec<String> {
+) -> Vec<Diagnostic> {
     let mut first: HashMap<&str, (usize, usize)> = HashMap::new();
     let mut lines = Vec::new();
     for (file_index, (path, text, scenarios)) in produced.iter().enumerate() {
@@ -95,10 +143,14 @@ pub(super) fn duplicates(
                         continue; // reported by the matrix
                     }
                     let (first_path, first_text, _) = &produced[f];
-                    lines.push(format!(
-                        "{}: duplicate scenario name `{name}` (first defined at {})",
-                        position(&display_path(workspace, path), text, p.at),
-                        position(&display_path(workspace, first_path), first_text, at)
+                    lines.push(Diagnostic::at(
+                        &display_path(workspace, path),
+                        text,
+                        p.at,
+                        format!(
+                            "duplicate scenario name `{name}` (first defined at {})",
+                            position(&display_path(workspace, first_path), first_text, at)
+                        ),
                     ));
                 }
             }

@@ -19,24 +19,53 @@ mod values;
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
 use crate::scenario::Scenario;
 
 use diagnostics::{display_path, duplicates};
 use resolve::{FileCx, Produced};
 
+pub use diagnostics::Diagnostic;
+
+/// Scenario files that cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioFileError {
+    /// The files have problems: every one of them, located.
+    #[error("{}", diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid {
+        /// One per problem, in file order.
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// A file or directory could not be read.
+    #[error("cannot read scenario file {path}: {source}")]
+    Read {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `--filter` glob is malformed.
+    #[error("bad --filter glob `{glob}`: {reason}")]
+    BadFilter {
+        /// The glob.
+        glob: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
 /// Loads scenario files: each path is a file or a directory (all its `*.toml`). Scenarios come
 /// in the order of the sorted file paths, then in file order, matrix cells in axis order.
 ///
 /// Every error of every file is collected: the result is all the scenarios or
-/// [`Error::ParseScenario`] with one `path:line:column: message` line per problem.
+/// [`ScenarioFileError::Invalid`] with one `path:line:column: message` diagnostic per problem.
 /// `workspace` is the root holding `Dockerfiles/`; paths under it are shown relative to it.
-pub fn load(workspace: &Path, paths: &[PathBuf]) -> Result<Vec<Scenario>> {
+pub fn load(workspace: &Path, paths: &[PathBuf]) -> Result<Vec<Scenario>, ScenarioFileError> {
     let mut lines = Vec::new();
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let entries = std::fs::read_dir(path).map_err(|source| Error::ReadScenario {
+            let entries = std::fs::read_dir(path).map_err(|source| ScenarioFileError::Read {
                 path: path.clone(),
                 source,
             })?;
@@ -45,9 +74,9 @@ pub fn load(workspace: &Path, paths: &[PathBuf]) -> Result<Vec<Scenario>> {
                 .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
                 .collect();
             if found.is_empty() {
-                lines.push(format!(
-                    "{}: no *.toml scenario files in this directory",
-                    display_path(workspace, path)
+                lines.push(Diagnostic::file(
+                    &display_path(workspace, path),
+                    "no *.toml scenario files in this directory",
                 ));
             }
             found.sort();
@@ -66,8 +95,9 @@ pub fn load(workspace: &Path, paths: &[PathBuf]) -> Result<Vec<Scenario>> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(source) => {
-                lines.push(format!(
-                    "{display}: cannot read this scenario file: {source}"
+                lines.push(Diagnostic::file(
+                    &display,
+                    format!("cannot read this scenario file: {source}"),
                 ));
                 read_failure.get_or_insert((path.clone(), source));
                 continue;
@@ -83,14 +113,18 @@ pub fn load(workspace: &Path, paths: &[PathBuf]) -> Result<Vec<Scenario>> {
     if lines.len() == 1
         && let Some((path, source)) = read_failure
     {
-        return Err(Error::ReadScenario { path, source });
+        return Err(ScenarioFileError::Read { path, source });
     }
     all_or_errors(lines, produced)
 }
 
 /// Parses one scenario file's text (`path` is used in messages and made relative to
 /// `workspace` when it is under it). Errors are collected as by [`load`].
-pub fn parse(workspace: &Path, path: &Path, text: &str) -> Result<Vec<Scenario>> {
+pub fn parse(
+    workspace: &Path,
+    path: &Path,
+    text: &str,
+) -> Result<Vec<Scenario>, ScenarioFileError> {
     let display = display_path(workspace, path);
     let mut file = FileCx::new(workspace, display, text);
     let scenarios = file.parse();
@@ -102,11 +136,11 @@ pub fn parse(workspace: &Path, path: &Path, text: &str) -> Result<Vec<Scenario>>
 
 /// Every file's scenarios, or every error line when there is any.
 fn all_or_errors(
-    lines: Vec<String>,
+    diagnostics: Vec<Diagnostic>,
     produced: Vec<(PathBuf, String, Vec<Produced>)>,
-) -> Result<Vec<Scenario>> {
-    if !lines.is_empty() {
-        return Err(Error::ParseScenario(lines.join("\n")));
+) -> Result<Vec<Scenario>, ScenarioFileError> {
+    if !diagnostics.is_empty() {
+        return Err(ScenarioFileError::Invalid { diagnostics });
     }
     Ok(produced
         .into_iter()
@@ -116,9 +150,12 @@ fn all_or_errors(
 
 /// The scenarios whose names match `glob`, in order (globset syntax; `*` matches `/` too, so
 /// `dash/*` selects every dash scenario). A malformed glob is an error.
-pub fn filter(scenarios: Vec<Scenario>, glob: &str) -> Result<Vec<Scenario>> {
+pub fn filter(scenarios: Vec<Scenario>, glob: &str) -> Result<Vec<Scenario>, ScenarioFileError> {
     let matcher = globset::Glob::new(glob)
-        .map_err(|e| Error::ParseScenario(format!("bad --filter glob `{glob}`: {e}")))?
+        .map_err(|e| ScenarioFileError::BadFilter {
+            glob: glob.to_string(),
+            reason: e.to_string(),
+        })?
         .compile_matcher();
     Ok(scenarios
         .into_iter()

@@ -13,7 +13,7 @@ use crate::scenario::{
 };
 use crate::variant::{Base, ServerMode, StopSignal, Variant};
 
-use super::diagnostics::{position, toml_message};
+use super::diagnostics::{Diagnostic, toml_message};
 use super::doc::{FileDoc, MatrixDoc, RequestDoc, ScenarioDoc, Sp, WhenDoc};
 use super::settings::{ExpectParts, RequestsDoc, SETTING_KEYS, Setting, Val, Values};
 use super::values::{canon_duration, name_problem, names, parse_duration, parse_signal};
@@ -55,17 +55,17 @@ impl<'a> FileCx<'a> {
         self.errors.push((at, message.into()));
     }
 
-    /// The collected errors as `path:line:col: message` lines, in file order, each once.
-    pub(super) fn finish(mut self) -> Vec<String> {
+    /// The collected errors, in file order, each once.
+    pub(super) fn finish(mut self) -> Vec<Diagnostic> {
         self.errors.sort_by_key(|(at, _)| *at);
-        let mut lines: Vec<String> = Vec::new();
+        let mut diagnostics: Vec<Diagnostic> = Vec::new();
         for (at, message) in &self.errors {
-            let line = format!("{}: {message}", position(&self.display, self.text, *at));
-            if !lines.contains(&line) {
-                lines.push(line);
+            let diagnostic = Diagnostic::at(&self.display, self.text, *at, message.clone());
+            if !diagnostics.contains(&diagnostic) {
+                diagnostics.push(diagnostic);
             }
         }
-        lines
+        diagnostics
     }
 
     pub(super) fn parse(&mut self) -> Vec<Produced> {

@@ -1,11 +1,24 @@
-//! Helpers shared by the harness's integration tests: they call the library, never Docker directly.
+//! Helpers shared by the harness's integration tests: they call the library, never the engine
+//! directly.
 
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::time::Duration;
 
-use shutdown_harness::docker::{self, LABEL_RUN};
-use shutdown_harness::{RunResults, ScenarioResult};
+use shutdown_harness::engine::{LABEL_MANAGED, LABEL_RUN};
+use shutdown_harness::{Engine, Outcome, RunResults, ScenarioResult, Workspace};
+
+/// The project's checkout (the tests run from inside it).
+pub fn workspace() -> Workspace {
+    Workspace::find_from(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .expect("the tests run in a checkout")
+}
+
+/// The engine of `DOCKER_HOST`, or the local one.
+pub async fn engine() -> Engine {
+    Engine::connect().await.expect("a container engine answers")
+}
 
 /// The result of scenario `name`, or a panic listing what there is.
 pub fn scenario<'a>(results: &'a RunResults, name: &str) -> &'a ScenarioResult {
@@ -19,17 +32,24 @@ pub fn scenario<'a>(results: &'a RunResults, name: &str) -> &'a ScenarioResult {
         })
 }
 
-/// Asserts that run `run_id` left no container behind.
+/// Asserts that run `run_id` left no container behind (and removes any, so that one failure
+/// does not leak into the next test).
 pub async fn assert_run_left_nothing(run_id: &str) {
-    let docker = docker::connect().await.expect("the engine answers");
-    let left = docker::remove_labelled_containers(&docker, &format!("{LABEL_RUN}={run_id}"))
+    let engine = engine().await;
+    let label = format!("{LABEL_RUN}={run_id}");
+    let left = engine
+        .labelled_containers(&label)
         .await
         .expect("listing containers works");
-    assert_eq!(left, 0, "run {run_id} left {left} container(s) behind");
+    if !left.is_empty() {
+        let _ = engine.remove_labelled_containers(&label).await;
+    }
+    assert!(left.is_empty(), "run {run_id} left {left:?} behind");
 }
 
-/// The results with every duration zeroed and times rounded away, for snapshots.
-pub fn without_durations(results: &RunResults) -> RunResults {
+/// The results with every duration zeroed, and every empty reply or reset read as a reset
+/// (through docker-proxy a stopped server shows as either, at random), for snapshots.
+pub fn for_snapshot(results: &RunResults) -> RunResults {
     let mut results = results.clone();
     results.duration = Duration::ZERO;
     results.build_duration = Duration::ZERO;
@@ -37,6 +57,11 @@ pub fn without_durations(results: &RunResults) -> RunResults {
         scenario.observation.duration = Duration::ZERO;
         scenario.observation.stop_duration =
             scenario.observation.stop_duration.map(|_| Duration::ZERO);
+        for request in &mut scenario.observation.requests {
+            if request.outcome == Outcome::EmptyReply {
+                request.outcome = Outcome::Reset;
+            }
+        }
     }
     results
 }
@@ -45,23 +70,14 @@ pub fn without_durations(results: &RunResults) -> RunResults {
 /// whatever a check created, it removed. Lists only, so a leftover fails the test instead of
 /// being cleaned away silently.
 pub async fn assert_no_managed_container_of(image: &str) {
-    let docker = docker::connect().await.expect("the engine answers");
-    let filters = std::collections::HashMap::from([(
-        "label".to_string(),
-        vec![docker::LABEL_MANAGED.to_string()],
-    )]);
-    let options = bollard::query_parameters::ListContainersOptions {
-        all: true,
-        filters: Some(filters),
-        ..Default::default()
-    };
-    let left: Vec<String> = docker
-        .list_containers(Some(options))
+    let left: Vec<String> = engine()
+        .await
+        .labelled_containers(LABEL_MANAGED)
         .await
         .expect("listing containers works")
         .into_iter()
-        .filter(|c| c.image.as_deref() == Some(image))
-        .map(|c| format!("{} ({:?})", c.id.unwrap_or_default(), c.names))
+        .filter(|c| c.image == image)
+        .map(|c| c.id)
         .collect();
     assert!(
         left.is_empty(),

@@ -1,16 +1,15 @@
-//! Forging images of real servers the project did not write (nginx, busybox httpd) from Debian
+//! Images of real servers the project did not write (nginx, busybox httpd), forged from Debian
 //! host packages, so `check` can be shown on servers with their own shutdown behaviour.
 //!
 //! Their upstream images cannot be pulled here, so each is `FROM scratch` plus the host's binary,
-//! its libraries and a generated configuration, built through [`crate::forge`] and tagged by
-//! content like the bases.
+//! its libraries and a generated configuration, forged and tagged by content like the bases.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
-use bollard::Docker;
-
-use crate::error::Result;
-use crate::forge::{GeneratedFile, HostBinary, RootfsImage, forge_rootfs_image};
+use super::error::BuildError;
+use super::rootfs::{GeneratedFile, HostBinary, RootfsImage, forge};
+use crate::engine::Engine;
 
 /// The port both servers listen on inside their containers.
 pub const HTTP_PORT: u16 = 8080;
@@ -68,12 +67,13 @@ http {
 /// SIGTERM is nginx's *fast* shutdown (connections cut); SIGQUIT is its graceful one.
 ///
 /// Returns the content tag, building the image unless it exists.
-pub async fn nginx_image(docker: &Docker) -> Result<String> {
+pub async fn nginx_image(engine: &Engine) -> Result<String, BuildError> {
     let spec = RootfsImage {
-        name: "nginx",
+        repository: "nginx".to_string(),
+        flavour: None,
         binaries: vec![HostBinary {
             candidates: vec![PathBuf::from("/usr/sbin/nginx")],
-            package: "nginx",
+            package: "nginx".to_string(),
             installed_as: vec!["/usr/sbin/nginx".to_string()],
             is_static: false,
         }],
@@ -96,26 +96,28 @@ pub async fn nginx_image(docker: &Docker) -> Result<String> {
             format!("EXPOSE {HTTP_PORT}"),
             r#"ENTRYPOINT ["/usr/sbin/nginx"]"#.to_string(),
         ],
+        labels: third_party_label("nginx"),
     };
-    forge_rootfs_image(docker, &spec).await
+    Ok(forge(engine, &spec).await?.tag)
 }
 
 /// The image of busybox's `httpd` applet (Debian package `busybox-static`) as PID 1, exec form:
 /// `GET /` answers at once, `GET /cgi-bin/slow` after [`BUSYBOX_CGI_SLEEP_S`] s. httpd installs
 /// no SIGTERM handler, and PID 1 gets no default action, so `docker stop` is ignored until the
 /// SIGKILL at the end of the grace period: requests keep being served meanwhile.
-pub async fn busybox_httpd_image(docker: &Docker) -> Result<String> {
+pub async fn busybox_httpd_image(engine: &Engine) -> Result<String, BuildError> {
     let script = format!(
         "#!/bin/sh\nsleep {BUSYBOX_CGI_SLEEP_S}\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\necho slept\n"
     );
     let spec = RootfsImage {
-        name: "busybox-httpd",
+        repository: "busybox-httpd".to_string(),
+        flavour: None,
         binaries: vec![HostBinary {
             candidates: vec![
                 PathBuf::from("/bin/busybox"),
                 PathBuf::from("/usr/bin/busybox"),
             ],
-            package: "busybox-static",
+            package: "busybox-static".to_string(),
             installed_as: vec!["/bin/busybox".to_string()],
             is_static: true,
         }],
@@ -141,8 +143,14 @@ pub async fn busybox_httpd_image(docker: &Docker) -> Result<String> {
                 r#"ENTRYPOINT ["/bin/busybox", "httpd", "-f", "-v", "-p", "{HTTP_PORT}", "-h", "/www"]"#
             ),
         ],
+        labels: third_party_label("busybox-httpd"),
     };
-    forge_rootfs_image(docker, &spec).await
+    Ok(forge(engine, &spec).await?.tag)
+}
+
+/// The label that tells a real server's image from the harness's own.
+fn third_party_label(name: &str) -> HashMap<String, String> {
+    HashMap::from([("shutdown-harness.third-party".to_string(), name.to_string())])
 }
 
 /// /etc/passwd and /etc/group with root and nobody: servers resolve their user by name.
@@ -166,13 +174,12 @@ fn big_file() -> Vec<u8> {
         .collect()
 }
 
-/// An empty marker file, so the build context (files only) creates its directory.
-fn keep_dir(dir: &str) -> GeneratedFile {
-    file(&format!("{dir}/.keep"), Vec::new(), 0o644)
+fn text(path: &str, content: &str) -> GeneratedFile {
+    GeneratedFile::text(path, content)
 }
 
-fn text(path: &str, content: &str) -> GeneratedFile {
-    file(path, content.as_bytes().to_vec(), 0o644)
+fn keep_dir(dir: &str) -> GeneratedFile {
+    GeneratedFile::keep_dir(dir)
 }
 
 fn file(path: &str, bytes: Vec<u8>, mode: u32) -> GeneratedFile {

@@ -6,7 +6,8 @@ use std::process::Stdio;
 use sha2::{Digest, Sha256};
 use tokio::process::Command;
 
-use crate::error::{Error, Result};
+use super::error::{BuildError, read_host_file};
+use crate::workspace::Workspace;
 
 /// The documented command that builds the static server (run in the workspace root).
 ///
@@ -30,16 +31,8 @@ pub struct ServerBinary {
     pub digest: String,
 }
 
-/// The workspace root (where `Cargo.toml`, `Dockerfiles/` and `scenarios/` live).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("harness/ has a parent")
-        .to_path_buf()
-}
-
-/// Where [`STATIC_BUILD_COMMAND`] leaves the binary, relative to `workspace`.
-pub fn static_server_path(workspace: &Path) -> PathBuf {
+/// Where [`STATIC_BUILD_COMMAND`] leaves the binary in `workspace`.
+fn static_server_path(workspace: &Path) -> PathBuf {
     workspace
         .join(TARGET_DIR)
         .join(TARGET)
@@ -51,18 +44,18 @@ pub fn static_server_path(workspace: &Path) -> PathBuf {
 ///
 /// Cargo's fingerprinting makes an up-to-date build a cheap no-op, and cargo's own lock on the
 /// target directory makes concurrent harness processes safe.
-pub async fn build_static_server(workspace: &Path) -> Result<ServerBinary> {
-    run_cargo_build(workspace).await?;
-    let path = static_server_path(workspace);
-    let digest = sha256_file(&path).await?;
+pub async fn build_static_server(workspace: &Workspace) -> Result<ServerBinary, BuildError> {
+    run_cargo_build(workspace.root()).await?;
+    let path = static_server_path(workspace.root());
+    let digest = hex::encode(Sha256::digest(read_host_file(&path).await?));
     Ok(ServerBinary { path, digest })
 }
 
 /// Runs the build; on failure returns the tail of cargo's stderr.
-async fn run_cargo_build(workspace: &Path) -> Result<()> {
+async fn run_cargo_build(root: &Path) -> Result<(), BuildError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
-        .current_dir(workspace)
+        .current_dir(root)
         .args(["build", "--release", "-p", "graceful-server"])
         .args(["--target", TARGET, "--target-dir", TARGET_DIR])
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
@@ -86,8 +79,8 @@ async fn run_cargo_build(workspace: &Path) -> Result<()> {
     )))
 }
 
-fn build_error(reason: String) -> Error {
-    Error::BuildServer {
+fn build_error(reason: String) -> BuildError {
+    BuildError::Server {
         command: STATIC_BUILD_COMMAND.to_string(),
         reason,
     }
@@ -97,15 +90,6 @@ fn build_error(reason: String) -> Error {
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-/// Hex sha256 of a file's bytes.
-pub(crate) async fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = tokio::fs::read(path).await.map_err(|source| Error::Io {
-        operation: format!("reading {}", path.display()),
-        source,
-    })?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
 #[cfg(test)]

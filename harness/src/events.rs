@@ -1,7 +1,7 @@
-//! The timestamped events a run emits; everything downstream (observation, reports) is derived
-//! from them.
+//! The events of a run, as they happen: the one record every stage shares. The runner emits
+//! them, the judge folds a finished scenario's events into its observation, and reporters show
+//! them live.
 
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::outcome::Outcome;
@@ -11,9 +11,9 @@ use crate::variant::StopSignal;
 /// Something that happened during a scenario, at a moment on the harness's clock.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    /// Which scenario it belongs to (index into the plan).
+    /// Which scenario it belongs to (its index in the plan).
     pub scenario: usize,
-    /// When the harness saw it.
+    /// When it happened.
     pub at: Instant,
     /// What happened.
     pub kind: EventKind,
@@ -59,7 +59,7 @@ pub enum EventKind {
         /// The grace period before SIGKILL, in ms.
         timeout_ms: u64,
     },
-    /// The engine sent a signal to the container (Docker's `kill` event): the moment the stop
+    /// The engine sent a signal to the container (its `kill` event): the moment the stop
     /// really began, which under load can lag the API call by a lot.
     SignalSent {
         /// The signal number.
@@ -74,31 +74,23 @@ pub enum EventKind {
     },
 }
 
-/// Where a runner sends its events; cheap to clone, never blocks, never prints.
-#[derive(Debug, Clone)]
-pub struct EventSink {
-    scenario: usize,
-    tx: mpsc::UnboundedSender<Event>,
-}
-
-impl EventSink {
-    /// A sink for scenario `scenario` feeding `tx`.
-    pub fn new(scenario: usize, tx: mpsc::UnboundedSender<Event>) -> Self {
-        EventSink { scenario, tx }
-    }
-
-    /// Emits `kind` stamped with the current instant.
-    pub fn emit(&self, kind: EventKind) {
-        self.emit_at(Instant::now(), kind);
-    }
-
-    /// Emits `kind` stamped with `at`, for facts timed by someone else (the engine's events).
-    pub fn emit_at(&self, at: Instant, kind: EventKind) {
-        // A closed receiver means nobody listens any more (the run was abandoned): drop the event.
-        let _ = self.tx.send(Event {
-            scenario: self.scenario,
-            at,
-            kind,
-        });
-    }
+/// Progress of the images stage, before any scenario runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildEvent {
+    /// The static server binary is being built (or found up to date by cargo).
+    ServerBuilding,
+    /// The static server binary is ready.
+    ServerReady,
+    /// An image is being looked up and, if missing, built.
+    ImageStarted {
+        /// Its short name (`shell-form:dash`, `base:dash`).
+        name: String,
+    },
+    /// An image is ready.
+    ImageFinished {
+        /// Its short name.
+        name: String,
+        /// Whether it was built now (false: found in the cache).
+        built: bool,
+    },
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::scenario::Scenario;
+use shutdown_harness::Scenario;
 
 /// One CI job's share of the scenarios.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,9 +45,10 @@ pub fn slices(scenarios: &[Scenario]) -> Vec<Slice> {
         .collect()
 }
 
-/// The job matrix for a workflow.
-pub fn github_matrix(scenarios: &[Scenario]) -> GithubMatrix {
-    GithubMatrix {
+/// The job matrix for a workflow, as the JSON a workflow's `fromJSON` reads.
+pub fn github_matrix_json(scenarios: &[Scenario]) -> String {
+    let matrix = GithubMatrix {
         include: slices(scenarios),
-    }
+    };
+    serde_json::to_string(&matrix).unwrap_or_else(|_| "{\"include\":[]}".to_string())
 }

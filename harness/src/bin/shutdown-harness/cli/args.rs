@@ -1,0 +1,213 @@
+//! The command line's grammar: subcommands, flags and how their values are parsed.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use shutdown_harness::StopSignal;
+
+/// Proves on a real container engine whether an HTTP server shuts down gracefully on
+/// `docker stop`.
+#[derive(Debug, Parser)]
+#[command(name = "shutdown-harness", version, about)]
+pub struct Cli {
+    /// The project checkout the server and images are built from [default: the one holding the
+    /// current directory].
+    #[arg(
+        long,
+        global = true,
+        env = "SHUTDOWN_HARNESS_WORKSPACE",
+        value_name = "DIR"
+    )]
+    pub workspace: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Reproduce the experiment: abrupt vs graceful process, shell vs exec form on dash.
+    Reproduce(ReproduceArgs),
+    /// Run scenario files (default: the workspace's scenarios/) and judge their expectations.
+    Run(RunArgs),
+    /// List the scenarios the files expand to, one per line.
+    List(ListArgs),
+    /// Check your own image: requests in flight, docker stop, one request after; exit 1 if a
+    /// requirement is not met.
+    Check(CheckArgs),
+    /// Explain where an image's stop signal goes, without load: PID 1, its handlers, the fix.
+    Explain(ExplainArgs),
+    /// Remove every container the harness left behind (label shutdown-harness.managed).
+    Clean(CleanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Also remove the harness's images (bases and variants); the next run rebuilds them.
+    #[arg(long)]
+    pub images: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["image", "dockerfile"])))]
+pub struct ExplainArgs {
+    /// The image to diagnose; it must be present locally (nothing is pulled).
+    #[arg(long)]
+    pub image: Option<String>,
+    /// The Dockerfile it was built from (alone: read the file only, no engine needed).
+    #[arg(long)]
+    pub dockerfile: Option<PathBuf>,
+    /// The stop signal (default: the image's STOPSIGNAL, else SIGTERM).
+    #[arg(long, value_parser = parse_signal)]
+    pub signal: Option<StopSignal>,
+    /// docker stop's grace period, in seconds, named in the prediction.
+    #[arg(long, default_value_t = 10)]
+    pub stop_timeout: u32,
+    /// Run with docker's init (tini) as PID 1, as `docker run --init`.
+    #[arg(long)]
+    pub init: bool,
+    /// A container port to wait on until PATH answers, before reading PID 1.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// The path probed on --port.
+    #[arg(long, default_value = "/")]
+    pub path: String,
+    /// `table` (plain text) or `json`.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Table)]
+    pub format: ExplainFormat,
+}
+
+/// The formats of `explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// Plain text.
+    Table,
+    /// JSON.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// At most this many scenarios at once; they mostly wait [default: 16 per core, 4 to 64].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
+    /// Also print the verdict table after the per-scenario lines.
+    #[arg(long)]
+    pub table: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// `plain`: one scenario per line; `github-matrix`: the nightly workflow's job matrix (JSON).
+    #[arg(long, value_enum, default_value_t = ListFormat::Plain)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Plain,
+    GithubMatrix,
+}
+
+/// Which scenarios: files or directories, narrowed by a glob on names.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Scenario files or directories of them (default: scenarios/ of the workspace).
+    #[arg(value_name = "FILE|DIR")]
+    pub paths: Vec<PathBuf>,
+    /// Only the scenarios whose names match this glob (`dash/*`, `*/exec-form/*`).
+    #[arg(long, value_name = "GLOB")]
+    pub filter: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The image to check; it must be present locally (nothing is pulled).
+    #[arg(long)]
+    pub image: String,
+    /// The container port the server listens on.
+    #[arg(long)]
+    pub port: u16,
+    /// The path to request; a slow one shows the drain best.
+    #[arg(long, default_value = "/")]
+    pub path: String,
+    /// How many requests are in flight when docker stop is issued.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub requests: u16,
+    /// docker stop's grace period, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub stop_timeout: u32,
+    /// The stop signal (default: the image's STOPSIGNAL, else SIGTERM).
+    #[arg(long, value_parser = parse_signal)]
+    pub signal: Option<StopSignal>,
+    /// Run with docker's init (tini) as PID 1, as `docker run --init`.
+    #[arg(long)]
+    pub init: bool,
+    /// How long after the server answers the requests are sent and docker stop is issued.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub stop_after: Duration,
+    /// How long after docker stop the late request is sent.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub after_stop: Duration,
+    /// How long the server may take to answer after the container started.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub startup_timeout: Duration,
+    /// The path polled until the server answers 2xx before the check starts [default: PATH].
+    #[arg(long)]
+    pub ready_path: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    /// Scale the timings down (1 s handler, 2 s grace) instead of the experiment's 5 s / 10 s.
+    #[arg(long)]
+    pub fast: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Where and how a report is written.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Also write the JSON report to this file (CI keeps it beside a JUnit report).
+    #[arg(long, value_name = "FILE")]
+    pub json_output: Option<PathBuf>,
+    /// Show every scenario's full timeline, not only those that did not behave as expected.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// The formats of a run's report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// For people: one line per scenario as it finishes (timelines where needed), a summary.
+    Table,
+    /// The JSON contract.
+    Json,
+    /// JUnit XML, one test case per scenario.
+    Junit,
+}
+
+fn parse_signal(text: &str) -> Result<StopSignal, String> {
+    StopSignal::parse(text)
+        .ok_or_else(|| format!("unknown signal `{text}` (known: {})", StopSignal::known()))
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    shutdown_harness::parse_duration(text)
+        .ok_or_else(|| format!("bad duration `{text}`: write it like 250ms, 2s or 1.5s"))
+}

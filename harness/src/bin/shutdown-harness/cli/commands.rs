@@ -1,0 +1,279 @@
+//! Each subcommand: load or build what it needs, call the library with the live reporter,
+//! write the report, and say which exit code it earned.
+
+use std::path::Path;
+use std::time::Duration;
+
+use shutdown_harness::engine::LABEL_MANAGED;
+use shutdown_harness::report::{self, Format};
+use shutdown_harness::reproduce::{self, Timings};
+use shutdown_harness::{
+    CheckOptions, Engine, Error, ExplainOptions, RunOptions, RunResults, Scenario, Target,
+    Workspace, check_image, explain, scenario_file,
+};
+
+use super::args::{
+    Cli, Command, ExplainArgs, ExplainFormat, ListFormat, OutputArgs, ReportFormat, SelectArgs,
+};
+use super::live::{Live, Show};
+use super::slices;
+use super::{EXIT_ERROR, EXIT_FAILED, EXIT_OK};
+
+/// Runs the command; its exit code, or the error that stopped it (exit 2).
+pub async fn execute(cli: Cli, run_id: &str) -> Result<u8, Error> {
+    let workspace = match &cli.workspace {
+        Some(dir) => Some(Workspace::at(dir).ok_or_else(|| not_a_workspace(dir))?),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|dir| Workspace::find_from(&dir)),
+    };
+    match cli.command {
+        Command::Reproduce(args) => {
+            let timings = if args.fast {
+                Timings::fast()
+            } else {
+                Timings::experiment()
+            };
+            let engine = Engine::connect().await?;
+            let options = RunOptions {
+                run_id: run_id.to_string(),
+                ..RunOptions::new(workspace)
+            };
+            let scenarios = reproduce::scenarios(timings);
+            run_and_report(
+                &engine,
+                &scenarios,
+                &options,
+                &args.output,
+                Show::Timelines,
+                true,
+            )
+            .await
+        }
+        Command::Run(args) => {
+            let scenarios = load(&args.select, workspace.as_ref())?;
+            if scenarios.is_empty() {
+                eprintln!("no scenario matches; see `shutdown-harness list`");
+                return Ok(EXIT_ERROR);
+            }
+            let engine = Engine::connect().await?;
+            let options = RunOptions {
+                run_id: run_id.to_string(),
+                jobs: args
+                    .jobs
+                    .map_or_else(shutdown_harness::default_jobs, usize::from),
+                ..RunOptions::new(workspace)
+            };
+            run_and_report(
+                &engine,
+                &scenarios,
+                &options,
+                &args.output,
+                Show::Lines,
+                args.table,
+            )
+            .await
+        }
+        Command::List(args) => {
+            let scenarios = load(&args.select, workspace.as_ref())?;
+            match args.format {
+                ListFormat::Plain => {
+                    for scenario in &scenarios {
+                        println!("{}", describe_scenario(scenario));
+                    }
+                }
+                ListFormat::GithubMatrix => println!("{}", slices::github_matrix_json(&scenarios)),
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Check(args) => {
+            let engine = Engine::connect().await?;
+            let options = CheckOptions {
+                port: args.port,
+                path: args.path,
+                requests: usize::from(args.requests),
+                stop_timeout: Duration::from_secs(u64::from(args.stop_timeout)),
+                signal: args.signal,
+                init: args.init,
+                stop_after: args.stop_after,
+                after_stop: args.after_stop,
+                startup_timeout: args.startup_timeout,
+                ready_path: args.ready_path,
+                run_id: run_id.to_string(),
+            };
+            let mut live = live(&args.output, Show::Timelines);
+            let result = check_image(&engine, &args.image, &options, &mut live).await?;
+            let results = RunResults {
+                duration: result.observation.duration,
+                build_duration: Duration::ZERO,
+                engine: Some(engine.info().clone()),
+                scenarios: vec![result],
+            };
+            finish(live, &results, &args.output, true)
+        }
+        Command::Explain(args) => explain_command(args, run_id).await,
+        Command::Clean(args) => {
+            let engine = Engine::connect().await?;
+            let removed = engine.remove_labelled_containers(LABEL_MANAGED).await?;
+            println!("removed {removed} container(s)");
+            if args.images {
+                let removed = engine.remove_managed_images().await?;
+                println!("removed {removed} image(s)");
+            }
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+/// Runs `scenarios` with the live reporter, then writes the report.
+async fn run_and_report(
+    engine: &Engine,
+    scenarios: &[Scenario],
+    options: &RunOptions,
+    output: &OutputArgs,
+    show: Show,
+    with_table: bool,
+) -> Result<u8, Error> {
+    let mut live = live(output, show);
+    let results = shutdown_harness::run(Some(engine), scenarios, options, &mut live).await?;
+    finish(live, &results, output, with_table)
+}
+
+/// The live reporter for `output`'s format and destination.
+fn live(output: &OutputArgs, show: Show) -> Live {
+    let human_on_stdout = output.format == ReportFormat::Table && output.output.is_none();
+    Live::new(show, output.verbose, human_on_stdout)
+}
+
+/// Closes the live display and writes the report where it was asked for; the exit code.
+fn finish(
+    mut live: Live,
+    results: &RunResults,
+    output: &OutputArgs,
+    with_table: bool,
+) -> Result<u8, Error> {
+    live.finish(results, with_table);
+    if let Some(path) = &output.json_output {
+        write_file(path, &report::render(results, Format::Json))?;
+    }
+    let document = match output.format {
+        ReportFormat::Table => live.transcript().to_string(),
+        ReportFormat::Json => report::render(results, Format::Json),
+        ReportFormat::Junit => report::render(results, Format::Junit),
+    };
+    match (&output.output, output.format) {
+        (Some(path), _) => write_file(path, &document)?,
+        // The human report was shown as it came.
+        (None, ReportFormat::Table) => {}
+        (None, _) => print!("{document}"),
+    }
+    Ok(exit_code(results))
+}
+
+/// Loads and filters the scenarios; every file must be valid, or nothing is returned.
+fn load(select: &SelectArgs, workspace: Option<&Workspace>) -> Result<Vec<Scenario>, Error> {
+    let root = workspace.map_or_else(|| Path::new(".").to_path_buf(), |w| w.root().to_path_buf());
+    let paths = if select.paths.is_empty() {
+        vec![workspace.ok_or(Error::NoWorkspace)?.scenarios()]
+    } else {
+        select.paths.clone()
+    };
+    let scenarios = scenario_file::load(&root, &paths)?;
+    Ok(match &select.filter {
+        Some(glob) => scenario_file::filter(scenarios, glob)?,
+        None => scenarios,
+    })
+}
+
+fn not_a_workspace(dir: &Path) -> Error {
+    Error::Read {
+        path: dir.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "not a shutdown-harness checkout (no Dockerfiles/ and server/Cargo.toml); pass the project's root to --workspace",
+        ),
+    }
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|source| Error::WriteReport {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Prints the diagnosis of an image (and its Dockerfile), or of a Dockerfile alone.
+async fn explain_command(args: ExplainArgs, run_id: &str) -> Result<u8, Error> {
+    let json = args.format == ExplainFormat::Json;
+    let text = match (&args.image, &args.dockerfile) {
+        (Some(image), _) => {
+            let engine = Engine::connect().await?;
+            let options = ExplainOptions {
+                dockerfile: args.dockerfile.clone(),
+                stop_signal: args.signal,
+                stop_timeout: Duration::from_secs(u64::from(args.stop_timeout)),
+                init: args.init,
+                port: args.port,
+                path: args.path.clone(),
+                run_id: run_id.to_string(),
+            };
+            let explanation = explain::explain(&engine, image, &options).await?;
+            if json {
+                to_json(&explanation)
+            } else {
+                explain::render(&explanation)
+            }
+        }
+        (None, Some(dockerfile)) => {
+            let facts = explain::explain_dockerfile(dockerfile)?;
+            if json {
+                to_json(&facts)
+            } else {
+                explain::render_dockerfile(&facts)
+            }
+        }
+        // clap requires one of the two; say so rather than trust it blindly.
+        (None, None) => {
+            eprintln!("explain needs --image or --dockerfile");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    println!("{}", text.trim_end());
+    Ok(EXIT_OK)
+}
+
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// `name  target, mode, stop`: one line of `list`.
+fn describe_scenario(scenario: &Scenario) -> String {
+    let target = match &scenario.target {
+        Target::Process => "process".to_string(),
+        Target::Container(spec) => {
+            let init = if spec.init { " --init" } else { "" };
+            format!("{} on {}{init}", spec.variant, spec.base)
+        }
+        Target::Image(spec) => format!("image {}", spec.image),
+        Target::Running(spec) => format!("container {}", spec.container),
+    };
+    format!(
+        "{}\t{target}, {} server, {} after {}, grace {}",
+        scenario.name,
+        scenario.server.mode,
+        scenario.stop.signal,
+        shutdown_harness::format_duration(scenario.stop.at),
+        shutdown_harness::format_duration(scenario.stop.timeout)
+    )
+}
+
+/// 0 when all held, 1 when an expectation failed, 2 when a scenario could not run.
+fn exit_code(results: &RunResults) -> u8 {
+    if results.errored() {
+        EXIT_ERROR
+    } else if results.passed() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    }
+}

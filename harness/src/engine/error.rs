@@ -1,0 +1,117 @@
+//! What can go wrong talking to the engine. The engine client's own error is kept as the source,
+//! boxed, so that it is not part of the harness's public API.
+
+use std::time::Duration;
+
+/// An engine's error, kept as a source without naming its type.
+pub type EngineSource = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A failed call to the container engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The engine could not be reached or did not answer.
+    #[error(
+        "cannot reach the container engine at {endpoint} ({source}): start it (systemctl start docker) or point DOCKER_HOST at a running one"
+    )]
+    Unreachable {
+        /// Where it was looked for (DOCKER_HOST or the default socket).
+        endpoint: String,
+        /// What the client said.
+        #[source]
+        source: EngineSource,
+    },
+    /// An image is not present locally (nothing is ever pulled).
+    #[error(
+        "image {image} is not present locally and the harness never pulls: build it or load it first (docker build / docker load)"
+    )]
+    ImageMissing {
+        /// The reference asked for.
+        image: String,
+    },
+    /// A container the harness was using is gone (removed from outside, for example).
+    #[error("container {container} is gone: it was removed while the harness was using it")]
+    ContainerGone {
+        /// Its id or name.
+        container: String,
+    },
+    /// A call did not answer within its deadline.
+    #[error(
+        "the engine did not answer `{operation}` within {}s: it is overloaded or stuck; check `docker info`",
+        after.as_secs()
+    )]
+    Timeout {
+        /// The call.
+        operation: &'static str,
+        /// The deadline it had.
+        after: Duration,
+    },
+    /// Building an image failed.
+    #[error("building image {tag} failed: {reason}")]
+    Build {
+        /// The tag being built.
+        tag: String,
+        /// What the builder said (the tail of its output).
+        reason: String,
+    },
+    /// Any other failed call.
+    #[error("engine call `{operation}` failed: {source}")]
+    Call {
+        /// The call.
+        operation: &'static str,
+        /// What the engine said.
+        #[source]
+        source: EngineSource,
+    },
+}
+
+impl EngineError {
+    /// The error of `operation` from the client's error: a 404 about a container becomes
+    /// [`EngineError::ContainerGone`] when `container` names it.
+    pub(super) fn call(operation: &'static str, source: bollard::errors::Error) -> EngineError {
+        EngineError::Call {
+            operation,
+            source: Box::new(source),
+        }
+    }
+
+    /// A 404 from a call on container `container` means it is gone; anything else is a call error.
+    pub(super) fn on_container(
+        operation: &'static str,
+        container: &str,
+        source: bollard::errors::Error,
+    ) -> EngineError {
+        if is_not_found(&source) {
+            EngineError::ContainerGone {
+                container: container.to_string(),
+            }
+        } else {
+            EngineError::call(operation, source)
+        }
+    }
+
+    /// A 404 from a call naming image `image` means it is missing locally.
+    pub(super) fn on_image(
+        operation: &'static str,
+        image: &str,
+        source: bollard::errors::Error,
+    ) -> EngineError {
+        if is_not_found(&source) {
+            EngineError::ImageMissing {
+                image: image.to_string(),
+            }
+        } else {
+            EngineError::call(operation, source)
+        }
+    }
+}
+
+/// Whether the engine answered 404 (no such container, image or network).
+pub(super) fn is_not_found(error: &bollard::errors::Error) -> bool {
+    matches!(
+        error,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}

@@ -1,0 +1,17 @@
+//! The engine module: the only code that talks to the container engine. Everything else asks it
+//! in the harness's own words (images, containers, log lines, kill events), written against the
+//! Docker-compatible API so that another engine with that API can stand behind the same calls.
+
+mod client;
+mod containers;
+mod error;
+mod images;
+mod labels;
+mod streams;
+
+pub use client::{Engine, EngineInfo, EngineKind};
+pub use containers::{ContainerConfig, ContainerState, ExecOutcome, LabelledContainer};
+pub use error::EngineError;
+pub use images::ImageConfig;
+pub use labels::{LABEL_MANAGED, LABEL_RUN, run_labels};
+pub use streams::KillEvent;

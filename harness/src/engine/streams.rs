@@ -1,0 +1,92 @@
+//! Streams the engine pushes while a container runs: its output, line by line, and the signals
+//! the engine sends it (`kill` events).
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, SystemTime};
+
+use bollard::query_parameters::{EventsOptions, LogsOptions};
+use futures_util::{Stream, StreamExt, stream};
+
+use super::client::Engine;
+
+/// A signal the engine sent to a container, when it sent it (the engine's clock, which is this
+/// host's for a local engine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KillEvent {
+    /// The signal number.
+    pub signal: i32,
+    /// When the engine sent it.
+    pub at: SystemTime,
+}
+
+impl Engine {
+    /// Follows container `id`'s output (stdout and stderr), one line at a time without the
+    /// newline, from its start until it exits.
+    pub fn log_lines(&self, id: &str) -> impl Stream<Item = String> + Send + 'static {
+        let options = LogsOptions {
+            follow: true,
+            stdout: true,
+            stderr: true,
+            ..Default::default()
+        };
+        let chunks = self.docker().logs(id, Some(options)).boxed();
+        let state = (Some(chunks), String::new(), VecDeque::<String>::new());
+        stream::unfold(state, |(mut chunks, mut pending, mut ready)| async move {
+            loop {
+                if let Some(line) = ready.pop_front() {
+                    return Some((line, (chunks, pending, ready)));
+                }
+                let source = chunks.as_mut()?;
+                match source.next().await {
+                    Some(Ok(chunk)) => {
+                        pending.push_str(&String::from_utf8_lossy(chunk.as_ref()));
+                        while let Some(end) = pending.find('\n') {
+                            let line: String = pending.drain(..=end).collect();
+                            ready.push_back(line.trim_end().to_string());
+                        }
+                    }
+                    // The stream ends with the container (or fails with the engine): what is
+                    // left of a line without its newline is a line too.
+                    _ => {
+                        chunks = None;
+                        if !pending.is_empty() {
+                            ready.push_back(std::mem::take(&mut pending));
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// Follows the engine's `kill` events for container `id`: each is a signal really sent.
+    /// Replays the last minute so that a late subscription misses nothing. Never ends by itself.
+    pub fn kill_events(&self, id: &str) -> impl Stream<Item = KillEvent> + Send + 'static {
+        let filters = HashMap::from([
+            ("container".to_string(), vec![id.to_string()]),
+            ("event".to_string(), vec!["kill".to_string()]),
+        ]);
+        let since = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs().saturating_sub(60));
+        let options = EventsOptions {
+            since: Some(since.to_string()),
+            until: None,
+            filters: Some(filters),
+        };
+        self.docker()
+            .events(Some(options))
+            .take_while(|event| std::future::ready(event.is_ok()))
+            .filter_map(|event| async move {
+                let event = event.ok()?;
+                let signal = event
+                    .actor
+                    .and_then(|a| a.attributes)
+                    .and_then(|attributes| attributes.get("signal")?.parse().ok())
+                    .unwrap_or(0);
+                let at = event.time_nano.map_or_else(SystemTime::now, |nanos| {
+                    SystemTime::UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+                });
+                Some(KillEvent { signal, at })
+            })
+    }
+}

@@ -1,0 +1,212 @@
+//! Judges an observation against a scenario's expectations, and against the two requirements
+//! of a correct shutdown.
+
+use crate::duration;
+use crate::observation::{Observation, RequestObservation};
+use crate::scenario::Scenario;
+use crate::verdict::{Requirement, RequirementCheck, Verdict};
+
+/// Compares `observation` with `scenario`'s expectations.
+pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
+    let expect = &scenario.expect;
+    let mut failures = Vec::new();
+    for (name, expected) in &expect.requests {
+        match observation.request(name) {
+            None => failures.push(format!(
+                "request `{name}`: expected {expected}, but it was never sent"
+            )),
+            Some(request) if !expected.accepts(request.outcome) => failures.push(format!(
+                "request `{name}`: expected {expected}, got {}",
+                request.describe()
+            )),
+            Some(_) => {}
+        }
+    }
+    if let Some(wanted) = expect.exit_code {
+        match observation.exit_code {
+            Some(code) if code == wanted => {}
+            Some(code) => failures.push(format!("exit code: expected {wanted}, got {code}")),
+            None => failures.push(format!(
+                "exit code: expected {wanted}, but no exit was seen"
+            )),
+        }
+    }
+    if let Some(wanted) = expect.signal_received {
+        if observation.signal_received != Some(wanted) {
+            let said = if wanted { "logged" } else { "not logged" };
+            failures.push(format!(
+                "signal received: expected the server to have {said} the signal, it had {}",
+                match observation.signal_received {
+                    Some(true) => "logged it",
+                    Some(false) => "not logged it",
+                    None => "no readable log",
+                }
+            ));
+        }
+    }
+    if let Some(stop) = observation.stop_duration {
+        if let Some(min) = expect.stop_at_least.filter(|min| stop < *min) {
+            failures.push(format!(
+                "stop duration: expected at least {}, took {}",
+                duration::format(min),
+                duration::format(stop)
+            ));
+        }
+        if let Some(max) = expect.stop_below.filter(|max| stop >= *max) {
+            failures.push(format!(
+                "stop duration: expected below {}, took {}",
+                duration::format(max),
+                duration::format(stop)
+            ));
+        }
+    } else if expect.stop_at_least.is_some() || expect.stop_below.is_some() {
+        failures.push("stop duration: the stop never returned".to_string());
+    }
+    if scenario.runs_our_server() {
+        failures.extend(not_in_flight(observation));
+    }
+    Verdict {
+        passed: failures.is_empty(),
+        failures,
+        requirements: requirements(observation),
+    }
+}
+
+/// Requests meant to be in flight that were already served when the signal went out: the run
+/// did not test what it claims (an overloaded engine delivering the signal late, or a delay too
+/// short for the schedule), so it must not pass.
+fn not_in_flight(observation: &Observation) -> Vec<String> {
+    let (Some(stop), Some(signal)) = (
+        observation.stop_issued_ms,
+        observation.signal_sent_ms.or(observation.stop_issued_ms),
+    ) else {
+        return Vec::new();
+    };
+    observation
+        .requests
+        .iter()
+        // A request cut by the signal ends about when the engine logs it (the kill event is
+        // stamped after the kill, by up to ~100 ms under load): only a complete answer counts.
+        .filter(|r| r.sent_ms < stop && r.outcome == crate::Outcome::Ok && r.done_ms < signal)
+        .map(|r| {
+            format!(
+                "request `{}` was no longer in flight: answered at {} ms, the signal was sent at {signal} ms; \
+                 lengthen its delay or run fewer scenarios at once",
+                r.name, r.done_ms
+            )
+        })
+        .collect()
+}
+
+/// Checks the two requirements from the requests sent before and after the stop.
+fn requirements(observation: &Observation) -> Vec<RequirementCheck> {
+    let stop = observation.stop_issued_ms.unwrap_or(i64::MAX);
+    let (before, after): (Vec<_>, Vec<_>) =
+        observation.requests.iter().partition(|r| r.sent_ms < stop);
+    vec![
+        check(Requirement::AnswersInFlight, &before, |r| {
+            r.outcome == crate::Outcome::Ok
+        }),
+        check(Requirement::RefusesNew, &after, |r| !r.outcome.served()),
+    ]
+}
+
+fn check(
+    requirement: Requirement,
+    requests: &[&RequestObservation],
+    holds: impl Fn(&RequestObservation) -> bool,
+) -> RequirementCheck {
+    let met = (!requests.is_empty()).then(|| requests.iter().all(|r| holds(r)));
+    let descriptions: Vec<String> = requests.iter().map(|r| r.describe()).collect();
+    let evidence = match requests {
+        [] => "no request tested it".to_string(),
+        [_, _, ..] if descriptions.iter().all(|d| *d == descriptions[0]) => {
+            format!("all {} requests: {}", requests.len(), descriptions[0])
+        }
+        _ => requests
+            .iter()
+            .zip(&descriptions)
+            .map(|(r, d)| format!("{}: {d}", r.name))
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
+    RequirementCheck {
+        requirement,
+        met,
+        evidence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Outcome;
+    use crate::reproduce::{self, Timings};
+
+    fn request(name: &str, outcome: Outcome, sent_ms: i64, done_ms: i64) -> RequestObservation {
+        RequestObservation {
+            name: name.to_string(),
+            outcome,
+            status: outcome.served().then_some(200),
+            bytes: 3,
+            sent_ms,
+            done_ms,
+        }
+    }
+
+    /// The fast exec-form scenario, observed as it should go.
+    fn exec_form() -> (Scenario, Observation) {
+        let scenario = reproduce::scenarios(Timings::fast())[3].clone();
+        let observation = Observation {
+            exit_code: Some(0),
+            stop_issued_ms: Some(300),
+            signal_sent_ms: Some(320),
+            stop_duration: Some(std::time::Duration::from_millis(900)),
+            signal_received: Some(true),
+            requests: vec![
+                request("in-flight", Outcome::Ok, 0, 1000),
+                request("after-stop", Outcome::Reset, 620, 621),
+            ],
+            ..Observation::default()
+        };
+        (scenario, observation)
+    }
+
+    #[test]
+    fn the_expected_observation_passes_and_meets_both_requirements() {
+        let (scenario, observation) = exec_form();
+        let verdict = verdict(&scenario, &observation);
+        assert!(verdict.passed, "{:?}", verdict.failures);
+        assert!(verdict.requirements.iter().all(|r| r.met == Some(true)));
+    }
+
+    #[test]
+    fn each_unmet_expectation_is_one_failure_line() {
+        let (scenario, mut observation) = exec_form();
+        observation.exit_code = Some(137);
+        observation.requests[1] = request("after-stop", Outcome::Ok, 620, 1620);
+        let verdict = verdict(&scenario, &observation);
+        assert_eq!(
+            verdict.failures,
+            [
+                "request `after-stop`: expected not-served, got ok (200, 3 bytes)",
+                "exit code: expected 0, got 137",
+            ]
+        );
+        assert_eq!(verdict.requirements[1].met, Some(false));
+    }
+
+    #[test]
+    fn a_request_answered_before_the_signal_was_not_in_flight() {
+        // The engine sent the signal 800 ms after the stop call: the 1 s request was done.
+        let (scenario, mut observation) = exec_form();
+        observation.signal_sent_ms = Some(1100);
+        let verdict = verdict(&scenario, &observation);
+        assert!(!verdict.passed);
+        assert!(
+            verdict.failures[0].starts_with("request `in-flight` was no longer in flight"),
+            "{:?}",
+            verdict.failures
+        );
+    }
+}

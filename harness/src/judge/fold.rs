@@ -1,0 +1,83 @@
+//! Folds a finished scenario's events into what was observed.
+
+use tokio::time::Instant;
+
+use crate::events::{Event, EventKind};
+use crate::observation::{Observation, RequestObservation, TimedEvent};
+use crate::outcome::Outcome;
+use crate::server_log;
+
+/// Folds `events` (of one scenario, in order). `reads_signal_log`: whether the server is
+/// ours, whose log says when it got the signal.
+pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
+    let first = events.first().map(|e| e.at);
+    let ready_at = events
+        .iter()
+        .find(|e| e.kind == EventKind::Ready)
+        .map(|e| e.at)
+        .or(first);
+    let ms = |at: Instant| match ready_at {
+        Some(ready) if at >= ready => (at - ready).as_millis() as i64,
+        Some(ready) => -((ready - at).as_millis() as i64),
+        None => 0,
+    };
+
+    let mut observation = Observation::default();
+    let mut stop_issued = None;
+    for event in events {
+        match &event.kind {
+            EventKind::Started { image } => observation.image.clone_from(image),
+            EventKind::Ready => observation.ready = true,
+            EventKind::ServerLog { line } => {
+                if server_log::is_signal_received(line) && observation.signal_logged_ms.is_none() {
+                    observation.signal_logged_ms = Some(ms(event.at));
+                }
+            }
+            EventKind::Pid1(pid1) => observation.pid1 = Some(pid1.clone()),
+            EventKind::RequestSent { name } => {
+                observation.requests.push(RequestObservation {
+                    name: name.clone(),
+                    outcome: Outcome::Timeout,
+                    status: None,
+                    bytes: 0,
+                    sent_ms: ms(event.at),
+                    done_ms: ms(event.at),
+                });
+            }
+            EventKind::RequestDone {
+                name,
+                outcome,
+                status,
+                bytes,
+            } => {
+                if let Some(request) = observation.requests.iter_mut().find(|r| &r.name == name) {
+                    request.outcome = *outcome;
+                    request.status = *status;
+                    request.bytes = *bytes;
+                    request.done_ms = ms(event.at);
+                }
+            }
+            EventKind::StopIssued { .. } => {
+                stop_issued = Some(event.at);
+                observation.stop_issued_ms = Some(ms(event.at));
+            }
+            EventKind::SignalSent { .. } => {
+                observation.signal_sent_ms.get_or_insert(ms(event.at));
+            }
+            EventKind::StopReturned => {
+                observation.stop_duration = stop_issued.map(|issued| event.at - issued);
+            }
+            EventKind::Exited { code } => observation.exit_code = Some(*code),
+        }
+        observation.timeline.push(TimedEvent {
+            ms: ms(event.at),
+            kind: event.kind.clone(),
+        });
+    }
+    observation.signal_received =
+        reads_signal_log.then_some(observation.signal_logged_ms.is_some());
+    if let (Some(first), Some(last)) = (first, events.last()) {
+        observation.duration = last.at - first;
+    }
+    observation
+}

@@ -1,0 +1,39 @@
+//! The one fold-and-judge stage: a finished scenario's events become its observation, the
+//! observation is judged against the expectations and the two requirements. The pipeline,
+//! `check` and the library all go through [`judge`].
+
+mod expectations;
+mod fold;
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use crate::events::Event;
+use crate::results::ScenarioResult;
+use crate::run::ScenarioError;
+use crate::scenario::Scenario;
+
+pub use expectations::verdict;
+pub use fold::fold;
+
+/// Judges `scenario` from its `events` (in order) and the error that cut it short, if any;
+/// `run_started` is when the run began, to say when the scenario's server started.
+pub fn judge(
+    scenario: &Scenario,
+    events: &[Event],
+    error: Option<ScenarioError>,
+    run_started: Instant,
+) -> ScenarioResult {
+    let observation = fold(events, scenario.runs_our_server());
+    let verdict = verdict(scenario, &observation);
+    ScenarioResult {
+        scenario: scenario.clone(),
+        started: events.first().map_or_else(Default::default, |e| {
+            e.at.saturating_duration_since(run_started)
+        }),
+        observation,
+        verdict,
+        error: error.map(Arc::new),
+    }
+}

@@ -1,0 +1,309 @@
+//! The run pipeline: the server binary and images first, then the scenarios, concurrently and
+//! bounded. Each scenario's events reach the reporter as they happen; each scenario is judged
+//! the moment it ends, and its result reported then, so that a long run shows its results as it
+//! goes (cargo-nextest's runner and reporter are the model).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::Instant;
+
+use crate::engine::{Engine, EngineError, LABEL_RUN};
+use crate::error::Error;
+use crate::events::{BuildEvent, Event};
+use crate::images::{ServerBinary, build_static_server, ensure_variant_images};
+use crate::judge::judge;
+use crate::results::{RunResults, ScenarioResult};
+use crate::run::{EventSink, Message, RunContext, ScenarioError, run_scenario};
+use crate::scenario::{Scenario, Target};
+use crate::variant::{Base, Variant};
+use crate::workspace::Workspace;
+
+/// How to run a plan.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// At most this many scenarios at once.
+    pub jobs: usize,
+    /// The run's id: in container names and the run label.
+    pub run_id: String,
+    /// The workspace the server and the variant images are built from; needed only when a
+    /// scenario runs graceful-server.
+    pub workspace: Option<Workspace>,
+}
+
+impl RunOptions {
+    /// Default concurrency and a fresh run id, building from `workspace`.
+    pub fn new(workspace: Option<Workspace>) -> RunOptions {
+        RunOptions {
+            jobs: default_jobs(),
+            run_id: new_run_id(),
+            workspace,
+        }
+    }
+}
+
+/// Scenarios mostly wait (on handlers, grace periods), so many more than the cores can run at
+/// once; the bound keeps bursts of containers reasonable on a small machine.
+pub fn default_jobs() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cores * 16).clamp(4, 64)
+}
+
+/// A fresh run id: 64 random bits, so that concurrent runs never share one (a run's cleanup
+/// removes exactly what carries its id).
+pub fn new_run_id() -> String {
+    // std's RandomState is seeded from the operating system's randomness.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.write_u32(std::process::id());
+    format!("{:016x}", hasher.finish())
+}
+
+/// What a run tells its reporter, in order: the build, then for each scenario its start, its
+/// events and its result (scenarios interleave), then the end.
+#[derive(Debug, Clone, Copy)]
+pub enum RunEvent<'a> {
+    /// Progress of the images stage.
+    Build(&'a BuildEvent),
+    /// The scenarios start; the images are ready.
+    RunStarted {
+        /// Every scenario of the plan, in order.
+        scenarios: &'a [Scenario],
+        /// How many run at once at most.
+        jobs: usize,
+    },
+    /// A scenario got its turn.
+    ScenarioStarted {
+        /// Its index in the plan.
+        index: usize,
+        /// The scenario.
+        scenario: &'a Scenario,
+    },
+    /// Something happened in a running scenario.
+    Event {
+        /// The scenario.
+        scenario: &'a Scenario,
+        /// What happened.
+        event: &'a Event,
+    },
+    /// A scenario ended and was judged.
+    ScenarioFinished {
+        /// Its index in the plan.
+        index: usize,
+        /// Its result.
+        result: &'a ScenarioResult,
+    },
+    /// Removing what the run left failed; the results stand.
+    CleanupFailed(&'a EngineError),
+    /// Every scenario ended.
+    RunFinished {
+        /// All the results.
+        results: &'a RunResults,
+    },
+}
+
+/// Receives a run's events as they happen. Any `FnMut(RunEvent)` is one; `()` hears nothing.
+pub trait Reporter {
+    /// Called for each event, in order, on the task that runs the pipeline.
+    fn report(&mut self, event: RunEvent<'_>);
+}
+
+impl<F: FnMut(RunEvent<'_>)> Reporter for F {
+    fn report(&mut self, event: RunEvent<'_>) {
+        self(event)
+    }
+}
+
+impl Reporter for () {
+    fn report(&mut self, _event: RunEvent<'_>) {}
+}
+
+/// Runs every scenario and judges it, reporting as it goes. `engine` is needed only when some
+/// scenario is a container. An error is returned only for what stops the whole run (no engine,
+/// a failed build); a scenario that cannot run carries its error in its result.
+pub async fn run(
+    engine: Option<&Engine>,
+    scenarios: &[Scenario],
+    options: &RunOptions,
+    reporter: &mut dyn Reporter,
+) -> Result<RunResults, Error> {
+    let build_started = Instant::now();
+    let cx = prepare(engine, scenarios, options, reporter).await?;
+    let build_duration = build_started.elapsed();
+
+    let run_started = Instant::now();
+    reporter.report(RunEvent::RunStarted {
+        scenarios,
+        jobs: options.jobs,
+    });
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, scenario) in scenarios.iter().enumerate() {
+        let sink = EventSink::new(index, tx.clone());
+        let tx = tx.clone();
+        let scenario = scenario.clone();
+        let permits = Arc::clone(&permits);
+        let cx = cx.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let _ = tx.send(Message::Began(index));
+            let one = run_scenario(&cx, index, &scenario, &sink);
+            // A panicking scenario is reported with the others instead of ending the run.
+            let error = match AssertUnwindSafe(one).catch_unwind().await {
+                Ok(Ok(())) => None,
+                Ok(Err(error)) => Some(error),
+                Err(panic) => Some(ScenarioError::Panicked {
+                    message: panic_message(panic.as_ref()),
+                }),
+            };
+            let _ = tx.send(Message::Ended(index, error));
+        });
+    }
+    drop(tx);
+
+    let mut events: Vec<Vec<Event>> = vec![Vec::new(); scenarios.len()];
+    let mut results: Vec<Option<ScenarioResult>> = vec![None; scenarios.len()];
+    while let Some(message) = rx.recv().await {
+        match message {
+            Message::Began(index) => reporter.report(RunEvent::ScenarioStarted {
+                index,
+                scenario: &scenarios[index],
+            }),
+            Message::Event(event) => {
+                // Late events of a scenario already judged change nothing.
+                if results[event.scenario].is_none() {
+                    reporter.report(RunEvent::Event {
+                        scenario: &scenarios[event.scenario],
+                        event: &event,
+                    });
+                    events[event.scenario].push(event);
+                }
+            }
+            Message::Ended(index, error) => {
+                let result = judge(&scenarios[index], &events[index], error, run_started);
+                reporter.report(RunEvent::ScenarioFinished {
+                    index,
+                    result: &result,
+                });
+                events[index] = Vec::new();
+                results[index] = Some(result);
+            }
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    let duration = run_started.elapsed();
+    if let Some(engine) = &cx.engine {
+        // Belt and braces: whatever a failed or panicked scenario left behind goes now.
+        let label = format!("{LABEL_RUN}={}", options.run_id);
+        if let Err(error) = engine.remove_labelled_containers(&label).await {
+            reporter.report(RunEvent::CleanupFailed(&error));
+        }
+    }
+
+    let results = RunResults {
+        scenarios: results.into_iter().flatten().collect(),
+        duration,
+        build_duration,
+        engine: cx.engine.as_ref().map(|e| e.info().clone()),
+    };
+    reporter.report(RunEvent::RunFinished { results: &results });
+    Ok(results)
+}
+
+/// Builds what the scenarios need, reporting the build's progress: the static server (when a
+/// scenario runs it), the variant images, and a check that every user image is present.
+async fn prepare(
+    engine: Option<&Engine>,
+    scenarios: &[Scenario],
+    options: &RunOptions,
+    reporter: &mut dyn Reporter,
+) -> Result<RunContext, Error> {
+    let needs_engine = scenarios.iter().any(|s| s.target != Target::Process);
+    let engine = match (needs_engine, engine) {
+        (true, None) => return Err(Error::NoEngine),
+        (_, engine) => engine.cloned(),
+    };
+    let server: Option<ServerBinary> = if scenarios.iter().any(Scenario::runs_our_server) {
+        let workspace = options.workspace.as_ref().ok_or(Error::NoWorkspace)?;
+        reporter.report(RunEvent::Build(&BuildEvent::ServerBuilding));
+        let server = build_static_server(workspace).await?;
+        reporter.report(RunEvent::Build(&BuildEvent::ServerReady));
+        Some(server)
+    } else {
+        None
+    };
+    let pairs: Vec<(Variant, Base)> = scenarios
+        .iter()
+        .filter_map(Scenario::container)
+        .map(|c| (c.variant, c.base))
+        .collect();
+    let mut images = HashMap::new();
+    if let (Some(engine), Some(server), Some(workspace), false) =
+        (&engine, &server, &options.workspace, pairs.is_empty())
+    {
+        // The build reports from inside concurrent futures: through a channel, forwarded here.
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let progress = move |event: BuildEvent| {
+            let _ = tx.send(event);
+        };
+        let build = ensure_variant_images(engine, workspace, server, &pairs, &progress);
+        tokio::pin!(build);
+        images = loop {
+            tokio::select! {
+                built = &mut build => break built?,
+                Some(event) = rx.recv() => reporter.report(RunEvent::Build(&event)),
+            }
+        };
+        while let Ok(event) = rx.try_recv() {
+            reporter.report(RunEvent::Build(&event));
+        }
+    }
+    if let Some(engine) = &engine {
+        for scenario in scenarios {
+            if let Target::Image(spec) = &scenario.target {
+                engine.require_image(&spec.image).await?;
+            }
+        }
+    }
+    Ok(RunContext {
+        engine,
+        server: server.map(|s| s.path),
+        images,
+        run_id: options.run_id.clone(),
+    })
+}
+
+/// The message a panic carried, when it carried text.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_are_sixty_four_random_bits() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_run_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|id| id.len() == 16));
+    }
+
+    #[test]
+    fn jobs_are_bounded() {
+        assert!((4..=64).contains(&default_jobs()));
+    }
+}

@@ -1,0 +1,100 @@
+//! One line per finished scenario, for people watching a run:
+//! `PASS  2.2s dash/shell-form/graceful  in-flight ok · after-stop not-served · exit 0`.
+
+use crate::duration;
+use crate::outcome::Expected;
+use crate::results::ScenarioResult;
+
+/// No line is wider than this many columns.
+pub const MAX_WIDTH: usize = 100;
+/// Names longer than this are not padded to the longest: they push the summary right.
+const MAX_NAME_PAD: usize = 44;
+
+/// The line of `result`; `name_width` is the longest name of the plan (to align the summaries).
+pub fn line(result: &ScenarioResult, name_width: usize) -> String {
+    let status = if result.passed() {
+        "PASS"
+    } else if result.error.is_some() {
+        "ERROR"
+    } else {
+        "FAIL"
+    };
+    let took = duration::format(result.observation.duration);
+    let name = &result.scenario.name;
+    let pad = name_width.min(MAX_NAME_PAD);
+    let head = format!("{status:<5} {took:>6}  {name:<pad$}  ");
+    let mut line = head + &summary(result);
+    if line.chars().count() > MAX_WIDTH {
+        line = line.chars().take(MAX_WIDTH - 1).collect::<String>() + "…";
+    }
+    line
+}
+
+/// What happened, in words: each request's outcome (`not-served` where that was expected and
+/// seen), then the exit code; an error, when the scenario could not run.
+pub fn summary(result: &ScenarioResult) -> String {
+    if let Some(error) = &result.error {
+        return error.to_string();
+    }
+    let mut parts: Vec<(String, String)> = Vec::new();
+    for request in &result.observation.requests {
+        let expected = result
+            .scenario
+            .expect
+            .requests
+            .iter()
+            .find(|(name, _)| *name == request.name)
+            .map(|(_, e)| *e);
+        let word = match expected {
+            Some(Expected::NotServed) if request.outcome.not_served() => "not-served".to_string(),
+            _ => request.outcome.to_string(),
+        };
+        // `in-flight-1 ok`, `in-flight-2 ok` read better as `in-flight ×2 ok`.
+        let stem = numbered_stem(&request.name)
+            .unwrap_or(&request.name)
+            .to_string();
+        parts.push((stem, word));
+    }
+    let mut words: Vec<String> = Vec::new();
+    let mut index = 0;
+    while index < parts.len() {
+        let (stem, word) = &parts[index];
+        let run = parts[index..]
+            .iter()
+            .take_while(|(s, w)| s == stem && w == word)
+            .count();
+        let is_numbered = result
+            .observation
+            .requests
+            .get(index)
+            .is_some_and(|r| numbered_stem(&r.name).is_some());
+        words.push(match (run, is_numbered) {
+            (1, true) => format!("{} {word}", result.observation.requests[index].name),
+            (1, false) => format!("{stem} {word}"),
+            (n, _) => format!("{stem} ×{n} {word}"),
+        });
+        index += run;
+    }
+    match result.observation.exit_code {
+        Some(code) => words.push(format!("exit {code}")),
+        None => words.push("no exit seen".to_string()),
+    }
+    words.join(" · ")
+}
+
+/// `in-flight` of `in-flight-2`.
+fn numbered_stem(name: &str) -> Option<&str> {
+    let (stem, number) = name.rsplit_once('-')?;
+    number.parse::<u32>().ok().map(|_| stem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_names_have_stems() {
+        assert_eq!(numbered_stem("in-flight-2"), Some("in-flight"));
+        assert_eq!(numbered_stem("after-stop"), None);
+    }
+}

@@ -1,0 +1,77 @@
+//! The verdict table: one row per scenario, the two requirements with their evidence in short,
+//! at most 100 columns wide, the requirements' full statements as a legend below it.
+
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+
+use super::line::MAX_WIDTH;
+use crate::duration;
+use crate::results::{RunResults, ScenarioResult};
+use crate::verdict::Requirement;
+
+/// The table and its legend.
+pub fn verdict_table(results: &RunResults) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(MAX_WIDTH as u16)
+        .set_header(vec!["scenario", "R1", "R2", "exit", "stop", "signal", "ok"]);
+    for result in &results.scenarios {
+        let observation = &result.observation;
+        table.add_row(vec![
+            result.scenario.name.clone(),
+            requirement(result, Requirement::AnswersInFlight),
+            requirement(result, Requirement::RefusesNew),
+            observation
+                .exit_code
+                .map_or("-".to_string(), |c| c.to_string()),
+            observation
+                .stop_duration
+                .map_or("-".to_string(), duration::format),
+            match observation.signal_received {
+                Some(true) => "logged",
+                Some(false) => "no",
+                None => "?",
+            }
+            .to_string(),
+            if result.passed() { "yes" } else { "NO" }.to_string(),
+        ]);
+    }
+    let mut out = table.to_string();
+    out.push('\n');
+    out.push_str(&format!(
+        "R1: {}; R2: {}\nsignal: the server logged the stop signal (? when the server is not ours)\n",
+        Requirement::AnswersInFlight.statement(),
+        Requirement::RefusesNew.statement()
+    ));
+    out
+}
+
+/// `met: ok`, `NOT met: ok`, `not tested`: the requirement and the outcomes that show it.
+fn requirement(result: &ScenarioResult, which: Requirement) -> String {
+    let Some(check) = result
+        .verdict
+        .requirements
+        .iter()
+        .find(|r| r.requirement == which)
+    else {
+        return "-".to_string();
+    };
+    let mut outcomes: Vec<String> = Vec::new();
+    let stop = result.observation.stop_issued_ms.unwrap_or(i64::MAX);
+    for request in &result.observation.requests {
+        let before = request.sent_ms < stop;
+        if before == (which == Requirement::AnswersInFlight) {
+            let word = request.outcome.to_string();
+            if !outcomes.contains(&word) {
+                outcomes.push(word);
+            }
+        }
+    }
+    let met = match check.met {
+        Some(true) => "met",
+        Some(false) => "NOT met",
+        None => return "not tested".to_string(),
+    };
+    format!("{met}: {}", outcomes.join(", "))
+}

@@ -1,0 +1,81 @@
+//! Why a scenario could not be run to its end: carried, typed, in its result.
+
+use std::time::Duration;
+
+use crate::engine::EngineError;
+
+/// A scenario that could not run to its end. Its result then fails, whatever was observed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The server (a process, or a container) could not be started.
+    #[error("starting {what} failed: {reason}")]
+    Start {
+        /// The process or container.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// The server did not become ready in time.
+    #[error("{what} was not ready within {}: {reason}", crate::duration::format(*waited))]
+    NotReady {
+        /// The process or container.
+        what: String,
+        /// How long it was given.
+        waited: Duration,
+        /// What was (not) seen.
+        reason: String,
+    },
+    /// The server answered its readiness probe with a non-2xx status.
+    #[error(
+        "{what}: GET {path} answered {status}; pass a path that answers 2xx (--path or --ready-path)"
+    )]
+    NotOk {
+        /// The container.
+        what: String,
+        /// The path probed.
+        path: String,
+        /// The status it answered.
+        status: u16,
+    },
+    /// The container exited before it was ready.
+    #[error(
+        "{what} exited with code {code} before it was ready; see its logs with the report's timeline"
+    )]
+    ExitedEarly {
+        /// The container.
+        what: String,
+        /// Its exit code.
+        code: i64,
+    },
+    /// The server's port is not published, so nothing can reach it.
+    #[error("{what}: port {port}/tcp is not published on the host; publish it (-p)")]
+    NotPublished {
+        /// The container.
+        what: String,
+        /// The container port.
+        port: u16,
+    },
+    /// Stopping the server (the signal, or `docker stop`) failed.
+    #[error("stopping {what} failed: {reason}")]
+    Stop {
+        /// The process or container.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// The engine failed a call the scenario needed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The image or binary the scenario needs was not prepared: a bug in the harness.
+    #[error("{scenario}: its server binary or image was not prepared (a bug in the harness)")]
+    NotPrepared {
+        /// The scenario's name.
+        scenario: String,
+    },
+    /// The scenario's task panicked: a bug in the harness.
+    #[error("the scenario panicked (a bug in the harness): {message}")]
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
+}
