@@ -1,5 +1,5 @@
 //! One line per finished scenario, for people watching a run:
-//! `PASS  2.2s dash/shell-form/graceful  in-flight ok · after-stop not-served · exit 0`.
+//! `PASS  2.2s  dash/shell-form/graceful  in-flight ok · after-stop not-served · exit 0`.
 
 use crate::duration;
 use crate::outcome::Expected;
@@ -10,24 +10,37 @@ pub const MAX_WIDTH: usize = 100;
 /// Names longer than this are not padded to the longest: they push the summary right.
 const MAX_NAME_PAD: usize = 44;
 
+/// The width of `PASS  2.2s  `, before the name.
+const HEAD_WIDTH: usize = 12;
+
 /// The line of `result`; `name_width` is the longest name of the plan (to align the summaries).
+/// A summary that would pass [`MAX_WIDTH`] goes on a second, indented line instead.
 pub fn line(result: &ScenarioResult, name_width: usize) -> String {
     let status = if result.passed() {
         "PASS"
     } else if result.error.is_some() {
-        "ERROR"
+        "ERR"
     } else {
         "FAIL"
     };
     let took = duration::format(result.observation.duration);
     let name = &result.scenario.name;
+    let summary = summary(result);
     let pad = name_width.min(MAX_NAME_PAD);
-    let head = format!("{status:<5} {took:>6}  {name:<pad$}  ");
-    let mut line = head + &summary(result);
-    if line.chars().count() > MAX_WIDTH {
-        line = line.chars().take(MAX_WIDTH - 1).collect::<String>() + "…";
+    let aligned = format!("{status:<4} {took:>5}  {name:<pad$}  {summary}");
+    if aligned.chars().count() <= MAX_WIDTH {
+        return aligned;
     }
-    line
+    let tight = format!("{status:<4} {took:>5}  {name}  {summary}");
+    if tight.chars().count() <= MAX_WIDTH {
+        return tight;
+    }
+    let indent = " ".repeat(HEAD_WIDTH + 2);
+    let mut second = format!("{indent}{summary}");
+    if second.chars().count() > MAX_WIDTH {
+        second = second.chars().take(MAX_WIDTH - 1).collect::<String>() + "…";
+    }
+    format!("{status:<4} {took:>5}  {name}\n{second}")
 }
 
 /// What happened, in words: each request's outcome (`not-served` where that was expected and

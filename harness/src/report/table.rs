@@ -1,7 +1,9 @@
 //! The verdict table: one row per scenario, the two requirements with their evidence in short,
 //! at most 100 columns wide, the requirements' full statements as a legend below it.
 
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{
+    ColumnConstraint, ContentArrangement, Table, Width, presets::UTF8_FULL_CONDENSED,
+};
 
 use super::line::MAX_WIDTH;
 use crate::duration;
@@ -15,7 +17,7 @@ pub fn verdict_table(results: &RunResults) -> String {
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(MAX_WIDTH as u16)
-        .set_header(vec!["scenario", "R1", "R2", "exit", "stop", "signal", "ok"]);
+        .set_header(vec!["scenario", "R1", "R2", "exit", "stop", "sig", "ok"]);
     for result in &results.scenarios {
         let observation = &result.observation;
         table.add_row(vec![
@@ -29,7 +31,7 @@ pub fn verdict_table(results: &RunResults) -> String {
                 .stop_duration
                 .map_or("-".to_string(), duration::format),
             match observation.signal_received {
-                Some(true) => "logged",
+                Some(true) => "yes",
                 Some(false) => "no",
                 None => "?",
             }
@@ -37,10 +39,22 @@ pub fn verdict_table(results: &RunResults) -> String {
             if result.passed() { "yes" } else { "NO" }.to_string(),
         ]);
     }
+    // Names and numbers stay whole; the evidence columns wrap when the table is too wide.
+    for index in [0, 3, 4, 5, 6] {
+        if let Some(column) = table.column_mut(index) {
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    // Wide enough for `NOT met:` over `empty-reply`.
+    for index in [1, 2] {
+        if let Some(column) = table.column_mut(index) {
+            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(11)));
+        }
+    }
     let mut out = table.to_string();
     out.push('\n');
     out.push_str(&format!(
-        "R1: {}; R2: {}\nsignal: the server logged the stop signal (? when the server is not ours)\n",
+        "R1: {}; R2: {}\nsig: the server logged the stop signal (? when the server is not ours)\n",
         Requirement::AnswersInFlight.statement(),
         Requirement::RefusesNew.statement()
     ));
