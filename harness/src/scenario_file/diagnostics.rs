@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::resolve::Produced;
+use super::file::Produced;
 
 /// One problem in a scenario file, located where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,9 +11,15 @@
 //! Nothing is half-loaded: [`load`] reads every file, collects every error of every file, and
 //! returns either all the scenarios or all the errors.
 
+mod canon;
 mod diagnostics;
 mod doc;
+mod expect_table;
+mod file;
+mod matrix_table;
+mod request_table;
 mod resolve;
+mod scenario_table;
 mod settings;
 mod values;
 
@@ -22,7 +28,7 @@ use std::path::{Path, PathBuf};
 use crate::scenario::Scenario;
 
 use diagnostics::{display_path, duplicates};
-use resolve::{FileCx, Produced};
+use file::{FileCx, Produced};
 
 pub use diagnostics::Diagnostic;
 

@@ -1,0 +1,107 @@
+//! An `expect` table into [`Expectations`]: per-request outcomes, exit code, signal, stop bounds.
+
+use crate::outcome::Expected;
+use crate::scenario::{Expectations, RequestSpec};
+
+use super::doc::Sp;
+use super::file::{Context, FileCx};
+use super::settings::ExpectParts;
+use super::values::parse_duration;
+
+impl FileCx<'_> {
+    pub(super) fn expectations(
+        &mut self,
+        cx: &Context,
+        parts: &ExpectParts,
+        requests: &[RequestSpec],
+    ) -> Option<Expectations> {
+        let errors_before = self.errors.len();
+        let sent: Vec<&str> = requests.iter().map(|r| r.name.as_str()).collect();
+        let mut expected: Vec<(String, Expected)> = Vec::new();
+        for (name, word) in &parts.requests {
+            if !sent.contains(&name.get_ref().as_str()) {
+                self.error(
+                    name.span().start,
+                    format!(
+                        "expectation names request `{}`, which {} does not send (it sends: {})",
+                        name.get_ref(),
+                        cx.senders,
+                        if sent.is_empty() {
+                            "nothing".to_string()
+                        } else {
+                            sent.join(", ")
+                        }
+                    ),
+                );
+                continue;
+            }
+            match Expected::parse(word.get_ref()) {
+                Some(e) => expected.push((name.get_ref().clone(), e)),
+                None => self.error(
+                    word.span().start,
+                    format!(
+                        "unknown expectation {:?} for request `{}` (expected one of: ok, http-error, truncated, empty-reply, reset, refused, timeout, not-served)",
+                        word.get_ref(),
+                        name.get_ref()
+                    ),
+                ),
+            }
+        }
+        // In the order the requests are sent.
+        let mut ordered = Vec::new();
+        for request in requests {
+            match expected.iter().find(|(n, _)| *n == request.name) {
+                Some(e) => ordered.push(e.clone()),
+                None if parts
+                    .requests
+                    .iter()
+                    .all(|(n, _)| *n.get_ref() != request.name) =>
+                {
+                    self.error(
+                        cx.at,
+                        format!(
+                            "{} has no expectation for request `{}` ({})",
+                            cx.what, request.name, cx.hint
+                        ),
+                    );
+                }
+                None => {}
+            }
+        }
+        let exit_code = parts.exit_code.as_ref().and_then(|code| {
+            let value = *code.get_ref();
+            if (0..=255).contains(&value) {
+                Some(value)
+            } else {
+                self.error(
+                    code.span().start,
+                    format!("exit-code {value} is out of range: exit codes are 0 to 255"),
+                );
+                None
+            }
+        });
+        let mut stop_bound = |key: &str, value: &Option<Sp<String>>| {
+            value
+                .as_ref()
+                .and_then(|v| match parse_duration(key, v.get_ref()) {
+                    Ok(d) => Some(d),
+                    Err(message) => {
+                        self.error(v.span().start, message);
+                        None
+                    }
+                })
+        };
+        let stop_at_least = stop_bound("stop-at-least", &parts.stop_at_least);
+        let stop_below = stop_bound("stop-below", &parts.stop_below);
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(Expectations {
+            requests: ordered,
+            exit_code,
+            signal_received: parts.signal_received.as_ref().map(|s| *s.get_ref()),
+            stop_at_least,
+            stop_below,
+        })
+    }
+}

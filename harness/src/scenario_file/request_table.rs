@@ -1,0 +1,129 @@
+//! A request table (`{ name, at, delay | download }`) into a [`RequestSpec`].
+
+use crate::scenario::{Offset, RequestKind, RequestSpec};
+
+use super::doc::{RequestDoc, Sp};
+use super::file::{FileCx, MAX_DOWNLOAD};
+use super::values::parse_duration;
+
+impl FileCx<'_> {
+    pub(super) fn request(
+        &mut self,
+        doc: &Sp<RequestDoc>,
+        earlier: &[RequestSpec],
+    ) -> Option<RequestSpec> {
+        let at_table = doc.span().start;
+        let doc = doc.get_ref();
+        let mut ok = true;
+        let name = match &doc.name {
+            None => {
+                self.error(
+                    at_table,
+                    "request has no `name` (like name = \"in-flight\")",
+                );
+                None
+            }
+            Some(name) => {
+                let text = name.get_ref();
+                if text.is_empty()
+                    || !text
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    self.error(
+                        name.span().start,
+                        format!(
+                            "bad request name {text:?}: use letters, digits, - and _ (like \"in-flight\")"
+                        ),
+                    );
+                    ok = false;
+                } else if earlier.iter().any(|r| r.name == *text) {
+                    self.error(
+                        name.span().start,
+                        format!("request name `{text}` is used twice in this scenario"),
+                    );
+                    ok = false;
+                }
+                Some(text.clone())
+            }
+        };
+        let at = match &doc.at {
+            None => {
+                self.error(
+                    at_table,
+                    "request has no `at` (its time relative to the stop, like at = \"-300ms\" or at = \"+300ms\")",
+                );
+                None
+            }
+            Some(at) => {
+                let offset = Offset::parse(at.get_ref());
+                if offset.is_none() {
+                    self.error(
+                        at.span().start,
+                        format!(
+                            "bad offset {:?} for `at`: write it like \"-300ms\" (before the stop) or \"+300ms\" (after it)",
+                            at.get_ref()
+                        ),
+                    );
+                }
+                offset
+            }
+        };
+        let kind = match (&doc.delay, &doc.download) {
+            (Some(delay), Some(_)) => {
+                self.error(
+                    delay.span().start,
+                    "a request has either `delay` (GET /) or `download` (GET /download), not both",
+                );
+                None
+            }
+            (Some(delay), None) => match parse_duration("delay", delay.get_ref()) {
+                Ok(d) => Some(RequestKind::Slow { delay: Some(d) }),
+                Err(message) => {
+                    self.error(delay.span().start, message);
+                    None
+                }
+            },
+            (None, None) => Some(RequestKind::Slow { delay: None }),
+            (None, Some(download)) => {
+                let d = download.get_ref();
+                let mut number = |key: &str, value: &Option<Sp<i64>>, min: i64| match value {
+                    None => {
+                        self.error(
+                            download.span().start,
+                            format!(
+                                "`download` has no `{key}` (like download = {{ bytes = 200000, rate = 100000 }})"
+                            ),
+                        );
+                        None
+                    }
+                    Some(v) if !(min..=MAX_DOWNLOAD).contains(v.get_ref()) => {
+                        self.error(
+                            v.span().start,
+                            format!(
+                                "download `{key}` = {} is out of range: the server takes {min} to {MAX_DOWNLOAD}",
+                                v.get_ref()
+                            ),
+                        );
+                        None
+                    }
+                    Some(v) => Some(*v.get_ref() as u64),
+                };
+                let bytes = number("bytes", &d.bytes, 0);
+                let rate = number("rate", &d.rate, 1);
+                Some(RequestKind::Download {
+                    bytes: bytes?,
+                    rate: rate?,
+                })
+            }
+        };
+        if !ok {
+            return None;
+        }
+        Some(RequestSpec {
+            name: name?,
+            at: at?,
+            kind: kind?,
+        })
+    }
+}
