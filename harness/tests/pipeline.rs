@@ -96,6 +96,10 @@ async fn the_first_result_reaches_the_reporter_before_the_last_scenario_finishes
     }
     assert_eq!(recording.0.last().map(String::as_str), Some("run finished"));
     // The results keep the plan's order, whatever order the scenarios ended in.
-    let names: Vec<&str> = results.scenarios.iter().map(|s| s.scenario.name.as_str()).collect();
+    let names: Vec<&str> = results
+        .scenarios
+        .iter()
+        .map(|s| s.scenario.name.as_str())
+        .collect();
     assert_eq!(names, [slow.name.as_str(), quick.name.as_str()]);
 }

@@ -74,6 +74,9 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
             kind: event.kind.clone(),
         });
     }
+    // Events arrive in the order they were heard; some are stamped by the engine, earlier than
+    // they arrive (its kill events): a timeline reads in the order things happened.
+    observation.timeline.sort_by_key(|event| event.ms);
     observation.signal_received =
         reads_signal_log.then_some(observation.signal_logged_ms.is_some());
     if let (Some(first), Some(last)) = (first, events.last()) {
