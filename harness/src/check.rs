@@ -65,7 +65,7 @@ impl CheckOptions {
             after_stop: Duration::from_secs(1),
             startup_timeout: Duration::from_secs(30),
             ready_path: None,
-            run_id: pipeline::new_run_id(),
+            run_id: crate::engine::new_run_id(),
         }
     }
 }

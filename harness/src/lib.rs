@@ -60,7 +60,7 @@ mod workspace;
 pub use check::check_testcontainer;
 pub use check::{CheckOptions, check_container, check_image};
 pub use duration::{format as format_duration, parse as parse_duration};
-pub use engine::{Engine, EngineError, EngineInfo, EngineKind};
+pub use engine::{Engine, EngineError, EngineInfo, EngineKind, new_run_id};
 pub use error::{Error, Result};
 pub use events::{BuildEvent, Event, EventKind};
 pub use explain::{ExplainOptions, Explanation, explain};
@@ -69,7 +69,7 @@ pub use judge::judge;
 pub use observation::{Observation, RequestObservation, TimedEvent};
 pub use outcome::{Expected, Outcome};
 pub use pid1::Pid1;
-pub use pipeline::{Reporter, RunEvent, RunOptions, default_jobs, new_run_id, run};
+pub use pipeline::{Reporter, RunEvent, RunOptions, default_jobs, run};
 pub use results::{RunResults, ScenarioResult};
 pub use run::ScenarioError;
 pub use scenario::{

@@ -4,7 +4,6 @@
 //! goes (cargo-nextest's runner and reporter are the model).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -12,7 +11,7 @@ use futures_util::FutureExt;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 
-use crate::engine::{Engine, EngineError, LABEL_RUN};
+use crate::engine::{Engine, EngineError, LABEL_RUN, new_run_id};
 use crate::error::Error;
 use crate::events::{BuildEvent, Event};
 use crate::images::{ServerBinary, build_static_server, ensure_variant_images};
@@ -51,20 +50,6 @@ impl RunOptions {
 pub fn default_jobs() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     (cores * 16).clamp(4, 64)
-}
-
-/// A fresh run id: 64 random bits, so that concurrent runs never share one (a run's cleanup
-/// removes exactly what carries its id).
-pub fn new_run_id() -> String {
-    // std's RandomState is seeded from the operating system's randomness.
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.write_u32(std::process::id());
-    format!("{:016x}", hasher.finish())
 }
 
 /// What a run tells its reporter, in order: the build, then for each scenario its start, its
@@ -294,13 +279,6 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn run_ids_are_sixty_four_random_bits() {
-        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_run_id()).collect();
-        assert_eq!(ids.len(), 1000);
-        assert!(ids.iter().all(|id| id.len() == 16));
-    }
 
     #[test]
     fn jobs_are_bounded() {

@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use crate::Outcome;
-use crate::outcome::Expected;
+use crate::outcome::{Expected, Outcome};
 use crate::scenario::{
     ContainerSpec, Expectations, Offset, RequestKind, RequestSpec, Scenario, ServerSpec, StopSpec,
     Target,

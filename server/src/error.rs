@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use crate::signal::StopSignal;
+use server_contract::StopSignal;
 
 /// Why the server could not start. Each is an environment problem: exit code 2.
 #[derive(Debug, thiserror::Error)]

@@ -13,5 +13,5 @@ pub use client::{Engine, EngineInfo, EngineKind};
 pub use containers::{ContainerConfig, ContainerState, ExecOutcome, LabelledContainer};
 pub use error::EngineError;
 pub use images::ImageConfig;
-pub use labels::{LABEL_MANAGED, LABEL_RUN, run_labels};
+pub use labels::{LABEL_MANAGED, LABEL_RUN, new_run_id, run_labels};
 pub use streams::KillEvent;

@@ -13,9 +13,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::engine::Engine;
+use crate::engine::new_run_id;
 use crate::error::{Error, Result};
 use crate::pid1::Pid1;
-use crate::pipeline::new_run_id;
 use crate::variant::StopSignal;
 
 pub use dockerfile_facts::{

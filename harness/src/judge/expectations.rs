@@ -3,6 +3,7 @@
 
 use crate::duration;
 use crate::observation::{Observation, RequestObservation};
+use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::verdict::{Requirement, RequirementCheck, Verdict};
 
@@ -87,7 +88,7 @@ fn not_in_flight(observation: &Observation) -> Vec<String> {
         .iter()
         // A request cut by the signal ends about when the engine logs it (the kill event is
         // stamped after the kill, by up to ~100 ms under load): only a complete answer counts.
-        .filter(|r| r.sent_ms < stop && r.outcome == crate::Outcome::Ok && r.done_ms < signal)
+        .filter(|r| r.sent_ms < stop && r.outcome == Outcome::Ok && r.done_ms < signal)
         .map(|r| {
             format!(
                 "request `{}` was no longer in flight: answered at {} ms, the signal was sent at {signal} ms; \
@@ -105,7 +106,7 @@ fn requirements(observation: &Observation) -> Vec<RequirementCheck> {
         observation.requests.iter().partition(|r| r.sent_ms < stop);
     vec![
         check(Requirement::AnswersInFlight, &before, |r| {
-            r.outcome == crate::Outcome::Ok
+            r.outcome == Outcome::Ok
         }),
         check(Requirement::RefusesNew, &after, |r| !r.outcome.served()),
     ]
@@ -140,7 +141,6 @@ fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Outcome;
     use crate::reproduce::{self, Timings};
 
     fn request(name: &str, outcome: Outcome, sent_ms: i64, done_ms: i64) -> RequestObservation {

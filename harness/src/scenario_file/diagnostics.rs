@@ -1,10 +1,7 @@
 //! Diagnostics: `path:line:column` places, toml messages with "did you mean", duplicate names.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
-
-use super::file::Produced;
+use std::path::Path;
 
 /// One problem in a scenario file, located where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +66,7 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// `path:line:column` of a byte offset.
-fn position(display: &str, text: &str, offset: usize) -> String {
+pub(super) fn position(display: &str, text: &str, offset: usize) -> String {
     let (line, column) = line_column(text, offset);
     format!("{display}:{line}:{column}")
 }
@@ -122,41 +119,6 @@ pub(super) fn unknown_key_context(expected: &[&str]) -> &'static str {
     } else {
         "this table"
     }
-}
-
-/// Scenario names must be unique across every file loaded.
-pub(super) fn duplicates(
-    workspace: &Path,
-    produced: &[(PathBuf, String, Vec<Produced>)],
-) -> Vec<Diagnostic> {
-    let mut first: HashMap<&str, (usize, usize)> = HashMap::new();
-    let mut lines = Vec::new();
-    for (file_index, (path, text, scenarios)) in produced.iter().enumerate() {
-        for p in scenarios {
-            let name = p.scenario.name.as_str();
-            match first.get(name) {
-                None => {
-                    first.insert(name, (file_index, p.at));
-                }
-                Some(&(f, at)) => {
-                    if f == file_index && at == p.at && p.matrix {
-                        continue; // reported by the matrix
-                    }
-                    let (first_path, first_text, _) = &produced[f];
-                    lines.push(Diagnostic::at(
-                        &display_path(workspace, path),
-                        text,
-                        p.at,
-                        format!(
-                            "duplicate scenario name `{name}` (first defined at {})",
-                            position(&display_path(workspace, first_path), first_text, at)
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    lines
 }
 
 #[cfg(test)]

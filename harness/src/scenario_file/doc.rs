@@ -3,12 +3,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
+use std::ops::Range;
 
 use serde::Deserialize;
 use serde::de::{self, IntoDeserializer, SeqAccess, Visitor};
 use toml::Spanned;
-
-use super::settings::Setting;
 
 pub(super) type Sp<T> = Spanned<T>;
 
@@ -229,4 +228,91 @@ pub(super) struct ExpectDoc {
     pub(super) signal_received: Option<Sp<bool>>,
     pub(super) stop_at_least: Option<Sp<String>>,
     pub(super) stop_below: Option<Sp<String>>,
+}
+
+/// One value of a setting, with where it was written.
+#[derive(Debug, Clone)]
+pub(super) enum Val {
+    Str(Sp<String>),
+    Bool(Sp<bool>),
+    Signals(Sp<Vec<Sp<String>>>),
+}
+
+impl Val {
+    pub(super) fn span(&self) -> Range<usize> {
+        match self {
+            Val::Str(v) => v.span(),
+            Val::Bool(v) => v.span(),
+            Val::Signals(v) => v.span(),
+        }
+    }
+}
+
+/// A setting as written: one value, or a list (an axis in a matrix).
+#[derive(Debug, Clone)]
+pub(super) struct Setting {
+    pub(super) key: &'static str,
+    pub(super) span: Range<usize>,
+    pub(super) values: Vec<Val>,
+    pub(super) list: bool,
+}
+
+impl Setting {
+    pub(super) fn push_str(
+        out: &mut Vec<Setting>,
+        key: &'static str,
+        doc: Option<Sp<OneOrMany<String>>>,
+    ) {
+        Self::push(out, key, doc, Val::Str);
+    }
+
+    pub(super) fn push_bool(
+        out: &mut Vec<Setting>,
+        key: &'static str,
+        doc: Option<Sp<OneOrMany<bool>>>,
+    ) {
+        Self::push(out, key, doc, Val::Bool);
+    }
+
+    fn push<T>(
+        out: &mut Vec<Setting>,
+        key: &'static str,
+        doc: Option<Sp<OneOrMany<T>>>,
+        wrap: fn(Sp<T>) -> Val,
+    ) {
+        let Some(doc) = doc else { return };
+        let span = doc.span();
+        let (values, list) = match doc.into_inner() {
+            OneOrMany::One(v) => (vec![wrap(Sp::new(span.clone(), v))], false),
+            OneOrMany::Many(vs) => (vs.into_iter().map(wrap).collect(), true),
+        };
+        out.push(Setting {
+            key,
+            span,
+            values,
+            list,
+        });
+    }
+
+    pub(super) fn signals(doc: Option<Sp<SignalsDoc>>) -> Option<Setting> {
+        let doc = doc?;
+        let span = doc.span();
+        let (values, list) = match doc.into_inner() {
+            SignalsDoc::Single(s) => (
+                vec![Val::Signals(Sp::new(
+                    span.clone(),
+                    vec![Sp::new(span.clone(), s)],
+                ))],
+                false,
+            ),
+            SignalsDoc::One(names) => (vec![Val::Signals(Sp::new(span.clone(), names))], false),
+            SignalsDoc::Many(lists) => (lists.into_iter().map(Val::Signals).collect(), true),
+        };
+        Some(Setting {
+            key: "signals",
+            span,
+            values,
+            list,
+        })
+    }
 }

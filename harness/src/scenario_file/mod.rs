@@ -23,11 +23,12 @@ mod scenario_table;
 mod settings;
 mod values;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::scenario::Scenario;
 
-use diagnostics::{display_path, duplicates};
+use diagnostics::{display_path, position};
 use file::{FileCx, Produced};
 
 pub use diagnostics::Diagnostic;
@@ -152,6 +153,38 @@ fn all_or_errors(
         .into_iter()
         .flat_map(|(_, _, scenarios)| scenarios.into_iter().map(|p| p.scenario))
         .collect())
+}
+
+/// Scenario names must be unique across every file loaded.
+fn duplicates(workspace: &Path, produced: &[(PathBuf, String, Vec<Produced>)]) -> Vec<Diagnostic> {
+    let mut first: HashMap<&str, (usize, usize)> = HashMap::new();
+    let mut lines = Vec::new();
+    for (file_index, (path, text, scenarios)) in produced.iter().enumerate() {
+        for p in scenarios {
+            let name = p.scenario.name.as_str();
+            match first.get(name) {
+                None => {
+                    first.insert(name, (file_index, p.at));
+                }
+                Some(&(f, at)) => {
+                    if f == file_index && at == p.at && p.matrix {
+                        continue; // reported by the matrix
+                    }
+                    let (first_path, first_text, _) = &produced[f];
+                    lines.push(Diagnostic::at(
+                        &display_path(workspace, path),
+                        text,
+                        p.at,
+                        format!(
+                            "duplicate scenario name `{name}` (first defined at {})",
+                            position(&display_path(workspace, first_path), first_text, at)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    lines
 }
 
 /// The scenarios whose names match `glob`, in order (globset syntax; `*` matches `/` too, so

@@ -1,9 +1,9 @@
 //! Settings with their places in the file: values as written, merged expectations, and the keys.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 
-use super::doc::{ExpectDoc, OneOrMany, RequestDoc, SignalsDoc, Sp};
+use super::doc::{ExpectDoc, RequestDoc, Sp};
+pub(super) use super::doc::{Setting, Val};
 
 /// The settings a scenario or matrix cell is made of, as written in files (`requests` aside).
 pub(super) const SETTING_KEYS: [&str; 11] = [
@@ -19,93 +19,6 @@ pub(super) const SETTING_KEYS: [&str; 11] = [
     "stop-timeout",
     "stop-at",
 ];
-
-/// One value of a setting, with where it was written.
-#[derive(Debug, Clone)]
-pub(super) enum Val {
-    Str(Sp<String>),
-    Bool(Sp<bool>),
-    Signals(Sp<Vec<Sp<String>>>),
-}
-
-impl Val {
-    pub(super) fn span(&self) -> Range<usize> {
-        match self {
-            Val::Str(v) => v.span(),
-            Val::Bool(v) => v.span(),
-            Val::Signals(v) => v.span(),
-        }
-    }
-}
-
-/// A setting as written: one value, or a list (an axis in a matrix).
-#[derive(Debug, Clone)]
-pub(super) struct Setting {
-    pub(super) key: &'static str,
-    pub(super) span: Range<usize>,
-    pub(super) values: Vec<Val>,
-    pub(super) list: bool,
-}
-
-impl Setting {
-    pub(super) fn push_str(
-        out: &mut Vec<Setting>,
-        key: &'static str,
-        doc: Option<Sp<OneOrMany<String>>>,
-    ) {
-        Self::push(out, key, doc, Val::Str);
-    }
-
-    pub(super) fn push_bool(
-        out: &mut Vec<Setting>,
-        key: &'static str,
-        doc: Option<Sp<OneOrMany<bool>>>,
-    ) {
-        Self::push(out, key, doc, Val::Bool);
-    }
-
-    fn push<T>(
-        out: &mut Vec<Setting>,
-        key: &'static str,
-        doc: Option<Sp<OneOrMany<T>>>,
-        wrap: fn(Sp<T>) -> Val,
-    ) {
-        let Some(doc) = doc else { return };
-        let span = doc.span();
-        let (values, list) = match doc.into_inner() {
-            OneOrMany::One(v) => (vec![wrap(Sp::new(span.clone(), v))], false),
-            OneOrMany::Many(vs) => (vs.into_iter().map(wrap).collect(), true),
-        };
-        out.push(Setting {
-            key,
-            span,
-            values,
-            list,
-        });
-    }
-
-    pub(super) fn signals(doc: Option<Sp<SignalsDoc>>) -> Option<Setting> {
-        let doc = doc?;
-        let span = doc.span();
-        let (values, list) = match doc.into_inner() {
-            SignalsDoc::Single(s) => (
-                vec![Val::Signals(Sp::new(
-                    span.clone(),
-                    vec![Sp::new(span.clone(), s)],
-                ))],
-                false,
-            ),
-            SignalsDoc::One(names) => (vec![Val::Signals(Sp::new(span.clone(), names))], false),
-            SignalsDoc::Many(lists) => (lists.into_iter().map(Val::Signals).collect(), true),
-        };
-        Some(Setting {
-            key: "signals",
-            span,
-            values,
-            list,
-        })
-    }
-}
 
 /// A cell's settings: one value per key.
 pub(super) type Values = BTreeMap<&'static str, Val>;
