@@ -105,3 +105,43 @@ fn unknown_subcommand_is_a_usage_error() {
         .code(2)
         .stderr(predicates::str::contains("unrecognized subcommand"));
 }
+
+/// `run` on the blog pair: one line per scenario and a summary, none wider than 100 columns;
+/// with `--format json`, stdout is only the JSON. Standard error is not a terminal here, so it
+/// stays empty (no progress display).
+#[test]
+fn run_prints_one_line_per_scenario_and_json_stays_byte_clean() {
+    let human = cargo_bin_cmd!("shutdown-harness")
+        .args(["run", "--filter", "blog/*"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&human.stdout);
+    assert_eq!(human.status.code(), Some(0), "{stdout}");
+    assert!(
+        human.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&human.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines.iter().all(|l| l.chars().count() <= 100), "{stdout}");
+    assert!(
+        lines[..2].iter().all(|l| l.starts_with("PASS ")),
+        "{stdout}"
+    );
+    assert!(lines[2].starts_with("2 passed, 0 failed"), "{stdout}");
+
+    let json = cargo_bin_cmd!("shutdown-harness")
+        .args(["run", "--filter", "blog/*", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(json.status.code(), Some(0));
+    assert!(
+        json.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let report: Value = serde_json::from_slice(&json.stdout).expect("stdout is only JSON");
+    assert_eq!(report["scenarios"].as_array().map(Vec::len), Some(2));
+    assert_eq!(report["engine"]["kind"], "docker");
+}

@@ -26,14 +26,12 @@ pub fn line(result: &ScenarioResult, name_width: usize) -> String {
     let took = duration::format(result.observation.duration);
     let name = &result.scenario.name;
     let summary = summary(result);
-    let pad = name_width.min(MAX_NAME_PAD);
-    let aligned = format!("{status:<4} {took:>5}  {name:<pad$}  {summary}");
-    if aligned.chars().count() <= MAX_WIDTH {
-        return aligned;
-    }
-    let tight = format!("{status:<4} {took:>5}  {name}  {summary}");
-    if tight.chars().count() <= MAX_WIDTH {
-        return tight;
+    // Aligned with the other lines as far as the width allows.
+    let room = MAX_WIDTH.saturating_sub(HEAD_WIDTH + 2 + summary.chars().count());
+    let pad = name_width.min(MAX_NAME_PAD).min(room);
+    let line = format!("{status:<4} {took:>5}  {name:<pad$}  {summary}");
+    if line.chars().count() <= MAX_WIDTH {
+        return line;
     }
     let indent = " ".repeat(HEAD_WIDTH + 2);
     let mut second = format!("{indent}{summary}");
