@@ -63,9 +63,7 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
     } else if expect.stop_at_least.is_some() || expect.stop_below.is_some() {
         failures.push("stop duration: the stop never returned".to_string());
     }
-    if scenario.runs_our_server() {
-        failures.extend(not_in_flight(observation));
-    }
+    failures.extend(not_in_flight(scenario, observation));
     Verdict {
         passed: failures.is_empty(),
         failures,
@@ -73,43 +71,80 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
     }
 }
 
-/// Requests meant to be in flight that were already served when the signal went out: the run
-/// did not test what it claims (an overloaded engine delivering the signal late, or a delay too
-/// short for the schedule), so it must not pass.
-fn not_in_flight(observation: &Observation) -> Vec<String> {
-    let (Some(stop), Some(signal)) = (
-        observation.stop_issued_ms,
-        observation.signal_sent_ms.or(observation.stop_issued_ms),
-    ) else {
+/// When the stop began for the server: the engine's kill event, else the stop's issue (a
+/// process's signal is sent at once).
+fn signal_ms(observation: &Observation) -> Option<i64> {
+    observation.signal_sent_ms.or(observation.stop_issued_ms)
+}
+
+/// Whether `request`, sent before the stop, was answered before the signal went out: it was
+/// never in flight. A request cut by the signal ends about when the engine logs it (the kill
+/// event is stamped after the kill, by up to ~100 ms under load): only a complete answer counts.
+fn answered_before_signal(request: &RequestObservation, signal: i64) -> bool {
+    request.outcome == Outcome::Ok && request.done_ms < signal
+}
+
+/// Requests meant to be in flight that were already answered when the signal went out: the
+/// run did not test what it claims (a path faster than the schedule, or an overloaded engine
+/// delivering the signal late), so it must not pass, whatever the server.
+fn not_in_flight(scenario: &Scenario, observation: &Observation) -> Vec<String> {
+    let (Some(stop), Some(signal)) = (observation.stop_issued_ms, signal_ms(observation)) else {
         return Vec::new();
+    };
+    let advice = if scenario.runs_our_server() {
+        "lengthen its delay or run fewer scenarios at once"
+    } else {
+        "point --path at a slower endpoint (one that answers after the stop), or raise --requests so that some stay in flight"
     };
     observation
         .requests
         .iter()
-        // A request cut by the signal ends about when the engine logs it (the kill event is
-        // stamped after the kill, by up to ~100 ms under load): only a complete answer counts.
-        .filter(|r| r.sent_ms < stop && r.outcome == Outcome::Ok && r.done_ms < signal)
+        .filter(|r| r.sent_ms < stop && answered_before_signal(r, signal))
         .map(|r| {
             format!(
-                "request `{}` was no longer in flight: answered at {} ms, the signal was sent at {signal} ms; \
-                 lengthen its delay or run fewer scenarios at once",
+                "request `{}` was never in flight: answered at {} ms, the signal was sent at {signal} ms; {advice}",
                 r.name, r.done_ms
             )
         })
         .collect()
 }
 
-/// Checks the two requirements from the requests sent before and after the stop.
+/// Checks the two requirements from the requests sent before and after the stop. A request
+/// answered before the signal tests neither; when no request meant to be in flight was still
+/// in flight, the first requirement was not tested (`met` is None), and the evidence says so.
 fn requirements(observation: &Observation) -> Vec<RequirementCheck> {
     let stop = observation.stop_issued_ms.unwrap_or(i64::MAX);
     let (before, after): (Vec<_>, Vec<_>) =
         observation.requests.iter().partition(|r| r.sent_ms < stop);
-    vec![
-        check(Requirement::AnswersInFlight, &before, |r| {
+    let signal = signal_ms(observation);
+    let (early, in_flight): (Vec<_>, Vec<_>) = before
+        .iter()
+        .partition(|r| signal.is_some_and(|signal| answered_before_signal(r, signal)));
+    let answers = if in_flight.is_empty() && !early.is_empty() {
+        RequirementCheck {
+            requirement: Requirement::AnswersInFlight,
+            met: None,
+            evidence: format!(
+                "not tested: {} answered before the signal was sent (at {} ms), so none was in flight",
+                names(&early),
+                signal.unwrap_or_default()
+            ),
+        }
+    } else {
+        check(Requirement::AnswersInFlight, &in_flight, |r| {
             r.outcome == Outcome::Ok
-        }),
+        })
+    };
+    vec![
+        answers,
         check(Requirement::RefusesNew, &after, |r| !r.outcome.served()),
     ]
+}
+
+/// `in-flight-1, in-flight-2`.
+fn names(requests: &[&RequestObservation]) -> String {
+    let names: Vec<&str> = requests.iter().map(|r| r.name.as_str()).collect();
+    names.join(", ")
 }
 
 fn check(
@@ -204,9 +239,39 @@ mod tests {
         let verdict = verdict(&scenario, &observation);
         assert!(!verdict.passed);
         assert!(
-            verdict.failures[0].starts_with("request `in-flight` was no longer in flight"),
+            verdict.failures[0].starts_with("request `in-flight` was never in flight"),
             "{:?}",
             verdict.failures
         );
+        // Nothing tested the first requirement: it is neither met nor failed.
+        assert_eq!(verdict.requirements[0].met, None);
+        assert!(
+            verdict.requirements[0].evidence.starts_with("not tested"),
+            "{:?}",
+            verdict.requirements
+        );
+    }
+
+    #[test]
+    fn a_fast_path_on_any_image_tests_nothing_and_fails_with_advice() {
+        // `check` on a path answered in 12 ms, the signal sent at 1020 ms.
+        let (mut scenario, mut observation) = exec_form();
+        scenario.target = crate::scenario::Target::Image(crate::scenario::ImageSpec {
+            image: "busybox-httpd".to_string(),
+            port: 8080,
+            init: true,
+            ready_path: "/".to_string(),
+            ready_within: std::time::Duration::from_secs(30),
+        });
+        observation.signal_sent_ms = Some(1020);
+        observation.requests[0] = request("in-flight", Outcome::Ok, 0, 12);
+        let verdict = verdict(&scenario, &observation);
+        assert!(!verdict.passed);
+        assert!(
+            verdict.failures.iter().any(|f| f.contains("--path")),
+            "{:?}",
+            verdict.failures
+        );
+        assert_eq!(verdict.requirements[0].met, None);
     }
 }

@@ -122,7 +122,7 @@ fn timeline(out: &mut String, result: &ScenarioResult) {
         let met = match check.met {
             Some(true) => "met",
             Some(false) => "NOT met",
-            None => "untested",
+            None => "not tested",
         };
         let _ = writeln!(
             out,
