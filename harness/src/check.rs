@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, MAX_STOP_TIMEOUT};
 use crate::error::{Error, Result};
 use crate::outcome::{Expected, Outcome};
 use crate::pipeline::{self, Reporter, RunOptions};
@@ -67,6 +67,57 @@ impl CheckOptions {
             ready_path: None,
             run_id: crate::engine::new_run_id(),
         }
+    }
+}
+
+/// The most requests a check sends in flight at once.
+pub const MAX_REQUESTS: usize = 1000;
+
+impl CheckOptions {
+    /// Refuses options no check can run with, naming the option and what to write instead.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |option, reason: String| Err(Error::InvalidOption { option, reason });
+        for (option, path) in [
+            ("path", Some(&self.path)),
+            ("ready-path", self.ready_path.as_ref()),
+        ] {
+            if let Some(problem) = path.and_then(|p| crate::client::path_problem(p)) {
+                return invalid(option, problem);
+            }
+        }
+        if self.stop_timeout > MAX_STOP_TIMEOUT || self.stop_timeout.subsec_nanos() != 0 {
+            return invalid(
+                "stop-timeout",
+                format!(
+                    "{} is not whole seconds from 0 to {}: docker stop takes its grace period in seconds",
+                    crate::duration::format(self.stop_timeout),
+                    MAX_STOP_TIMEOUT.as_secs()
+                ),
+            );
+        }
+        for (option, duration) in [
+            ("stop-after", self.stop_after),
+            ("after-stop", self.after_stop),
+            ("startup-timeout", self.startup_timeout),
+        ] {
+            if duration > crate::duration::MAX {
+                return invalid(
+                    option,
+                    format!(
+                        "{} is longer than the longest allowed, {}",
+                        crate::duration::format(duration),
+                        crate::duration::format(crate::duration::MAX)
+                    ),
+                );
+            }
+        }
+        if !(1..=MAX_REQUESTS).contains(&self.requests) {
+            return invalid(
+                "requests",
+                format!("{} is not from 1 to {MAX_REQUESTS}", self.requests),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -150,6 +201,7 @@ pub async fn check_image(
     options: &CheckOptions,
     reporter: &mut dyn Reporter,
 ) -> Result<ScenarioResult> {
+    options.validate()?;
     let signal = match options.signal {
         Some(signal) => signal,
         None => stop_signal(engine.require_image(image).await?.stop_signal, image)?,
@@ -165,6 +217,7 @@ pub async fn check_container(
     options: &CheckOptions,
     reporter: &mut dyn Reporter,
 ) -> Result<ScenarioResult> {
+    options.validate()?;
     let state = engine.inspect_container(id).await?;
     let image = if state.image.is_empty() {
         id.to_string()
@@ -237,5 +290,28 @@ fn stop_signal(signal: Option<String>, image: &str) -> Result<StopSignal> {
             image: image.to_string(),
             signal: name,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_options_name_the_option() {
+        let bad = |change: fn(&mut CheckOptions)| {
+            let mut options = CheckOptions::new(8080, "/");
+            change(&mut options);
+            options.validate().unwrap_err().to_string()
+        };
+        assert!(bad(|o| o.path = "/a b".into()).starts_with("--path: "));
+        assert!(bad(|o| o.ready_path = Some("health".into())).starts_with("--ready-path: "));
+        assert!(
+            bad(|o| o.stop_timeout = Duration::from_secs(4_294_967_295))
+                .starts_with("--stop-timeout: ")
+        );
+        assert!(bad(|o| o.startup_timeout = Duration::MAX).starts_with("--startup-timeout: "));
+        assert!(bad(|o| o.requests = 0).starts_with("--requests: "));
+        assert!(CheckOptions::new(8080, "/slow?x=1").validate().is_ok());
     }
 }

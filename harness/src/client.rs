@@ -29,6 +29,22 @@ pub struct Response {
     pub connected: Option<Instant>,
 }
 
+/// What is wrong with `path` as a request target (`/slow?x=1`), if anything: it must start with
+/// `/` and be a valid URI path and query (no spaces, no control characters).
+pub fn path_problem(path: &str) -> Option<String> {
+    if !path.starts_with('/') {
+        return Some(format!(
+            "{path:?} does not start with `/`: write it like /slow or /?delay=2s"
+        ));
+    }
+    match path.parse::<hyper::http::uri::PathAndQuery>() {
+        Ok(_) => None,
+        Err(_) => Some(format!(
+            "{path:?} is not a valid request path: percent-encode spaces and other special characters (like /a%20b)"
+        )),
+    }
+}
+
 /// Sends `GET path` to `addr` on a fresh connection and waits at most `deadline` for the outcome.
 ///
 /// `on_connected` runs once the TCP connection is up (before the request is written), so a
@@ -72,11 +88,22 @@ async fn exchange(
         };
     tokio::spawn(connection);
 
-    let request = hyper::Request::get(path)
-        .header(hyper::header::HOST, addr.to_string())
-        .header(hyper::header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
-        .expect("a GET with a valid path is a valid request");
+    // Paths are checked where they enter (`path_problem`); one that is not a URI all the same
+    // is what any server would answer 400 to.
+    let Ok(uri) = path.parse::<hyper::Uri>() else {
+        partial.status = Some(400);
+        return Outcome::HttpError;
+    };
+    let mut request = hyper::Request::new(Empty::<Bytes>::new());
+    *request.uri_mut() = uri;
+    let headers = request.headers_mut();
+    if let Ok(host) = hyper::header::HeaderValue::try_from(addr.to_string()) {
+        headers.insert(hyper::header::HOST, host);
+    }
+    headers.insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
     let response = match sender.send_request(request).await {
         Ok(response) => response,
         // Nothing of a response arrived: the connection was closed (empty reply) or reset.
@@ -230,6 +257,28 @@ mod tests {
             (response.outcome, response.connected),
             (Outcome::Refused, None)
         );
+    }
+
+    #[test]
+    fn paths_must_be_uri_paths() {
+        assert_eq!(path_problem("/slow?x=1"), None);
+        assert!(path_problem("/a b").unwrap().contains("percent-encode"));
+        assert!(path_problem("slow").unwrap().contains("start with"));
+        assert!(path_problem("").is_some());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Whatever the text, checking it never panics, and a path it accepts is one hyper
+        /// sends as it is.
+        #[test]
+        fn any_path_is_checked_without_panic(path in "\\PC{0,40}") {
+            if path_problem(&path).is_none() {
+                let uri: hyper::Uri = path.parse().expect("an accepted path is a URI");
+                proptest::prop_assert_eq!(uri.path_and_query().map(|p| p.as_str()), Some(path.as_str()));
+            }
+        }
     }
 
     #[tokio::test]

@@ -23,6 +23,14 @@ pub enum Error {
     /// A check could not even start (no port, exited at once, a 404).
     #[error(transparent)]
     Scenario(#[from] std::sync::Arc<ScenarioError>),
+    /// An option of a check or an explanation is out of range or malformed.
+    #[error("--{option}: {reason}")]
+    InvalidOption {
+        /// The option, as the command line names it (`stop-timeout`).
+        option: &'static str,
+        /// What is wrong and what to write instead.
+        reason: String,
+    },
     /// Container scenarios were given but no engine.
     #[error("container scenarios need a container engine, and none was given")]
     NoEngine,

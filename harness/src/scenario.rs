@@ -186,7 +186,7 @@ impl RequestKind {
 pub struct Offset(pub i64);
 
 impl Offset {
-    /// Parses `-1s`, `+250ms`, `1.5s`, `0`.
+    /// Parses `-1s`, `+250ms`, `1.5s`, `0`; at most an hour either way.
     pub fn parse(text: &str) -> Option<Offset> {
         let text = text.trim();
         let (sign, magnitude) = match text.as_bytes().first()? {
@@ -197,7 +197,7 @@ impl Offset {
         if magnitude.trim() == "0" {
             return Some(Offset(0));
         }
-        let magnitude = crate::duration::parse(magnitude)?;
+        let magnitude = crate::duration::parse(magnitude).filter(|d| *d <= crate::duration::MAX)?;
         Some(Offset(sign * i64::try_from(magnitude.as_millis()).ok()?))
     }
 

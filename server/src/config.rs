@@ -9,8 +9,7 @@ use server_contract::env;
 pub use server_contract::log::LogFormat;
 pub use server_contract::{Mode, StopSignal};
 
-/// The longest delay a request may ask for: longer would only tie up a connection.
-pub const MAX_DELAY: Duration = Duration::from_secs(10 * 60);
+pub use server_contract::MAX_DELAY;
 
 /// Everything the server is told at start; every flag can also come from `SERVER_<NAME>`.
 #[derive(Clone, Debug, Parser)]

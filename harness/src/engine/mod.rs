@@ -9,7 +9,7 @@ mod images;
 mod labels;
 mod streams;
 
-pub use client::{Engine, EngineInfo, EngineKind};
+pub use client::{Engine, EngineInfo, EngineKind, MAX_STOP_TIMEOUT};
 pub use containers::{ContainerConfig, ContainerState, ExecOutcome, LabelledContainer};
 pub use error::EngineError;
 pub use images::ImageConfig;

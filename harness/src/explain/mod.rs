@@ -170,6 +170,21 @@ pub async fn explain(
     image: &str,
     options: &ExplainOptions,
 ) -> Result<Explanation> {
+    if let Some(problem) = crate::client::path_problem(&options.path) {
+        return Err(Error::InvalidOption {
+            option: "path",
+            reason: problem,
+        });
+    }
+    if options.stop_timeout > crate::engine::MAX_STOP_TIMEOUT {
+        return Err(Error::InvalidOption {
+            option: "stop-timeout",
+            reason: format!(
+                "at most {} seconds",
+                crate::engine::MAX_STOP_TIMEOUT.as_secs()
+            ),
+        });
+    }
     let dockerfile = options
         .dockerfile
         .as_deref()

@@ -61,7 +61,7 @@ impl FileCx<'_> {
                     self.error(
                         at.span().start,
                         format!(
-                            "bad offset {:?} for `at`: write it like \"-300ms\" (before the stop) or \"+300ms\" (after it)",
+                            "bad offset {:?} for `at`: write it like \"-300ms\" (before the stop) or \"+300ms\" (after it), at most an hour",
                             at.get_ref()
                         ),
                     );

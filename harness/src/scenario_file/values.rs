@@ -18,10 +18,23 @@ pub(super) fn name_problem(text: &str) -> Option<String> {
     })
 }
 
+/// A duration for `key`, no longer than that key allows: the server's longest handler delay
+/// for delays, an hour for the rest.
 pub(super) fn parse_duration(key: &str, text: &str) -> Result<Duration, String> {
-    crate::duration::parse(text).ok_or_else(|| {
-        format!("bad duration {text:?} for `{key}`: write it like 250ms, 2s or 1.5s")
-    })
+    let max = match key {
+        "delay" => server_contract::MAX_DELAY,
+        _ => crate::duration::MAX,
+    };
+    match crate::duration::parse(text) {
+        None => Err(format!(
+            "bad duration {text:?} for `{key}`: write it like 250ms, 2s or 1.5s"
+        )),
+        Some(duration) if duration > max => Err(format!(
+            "`{key}` = {text:?} is longer than the longest allowed, {}",
+            crate::duration::format(max)
+        )),
+        Some(duration) => Ok(duration),
+    }
 }
 
 pub(super) fn canon_duration(duration: Duration) -> String {

@@ -20,5 +20,9 @@ pub mod mode;
 pub mod signal;
 
 pub use log::LogLine;
+
+/// The longest handler delay the server accepts (`--delay`, `?delay=`): longer would only tie
+/// up a connection.
+pub const MAX_DELAY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 pub use mode::Mode;
 pub use signal::StopSignal;
