@@ -1,6 +1,8 @@
 //! Reporters' renderings of results: a human timeline per scenario, one line per scenario, the
-//! verdict table, JSON, and JUnit XML. They read results only; they never talk to the engine.
+//! verdict table, JSON, JUnit XML, and an HTML page with SVG timelines. They read results only;
+//! they never talk to the engine.
 
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -18,6 +20,8 @@ pub enum Format {
     Json,
     /// JUnit XML, one test case per scenario.
     Junit,
+    /// One self-contained HTML page: the verdict table and an SVG timeline per scenario.
+    Html,
 }
 
 /// Renders `results` in `format`.
@@ -26,5 +30,6 @@ pub fn render(results: &RunResults, format: Format) -> String {
         Format::Table => human::render(results),
         Format::Json => json::render(results),
         Format::Junit => junit::render(results),
+        Format::Html => html::render(results),
     }
 }
