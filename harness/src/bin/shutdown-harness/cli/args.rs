@@ -186,6 +186,9 @@ pub struct OutputArgs {
     /// Also write the JSON report to this file (CI keeps it beside a JUnit report).
     #[arg(long, value_name = "FILE")]
     pub json_output: Option<PathBuf>,
+    /// Also write the HTML report (verdict table, SVG timelines) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Show every scenario's full timeline, not only those that did not behave as expected.
     #[arg(long, short)]
     pub verbose: bool,
@@ -200,6 +203,8 @@ pub enum ReportFormat {
     Json,
     /// JUnit XML, one test case per scenario.
     Junit,
+    /// One self-contained HTML page: the verdict table and an SVG timeline per scenario.
+    Html,
 }
 
 fn parse_signal(text: &str) -> Result<StopSignal, String> {

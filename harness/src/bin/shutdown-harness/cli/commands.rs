@@ -156,10 +156,14 @@ fn finish(
     if let Some(path) = &output.json_output {
         write_file(path, &report::render(results, Format::Json))?;
     }
+    if let Some(path) = &output.html {
+        write_file(path, &report::render(results, Format::Html))?;
+    }
     let document = match output.format {
         ReportFormat::Table => live.transcript().to_string(),
         ReportFormat::Json => report::render(results, Format::Json),
         ReportFormat::Junit => report::render(results, Format::Junit),
+        ReportFormat::Html => report::render(results, Format::Html),
     };
     match (&output.output, output.format) {
         (Some(path), _) => write_file(path, &document)?,
