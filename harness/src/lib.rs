@@ -59,7 +59,10 @@ mod workspace;
 #[cfg(feature = "testcontainers")]
 pub use check::check_testcontainer;
 pub use check::{CheckOptions, check_container, check_image};
-pub use duration::{format as format_duration, parse as parse_duration};
+pub use duration::{
+    MAX as MAX_DURATION, format as format_duration, parse as parse_duration,
+    parse_at_most as parse_duration_at_most,
+};
 pub use engine::{Engine, EngineError, EngineInfo, EngineKind, new_run_id};
 pub use error::{Error, Result};
 pub use events::{BuildEvent, Event, EventKind};

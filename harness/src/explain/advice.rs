@@ -1,25 +1,38 @@
-//! The words of an explanation: the prediction in one sentence, the fixes that fit it, and
-//! the notes that hold whatever it is.
+//! The words of an explanation: the prediction in one sentence, the facts with their sources
+//! (and plainly what they cannot tell), and the fixes that fit the PID 1 that was found.
 
-use super::{Explanation, Finding, Form, Prediction};
+use super::predict::{Assessment, Runtime};
+use super::{Explanation, Fact, Finding, Form, Prediction};
 
-/// The prediction in one sentence.
-pub(super) fn summary(e: &Explanation) -> String {
+const PROC: &str = "/proc of the container's PID 1 (cmdline, exe, SigCgt, SigBlk)";
+const KERNEL: &str = "the kernel: PID 1 of a PID namespace gets no default signal actions";
+const NGINX_DOCS: &str =
+    "nginx's documentation (Controlling nginx): TERM, INT fast shutdown; QUIT graceful shutdown";
+const GO_DOCS: &str = "Go's os/signal documentation: the runtime catches signals itself; without signal.Notify, SIGTERM makes the program exit with status 2";
+
+/// The prediction in one sentence, claiming nothing about the drain that was not observed.
+pub(super) fn summary(e: &Explanation, a: &Assessment) -> String {
     let signal = &e.stop_signal;
     let kill = format!(
         "docker stop will SIGKILL it after {} s (exit 137)",
         e.stop_timeout_secs
     );
-    match &e.prediction {
-        Prediction::Delivered { to } => {
-            format!("{signal} reaches the server: it is PID 1 (`{to}`) and handles {signal}.")
-        }
+    let unknown = "whether it drains its requests in flight is only known under load: run `shutdown-harness check`";
+    match &a.prediction {
+        Prediction::Delivered { to } => match &a.runtime {
+            Some((Runtime::Nginx, _)) if a.drains == Some(false) => format!(
+                "{signal} reaches nginx (PID 1, `{to}`), and for nginx {signal} is a fast shutdown: it closes its connections without finishing them."
+            ),
+            _ => format!(
+                "{signal} reaches the server: it is PID 1 (`{to}`) and has a handler for {signal}; {unknown}."
+            ),
+        },
         Prediction::Forwarded {
             by,
             to,
             child_handles: true,
         } => format!(
-            "{} is PID 1 (`{by}`) and forwards {signal} to the server (`{to}`), which handles it.",
+            "{} is PID 1 (`{by}`) and forwards {signal} to the server (`{to}`), which has a handler for it; {unknown}.",
             init_name(by)
         ),
         Prediction::Forwarded {
@@ -28,7 +41,7 @@ pub(super) fn summary(e: &Explanation) -> String {
             child_handles: false,
         } => format!(
             "{} is PID 1 (`{by}`) and forwards {signal} to the server (`{to}`), which has no handler: \
-             not being PID 1, it dies at once, without draining.",
+             not being PID 1, it gets the default action and dies at once, without draining.",
             init_name(by)
         ),
         Prediction::Dropped { why, .. } => {
@@ -53,40 +66,179 @@ fn init_name(command: &str) -> String {
     argv0.rsplit('/').next().unwrap_or(argv0).to_string()
 }
 
-/// The fixes that apply to the prediction, most direct first.
-pub(super) fn fixes(e: &Explanation) -> Vec<String> {
+/// The facts, each with its source: what `/proc` tells, what it cannot, what recognising the
+/// runtime adds, what the image config and the Dockerfile say.
+pub(super) fn facts(e: &Explanation, a: &Assessment) -> Vec<Fact> {
+    let fact = |fact: String, source: &str| Fact {
+        fact,
+        source: source.to_string(),
+    };
+    let signal = &e.stop_signal;
+    let pid1 = &e.observed.pid1;
+    let mut facts = Vec::new();
+    let what = match (&e.observed.shell, &a.prediction) {
+        (Some(shell), _) => format!("a shell ({shell})"),
+        (None, Prediction::Forwarded { .. }) => {
+            "an init, forwarding signals to its child".to_string()
+        }
+        _ => "the server itself".to_string(),
+    };
+    facts.push(fact(format!("PID 1 is `{}`: {what}", pid1.command), PROC));
+    facts.push(fact(
+        format!(
+            "PID 1 catches {}; blocks {}{}",
+            list(&pid1.catches),
+            list(&pid1.blocks),
+            if pid1.sigwaits {
+                "; it waits in rt_sigtimedwait, taking signals without a handler (as tini does)"
+            } else {
+                ""
+            }
+        ),
+        PROC,
+    ));
+    for child in &e.observed.children {
+        facts.push(fact(
+            format!(
+                "its child `{}` catches {}",
+                child.command,
+                list(&child.catches)
+            ),
+            PROC,
+        ));
+    }
+    let reaches = match a.signal_reaches_server {
+        Some(true) => format!(
+            "{signal} reaches the server process, which has a handler for it or gets its default action"
+        ),
+        Some(false) => format!("{signal} does not reach the server process"),
+        None => format!("whether {signal} reaches the server process depends on the shell's trap"),
+    };
+    facts.push(fact(reaches, KERNEL));
+    if a.drains.is_none() {
+        facts.push(fact(
+            "a handler says nothing of what it does: whether the server stops accepting and finishes its requests in flight is only seen under load (`shutdown-harness check`)".to_string(),
+            "not observable in /proc",
+        ));
+    }
+    match &a.runtime {
+        Some((Runtime::Go, why)) => facts.push(fact(
+            format!(
+                "most likely Go's runtime ({why}): it catches signals whether or not the program asked to, so its handler does not mean a drain; without signal.Notify a Go server exits 2 at SIGTERM and cuts its requests"
+            ),
+            GO_DOCS,
+        )),
+        Some((Runtime::Nginx, why)) => facts.push(fact(
+            format!(
+                "nginx ({why}): SIGTERM and SIGINT are its fast shutdown (connections closed at once, downloads cut); SIGQUIT is its graceful shutdown; the stop signal here is {signal}"
+            ),
+            NGINX_DOCS,
+        )),
+        None => {}
+    }
+    if let Some(script) = &e.config.shell_script {
+        facts.push(fact(
+            format!(
+                "the image runs `{}` through a shell (`-c {script}`): shell form and exec form `[\"/bin/sh\", \"-c\", ...]` look the same in the config; only the Dockerfile tells which",
+                e.config.command.first().map(String::as_str).unwrap_or("sh")
+            ),
+            "the image config (Entrypoint, Cmd)",
+        ));
+    }
+    if a.signal_reaches_server == Some(true) && a.drains != Some(false) {
+        facts.push(fact(
+            format!(
+                "a drain must end within the stop timeout ({} s): a longer request is cut by the SIGKILL",
+                e.stop_timeout_secs
+            ),
+            "docker stop",
+        ));
+    }
+    if let Some(dockerfile) = &e.dockerfile {
+        facts.push(dl3025(dockerfile, a));
+    }
+    facts
+}
+
+/// What hadolint's DL3025 says of the Dockerfile, and whether it is right here.
+fn dl3025(dockerfile: &super::DockerfileFacts, a: &Assessment) -> Fact {
+    let warnings: Vec<&Finding> = dockerfile
+        .findings
+        .iter()
+        .filter(|f| f.rule.as_deref() == Some("DL3025"))
+        .collect();
+    let reaches = a.signal_reaches_server == Some(true);
+    let at: Vec<String> = warnings.iter().map(|f| f.location()).collect();
+    let fact = match (warnings.is_empty(), reaches) {
+        (false, false) => "hadolint DL3025 warns of shell form, and is right here".to_string(),
+        (false, true) => "hadolint DL3025 warns of shell form, yet the signal does reach the server here (the shell execs the command)".to_string(),
+        (true, false) => "hadolint DL3025 is silent, yet the signal does not reach the server here".to_string(),
+        (true, true) => "hadolint DL3025 is silent, and rightly so here".to_string(),
+    };
+    Fact {
+        fact,
+        source: if at.is_empty() {
+            dockerfile.path.display().to_string()
+        } else {
+            at.join(", ")
+        },
+    }
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "nothing".to_string()
+    } else {
+        names.join(" ")
+    }
+}
+
+/// The fixes that fit the PID 1 that was found, most direct first.
+pub(super) fn fixes(e: &Explanation, a: &Assessment) -> Vec<String> {
     let signal = &e.stop_signal;
     let pid1 = &e.observed.pid1.command;
     let via_shell_c = e.config.shell_script.as_deref();
-    let script = e.observed.shell.is_some() && via_shell_c.is_none();
+    let shell = e.observed.shell.is_some();
     let form = e
         .dockerfile
         .as_ref()
         .and_then(|d| d.entrypoint.as_ref().or(d.cmd.as_ref()))
         .map(|c| c.form);
     let mut fixes = Vec::new();
-    match &e.prediction {
-        Prediction::Delivered { .. } | Prediction::Forwarded { child_handles: true, .. } => {}
+    match &a.prediction {
+        Prediction::Delivered { .. } | Prediction::Forwarded { child_handles: true, .. } => {
+            match &a.runtime {
+                Some((Runtime::Nginx, _)) if a.drains == Some(false) => fixes.push(
+                    "make SIGQUIT, nginx's graceful shutdown, the stop signal: `STOPSIGNAL SIGQUIT` in the Dockerfile \
+                     (or `--signal SIGQUIT`, compose `stop_signal: SIGQUIT`)"
+                        .to_string(),
+                ),
+                Some((Runtime::Go, _)) => fixes.push(format!(
+                    "make sure the program asks for {signal} (`signal.NotifyContext`) and then calls `http.Server.Shutdown`; \
+                     `shutdown-harness check` shows whether it drains"
+                )),
+                _ => {}
+            }
+        }
         Prediction::Forwarded { .. } => fixes.push(format!(
             "install a {signal} handler in the server that stops accepting, drains, then exits"
         )),
-        Prediction::Dropped { .. } if script => {
+        Prediction::Dropped { .. } if shell && via_shell_c.is_none() => {
             fixes.push(format!(
                 "end the entrypoint script (`{pid1}`) with `exec \"$@\"` (or `exec server`), so the server replaces the shell as PID 1"
             ));
             fixes.push(init_fix());
         }
-        Prediction::Dropped { .. } if e.observed.shell.is_some() => {
+        Prediction::Dropped { .. } if shell => {
             let script = via_shell_c.unwrap_or("server");
-            if form != Some(Form::Shell) {
+            let words = script.split_whitespace().collect::<Vec<_>>().join("\", \"");
+            if form == Some(Form::Shell) {
                 fixes.push(format!(
-                    "drop the shell: exec form `ENTRYPOINT [\"{}\"]` makes the server PID 1",
-                    script.split_whitespace().collect::<Vec<_>>().join("\", \"")
+                    "use exec form `ENTRYPOINT [\"{words}\"]` so the server is PID 1"
                 ));
             } else {
                 fixes.push(format!(
-                    "use exec form `ENTRYPOINT [\"{}\"]` so the server is PID 1",
-                    script.split_whitespace().collect::<Vec<_>>().join("\", \"")
+                    "drop the shell: exec form `ENTRYPOINT [\"{words}\"]` makes the server PID 1"
                 ));
             }
             fixes.push(format!(
@@ -94,22 +246,24 @@ pub(super) fn fixes(e: &Explanation) -> Vec<String> {
             ));
             fixes.push(init_fix());
         }
+        // The server itself is PID 1 and has no handler: no script to add `exec` to.
         Prediction::Dropped { .. } => {
             fixes.push(format!(
-                "install a {signal} handler in the server (as PID 1 nothing else will stop it)"
+                "install a {signal} handler in the server that stops accepting, drains, then exits (as PID 1 nothing else will stop it)"
             ));
             fixes.push(
-                "or run it under an init (`--init`, compose `init: true`, or tini): the server then gets the \
-                 default action and dies at once, without draining"
+                "or run it under an init (`--init`, compose `init: true`, or tini): it then gets the default action \
+                 and dies at the signal, at once and without draining, instead of being SIGKILLed after the grace period"
                     .to_string(),
             );
         }
         Prediction::WrongSignal { handles, .. } => {
-            let first = &handles[0];
-            fixes.push(format!(
-                "if the server shuts down gracefully on {first}, say so: `STOPSIGNAL {first}` in the Dockerfile \
-                 (or `--stop-signal {first}`, compose `stop_signal: {first}`)"
-            ));
+            if let Some(first) = handles.first() {
+                fixes.push(format!(
+                    "if the server shuts down gracefully on {first}, say so: `STOPSIGNAL {first}` in the Dockerfile \
+                     (or `--signal {first}`, compose `stop_signal: {first}`)"
+                ));
+            }
             fixes.push(format!("or make the server handle {signal}"));
         }
         Prediction::Trapped { .. } => fixes.push(
@@ -123,59 +277,4 @@ pub(super) fn fixes(e: &Explanation) -> Vec<String> {
 fn init_fix() -> String {
     "or run it with an init as PID 1 (`docker run --init`, compose `init: true`, or tini in the image)"
         .to_string()
-}
-
-/// Notes that hold whatever the prediction.
-pub(super) fn notes(e: &Explanation) -> Vec<String> {
-    let mut notes = Vec::new();
-    if e.config.shell_script.is_some() {
-        notes.push(
-            "the image config shows `<shell> -c ...`: that is either shell form or exec form `[\"/bin/sh\", \"-c\", ...]`; \
-             the config cannot tell which (pass the Dockerfile to know)"
-                .to_string(),
-        );
-    }
-    if matches!(
-        e.prediction,
-        Prediction::Delivered { .. }
-            | Prediction::Forwarded {
-                child_handles: true,
-                ..
-            }
-    ) {
-        notes.push(format!(
-            "the drain must end within the stop timeout ({} s): if a request can take longer, raise it \
-             (`--stop-timeout`, compose `stop_grace_period`) above the longest request",
-            e.stop_timeout_secs
-        ));
-    }
-    if let Some(facts) = &e.dockerfile {
-        let dl3025: Vec<&Finding> = facts
-            .findings
-            .iter()
-            .filter(|f| f.rule.as_deref() == Some("DL3025"))
-            .collect();
-        let fine = matches!(
-            e.prediction,
-            Prediction::Delivered { .. }
-                | Prediction::Forwarded {
-                    child_handles: true,
-                    ..
-                }
-        );
-        let at: Vec<String> = dl3025.iter().map(|f| f.location()).collect();
-        notes.push(match (dl3025.is_empty(), fine) {
-            (false, false) => format!(
-                "hadolint DL3025 warns ({}) and is right here",
-                at.join(", ")
-            ),
-            (false, true) => format!(
-                "hadolint DL3025 warns ({}), yet the signal does reach the server here (the shell execs the command)",
-                at.join(", ")
-            ),
-            (true, false) => "hadolint DL3025 is silent, yet the signal does not reach the server here".to_string(),
-            (true, true) => "hadolint DL3025 is silent, and rightly so here".to_string(),
-        });
-    }
-    notes
 }

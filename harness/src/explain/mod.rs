@@ -62,33 +62,59 @@ impl Default for ExplainOptions {
     }
 }
 
-/// The whole diagnosis of one image.
+/// The whole diagnosis of one image. Serialised, it is `explain --format json`: what `/proc`
+/// and the image tell, with `null` where they cannot tell (whether the server drains is only
+/// known under load: `check`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Explanation {
     /// The image explained.
     pub image: String,
-    /// The run id the short-lived container carried (label `shutdown-harness.run`).
-    pub run_id: String,
-    /// What the image config says.
-    pub config: ImageFacts,
-    /// What the short run showed.
-    pub observed: RunFacts,
+    /// PID 1 of its container, as the host's `/proc` showed it.
+    pub pid1: Pid1,
     /// The stop signal `docker stop` sends (option, else the image's, else SIGTERM).
     pub stop_signal: String,
-    /// Whole seconds `docker stop` waits before SIGKILL.
-    pub stop_timeout_secs: u64,
-    /// Whether the container ran with `--init`.
-    pub init: bool,
-    /// Where the stop signal goes.
-    pub prediction: Prediction,
+    /// Whether the stop signal reaches the server process; None when a script decides.
+    pub signal_reaches_server: Option<bool>,
+    /// Whether the server drains its requests in flight; None unless the facts settle it.
+    pub drains: Option<bool>,
+    /// The exit code that follows `docker stop`; None when the program decides.
+    pub expected_exit_code: Option<i64>,
     /// The prediction in plain words.
     pub summary: String,
-    /// What to change, most direct first; empty when nothing needs to.
+    /// Each fact, with where it comes from.
+    pub facts: Vec<Fact>,
+    /// What to change, most direct first; empty when nothing is known to need it.
     pub fixes: Vec<String>,
-    /// Worth knowing whatever the prediction (drain versus stop timeout, hadolint's view).
-    pub notes: Vec<String>,
+    /// The run id the short-lived container carried (label `shutdown-harness.run`).
+    #[serde(skip)]
+    pub run_id: String,
+    /// What the image config says.
+    #[serde(skip)]
+    pub config: ImageFacts,
+    /// What the short run showed.
+    #[serde(skip)]
+    pub observed: RunFacts,
+    /// Where the stop signal goes.
+    #[serde(skip)]
+    pub prediction: Prediction,
+    /// Whole seconds `docker stop` waits before SIGKILL.
+    #[serde(skip)]
+    pub stop_timeout_secs: u64,
+    /// Whether the container ran with `--init`.
+    #[serde(skip)]
+    pub init: bool,
     /// The Dockerfile's facts, when one was given.
+    #[serde(skip)]
     pub dockerfile: Option<DockerfileFacts>,
+}
+
+/// One fact of an explanation and its source: where it was read, or what recognised it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fact {
+    /// The fact.
+    pub fact: String,
+    /// Where it comes from (`/proc`, the image config, `Dockerfile:6`, nginx's documentation).
+    pub source: String,
 }
 
 /// What the image config says about how the container starts and stops.
@@ -201,23 +227,27 @@ pub async fn explain(
     };
     let run_id = options.run_id.clone();
     let observed = read::observe(engine, image, options, signal, &run_id).await?;
+    let assessment = predict::assess(&observed, signal);
     let mut explanation = Explanation {
         image: image.to_string(),
+        pid1: observed.pid1.clone(),
+        stop_signal: signal.name().to_string(),
+        signal_reaches_server: assessment.signal_reaches_server,
+        drains: assessment.drains,
+        expected_exit_code: assessment.expected_exit_code,
+        summary: String::new(),
+        facts: Vec::new(),
+        fixes: Vec::new(),
         run_id,
         config,
         observed,
-        stop_signal: signal.name().to_string(),
+        prediction: assessment.prediction.clone(),
         stop_timeout_secs: options.stop_timeout.as_secs(),
         init: options.init,
-        prediction: Prediction::Delivered { to: String::new() },
-        summary: String::new(),
-        fixes: Vec::new(),
-        notes: Vec::new(),
         dockerfile,
     };
-    explanation.prediction = predict::predict(&explanation.observed, signal);
-    explanation.summary = advice::summary(&explanation);
-    explanation.fixes = advice::fixes(&explanation);
-    explanation.notes = advice::notes(&explanation);
+    explanation.summary = advice::summary(&explanation, &assessment);
+    explanation.facts = advice::facts(&explanation, &assessment);
+    explanation.fixes = advice::fixes(&explanation, &assessment);
     Ok(explanation)
 }

@@ -1,8 +1,129 @@
-//! Where the stop signal goes, predicted from what was read: pure functions of the facts,
-//! tested without an engine.
+//! Where the stop signal goes, predicted from what was read, and what can and cannot be known
+//! from that: pure functions of the facts, tested without an engine.
 
 use super::{Prediction, RunFacts};
+use crate::pid1::Pid1;
 use crate::variant::StopSignal;
+
+/// A runtime recognised by facts, whose shutdown behaviour is known from its documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Runtime {
+    /// Go's runtime: it catches nearly every signal whether the program handles them or not.
+    Go,
+    /// nginx: SIGTERM and SIGINT are its fast shutdown, SIGQUIT its graceful one.
+    Nginx,
+}
+
+/// How many standard signals a process must catch to look like Go's runtime, which installs a
+/// handler for every catchable one (dockerd: 25 of 31); servers that handle their own signals
+/// catch a handful (nginx about 10, graceful-server 3).
+const GO_CAUGHT: usize = 20;
+
+/// The runtime of `process`, if its facts give it away, with the fact that did.
+pub(super) fn recognise(process: &Pid1) -> Option<(Runtime, String)> {
+    let argv0 = process.command.split(' ').next().unwrap_or_default();
+    if process.command.starts_with("nginx: master process") || basename(argv0) == "nginx" {
+        return Some((
+            Runtime::Nginx,
+            format!("its command is `{}`", process.command),
+        ));
+    }
+    if process.catches.len() >= GO_CAUGHT && process.catches.iter().any(|s| s == "SIGURG") {
+        return Some((
+            Runtime::Go,
+            format!(
+                "it catches {} of the 31 standard signals, SIGURG among them, as Go's runtime does",
+                process.catches.len()
+            ),
+        ));
+    }
+    None
+}
+
+/// What the facts say about the stop: where the signal goes, and what follows from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Assessment {
+    /// Where the signal goes.
+    pub(super) prediction: Prediction,
+    /// Whether the stop signal reaches the server process (None: it depends on a script).
+    pub(super) signal_reaches_server: Option<bool>,
+    /// Whether the server drains (None: only a check under load can tell).
+    pub(super) drains: Option<bool>,
+    /// The exit code that follows (None: the program decides).
+    pub(super) expected_exit_code: Option<i64>,
+    /// The server process's runtime, when recognised, and why.
+    pub(super) runtime: Option<(Runtime, String)>,
+}
+
+/// Assesses where `signal` goes and what can be said of the drain and the exit.
+pub(super) fn assess(observed: &RunFacts, signal: StopSignal) -> Assessment {
+    let prediction = predict(observed, signal);
+    let server = match &prediction {
+        Prediction::Forwarded { .. } | Prediction::Trapped { .. } => observed.children.first(),
+        Prediction::Dropped { .. } if observed.shell.is_some() => observed.children.first(),
+        _ => Some(&observed.pid1),
+    };
+    let runtime = server.and_then(recognise);
+    let killed = 137;
+    let (reaches, drains, exit) = match &prediction {
+        Prediction::Dropped { .. } | Prediction::WrongSignal { .. } => {
+            (Some(false), Some(false), Some(killed))
+        }
+        Prediction::Forwarded {
+            child_handles: false,
+            ..
+        } => match default_action_ends(signal) {
+            // Not PID 1, the server gets the default action: it dies at once.
+            true => (
+                Some(true),
+                Some(false),
+                Some(128 + i64::from(signal.number())),
+            ),
+            false => (Some(true), Some(false), Some(killed)),
+        },
+        Prediction::Trapped { .. } => (None, None, None),
+        Prediction::Delivered { .. } | Prediction::Forwarded { .. } => {
+            match runtime.as_ref().map(|(r, _)| *r) {
+                // nginx's documented fast shutdown: it closes its connections and exits 0.
+                Some(Runtime::Nginx)
+                    if matches!(signal, StopSignal::Sigterm | StopSignal::Sigint) =>
+                {
+                    (Some(true), Some(false), Some(0))
+                }
+                _ => (Some(true), None, None),
+            }
+        }
+    };
+    Assessment {
+        prediction,
+        signal_reaches_server: reaches,
+        drains,
+        expected_exit_code: exit,
+        runtime,
+    }
+}
+
+/// Whether the default action of `signal` ends a process (SIGWINCH's is to ignore it).
+fn default_action_ends(signal: StopSignal) -> bool {
+    signal != StopSignal::Sigwinch
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Whether a process is a shell, from its command line (and executable): `/bin/sh -c ...`,
+/// `bash script.sh`, `/bin/busybox sh`; not `/bin/busybox httpd`, which is busybox's server.
+pub(super) fn is_shell_process(command: &str, exe: Option<&str>) -> bool {
+    let mut words = command.split_whitespace();
+    let argv0 = basename(words.next().unwrap_or_default());
+    match argv0 {
+        "busybox" => matches!(words.next(), Some("sh" | "ash")),
+        name if is_shell_name(name) => true,
+        // A shell started under another name (`exec -a`): its executable says so.
+        _ => exe.is_some_and(|exe| matches!(basename(exe), "dash" | "bash")),
+    }
+}
 
 /// The script of a `<shell> -c <script>` command.
 pub(super) fn shell_script(command: &[String]) -> Option<String> {
@@ -12,12 +133,12 @@ pub(super) fn shell_script(command: &[String]) -> Option<String> {
     }
 }
 
-/// Whether a program path names a POSIX-ish shell (`/bin/sh`, `bash`, `/bin/busybox`).
+/// Whether a program path names a POSIX-ish shell (`/bin/sh`, `bash`); busybox is one only as
+/// `busybox sh`, which [`is_shell_process`] tells.
 pub(super) fn is_shell_name(program: &str) -> bool {
-    let name = program.rsplit('/').next().unwrap_or(program);
     matches!(
-        name,
-        "sh" | "dash" | "bash" | "ash" | "busybox" | "ksh" | "mksh" | "zsh"
+        basename(program),
+        "sh" | "dash" | "bash" | "ash" | "ksh" | "mksh" | "zsh"
     )
 }
 
@@ -32,7 +153,7 @@ pub(super) fn is_init_name(program: &str) -> bool {
 }
 
 /// Where `signal` goes, from what the run showed.
-pub(super) fn predict(observed: &RunFacts, signal: StopSignal) -> Prediction {
+fn predict(observed: &RunFacts, signal: StopSignal) -> Prediction {
     let pid1 = &observed.pid1;
     let exe = observed.pid1_exe.as_deref().unwrap_or_default();
     let argv0 = pid1.command.split(' ').next().unwrap_or_default();
@@ -88,7 +209,7 @@ pub(super) fn predict(observed: &RunFacts, signal: StopSignal) -> Prediction {
     Prediction::Dropped {
         pid1: pid1.command.clone(),
         why: format!(
-            "PID 1 is the server (`{}`) but it has no handler for {signal}: as PID 1 the kernel drops it",
+            "PID 1 is the server (`{}`) and has no handler for {signal}: as PID 1 the kernel drops it",
             pid1.command
         ),
     }
@@ -111,7 +232,8 @@ mod tests {
     }
 
     fn facts(pid1: Pid1, exe: &str, children: Vec<Pid1>) -> RunFacts {
-        let shell = is_shell_name(exe).then(|| exe.rsplit('/').next().unwrap().to_string());
+        let shell = is_shell_process(&pid1.command, Some(exe))
+            .then(|| exe.rsplit('/').next().unwrap().to_string());
         RunFacts {
             pid1,
             pid1_exe: Some(exe.to_string()),
@@ -129,7 +251,7 @@ mod tests {
             "/bin/dash",
             vec![server],
         );
-        match predict(&observed, StopSignal::Sigterm) {
+        match assess(&observed, StopSignal::Sigterm).prediction {
             Prediction::Dropped { why, .. } => assert!(why.contains("PID 1 is dash"), "{why}"),
             other => panic!("{other:?}"),
         }
@@ -144,7 +266,7 @@ mod tests {
             vec![server],
         );
         assert!(matches!(
-            predict(&observed, StopSignal::Sigterm),
+            assess(&observed, StopSignal::Sigterm).prediction,
             Prediction::Forwarded {
                 child_handles: true,
                 ..
@@ -160,7 +282,7 @@ mod tests {
             vec![],
         );
         assert_eq!(
-            predict(&observed, StopSignal::Sigterm),
+            assess(&observed, StopSignal::Sigterm).prediction,
             Prediction::WrongSignal {
                 handles: vec!["SIGINT".to_string()],
                 stop_signal: "SIGTERM".to_string()
@@ -172,9 +294,82 @@ mod tests {
     fn a_server_without_handler_drops_it() {
         let observed = facts(tree("server", &[], &[], false), "/server", vec![]);
         assert!(matches!(
-            predict(&observed, StopSignal::Sigterm),
+            assess(&observed, StopSignal::Sigterm).prediction,
             Prediction::Dropped { .. }
         ));
+    }
+
+    #[test]
+    fn busybox_httpd_is_not_a_shell_but_busybox_sh_is() {
+        assert!(!is_shell_process(
+            "/bin/busybox httpd -f -p 8080",
+            Some("/bin/busybox")
+        ));
+        assert!(is_shell_process(
+            "/bin/busybox sh -c server",
+            Some("/bin/busybox")
+        ));
+        assert!(is_shell_process("/bin/sh -c server", Some("/bin/busybox")));
+        assert!(is_shell_process(
+            "/bin/sh /entrypoint.sh server",
+            Some("/bin/dash")
+        ));
+        assert!(!is_shell_process("server", Some("/usr/local/bin/server")));
+    }
+
+    #[test]
+    fn a_server_pid1_without_handler_drops_and_is_killed() {
+        let observed = facts(
+            tree("/bin/busybox httpd -f", &[], &[], false),
+            "/bin/busybox",
+            vec![],
+        );
+        let assessment = assess(&observed, StopSignal::Sigterm);
+        assert!(matches!(assessment.prediction, Prediction::Dropped { .. }));
+        assert_eq!(assessment.signal_reaches_server, Some(false));
+        assert_eq!(assessment.expected_exit_code, Some(137));
+    }
+
+    /// dockerd's SigCgt on this machine, a Go program: every standard signal but KILL, CONT,
+    /// STOP and the terminal ones.
+    fn go_catches() -> Vec<&'static str> {
+        let mask: u64 = 0xfffffffd7fc1feff;
+        crate::procfs::signal_names(mask)
+            .into_iter()
+            .map(|name| &*Box::leak(name.into_boxed_str()))
+            .collect()
+    }
+
+    #[test]
+    fn go_catching_everything_says_nothing_about_draining() {
+        let observed = facts(
+            tree("/app/server", &go_catches(), &[], true),
+            "/app/server",
+            vec![],
+        );
+        let assessment = assess(&observed, StopSignal::Sigterm);
+        assert_eq!(assessment.signal_reaches_server, Some(true));
+        assert_eq!(assessment.drains, None, "a handler is not a drain");
+        assert_eq!(assessment.expected_exit_code, None);
+        assert_eq!(assessment.runtime.map(|(r, _)| r), Some(Runtime::Go));
+    }
+
+    #[test]
+    fn nginx_under_sigterm_shuts_down_fast() {
+        let nginx = tree(
+            "nginx: master process /usr/sbin/nginx",
+            &[
+                "SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGTERM",
+                "SIGCHLD", "SIGWINCH", "SIGIO",
+            ],
+            &[],
+            true,
+        );
+        let observed = facts(nginx, "/usr/sbin/nginx", vec![]);
+        let fast = assess(&observed, StopSignal::Sigterm);
+        assert_eq!(fast.runtime.as_ref().map(|(r, _)| *r), Some(Runtime::Nginx));
+        assert_eq!(fast.drains, Some(false));
+        assert_eq!(assess(&observed, StopSignal::Sigquit).drains, None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::predict::{is_shell_name, shell_script};
+use super::predict::{is_shell_process, shell_script};
 use super::{ExplainOptions, ImageFacts, RunFacts};
 use crate::engine::{ContainerConfig, Engine, run_labels};
 use crate::error::{Error, Result};
@@ -141,11 +141,8 @@ async fn read_running(
         .ok()
         .map(|p| p.display().to_string());
     let first_word = pid1.command.split_whitespace().next().unwrap_or_default();
-    let shell = match pid1_exe.as_deref() {
-        Some(exe) if is_shell_name(exe) => Some(shell_kind(pid, exe)),
-        Some(_) => None,
-        None => is_shell_name(first_word).then(|| shell_kind(pid, first_word)),
-    };
+    let shell = is_shell_process(&pid1.command, pid1_exe.as_deref())
+        .then(|| shell_kind(pid, pid1_exe.as_deref().unwrap_or(first_word)));
     Ok(RunFacts {
         pid1,
         pid1_exe,
@@ -194,8 +191,7 @@ async fn settle(pid: i64, signal: i32) -> std::io::Result<(Tree, Duration)> {
     let mut same = 0;
     loop {
         let tree = read_tree(pid, signal)?;
-        let lone_shell =
-            tree.1.is_empty() && is_shell_name(tree.0.command.split(' ').next().unwrap_or(""));
+        let lone_shell = tree.1.is_empty() && is_shell_process(&tree.0.command, None);
         same = if last.as_ref() == Some(&tree) && !lone_shell {
             same + 1
         } else {

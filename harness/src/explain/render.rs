@@ -58,17 +58,35 @@ pub fn render(e: &Explanation) -> String {
         let _ = writeln!(out, "          {}", masks(child, &e.stop_signal));
     }
 
+    let known = |value: Option<bool>| match value {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "not known without load (shutdown-harness check)",
+    };
     let _ = writeln!(out, "\nPrediction\n  {}", e.summary);
+    let _ = writeln!(
+        out,
+        "  signal reaches the server  {}",
+        match e.signal_reaches_server {
+            None => "depends on the shell's trap",
+            value => known(value),
+        }
+    );
+    let _ = writeln!(out, "  drains                     {}", known(e.drains));
+    let _ = writeln!(
+        out,
+        "  expected exit code         {}",
+        e.expected_exit_code
+            .map_or("decided by the program".to_string(), |c| c.to_string())
+    );
+    let _ = writeln!(out, "\nFacts");
+    for fact in &e.facts {
+        let _ = writeln!(out, "  - {} [{}]", fact.fact, fact.source);
+    }
     if !e.fixes.is_empty() {
         let _ = writeln!(out, "\nFix");
         for fix in &e.fixes {
             let _ = writeln!(out, "  - {fix}");
-        }
-    }
-    if !e.notes.is_empty() {
-        let _ = writeln!(out, "\nNotes");
-        for note in &e.notes {
-            let _ = writeln!(out, "  - {note}");
         }
     }
     if let Some(facts) = &e.dockerfile {
