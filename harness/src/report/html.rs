@@ -4,6 +4,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::human::summary_line;
+use super::table::requirement_outcomes;
 use crate::duration;
 use crate::events::EventKind;
 use crate::outcome::Outcome;
@@ -92,30 +93,14 @@ fn verdict_table(results: &RunResults) -> Markup {
     }
 }
 
-/// `met: ok`, `NOT met: ok`, `not tested`: the requirement and the outcomes of the requests that
-/// are its evidence (those sent before the stop for R1, after it for R2).
+/// `met: ok`, `NOT met: ok`, `not tested`, as the verdict table words them.
 fn requirement_cell(result: &ScenarioResult, which: Requirement) -> Markup {
-    let check = result
-        .verdict
-        .requirements
-        .iter()
-        .find(|r| r.requirement == which);
-    let stop = result.observation.stop_issued_ms.unwrap_or(i64::MAX);
-    let mut outcomes: Vec<&str> = Vec::new();
-    for request in &result.observation.requests {
-        let before = request.sent_ms < stop;
-        let word = request.outcome.name();
-        if before == (which == Requirement::AnswersInFlight) && !outcomes.contains(&word) {
-            outcomes.push(word);
-        }
-    }
-    let evidence = outcomes.join(", ");
     html! {
-        @match check.map(|c| c.met) {
+        @match requirement_outcomes(result, which) {
             None => td { "-" },
-            Some(None) => td.untested { "not tested" },
-            Some(Some(true)) => td.met { "met: " (evidence) },
-            Some(Some(false)) => td.unmet { "NOT met: " (evidence) },
+            Some((None, _)) => td.untested { "not tested" },
+            Some((Some(true), evidence)) => td.met { "met: " (evidence) },
+            Some((Some(false), evidence)) => td.unmet { "NOT met: " (evidence) },
         }
     }
 }

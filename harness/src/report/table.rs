@@ -63,29 +63,33 @@ pub fn verdict_table(results: &RunResults) -> String {
 
 /// `met: ok`, `NOT met: ok`, `not tested`: the requirement and the outcomes that show it.
 fn requirement(result: &ScenarioResult, which: Requirement) -> String {
-    let Some(check) = result
+    match requirement_outcomes(result, which) {
+        None => "-".to_string(),
+        Some((None, _)) => "not tested".to_string(),
+        Some((Some(true), outcomes)) => format!("met: {outcomes}"),
+        Some((Some(false), outcomes)) => format!("NOT met: {outcomes}"),
+    }
+}
+
+/// Whether `which` was met (None: not tested), and the outcomes of the requests that are its
+/// evidence (those sent before the stop for R1, after it for R2); None when it was not judged.
+pub(super) fn requirement_outcomes(
+    result: &ScenarioResult,
+    which: Requirement,
+) -> Option<(Option<bool>, String)> {
+    let check = result
         .verdict
         .requirements
         .iter()
-        .find(|r| r.requirement == which)
-    else {
-        return "-".to_string();
-    };
-    let mut outcomes: Vec<String> = Vec::new();
+        .find(|r| r.requirement == which)?;
     let stop = result.observation.stop_issued_ms.unwrap_or(i64::MAX);
+    let mut outcomes: Vec<&str> = Vec::new();
     for request in &result.observation.requests {
         let before = request.sent_ms < stop;
-        if before == (which == Requirement::AnswersInFlight) {
-            let word = request.outcome.to_string();
-            if !outcomes.contains(&word) {
-                outcomes.push(word);
-            }
+        let word = request.outcome.name();
+        if before == (which == Requirement::AnswersInFlight) && !outcomes.contains(&word) {
+            outcomes.push(word);
         }
     }
-    let met = match check.met {
-        Some(true) => "met",
-        Some(false) => "NOT met",
-        None => return "not tested".to_string(),
-    };
-    format!("{met}: {}", outcomes.join(", "))
+    Some((check.met, outcomes.join(", ")))
 }

@@ -60,8 +60,8 @@ pub struct ExplainArgs {
     /// The stop signal (default: the image's STOPSIGNAL, else SIGTERM).
     #[arg(long, value_parser = parse_signal)]
     pub signal: Option<StopSignal>,
-    /// docker stop's grace period, in seconds, named in the prediction.
-    #[arg(long, default_value_t = 10)]
+    /// docker stop's grace period, in seconds, named in the prediction (at most an hour).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=3600))]
     pub stop_timeout: u32,
     /// Run with docker's init (tini) as PID 1, as `docker run --init`.
     #[arg(long)]
@@ -140,8 +140,8 @@ pub struct CheckArgs {
     /// How many requests are in flight when docker stop is issued.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub requests: u16,
-    /// docker stop's grace period, in seconds.
-    #[arg(long, default_value_t = 10)]
+    /// docker stop's grace period, in seconds (at most an hour).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=3600))]
     pub stop_timeout: u32,
     /// The stop signal (default: the image's STOPSIGNAL, else SIGTERM).
     #[arg(long, value_parser = parse_signal)]
@@ -213,6 +213,5 @@ fn parse_signal(text: &str) -> Result<StopSignal, String> {
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    shutdown_harness::parse_duration(text)
-        .ok_or_else(|| format!("bad duration `{text}`: write it like 250ms, 2s or 1.5s"))
+    shutdown_harness::parse_duration_at_most(text, shutdown_harness::MAX_DURATION)
 }
