@@ -1,0 +1,44 @@
+//! Embeds the harness: loads the workspace's blog scenarios, runs them on the engine with a
+//! reporter that prints each result the moment its scenario finishes, then checks an image.
+//!
+//! Run with `cargo run -p shutdown-harness --example run_with_reporter` from the checkout
+//! (needs a Docker engine).
+
+use shutdown_harness::{
+    CheckOptions, Engine, Requirement, RunEvent, RunOptions, Workspace, check_image,
+    load_scenarios, run,
+};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let here = std::env::current_dir()?;
+    let workspace = Workspace::find_from(&here).ok_or("run this from the project's checkout")?;
+    let scenarios = load_scenarios(workspace.root(), &[workspace.scenarios().join("blog.toml")])?;
+    let engine = Engine::connect().await?;
+
+    // A reporter is any FnMut(RunEvent): it hears the build, each event and each result live.
+    let mut reporter = |event: RunEvent<'_>| {
+        if let RunEvent::ScenarioFinished { result, .. } = event {
+            let verdict = if result.passed() { "PASS" } else { "FAIL" };
+            println!("{verdict} {}", result.scenario.name);
+        }
+    };
+    let options = RunOptions::new(Some(workspace));
+    let results = run(Some(&engine), &scenarios, &options, &mut reporter).await?;
+    println!(
+        "{} of {} passed",
+        results.scenarios.iter().filter(|s| s.passed()).count(),
+        results.scenarios.len()
+    );
+
+    // The exec-form image the run just built, checked like any image: `&mut ()` hears nothing.
+    let check = CheckOptions::new(1202, "/?delay=2s");
+    let image = "localhost/shutdown-harness/exec-form:dash";
+    let result = check_image(&engine, image, &check, &mut ()).await?;
+    println!(
+        "{image}: answers in flight {:?}, refuses new {:?}",
+        result.requirement(Requirement::AnswersInFlight),
+        result.requirement(Requirement::RefusesNew)
+    );
+    Ok(())
+}
