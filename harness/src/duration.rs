@@ -79,7 +79,9 @@ mod tests {
 
     proptest! {
         // `PROPTEST_CASES=10000 cargo test -p shutdown-harness --lib duration` for the long run.
-        #![proptest_config(ProptestConfig::with_cases(300))]
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(300)
+        ))]
 
         /// No text makes the parser panic, and what it accepts is never negative or past MAX
         /// once bounded.
