@@ -38,6 +38,10 @@ pub fn path_problem(path: &str) -> Option<String> {
         ));
     }
     match path.parse::<hyper::http::uri::PathAndQuery>() {
+        // A fragment is never sent: what would reach the server is not what was asked for.
+        Ok(parsed) if parsed.as_str() != path => Some(format!(
+            "{path:?} has a fragment (`#...`), which is never sent to a server: leave it out"
+        )),
         Ok(_) => None,
         Err(_) => Some(format!(
             "{path:?} is not a valid request path: percent-encode spaces and other special characters (like /a%20b)"
@@ -265,6 +269,7 @@ mod tests {
         assert!(path_problem("/a b").unwrap().contains("percent-encode"));
         assert!(path_problem("slow").unwrap().contains("start with"));
         assert!(path_problem("").is_some());
+        assert!(path_problem("/#top").unwrap().contains("fragment"));
     }
 
     proptest::proptest! {
