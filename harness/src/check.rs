@@ -12,6 +12,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::engine::{Engine, MAX_STOP_TIMEOUT};
 use crate::error::{Error, Result};
 use crate::outcome::{Expected, Outcome};
@@ -24,7 +26,7 @@ use crate::scenario::{
 use crate::variant::{ServerMode, StopSignal};
 
 /// What to check and how.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct CheckOptions {
     /// The container port the server listens on.
     pub port: u16,
@@ -49,6 +51,8 @@ pub struct CheckOptions {
     /// The run id the check's container carries (label `shutdown-harness.run`), so that the
     /// invoking command's cleanup finds it.
     pub run_id: String,
+    /// Cancel it to stop the check at once; its container is removed.
+    pub cancel: CancellationToken,
 }
 
 impl CheckOptions {
@@ -66,6 +70,7 @@ impl CheckOptions {
             startup_timeout: Duration::from_secs(30),
             ready_path: None,
             run_id: crate::engine::new_run_id(),
+            cancel: CancellationToken::new(),
         }
     }
 }
@@ -261,6 +266,7 @@ async fn run_one(
         jobs: 1,
         run_id: options.run_id.clone(),
         workspace: None,
+        cancel: options.cancel.clone(),
     };
     let results = pipeline::run(
         Some(engine),

@@ -31,6 +31,9 @@ pub enum Error {
         /// What is wrong and what to write instead.
         reason: String,
     },
+    /// The run was interrupted before its scenarios ran (during the build).
+    #[error("interrupted before the scenarios ran")]
+    Interrupted,
     /// Container scenarios were given but no engine.
     #[error("container scenarios need a container engine, and none was given")]
     NoEngine,

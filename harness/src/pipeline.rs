@@ -10,11 +10,12 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, EngineError, LABEL_RUN, new_run_id};
 use crate::error::Error;
 use crate::events::{BuildEvent, Event};
-use crate::images::{ServerBinary, build_static_server, ensure_variant_images};
+use crate::images::{BuildError, ServerBinary, build_static_server, ensure_variant_images};
 use crate::judge::judge;
 use crate::results::{RunResults, ScenarioResult};
 use crate::run::{EventSink, Message, RunContext, ScenarioError, run_scenario};
@@ -32,6 +33,9 @@ pub struct RunOptions {
     /// The workspace the server and the variant images are built from; needed only when a
     /// scenario runs graceful-server.
     pub workspace: Option<Workspace>,
+    /// Cancel it to stop the run: nothing new starts, running scenarios end at once and remove
+    /// what they made, and the run returns what it has.
+    pub cancel: CancellationToken,
 }
 
 impl RunOptions {
@@ -41,6 +45,7 @@ impl RunOptions {
             jobs: default_jobs(),
             run_id: new_run_id(),
             workspace,
+            cancel: CancellationToken::new(),
         }
     }
 }
@@ -121,7 +126,12 @@ pub async fn run(
     reporter: &mut dyn Reporter,
 ) -> Result<RunResults, Error> {
     let build_started = Instant::now();
-    let cx = prepare(engine, scenarios, options, reporter).await?;
+    // Lost the engine in one scenario: the others would only fail the same way, so they stop.
+    let cancel = options.cancel.child_token();
+    let cx = match prepare(engine, scenarios, options, &cancel, reporter).await {
+        Err(Error::Build(BuildError::Interrupted)) => return Err(Error::Interrupted),
+        prepared => prepared?,
+    };
     let build_duration = build_started.elapsed();
 
     let run_started = Instant::now();
@@ -139,7 +149,17 @@ pub async fn run(
         let permits = Arc::clone(&permits);
         let cx = cx.clone();
         tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
+            let _permit = tokio::select! {
+                permit = permits.acquire_owned() => permit,
+                () = cx.cancel.cancelled() => {
+                    let _ = tx.send(Message::Ended(index, Some(ScenarioError::Interrupted)));
+                    return;
+                }
+            };
+            if cx.cancel.is_cancelled() {
+                let _ = tx.send(Message::Ended(index, Some(ScenarioError::Interrupted)));
+                return;
+            }
             let _ = tx.send(Message::Began(index));
             let one = run_scenario(&cx, index, &scenario, &sink);
             // A panicking scenario is reported with the others instead of ending the run.
@@ -174,6 +194,11 @@ pub async fn run(
                 }
             }
             Message::Ended(index, error) => {
+                if let Some(ScenarioError::Engine(lost)) = &error
+                    && lost.is_lost()
+                {
+                    cancel.cancel();
+                }
                 let result = judge(&scenarios[index], &events[index], error, run_started);
                 reporter.report(RunEvent::ScenarioFinished {
                     index,
@@ -210,6 +235,7 @@ async fn prepare(
     engine: Option<&Engine>,
     scenarios: &[Scenario],
     options: &RunOptions,
+    cancel: &CancellationToken,
     reporter: &mut dyn Reporter,
 ) -> Result<RunContext, Error> {
     let needs_engine = scenarios.iter().any(|s| s.target != Target::Process);
@@ -220,7 +246,11 @@ async fn prepare(
     let server: Option<ServerBinary> = if scenarios.iter().any(Scenario::runs_our_server) {
         let workspace = options.workspace.as_ref().ok_or(Error::NoWorkspace)?;
         reporter.report(RunEvent::Build(&BuildEvent::ServerBuilding));
-        let server = build_static_server(workspace).await?;
+        // Cargo is killed if the build is cut short: it makes nothing the engine holds.
+        let server = tokio::select! {
+            built = build_static_server(workspace) => built?,
+            () = cancel.cancelled() => return Err(Error::Interrupted),
+        };
         reporter.report(RunEvent::Build(&BuildEvent::ServerReady));
         Some(server)
     } else {
@@ -240,7 +270,7 @@ async fn prepare(
         let progress = move |event: BuildEvent| {
             let _ = tx.send(event);
         };
-        let build = ensure_variant_images(engine, workspace, server, &pairs, &progress);
+        let build = ensure_variant_images(engine, workspace, server, &pairs, &progress, cancel);
         tokio::pin!(build);
         images = loop {
             tokio::select! {
@@ -264,6 +294,7 @@ async fn prepare(
         server: server.map(|s| s.path),
         images,
         run_id: options.run_id.clone(),
+        cancel: cancel.clone(),
     })
 }
 

@@ -24,6 +24,11 @@ const WANTED: [(Variant, Base); 6] = [
     (Variant::ScriptExec, Base::Busybox),
 ];
 
+/// A cancellation that never comes.
+fn never() -> tokio_util::sync::CancellationToken {
+    tokio_util::sync::CancellationToken::new()
+}
+
 /// The image id of `tag`, after checking that it carries the managed label.
 async fn identity(engine: &Engine, tag: &str) -> String {
     let image = engine
@@ -64,7 +69,7 @@ async fn images_are_built_once_and_then_reused() {
     // A duplicate pair is built once.
     let mut wanted = WANTED.to_vec();
     wanted.push(WANTED[1]);
-    let first = ensure_variant_images(&engine, &workspace, &server, &wanted, &|_| {})
+    let first = ensure_variant_images(&engine, &workspace, &server, &wanted, &|_| {}, &never())
         .await
         .expect("images build");
     assert_eq!(first.len(), WANTED.len());
@@ -82,13 +87,14 @@ async fn images_are_built_once_and_then_reused() {
     let before = identities(&engine, &first).await;
 
     let built = std::sync::Mutex::new(0);
-    let second = ensure_variant_images(&engine, &workspace, &server, &WANTED, &|event| {
+    let count = |event| {
         if let shutdown_harness::BuildEvent::ImageFinished { built: true, .. } = event {
             *built.lock().unwrap() += 1;
         }
-    })
-    .await
-    .expect("cached images are found");
+    };
+    let second = ensure_variant_images(&engine, &workspace, &server, &WANTED, &count, &never())
+        .await
+        .expect("cached images are found");
     assert_eq!(first, second, "the same content gives the same tags");
     assert_eq!(
         before,
@@ -110,7 +116,7 @@ async fn a_shell_variant_on_scratch_is_refused_before_building() {
         (Variant::ExecForm, Base::None),
         (Variant::ShellForm, Base::None),
     ];
-    let err = ensure_variant_images(&engine, &workspace(), &server, &wanted, &|_| {})
+    let err = ensure_variant_images(&engine, &workspace(), &server, &wanted, &|_| {}, &never())
         .await
         .expect_err("shell-form on scratch cannot run");
     assert!(matches!(err, BuildError::Impossible { .. }), "{err}");

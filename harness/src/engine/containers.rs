@@ -84,6 +84,8 @@ pub struct LabelledContainer {
     pub id: String,
     /// The image it was created from, as named at create.
     pub image: String,
+    /// Its name, without the leading `/`.
+    pub name: String,
     /// Its labels.
     pub labels: HashMap<String, String>,
 }
@@ -323,9 +325,15 @@ impl Engine {
         Ok(containers
             .into_iter()
             .filter_map(|c| {
+                let name = c
+                    .names
+                    .and_then(|names| names.into_iter().next())
+                    .map(|name| name.trim_start_matches('/').to_string())
+                    .unwrap_or_default();
                 Some(LabelledContainer {
                     id: c.id?,
                     image: c.image.unwrap_or_default(),
+                    name,
                     labels: c.labels.unwrap_or_default(),
                 })
             })

@@ -34,6 +34,17 @@ pub enum EngineError {
         /// Its id or name.
         container: String,
     },
+    /// The engine stopped answering mid-run: its socket closed or refused the connection.
+    #[error(
+        "lost the container engine during `{operation}` ({source}): is it still running? once it is back, `shutdown-harness clean` removes what this run left"
+    )]
+    Lost {
+        /// The call that found it gone.
+        operation: &'static str,
+        /// What the client said.
+        #[source]
+        source: EngineSource,
+    },
     /// A call did not answer within its deadline.
     #[error(
         "the engine did not answer `{operation}` within {}s: it is overloaded or stuck; check `docker info`",
@@ -65,13 +76,30 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    /// The error of `operation` from the client's error: a 404 about a container becomes
-    /// [`EngineError::ContainerGone`] when `container` names it.
+    /// The error of `operation` from the client's error: a failed transport is
+    /// [`EngineError::Lost`].
     pub(super) fn call(operation: &'static str, source: bollard::errors::Error) -> EngineError {
-        EngineError::Call {
-            operation,
-            source: Box::new(source),
+        use bollard::errors::Error as Client;
+        match source {
+            // The transport failed, not the call: the engine is gone (or its socket is).
+            Client::IOError { .. }
+            | Client::HyperResponseError { .. }
+            | Client::HyperLegacyError { .. }
+            | Client::SocketNotFoundError(_)
+            | Client::RequestTimeoutError => EngineError::Lost {
+                operation,
+                source: Box::new(source),
+            },
+            source => EngineError::Call {
+                operation,
+                source: Box::new(source),
+            },
         }
+    }
+
+    /// Whether the engine itself is gone, rather than one call failing.
+    pub fn is_lost(&self) -> bool {
+        matches!(self, EngineError::Lost { .. })
     }
 
     /// A 404 from a call on container `container` means it is gone; anything else is a call error.

@@ -7,11 +7,13 @@ mod containers;
 mod error;
 mod images;
 mod labels;
+mod reap;
 mod streams;
 
 pub use client::{Engine, EngineInfo, EngineKind, MAX_STOP_TIMEOUT};
 pub use containers::{ContainerConfig, ContainerState, ExecOutcome, LabelledContainer};
 pub use error::EngineError;
 pub use images::ImageConfig;
-pub use labels::{LABEL_MANAGED, LABEL_RUN, new_run_id, run_labels};
+pub use labels::{LABEL_MANAGED, LABEL_OWNER, LABEL_RUN, Owner, new_run_id, run_labels};
+pub use reap::Reaped;
 pub use streams::KillEvent;

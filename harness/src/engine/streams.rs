@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use bollard::query_parameters::{EventsOptions, LogsOptions};
 use futures_util::{Stream, StreamExt, stream};
 
-use super::client::Engine;
+use super::client::{CALL_DEADLINE, Engine, deadline};
+use super::error::EngineError;
 
 /// A signal the engine sent to a container, when it sent it (the engine's clock, which is this
 /// host's for a local engine).
@@ -88,5 +89,44 @@ impl Engine {
                 });
                 Some(KillEvent { signal, at })
             })
+    }
+
+    /// The containers carrying `label` that were removed (destroyed) since `since`, by the
+    /// engine's own record of events: what a cleanup really removed, whoever removed it.
+    pub async fn removed_since(
+        &self,
+        label: &str,
+        since: SystemTime,
+    ) -> Result<Vec<String>, EngineError> {
+        let seconds = |at: SystemTime| {
+            at.duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        };
+        let filters = HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            ("event".to_string(), vec!["destroy".to_string()]),
+            ("label".to_string(), vec![label.to_string()]),
+        ]);
+        let options = EventsOptions {
+            since: Some(seconds(since).to_string()),
+            // With an end the engine closes the stream once it has replayed the events.
+            until: Some((seconds(SystemTime::now()) + 1).to_string()),
+            filters: Some(filters),
+        };
+        deadline("list events", CALL_DEADLINE, async {
+            let mut ids = Vec::new();
+            let events = self.docker().events(Some(options));
+            futures_util::pin_mut!(events);
+            while let Some(event) = events.next().await {
+                let event = event.map_err(|e| EngineError::call("list events", e))?;
+                if let Some(id) = event.actor.and_then(|a| a.id)
+                    && !ids.contains(&id)
+                {
+                    ids.push(id);
+                }
+            }
+            Ok(ids)
+        })
+        .await
     }
 }

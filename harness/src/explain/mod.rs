@@ -26,7 +26,7 @@ pub use render::{render, render_dockerfile};
 /// Docker's stop timeout when neither the image nor the caller sets one.
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How to run the image for the diagnosis.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ExplainOptions {
     /// The Dockerfile the image was built from: its findings join the diagnosis.
     pub dockerfile: Option<PathBuf>,
@@ -46,6 +46,8 @@ pub struct ExplainOptions {
     /// The run id the short-lived container carries (label `shutdown-harness.run`), so that the
     /// invoking command's cleanup finds it.
     pub run_id: String,
+    /// Cancel it to stop at once; the container is removed.
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 impl Default for ExplainOptions {
@@ -58,6 +60,7 @@ impl Default for ExplainOptions {
             port: None,
             path: "/".to_string(),
             run_id: new_run_id(),
+            cancel: tokio_util::sync::CancellationToken::new(),
         }
     }
 }

@@ -71,8 +71,12 @@ pub(super) async fn observe(
     let observed = async {
         engine.start_container(&id).await?;
         read_running(engine, &id, image, options, signal).await
-    }
-    .await;
+    };
+    // The create is never cut, so that what it makes is always removed below.
+    let observed = tokio::select! {
+        observed = observed => observed,
+        () = options.cancel.cancelled() => Err(Error::Interrupted),
+    };
     let removed = engine.remove_container(&id).await;
     let observed = observed?;
     removed?;

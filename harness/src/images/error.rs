@@ -52,6 +52,11 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
+    /// The run was interrupted: the builds under way finished, no other was started.
+    #[error(
+        "interrupted while preparing images: the builds under way finished, no other was started"
+    )]
+    Interrupted,
     /// The engine failed a build, tag or inspect.
     #[error(transparent)]
     Engine(#[from] EngineError),

@@ -26,7 +26,8 @@ pub async fn build_variant_images(
     pairs: &[(crate::variant::Variant, crate::variant::Base)],
 ) -> Result<VariantImages, BuildError> {
     let server = build_static_server(workspace).await?;
-    ensure_variant_images(engine, workspace, &server, pairs, &|_| {}).await
+    let never = tokio_util::sync::CancellationToken::new();
+    ensure_variant_images(engine, workspace, &server, pairs, &|_| {}, &never).await
 }
 
 /// The repository prefix of every image the harness makes. `localhost/` cannot resolve to a

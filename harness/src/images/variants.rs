@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use futures_util::{StreamExt, TryStreamExt, stream};
+use tokio_util::sync::CancellationToken;
 
 use super::IMAGE_PREFIX;
 use super::bases::{BaseRef, forge_base};
@@ -29,18 +30,23 @@ pub type VariantImages = HashMap<(Variant, Base), String>;
 ///
 /// Each distinct base is forged once; images are built two at a time. A pair whose variant
 /// needs `/bin/sh` on [`Base::None`] is refused before anything is built. `progress` hears of
-/// each image as it starts and ends.
+/// each image as it starts and ends. Once `cancel` is cancelled no build starts, and the ones
+/// under way finish (a build cut short leaves the builder's containers behind).
 pub async fn ensure_variant_images(
     engine: &Engine,
     workspace: &Workspace,
     server: &ServerBinary,
     wanted: &[(Variant, Base)],
     progress: &(dyn Fn(BuildEvent) + Send + Sync),
+    cancel: &CancellationToken,
 ) -> Result<VariantImages, BuildError> {
     let pairs: BTreeSet<(Variant, Base)> = wanted.iter().copied().collect();
     pairs.iter().try_for_each(|&(v, b)| check_pair(v, b))?;
     let mut bases = HashMap::new();
     for base in pairs.iter().map(|&(_, b)| b).collect::<BTreeSet<_>>() {
+        if cancel.is_cancelled() {
+            return Err(BuildError::Interrupted);
+        }
         let name = format!("base:{base}");
         progress(BuildEvent::ImageStarted { name: name.clone() });
         let forged = forge_base(engine, base).await?;
@@ -65,6 +71,9 @@ pub async fn ensure_variant_images(
     }
     stream::iter(plans)
         .map(|(pair, plan)| async move {
+            if cancel.is_cancelled() {
+                return Err(BuildError::Interrupted);
+            }
             let name = format!("{}:{}", pair.0, pair.1);
             progress(BuildEvent::ImageStarted { name: name.clone() });
             let (tag, built) = ensure_planned(engine, plan, pair).await?;

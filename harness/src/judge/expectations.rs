@@ -64,10 +64,32 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
         failures.push("stop duration: the stop never returned".to_string());
     }
     failures.extend(not_in_flight(scenario, observation));
+    failures.extend(exited_before_the_stop(observation));
     Verdict {
         passed: failures.is_empty(),
         failures,
         requirements: requirements(observation),
+    }
+}
+
+/// A server that exited before the stop was issued was not stopped by it: it crashed, or was
+/// killed or removed from outside; nothing it showed is about the stop.
+fn exited_before_the_stop(observation: &Observation) -> Option<String> {
+    let exited = observation
+        .timeline
+        .iter()
+        .find_map(|event| match event.kind {
+            crate::events::EventKind::Exited { code } => Some((event.ms, code)),
+            _ => None,
+        })?;
+    let (at, code) = exited;
+    match observation.stop_issued_ms {
+        Some(stop) if at >= stop => None,
+        stop => Some(format!(
+            "the server exited ({code}) at {at} ms, before the stop{}: it crashed, or was killed or removed from outside",
+            stop.map(|s| format!(" was issued at {s} ms"))
+                .unwrap_or_default()
+        )),
     }
 }
 

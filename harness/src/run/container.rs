@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use crate::engine::{ContainerConfig, Engine, run_labels};
 use crate::events::EventKind;
 use crate::procfs;
+use crate::run::RunContext;
 use crate::run::error::ScenarioError;
 use crate::run::ready;
 use crate::run::schedule::{self, Stopper};
@@ -25,27 +26,31 @@ const START_WAIT: Duration = Duration::from_secs(30);
 /// How long the log stream may outlive the container's exit before it is dropped.
 const LOG_DRAIN: Duration = Duration::from_secs(5);
 
-/// Runs `scenario` in a new container of `image` named `name`; removes it before returning.
+/// Runs `scenario` in a new container of `image` named `name`; removes it before returning,
+/// also when the run is cancelled (the create itself is never cut: what it makes is removed).
 pub(super) async fn run(
     engine: &Engine,
     scenario: &Scenario,
     image: &str,
     name: &str,
-    run_id: &str,
+    cx: &RunContext,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
     let id = engine
-        .create_container(&config(scenario, image, name, run_id))
+        .create_container(&config(scenario, image, name, &cx.run_id))
         .await?;
-    let outcome = async {
+    let driven = async {
         engine.start_container(&id).await?;
         sink.emit(EventKind::Started {
             image: Some(image.to_string()),
         });
         let what = format!("container {name} ({image})");
         drive(engine, scenario, &id, &what, sink).await
-    }
-    .await;
+    };
+    let outcome = tokio::select! {
+        outcome = driven => outcome,
+        () = cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
+    };
     let removed = engine.remove_container(&id).await;
     outcome?;
     removed?;

@@ -66,6 +66,9 @@ pub enum ScenarioError {
     /// The engine failed a call the scenario needed.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// The run was interrupted (a signal to the harness) before the scenario finished.
+    #[error("interrupted before it finished")]
+    Interrupted,
     /// The image or binary the scenario needs was not prepared: a bug in the harness.
     #[error("{scenario}: its server binary or image was not prepared (a bug in the harness)")]
     NotPrepared {

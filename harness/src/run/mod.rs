@@ -9,6 +9,8 @@ pub(crate) mod ready;
 mod schedule;
 mod sink;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::engine::Engine;
 use crate::images::VariantImages;
 use crate::scenario::{Scenario, Target};
@@ -27,6 +29,8 @@ pub(crate) struct RunContext {
     pub(crate) images: VariantImages,
     /// The run's id: in container names and labels.
     pub(crate) run_id: String,
+    /// Cancelled when the run must stop: scenarios then end at once, removing what they made.
+    pub(crate) cancel: CancellationToken,
 }
 
 /// Runs scenario `index` to its end, emitting its events to `sink`.
@@ -44,18 +48,28 @@ pub(crate) async fn run_scenario(
     match &scenario.target {
         Target::Process => {
             let binary = cx.server.as_ref().ok_or_else(not_prepared)?;
-            process::run(scenario, binary, sink).await
+            // Dropping the run kills the process (kill_on_drop): nothing is left.
+            tokio::select! {
+                outcome = process::run(scenario, binary, sink) => outcome,
+                () = cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
+            }
         }
         Target::Container(spec) => {
             let image = cx
                 .images
                 .get(&(spec.variant, spec.base))
                 .ok_or_else(not_prepared)?;
-            container::run(engine()?, scenario, image, &name, &cx.run_id, sink).await
+            container::run(engine()?, scenario, image, &name, cx, sink).await
         }
         Target::Image(spec) => {
-            container::run(engine()?, scenario, &spec.image, &name, &cx.run_id, sink).await
+            container::run(engine()?, scenario, &spec.image, &name, cx, sink).await
         }
-        Target::Running(spec) => container::drive_running(engine()?, scenario, spec, sink).await,
+        Target::Running(spec) => {
+            // Someone else's container: left as it is, for its owner.
+            tokio::select! {
+                outcome = container::drive_running(engine()?, scenario, spec, sink) => outcome,
+                () = cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
+            }
+        }
     }
 }

@@ -37,12 +37,16 @@ pub enum Command {
     Check(CheckArgs),
     /// Explain where an image's stop signal goes, without load: PID 1, its handlers, the fix.
     Explain(ExplainArgs),
-    /// Remove every container the harness left behind (label shutdown-harness.managed).
+    /// Remove what runs whose process is gone left behind (`--all`: every run's containers).
     Clean(CleanArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct CleanArgs {
+    /// Remove the containers of every run, live ones too, not only those of runs whose
+    /// process is gone.
+    #[arg(long)]
+    pub all: bool,
     /// Also remove the harness's images (bases and variants); the next run rebuilds them.
     #[arg(long)]
     pub images: bool,
@@ -192,6 +196,9 @@ pub struct OutputArgs {
     /// Show every scenario's full timeline, not only those that did not behave as expected.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Write the run's events to this file as JSON lines, as they happen.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
 }
 
 /// The formats of a run's report.

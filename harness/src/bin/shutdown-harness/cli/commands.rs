@@ -4,23 +4,26 @@
 use std::path::Path;
 use std::time::Duration;
 
-use shutdown_harness::engine::LABEL_MANAGED;
+use shutdown_harness::engine::{LABEL_MANAGED, Reaped};
 use shutdown_harness::report::{self, Format};
 use shutdown_harness::reproduce::{self, Timings};
 use shutdown_harness::{
-    CheckOptions, Engine, Error, ExplainOptions, RunOptions, RunResults, Scenario, Target,
-    Workspace, check_image, explain, scenario_file,
+    CheckOptions, Engine, EngineError, Error, ExplainOptions, RunOptions, RunResults, Scenario,
+    ScenarioError, Target, Workspace, check_image, explain, scenario_file,
 };
+use tokio_util::sync::CancellationToken;
 
 use super::args::{
     Cli, Command, ExplainArgs, ExplainFormat, ListFormat, OutputArgs, ReportFormat, SelectArgs,
 };
+use super::events::EventLog;
 use super::live::{Live, Show};
 use super::slices;
 use super::{EXIT_ERROR, EXIT_FAILED, EXIT_OK};
 
-/// Runs the command; its exit code, or the error that stopped it (exit 2).
-pub async fn execute(cli: Cli, run_id: &str) -> Result<u8, Error> {
+/// Runs the command; its exit code, or the error that stopped it (exit 2). `cancel` stops it
+/// at once, removing what it made.
+pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Result<u8, Error> {
     let workspace = match &cli.workspace {
         Some(dir) => Some(Workspace::at(dir).ok_or_else(|| not_a_workspace(dir))?),
         None => std::env::current_dir()
@@ -34,9 +37,10 @@ pub async fn execute(cli: Cli, run_id: &str) -> Result<u8, Error> {
             } else {
                 Timings::experiment()
             };
-            let engine = Engine::connect().await?;
+            let engine = connect().await?;
             let options = RunOptions {
                 run_id: run_id.to_string(),
+                cancel,
                 ..RunOptions::new(workspace)
             };
             let scenarios = reproduce::scenarios(timings);
@@ -56,9 +60,10 @@ pub async fn execute(cli: Cli, run_id: &str) -> Result<u8, Error> {
                 eprintln!("no scenario matches; see `shutdown-harness list`");
                 return Ok(EXIT_ERROR);
             }
-            let engine = Engine::connect().await?;
+            let engine = connect().await?;
             let options = RunOptions {
                 run_id: run_id.to_string(),
+                cancel,
                 jobs: args
                     .jobs
                     .map_or_else(shutdown_harness::default_jobs, usize::from),
@@ -87,7 +92,7 @@ pub async fn execute(cli: Cli, run_id: &str) -> Result<u8, Error> {
             Ok(EXIT_OK)
         }
         Command::Check(args) => {
-            let engine = Engine::connect().await?;
+            let engine = connect().await?;
             let options = CheckOptions {
                 port: args.port,
                 path: args.path,
@@ -100,8 +105,9 @@ pub async fn execute(cli: Cli, run_id: &str) -> Result<u8, Error> {
                 startup_timeout: args.startup_timeout,
                 ready_path: args.ready_path,
                 run_id: run_id.to_string(),
+                cancel,
             };
-            let mut live = live(&args.output, Show::Timelines);
+            let mut live = live(&args.output, Show::Timelines)?;
             let result = check_image(&engine, &args.image, &options, &mut live).await?;
             let results = RunResults {
                 duration: result.observation.duration,
@@ -111,10 +117,15 @@ pub async fn execute(cli: Cli, run_id: &str) -> Result<u8, Error> {
             };
             finish(live, &results, &args.output, true)
         }
-        Command::Explain(args) => explain_command(args, run_id).await,
+        Command::Explain(args) => explain_command(args, run_id, cancel).await,
         Command::Clean(args) => {
             let engine = Engine::connect().await?;
-            let removed = engine.remove_labelled_containers(LABEL_MANAGED).await?;
+            let reaped = engine.reap_dead_runs().await?;
+            say_reaped(&reaped);
+            let mut removed = reaped.containers();
+            if args.all {
+                removed += engine.remove_labelled_containers(LABEL_MANAGED).await?;
+            }
             println!("removed {removed} container(s)");
             if args.images {
                 let removed = engine.remove_managed_images().await?;
@@ -134,15 +145,39 @@ async fn run_and_report(
     show: Show,
     with_table: bool,
 ) -> Result<u8, Error> {
-    let mut live = live(output, show);
+    let mut live = live(output, show)?;
     let results = shutdown_harness::run(Some(engine), scenarios, options, &mut live).await?;
     finish(live, &results, output, with_table)
 }
 
+/// Connects to the engine, and first of all removes what runs killed earlier left there.
+async fn connect() -> Result<Engine, Error> {
+    let engine = Engine::connect().await?;
+    say_reaped(&engine.reap_dead_runs().await?);
+    Ok(engine)
+}
+
+/// Says on stderr what reaping removed, if anything.
+fn say_reaped(reaped: &Reaped) {
+    for (run, containers) in &reaped.runs {
+        eprintln!(
+            "removed {} container(s) left by run {run}, whose process is gone",
+            containers.len()
+        );
+    }
+}
+
 /// The live reporter for `output`'s format and destination.
-fn live(output: &OutputArgs, show: Show) -> Live {
+fn live(output: &OutputArgs, show: Show) -> Result<Live, Error> {
     let human_on_stdout = output.format == ReportFormat::Table && output.output.is_none();
-    Live::new(show, output.verbose, human_on_stdout)
+    let events = match &output.events {
+        Some(path) => Some(EventLog::create(path).map_err(|source| Error::WriteReport {
+            path: path.clone(),
+            source,
+        })?),
+        None => None,
+    };
+    Ok(Live::new(show, output.verbose, human_on_stdout, events))
 }
 
 /// Closes the live display and writes the report where it was asked for; the exit code.
@@ -153,6 +188,18 @@ fn finish(
     with_table: bool,
 ) -> Result<u8, Error> {
     live.finish(results, with_table);
+    // The engine gone mid-run: one line says so (every scenario's error would say the same).
+    let lost = results
+        .scenarios
+        .iter()
+        .find_map(|s| s.error.as_deref().and_then(lost_engine));
+    if let Some(lost) = lost {
+        eprintln!("error: {lost}");
+        return Ok(EXIT_ERROR);
+    }
+    if let Some(reason) = live.cleanup_failed() {
+        eprintln!("warning: removing this run's containers failed: {reason}");
+    }
     if let Some(path) = &output.json_output {
         write_file(path, &report::render(results, Format::Json))?;
     }
@@ -172,6 +219,14 @@ fn finish(
         (None, _) => print!("{document}"),
     }
     Ok(exit_code(results))
+}
+
+/// The engine error of a scenario that lost the engine.
+fn lost_engine(error: &ScenarioError) -> Option<&EngineError> {
+    match error {
+        ScenarioError::Engine(engine) if engine.is_lost() => Some(engine),
+        _ => None,
+    }
 }
 
 /// Loads and filters the scenarios; every file must be valid, or nothing is returned.
@@ -207,11 +262,15 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 }
 
 /// Prints the diagnosis of an image (and its Dockerfile), or of a Dockerfile alone.
-async fn explain_command(args: ExplainArgs, run_id: &str) -> Result<u8, Error> {
+async fn explain_command(
+    args: ExplainArgs,
+    run_id: &str,
+    cancel: CancellationToken,
+) -> Result<u8, Error> {
     let json = args.format == ExplainFormat::Json;
     let text = match (&args.image, &args.dockerfile) {
         (Some(image), _) => {
-            let engine = Engine::connect().await?;
+            let engine = connect().await?;
             let options = ExplainOptions {
                 dockerfile: args.dockerfile.clone(),
                 stop_signal: args.signal,
@@ -220,6 +279,7 @@ async fn explain_command(args: ExplainArgs, run_id: &str) -> Result<u8, Error> {
                 port: args.port,
                 path: args.path.clone(),
                 run_id: run_id.to_string(),
+                cancel,
             };
             let explanation = explain::explain(&engine, image, &options).await?;
             if json {

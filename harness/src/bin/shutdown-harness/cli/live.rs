@@ -8,6 +8,8 @@ use std::time::Duration;
 use console::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shutdown_harness::report::{human, line, table};
+
+use super::events::EventLog;
 use shutdown_harness::{BuildEvent, Reporter, RunEvent, RunResults, ScenarioResult};
 
 /// What is shown for each finished scenario.
@@ -35,11 +37,19 @@ pub struct Live {
     running: usize,
     failed: usize,
     images: (usize, usize),
+    events: Option<EventLog>,
+    /// Why the run's closing cleanup failed, if it did (said once the display is closed).
+    cleanup_failed: Option<String>,
 }
 
 impl Live {
     /// A reporter showing `show`; `results_on_stdout` when the human report goes to stdout.
-    pub fn new(show: Show, verbose: bool, results_on_stdout: bool) -> Live {
+    pub fn new(
+        show: Show,
+        verbose: bool,
+        results_on_stdout: bool,
+        events: Option<EventLog>,
+    ) -> Live {
         let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let progress = std::io::stderr().is_terminal() && !no_colour;
         let target = if progress {
@@ -65,7 +75,14 @@ impl Live {
             running: 0,
             failed: 0,
             images: (0, 0),
+            events,
+            cleanup_failed: None,
         }
+    }
+
+    /// Why the closing cleanup failed, if it did.
+    pub fn cleanup_failed(&self) -> Option<&str> {
+        self.cleanup_failed.as_deref()
     }
 
     /// What was shown as results, for `--output`.
@@ -133,6 +150,9 @@ impl Live {
 
 impl Reporter for Live {
     fn report(&mut self, event: RunEvent<'_>) {
+        if let Some(events) = &mut self.events {
+            events.write(&event);
+        }
         match event {
             RunEvent::Build(build) => {
                 if self.bar.length().is_none() && self.bar.elapsed() < Duration::from_millis(1) {
@@ -175,11 +195,7 @@ impl Reporter for Live {
             }
             RunEvent::Event { .. } => {}
             RunEvent::ScenarioFinished { result, .. } => self.scenario_finished(result),
-            RunEvent::CleanupFailed(error) => {
-                self.bar.println(format!(
-                    "warning: removing this run's containers failed: {error}"
-                ));
-            }
+            RunEvent::CleanupFailed(error) => self.cleanup_failed = Some(error.to_string()),
             RunEvent::RunFinished { .. } => self.bar.finish_and_clear(),
         }
     }

@@ -3,14 +3,15 @@
 
 mod args;
 mod commands;
+mod events;
+mod interrupt;
 mod live;
 mod slices;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use shutdown_harness::Engine;
-use shutdown_harness::engine::LABEL_RUN;
+use tokio_util::sync::CancellationToken;
 
 /// Every expectation held.
 pub const EXIT_OK: u8 = 0;
@@ -18,28 +19,33 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// Usage or environment error (bad input, no engine, a build failed).
 pub const EXIT_ERROR: u8 = 2;
-/// Interrupted by Ctrl-C (after cleaning up).
-pub const EXIT_INTERRUPTED: u8 = 130;
 
-/// Runs the command line; returns the process's exit code.
+/// Runs the command line; returns the process's exit code. SIGINT, SIGTERM and SIGHUP stop the
+/// command the same way (see [`interrupt`]).
 pub async fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let run_id = shutdown_harness::new_run_id();
-    let outcome = tokio::select! {
-        outcome = commands::execute(cli, &run_id) => outcome,
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("interrupted: removing this run's containers");
-            if let Ok(engine) = Engine::connect().await {
-                let _ = engine.remove_labelled_containers(&format!("{LABEL_RUN}={run_id}")).await;
-            }
-            return ExitCode::from(EXIT_INTERRUPTED);
+    let mut signals = match interrupt::Signals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("error: cannot handle SIGINT, SIGTERM and SIGHUP: {error}");
+            return ExitCode::from(EXIT_ERROR);
         }
     };
-    match outcome {
-        Ok(code) => ExitCode::from(code),
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::from(EXIT_ERROR)
+    let cancel = CancellationToken::new();
+    let command = commands::execute(cli, &run_id, cancel.clone());
+    tokio::pin!(command);
+    let signal = tokio::select! {
+        outcome = &mut command => {
+            return match outcome {
+                Ok(code) => ExitCode::from(code),
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::from(EXIT_ERROR)
+                }
+            };
         }
-    }
+        signal = signals.next() => signal,
+    };
+    interrupt::stop(signal, &run_id, cancel, command, &mut signals).await
 }
