@@ -237,9 +237,15 @@ impl Stopper for EngineStopper<'_> {
         self.engine
             .stop_container(self.id, self.timeout)
             .await
-            .map_err(|e| ScenarioError::Stop {
-                what: self.what.to_string(),
-                reason: e.to_string(),
+            .map_err(|e| {
+                // A lost engine stays typed: the run stops every scenario for it.
+                if e.is_lost() {
+                    return ScenarioError::Engine(e);
+                }
+                ScenarioError::Stop {
+                    what: self.what.to_string(),
+                    reason: e.to_string(),
+                }
             })
     }
 }
