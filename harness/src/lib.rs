@@ -59,6 +59,7 @@ mod workspace;
 #[cfg(feature = "testcontainers")]
 pub use check::check_testcontainer;
 pub use check::{CheckOptions, check_container, check_image};
+pub use client::path_problem;
 pub use duration::{
     MAX as MAX_DURATION, format as format_duration, parse as parse_duration,
     parse_at_most as parse_duration_at_most,

@@ -431,3 +431,82 @@ async fn cli_check_missing_image_exits_2_with_one_line() {
     assert!(stderr.contains(image), "{stderr}");
     assert_no_managed_container_of(image).await;
 }
+
+/// busybox httpd under `--init` dies at once on SIGTERM, and `/index.html` is answered in a
+/// millisecond: the request meant to be in flight was answered long before the signal, so
+/// nothing tested the first requirement. It is "not tested", never "met", and the check fails.
+#[tokio::test]
+async fn a_fast_path_tests_nothing_and_the_check_says_so() {
+    let _serial = SERIAL.lock().await;
+    let engine = engine().await;
+    let image = images::busybox_httpd_image(&engine)
+        .await
+        .expect("busybox httpd forges");
+    let options = CheckOptions {
+        init: true,
+        stop_timeout: Duration::from_secs(4),
+        after_stop: Duration::from_millis(500),
+        ..CheckOptions::new(images::HTTP_PORT, "/index.html")
+    };
+    let result = check_image(&engine, &image, &options, &mut ())
+        .await
+        .expect("the check runs");
+    let report = human::render_scenario(&result);
+    assert_eq!(
+        result.requirement(Requirement::AnswersInFlight),
+        None,
+        "{report}"
+    );
+    assert!(!result.passed(), "{report}");
+    assert!(
+        result.verdict.failures.iter().any(|f| f.contains("--path")),
+        "{report}"
+    );
+    assert_no_managed_container_of(&image).await;
+
+    // The CLI: exit 1, and JSON `met: null` with the evidence saying why.
+    let (code, stdout, stderr) = tokio::task::spawn_blocking({
+        let image = image.clone();
+        move || {
+            let output = cargo_bin_cmd!("shutdown-harness")
+                .args([
+                    "check",
+                    "--image",
+                    &image,
+                    "--port",
+                    "8080",
+                    "--path",
+                    "/index.html",
+                ])
+                .args([
+                    "--init",
+                    "--stop-timeout",
+                    "4",
+                    "--after-stop",
+                    "500ms",
+                    "--format",
+                    "json",
+                ])
+                .output()
+                .expect("the binary runs");
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            )
+        }
+    })
+    .await
+    .expect("joins");
+    assert_eq!(code, Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    let requirement = &report["scenarios"][0]["requirements"][0];
+    assert_eq!(requirement["met"], Value::Null, "{stdout}");
+    assert!(
+        requirement["evidence"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("not tested")),
+        "{stdout}"
+    );
+    assert_no_managed_container_of(&image).await;
+}

@@ -145,3 +145,67 @@ fn run_prints_one_line_per_scenario_and_json_stays_byte_clean() {
     assert_eq!(report["scenarios"].as_array().map(Vec::len), Some(2));
     assert_eq!(report["engine"]["kind"], "docker");
 }
+
+/// Bad input is refused before anything runs: exit 2, one line naming the flag and what to
+/// write, no panic. No engine is needed to refuse it.
+#[test]
+fn bad_input_is_one_line_naming_the_flag() {
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &[
+                "check",
+                "--image",
+                "x",
+                "--port",
+                "1",
+                "--startup-timeout",
+                "1e20s",
+            ],
+            "--startup-timeout",
+        ),
+        (
+            &[
+                "check",
+                "--image",
+                "x",
+                "--port",
+                "1",
+                "--stop-timeout",
+                "4294967295",
+            ],
+            "--stop-timeout",
+        ),
+        (
+            &["check", "--image", "x", "--port", "1", "--path", "/a b"],
+            "--path",
+        ),
+        (
+            &["check", "--image", "x", "--port", "1", "--path", "slow"],
+            "--path",
+        ),
+        (&["check", "--image", "x", "--port", "70000"], "--port"),
+        (
+            &[
+                "check", "--image", "x", "--port", "1", "--signal", "SIGKILL",
+            ],
+            "--signal",
+        ),
+        (
+            &["explain", "--image", "x", "--port", "1", "--path", "/a b"],
+            "--path",
+        ),
+    ];
+    for (args, flag) in cases {
+        let output = cargo_bin_cmd!("shutdown-harness")
+            .args(args)
+            // No engine at all: the input is refused before any connection.
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(flag), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+}

@@ -212,3 +212,104 @@ fn a_missing_dockerfile_says_which() {
     let err = explain_dockerfile(std::path::Path::new("/no/such/Dockerfile")).unwrap_err();
     assert!(err.to_string().contains("/no/such/Dockerfile"), "{err}");
 }
+
+/// nginx with docker's default SIGTERM: the signal reaches it, and nginx's documentation says
+/// SIGTERM is its fast shutdown: `drains` is false, with the source, and the fix is SIGQUIT.
+#[tokio::test]
+async fn nginx_under_sigterm_is_known_not_to_drain() {
+    let engine = engine().await;
+    let image = shutdown_harness::images::nginx_image(&engine)
+        .await
+        .expect("nginx forges");
+    let options = ExplainOptions {
+        port: Some(shutdown_harness::images::HTTP_PORT),
+        ..ExplainOptions::default()
+    };
+    let e = explain(&engine, &image, &options).await.expect("explains");
+    let text = render(&e);
+    assert_eq!(e.signal_reaches_server, Some(true), "{text}");
+    assert_eq!(e.drains, Some(false), "{text}");
+    assert!(
+        e.facts
+            .iter()
+            .any(|f| f.source.contains("nginx's documentation")),
+        "{text}"
+    );
+    assert!(e.fixes.iter().any(|f| f.contains("SIGQUIT")), "{text}");
+    assert_run_left_nothing(&e.run_id).await;
+
+    let quit = ExplainOptions {
+        stop_signal: Some(shutdown_harness::StopSignal::Sigquit),
+        ..options
+    };
+    let e = explain(&engine, &image, &quit).await.expect("explains");
+    // SIGQUIT is nginx's graceful shutdown, but a drain is only seen under load.
+    assert_eq!(e.drains, None, "{}", render(&e));
+    assert_run_left_nothing(&e.run_id).await;
+}
+
+/// busybox httpd is PID 1 itself, without a SIGTERM handler and without a shell: the fix is a
+/// handler or an init, never an `exec` line in a script there is not.
+#[tokio::test]
+async fn a_server_that_is_pid1_without_a_handler_is_not_told_to_exec() {
+    let engine = engine().await;
+    let image = shutdown_harness::images::busybox_httpd_image(&engine)
+        .await
+        .expect("busybox httpd forges");
+    let options = ExplainOptions {
+        port: Some(shutdown_harness::images::HTTP_PORT),
+        ..ExplainOptions::default()
+    };
+    let e = explain(&engine, &image, &options).await.expect("explains");
+    let text = render(&e);
+    assert!(
+        e.observed.shell.is_none(),
+        "busybox httpd is no shell:\n{text}"
+    );
+    assert_eq!(e.signal_reaches_server, Some(false), "{text}");
+    assert_eq!(e.expected_exit_code, Some(137), "{text}");
+    assert!(e.fixes.iter().all(|f| !f.contains("exec")), "{text}");
+    assert!(e.fixes.iter().any(|f| f.contains("handler")), "{text}");
+    assert!(e.fixes.iter().any(|f| f.contains("--init")), "{text}");
+    assert_run_left_nothing(&e.run_id).await;
+}
+
+/// `explain --format json`: the documented fields, `null` where the facts cannot tell.
+#[tokio::test]
+async fn explain_json_has_the_documented_fields() {
+    let pair = (Variant::ExecForm, Base::Dash);
+    let images = build_variant_images(&engine().await, &workspace(), &[pair])
+        .await
+        .expect("images build");
+    let image = images[&pair].clone();
+    let output = tokio::task::spawn_blocking(move || {
+        assert_cmd::cargo::cargo_bin_cmd!("shutdown-harness")
+            .args(["explain", "--image", &image, "--format", "json"])
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joins");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    for key in [
+        "image",
+        "pid1",
+        "stop_signal",
+        "signal_reaches_server",
+        "drains",
+        "expected_exit_code",
+        "facts",
+        "fixes",
+    ] {
+        assert!(json.get(key).is_some(), "{key} missing in {stdout}");
+    }
+    // Our graceful server has a handler; whether it drains is for `check` to show.
+    assert_eq!(json["signal_reaches_server"], true, "{stdout}");
+    assert_eq!(json["drains"], serde_json::Value::Null, "{stdout}");
+}

@@ -18,6 +18,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
 use shutdown_harness::engine::{LABEL_MANAGED, LABEL_OWNER, LabelledContainer, Owner};
+use shutdown_harness::images::build_variant_images;
+use shutdown_harness::{Base, Variant};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::process::{Child, Command};
 use tokio::task::JoinSet;
@@ -54,13 +56,19 @@ struct Harness {
 impl Harness {
     /// `shutdown-harness run <fixture> --events FILE <args>` with `env`.
     fn run(fixture_name: &str, args: &[&str], env: &[(&str, &str)]) -> Harness {
+        let fixture = fixture(fixture_name);
+        let mut all = vec!["run", fixture.to_str().unwrap_or_default()];
+        all.extend_from_slice(args);
+        Harness::spawn(&all, env)
+    }
+
+    /// `shutdown-harness <args> --events FILE` with `env`.
+    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Harness {
         let events = temp_file("events.jsonl");
         let child = Command::new(assert_cmd::cargo::cargo_bin!("shutdown-harness"))
-            .arg("run")
-            .arg(fixture(fixture_name))
+            .args(args)
             .arg("--events")
             .arg(&events)
-            .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -223,6 +231,38 @@ async fn sighup_at_four_moments_removes_everything() {
     for moment in &MOMENTS[8..12] {
         stop_at(moment, Signal::SIGHUP).await;
     }
+}
+
+#[tokio::test]
+async fn check_interrupted_with_requests_in_flight_removes_its_container() {
+    let _serial = SERIAL.lock().await;
+    let pair = (Variant::ExecForm, Base::Dash);
+    let images = build_variant_images(&engine().await, &common::workspace(), &[pair])
+        .await
+        .expect("the image builds");
+    let harness = Harness::spawn(
+        &[
+            "check",
+            "--image",
+            &images[&pair],
+            "--port",
+            "1202",
+            "--path",
+            "/?delay=5s",
+        ],
+        &[],
+    );
+    harness
+        .event("request-sent", |e| e["event"] == "request-sent")
+        .await;
+    harness.signal(Signal::SIGINT);
+    let (code, stdout, stderr) = harness.finish().await;
+    assert_eq!(code, Some(130), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stderr.contains("SIGINT: removed 1 container(s)"),
+        "{stderr}"
+    );
+    assert_nothing_left(&stderr).await;
 }
 
 #[tokio::test]

@@ -195,7 +195,9 @@ fn predict(observed: &RunFacts, signal: StopSignal) -> Prediction {
             to: pid1.command.clone(),
         };
     }
-    let handles: Vec<String> = StopSignal::ALL
+    // Only the conventional stop signals: SIGHUP means "reload" to most daemons (busybox httpd
+    // catches it for that), SIGUSR1/2 and SIGWINCH mean what each program says.
+    let handles: Vec<String> = [StopSignal::Sigint, StopSignal::Sigquit, StopSignal::Sigterm]
         .into_iter()
         .filter(|s| *s != signal && pid1.catches.iter().any(|c| c == s.name()))
         .map(|s| s.name().to_string())

@@ -74,7 +74,7 @@ pub struct ExplainArgs {
     #[arg(long)]
     pub port: Option<u16>,
     /// The path probed on --port.
-    #[arg(long, default_value = "/")]
+    #[arg(long, default_value = "/", value_parser = parse_path)]
     pub path: String,
     /// `table` (plain text) or `json`.
     #[arg(long, value_enum, default_value_t = ExplainFormat::Table)]
@@ -139,7 +139,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub port: u16,
     /// The path to request; a slow one shows the drain best.
-    #[arg(long, default_value = "/")]
+    #[arg(long, default_value = "/", value_parser = parse_path)]
     pub path: String,
     /// How many requests are in flight when docker stop is issued.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
@@ -163,7 +163,7 @@ pub struct CheckArgs {
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub startup_timeout: Duration,
     /// The path polled until the server answers 2xx before the check starts [default: PATH].
-    #[arg(long)]
+    #[arg(long, value_parser = parse_path)]
     pub ready_path: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -217,6 +217,13 @@ pub enum ReportFormat {
 fn parse_signal(text: &str) -> Result<StopSignal, String> {
     StopSignal::parse(text)
         .ok_or_else(|| format!("unknown signal `{text}` (known: {})", StopSignal::known()))
+}
+
+fn parse_path(text: &str) -> Result<String, String> {
+    match shutdown_harness::path_problem(text) {
+        Some(problem) => Err(problem),
+        None => Ok(text.to_string()),
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
