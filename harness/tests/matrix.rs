@@ -138,11 +138,53 @@ fn the_nightly_workflow_is_valid_yaml_built_from_the_matrix_command() {
         .iter()
         .filter_map(|step| step["run"].as_str())
         .collect();
+    // The filter reaches the shell through the environment, never pasted into the script.
+    assert_eq!(
+        slice["env"]["SLICE_FILTER"].as_str(),
+        Some("${{ matrix.filter }}")
+    );
     assert!(
         runs.iter()
-            .any(|run| run.contains("--filter '${{ matrix.filter }}'")
+            .any(|run| run.contains("--filter \"$SLICE_FILTER\"")
                 && run.contains("--format junit")
                 && run.contains("--json-output"))
+    );
+    assert!(runs.iter().all(|run| !run.contains("${{")), "{runs:?}");
+    // Bounded, pinned, and an empty slice list makes no job.
+    for job in ["plan", "slice"] {
+        assert!(
+            workflow["jobs"][job]["timeout-minutes"].as_i64().is_some(),
+            "{job} has a timeout"
+        );
+    }
+    assert!(workflow["env"]["RUST_TOOLCHAIN"].as_str().is_some());
+    assert_eq!(
+        slice["if"].as_str(),
+        Some("needs.plan.outputs.slices != '0'")
+    );
+}
+
+#[test]
+fn every_push_runs_the_readme_test_command() {
+    let root = workspace().root().to_path_buf();
+    let text = std::fs::read_to_string(root.join(".github/workflows/ci.yml")).unwrap();
+    let docs = YamlLoader::load_from_str(&text).expect("the workflow is valid YAML");
+    let workflow = &docs[0];
+    assert!(!workflow["on"]["push"].is_badvalue());
+    assert!(!workflow["on"]["pull_request"].is_badvalue());
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("cargo test --workspace"));
+    let runs: Vec<&str> = workflow["jobs"]["test"]["steps"]
+        .as_vec()
+        .expect("steps")
+        .iter()
+        .filter_map(|step| step["run"].as_str())
+        .collect();
+    assert!(runs.contains(&"cargo test --workspace"), "{runs:?}");
+    assert!(
+        workflow["jobs"]["test"]["timeout-minutes"]
+            .as_i64()
+            .is_some()
     );
 }
 
