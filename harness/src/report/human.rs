@@ -119,22 +119,26 @@ fn timeline(out: &mut String, result: &ScenarioResult) {
         }
     }
     for check in &result.verdict.requirements {
-        let met = match check.met {
-            Some(true) => "met",
-            Some(false) => "NOT met",
-            None => "not tested",
+        let statement = check.requirement.statement();
+        let _ = match check.met {
+            Some(true) => writeln!(out, "   {statement}: met ({})", check.evidence),
+            Some(false) => writeln!(out, "   {statement}: NOT met ({})", check.evidence),
+            // The evidence says why it was not tested.
+            None => writeln!(out, "   {statement}: {}", check.evidence),
         };
-        let _ = writeln!(
-            out,
-            "   {}: {met} ({})",
-            check.requirement.statement(),
-            check.evidence
-        );
     }
+    let unmet = result
+        .verdict
+        .requirements
+        .iter()
+        .any(|r| r.met == Some(false));
     // A check's expectations are the two requirements themselves: say so.
     let verdict = match (&scenario.target, result.passed()) {
         (Target::Image(_) | Target::Running(_), true) => "both requirements met",
-        (Target::Image(_) | Target::Running(_), false) => "a requirement is NOT met",
+        (Target::Image(_) | Target::Running(_), false) if unmet => "a requirement is NOT met",
+        (Target::Image(_) | Target::Running(_), false) => {
+            "NOT passed: the check did not test what it claims"
+        }
         (_, true) => "as expected",
         (_, false) => "NOT as expected",
     };
