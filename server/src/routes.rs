@@ -65,9 +65,17 @@ pub(crate) fn router(config: &Config, tracker: Tracker) -> Router {
 async fn log_and_track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let in_flight = state.tracker.begin();
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let id = request
+        .headers()
+        .get(server_contract::REQUEST_ID_HEADER)
+        .and_then(|id| id.to_str().ok())
+        // Only what cannot break the log line: no spaces, nothing long.
+        .filter(|id| id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string);
     state.log.emit(LogLine::RequestReceived {
         method: request.method().as_str().to_string(),
         path: path.to_string(),
+        id,
     });
     let response = next.run(request).await;
     state.log.emit(LogLine::ResponseSent {

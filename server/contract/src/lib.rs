@@ -21,6 +21,11 @@ pub mod signal;
 
 pub use log::LogLine;
 
+/// The header a client names its request with; the server logs it on receipt
+/// (`Receive Request... GET / id=17`), so that a request cut by the shutdown can be told from one
+/// that never reached the server.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
 /// The longest handler delay the server accepts (`--delay`, `?delay=`): longer would only tie
 /// up a connection.
 pub const MAX_DELAY: std::time::Duration = std::time::Duration::from_secs(10 * 60);

@@ -65,6 +65,9 @@ pub enum LogLine {
         method: String,
         /// Path and query.
         path: String,
+        /// The client's request id ([`crate::REQUEST_ID_HEADER`]), when it sent one: how the
+        /// harness knows a request reached the server, whatever the client saw.
+        id: Option<String>,
     },
     /// A response's head is about to be sent.
     ResponseSent {
@@ -115,7 +118,10 @@ impl LogLine {
     pub fn text(&self) -> String {
         match self {
             LogLine::Start { addr, mode } => format!("{START}{addr} (mode {mode})"),
-            LogLine::RequestReceived { method, path } => format!("{RECEIVED}{method} {path}"),
+            LogLine::RequestReceived { method, path, id } => match id {
+                Some(id) => format!("{RECEIVED}{method} {path} id={id}"),
+                None => format!("{RECEIVED}{method} {path}"),
+            },
             LogLine::ResponseSent { status } => format!("{RESPONSE}{status}"),
             LogLine::SignalReceived { signal } => format!("{SIGNAL}{}", signal.go_name()),
             LogLine::ShutdownBegun => CLOSE.to_string(),
@@ -134,8 +140,8 @@ impl LogLine {
             LogLine::Start { addr, mode } => {
                 json!({"event": "start", "addr": addr.to_string(), "mode": mode.name()})
             }
-            LogLine::RequestReceived { method, path } => {
-                json!({"event": "request_received", "method": method, "path": path})
+            LogLine::RequestReceived { method, path, id } => {
+                json!({"event": "request_received", "method": method, "path": path, "id": id})
             }
             LogLine::ResponseSent { status } => json!({"event": "response_sent", "status": status}),
             LogLine::SignalReceived { signal } => {
@@ -176,10 +182,16 @@ impl LogLine {
             });
         }
         if let Some(rest) = message.strip_prefix(RECEIVED) {
-            let (method, path) = rest.split_once(' ')?;
+            let (method, rest) = rest.split_once(' ')?;
+            // A path has no spaces (it is a URI): an ` id=` after it is the request id.
+            let (path, id) = match rest.split_once(" id=") {
+                Some((path, id)) => (path, Some(id.to_string())),
+                None => (rest, None),
+            };
             return Some(LogLine::RequestReceived {
                 method: method.to_string(),
                 path: path.to_string(),
+                id,
             });
         }
         if let Some(rest) = message.strip_prefix(RESPONSE) {
@@ -244,6 +256,12 @@ mod tests {
             LogLine::RequestReceived {
                 method: "GET".into(),
                 path: "/?delay=2s".into(),
+                id: None,
+            },
+            LogLine::RequestReceived {
+                method: "GET".into(),
+                path: "/".into(),
+                id: Some("17".into()),
             },
             LogLine::ResponseSent { status: 200 },
             LogLine::SignalReceived {
