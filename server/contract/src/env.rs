@@ -14,6 +14,10 @@ pub const DRAIN_TIMEOUT: &str = "SERVER_DRAIN_TIMEOUT";
 pub const SIGNALS: &str = "SERVER_SIGNALS";
 /// `--log-format`: text or json.
 pub const LOG_FORMAT: &str = "SERVER_LOG_FORMAT";
+/// `--keep-alive-drain`: close-idle or linger ([`crate::KeepAliveDrain`]).
+pub const KEEP_ALIVE_DRAIN: &str = "SERVER_KEEP_ALIVE_DRAIN";
+/// `--linger`: how long the linger drain keeps serving open keep-alive connections.
+pub const LINGER: &str = "SERVER_LINGER";
 
 /// The port the server listens on by default (the original experiment's).
 pub const DEFAULT_PORT: u16 = 1202;

@@ -1,7 +1,7 @@
 //! The contract between graceful-server and the harness that drives it, in one place both
 //! depend on (the server never depends on the harness): the log lines the server prints and the
-//! harness parses, the signals and modes both name, and the `SERVER_*` variables that configure
-//! the server.
+//! harness parses, the signals, modes and keep-alive drains both name, and the `SERVER_*`
+//! variables that configure the server.
 //!
 //! ```
 //! use server_contract::{LogLine, StopSignal};
@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod env;
+pub mod keep_alive;
 pub mod log;
 pub mod mode;
 pub mod signal;
@@ -29,5 +30,6 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The longest handler delay the server accepts (`--delay`, `?delay=`): longer would only tie
 /// up a connection.
 pub const MAX_DELAY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+pub use keep_alive::{KeepAliveDrain, MAX_LINGER};
 pub use mode::Mode;
 pub use signal::StopSignal;

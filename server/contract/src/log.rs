@@ -5,7 +5,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
@@ -81,6 +81,12 @@ pub enum LogLine {
     },
     /// The listener is closed; requests in flight are being drained.
     ShutdownBegun,
+    /// The linger drain began (`--keep-alive-drain linger`): for up to `linger`, requests on
+    /// connections already open are still served, each answered with `Connection: close`.
+    Linger {
+        /// How long the server lingers at most (less once every connection has closed).
+        linger: Duration,
+    },
     /// Every request in flight was answered.
     Drained {
         /// Requests answered during the drain.
@@ -108,6 +114,8 @@ const RECEIVED: &str = "Receive Request... ";
 const RESPONSE: &str = "Send Response... ";
 const SIGNAL: &str = "Received SIGNAL: ";
 const CLOSE: &str = "Close Server...";
+const LINGER: &str = "Linger ";
+const LINGER_REST: &str = ": open connections served with Connection: close";
 const DRAINED: &str = "Drained: ";
 const DEADLINE: &str = "Drain deadline hit: ";
 const SECOND: &str = "Received second SIGNAL: ";
@@ -125,6 +133,12 @@ impl LogLine {
             LogLine::ResponseSent { status } => format!("{RESPONSE}{status}"),
             LogLine::SignalReceived { signal } => format!("{SIGNAL}{}", signal.go_name()),
             LogLine::ShutdownBegun => CLOSE.to_string(),
+            LogLine::Linger { linger } => {
+                format!(
+                    "{LINGER}{}{LINGER_REST}",
+                    humantime::format_duration(*linger)
+                )
+            }
             LogLine::Drained { count } => format!("{DRAINED}{count} request(s) answered"),
             LogLine::DeadlineHit { count } => format!("{DEADLINE}{count} request(s) cut"),
             LogLine::SecondSignal { signal } => {
@@ -148,6 +162,10 @@ impl LogLine {
                 json!({"event": "signal_received", "signal": signal.go_name()})
             }
             LogLine::ShutdownBegun => json!({"event": "shutdown_begun"}),
+            LogLine::Linger { linger } => {
+                let millis = u64::try_from(linger.as_millis()).unwrap_or(u64::MAX);
+                json!({"event": "linger", "linger_ms": millis})
+            }
             LogLine::Drained { count } => json!({"event": "drained", "count": count}),
             LogLine::DeadlineHit { count } => json!({"event": "deadline_hit", "count": count}),
             LogLine::SecondSignal { signal } => {
@@ -213,6 +231,11 @@ impl LogLine {
         if message == CLOSE {
             return Some(LogLine::ShutdownBegun);
         }
+        if let Some(rest) = message.strip_prefix(LINGER) {
+            return Some(LogLine::Linger {
+                linger: humantime::parse_duration(rest.strip_suffix(LINGER_REST)?).ok()?,
+            });
+        }
         if let Some(rest) = message.strip_prefix(DRAINED) {
             return Some(LogLine::Drained {
                 count: rest.strip_suffix(" request(s) answered")?.parse().ok()?,
@@ -268,6 +291,12 @@ mod tests {
                 signal: StopSignal::Sigterm,
             },
             LogLine::ShutdownBegun,
+            LogLine::Linger {
+                linger: Duration::from_secs(1),
+            },
+            LogLine::Linger {
+                linger: Duration::from_millis(1500),
+            },
             LogLine::Drained { count: 3 },
             LogLine::DeadlineHit { count: 1 },
             LogLine::SecondSignal {
@@ -305,6 +334,22 @@ mod tests {
         assert_eq!(value["event"], "deadline_hit");
         assert_eq!(value["count"], 3);
         assert_eq!(value["ts"], "2023-11-14T22:13:20.123Z");
+    }
+
+    #[test]
+    fn the_linger_line_names_its_length() {
+        let line = LogLine::Linger {
+            linger: Duration::from_millis(250),
+        };
+        assert_eq!(
+            line.text(),
+            "Linger 250ms: open connections served with Connection: close"
+        );
+        let json = line.render(LogFormat::Json, SystemTime::UNIX_EPOCH + T);
+        let value: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["event"], "linger");
+        assert_eq!(value["linger_ms"], 250);
+        assert_eq!(LogLine::parse("Linger soon: open connections"), None);
     }
 
     #[test]
