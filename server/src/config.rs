@@ -7,9 +7,9 @@ use clap::Parser;
 use server_contract::env;
 
 pub use server_contract::log::LogFormat;
-pub use server_contract::{Mode, StopSignal};
+pub use server_contract::{KeepAliveDrain, Mode, StopSignal};
 
-pub use server_contract::MAX_DELAY;
+pub use server_contract::{MAX_DELAY, MAX_LINGER};
 
 /// Everything the server is told at start; every flag can also come from `SERVER_<NAME>`.
 #[derive(Clone, Debug, Parser)]
@@ -31,9 +31,19 @@ pub struct Config {
     #[arg(long, env = env::DELAY, default_value = "5s", value_parser = parse_delay)]
     pub delay: Duration,
 
-    /// How long a graceful shutdown waits for requests in flight before cutting them.
+    /// How long a graceful shutdown waits for requests in flight before cutting them (the
+    /// linger included).
     #[arg(long, env = env::DRAIN_TIMEOUT, default_value = "10s", value_parser = parse_duration)]
     pub drain_timeout: Duration,
+
+    /// What a graceful shutdown does with keep-alive connections: close-idle closes idle ones at
+    /// once; linger first serves them a while, answering with `Connection: close`.
+    #[arg(long, env = env::KEEP_ALIVE_DRAIN, default_value_t = KeepAliveDrain::CloseIdle)]
+    pub keep_alive_drain: KeepAliveDrain,
+
+    /// How long the linger lasts at most (with --keep-alive-drain linger); at most 60s.
+    #[arg(long, env = env::LINGER, default_value = "1s", value_parser = parse_linger)]
+    pub linger: Duration,
 
     /// Signals that begin shutdown, comma separated, with or without the SIG prefix.
     #[arg(
@@ -68,6 +78,15 @@ pub fn parse_delay(text: &str) -> Result<Duration, String> {
     Ok(delay)
 }
 
+/// Parses a linger: a duration no longer than [`MAX_LINGER`].
+pub fn parse_linger(text: &str) -> Result<Duration, String> {
+    let linger = parse_duration(text)?;
+    if linger > MAX_LINGER {
+        return Err(format!("linger {text:?} is longer than the maximum of 60s"));
+    }
+    Ok(linger)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +108,29 @@ mod tests {
         assert!(parse_delay("601s").unwrap_err().contains("maximum"));
         assert!(parse_delay("soon").is_err());
         assert!(parse_delay("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn lingers_are_bounded() {
+        assert_eq!(parse_linger("60s"), Ok(MAX_LINGER));
+        assert_eq!(parse_linger("0"), Ok(Duration::ZERO));
+        assert!(parse_linger("61s").unwrap_err().contains("maximum of 60s"));
+        assert!(parse_linger("soon").is_err());
+    }
+
+    #[test]
+    fn keep_alive_drain_defaults_to_close_idle_and_a_second() {
+        let config = Config::parse_from(["server"]);
+        assert_eq!(config.keep_alive_drain, KeepAliveDrain::CloseIdle);
+        assert_eq!(config.linger, Duration::from_secs(1));
+        let config = Config::parse_from([
+            "server",
+            "--keep-alive-drain",
+            "linger",
+            "--linger",
+            "250ms",
+        ]);
+        assert_eq!(config.keep_alive_drain, KeepAliveDrain::Linger);
+        assert_eq!(config.linger, Duration::from_millis(250));
     }
 }

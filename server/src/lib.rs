@@ -6,14 +6,16 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod connections;
 pub mod error;
+pub mod keep_alive;
 pub mod log;
 pub mod routes;
 pub mod serve;
 pub mod signal;
 pub mod tracker;
 
-pub use config::{Config, LogFormat, Mode};
+pub use config::{Config, KeepAliveDrain, LogFormat, Mode};
 pub use error::Error;
 pub use routes::app;
 pub use serve::{bind, run};

@@ -10,8 +10,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket};
 
-use crate::config::{Config, Mode};
+use crate::config::{Config, KeepAliveDrain, Mode};
+use crate::connections::Connections;
 use crate::error::Error;
+use crate::keep_alive::ShuttingDown;
 use crate::log::{Log, LogLine};
 use crate::routes::router;
 use crate::signal::{Signals, StopSignal};
@@ -66,19 +68,21 @@ pub async fn run(config: Config) -> Result<i32, Error> {
     });
 
     let tracker = Tracker::default();
-    let app = router(&config, tracker.clone());
+    let shutting_down = ShuttingDown::default();
+    let app = router(&config, tracker.clone(), shutting_down.clone());
     let graceful = GracefulShutdown::new();
+    let connections = Connections::default();
 
     let Some(signals) = signals.as_mut() else {
         // Unhandled: serve until the kernel's default action for a signal ends the process.
         loop {
-            accept(&listener, &app, &graceful).await;
+            accept(&listener, &app, &graceful, &connections).await;
         }
     };
     let signal = loop {
         tokio::select! {
             signal = signals.recv() => break signal,
-            () = accept(&listener, &app, &graceful) => {}
+            () = accept(&listener, &app, &graceful, &connections) => {}
         }
     };
     log.emit(LogLine::SignalReceived { signal });
@@ -88,30 +92,55 @@ pub async fn run(config: Config) -> Result<i32, Error> {
         std::process::exit(EXIT_ABRUPT);
     }
 
+    // From here every response says `Connection: close`, in both keep-alive drains: hyper adds
+    // it too once the graceful shutdown reaches a busy connection, but a response written before
+    // then would otherwise invite the client to reuse a connection that is about to close.
+    shutting_down.begin();
     // Closing the socket makes new connections fail at once instead of waiting in the backlog.
     drop(listener);
     log.emit(LogLine::ShutdownBegun);
-    let code = drain(graceful, &tracker, signals, config.drain_timeout, log).await;
+    let code = drain(graceful, &tracker, &connections, signals, &config, log).await;
     log.emit(LogLine::Exit { code });
     Ok(code)
 }
 
-/// Waits for the watched connections to finish, the deadline, or a second signal; returns the exit code.
+/// Lingers if the configuration says so, then waits for the watched connections to finish, the
+/// deadline, or a second signal; returns the exit code.
 async fn drain(
     graceful: GracefulShutdown,
     tracker: &Tracker,
+    connections: &Connections,
     signals: &mut Signals,
-    deadline: Duration,
+    config: &Config,
     log: Log,
 ) -> i32 {
     let finished_before = tracker.finished();
-    // Each connection is told to finish its request in flight and close; idle ones close now.
+    let linger = match config.keep_alive_drain {
+        KeepAliveDrain::CloseIdle => None,
+        KeepAliveDrain::Linger => {
+            log.emit(LogLine::Linger {
+                linger: config.linger,
+            });
+            Some(config.linger)
+        }
+    };
+    let shutdown = async {
+        if let Some(linger) = linger {
+            // Idle keep-alive connections stay open for the linger: a request arriving on one is
+            // served with `Connection: close` rather than lost to the close. Nothing to wait for
+            // once every connection has closed.
+            let _ = tokio::time::timeout(linger, connections.all_closed()).await;
+        }
+        // Each connection is told to finish its request in flight and close; idle ones close now.
+        graceful.shutdown().await;
+    };
+    // The deadline bounds the whole drain, the linger included.
     tokio::select! {
-        () = graceful.shutdown() => {
+        () = shutdown => {
             log.emit(LogLine::Drained { count: tracker.finished() - finished_before });
             0
         }
-        () = tokio::time::sleep(deadline) => {
+        () = tokio::time::sleep(config.drain_timeout) => {
             // Returning ends the process, which cuts whatever is still in flight.
             log.emit(LogLine::DeadlineHit { count: tracker.in_flight() });
             EXIT_DEADLINE
@@ -128,8 +157,14 @@ pub fn second_signal_code(signal: StopSignal) -> i32 {
     128 + signal.number()
 }
 
-/// Accepts one connection and serves it in its own task, watched for graceful shutdown.
-async fn accept(listener: &TcpListener, app: &Router, graceful: &GracefulShutdown) {
+/// Accepts one connection and serves it in its own task, watched for graceful shutdown and
+/// counted while open.
+async fn accept(
+    listener: &TcpListener,
+    app: &Router,
+    graceful: &GracefulShutdown,
+    connections: &Connections,
+) {
     let stream = match listener.accept().await {
         Ok((stream, _peer)) => stream,
         Err(error) => {
@@ -145,8 +180,10 @@ async fn accept(listener: &TcpListener, app: &Router, graceful: &GracefulShutdow
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
     let connection = graceful.watch(connection);
+    let open = connections.open();
     tokio::spawn(async move {
         // A client that sends garbage or hangs up only ends its own connection.
         let _ = connection.await;
+        drop(open);
     });
 }

@@ -21,8 +21,12 @@ fn help_lists_every_flag_and_its_variable() {
         "--drain-timeout",
         "--signals",
         "--log-format",
+        "--keep-alive-drain",
+        "--linger",
         "SERVER_LISTEN",
         "SERVER_SIGNALS",
+        "SERVER_KEEP_ALIVE_DRAIN",
+        "SERVER_LINGER",
     ] {
         assert!(help.contains(flag), "no {flag} in help:\n{help}");
     }
@@ -37,6 +41,20 @@ fn bad_mode_is_refused() {
 fn bad_delay_is_refused() {
     refused(&["--delay", "soon"], "use e.g. 250ms, 2s or 1500");
     refused(&["--delay", "1h"], "maximum of 10m");
+}
+
+#[test]
+fn bad_keep_alive_drain_is_refused() {
+    refused(
+        &["--keep-alive-drain", "politely"],
+        "use close-idle or linger",
+    );
+}
+
+#[test]
+fn bad_linger_is_refused() {
+    refused(&["--linger", "soon"], "use e.g. 250ms, 2s or 1500");
+    refused(&["--linger", "2m"], "maximum of 60s");
 }
 
 #[test]
@@ -59,6 +77,22 @@ fn bad_values_from_the_environment_are_refused() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
+    for (variable, value, expected) in [
+        (
+            "SERVER_KEEP_ALIVE_DRAIN",
+            "politely",
+            "use close-idle or linger",
+        ),
+        ("SERVER_LINGER", "61s", "maximum of 60s"),
+    ] {
+        let output = cargo_bin_cmd!("server")
+            .env(variable, value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{variable}={value}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains(expected), "{variable}={value}: {stderr}");
+    }
 }
 
 #[test]
