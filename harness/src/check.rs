@@ -23,6 +23,7 @@ use crate::scenario::{
     Expectations, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec, Scenario, ServerSpec,
     StopSpec, Target,
 };
+use crate::traffic::{Bound, LoadExpectation, LoadSpec, LoadWhat, Phase};
 use crate::variant::{ServerMode, StopSignal};
 
 /// What to check and how.
@@ -53,6 +54,8 @@ pub struct CheckOptions {
     pub run_id: String,
     /// Cancel it to stop the check at once; its container is removed.
     pub cancel: CancellationToken,
+    /// A steady stream of requests across the stop, besides the requests in flight.
+    pub load: Option<LoadSpec>,
 }
 
 impl CheckOptions {
@@ -71,6 +74,7 @@ impl CheckOptions {
             ready_path: None,
             run_id: crate::engine::new_run_id(),
             cancel: CancellationToken::new(),
+            load: None,
         }
     }
 }
@@ -116,6 +120,20 @@ impl CheckOptions {
                 );
             }
         }
+        if let Some(load) = &self.load {
+            if let Some(problem) = crate::client::path_problem(&load.path) {
+                return invalid("load-path", problem);
+            }
+            if !(1..=crate::traffic::MAX_RATE).contains(&load.rate) {
+                return invalid("load", format!("{} requests/s is out of range", load.rate));
+            }
+            if load.duration.is_zero() || load.duration > crate::duration::MAX {
+                return invalid(
+                    "load-duration",
+                    "it must be longer than 0 and at most an hour".to_string(),
+                );
+            }
+        }
         if !(1..=MAX_REQUESTS).contains(&self.requests) {
             return invalid(
                 "requests",
@@ -158,6 +176,18 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
                 (r.name.clone(), expected)
             })
             .collect(),
+        // Every request of the stream sent before the signal is answered; what comes after is
+        // reported, not judged: through docker-proxy a user's server that closed its listener
+        // cannot be told from one that cut a request.
+        load: options
+            .load
+            .iter()
+            .map(|_| LoadExpectation {
+                what: LoadWhat::Ok,
+                phase: Some(Phase::BeforeSignal),
+                bound: Bound::All,
+            })
+            .collect(),
         ..Expectations::default()
     };
     Scenario {
@@ -182,6 +212,7 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
             at: options.stop_after,
         },
         requests,
+        load: options.load.clone(),
         expect,
         reason: None,
     }

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty};
+use hyper::body::Buf;
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -50,6 +51,7 @@ pub fn path_problem(path: &str) -> Option<String> {
 }
 
 /// Sends `GET path` to `addr` on a fresh connection and waits at most `deadline` for the outcome.
+/// `id`, when given, goes in the request id header, which graceful-server logs on receipt.
 ///
 /// `on_connected` runs once the TCP connection is up (before the request is written), so a
 /// caller can synchronise on the fact that the request is in flight.
@@ -57,6 +59,7 @@ pub async fn get(
     addr: SocketAddr,
     path: &str,
     deadline: Duration,
+    id: Option<u32>,
     on_connected: impl FnOnce(),
 ) -> Response {
     let mut partial = Response {
@@ -65,7 +68,12 @@ pub async fn get(
         bytes: 0,
         connected: None,
     };
-    match tokio::time::timeout(deadline, exchange(addr, path, &mut partial, on_connected)).await {
+    match tokio::time::timeout(
+        deadline,
+        exchange(addr, path, id, &mut partial, on_connected),
+    )
+    .await
+    {
         Ok(outcome) => Response { outcome, ..partial },
         Err(_elapsed) => partial,
     }
@@ -74,6 +82,7 @@ pub async fn get(
 async fn exchange(
     addr: SocketAddr,
     path: &str,
+    id: Option<u32>,
     partial: &mut Response,
     on_connected: impl FnOnce(),
 ) -> Outcome {
@@ -108,6 +117,9 @@ async fn exchange(
         hyper::header::CONNECTION,
         hyper::header::HeaderValue::from_static("close"),
     );
+    if let Some(id) = id {
+        headers.insert(server_contract::REQUEST_ID_HEADER, id.into());
+    }
     let response = match sender.send_request(request).await {
         Ok(response) => response,
         // Nothing of a response arrived: the connection was closed (empty reply) or reset.
@@ -116,12 +128,20 @@ async fn exchange(
     let status = response.status();
     partial.status = Some(status.as_u16());
 
-    let mut body = response.into_body();
+    read_body(response.into_body(), status, &mut partial.bytes).await
+}
+
+/// Reads a response's body to its end, counting its bytes: `ok`, `http-error`, or `truncated`
+/// when it ends short of what was declared.
+pub(crate) async fn read_body<B>(mut body: B, status: hyper::StatusCode, bytes: &mut u64) -> Outcome
+where
+    B: hyper::body::Body + Unpin,
+{
     while let Some(frame) = body.frame().await {
         match frame {
             Ok(frame) => {
                 if let Some(data) = frame.data_ref() {
-                    partial.bytes += data.len() as u64;
+                    *bytes += data.remaining() as u64;
                 }
             }
             // hyper checks Content-Length and chunked termination: an early end is an error.
@@ -135,9 +155,12 @@ async fn exchange(
     }
 }
 
-/// Finds the I/O error beneath a hyper error, if any, to tell a reset from a clean close.
-fn classify_hyper(error: &hyper::Error, otherwise: Outcome) -> Outcome {
-    let mut source = std::error::Error::source(error);
+/// Finds the I/O error beneath an error, if any, to tell a reset from a clean close.
+pub(crate) fn classify_hyper(
+    error: &(dyn std::error::Error + 'static),
+    otherwise: Outcome,
+) -> Outcome {
+    let mut source = error.source();
     while let Some(cause) = source {
         if let Some(io_error) = cause.downcast_ref::<io::Error>() {
             return classify_io(io_error, otherwise);
@@ -147,7 +170,7 @@ fn classify_hyper(error: &hyper::Error, otherwise: Outcome) -> Outcome {
     otherwise
 }
 
-fn classify_io(error: &io::Error, otherwise: Outcome) -> Outcome {
+pub(crate) fn classify_io(error: &io::Error, otherwise: Outcome) -> Outcome {
     match error.kind() {
         io::ErrorKind::ConnectionRefused => Outcome::Refused,
         io::ErrorKind::ConnectionReset
@@ -191,7 +214,7 @@ mod tests {
                 .unwrap();
         })
         .await;
-        let response = get(addr, "/", DEADLINE, || {}).await;
+        let response = get(addr, "/", DEADLINE, None, || {}).await;
         assert_eq!(
             (response.outcome, response.status, response.bytes),
             (Outcome::Ok, Some(200), 3)
@@ -206,7 +229,7 @@ mod tests {
                 .unwrap();
         })
         .await;
-        let response = get(addr, "/", DEADLINE, || {}).await;
+        let response = get(addr, "/", DEADLINE, None, || {}).await;
         assert_eq!(
             (response.outcome, response.status),
             (Outcome::HttpError, Some(503))
@@ -221,7 +244,7 @@ mod tests {
                 .unwrap();
         })
         .await;
-        let response = get(addr, "/", DEADLINE, || {}).await;
+        let response = get(addr, "/", DEADLINE, None, || {}).await;
         assert_eq!(
             (response.outcome, response.status, response.bytes),
             (Outcome::Truncated, Some(200), 3)
@@ -232,7 +255,7 @@ mod tests {
     async fn close_before_any_byte_is_empty_reply() {
         let addr = peer(|s| async move { drop(s) }).await;
         assert_eq!(
-            get(addr, "/", DEADLINE, || {}).await.outcome,
+            get(addr, "/", DEADLINE, None, || {}).await.outcome,
             Outcome::EmptyReply
         );
     }
@@ -246,7 +269,7 @@ mod tests {
         })
         .await;
         assert_eq!(
-            get(addr, "/", DEADLINE, || {}).await.outcome,
+            get(addr, "/", DEADLINE, None, || {}).await.outcome,
             Outcome::Reset
         );
     }
@@ -256,7 +279,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let response = get(addr, "/", DEADLINE, || {}).await;
+        let response = get(addr, "/", DEADLINE, None, || {}).await;
         assert_eq!(
             (response.outcome, response.connected),
             (Outcome::Refused, None)
@@ -295,7 +318,7 @@ mod tests {
             drop(s)
         })
         .await;
-        let response = get(addr, "/", Duration::from_millis(200), || {}).await;
+        let response = get(addr, "/", Duration::from_millis(200), None, || {}).await;
         assert_eq!(response.outcome, Outcome::Timeout);
         assert!(response.connected.is_some());
     }

@@ -6,6 +6,7 @@ use tokio::time::Instant;
 
 use crate::outcome::Outcome;
 use crate::pid1::Pid1;
+use crate::traffic::{ClientProfile, LoadRecord};
 use crate::variant::StopSignal;
 
 /// Something that happened during a scenario, at a moment on the harness's clock.
@@ -72,6 +73,18 @@ pub enum EventKind {
         /// The exit code (128 + signal for a process killed by a signal).
         code: i64,
     },
+    /// A steady stream of requests started; its records' times count from this event.
+    LoadStarted {
+        /// Requests per second.
+        rate: u32,
+        /// The client.
+        client: ClientProfile,
+    },
+    /// Requests of the stream that have an outcome, in batches (a stream records every
+    /// request, so they travel together).
+    LoadRecords(Vec<LoadRecord>),
+    /// The stream ended: every request it sent has an outcome.
+    LoadEnded,
 }
 
 /// Progress of the images stage, before any scenario runs.

@@ -52,6 +52,7 @@ mod results;
 mod run;
 mod scenario;
 mod server_log;
+mod traffic;
 mod variant;
 mod verdict;
 mod workspace;
@@ -81,6 +82,10 @@ pub use scenario::{
     Scenario, ServerSpec, StopSpec, Target,
 };
 pub use scenario_file::{Diagnostic, ScenarioFileError, load as load_scenarios};
+pub use traffic::{
+    Bound, ClientProfile, Connection, LoadExpectation, LoadRecord, LoadSpec, LoadWhat, MAX_RATE,
+    Phase,
+};
 pub use variant::{Base, ServerMode, StopSignal, Variant};
 pub use verdict::{Requirement, RequirementCheck, Verdict};
 pub use workspace::Workspace;

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::events::EventKind;
 use crate::outcome::Outcome;
 use crate::pid1::Pid1;
+use crate::traffic::{ClientProfile, LoadRecord, Phase};
 
 /// What one request met, with times in ms from the moment the server was ready.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -59,8 +60,149 @@ pub struct Observation {
     pub requests: Vec<RequestObservation>,
     /// From start to the last event.
     pub duration: Duration,
-    /// Every event, in order.
+    /// Every event, in order (a load's records aside: they are in `load`).
     pub timeline: Vec<TimedEvent>,
+    /// The load across the stop, if the scenario had one.
+    pub load: Option<LoadObservation>,
+}
+
+/// A stream of requests across the stop, as observed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadObservation {
+    /// Requests per second asked for.
+    pub rate: u32,
+    /// The client.
+    pub client: ClientProfile,
+    /// When the stream started, ms from ready.
+    pub started_ms: i64,
+    /// Every request, by id.
+    pub requests: Vec<ObservedRequest>,
+    /// The counts, latencies and rates.
+    pub summary: LoadSummary,
+}
+
+/// One request of a stream, with what it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObservedRequest {
+    /// What the client saw.
+    pub record: LoadRecord,
+    /// When it was sent, relative to the stop.
+    pub phase: Phase,
+    /// What its outcome means.
+    pub class: Class,
+}
+
+/// What a stream request's outcome means for the shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// Answered in full.
+    Ok,
+    /// Accepted by the server and not completed.
+    Cut,
+    /// Never accepted.
+    NotServed,
+    /// An empty reply or a reset the server's log cannot place (not our server): cut or not
+    /// served, not told apart.
+    CutOrNotServed,
+    /// A complete non-2xx answer (a balancer's 502, say).
+    HttpError,
+    /// No outcome within the deadline, never seen by the server.
+    Timeout,
+}
+
+/// Counts of a stream's requests (of one phase, or all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct PhaseCounts {
+    /// Sent.
+    pub sent: u64,
+    /// Answered in full.
+    pub ok: u64,
+    /// Accepted and not completed.
+    pub cut: u64,
+    /// Never accepted.
+    pub not_served: u64,
+    /// Cut or not served, not told apart.
+    pub cut_or_not_served: u64,
+    /// Complete non-2xx answers.
+    pub http_error: u64,
+    /// No outcome in time.
+    pub timeout: u64,
+    /// Failed on a pooled connection the server had already closed.
+    pub reused_connection: u64,
+    /// Every client-visible failure: everything not ok.
+    pub lost: u64,
+}
+
+impl PhaseCounts {
+    /// Counts one more request.
+    pub fn add(&mut self, request: &ObservedRequest) {
+        self.sent += 1;
+        match request.class {
+            Class::Ok => self.ok += 1,
+            Class::Cut => self.cut += 1,
+            Class::NotServed => self.not_served += 1,
+            Class::CutOrNotServed => self.cut_or_not_served += 1,
+            Class::HttpError => self.http_error += 1,
+            Class::Timeout => self.timeout += 1,
+        }
+        if request.class != Class::Ok {
+            self.lost += 1;
+        }
+        if crate::judge::reused_connection(request) {
+            self.reused_connection += 1;
+        }
+    }
+}
+
+/// Latency percentiles of the requests answered in full, in ms from when each was due.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Slowest.
+    pub max_ms: f64,
+}
+
+/// Requests sent in one second of the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Second {
+    /// Seconds from the stream's start.
+    pub second: u64,
+    /// Answered in full.
+    pub ok: u64,
+    /// Anything else.
+    pub failed: u64,
+}
+
+/// A stream's headline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoadSummary {
+    /// Every request.
+    pub total: PhaseCounts,
+    /// By phase.
+    pub phases: Vec<(Phase, PhaseCounts)>,
+    /// Whether cut and not-served could be told apart (the server logs request ids).
+    pub told_apart: bool,
+    /// Latencies before the signal.
+    pub latency_before_signal: Option<Percentiles>,
+    /// Latencies during the drain.
+    pub latency_draining: Option<Percentiles>,
+    /// Requests per second over time.
+    pub per_second: Vec<Second>,
+}
+
+impl LoadSummary {
+    /// The counts of `phase`.
+    pub fn phase(&self, phase: Phase) -> PhaseCounts {
+        self.phases
+            .iter()
+            .find(|(p, _)| *p == phase)
+            .map(|(_, c)| *c)
+            .unwrap_or_default()
+    }
 }
 
 impl Observation {

@@ -109,6 +109,7 @@ fn process(t: Timings, mode: ServerMode) -> Scenario {
             at: t.process_stop_at,
         },
         requests: requests(lead, t.after_stop),
+        load: None,
         expect: Expectations {
             requests: vec![
                 ("in-flight".to_string(), in_flight),
@@ -118,6 +119,7 @@ fn process(t: Timings, mode: ServerMode) -> Scenario {
             signal_received: Some(true),
             stop_at_least: None,
             stop_below: Some(t.grace),
+            load: Vec::new(),
         },
         reason: Some(reason.to_string()),
     }
@@ -137,6 +139,7 @@ fn container(t: Timings, variant: Variant) -> Scenario {
             signal_received: Some(false),
             stop_at_least: Some(t.grace),
             stop_below: None,
+            load: Vec::new(),
         }
     } else {
         Expectations {
@@ -148,6 +151,7 @@ fn container(t: Timings, variant: Variant) -> Scenario {
             signal_received: Some(true),
             stop_at_least: None,
             stop_below: Some(t.grace),
+            load: Vec::new(),
         }
     };
     let reason = if shell {
@@ -169,6 +173,7 @@ fn container(t: Timings, variant: Variant) -> Scenario {
             at: t.stop_into_request,
         },
         requests: requests(t.stop_into_request, t.after_stop),
+        load: None,
         expect,
         reason: Some(reason.to_string()),
     }

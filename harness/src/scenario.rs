@@ -8,6 +8,7 @@ use std::time::Duration;
 use server_contract::env as server_env;
 
 use crate::outcome::Expected;
+use crate::traffic::{LoadExpectation, LoadSpec};
 use crate::variant::{Base, ServerMode, StopSignal, Variant};
 
 /// One experiment: a server, a stop, requests around the stop, and expectations.
@@ -23,6 +24,8 @@ pub struct Scenario {
     pub stop: StopSpec,
     /// The requests sent around the stop.
     pub requests: Vec<RequestSpec>,
+    /// A steady stream of requests across the stop, if any.
+    pub load: Option<LoadSpec>,
     /// What must be observed for the scenario to pass.
     pub expect: Expectations,
     /// One line on why the expectations are what they are.
@@ -220,6 +223,8 @@ pub struct Expectations {
     pub stop_at_least: Option<Duration>,
     /// The stop took less than this.
     pub stop_below: Option<Duration>,
+    /// Bounds on the counts of the load's requests.
+    pub load: Vec<LoadExpectation>,
 }
 
 impl Scenario {

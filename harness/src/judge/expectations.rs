@@ -5,6 +5,7 @@ use crate::duration;
 use crate::observation::{Observation, RequestObservation};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
+use crate::traffic::{Bound, LoadExpectation, LoadWhat};
 use crate::verdict::{Requirement, RequirementCheck, Verdict};
 
 /// Compares `observation` with `scenario`'s expectations.
@@ -65,11 +66,64 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
     }
     failures.extend(not_in_flight(scenario, observation));
     failures.extend(exited_before_the_stop(observation));
+    failures.extend(load_failures(scenario, observation));
+    let requirements = match &observation.load {
+        Some(load) if observation.requests.is_empty() => load_requirements(load),
+        _ => requirements(observation),
+    };
     Verdict {
         passed: failures.is_empty(),
         failures,
-        requirements: requirements(observation),
+        requirements,
     }
+}
+
+/// The load's expectations that did not hold. Where cut and not-served cannot be told apart (not
+/// our server), an expectation on either is not tested, and says so.
+fn load_failures(scenario: &Scenario, observation: &Observation) -> Vec<String> {
+    let expectations = &scenario.expect.load;
+    if expectations.is_empty() {
+        return Vec::new();
+    }
+    let Some(load) = &observation.load else {
+        return vec!["load: expected a stream of requests, but none was sent".to_string()];
+    };
+    let summary = &load.summary;
+    let mut failures = Vec::new();
+    for expectation in expectations {
+        let counts = match expectation.phase {
+            Some(phase) => summary.phase(phase),
+            None => summary.total,
+        };
+        let key = LoadExpectation::key(expectation.what, expectation.phase);
+        let count = match expectation.what {
+            LoadWhat::Sent => counts.sent,
+            LoadWhat::Ok => counts.ok,
+            LoadWhat::Cut => counts.cut,
+            LoadWhat::NotServed => counts.not_served,
+            LoadWhat::Lost => counts.lost,
+            LoadWhat::ReusedConnection => counts.reused_connection,
+        };
+        let untold = matches!(expectation.what, LoadWhat::Cut | LoadWhat::NotServed)
+            && counts.cut_or_not_served > 0;
+        if untold {
+            failures.push(format!(
+                "load `{key}`: not tested: {} request(s) were cut or not served, which the server's log cannot tell apart",
+                counts.cut_or_not_served
+            ));
+        } else if !expectation.bound.holds(count, counts.sent) {
+            failures.push(format!(
+                "load `{key}`: expected {}{}, got {count}",
+                expectation.bound,
+                if expectation.bound == Bound::All {
+                    format!(" ({})", counts.sent)
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    failures
 }
 
 /// A server that exited before the stop was issued was not stopped by it: it crashed, or was
@@ -161,6 +215,38 @@ fn requirements(observation: &Observation) -> Vec<RequirementCheck> {
         answers,
         check(Requirement::RefusesNew, &after, |r| !r.outcome.served()),
     ]
+}
+
+/// The requirements of a stream without requests of its own: every request the server accepted
+/// is answered (nothing cut); the second is the stream's counts' to tell, by phase.
+fn load_requirements(load: &crate::observation::LoadObservation) -> Vec<RequirementCheck> {
+    let total = &load.summary.total;
+    let answers = if total.cut_or_not_served > 0 {
+        RequirementCheck {
+            requirement: Requirement::AnswersInFlight,
+            met: None,
+            evidence: format!(
+                "not tested: {} request(s) cut or not served, not told apart (the server logs no request ids)",
+                total.cut_or_not_served
+            ),
+        }
+    } else {
+        RequirementCheck {
+            requirement: Requirement::AnswersInFlight,
+            met: Some(total.cut == 0),
+            evidence: format!("load: {} of {} cut", total.cut, total.sent),
+        }
+    };
+    let draining = load.summary.phase(crate::traffic::Phase::Draining);
+    let refuses = RequirementCheck {
+        requirement: Requirement::RefusesNew,
+        met: None,
+        evidence: format!(
+            "not tested as such: a stream is judged by its counts (draining: {} sent, {} ok, {} not served)",
+            draining.sent, draining.ok, draining.not_served
+        ),
+    };
+    vec![answers, refuses]
 }
 
 /// `in-flight-1, in-flight-2`.

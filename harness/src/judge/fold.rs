@@ -2,6 +2,11 @@
 
 use tokio::time::Instant;
 
+use std::collections::HashSet;
+
+use server_contract::LogLine;
+
+use super::load::{self, Gathered, Moments};
 use crate::events::{Event, EventKind};
 use crate::observation::{Observation, RequestObservation, TimedEvent};
 use crate::outcome::Outcome;
@@ -24,6 +29,9 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
 
     let mut observation = Observation::default();
     let mut stop_issued = None;
+    let mut exit_ms = None;
+    let mut stream: Option<Gathered> = None;
+    let mut received: HashSet<u32> = HashSet::new();
     for event in events {
         match &event.kind {
             EventKind::Started { image } => observation.image.clone_from(image),
@@ -32,7 +40,35 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
                 if server_log::is_signal_received(line) && observation.signal_logged_ms.is_none() {
                     observation.signal_logged_ms = Some(ms(event.at));
                 }
+                // A stream's requests are counted in its summary, not listed one by one.
+                if stream.is_some() {
+                    match LogLine::parse(line) {
+                        Some(LogLine::RequestReceived { id: Some(id), .. }) => {
+                            if let Ok(id) = id.parse() {
+                                received.insert(id);
+                            }
+                            continue;
+                        }
+                        Some(LogLine::ResponseSent { .. }) => continue,
+                        _ => {}
+                    }
+                }
             }
+            EventKind::LoadStarted { rate, client } => {
+                stream = Some(Gathered {
+                    rate: *rate,
+                    client: *client,
+                    started_ms: ms(event.at),
+                    records: Vec::new(),
+                });
+            }
+            EventKind::LoadRecords(records) => {
+                if let Some(stream) = &mut stream {
+                    stream.records.extend_from_slice(records);
+                }
+                continue;
+            }
+            EventKind::LoadEnded => {}
             EventKind::Pid1(pid1) => observation.pid1 = Some(pid1.clone()),
             EventKind::RequestSent { name } => {
                 observation.requests.push(RequestObservation {
@@ -67,7 +103,10 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
             EventKind::StopReturned => {
                 observation.stop_duration = stop_issued.map(|issued| event.at - issued);
             }
-            EventKind::Exited { code } => observation.exit_code = Some(*code),
+            EventKind::Exited { code } => {
+                observation.exit_code = Some(*code);
+                exit_ms.get_or_insert(ms(event.at));
+            }
         }
         observation.timeline.push(TimedEvent {
             ms: ms(event.at),
@@ -79,6 +118,15 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
     observation.timeline.sort_by_key(|event| event.ms);
     observation.signal_received =
         reads_signal_log.then_some(observation.signal_logged_ms.is_some());
+    if let Some(stream) = stream {
+        let moments = Moments {
+            signal_ms: observation.signal_sent_ms.or(observation.stop_issued_ms),
+            exit_ms,
+            // Only our server logs request ids on receipt.
+            received: reads_signal_log.then_some(&received),
+        };
+        observation.load = Some(load::observe(stream, &moments));
+    }
     if let (Some(first), Some(last)) = (first, events.last()) {
         observation.duration = last.at - first;
     }

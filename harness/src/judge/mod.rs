@@ -4,6 +4,7 @@
 
 mod expectations;
 mod fold;
+mod load;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use crate::scenario::Scenario;
 
 pub use expectations::verdict;
 pub use fold::fold;
+pub(crate) use load::reused_connection;
 
 /// Judges `scenario` from its `events` (in order) and the error that cut it short, if any;
 /// `run_started` is when the run began, to say when the scenario's server started.

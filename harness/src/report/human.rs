@@ -127,6 +127,9 @@ fn timeline(out: &mut String, result: &ScenarioResult) {
             None => writeln!(out, "   {statement}: {}", check.evidence),
         };
     }
+    if let Some(load) = &observation.load {
+        load_summary(out, load);
+    }
     let unmet = result
         .verdict
         .requirements
@@ -180,6 +183,11 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
             let took = result.observation.stop_duration.unwrap_or_default();
             format!("stop returned after {}", duration::format(took))
         }
+        EventKind::LoadStarted { rate, client } => {
+            format!("load begins: {rate} requests/s, {client} client")
+        }
+        EventKind::LoadRecords(_) => return None,
+        EventKind::LoadEnded => "load ends: every request has an outcome".to_string(),
         EventKind::Exited { code } => {
             let killed = if result
                 .observation
@@ -225,4 +233,65 @@ pub fn summary_line(results: &RunResults) -> String {
         line.push_str(&format!("\nfailed: {}", failed.join(", ")));
     }
     line
+}
+
+/// The stream's counts, overall and by phase, with latencies.
+fn load_summary(out: &mut String, load: &crate::observation::LoadObservation) {
+    let summary = &load.summary;
+    let _ = writeln!(
+        out,
+        "   load ({} requests/s, {} client): {}",
+        load.rate,
+        load.client,
+        counts(&summary.total)
+    );
+    for phase in crate::traffic::Phase::ALL {
+        let counts_of = summary.phase(phase);
+        if counts_of.sent == 0 {
+            continue;
+        }
+        let latency = match phase {
+            crate::traffic::Phase::BeforeSignal => summary.latency_before_signal,
+            crate::traffic::Phase::Draining => summary.latency_draining,
+            crate::traffic::Phase::AfterExit => None,
+        };
+        let latency = latency
+            .map(|p| {
+                format!(
+                    "; p50 {:.1}ms p99 {:.1}ms max {:.1}ms",
+                    p.p50_ms, p.p99_ms, p.max_ms
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "     {:<13} {}{latency}",
+            phase.name(),
+            counts(&counts_of)
+        );
+    }
+    if !summary.told_apart && summary.total.cut_or_not_served > 0 {
+        let _ = writeln!(
+            out,
+            "     cut and not-served are not told apart: only graceful-server logs which requests it received"
+        );
+    }
+}
+
+/// `sent 800 · ok 780 · not-served 20`: the counts that are not zero (sent and ok always).
+pub fn counts(counts: &crate::observation::PhaseCounts) -> String {
+    let mut parts = vec![format!("sent {}", counts.sent), format!("ok {}", counts.ok)];
+    for (word, n) in [
+        ("cut", counts.cut),
+        ("not-served", counts.not_served),
+        ("cut-or-not-served", counts.cut_or_not_served),
+        ("http-error", counts.http_error),
+        ("timeout", counts.timeout),
+        ("reused-connection", counts.reused_connection),
+    ] {
+        if n > 0 {
+            parts.push(format!("{word} {n}"));
+        }
+    }
+    parts.join(" · ")
 }

@@ -2,10 +2,16 @@
 
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
 use crate::engine::EngineInfo;
-use crate::observation::RequestObservation;
+use crate::observation::{
+    Class, LoadObservation, Percentiles, PhaseCounts, RequestObservation, Second,
+};
+use crate::outcome::Outcome;
 use crate::pid1::Pid1;
 use crate::results::{RunResults, ScenarioResult};
+use crate::traffic::{ClientProfile, Connection, Phase};
 use crate::verdict::RequirementCheck;
 
 /// The whole report.
@@ -62,24 +68,82 @@ pub struct JsonScenario<'a> {
     pub failures: Vec<String>,
     /// Why the expectations are what they are.
     pub reason: Option<&'a str>,
+    /// The load across the stop, when the scenario had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<JsonLoad<'a>>,
+}
+
+/// A scenario's load: its headline, by phase, latencies, requests per second, and (with
+/// `--load-records`) every request.
+#[derive(Debug, Serialize)]
+pub struct JsonLoad<'a> {
+    /// Requests per second asked for.
+    pub rate: u32,
+    /// `fresh` or `pooled`.
+    pub client: ClientProfile,
+    /// When the stream started, ms from ready.
+    pub started_ms: i64,
+    /// Whether cut and not-served could be told apart (the server logs request ids).
+    pub told_apart: bool,
+    /// Counts over the whole stream.
+    pub total: &'a PhaseCounts,
+    /// Counts by phase.
+    pub phases: BTreeMap<&'static str, &'a PhaseCounts>,
+    /// Latencies of the requests answered in full, before the signal and during the drain.
+    pub latency_ms: BTreeMap<&'static str, Option<&'a Percentiles>>,
+    /// Requests sent in each second of the stream, ok and failed.
+    pub per_second: &'a [Second],
+    /// Every request, with `--load-records`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<Vec<JsonRecord>>,
+}
+
+/// One request of a stream.
+#[derive(Debug, Serialize)]
+pub struct JsonRecord {
+    /// Its id (its `x-request-id`).
+    pub id: u32,
+    /// When it was due, ms from ready.
+    pub sent_ms: f64,
+    /// When its outcome was known, ms from ready.
+    pub done_ms: f64,
+    /// `before-signal`, `draining` or `after-exit`.
+    pub phase: Phase,
+    /// `new` or `reused`.
+    pub connection: Connection,
+    /// The outcome, in the vocabulary.
+    pub outcome: Outcome,
+    /// What it means: ok, cut, not-served, cut-or-not-served, http-error, timeout.
+    pub class: Class,
+    /// The status, when headers arrived.
+    pub status: Option<u16>,
 }
 
 impl<'a> JsonReport<'a> {
-    /// The report of `results`.
+    /// The report of `results`; every request of each load only with `records`.
     pub fn new(results: &'a RunResults) -> Self {
+        Self::with_records(results, false)
+    }
+
+    /// The report of `results`, with every request of each load when `records`.
+    pub fn with_records(results: &'a RunResults, records: bool) -> Self {
         JsonReport {
             passed: results.passed(),
             duration_ms: results.duration.as_millis() as u64,
             build_ms: results.build_duration.as_millis() as u64,
             longest_scenario_ms: results.longest_scenario().as_millis() as u64,
             engine: results.engine.as_ref(),
-            scenarios: results.scenarios.iter().map(JsonScenario::new).collect(),
+            scenarios: results
+                .scenarios
+                .iter()
+                .map(|s| JsonScenario::new(s, records))
+                .collect(),
         }
     }
 }
 
 impl<'a> JsonScenario<'a> {
-    fn new(result: &'a ScenarioResult) -> Self {
+    fn new(result: &'a ScenarioResult, records: bool) -> Self {
         let observation = &result.observation;
         let mut failures: Vec<String> = result.error.iter().map(|e| e.to_string()).collect();
         failures.extend(result.verdict.failures.iter().cloned());
@@ -101,11 +165,57 @@ impl<'a> JsonScenario<'a> {
             requirements: &result.verdict.requirements,
             failures,
             reason: result.scenario.reason.as_deref(),
+            load: observation.load.as_ref().map(|l| JsonLoad::new(l, records)),
+        }
+    }
+}
+
+impl<'a> JsonLoad<'a> {
+    fn new(load: &'a LoadObservation, records: bool) -> Self {
+        let summary = &load.summary;
+        let ms = |us: u32| load.started_ms as f64 + f64::from(us) / 1000.0;
+        JsonLoad {
+            rate: load.rate,
+            client: load.client,
+            started_ms: load.started_ms,
+            told_apart: summary.told_apart,
+            total: &summary.total,
+            phases: summary
+                .phases
+                .iter()
+                .map(|(phase, counts)| (phase.name(), counts))
+                .collect(),
+            latency_ms: BTreeMap::from([
+                ("before-signal", summary.latency_before_signal.as_ref()),
+                ("draining", summary.latency_draining.as_ref()),
+            ]),
+            per_second: &summary.per_second,
+            records: records.then(|| {
+                load.requests
+                    .iter()
+                    .map(|r| JsonRecord {
+                        id: r.record.id,
+                        sent_ms: ms(r.record.sent_us),
+                        done_ms: ms(r.record.done_us),
+                        phase: r.phase,
+                        connection: r.record.connection,
+                        outcome: r.record.outcome,
+                        class: r.class,
+                        status: (r.record.status > 0).then_some(r.record.status),
+                    })
+                    .collect()
+            }),
         }
     }
 }
 
 /// Renders `results` as pretty-printed JSON.
 pub fn render(results: &RunResults) -> String {
-    serde_json::to_string_pretty(&JsonReport::new(results)).expect("the report serialises")
+    render_with_records(results, false)
+}
+
+/// Renders `results` as pretty-printed JSON, with every request of each load when `records`.
+pub fn render_with_records(results: &RunResults, records: bool) -> String {
+    serde_json::to_string_pretty(&JsonReport::with_records(results, records))
+        .unwrap_or_else(|e| format!("{{\"error\": \"the report did not serialise: {e}\"}}"))
 }

@@ -86,6 +86,9 @@ pub fn summary(result: &ScenarioResult) -> String {
         });
         index += run;
     }
+    if let Some(load) = &result.observation.load {
+        words.push(super::human::counts(&load.summary.total));
+    }
     match result.observation.exit_code {
         Some(code) => words.push(format!("exit {code}")),
         None => words.push("no exit seen".to_string()),

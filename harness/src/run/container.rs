@@ -147,15 +147,29 @@ async fn drive(
 
     let received = match &scenario.target {
         Target::Image(spec) => {
-            ready::answers(addr, &spec.ready_path, spec.ready_within, exit_rx, what).await?;
+            ready::answers(
+                addr,
+                &spec.ready_path,
+                spec.ready_within,
+                exit_rx.clone(),
+                what,
+            )
+            .await?;
             None
         }
         Target::Running(spec) => {
-            ready::answers(addr, &spec.ready_path, spec.ready_within, exit_rx, what).await?;
+            ready::answers(
+                addr,
+                &spec.ready_path,
+                spec.ready_within,
+                exit_rx.clone(),
+                what,
+            )
+            .await?;
             None
         }
         Target::Container(_) | Target::Process => {
-            ready::logged_start(started_rx, START_WAIT, exit_rx, what).await?;
+            ready::logged_start(started_rx, START_WAIT, exit_rx.clone(), what).await?;
             Some(received_rx)
         }
     };
@@ -174,16 +188,12 @@ async fn drive(
         timeout: scenario.stop.timeout,
         what,
     };
-    let driven = schedule::drive(
-        scenario,
-        addr,
-        ready,
+    let facts = schedule::Facts {
         received,
-        &mut stopper,
-        Some(delivered_rx),
-        sink,
-    )
-    .await;
+        delivered: Some(delivered_rx),
+        exited: exit_rx,
+    };
+    let driven = schedule::drive(scenario, addr, ready, facts, &mut stopper, sink).await;
     followers.finish().await;
     driven
 }

@@ -4,6 +4,8 @@
 
 mod container;
 mod error;
+mod load;
+mod pooled;
 mod process;
 pub(crate) mod ready;
 mod schedule;

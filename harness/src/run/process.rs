@@ -85,23 +85,21 @@ pub(super) async fn run(
     let ready = Instant::now();
     sink.emit(EventKind::Ready);
 
+    let (exit_tx, exit_rx) = watch::channel(None);
     let mut stopper = ProcessStopper {
         child: &mut child,
         scenario,
         sink,
         what: &what,
+        exited: exit_tx,
     };
     // kill(2) delivers at once: the stop's issue is its delivery.
-    schedule::drive(
-        scenario,
-        addr,
-        ready,
-        Some(received_rx),
-        &mut stopper,
-        None,
-        sink,
-    )
-    .await?;
+    let facts = schedule::Facts {
+        received: Some(received_rx),
+        delivered: None,
+        exited: exit_rx,
+    };
+    schedule::drive(scenario, addr, ready, facts, &mut stopper, sink).await?;
     // The pipe closes when the process is gone: every line has been read.
     let _ = logs.await;
     Ok(())
@@ -113,6 +111,7 @@ struct ProcessStopper<'a> {
     scenario: &'a Scenario,
     sink: &'a EventSink,
     what: &'a str,
+    exited: watch::Sender<Option<i64>>,
 }
 
 impl Stopper for ProcessStopper<'_> {
@@ -135,9 +134,9 @@ impl Stopper for ProcessStopper<'_> {
                 }
             }
             .map_err(|e| self.error(&e.to_string()))?;
-        self.sink.emit(EventKind::Exited {
-            code: exit_code(status),
-        });
+        let code = exit_code(status);
+        self.sink.emit(EventKind::Exited { code });
+        self.exited.send_replace(Some(code));
         Ok(())
     }
 }

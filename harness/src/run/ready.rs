@@ -42,7 +42,7 @@ pub(crate) async fn answers(
     let probe = async {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let response = client::get(addr, path, left, || {}).await;
+            let response = client::get(addr, path, left, None, || {}).await;
             if let Some(status) = response.status {
                 return Ok(status);
             }

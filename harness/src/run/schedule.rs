@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use crate::client;
 use crate::events::EventKind;
 use crate::run::error::ScenarioError;
+use crate::run::load;
 use crate::run::sink::EventSink;
 use crate::scenario::{RequestSpec, Scenario};
 
@@ -31,12 +32,59 @@ pub(super) type Delivered = oneshot::Receiver<Instant>;
 /// a bound, not a pause; past it the observation shows what happened.
 const RECEIVED_WAIT: Duration = Duration::from_secs(10);
 
-/// Sends the scenario's requests to `addr` and issues the stop, emitting events to `sink`.
-///
-/// `ready` is the instant the server was ready; `received` counts the server's
-/// "Receive Request" log lines when they can be read. Returns once the stop has returned and
-/// every request has an outcome.
+/// The facts about the server that the schedule synchronises on.
+pub(super) struct Facts {
+    /// How many "Receive Request" lines the server logged, when its log can be read.
+    pub(super) received: Option<watch::Receiver<usize>>,
+    /// When the stop signal was really delivered, if the target can tell.
+    pub(super) delivered: Option<Delivered>,
+    /// The server's exit code, once it has exited.
+    pub(super) exited: watch::Receiver<Option<i64>>,
+}
+
+/// Sends the scenario's requests (and its load) to `addr` and issues the stop, emitting events
+/// to `sink`. `ready` is the instant the server was ready. Returns once the stop has returned
+/// and every request has an outcome.
 pub(super) async fn drive(
+    scenario: &Scenario,
+    addr: SocketAddr,
+    ready: Instant,
+    facts: Facts,
+    stopper: &mut impl Stopper,
+    sink: &EventSink,
+) -> Result<(), ScenarioError> {
+    let load = async {
+        if let Some(spec) = &scenario.load {
+            let budget = scenario.budget();
+            load::send(
+                spec,
+                addr,
+                ready,
+                facts.exited.clone(),
+                budget,
+                budget,
+                sink,
+            )
+            .await;
+        }
+    };
+    let (_, driven) = tokio::join!(
+        load,
+        requests_and_stop(
+            scenario,
+            addr,
+            ready,
+            facts.received,
+            stopper,
+            facts.delivered,
+            sink
+        )
+    );
+    driven
+}
+
+/// The scenario's own requests, and the stop at its time.
+async fn requests_and_stop(
     scenario: &Scenario,
     addr: SocketAddr,
     ready: Instant,
@@ -130,7 +178,7 @@ async fn send(
     sink.emit(EventKind::RequestSent {
         name: request.name.clone(),
     });
-    let response = client::get(addr, &request.kind.path(), deadline, || {
+    let response = client::get(addr, &request.kind.path(), deadline, None, || {
         if let Some(tx) = connected {
             let _ = tx.send(());
         }

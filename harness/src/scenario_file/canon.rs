@@ -97,6 +97,13 @@ impl FileCx<'_> {
                 format!("unknown mode {text:?} (expected one of: graceful, abrupt, unhandled)")
             }),
             "stop-signal" => parse_signal(text).map(|s| s.name().to_string()),
+            "client" => crate::traffic::ClientProfile::parse(text)
+                .map(|c| c.name().to_string())
+                .ok_or_else(|| {
+                    format!(
+                        "unknown client {text:?}: write \"fresh\" (a connection per request) or \"pooled\" (keep-alive)"
+                    )
+                }),
             "delay" | "drain-timeout" | "stop-timeout" | "stop-at" => {
                 parse_duration(key, text).map(canon_duration)
             }

@@ -112,6 +112,8 @@ pub(super) fn unknown_key_context(expected: &[&str]) -> &'static str {
         "a `when` or `exclude` table"
     } else if has("at") {
         "a request"
+    } else if has("duration") && has("client") {
+        "`load`"
     } else if has("rate") {
         "`download`"
     } else if has("exit-code") {

@@ -141,6 +141,7 @@ macro_rules! settings_table {
             pub(super) stop_signal: Option<Sp<OneOrMany<String>>>,
             pub(super) stop_timeout: Option<Sp<OneOrMany<String>>>,
             pub(super) stop_at: Option<Sp<OneOrMany<String>>>,
+            pub(super) client: Option<Sp<OneOrMany<String>>>,
         }
 
         impl $name {
@@ -157,6 +158,7 @@ macro_rules! settings_table {
                 Setting::push_str(&mut out, "stop-signal", self.stop_signal.take());
                 Setting::push_str(&mut out, "stop-timeout", self.stop_timeout.take());
                 Setting::push_str(&mut out, "stop-at", self.stop_at.take());
+                Setting::push_str(&mut out, "client", self.client.take());
                 out
             }
         }
@@ -174,6 +176,7 @@ pub(super) struct FileDoc {
 settings_table!(DefaultsDoc {
     signals: Option<Sp<SignalsDoc>>,
     requests: Option<Sp<Vec<Sp<RequestDoc>>>>,
+    load: Option<Sp<LoadDoc>>,
 });
 
 settings_table!(ScenarioDoc {
@@ -182,6 +185,7 @@ settings_table!(ScenarioDoc {
     expect: Option<Sp<ExpectDoc>>,
     signals: Option<Sp<SignalsDoc>>,
     requests: Option<Sp<Vec<Sp<RequestDoc>>>>,
+    load: Option<Sp<LoadDoc>>,
 });
 
 settings_table!(MatrixDoc {
@@ -192,6 +196,7 @@ settings_table!(MatrixDoc {
     rule: Option<Vec<Sp<RuleDoc>>>,
     signals: Option<Sp<SignalsDoc>>,
     requests: Option<Sp<Vec<Sp<RequestDoc>>>>,
+    load: Option<Sp<LoadDoc>>,
 });
 
 settings_table!(WhenDoc {});
@@ -220,10 +225,29 @@ pub(super) struct DownloadDoc {
     pub(super) rate: Option<Sp<i64>>,
 }
 
+/// `load = { rate = 200, duration = "4s", path = "/?delay=100ms", client = "pooled" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct LoadDoc {
+    pub(super) rate: Option<Sp<i64>>,
+    pub(super) duration: Option<Sp<String>>,
+    pub(super) path: Option<Sp<String>>,
+    pub(super) client: Option<Sp<String>>,
+}
+
+/// A bound in a load expectation: a number, or a word (`"all"`, `"some"`, `"<= 5"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(super) enum BoundDoc {
+    Number(i64),
+    Text(String),
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct ExpectDoc {
     pub(super) requests: Option<BTreeMap<Sp<String>, Sp<String>>>,
+    pub(super) load: Option<BTreeMap<Sp<String>, Sp<BoundDoc>>>,
     pub(super) exit_code: Option<Sp<i64>>,
     pub(super) signal_received: Option<Sp<bool>>,
     pub(super) stop_at_least: Option<Sp<String>>,

@@ -2,8 +2,9 @@
 
 use crate::outcome::Expected;
 use crate::scenario::{Expectations, RequestSpec};
+use crate::traffic::{Bound, LoadExpectation, LoadWhat};
 
-use super::doc::Sp;
+use super::doc::{BoundDoc, Sp};
 use super::file::{Context, FileCx};
 use super::settings::ExpectParts;
 use super::values::parse_duration;
@@ -14,6 +15,7 @@ impl FileCx<'_> {
         cx: &Context,
         parts: &ExpectParts,
         requests: &[RequestSpec],
+        has_load: bool,
     ) -> Option<Expectations> {
         let errors_before = self.errors.len();
         let sent: Vec<&str> = requests.iter().map(|r| r.name.as_str()).collect();
@@ -93,6 +95,7 @@ impl FileCx<'_> {
         };
         let stop_at_least = stop_bound("stop-at-least", &parts.stop_at_least);
         let stop_below = stop_bound("stop-below", &parts.stop_below);
+        let load = self.load_expectations(cx, parts, has_load);
         if self.errors.len() > errors_before {
             return None;
         }
@@ -102,6 +105,56 @@ impl FileCx<'_> {
             signal_received: parts.signal_received.as_ref().map(|s| *s.get_ref()),
             stop_at_least,
             stop_below,
+            load,
         })
+    }
+
+    /// `expect.load`: each key a count (`cut`, `ok-before-signal`, ...), each value a bound.
+    fn load_expectations(
+        &mut self,
+        cx: &Context,
+        parts: &ExpectParts,
+        has_load: bool,
+    ) -> Vec<LoadExpectation> {
+        let mut expectations = Vec::new();
+        for (key, bound) in &parts.load {
+            if !has_load {
+                self.error(
+                    key.span().start,
+                    format!(
+                        "expectation on the load's `{}`, but {} sends no load: add load = {{ rate = 200, duration = \"4s\" }}",
+                        key.get_ref(),
+                        cx.what
+                    ),
+                );
+                continue;
+            }
+            let Some((what, phase)) = LoadExpectation::parse_key(key.get_ref()) else {
+                self.error(
+                    key.span().start,
+                    format!(
+                        "unknown load count `{}`: a count ({}) optionally followed by a phase (-before-signal, -draining, -after-exit), like `not-served-draining`",
+                        key.get_ref(),
+                        LoadWhat::ALL.map(LoadWhat::name).join(", ")
+                    ),
+                );
+                continue;
+            };
+            let parsed = match bound.get_ref() {
+                BoundDoc::Number(n) => u64::try_from(*n).ok().map(Bound::Exactly),
+                BoundDoc::Text(text) => Bound::parse(text),
+            };
+            match parsed {
+                Some(bound) => expectations.push(LoadExpectation { what, phase, bound }),
+                None => self.error(
+                    bound.span().start,
+                    format!(
+                        "bad bound for load `{}`: write a count (0), \"all\", \"some\", \"none\", \"<= 5\" or \">= 1\"",
+                        key.get_ref()
+                    ),
+                ),
+            }
+        }
+        expectations
     }
 }

@@ -11,7 +11,7 @@ use crate::scenario::Scenario;
 
 use super::diagnostics::{Diagnostic, toml_message};
 use super::doc::{FileDoc, MatrixDoc, ScenarioDoc, Sp};
-use super::settings::{Setting, Values};
+use super::settings::{Setting, TrafficDoc, Values};
 
 /// docker stop's default grace period, used when a file sets no `stop-timeout`.
 pub(super) const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -75,7 +75,7 @@ impl<'a> FileCx<'a> {
             }
         };
         let mut defaults = Values::new();
-        let mut default_requests = None;
+        let mut default_traffic = TrafficDoc::default();
         if let Some(doc) = doc.defaults {
             self.defaults_span = Some(doc.span());
             let mut doc = doc.into_inner();
@@ -84,7 +84,10 @@ impl<'a> FileCx<'a> {
             defaults = self
                 .single_values(settings, "[defaults]")
                 .unwrap_or_default();
-            default_requests = doc.requests.take();
+            default_traffic = TrafficDoc {
+                requests: doc.requests.take(),
+                load: doc.load.take(),
+            };
         }
         // In file order, whether [[scenario]] or [[matrix]].
         enum Entry {
@@ -109,10 +112,10 @@ impl<'a> FileCx<'a> {
         for (_, entry) in entries {
             match entry {
                 Entry::Scenario(doc) => {
-                    produced.extend(self.scenario(doc, &defaults, default_requests.as_ref()))
+                    produced.extend(self.scenario(doc, &defaults, &default_traffic))
                 }
                 Entry::Matrix(doc) => {
-                    produced.extend(self.matrix(doc, &defaults, default_requests.as_ref()))
+                    produced.extend(self.matrix(doc, &defaults, &default_traffic))
                 }
             }
         }

@@ -8,7 +8,7 @@ use crate::variant::Variant;
 
 use super::doc::{MatrixDoc, Sp, WhenDoc};
 use super::file::{Context, FileCx, Produced, lookup_with_defaults};
-use super::settings::{ExpectParts, RequestsDoc, SETTING_KEYS, Setting, Val, Values};
+use super::settings::{ExpectParts, SETTING_KEYS, Setting, TrafficDoc, Val, Values};
 use super::values::{name_problem, names};
 
 /// A `[[matrix.rule]]`: where it is, the cells it matches, what it adds.
@@ -26,7 +26,7 @@ struct Plan {
     placeholders: Vec<String>,
     fixed: Values,
     axes: Vec<Axis<Val>>,
-    requests: Option<RequestsDoc>,
+    traffic: TrafficDoc,
     excludes: Vec<(usize, Condition)>,
     rules: Vec<Rule>,
     expect: ExpectParts,
@@ -40,10 +40,10 @@ impl FileCx<'_> {
         &mut self,
         doc: Sp<MatrixDoc>,
         defaults: &Values,
-        default_requests: Option<&RequestsDoc>,
+        inherited: &TrafficDoc,
     ) -> Vec<Produced> {
         let errors_before = self.errors.len();
-        let Some(plan) = self.matrix_plan(doc, defaults, default_requests) else {
+        let Some(plan) = self.matrix_plan(doc, defaults, inherited) else {
             return Vec::new();
         };
         if self.errors.len() > errors_before {
@@ -106,7 +106,7 @@ impl FileCx<'_> {
                 name,
                 &values,
                 canon.clone(),
-                plan.requests.as_ref(),
+                &plan.traffic,
                 &expect,
                 reason,
             ) {
@@ -129,7 +129,7 @@ impl FileCx<'_> {
         &mut self,
         doc: Sp<MatrixDoc>,
         defaults: &Values,
-        default_requests: Option<&RequestsDoc>,
+        inherited: &TrafficDoc,
     ) -> Option<Plan> {
         let at = doc.span().start;
         let mut doc = doc.into_inner();
@@ -182,7 +182,11 @@ impl FileCx<'_> {
             placeholders,
             fixed,
             axes,
-            requests: doc.requests.take().or_else(|| default_requests.cloned()),
+            traffic: TrafficDoc {
+                requests: doc.requests.take(),
+                load: doc.load.take(),
+            }
+            .over(inherited),
             excludes,
             rules,
             expect,

@@ -16,6 +16,7 @@ mod diagnostics;
 mod doc;
 mod expect_table;
 mod file;
+mod load_table;
 mod matrix_table;
 mod request_table;
 mod resolve;

@@ -8,8 +8,12 @@ use crate::scenario::{ContainerSpec, RequestSpec, Scenario, ServerSpec, StopSpec
 use crate::variant::{Base, ServerMode, StopSignal, Variant};
 
 use super::file::{Context, DEFAULT_STOP_TIMEOUT, FileCx, lookup_with_defaults};
-use super::settings::{ExpectParts, RequestsDoc, Values};
+use super::settings::{ExpectParts, RequestsDoc, TrafficDoc, Values};
 use super::values::names;
+
+/// When a load scenario without requests of its own is stopped, unless it says: a second of
+/// steady traffic first.
+const LOAD_STOP_AT: Duration = Duration::from_secs(1);
 
 /// A cell's settings: as written (for their places) and in canonical text (for their values).
 struct Cell<'a> {
@@ -42,7 +46,7 @@ impl FileCx<'_> {
         name: String,
         values: &Values,
         canon: BTreeMap<&'static str, String>,
-        requests: Option<&RequestsDoc>,
+        traffic: &TrafficDoc,
         expect: &ExpectParts,
         reason: Option<String>,
     ) -> Option<Scenario> {
@@ -51,9 +55,11 @@ impl FileCx<'_> {
         let target = self.target(cx, &cell);
         let server = self.server(cx, &cell);
         let stop_timeout = self.stop_timeout(cx, &cell);
-        let specs = self.requests(cx, requests);
-        let stop_at = self.stop_at(cx, &cell, &specs);
-        let expectations = self.expectations(cx, expect, &specs);
+        let load = self.load(cx, traffic.load.as_ref(), cell.get("client"));
+        let has_load = matches!(load, Some(Some(_)));
+        let specs = self.requests(cx, traffic.requests.as_ref(), has_load);
+        let stop_at = self.stop_at(cx, &cell, &specs, has_load);
+        let expectations = self.expectations(cx, expect, &specs, has_load);
         if self.errors.len() > errors_before {
             return None;
         }
@@ -70,6 +76,7 @@ impl FileCx<'_> {
                 at: stop_at,
             },
             requests: specs,
+            load: load?,
             expect: expectations?,
             reason,
         })
@@ -179,10 +186,16 @@ impl FileCx<'_> {
         Some(timeout)
     }
 
-    /// The requests, each checked; at least one.
-    fn requests(&mut self, cx: &Context, requests: Option<&RequestsDoc>) -> Vec<RequestSpec> {
+    /// The requests, each checked; at least one, unless a load is sent.
+    fn requests(
+        &mut self,
+        cx: &Context,
+        requests: Option<&RequestsDoc>,
+        has_load: bool,
+    ) -> Vec<RequestSpec> {
         let mut specs: Vec<RequestSpec> = Vec::new();
         match requests {
+            None if has_load => {}
             None => self.error(
                 cx.at,
                 format!(
@@ -205,12 +218,23 @@ impl FileCx<'_> {
         specs
     }
 
-    /// When the stop is issued: `stop-at`, never before the requests meant to precede it.
-    fn stop_at(&mut self, cx: &Context, cell: &Cell<'_>, specs: &[RequestSpec]) -> Duration {
+    /// When the stop is issued: `stop-at`, never before the requests meant to precede it; with
+    /// a load and nothing else to go by, [`LOAD_STOP_AT`] into the stream.
+    fn stop_at(
+        &mut self,
+        cx: &Context,
+        cell: &Cell<'_>,
+        specs: &[RequestSpec],
+        has_load: bool,
+    ) -> Duration {
         let lead = specs.iter().map(|r| (-r.at.0).max(0)).max().unwrap_or(0);
         let lead = Duration::from_millis(lead.unsigned_abs());
         let Some(at) = cell.duration("stop-at") else {
-            return lead;
+            return if has_load && specs.is_empty() {
+                LOAD_STOP_AT
+            } else {
+                lead
+            };
         };
         if at < lead {
             let first = specs

@@ -2,7 +2,7 @@
 
 use super::doc::{ScenarioDoc, Sp};
 use super::file::{Context, FileCx, Produced};
-use super::settings::{ExpectParts, RequestsDoc, Setting, Values};
+use super::settings::{ExpectParts, Setting, TrafficDoc, Values};
 use super::values::name_problem;
 
 impl FileCx<'_> {
@@ -10,7 +10,7 @@ impl FileCx<'_> {
         &mut self,
         doc: Sp<ScenarioDoc>,
         defaults: &Values,
-        default_requests: Option<&RequestsDoc>,
+        inherited: &TrafficDoc,
     ) -> Option<Produced> {
         let at = doc.span().start;
         let mut doc = doc.into_inner();
@@ -19,7 +19,11 @@ impl FileCx<'_> {
         let mut values = defaults.clone();
         let own = self.single_values(settings, "[[scenario]]");
         values.extend(own.clone().unwrap_or_default());
-        let requests = doc.requests.take().or_else(|| default_requests.cloned());
+        let traffic = TrafficDoc {
+            requests: doc.requests.take(),
+            load: doc.load.take(),
+        }
+        .over(inherited);
 
         let Some(name) = doc.name.take() else {
             self.error(at, "[[scenario]] has no `name`");
@@ -44,7 +48,7 @@ impl FileCx<'_> {
             name.get_ref().clone(),
             &values,
             canon,
-            requests.as_ref(),
+            &traffic,
             &expect,
             reason,
         )?;

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use super::doc::{ExpectDoc, RequestDoc, Sp};
+use super::doc::{BoundDoc, ExpectDoc, LoadDoc, RequestDoc, Sp};
 pub(super) use super::doc::{Setting, Val};
 
 /// The settings a scenario or matrix cell is made of, as written in files (`requests` aside).
-pub(super) const SETTING_KEYS: [&str; 11] = [
+pub(super) const SETTING_KEYS: [&str; 12] = [
     "target",
     "base",
     "variant",
@@ -18,6 +18,7 @@ pub(super) const SETTING_KEYS: [&str; 11] = [
     "stop-signal",
     "stop-timeout",
     "stop-at",
+    "client",
 ];
 
 /// A cell's settings: one value per key.
@@ -25,6 +26,24 @@ pub(super) type Values = BTreeMap<&'static str, Val>;
 
 /// The requests setting, as written.
 pub(super) type RequestsDoc = Sp<Vec<Sp<RequestDoc>>>;
+
+/// What a scenario sends, as written: its requests and its load; what a table leaves out it
+/// inherits from `[defaults]`.
+#[derive(Debug, Clone, Default)]
+pub(super) struct TrafficDoc {
+    pub(super) requests: Option<RequestsDoc>,
+    pub(super) load: Option<Sp<LoadDoc>>,
+}
+
+impl TrafficDoc {
+    /// A table's own traffic, each part falling back on `inherited`'s.
+    pub(super) fn over(self, inherited: &TrafficDoc) -> TrafficDoc {
+        TrafficDoc {
+            requests: self.requests.or_else(|| inherited.requests.clone()),
+            load: self.load.or_else(|| inherited.load.clone()),
+        }
+    }
+}
 
 /// Expectations merged from `expect` tables (a scenario's, or a matrix's and its rules').
 #[derive(Debug, Clone, Default)]
@@ -34,6 +53,7 @@ pub(super) struct ExpectParts {
     pub(super) signal_received: Option<Sp<bool>>,
     pub(super) stop_at_least: Option<Sp<String>>,
     pub(super) stop_below: Option<Sp<String>>,
+    pub(super) load: Vec<(Sp<String>, Sp<BoundDoc>)>,
 }
 
 impl ExpectParts {
@@ -54,6 +74,10 @@ impl ExpectParts {
         }
         if doc.stop_below.is_some() {
             self.stop_below = doc.stop_below.clone();
+        }
+        for (key, bound) in doc.load.iter().flatten() {
+            self.load.retain(|(k, _)| k.get_ref() != key.get_ref());
+            self.load.push((key.clone(), bound.clone()));
         }
     }
 }

@@ -165,8 +165,29 @@ pub struct CheckArgs {
     /// The path polled until the server answers 2xx before the check starts [default: PATH].
     #[arg(long, value_parser = parse_path)]
     pub ready_path: Option<String>,
+    /// A steady stream of requests across the stop, at this rate (`200/s`).
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    pub load: Option<u32>,
+    /// How long the stream runs before it waits for the exit [default: 4s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "load")]
+    pub load_duration: Option<Duration>,
+    /// The path the stream asks for [default: PATH].
+    #[arg(long, value_name = "PATH", value_parser = parse_path, requires = "load")]
+    pub load_path: Option<String>,
+    /// The stream's client: `fresh` (a connection per request) or `pooled` (keep-alive).
+    #[arg(long, value_enum, default_value_t = LoadClient::Fresh, requires = "load")]
+    pub load_client: LoadClient,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The clients of `--load-client`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LoadClient {
+    /// A new connection per request.
+    Fresh,
+    /// A pool of keep-alive connections.
+    Pooled,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +220,10 @@ pub struct OutputArgs {
     /// Write the run's events to this file as JSON lines, as they happen.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
+    /// In the JSON report, every request of each load (sent_ms, done_ms, phase, connection,
+    /// outcome), not only the counts.
+    #[arg(long)]
+    pub load_records: bool,
 }
 
 /// The formats of a run's report.
@@ -224,6 +249,20 @@ fn parse_path(text: &str) -> Result<String, String> {
         Some(problem) => Err(problem),
         None => Ok(text.to_string()),
     }
+}
+
+fn parse_rate(text: &str) -> Result<u32, String> {
+    let number = text.trim().strip_suffix("/s").unwrap_or(text.trim());
+    number
+        .parse::<u32>()
+        .ok()
+        .filter(|rate| (1..=shutdown_harness::MAX_RATE).contains(rate))
+        .ok_or_else(|| {
+            format!(
+                "bad rate `{text}`: write requests per second, like 200/s (1 to {})",
+                shutdown_harness::MAX_RATE
+            )
+        })
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -5,21 +5,25 @@ use std::path::Path;
 use std::time::Duration;
 
 use shutdown_harness::engine::{LABEL_MANAGED, Reaped};
-use shutdown_harness::report::{self, Format};
+use shutdown_harness::report::{self, Format, json};
 use shutdown_harness::reproduce::{self, Timings};
 use shutdown_harness::{
-    CheckOptions, Engine, EngineError, Error, ExplainOptions, RunOptions, RunResults, Scenario,
-    ScenarioError, Target, Workspace, check_image, explain, scenario_file,
+    CheckOptions, ClientProfile, Engine, EngineError, Error, ExplainOptions, LoadSpec, RunOptions,
+    RunResults, Scenario, ScenarioError, Target, Workspace, check_image, explain, scenario_file,
 };
 use tokio_util::sync::CancellationToken;
 
 use super::args::{
-    Cli, Command, ExplainArgs, ExplainFormat, ListFormat, OutputArgs, ReportFormat, SelectArgs,
+    Cli, Command, ExplainArgs, ExplainFormat, ListFormat, LoadClient, OutputArgs, ReportFormat,
+    SelectArgs,
 };
 use super::events::EventLog;
 use super::live::{Live, Show};
 use super::slices;
 use super::{EXIT_ERROR, EXIT_FAILED, EXIT_OK};
+
+/// How long `check --load` streams before it waits for the exit, unless told.
+const DEFAULT_LOAD_DURATION: Duration = Duration::from_secs(4);
 
 /// Runs the command; its exit code, or the error that stopped it (exit 2). `cancel` stops it
 /// at once, removing what it made.
@@ -95,7 +99,7 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
             let engine = connect().await?;
             let options = CheckOptions {
                 port: args.port,
-                path: args.path,
+                path: args.path.clone(),
                 requests: usize::from(args.requests),
                 stop_timeout: Duration::from_secs(u64::from(args.stop_timeout)),
                 signal: args.signal,
@@ -106,6 +110,15 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
                 ready_path: args.ready_path,
                 run_id: run_id.to_string(),
                 cancel,
+                load: args.load.map(|rate| LoadSpec {
+                    rate,
+                    duration: args.load_duration.unwrap_or(DEFAULT_LOAD_DURATION),
+                    path: args.load_path.clone().unwrap_or_else(|| args.path.clone()),
+                    client: match args.load_client {
+                        LoadClient::Fresh => ClientProfile::Fresh,
+                        LoadClient::Pooled => ClientProfile::Pooled,
+                    },
+                }),
             };
             let mut live = live(&args.output, Show::Timelines)?;
             let result = check_image(&engine, &args.image, &options, &mut live).await?;
@@ -201,14 +214,17 @@ fn finish(
         eprintln!("warning: removing this run's containers failed: {reason}");
     }
     if let Some(path) = &output.json_output {
-        write_file(path, &report::render(results, Format::Json))?;
+        write_file(
+            path,
+            &json::render_with_records(results, output.load_records),
+        )?;
     }
     if let Some(path) = &output.html {
         write_file(path, &report::render(results, Format::Html))?;
     }
     let document = match output.format {
         ReportFormat::Table => live.transcript().to_string(),
-        ReportFormat::Json => report::render(results, Format::Json),
+        ReportFormat::Json => json::render_with_records(results, output.load_records),
         ReportFormat::Junit => report::render(results, Format::Junit),
         ReportFormat::Html => report::render(results, Format::Html),
     };

@@ -65,6 +65,11 @@ fn describe(event: &RunEvent<'_>) -> Value {
                 EventKind::SignalSent { signal } => ("signal-sent", json!(signal)),
                 EventKind::StopReturned => ("stop-returned", Value::Null),
                 EventKind::Exited { code } => ("exited", json!(code)),
+                EventKind::LoadStarted { rate, client } => {
+                    ("load-started", json!({"rate": rate, "client": client}))
+                }
+                EventKind::LoadRecords(records) => ("load-records", json!(records.len())),
+                EventKind::LoadEnded => ("load-ended", Value::Null),
             };
             json!({"event": kind, "scenario": scenario.name, "detail": detail})
         }

@@ -1,0 +1,250 @@
+//! A stream's records, folded: each request's phase (before the signal, draining, after the
+//! exit) and class (ok, cut, not-served, ...), the counts by phase, latency percentiles, and the
+//! requests per second over time.
+
+use std::collections::HashSet;
+
+use hdrhistogram::Histogram;
+
+use crate::observation::{
+    Class, LoadObservation, LoadSummary, ObservedRequest, Percentiles, PhaseCounts, Second,
+};
+use crate::outcome::Outcome;
+use crate::traffic::{ClientProfile, Connection, LoadRecord, Phase};
+
+/// What the fold gathered of a stream.
+pub(super) struct Gathered {
+    /// Requests per second and client, from the start event.
+    pub(super) rate: u32,
+    pub(super) client: ClientProfile,
+    /// When the stream started, ms from ready.
+    pub(super) started_ms: i64,
+    /// Every record.
+    pub(super) records: Vec<LoadRecord>,
+}
+
+/// When the server's life changed, ms from ready, and what its log told.
+pub(super) struct Moments<'a> {
+    /// The signal (the engine's kill event, or the stop's issue).
+    pub(super) signal_ms: Option<i64>,
+    /// The exit.
+    pub(super) exit_ms: Option<i64>,
+    /// The request ids the server logged on receipt, when its log can be read (our server).
+    pub(super) received: Option<&'a HashSet<u32>>,
+}
+
+/// The observation of a stream.
+pub(super) fn observe(gathered: Gathered, moments: &Moments<'_>) -> LoadObservation {
+    let mut records = gathered.records;
+    records.sort_by_key(|r| r.id);
+    let requests: Vec<ObservedRequest> = records
+        .into_iter()
+        .map(|record| {
+            let sent_ms = gathered.started_ms + i64::from(record.sent_us / 1000);
+            ObservedRequest {
+                phase: phase(sent_ms, moments),
+                class: class(&record, moments.received),
+                record,
+            }
+        })
+        .collect();
+    let summary = summarise(&requests, moments.received.is_some());
+    LoadObservation {
+        rate: gathered.rate,
+        client: gathered.client,
+        started_ms: gathered.started_ms,
+        requests,
+        summary,
+    }
+}
+
+fn phase(sent_ms: i64, moments: &Moments<'_>) -> Phase {
+    match (moments.signal_ms, moments.exit_ms) {
+        (Some(signal), _) if sent_ms < signal => Phase::BeforeSignal,
+        (None, _) => Phase::BeforeSignal,
+        (_, Some(exit)) if sent_ms >= exit => Phase::AfterExit,
+        _ => Phase::Draining,
+    }
+}
+
+/// What a request's outcome means. Through docker-proxy a closed listener also reads as an
+/// empty reply or a reset, so only the server's own log of a request id tells a request it cut
+/// from one it never saw; without that log the two are not told apart.
+fn class(record: &LoadRecord, received: Option<&HashSet<u32>>) -> Class {
+    let accepted = received.map(|ids| ids.contains(&record.id));
+    match record.outcome {
+        Outcome::Ok => Class::Ok,
+        Outcome::HttpError => Class::HttpError,
+        Outcome::Truncated => Class::Cut,
+        Outcome::Refused => Class::NotServed,
+        Outcome::Timeout => match accepted {
+            Some(true) => Class::Cut,
+            _ => Class::Timeout,
+        },
+        Outcome::EmptyReply | Outcome::Reset => match accepted {
+            Some(true) => Class::Cut,
+            Some(false) => Class::NotServed,
+            None => Class::CutOrNotServed,
+        },
+    }
+}
+
+/// Whether a request failed on a pooled connection the server had already closed: no response
+/// on a reused connection, and (when the log can tell) never seen by the server.
+pub(crate) fn reused_connection(request: &ObservedRequest) -> bool {
+    request.record.connection == Connection::Reused
+        && matches!(request.record.outcome, Outcome::EmptyReply | Outcome::Reset)
+        && request.class != Class::Cut
+}
+
+fn summarise(requests: &[ObservedRequest], told_apart: bool) -> LoadSummary {
+    let mut total = PhaseCounts::default();
+    let mut phases: Vec<(Phase, PhaseCounts)> = Phase::ALL
+        .iter()
+        .map(|p| (*p, PhaseCounts::default()))
+        .collect();
+    for request in requests {
+        total.add(request);
+        if let Some((_, counts)) = phases.iter_mut().find(|(p, _)| *p == request.phase) {
+            counts.add(request);
+        }
+    }
+    let latency = |phase: Phase| {
+        percentiles(
+            requests
+                .iter()
+                .filter(|r| r.phase == phase && r.class == Class::Ok)
+                .map(|r| r.record.done_us.saturating_sub(r.record.sent_us)),
+        )
+    };
+    LoadSummary {
+        total,
+        phases,
+        told_apart,
+        latency_before_signal: latency(Phase::BeforeSignal),
+        latency_draining: latency(Phase::Draining),
+        per_second: per_second(requests),
+    }
+}
+
+/// p50, p99 and max of latencies in µs, in ms; None without any.
+fn percentiles(latencies: impl Iterator<Item = u32>) -> Option<Percentiles> {
+    // Three significant figures from 1 µs to an hour: the histogram's own bounds.
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).ok()?;
+    for latency in latencies {
+        let _ = histogram.record(u64::from(latency.max(1)));
+    }
+    if histogram.is_empty() {
+        return None;
+    }
+    let ms = |us: u64| us as f64 / 1000.0;
+    Some(Percentiles {
+        p50_ms: ms(histogram.value_at_quantile(0.5)),
+        p99_ms: ms(histogram.value_at_quantile(0.99)),
+        max_ms: ms(histogram.max()),
+    })
+}
+
+/// Requests by the second they were sent in (from the stream's start): ok and failed.
+fn per_second(requests: &[ObservedRequest]) -> Vec<Second> {
+    let mut seconds: Vec<Second> = Vec::new();
+    for request in requests {
+        let second = u64::from(request.record.sent_us / 1_000_000);
+        let index = usize::try_from(second).unwrap_or(usize::MAX);
+        if index >= seconds.len() && index < 24 * 3600 {
+            seconds.resize_with(index + 1, Default::default);
+        }
+        if let Some(bucket) = seconds.get_mut(index) {
+            bucket.second = second;
+            if request.class == Class::Ok {
+                bucket.ok += 1;
+            } else {
+                bucket.failed += 1;
+            }
+        }
+    }
+    for (index, bucket) in seconds.iter_mut().enumerate() {
+        bucket.second = index as u64;
+    }
+    seconds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: u32, sent_ms: u32, outcome: Outcome, connection: Connection) -> LoadRecord {
+        LoadRecord {
+            id,
+            sent_us: sent_ms * 1000,
+            done_us: sent_ms * 1000 + 5_000,
+            outcome,
+            status: if outcome == Outcome::Ok { 200 } else { 0 },
+            connection,
+        }
+    }
+
+    #[test]
+    fn phases_and_classes_follow_the_facts() {
+        let received: HashSet<u32> = [0, 1, 2].into_iter().collect();
+        let gathered = Gathered {
+            rate: 10,
+            client: ClientProfile::Pooled,
+            started_ms: 0,
+            records: vec![
+                record(0, 0, Outcome::Ok, Connection::New),
+                // Accepted, then the connection went: cut.
+                record(1, 100, Outcome::Reset, Connection::Reused),
+                record(2, 1100, Outcome::Ok, Connection::Reused),
+                // Never seen by the server, on a connection it had closed: not served, and
+                // the keep-alive race.
+                record(3, 1200, Outcome::EmptyReply, Connection::Reused),
+                record(4, 2500, Outcome::Refused, Connection::New),
+            ],
+        };
+        let moments = Moments {
+            signal_ms: Some(1000),
+            exit_ms: Some(2000),
+            received: Some(&received),
+        };
+        let load = observe(gathered, &moments);
+        let phases: Vec<Phase> = load.requests.iter().map(|r| r.phase).collect();
+        assert_eq!(
+            phases,
+            [
+                Phase::BeforeSignal,
+                Phase::BeforeSignal,
+                Phase::Draining,
+                Phase::Draining,
+                Phase::AfterExit
+            ]
+        );
+        let total = &load.summary.total;
+        assert_eq!(
+            (total.sent, total.ok, total.cut, total.not_served),
+            (5, 2, 1, 2)
+        );
+        assert_eq!(total.reused_connection, 1);
+        assert_eq!(total.lost, 3);
+        assert!(load.summary.latency_before_signal.is_some());
+        assert_eq!(load.summary.per_second.len(), 3);
+    }
+
+    #[test]
+    fn without_the_servers_log_cut_and_not_served_are_not_told_apart() {
+        let gathered = Gathered {
+            rate: 10,
+            client: ClientProfile::Fresh,
+            started_ms: 0,
+            records: vec![record(0, 0, Outcome::Reset, Connection::New)],
+        };
+        let moments = Moments {
+            signal_ms: None,
+            exit_ms: None,
+            received: None,
+        };
+        let load = observe(gathered, &moments);
+        assert_eq!(load.summary.total.cut_or_not_served, 1);
+        assert!(!load.summary.told_apart);
+    }
+}

@@ -1,0 +1,137 @@
+//! A steady stream of requests across the stop, in the open model (as wrk2 and vegeta send
+//! them): request i leaves at start + i / rate whether or not earlier ones have answered, so a
+//! stalled server shows as latency and loss, never as a slower load. The stream runs its
+//! duration and on until the server has exited (and a little after), recording every request.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::client;
+use crate::events::EventKind;
+use crate::run::pooled::PooledClient;
+use crate::run::sink::EventSink;
+use crate::traffic::{ClientProfile, Connection, LoadRecord, LoadSpec};
+
+/// How often the records that have an outcome go out as one event.
+const BATCH_EVERY: Duration = Duration::from_millis(100);
+/// How long the stream goes on after the server exited, to see what comes after the exit.
+const AFTER_EXIT: Duration = Duration::from_millis(300);
+
+/// The stream's client: a connection per request, or a pool of keep-alive ones.
+enum Client {
+    Fresh(SocketAddr),
+    Pooled(Box<PooledClient>),
+}
+
+impl Client {
+    async fn get(
+        &self,
+        path: &str,
+        id: u32,
+        deadline: Duration,
+    ) -> (crate::Outcome, u16, Connection) {
+        match self {
+            Client::Fresh(addr) => {
+                let response = client::get(*addr, path, deadline, Some(id), || {}).await;
+                (
+                    response.outcome,
+                    response.status.unwrap_or(0),
+                    Connection::New,
+                )
+            }
+            Client::Pooled(pool) => pool.get(path, id, deadline).await,
+        }
+    }
+}
+
+/// Sends `spec`'s stream to `addr` from `start`, until it has run its duration and the server
+/// has exited (`exited` turns Some) plus [`AFTER_EXIT`], or until `limit` after `start`; each
+/// request has at most `deadline`. Emits the stream's events to `sink`.
+pub(super) async fn send(
+    spec: &LoadSpec,
+    addr: SocketAddr,
+    start: Instant,
+    mut exited: watch::Receiver<Option<i64>>,
+    limit: Duration,
+    deadline: Duration,
+    sink: &EventSink,
+) {
+    sink.emit_at(
+        start,
+        EventKind::LoadStarted {
+            rate: spec.rate,
+            client: spec.client,
+        },
+    );
+    let client = Arc::new(match spec.client {
+        ClientProfile::Fresh => Client::Fresh(addr),
+        ClientProfile::Pooled => Client::Pooled(Box::new(PooledClient::new(addr))),
+    });
+    let done: Arc<Mutex<Vec<LoadRecord>>> = Arc::default();
+    let path: Arc<str> = Arc::from(spec.path.as_str());
+    let interval = Duration::from_secs(1) / spec.rate.max(1);
+    let mut requests = JoinSet::new();
+    let mut exit_seen: Option<Instant> = None;
+    let mut next_batch = start + BATCH_EVERY;
+    for id in 0u32.. {
+        let due = start + interval * id;
+        let elapsed = due.saturating_duration_since(start);
+        if exit_seen.is_none() && exited.borrow_and_update().is_some() {
+            exit_seen = Some(Instant::now());
+        }
+        let finished =
+            elapsed >= spec.duration && exit_seen.is_some_and(|at| due >= at + AFTER_EXIT);
+        if finished || elapsed >= limit {
+            break;
+        }
+        tokio::time::sleep_until(due).await;
+        if Instant::now() >= next_batch {
+            flush(&done, sink);
+            next_batch = Instant::now() + BATCH_EVERY;
+        }
+        let (client, done, path) = (Arc::clone(&client), Arc::clone(&done), Arc::clone(&path));
+        requests.spawn(async move {
+            let (outcome, status, connection) = client.get(&path, id, deadline).await;
+            let record = LoadRecord {
+                id,
+                sent_us: micros(due - start),
+                done_us: micros(Instant::now().saturating_duration_since(start)),
+                outcome,
+                status,
+                connection,
+            };
+            if let Ok(mut done) = done.lock() {
+                done.push(record);
+            }
+        });
+        // Reap what has finished, so that the set holds only what is in flight.
+        while requests.try_join_next().is_some() {}
+    }
+    let mut batches = tokio::time::interval(BATCH_EVERY);
+    loop {
+        tokio::select! {
+            joined = requests.join_next() => if joined.is_none() { break },
+            _ = batches.tick() => flush(&done, sink),
+        }
+    }
+    flush(&done, sink);
+    sink.emit(EventKind::LoadEnded);
+}
+
+/// Sends what has an outcome as one event.
+fn flush(done: &Mutex<Vec<LoadRecord>>, sink: &EventSink) {
+    let batch = match done.lock() {
+        Ok(mut done) if !done.is_empty() => std::mem::take(&mut *done),
+        _ => return,
+    };
+    sink.emit(EventKind::LoadRecords(batch));
+}
+
+fn micros(duration: Duration) -> u32 {
+    u32::try_from(duration.as_micros()).unwrap_or(u32::MAX)
+}

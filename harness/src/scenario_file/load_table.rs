@@ -1,0 +1,101 @@
+//! A `load` table (`{ rate, duration, path, client }`) into a [`LoadSpec`]: a steady stream of
+//! requests across the stop. The `client` setting, which a matrix can make an axis, overrides
+//! the table's.
+
+use crate::traffic::{ClientProfile, LoadSpec, MAX_RATE};
+
+use super::doc::{LoadDoc, Sp};
+use super::file::{Context, FileCx};
+use super::values::parse_duration;
+
+impl FileCx<'_> {
+    /// The stream of `doc`: Some(None) without one, None when it is wrong (reported).
+    pub(super) fn load(
+        &mut self,
+        cx: &Context,
+        doc: Option<&Sp<LoadDoc>>,
+        client_setting: Option<String>,
+    ) -> Option<Option<LoadSpec>> {
+        let Some(doc) = doc else {
+            return Some(None);
+        };
+        let at = doc.span().start;
+        let table = doc.get_ref();
+        let mut ok = true;
+        let rate = match &table.rate {
+            None => {
+                self.error(
+                    at,
+                    "`load` has no `rate` (requests per second, like rate = 200)",
+                );
+                None
+            }
+            Some(rate) if !(1..=i64::from(MAX_RATE)).contains(rate.get_ref()) => {
+                self.error(
+                    rate.span().start,
+                    format!(
+                        "load `rate` = {} is out of range: 1 to {MAX_RATE} requests per second",
+                        rate.get_ref()
+                    ),
+                );
+                None
+            }
+            Some(rate) => u32::try_from(*rate.get_ref()).ok(),
+        };
+        let duration = match &table.duration {
+            None => {
+                self.error(at, "`load` has no `duration` (like duration = \"4s\")");
+                None
+            }
+            Some(text) => match parse_duration("duration", text.get_ref()) {
+                Ok(duration) if duration.is_zero() => {
+                    self.error(text.span().start, "load `duration` must be longer than 0");
+                    None
+                }
+                Ok(duration) => Some(duration),
+                Err(message) => {
+                    self.error(text.span().start, message);
+                    None
+                }
+            },
+        };
+        let path = match &table.path {
+            None => "/".to_string(),
+            Some(path) => {
+                if let Some(problem) = crate::client::path_problem(path.get_ref()) {
+                    self.error(path.span().start, format!("load `path`: {problem}"));
+                    ok = false;
+                }
+                path.get_ref().clone()
+            }
+        };
+        // The setting (canonical already) wins over the table's key.
+        let client = match (client_setting, &table.client) {
+            (Some(name), _) => ClientProfile::parse(&name),
+            (None, Some(name)) => {
+                let client = ClientProfile::parse(name.get_ref());
+                if client.is_none() {
+                    self.error(
+                        name.span().start,
+                        format!(
+                            "unknown client {:?} for {}: write \"fresh\" (a connection per request) or \"pooled\" (keep-alive)",
+                            name.get_ref(),
+                            cx.what
+                        ),
+                    );
+                }
+                client
+            }
+            (None, None) => Some(ClientProfile::Fresh),
+        };
+        if !ok {
+            return None;
+        }
+        Some(Some(LoadSpec {
+            rate: rate?,
+            duration: duration?,
+            path,
+            client: client?,
+        }))
+    }
+}

@@ -1,0 +1,283 @@
+//! Traffic across the stop, as data: which client sends the stream, and what each request of
+//! it met. One record per request, kept small: a run records every request of a stream.
+
+use serde::{Deserialize, Serialize};
+
+use crate::outcome::Outcome;
+
+/// How the load's client holds its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientProfile {
+    /// A new connection per request (`Connection: close`).
+    Fresh,
+    /// A pool of keep-alive connections reused from request to request, as services call
+    /// each other (hyper-util's pooled client, the one inside reqwest, with reqwest's settings).
+    Pooled,
+}
+
+impl ClientProfile {
+    /// Both, in display order.
+    pub const ALL: [ClientProfile; 2] = [ClientProfile::Fresh, ClientProfile::Pooled];
+
+    /// The name in scenario files, flags and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientProfile::Fresh => "fresh",
+            ClientProfile::Pooled => "pooled",
+        }
+    }
+
+    /// Parses `fresh` or `pooled`.
+    pub fn parse(text: &str) -> Option<ClientProfile> {
+        ClientProfile::ALL
+            .into_iter()
+            .find(|c| c.name() == text.trim())
+    }
+}
+
+impl std::fmt::Display for ClientProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether a request went out on a connection of its own or on one a request used before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Connection {
+    /// Opened for this request (or never opened: refused).
+    New,
+    /// Kept alive from an earlier request.
+    Reused,
+}
+
+/// What one request of a stream met. Times are µs from the stream's start; `sent_us` is when
+/// the request was *due* (the open model: a late send shows as latency, never as a lower rate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadRecord {
+    /// The request's id, as sent in its `x-request-id` header.
+    pub id: u32,
+    /// When it was due.
+    pub sent_us: u32,
+    /// When its outcome was known.
+    pub done_us: u32,
+    /// Its outcome.
+    pub outcome: Outcome,
+    /// The status, 0 when no headers arrived.
+    pub status: u16,
+    /// New or reused connection.
+    pub connection: Connection,
+}
+
+/// A stream's parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadSpec {
+    /// Requests per second, sent on schedule whether or not earlier ones were answered.
+    pub rate: u32,
+    /// How long the stream runs, from the moment the server is ready; it goes on past this
+    /// until the server has exited (and a little after), so that every phase is seen.
+    pub duration: std::time::Duration,
+    /// The path each request asks for.
+    pub path: String,
+    /// The client.
+    pub client: ClientProfile,
+}
+
+/// The most requests per second a stream may ask for.
+pub const MAX_RATE: u32 = 100_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_is_small() {
+        // Every request of a stream is kept: a few dozen bytes each, at most.
+        assert!(std::mem::size_of::<LoadRecord>() <= 24);
+    }
+
+    #[test]
+    fn bounds_and_keys_parse() {
+        assert_eq!(Bound::parse("0"), Some(Bound::Exactly(0)));
+        assert_eq!(Bound::parse("all"), Some(Bound::All));
+        assert_eq!(Bound::parse("some"), Some(Bound::AtLeast(1)));
+        assert_eq!(Bound::parse("<= 5"), Some(Bound::AtMost(5)));
+        assert_eq!(Bound::parse("several"), None);
+        assert!(Bound::All.holds(10, 10));
+        assert!(!Bound::AtMost(2).holds(3, 10));
+        assert_eq!(
+            LoadExpectation::parse_key("not-served-draining"),
+            Some((LoadWhat::NotServed, Some(Phase::Draining)))
+        );
+        assert_eq!(
+            LoadExpectation::parse_key("cut"),
+            Some((LoadWhat::Cut, None))
+        );
+        assert_eq!(LoadExpectation::parse_key("cuts"), None);
+    }
+
+    #[test]
+    fn clients_parse_by_name() {
+        assert_eq!(ClientProfile::parse("pooled"), Some(ClientProfile::Pooled));
+        assert_eq!(ClientProfile::parse("keepalive"), None);
+    }
+}
+
+/// When a request of a stream was sent, relative to the stop: the phases of a shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Before the engine sent the stop signal.
+    BeforeSignal,
+    /// After the signal, before the server exited: it is draining (or should be).
+    Draining,
+    /// After the server exited.
+    AfterExit,
+}
+
+impl Phase {
+    /// Every phase, in order.
+    pub const ALL: [Phase; 3] = [Phase::BeforeSignal, Phase::Draining, Phase::AfterExit];
+
+    /// The vocabulary's word.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::BeforeSignal => "before-signal",
+            Phase::Draining => "draining",
+            Phase::AfterExit => "after-exit",
+        }
+    }
+}
+
+/// What a load expectation counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoadWhat {
+    /// Requests sent.
+    Sent,
+    /// Answered in full with 2xx.
+    Ok,
+    /// Accepted by the server and not completed (reset or empty reply mid-request, truncated).
+    Cut,
+    /// Never accepted (refused, or closed before the server saw it).
+    NotServed,
+    /// Any client-visible failure: everything not `ok`.
+    Lost,
+    /// Failed on a pooled keep-alive connection the server had already closed.
+    ReusedConnection,
+}
+
+impl LoadWhat {
+    /// Every count, in display order.
+    pub const ALL: [LoadWhat; 6] = [
+        LoadWhat::Sent,
+        LoadWhat::Ok,
+        LoadWhat::Cut,
+        LoadWhat::NotServed,
+        LoadWhat::Lost,
+        LoadWhat::ReusedConnection,
+    ];
+
+    /// The word in scenario files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            LoadWhat::Sent => "sent",
+            LoadWhat::Ok => "ok",
+            LoadWhat::Cut => "cut",
+            LoadWhat::NotServed => "not-served",
+            LoadWhat::Lost => "lost",
+            LoadWhat::ReusedConnection => "reused-connection",
+        }
+    }
+}
+
+/// A bound on a count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// Exactly this many (`0`: none).
+    Exactly(u64),
+    /// At most this many (`"<= 5"`).
+    AtMost(u64),
+    /// At least this many (`">= 1"`, `"some"`).
+    AtLeast(u64),
+    /// As many as were sent in that phase (`"all"`).
+    All,
+}
+
+impl Bound {
+    /// Parses `0`, `"all"`, `"some"`, `"none"`, `"<= 5"`, `">= 1"`.
+    pub fn parse(text: &str) -> Option<Bound> {
+        let text = text.trim();
+        match text {
+            "all" => return Some(Bound::All),
+            "some" | "any" => return Some(Bound::AtLeast(1)),
+            "none" => return Some(Bound::Exactly(0)),
+            _ => {}
+        }
+        if let Some(n) = text.strip_prefix("<=") {
+            return n.trim().parse().ok().map(Bound::AtMost);
+        }
+        if let Some(n) = text.strip_prefix(">=") {
+            return n.trim().parse().ok().map(Bound::AtLeast);
+        }
+        text.parse().ok().map(Bound::Exactly)
+    }
+
+    /// Whether `count` meets the bound, `sent` being how many were sent (for `all`).
+    pub fn holds(self, count: u64, sent: u64) -> bool {
+        match self {
+            Bound::Exactly(n) => count == n,
+            Bound::AtMost(n) => count <= n,
+            Bound::AtLeast(n) => count >= n,
+            Bound::All => count == sent,
+        }
+    }
+}
+
+impl std::fmt::Display for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bound::Exactly(n) => write!(f, "{n}"),
+            Bound::AtMost(n) => write!(f, "at most {n}"),
+            Bound::AtLeast(1) => f.write_str("some"),
+            Bound::AtLeast(n) => write!(f, "at least {n}"),
+            Bound::All => f.write_str("all"),
+        }
+    }
+}
+
+/// One load expectation: a count, in a phase or over the whole stream, and its bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadExpectation {
+    /// What is counted.
+    pub what: LoadWhat,
+    /// In which phase (None: the whole stream).
+    pub phase: Option<Phase>,
+    /// The bound.
+    pub bound: Bound,
+}
+
+impl LoadExpectation {
+    /// The key of a count in scenario files: `cut`, `ok-before-signal`, `not-served-draining`.
+    pub fn key(what: LoadWhat, phase: Option<Phase>) -> String {
+        match phase {
+            Some(phase) => format!("{}-{}", what.name(), phase.name()),
+            None => what.name().to_string(),
+        }
+    }
+
+    /// The count a key names, if any.
+    pub fn parse_key(key: &str) -> Option<(LoadWhat, Option<Phase>)> {
+        for what in LoadWhat::ALL {
+            if key == what.name() {
+                return Some((what, None));
+            }
+            for phase in Phase::ALL {
+                if key == LoadExpectation::key(what, Some(phase)) {
+                    return Some((what, Some(phase)));
+                }
+            }
+        }
+        None
+    }
+}
