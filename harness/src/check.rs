@@ -205,6 +205,8 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
             delay: options.stop_timeout,
             signals: None,
             drain_timeout: None,
+            keep_alive: None,
+            linger: None,
         },
         stop: StopSpec {
             signal,

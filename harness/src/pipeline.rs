@@ -50,11 +50,15 @@ impl RunOptions {
     }
 }
 
+/// The machine's cores.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 /// Scenarios mostly wait (on handlers, grace periods), so many more than the cores can run at
 /// once; the bound keeps bursts of containers reasonable on a small machine.
 pub fn default_jobs() -> usize {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    (cores * 16).clamp(4, 64)
+    (cores() * 16).clamp(4, 64)
 }
 
 /// What a run tells its reporter, in order: the build, then for each scenario its start, its
@@ -141,14 +145,27 @@ pub async fn run(
     });
     let (tx, mut rx) = mpsc::unbounded_channel();
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
+    // A stream keeps a core busy: at most one per core at once, or they measure the machine.
+    let streams = Arc::new(Semaphore::new(cores()));
     let mut tasks = tokio::task::JoinSet::new();
     for (index, scenario) in scenarios.iter().enumerate() {
         let sink = EventSink::new(index, tx.clone());
         let tx = tx.clone();
         let scenario = scenario.clone();
         let permits = Arc::clone(&permits);
+        let streams = (scenario.load.is_some()).then(|| Arc::clone(&streams));
         let cx = cx.clone();
         tasks.spawn(async move {
+            let _stream = match streams {
+                Some(streams) => tokio::select! {
+                    permit = streams.acquire_owned() => Some(permit),
+                    () = cx.cancel.cancelled() => {
+                        let _ = tx.send(Message::Ended(index, Some(ScenarioError::Interrupted)));
+                        return;
+                    }
+                },
+                None => None,
+            };
             let _permit = tokio::select! {
                 permit = permits.acquire_owned() => permit,
                 () = cx.cancel.cancelled() => {

@@ -80,6 +80,8 @@ fn server(t: Timings, mode: ServerMode) -> ServerSpec {
         delay: t.handler,
         signals: None,
         drain_timeout: None,
+        keep_alive: None,
+        linger: None,
     }
 }
 

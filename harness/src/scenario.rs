@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use server_contract::KeepAliveDrain;
 use server_contract::env as server_env;
 
 use crate::outcome::Expected;
@@ -99,6 +100,11 @@ pub struct ServerSpec {
     pub signals: Option<Vec<StopSignal>>,
     /// `--drain-timeout` (None: the server's default).
     pub drain_timeout: Option<Duration>,
+    /// `--keep-alive-drain`: close idle keep-alive connections at once, or linger (None: the
+    /// server's default, close-idle).
+    pub keep_alive: Option<KeepAliveDrain>,
+    /// `--linger` (None: the server's default).
+    pub linger: Option<Duration>,
 }
 
 impl ServerSpec {
@@ -114,6 +120,18 @@ impl ServerSpec {
         if let Some(signals) = &self.signals {
             let names: Vec<_> = signals.iter().map(|s| s.name()).collect();
             env.push((server_env::SIGNALS.to_string(), names.join(",")));
+        }
+        if let Some(keep_alive) = self.keep_alive {
+            env.push((
+                server_env::KEEP_ALIVE_DRAIN.to_string(),
+                keep_alive.name().to_string(),
+            ));
+        }
+        if let Some(linger) = self.linger {
+            env.push((
+                server_env::LINGER.to_string(),
+                format!("{}ms", linger.as_millis()),
+            ));
         }
         if let Some(drain) = self.drain_timeout {
             env.push((
@@ -294,6 +312,8 @@ mod tests {
             delay: Duration::from_millis(1500),
             signals: Some(vec![StopSignal::Sigint]),
             drain_timeout: None,
+            keep_alive: None,
+            linger: None,
         };
         assert_eq!(
             spec.env(),

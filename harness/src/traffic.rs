@@ -60,6 +60,8 @@ pub struct LoadRecord {
     pub id: u32,
     /// When it was due.
     pub sent_us: u32,
+    /// When it really went out (later than due when the client falls behind): its phase.
+    pub started_us: u32,
     /// When its outcome was known.
     pub done_us: u32,
     /// Its outcome.
@@ -94,7 +96,7 @@ mod tests {
     #[test]
     fn a_record_is_small() {
         // Every request of a stream is kept: a few dozen bytes each, at most.
-        assert!(std::mem::size_of::<LoadRecord>() <= 24);
+        assert!(std::mem::size_of::<LoadRecord>() <= 28);
     }
 
     #[test]

@@ -16,4 +16,4 @@ pub use error::EngineError;
 pub use images::ImageConfig;
 pub use labels::{LABEL_MANAGED, LABEL_OWNER, LABEL_RUN, Owner, new_run_id, run_labels};
 pub use reap::Reaped;
-pub use streams::KillEvent;
+pub use streams::{KillEvent, LogLine};

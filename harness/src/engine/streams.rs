@@ -20,18 +20,29 @@ pub struct KillEvent {
     pub at: SystemTime,
 }
 
+/// A line a container printed, and when the engine received it (its own timestamp: the
+/// stream itself can lag seconds behind under load).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// The line, without its newline.
+    pub text: String,
+    /// When the engine received it, if it said.
+    pub at: Option<SystemTime>,
+}
+
 impl Engine {
-    /// Follows container `id`'s output (stdout and stderr), one line at a time without the
-    /// newline, from its start until it exits.
-    pub fn log_lines(&self, id: &str) -> impl Stream<Item = String> + Send + 'static {
+    /// Follows container `id`'s output (stdout and stderr), one line at a time, from its start
+    /// until it exits.
+    pub fn log_lines(&self, id: &str) -> impl Stream<Item = LogLine> + Send + 'static {
         let options = LogsOptions {
             follow: true,
             stdout: true,
             stderr: true,
+            timestamps: true,
             ..Default::default()
         };
         let chunks = self.docker().logs(id, Some(options)).boxed();
-        let state = (Some(chunks), String::new(), VecDeque::<String>::new());
+        let state = (Some(chunks), String::new(), VecDeque::<LogLine>::new());
         stream::unfold(state, |(mut chunks, mut pending, mut ready)| async move {
             loop {
                 if let Some(line) = ready.pop_front() {
@@ -43,7 +54,7 @@ impl Engine {
                         pending.push_str(&String::from_utf8_lossy(chunk.as_ref()));
                         while let Some(end) = pending.find('\n') {
                             let line: String = pending.drain(..=end).collect();
-                            ready.push_back(line.trim_end().to_string());
+                            ready.push_back(stamped(line.trim_end()));
                         }
                     }
                     // The stream ends with the container (or fails with the engine): what is
@@ -51,7 +62,7 @@ impl Engine {
                     _ => {
                         chunks = None;
                         if !pending.is_empty() {
-                            ready.push_back(std::mem::take(&mut pending));
+                            ready.push_back(stamped(&std::mem::take(&mut pending)));
                         }
                     }
                 }
@@ -128,5 +139,47 @@ impl Engine {
             Ok(ids)
         })
         .await
+    }
+}
+
+/// A line as the engine sends it with timestamps (`2026-11-28T22:41:07.123456789Z text`).
+fn stamped(line: &str) -> LogLine {
+    match line.split_once(' ') {
+        Some((ts, text)) => match humantime::parse_rfc3339(ts) {
+            Ok(at) => LogLine {
+                text: text.to_string(),
+                at: Some(at),
+            },
+            Err(_) => LogLine {
+                text: line.to_string(),
+                at: None,
+            },
+        },
+        // An empty line: only the timestamp.
+        None => match humantime::parse_rfc3339(line) {
+            Ok(at) => LogLine {
+                text: String::new(),
+                at: Some(at),
+            },
+            Err(_) => LogLine {
+                text: line.to_string(),
+                at: None,
+            },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_timestamps_are_read_off_the_line() {
+        let line =
+            stamped("2026-11-28T22:41:07.123456789Z Start Server... listening on 0.0.0.0:1202");
+        assert_eq!(line.text, "Start Server... listening on 0.0.0.0:1202");
+        assert!(line.at.is_some());
+        let bare = stamped("no timestamp here");
+        assert_eq!((bare.text.as_str(), bare.at), ("no timestamp here", None));
     }
 }

@@ -120,7 +120,12 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
         reads_signal_log.then_some(observation.signal_logged_ms.is_some());
     if let Some(stream) = stream {
         let moments = Moments {
-            signal_ms: observation.signal_sent_ms.or(observation.stop_issued_ms),
+            // The server's own word for when it got the signal is the closest fact; else the
+            // engine's kill event (stamped after the kill), else the stop's issue.
+            signal_ms: observation
+                .signal_logged_ms
+                .or(observation.signal_sent_ms)
+                .or(observation.stop_issued_ms),
             exit_ms,
             // Only our server logs request ids on receipt.
             received: reads_signal_log.then_some(&received),

@@ -40,9 +40,11 @@ pub(super) fn observe(gathered: Gathered, moments: &Moments<'_>) -> LoadObservat
     let requests: Vec<ObservedRequest> = records
         .into_iter()
         .map(|record| {
-            let sent_ms = gathered.started_ms + i64::from(record.sent_us / 1000);
+            // The phase is when it really went out: a late client must not move a request
+            // sent after the signal into the time before it.
+            let went_ms = gathered.started_ms + i64::from(record.started_us / 1000);
             ObservedRequest {
-                phase: phase(sent_ms, moments),
+                phase: phase(went_ms, moments),
                 class: class(&record, moments.received),
                 record,
             }
@@ -177,6 +179,7 @@ mod tests {
         LoadRecord {
             id,
             sent_us: sent_ms * 1000,
+            started_us: sent_ms * 1000,
             done_us: sent_ms * 1000 + 5_000,
             outcome,
             status: if outcome == Outcome::Ok { 200 } else { 0 },

@@ -105,6 +105,8 @@ pub struct JsonRecord {
     pub id: u32,
     /// When it was due, ms from ready.
     pub sent_ms: f64,
+    /// When it really went out, ms from ready (its phase).
+    pub started_ms: f64,
     /// When its outcome was known, ms from ready.
     pub done_ms: f64,
     /// `before-signal`, `draining` or `after-exit`.
@@ -196,6 +198,7 @@ impl<'a> JsonLoad<'a> {
                     .map(|r| JsonRecord {
                         id: r.record.id,
                         sent_ms: ms(r.record.sent_us),
+                        started_ms: ms(r.record.started_us),
                         done_ms: ms(r.record.done_us),
                         phase: r.phase,
                         connection: r.record.connection,

@@ -23,8 +23,9 @@ use crate::server_log;
 
 /// How long a started container may take to log its start line.
 const START_WAIT: Duration = Duration::from_secs(30);
-/// How long the log stream may outlive the container's exit before it is dropped.
-const LOG_DRAIN: Duration = Duration::from_secs(5);
+/// How long the log stream may outlive the container's exit before it is dropped: under load
+/// the engine's log stream lags seconds behind the container.
+const LOG_DRAIN: Duration = Duration::from_secs(30);
 
 /// Runs `scenario` in a new container of `image` named `name`; removes it before returning,
 /// also when the run is cancelled (the create itself is never cut: what it makes is removed).
@@ -271,7 +272,8 @@ async fn follow_logs(
     let mut started = Some(started);
     let lines = engine.log_lines(&id);
     futures_util::pin_mut!(lines);
-    while let Some(line) = lines.next().await {
+    while let Some(logged) = lines.next().await {
+        let line = logged.text;
         if server_log::started_on(&line).is_some()
             && let Some(tx) = started.take()
         {
@@ -280,7 +282,9 @@ async fn follow_logs(
         if server_log::is_request_received(&line) {
             received.send_modify(|n| *n += 1);
         }
-        sink.emit(EventKind::ServerLog { line });
+        // Stamped when the engine received it: the stream can lag far behind under load.
+        let at = logged.at.map_or_else(Instant::now, harness_instant);
+        sink.emit_at(at, EventKind::ServerLog { line });
     }
 }
 

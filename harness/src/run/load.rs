@@ -96,10 +96,12 @@ pub(super) async fn send(
         }
         let (client, done, path) = (Arc::clone(&client), Arc::clone(&done), Arc::clone(&path));
         requests.spawn(async move {
+            let started = Instant::now();
             let (outcome, status, connection) = client.get(&path, id, deadline).await;
             let record = LoadRecord {
                 id,
                 sent_us: micros(due - start),
+                started_us: micros(started.saturating_duration_since(start)),
                 done_us: micros(Instant::now().saturating_duration_since(start)),
                 outcome,
                 status,

@@ -104,6 +104,24 @@ impl FileCx<'_> {
                         "unknown client {text:?}: write \"fresh\" (a connection per request) or \"pooled\" (keep-alive)"
                     )
                 }),
+            "keep-alive" => text
+                .parse::<server_contract::KeepAliveDrain>()
+                .map(|k| k.name().to_string())
+                .map_err(|_| {
+                    format!(
+                        "unknown keep-alive drain {text:?}: write \"close-idle\" (idle connections closed at the signal) or \"linger\" (served a while with Connection: close)"
+                    )
+                }),
+            "linger" => parse_duration(key, text).and_then(|linger| {
+                if linger > server_contract::MAX_LINGER {
+                    Err(format!(
+                        "`linger` = {text:?} is longer than the server's most, {}",
+                        crate::duration::format(server_contract::MAX_LINGER)
+                    ))
+                } else {
+                    Ok(canon_duration(linger))
+                }
+            }),
             "delay" | "drain-timeout" | "stop-timeout" | "stop-at" => {
                 parse_duration(key, text).map(canon_duration)
             }

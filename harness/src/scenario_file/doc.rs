@@ -142,6 +142,8 @@ macro_rules! settings_table {
             pub(super) stop_timeout: Option<Sp<OneOrMany<String>>>,
             pub(super) stop_at: Option<Sp<OneOrMany<String>>>,
             pub(super) client: Option<Sp<OneOrMany<String>>>,
+            pub(super) keep_alive: Option<Sp<OneOrMany<String>>>,
+            pub(super) linger: Option<Sp<OneOrMany<String>>>,
         }
 
         impl $name {
@@ -159,6 +161,8 @@ macro_rules! settings_table {
                 Setting::push_str(&mut out, "stop-timeout", self.stop_timeout.take());
                 Setting::push_str(&mut out, "stop-at", self.stop_at.take());
                 Setting::push_str(&mut out, "client", self.client.take());
+                Setting::push_str(&mut out, "keep-alive", self.keep_alive.take());
+                Setting::push_str(&mut out, "linger", self.linger.take());
                 out
             }
         }

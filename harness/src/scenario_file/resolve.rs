@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::scenario::{ContainerSpec, RequestSpec, Scenario, ServerSpec, StopSpec, Target};
+use server_contract::KeepAliveDrain;
+
 use crate::variant::{Base, ServerMode, StopSignal, Variant};
 
 use super::file::{Context, DEFAULT_STOP_TIMEOUT, FileCx, lookup_with_defaults};
@@ -167,6 +169,10 @@ impl FileCx<'_> {
                     .collect::<Vec<_>>()
             }),
             drain_timeout: cell.duration("drain-timeout"),
+            keep_alive: cell
+                .get("keep-alive")
+                .and_then(|k| k.parse::<KeepAliveDrain>().ok()),
+            linger: cell.duration("linger"),
         })
     }
 

@@ -6,7 +6,7 @@ use super::doc::{BoundDoc, ExpectDoc, LoadDoc, RequestDoc, Sp};
 pub(super) use super::doc::{Setting, Val};
 
 /// The settings a scenario or matrix cell is made of, as written in files (`requests` aside).
-pub(super) const SETTING_KEYS: [&str; 12] = [
+pub(super) const SETTING_KEYS: [&str; 14] = [
     "target",
     "base",
     "variant",
@@ -19,6 +19,8 @@ pub(super) const SETTING_KEYS: [&str; 12] = [
     "stop-timeout",
     "stop-at",
     "client",
+    "keep-alive",
+    "linger",
 ];
 
 /// A cell's settings: one value per key.
