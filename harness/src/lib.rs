@@ -76,7 +76,7 @@ pub use outcome::{Expected, Outcome};
 pub use pid1::Pid1;
 pub use pipeline::{Reporter, RunEvent, RunOptions, default_jobs, run};
 pub use results::{RunResults, ScenarioResult};
-pub use run::ScenarioError;
+pub use run::{ScenarioError, load_stream};
 pub use scenario::{
     ContainerSpec, Expectations, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec,
     Scenario, ServerSpec, StopSpec, Target,

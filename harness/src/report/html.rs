@@ -3,10 +3,11 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::human::summary_line;
+use super::human::{self, summary_line};
 use super::table::requirement_outcomes;
 use crate::duration;
 use crate::events::EventKind;
+use crate::observation::LoadObservation;
 use crate::outcome::Outcome;
 use crate::procfs::signal_name;
 use crate::results::{RunResults, ScenarioResult};
@@ -179,6 +180,9 @@ fn scenario_section(result: &ScenarioResult) -> Markup {
                 }
             }
             (timeline(result))
+            @if let Some(load) = &observation.load {
+                (load_strip(result, load))
+            }
         }
     }
 }
@@ -446,6 +450,70 @@ fn timeline(result: &ScenarioResult) -> Markup {
     }
 }
 
+/// The load's strip: requests per second sent, answered in full or not, over the stream, with
+/// the signal and the exit marked; its counts by phase above it.
+fn load_strip(result: &ScenarioResult, load: &LoadObservation) -> Markup {
+    const HEIGHT: f64 = 96.0;
+    const TOP: f64 = 18.0;
+    let plot_bottom = TOP + HEIGHT;
+    let plot_right = WIDTH - RIGHT;
+    let seconds = &load.summary.per_second;
+    let span = seconds.len().max(1) as f64;
+    let x = |second: f64| GUTTER + (second / span).clamp(0.0, 1.0) * (plot_right - GUTTER);
+    let peak = seconds
+        .iter()
+        .map(|s| s.ok + s.failed)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let column = (plot_right - GUTTER) / span;
+    let at = |ms: Option<i64>| ms.map(|ms| (ms - load.started_ms) as f64 / 1000.0);
+    let observation = &result.observation;
+    let signal = at(observation
+        .signal_logged_ms
+        .or(observation.signal_sent_ms)
+        .or(observation.stop_issued_ms));
+    let exit = at(observation.timeline.iter().find_map(|e| match e.kind {
+        EventKind::Exited { .. } => Some(e.ms),
+        _ => None,
+    }));
+    html! {
+        p.load-counts {
+            "load: " (load.rate) " requests/s, " (load.client) " client — "
+            (human::counts(&load.summary.total))
+        }
+        svg.load-strip xmlns="http://www.w3.org/2000/svg" width=(px(WIDTH))
+            height=(px(plot_bottom + AXIS)) viewBox={ "0 0 " (px(WIDTH)) " " (px(plot_bottom + AXIS)) }
+            role="img" aria-label={ "requests per second of " (result.scenario.name) } {
+            text.name x=(px(GUTTER - 8.0)) y=(px(TOP + 12.0)) { "requests/s" }
+            text.name x=(px(GUTTER - 8.0)) y=(px(TOP + 28.0)) { (peak as u64) " max" }
+            line.axis x1=(px(GUTTER)) x2=(px(plot_right)) y1=(px(plot_bottom)) y2=(px(plot_bottom)) {}
+            @for bucket in seconds {
+                @let left = x(bucket.second as f64) + 1.0;
+                @let ok = bucket.ok as f64 / peak * HEIGHT;
+                @let failed = bucket.failed as f64 / peak * HEIGHT;
+                g.second data-second=(bucket.second) data-ok=(bucket.ok) data-failed=(bucket.failed) {
+                    title { "second " (bucket.second) ": " (bucket.ok) " ok, " (bucket.failed) " failed" }
+                    rect.per-second.ok x=(px(left)) y=(px(plot_bottom - ok)) width=(px((column - 2.0).max(1.0)))
+                        height=(px(ok)) {}
+                    rect.per-second.failed x=(px(left)) y=(px(plot_bottom - ok - failed))
+                        width=(px((column - 2.0).max(1.0))) height=(px(failed)) {}
+                }
+                text.tick x=(px(x(bucket.second as f64))) y=(px(plot_bottom + 17.0)) { (bucket.second) "s" }
+            }
+            @for (class, label, second) in [("signal", "signal", signal), ("exit", "exit", exit)] {
+                @if let Some(second) = second {
+                    @let mx = px(x(second));
+                    g class={ "mark " (class) } {
+                        line class={ "marker " (class) } x1=(mx) x2=(mx) y1=(px(TOP - 6.0)) y2=(px(plot_bottom)) {}
+                        text.marker-label x=(px(x(second) + 3.0)) y=(px(TOP - 8.0)) { (label) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A request name that fits the gutter; the full name is in the bar's hover text.
 fn short(name: &str) -> String {
     const MAX: usize = 15;
@@ -521,6 +589,10 @@ text.marker-label { paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 g.stop text, g.signal text { fill: #52606d; }
 g.kill text { fill: #7f1d1d; font-weight: 600; }
 g.exit text { fill: #1f2933; font-weight: 600; }
+svg.load-strip { display: block; margin-top: 4px; overflow: visible; max-width: 100%; height: auto; }
+rect.per-second.ok { fill: #4e9a6b; }
+rect.per-second.failed { fill: #c0392b; }
+p.load-counts { margin-top: 10px; color: #3e4c59; }
 "#;
 
 #[cfg(test)]

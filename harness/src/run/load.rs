@@ -12,9 +12,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::client;
-use crate::events::EventKind;
+use crate::events::{Event, EventKind};
 use crate::run::pooled::PooledClient;
-use crate::run::sink::EventSink;
+use crate::run::sink::{EventSink, Message};
 use crate::traffic::{ClientProfile, Connection, LoadRecord, LoadSpec};
 
 /// How often the records that have an outcome go out as one event.
@@ -123,6 +123,43 @@ pub(super) async fn send(
     }
     flush(&done, sink);
     sink.emit(EventKind::LoadEnded);
+}
+
+/// Sends `spec`'s stream to `addr` for its duration, with no stop, and returns every request
+/// in the order they finished: the generator on its own, as the benchmark measures it against
+/// wrk. Each request has at most `deadline`.
+pub async fn stream(spec: &LoadSpec, addr: SocketAddr, deadline: Duration) -> Vec<LoadRecord> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    // The server never exits here: the stream ends at its duration.
+    let (_never, exited) = watch::channel(None);
+    let sending = async move {
+        let sink = EventSink::new(0, tx);
+        send(
+            spec,
+            addr,
+            Instant::now(),
+            exited,
+            spec.duration,
+            deadline,
+            &sink,
+        )
+        .await;
+    };
+    // Records are taken as they come, so that they are held once, not also in the channel.
+    let collecting = async {
+        let mut records = Vec::new();
+        while let Some(message) = rx.recv().await {
+            if let Message::Event(Event {
+                kind: EventKind::LoadRecords(batch),
+                ..
+            }) = message
+            {
+                records.extend(batch);
+            }
+        }
+        records
+    };
+    tokio::join!(sending, collecting).1
 }
 
 /// Sends what has an outcome as one event.

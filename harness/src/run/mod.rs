@@ -18,6 +18,7 @@ use crate::images::VariantImages;
 use crate::scenario::{Scenario, Target};
 
 pub use error::ScenarioError;
+pub use load::stream as load_stream;
 pub(crate) use sink::{EventSink, Message};
 
 /// What the scenarios of a run share: the engine, the server binary and the images, the run id.

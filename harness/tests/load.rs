@@ -1,0 +1,221 @@
+//! Traffic across the stop on the real engine: a representative subset of
+//! `scenarios/load.toml` (the server drains, cuts, keeps serving; the keep-alive race and the
+//! linger that removes it), the stream on a bare process, and `check --load` through the CLI.
+
+mod common;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use serde_json::Value;
+use shutdown_harness::scenario_file::load;
+use shutdown_harness::{ClientProfile, LoadSpec, Phase, RunOptions, Scenario, Target, report};
+
+use common::{assert_run_left_nothing, engine, scenario, workspace};
+
+const SUBSET: [&str; 5] = [
+    "load/exec-form/graceful/fresh",
+    "load/exec-form/abrupt/fresh",
+    "load/shell-form/graceful/fresh",
+    "load/exec-form/graceful/pooled/close-idle",
+    "load/exec-form/graceful/pooled/linger",
+];
+
+#[tokio::test]
+async fn a_representative_subset_of_the_load_matrix_behaves_as_its_file_says() {
+    let workspace = workspace();
+    let all = load(workspace.root(), &[workspace.scenarios().join("load.toml")])
+        .expect("load.toml is valid");
+    assert!(all.len() >= 12, "the load matrix has {} cells", all.len());
+    let subset: Vec<Scenario> = all
+        .into_iter()
+        .filter(|s| SUBSET.contains(&s.name.as_str()))
+        .collect();
+    assert_eq!(subset.len(), SUBSET.len());
+
+    let engine = engine().await;
+    let options = RunOptions::new(Some(workspace));
+    let results = shutdown_harness::run(Some(&engine), &subset, &options, &mut ())
+        .await
+        .expect("the run completes");
+    assert_run_left_nothing(&options.run_id).await;
+    let text = report::human::render(&results);
+    assert!(results.passed(), "{text}");
+
+    // The facts behind the expectations, asserted directly too.
+    let graceful = scenario(&results, "load/exec-form/graceful/fresh");
+    let load = graceful.observation.load.as_ref().expect("a load");
+    assert_eq!(load.summary.total.cut, 0, "{text}");
+    assert!(load.summary.told_apart, "our server logs request ids");
+    assert!(load.summary.phase(Phase::Draining).not_served > 0, "{text}");
+    assert!(load.summary.latency_before_signal.is_some(), "{text}");
+    let abrupt = scenario(&results, "load/exec-form/abrupt/fresh");
+    assert!(
+        abrupt
+            .observation
+            .load
+            .as_ref()
+            .expect("a load")
+            .summary
+            .total
+            .cut
+            > 0,
+        "{text}"
+    );
+    let linger = scenario(&results, "load/exec-form/graceful/pooled/linger");
+    assert_eq!(
+        linger
+            .observation
+            .load
+            .as_ref()
+            .expect("a load")
+            .summary
+            .total
+            .reused_connection,
+        0,
+        "{text}"
+    );
+
+    // The HTML report draws each stream's strip, a column per second that adds up to the
+    // stream's counts, with the signal and the exit marked.
+    let html = report::html::render(&results);
+    assert_eq!(
+        html.matches("<svg class=\"load-strip\"").count(),
+        SUBSET.len()
+    );
+    let per_second = &load.summary.per_second;
+    let answered: u64 = per_second.iter().map(|s| s.ok + s.failed).sum();
+    assert_eq!(answered, load.summary.total.sent, "{text}");
+    let start = html
+        .find(r#"data-scenario="load/exec-form/graceful/fresh""#)
+        .expect("the scenario's section");
+    let section = &html[start..];
+    let strip = &section[..section.find("</section>").unwrap_or(section.len())];
+    for second in per_second {
+        let column = format!(
+            "data-second=\"{}\" data-ok=\"{}\" data-failed=\"{}\"",
+            second.second, second.ok, second.failed
+        );
+        assert!(strip.contains(&column), "{column} missing");
+    }
+    assert!(strip.contains("marker signal") && strip.contains("marker exit"));
+}
+
+/// A stream on a bare process: after the graceful server closes its listener, connects are
+/// refused (no docker-proxy in between), so every request sent while it drains is not served.
+#[tokio::test]
+async fn a_stream_on_a_bare_process_is_refused_once_the_listener_closes() {
+    let base = shutdown_harness::reproduce::scenarios(shutdown_harness::reproduce::Timings::fast())
+        .into_iter()
+        .find(|s| s.target == Target::Process && s.name == "process/graceful")
+        .expect("the experiment has a graceful process");
+    let scenario = Scenario {
+        name: "load/process/graceful".to_string(),
+        requests: Vec::new(),
+        load: Some(LoadSpec {
+            rate: 100,
+            duration: std::time::Duration::from_secs(2),
+            path: "/?delay=50ms".to_string(),
+            client: ClientProfile::Fresh,
+        }),
+        expect: Default::default(),
+        ..base
+    };
+    let results = shutdown_harness::run(
+        None,
+        std::slice::from_ref(&scenario),
+        &RunOptions::new(Some(workspace())),
+        &mut (),
+    )
+    .await
+    .expect("the run completes");
+    let text = report::human::render(&results);
+    let load = results.scenarios[0]
+        .observation
+        .load
+        .as_ref()
+        .expect("a load");
+    let draining = load.summary.phase(Phase::Draining);
+    let after = load.summary.phase(Phase::AfterExit);
+    assert_eq!(load.summary.total.cut, 0, "{text}");
+    assert_eq!(draining.ok + after.ok, 0, "{text}");
+    assert_eq!(
+        draining.not_served + after.not_served,
+        draining.sent + after.sent,
+        "{text}"
+    );
+    // Every request was recorded, on schedule: a second's worth before the stop at least.
+    assert!(load.summary.total.sent >= 190, "{text}");
+    assert!(
+        load.requests
+            .iter()
+            .all(|r| r.record.outcome != shutdown_harness::Outcome::Timeout)
+    );
+}
+
+/// `check --load` on our exec-form image: the stream's counts in the JSON, and every request
+/// with `--load-records`.
+#[tokio::test]
+async fn check_with_a_load_reports_the_stream() {
+    let pair = (
+        shutdown_harness::Variant::ExecForm,
+        shutdown_harness::Base::Dash,
+    );
+    let images =
+        shutdown_harness::images::build_variant_images(&engine().await, &workspace(), &[pair])
+            .await
+            .expect("the image builds");
+    let image = images[&pair].clone();
+    let output = tokio::task::spawn_blocking(move || {
+        cargo_bin_cmd!("shutdown-harness")
+            .args([
+                "check",
+                "--image",
+                &image,
+                "--port",
+                "1202",
+                "--path",
+                "/?delay=3s",
+            ])
+            .args([
+                "--stop-timeout",
+                "5",
+                "--load",
+                "100/s",
+                "--load-duration",
+                "2s",
+            ])
+            .args(["--load-path", "/?delay=20ms", "--load-client", "pooled"])
+            .args(["--format", "json", "--load-records"])
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .expect("joins");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    let load = &report["scenarios"][0]["load"];
+    assert_eq!(load["rate"], 100, "{stdout}");
+    assert_eq!(load["client"], "pooled", "{stdout}");
+    let sent = load["total"]["sent"].as_u64().expect("a count");
+    assert!(sent >= 190, "{stdout}");
+    let records = load["records"]
+        .as_array()
+        .expect("records with --load-records");
+    assert_eq!(records.len() as u64, sent);
+    for key in ["sent_ms", "done_ms", "phase", "connection", "outcome"] {
+        assert!(
+            records[0].get(key).is_some(),
+            "{key} missing in {}",
+            records[0]
+        );
+    }
+    assert!(
+        load["per_second"].as_array().is_some_and(|s| s.len() >= 2),
+        "{stdout}"
+    );
+}
