@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use nix::sys::resource::{UsageWho, getrusage};
 use server_contract::LogLine;
 use shutdown_harness::{ClientProfile, Connection, LoadRecord, LoadSpec, Outcome, load_stream};
 
@@ -26,17 +27,15 @@ const SEARCH_STEPS: usize = 7;
 /// Each request's deadline.
 const DEADLINE: Duration = Duration::from_secs(5);
 
-/// Counts the bytes allocated now and at most, so that memory is measured, not estimated.
+/// Counts the bytes allocated now, so that memory is measured, not estimated.
 struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: every call goes to the system allocator unchanged; only counters are added.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(live, Ordering::Relaxed);
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
         // SAFETY: the caller's contract is passed on as it is.
         unsafe { System.alloc(layout) }
     }
@@ -72,10 +71,20 @@ fn main() -> anyhow::Result<()> {
     let (_server, addr) = start_server(&binary)?;
     let url = format!("http://{addr}/healthz");
 
-    let wrk = wrk_rate(&url)?;
-    println!("wrk: {wrk:.0} requests/s (2 threads, 64 connections, {STEP:?})");
-
     let runtime = tokio::runtime::Runtime::new()?;
+    // `--rate=N`: one stream at that rate, for profiling.
+    if let Some(rate) = std::env::args().find_map(|arg| arg.strip_prefix("--rate=")?.parse().ok()) {
+        println!(
+            "  {rate:>7}/s: {}",
+            runtime.block_on(measure(addr, rate, STEP * 2))
+        );
+        return Ok(());
+    }
+    let (wrk, wrk_cpu) = wrk_rate(&url)?;
+    println!(
+        "wrk: {wrk:.0} requests/s (2 threads, 64 connections, {STEP:?}), {wrk_cpu:.1?} CPU per request"
+    );
+
     let (mut low, mut high) = (0u32, (wrk * 1.25) as u32);
     let mut best: Option<Step> = None;
     for _ in 0..SEARCH_STEPS {
@@ -93,14 +102,11 @@ fn main() -> anyhow::Result<()> {
         bail!("no rate was sustained; is the machine busy?");
     };
 
-    // Memory: the growth of the peak between a short and a long stream at the same rate,
-    // over the growth in requests, leaves out what does not grow with them (runtime, pool).
-    let rate = best.rate / 2;
-    let short = runtime.block_on(measure(addr, rate, Duration::from_secs(2)));
-    let long = runtime.block_on(measure(addr, rate, Duration::from_secs(6)));
-    let per_request = long.peak.saturating_sub(short.peak) as f64
-        / long.records.saturating_sub(short.records).max(1) as f64;
-
+    // Memory: what the records of a stream hold once it is over, per request, at half the
+    // highest rate for twice as long.
+    let held = runtime
+        .block_on(measure(addr, best.rate / 2, STEP * 2))
+        .held;
     println!();
     println!(
         "highest sustained rate, every request recorded: {} requests/s",
@@ -111,7 +117,7 @@ fn main() -> anyhow::Result<()> {
         best.rate as f64 / wrk
     );
     println!(
-        "memory per recorded request: {per_request:.0} bytes (target at most 200; a record is {} bytes)",
+        "memory per recorded request: {held:.0} bytes (target at most 200; a record is {} bytes)",
         size_of::<LoadRecord>()
     );
     Ok(())
@@ -142,8 +148,20 @@ fn start_server(binary: &str) -> anyhow::Result<(Server, SocketAddr)> {
     Ok((server, addr))
 }
 
-/// wrk's requests per second on `url`.
-fn wrk_rate(url: &str) -> anyhow::Result<f64> {
+/// CPU time (user and system) used so far by `who`.
+fn cpu(who: UsageWho) -> Duration {
+    getrusage(who).map_or(Duration::ZERO, |usage| {
+        let micros = |t: nix::sys::time::TimeVal| {
+            Duration::from_secs(t.tv_sec().max(0) as u64)
+                + Duration::from_micros(t.tv_usec().max(0) as u64)
+        };
+        micros(usage.user_time()) + micros(usage.system_time())
+    })
+}
+
+/// wrk's requests per second on `url`, and the CPU time it spent per request.
+fn wrk_rate(url: &str) -> anyhow::Result<(f64, Duration)> {
+    let before = cpu(UsageWho::RUSAGE_CHILDREN);
     let duration = format!("{}s", STEP.as_secs());
     let mut child = Command::new("wrk")
         .args(["-t2", "-c64", "-d", &duration, url])
@@ -157,11 +175,13 @@ fn wrk_rate(url: &str) -> anyhow::Result<f64> {
         .context("wrk's stdout")?
         .read_to_string(&mut output)?;
     child.wait()?;
-    output
+    let spent = cpu(UsageWho::RUSAGE_CHILDREN) - before;
+    let rate: f64 = output
         .lines()
         .find_map(|line| line.strip_prefix("Requests/sec:"))
         .and_then(|rate| rate.trim().parse().ok())
-        .with_context(|| format!("wrk said no rate:\n{output}"))
+        .with_context(|| format!("wrk said no rate:\n{output}"))?;
+    Ok((rate, spent.div_f64((rate * STEP.as_secs_f64()).max(1.0))))
 }
 
 /// One stream at one rate, as measured.
@@ -172,7 +192,9 @@ struct Step {
     ok: usize,
     connections: usize,
     on_time: f64,
-    peak: usize,
+    /// Bytes the records held, per record.
+    held: f64,
+    cpu: Duration,
 }
 
 impl Step {
@@ -185,13 +207,14 @@ impl std::fmt::Display for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} of {} recorded, {} ok, {} connections, {:.1}% left within {:?} of schedule: {}",
+            "{} of {} recorded, {} ok, {} connections, {:.1}% left within {:?} of schedule, {:.1?} CPU per request: {}",
             self.records,
             self.expected,
             self.ok,
             self.connections,
             self.on_time * 100.0,
             ON_TIME,
+            self.cpu,
             if self.sustained() {
                 "sustained"
             } else {
@@ -208,16 +231,17 @@ async fn measure(addr: SocketAddr, rate: u32, duration: Duration) -> Step {
         path: "/healthz".to_string(),
         client: ClientProfile::Pooled,
     };
-    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+    let before = cpu(UsageWho::RUSAGE_SELF);
     let records = load_stream(&spec, addr, DEADLINE).await;
-    let peak = PEAK.load(Ordering::Relaxed);
+    let spent = cpu(UsageWho::RUSAGE_SELF) - before;
+    let with_records = LIVE.load(Ordering::Relaxed);
     let on_time = records
         .iter()
         .filter(|r| {
             Duration::from_micros(u64::from(r.started_us.saturating_sub(r.sent_us))) <= ON_TIME
         })
         .count();
-    Step {
+    let step = Step {
         rate,
         // As the generator schedules: request i leaves at i intervals, while within the duration.
         expected: duration
@@ -230,6 +254,13 @@ async fn measure(addr: SocketAddr, rate: u32, duration: Duration) -> Step {
             .filter(|r| r.connection == Connection::New)
             .count(),
         on_time: on_time as f64 / records.len().max(1) as f64,
-        peak,
+        held: 0.0,
+        cpu: spent / u32::try_from(records.len().max(1)).unwrap_or(u32::MAX),
+    };
+    drop(records);
+    let held = with_records.saturating_sub(LIVE.load(Ordering::Relaxed));
+    Step {
+        held: held as f64 / step.records.max(1) as f64,
+        ..step
     }
 }

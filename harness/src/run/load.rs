@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::client;
 use crate::events::{Event, EventKind};
@@ -52,7 +53,58 @@ impl Client {
 /// Sends `spec`'s stream to `addr` from `start`, until it has run its duration and the server
 /// has exited (`exited` turns Some) plus [`AFTER_EXIT`], or until `limit` after `start`; each
 /// request has at most `deadline`. Emits the stream's events to `sink`.
+///
+/// The stream runs on a thread of its own, in a single-threaded runtime, as wrk runs each of
+/// its threads: nothing else of the run (engine streams, other scenarios) delays a request's
+/// departure, and no request pays for waking a worker on another thread. Dropping the future
+/// stops the stream.
 pub(super) async fn send(
+    spec: &LoadSpec,
+    addr: SocketAddr,
+    start: Instant,
+    exited: watch::Receiver<Option<i64>>,
+    limit: Duration,
+    deadline: Duration,
+    sink: &EventSink,
+) {
+    let stop = CancellationToken::new();
+    let _stop_on_drop = stop.clone().drop_guard();
+    // Says "no runtime" if the thread could not make one; closes when the thread is done.
+    let (no_runtime, thread_done) = oneshot::channel::<()>();
+    let thread = {
+        let (spec, exited, sink) = (spec.clone(), exited.clone(), sink.clone());
+        std::thread::Builder::new()
+            .name("shutdown-harness-load".to_string())
+            .spawn(move || {
+                // Built here so that it is also dropped here, outside any runtime.
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    let _ = no_runtime.send(());
+                    return;
+                };
+                runtime.block_on(async {
+                    tokio::select! {
+                        () = stream_on_this_thread(&spec, addr, start, exited, limit, deadline, &sink) => {}
+                        () = stop.cancelled() => {}
+                    }
+                });
+                drop(no_runtime);
+            })
+    };
+    let on_thread = match thread {
+        Ok(_) => thread_done.await.is_err(),
+        Err(_) => false,
+    };
+    // Without a thread or a runtime of its own (the system refused one), the stream runs here.
+    if !on_thread {
+        stream_on_this_thread(spec, addr, start, exited, limit, deadline, sink).await;
+    }
+}
+
+/// [`send`]'s stream, on the runtime that polls it.
+async fn stream_on_this_thread(
     spec: &LoadSpec,
     addr: SocketAddr,
     start: Instant,
