@@ -53,7 +53,33 @@ pub fn render_scenario(result: &ScenarioResult) -> String {
     out
 }
 
+/// No line of a timeline is wider than this (long words, such as image names, stay whole).
+const WIDTH: usize = 100;
+
 fn timeline(out: &mut String, result: &ScenarioResult) {
+    let mut lines = String::new();
+    timeline_lines(&mut lines, result);
+    for line in lines.lines() {
+        if textwrap::core::display_width(line) <= WIDTH {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        // A wrapped line goes on under its own text, two columns in.
+        let indent = line.len() - line.trim_start().len();
+        let rest = " ".repeat(indent + 2);
+        let options = textwrap::Options::new(WIDTH)
+            .initial_indent(&line[..indent])
+            .subsequent_indent(&rest)
+            .break_words(false);
+        for part in textwrap::wrap(line.trim_start(), options) {
+            out.push_str(&part);
+            out.push('\n');
+        }
+    }
+}
+
+fn timeline_lines(out: &mut String, result: &ScenarioResult) {
     let scenario = &result.scenario;
     let observation = &result.observation;
     let _ = writeln!(out, "── {} ──", scenario.name);
