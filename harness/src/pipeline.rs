@@ -144,30 +144,27 @@ pub async fn run(
         jobs: options.jobs,
     });
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
-    // A stream keeps a core busy: at most one per core at once, or they measure the machine.
-    let streams = Arc::new(Semaphore::new(cores()));
+    let jobs = options.jobs.max(1);
+    let permits = Arc::new(Semaphore::new(jobs));
+    // A stream keeps a core busy and measures latencies: it weighs a core's share of the jobs,
+    // so streams run at most one per core, beside few other scenarios. The semaphore is fair:
+    // a stream waiting for its share holds back the scenarios behind it, never starves.
+    let stream_weight = u32::try_from((jobs / cores()).max(1)).unwrap_or(u32::MAX);
     let mut tasks = tokio::task::JoinSet::new();
     for (index, scenario) in scenarios.iter().enumerate() {
         let sink = EventSink::new(index, tx.clone());
         let tx = tx.clone();
         let scenario = scenario.clone();
         let permits = Arc::clone(&permits);
-        let streams = (scenario.load.is_some()).then(|| Arc::clone(&streams));
+        let weight = if scenario.load.is_some() {
+            stream_weight
+        } else {
+            1
+        };
         let cx = cx.clone();
         tasks.spawn(async move {
-            let _stream = match streams {
-                Some(streams) => tokio::select! {
-                    permit = streams.acquire_owned() => Some(permit),
-                    () = cx.cancel.cancelled() => {
-                        let _ = tx.send(Message::Ended(index, Some(ScenarioError::Interrupted)));
-                        return;
-                    }
-                },
-                None => None,
-            };
             let _permit = tokio::select! {
-                permit = permits.acquire_owned() => permit,
+                permit = permits.acquire_many_owned(weight) => permit,
                 () = cx.cancel.cancelled() => {
                     let _ = tx.send(Message::Ended(index, Some(ScenarioError::Interrupted)));
                     return;
