@@ -92,6 +92,20 @@ pub struct ObservedRequest {
     pub class: Class,
 }
 
+impl ObservedRequest {
+    /// Whether it failed on a pooled connection the server had already closed (the keep-alive
+    /// race): no response on a reused connection, and (when the log can tell) never seen by
+    /// the server.
+    pub fn failed_on_reused_connection(&self) -> bool {
+        self.record.connection == crate::traffic::Connection::Reused
+            && matches!(
+                self.record.outcome,
+                crate::outcome::Outcome::EmptyReply | crate::outcome::Outcome::Reset
+            )
+            && self.class != Class::Cut
+    }
+}
+
 /// What a stream request's outcome means for the shutdown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -149,7 +163,7 @@ impl PhaseCounts {
         if request.class != Class::Ok {
             self.lost += 1;
         }
-        if crate::judge::reused_connection(request) {
+        if request.failed_on_reused_connection() {
             self.reused_connection += 1;
         }
     }

@@ -10,7 +10,7 @@ use crate::observation::{
     Class, LoadObservation, LoadSummary, ObservedRequest, Percentiles, PhaseCounts, Second,
 };
 use crate::outcome::Outcome;
-use crate::traffic::{ClientProfile, Connection, LoadRecord, Phase};
+use crate::traffic::{ClientProfile, LoadRecord, Phase};
 
 /// What the fold gathered of a stream.
 pub(super) struct Gathered {
@@ -91,14 +91,6 @@ fn class(record: &LoadRecord, received: Option<&HashSet<u32>>) -> Class {
     }
 }
 
-/// Whether a request failed on a pooled connection the server had already closed: no response
-/// on a reused connection, and (when the log can tell) never seen by the server.
-pub(crate) fn reused_connection(request: &ObservedRequest) -> bool {
-    request.record.connection == Connection::Reused
-        && matches!(request.record.outcome, Outcome::EmptyReply | Outcome::Reset)
-        && request.class != Class::Cut
-}
-
 fn summarise(requests: &[ObservedRequest], told_apart: bool) -> LoadSummary {
     let mut total = PhaseCounts::default();
     let mut phases: Vec<(Phase, PhaseCounts)> = Phase::ALL
@@ -174,6 +166,7 @@ fn per_second(requests: &[ObservedRequest]) -> Vec<Second> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::traffic::Connection;
 
     fn record(id: u32, sent_ms: u32, outcome: Outcome, connection: Connection) -> LoadRecord {
         LoadRecord {

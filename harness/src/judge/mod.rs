@@ -17,7 +17,6 @@ use crate::scenario::Scenario;
 
 pub use expectations::verdict;
 pub use fold::fold;
-pub(crate) use load::reused_connection;
 
 /// Judges `scenario` from its `events` (in order) and the error that cut it short, if any;
 /// `run_started` is when the run began, to say when the scenario's server started.

@@ -3,7 +3,8 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::human::{self, summary_line};
+use super::human::summary_line;
+use super::line;
 use super::table::requirement_outcomes;
 use crate::duration;
 use crate::events::EventKind;
@@ -480,7 +481,7 @@ fn load_strip(result: &ScenarioResult, load: &LoadObservation) -> Markup {
     html! {
         p.load-counts {
             "load: " (load.rate) " requests/s, " (load.client) " client — "
-            (human::counts(&load.summary.total))
+            (line::counts(&load.summary.total))
         }
         svg.load-strip xmlns="http://www.w3.org/2000/svg" width=(px(WIDTH))
             height=(px(plot_bottom + AXIS)) viewBox={ "0 0 " (px(WIDTH)) " " (px(plot_bottom + AXIS)) }

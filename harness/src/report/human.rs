@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::line;
 use super::table::verdict_table;
 use crate::duration;
 use crate::events::EventKind;
@@ -269,7 +270,7 @@ fn load_summary(out: &mut String, load: &crate::observation::LoadObservation) {
         "   load ({} requests/s, {} client): {}",
         load.rate,
         load.client,
-        counts(&summary.total)
+        line::counts(&summary.total)
     );
     for phase in crate::traffic::Phase::ALL {
         let counts_of = summary.phase(phase);
@@ -293,7 +294,7 @@ fn load_summary(out: &mut String, load: &crate::observation::LoadObservation) {
             out,
             "     {:<13} {}{latency}",
             phase.name(),
-            counts(&counts_of)
+            line::counts(&counts_of)
         );
     }
     if !summary.told_apart && summary.total.cut_or_not_served > 0 {
@@ -302,22 +303,4 @@ fn load_summary(out: &mut String, load: &crate::observation::LoadObservation) {
             "     cut and not-served are not told apart: only graceful-server logs which requests it received"
         );
     }
-}
-
-/// `sent 800 · ok 780 · not-served 20`: the counts that are not zero (sent and ok always).
-pub fn counts(counts: &crate::observation::PhaseCounts) -> String {
-    let mut parts = vec![format!("sent {}", counts.sent), format!("ok {}", counts.ok)];
-    for (word, n) in [
-        ("cut", counts.cut),
-        ("not-served", counts.not_served),
-        ("cut-or-not-served", counts.cut_or_not_served),
-        ("http-error", counts.http_error),
-        ("timeout", counts.timeout),
-        ("reused-connection", counts.reused_connection),
-    ] {
-        if n > 0 {
-            parts.push(format!("{word} {n}"));
-        }
-    }
-    parts.join(" · ")
 }

@@ -87,7 +87,7 @@ pub fn summary(result: &ScenarioResult) -> String {
         index += run;
     }
     if let Some(load) = &result.observation.load {
-        words.push(super::human::counts(&load.summary.total));
+        words.push(counts(&load.summary.total));
     }
     match result.observation.exit_code {
         Some(code) => words.push(format!("exit {code}")),
@@ -100,6 +100,24 @@ pub fn summary(result: &ScenarioResult) -> String {
 fn numbered_stem(name: &str) -> Option<&str> {
     let (stem, number) = name.rsplit_once('-')?;
     number.parse::<u32>().ok().map(|_| stem)
+}
+
+/// `sent 800 · ok 780 · not-served 20`: the counts that are not zero (sent and ok always).
+pub fn counts(counts: &crate::observation::PhaseCounts) -> String {
+    let mut parts = vec![format!("sent {}", counts.sent), format!("ok {}", counts.ok)];
+    for (word, n) in [
+        ("cut", counts.cut),
+        ("not-served", counts.not_served),
+        ("cut-or-not-served", counts.cut_or_not_served),
+        ("http-error", counts.http_error),
+        ("timeout", counts.timeout),
+        ("reused-connection", counts.reused_connection),
+    ] {
+        if n > 0 {
+            parts.push(format!("{word} {n}"));
+        }
+    }
+    parts.join(" · ")
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ impl Client {
         path: &str,
         id: u32,
         deadline: Duration,
-    ) -> (crate::Outcome, u16, Connection) {
+    ) -> (crate::outcome::Outcome, u16, Connection) {
         match self {
             Client::Fresh(addr) => {
                 let response = client::get(*addr, path, deadline, Some(id), || {}).await;
