@@ -66,6 +66,13 @@ pub enum EventKind {
         /// The signal number.
         signal: i32,
     },
+    /// The engine began stopping the container, seen in its state (`stopping`): on an engine
+    /// that reports no `kill` events (Podman), the moment the stop signal went out, which
+    /// Podman sends right after setting that state.
+    StopBegan {
+        /// The stop signal it sends.
+        signal: StopSignal,
+    },
     /// The stop returned: `docker stop` came back, or the process exited.
     StopReturned,
     /// The server exited.

@@ -46,7 +46,8 @@ pub struct Observation {
     pub exit_code: Option<i64>,
     /// When the stop was issued.
     pub stop_issued_ms: Option<i64>,
-    /// When the engine sent the stop signal (Docker's first `kill` event), for containers.
+    /// When the engine sent the stop signal, for containers: Docker's first `kill` event, or
+    /// when Podman's container state turned `stopping` (it reports no kill events).
     pub signal_sent_ms: Option<i64>,
     /// How long the stop took to return.
     pub stop_duration: Option<Duration>,

@@ -23,4 +23,4 @@ pub fn is_signal_received(line: &str) -> bool {
     matches!(LogLine::parse(line), Some(LogLine::SignalReceived { .. }))
 }
 
-pub use server_contract::log::without_timestamp;
+pub use server_contract::log::{timestamp, without_timestamp};

@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bollard::errors::Error as ClientError;
 use bollard::exec::StartExecResults;
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ExecConfig, HostConfig, NetworkCreateRequest,
-    PortBinding,
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ExecConfig,
+    HostConfig, NetworkCreateRequest, PortBinding,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, KillContainerOptions, ListContainersOptions, RemoveContainerOptions,
@@ -20,6 +20,10 @@ use server_contract::StopSignal;
 
 use super::client::{CALL_DEADLINE, Engine, deadline};
 use super::error::{EngineError, is_not_found};
+
+/// How often [`Engine::stopping_seen`] reads a container's state: an inspect costs Podman about
+/// 2 ms, and the moment it finds is this precise.
+pub const STATE_POLL: Duration = Duration::from_millis(5);
 
 /// How a container is created.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -182,6 +186,40 @@ impl Engine {
                     status_code: 304, ..
                 }) => Ok(()),
                 Err(e) => Err(EngineError::on_container("stop container", id, e)),
+            }
+        })
+        .await
+    }
+
+    /// Watches container `id`'s state from now until the engine has begun stopping it: state
+    /// `stopping`, or no longer running. Returns when that was first seen, at most
+    /// [`STATE_POLL`] after it happened; errs past `limit`. Meant to run beside a stop on an
+    /// engine that reports no `kill` events: Podman sets `stopping` just before it sends the stop
+    /// signal, so this is when the signal went out.
+    pub async fn stopping_seen(
+        &self,
+        id: &str,
+        limit: Duration,
+    ) -> Result<SystemTime, EngineError> {
+        deadline("watch container state", limit, async {
+            loop {
+                match self.docker().inspect_container(id, None).await {
+                    Ok(inspect) => {
+                        let state = inspect.state.unwrap_or_default();
+                        if state.status == Some(ContainerStateStatusEnum::STOPPING)
+                            || state.running == Some(false)
+                        {
+                            return Ok(SystemTime::now());
+                        }
+                    }
+                    // A state the API's model lacks (Podman's `stopped`, between the exit
+                    // and `exited`) is past running too.
+                    Err(ClientError::JsonDataError { .. } | ClientError::JsonSerdeError { .. }) => {
+                        return Ok(SystemTime::now());
+                    }
+                    Err(e) => return Err(EngineError::on_container("inspect container", id, e)),
+                }
+                tokio::time::sleep(STATE_POLL).await;
             }
         })
         .await

@@ -11,7 +11,7 @@ pub type EngineSource = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum EngineError {
     /// The engine could not be reached or did not answer.
     #[error(
-        "cannot reach the container engine at {endpoint} ({source}): start it (systemctl start docker) or point DOCKER_HOST at a running one"
+        "cannot reach the container engine at {endpoint} ({source}): start it (systemctl start docker, or `podman system service --time=0 unix://<socket>` for Podman) or point DOCKER_HOST (CONTAINER_HOST with --engine podman) at a running one"
     )]
     Unreachable {
         /// Where it was looked for (DOCKER_HOST or the default socket).
@@ -19,6 +19,19 @@ pub enum EngineError {
         /// What the client said.
         #[source]
         source: EngineSource,
+    },
+    /// Another kind of engine answered where the one asked for was looked for.
+    #[error(
+        "the engine at {endpoint} is {found}, not {wanted}: point {} at a {wanted} socket, or leave out --engine",
+        if *wanted == super::EngineKind::Podman { "CONTAINER_HOST" } else { "DOCKER_HOST" }
+    )]
+    WrongKind {
+        /// Where it was reached.
+        endpoint: String,
+        /// The kind asked for.
+        wanted: super::EngineKind,
+        /// The kind that answered.
+        found: super::EngineKind,
     },
     /// An image is not present locally (nothing is ever pulled).
     #[error(

@@ -102,7 +102,8 @@ impl Engine {
             })
     }
 
-    /// The containers carrying `label` that were removed (destroyed) since `since`, by the
+    /// The containers carrying `label` that were removed (Docker's `destroy`, Podman's
+    /// `remove`) since `since`, by the
     /// engine's own record of events: what a cleanup really removed, whoever removed it.
     pub async fn removed_since(
         &self,
@@ -115,7 +116,10 @@ impl Engine {
         };
         let filters = HashMap::from([
             ("type".to_string(), vec!["container".to_string()]),
-            ("event".to_string(), vec!["destroy".to_string()]),
+            (
+                "event".to_string(),
+                vec![self.info().kind.removed_action().to_string()],
+            ),
             ("label".to_string(), vec![label.to_string()]),
         ]);
         let options = EventsOptions {
@@ -143,8 +147,14 @@ impl Engine {
 }
 
 /// A line as the engine sends it with timestamps (`2026-11-28T22:41:07.123456789Z text`).
+/// Podman's compatible API stamps whole seconds only (`2026-11-28T22:41:07Z`): such a stamp is
+/// read off and dropped, since a second's precision would misplace the line on a timeline.
 fn stamped(line: &str) -> LogLine {
     match line.split_once(' ') {
+        Some((ts, text)) if !ts.contains('.') && humantime::parse_rfc3339(ts).is_ok() => LogLine {
+            text: text.to_string(),
+            at: None,
+        },
         Some((ts, text)) => match humantime::parse_rfc3339(ts) {
             Ok(at) => LogLine {
                 text: text.to_string(),
@@ -181,5 +191,9 @@ mod tests {
         assert!(line.at.is_some());
         let bare = stamped("no timestamp here");
         assert_eq!((bare.text.as_str(), bare.at), ("no timestamp here", None));
+        // Podman's whole seconds: the stamp goes, the line stays, the time is unknown.
+        let podman = stamped("2026-11-29T00:21:02Z 2026-11-29T00:21:02.314Z Start Server...");
+        assert_eq!(podman.text, "2026-11-29T00:21:02.314Z Start Server...");
+        assert_eq!(podman.at, None);
     }
 }

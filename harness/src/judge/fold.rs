@@ -97,7 +97,7 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
                 stop_issued = Some(event.at);
                 observation.stop_issued_ms = Some(ms(event.at));
             }
-            EventKind::SignalSent { .. } => {
+            EventKind::SignalSent { .. } | EventKind::StopBegan { .. } => {
                 observation.signal_sent_ms.get_or_insert(ms(event.at));
             }
             EventKind::StopReturned => {

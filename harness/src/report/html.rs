@@ -275,6 +275,7 @@ fn markers(result: &ScenarioResult) -> Vec<Marker> {
     }
     let mut signals = observation.timeline.iter().filter_map(|e| match e.kind {
         EventKind::SignalSent { signal } => Some((e.ms, signal)),
+        EventKind::StopBegan { signal } => Some((e.ms, signal.number())),
         _ => None,
     });
     if let Some((ms, signal)) = signals.next() {

@@ -206,6 +206,9 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
         EventKind::SignalSent { signal } => {
             format!("engine sent {}", crate::procfs::signal_name(*signal))
         }
+        EventKind::StopBegan { signal } => {
+            format!("engine began stopping (state `stopping`: {signal} goes out)")
+        }
         EventKind::StopReturned => {
             let took = result.observation.stop_duration.unwrap_or_default();
             format!("stop returned after {}", duration::format(took))

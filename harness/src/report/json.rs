@@ -48,7 +48,8 @@ pub struct JsonScenario<'a> {
     pub stop_issued_ms: Option<i64>,
     /// How long the stop took to return.
     pub stop_duration_ms: Option<u64>,
-    /// When the engine sent the stop signal (its kill event); null for processes.
+    /// When the engine sent the stop signal (Docker's kill event; on Podman, when the state
+    /// turned `stopping`); null for processes.
     pub signal_sent_ms: Option<i64>,
     /// Exit 137 after at least the grace period.
     pub killed_after_grace: bool,

@@ -20,12 +20,15 @@ use crate::run::schedule::{self, Stopper};
 use crate::run::sink::EventSink;
 use crate::scenario::{RunningSpec, Scenario, Target};
 use crate::server_log;
+use crate::variant::StopSignal;
 
 /// How long a started container may take to log its start line.
 const START_WAIT: Duration = Duration::from_secs(30);
 /// How long the log stream may outlive the container's exit before it is dropped: under load
 /// the engine's log stream lags seconds behind the container.
 const LOG_DRAIN: Duration = Duration::from_secs(30);
+/// How long past the grace period the container's state is watched for the stop's beginning.
+const STOPPING_WAIT: Duration = Duration::from_secs(30);
 
 /// Runs `scenario` in a new container of `image` named `name`; removes it before returning,
 /// also when the run is cancelled (the create itself is never cut: what it makes is removed).
@@ -123,12 +126,19 @@ async fn drive(
         sink.clone(),
         exit_tx,
     )));
-    followers.kills = Some(tokio::spawn(follow_kills(
-        engine.clone(),
-        id.to_string(),
-        sink.clone(),
-        delivered_tx,
-    )));
+    // Docker reports the signals it sends; on Podman the stopper reads the moment off the
+    // container's state instead.
+    let mut delivered_tx = Some(delivered_tx);
+    if engine.info().kind.reports_kill_events()
+        && let Some(tx) = delivered_tx.take()
+    {
+        followers.kills = Some(tokio::spawn(follow_kills(
+            engine.clone(),
+            id.to_string(),
+            sink.clone(),
+            tx,
+        )));
+    }
 
     let state = engine.inspect_container(id).await?;
     if !state.running {
@@ -188,6 +198,7 @@ async fn drive(
         id,
         timeout: scenario.stop.timeout,
         what,
+        stopping: delivered_tx.map(|tx| (scenario.stop.signal, tx, sink.clone())),
     };
     let facts = schedule::Facts {
         received,
@@ -241,23 +252,36 @@ struct EngineStopper<'a> {
     id: &'a str,
     timeout: Duration,
     what: &'a str,
+    /// On an engine without kill events: the signal it sends, where to say when the stop
+    /// began (seen in the container's state), and the sink to emit it to.
+    stopping: Option<(StopSignal, oneshot::Sender<Instant>, EventSink)>,
 }
 
 impl Stopper for EngineStopper<'_> {
     async fn stop(&mut self) -> Result<(), ScenarioError> {
-        self.engine
-            .stop_container(self.id, self.timeout)
-            .await
-            .map_err(|e| {
-                // A lost engine stays typed: the run stops every scenario for it.
-                if e.is_lost() {
-                    return ScenarioError::Engine(e);
-                }
-                ScenarioError::Stop {
-                    what: self.what.to_string(),
-                    reason: e.to_string(),
-                }
-            })
+        let seen = async {
+            let Some((signal, delivered, sink)) = self.stopping.take() else {
+                return;
+            };
+            // Bounded by the stop itself: past the grace period the exit says the rest.
+            let limit = self.timeout + STOPPING_WAIT;
+            if let Ok(at) = self.engine.stopping_seen(self.id, limit).await {
+                let at = harness_instant(at);
+                sink.emit_at(at, EventKind::StopBegan { signal });
+                let _ = delivered.send(at);
+            }
+        };
+        let (stopped, ()) = tokio::join!(self.engine.stop_container(self.id, self.timeout), seen);
+        stopped.map_err(|e| {
+            // A lost engine stays typed: the run stops every scenario for it.
+            if e.is_lost() {
+                return ScenarioError::Engine(e);
+            }
+            ScenarioError::Stop {
+                what: self.what.to_string(),
+                reason: e.to_string(),
+            }
+        })
     }
 }
 
@@ -282,8 +306,12 @@ async fn follow_logs(
         if server_log::is_request_received(&line) {
             received.send_modify(|n| *n += 1);
         }
-        // Stamped when the engine received it: the stream can lag far behind under load.
-        let at = logged.at.map_or_else(Instant::now, harness_instant);
+        // Stamped when the engine received it: the stream can lag far behind under load. An
+        // engine without precise stamps (Podman's whole seconds): the line's own, else now.
+        let at = logged
+            .at
+            .or_else(|| server_log::timestamp(&line))
+            .map_or_else(Instant::now, harness_instant);
         sink.emit_at(at, EventKind::ServerLog { line });
     }
 }

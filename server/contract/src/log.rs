@@ -255,6 +255,12 @@ impl LogLine {
     }
 }
 
+/// The line's leading RFC 3339 timestamp, when it has one: when the server wrote it.
+pub fn timestamp(line: &str) -> Option<SystemTime> {
+    let (first, _) = line.split_once(' ')?;
+    humantime::parse_rfc3339(first).ok()
+}
+
 /// The line without its leading RFC 3339 timestamp, for timelines that show their own clock.
 pub fn without_timestamp(line: &str) -> &str {
     match line.split_once(' ') {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use shutdown_harness::StopSignal;
+use shutdown_harness::{EngineKind, StopSignal};
 
 /// Proves on a real container engine whether an HTTP server shuts down gracefully on
 /// `docker stop`.
@@ -20,6 +20,17 @@ pub struct Cli {
         value_name = "DIR"
     )]
     pub workspace: Option<PathBuf>,
+    /// The container engine: docker (DOCKER_HOST, else /var/run/docker.sock) or podman
+    /// (CONTAINER_HOST, else /run/podman/podman.sock) [default: whichever DOCKER_HOST, else the
+    /// Docker socket, answers].
+    #[arg(
+        long,
+        global = true,
+        env = "SHUTDOWN_HARNESS_ENGINE",
+        value_name = "ENGINE",
+        value_parser = parse_engine
+    )]
+    pub engine: Option<EngineKind>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -237,6 +248,10 @@ pub enum ReportFormat {
     Junit,
     /// One self-contained HTML page: the verdict table and an SVG timeline per scenario.
     Html,
+}
+
+fn parse_engine(text: &str) -> Result<EngineKind, String> {
+    text.parse()
 }
 
 fn parse_signal(text: &str) -> Result<StopSignal, String> {

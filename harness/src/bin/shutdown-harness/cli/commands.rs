@@ -8,8 +8,9 @@ use shutdown_harness::engine::{LABEL_MANAGED, Reaped};
 use shutdown_harness::report::{self, Format, json};
 use shutdown_harness::reproduce::{self, Timings};
 use shutdown_harness::{
-    CheckOptions, ClientProfile, Engine, EngineError, Error, ExplainOptions, LoadSpec, RunOptions,
-    RunResults, Scenario, ScenarioError, Target, Workspace, check_image, explain, scenario_file,
+    CheckOptions, ClientProfile, Engine, EngineError, EngineKind, Error, ExplainOptions, LoadSpec,
+    RunOptions, RunResults, Scenario, ScenarioError, Target, Workspace, check_image, explain,
+    scenario_file,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -41,7 +42,7 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
             } else {
                 Timings::experiment()
             };
-            let engine = connect().await?;
+            let engine = connect(cli.engine).await?;
             let options = RunOptions {
                 run_id: run_id.to_string(),
                 cancel,
@@ -64,7 +65,7 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
                 eprintln!("no scenario matches; see `shutdown-harness list`");
                 return Ok(EXIT_ERROR);
             }
-            let engine = connect().await?;
+            let engine = connect(cli.engine).await?;
             let options = RunOptions {
                 run_id: run_id.to_string(),
                 cancel,
@@ -96,7 +97,7 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
             Ok(EXIT_OK)
         }
         Command::Check(args) => {
-            let engine = connect().await?;
+            let engine = connect(cli.engine).await?;
             let options = CheckOptions {
                 port: args.port,
                 path: args.path.clone(),
@@ -130,9 +131,9 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
             };
             finish(live, &results, &args.output, true)
         }
-        Command::Explain(args) => explain_command(args, run_id, cancel).await,
+        Command::Explain(args) => explain_command(args, cli.engine, run_id, cancel).await,
         Command::Clean(args) => {
-            let engine = Engine::connect().await?;
+            let engine = Engine::connect_to(cli.engine).await?;
             let reaped = engine.reap_dead_runs().await?;
             say_reaped(&reaped);
             let mut removed = reaped.containers();
@@ -164,8 +165,8 @@ async fn run_and_report(
 }
 
 /// Connects to the engine, and first of all removes what runs killed earlier left there.
-async fn connect() -> Result<Engine, Error> {
-    let engine = Engine::connect().await?;
+async fn connect(kind: Option<EngineKind>) -> Result<Engine, Error> {
+    let engine = Engine::connect_to(kind).await?;
     say_reaped(&engine.reap_dead_runs().await?);
     Ok(engine)
 }
@@ -280,13 +281,14 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 /// Prints the diagnosis of an image (and its Dockerfile), or of a Dockerfile alone.
 async fn explain_command(
     args: ExplainArgs,
+    kind: Option<EngineKind>,
     run_id: &str,
     cancel: CancellationToken,
 ) -> Result<u8, Error> {
     let json = args.format == ExplainFormat::Json;
     let text = match (&args.image, &args.dockerfile) {
         (Some(image), _) => {
-            let engine = connect().await?;
+            let engine = connect(kind).await?;
             let options = ExplainOptions {
                 dockerfile: args.dockerfile.clone(),
                 stop_signal: args.signal,

@@ -63,6 +63,7 @@ fn describe(event: &RunEvent<'_>) -> Value {
                 }
                 EventKind::StopIssued { signal, .. } => ("stop-issued", json!(signal)),
                 EventKind::SignalSent { signal } => ("signal-sent", json!(signal)),
+                EventKind::StopBegan { signal } => ("stop-began", json!(signal)),
                 EventKind::StopReturned => ("stop-returned", Value::Null),
                 EventKind::Exited { code } => ("exited", json!(code)),
                 EventKind::LoadStarted { rate, client } => {

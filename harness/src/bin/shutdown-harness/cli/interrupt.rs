@@ -6,8 +6,8 @@
 use std::future::Future;
 use std::process::ExitCode;
 
-use shutdown_harness::Engine;
 use shutdown_harness::engine::LABEL_RUN;
+use shutdown_harness::{Engine, EngineKind};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
@@ -56,6 +56,7 @@ impl Received {
 /// remove their containers), sweeps what is left of run `run_id`, and says what was removed.
 pub async fn stop<T>(
     signal: Received,
+    engine: Option<EngineKind>,
     run_id: &str,
     cancel: CancellationToken,
     command: impl Future<Output = T>,
@@ -71,7 +72,7 @@ pub async fn stop<T>(
         cancel.cancel();
         // The command winds down: its scenarios remove their own containers.
         let _ = command.await;
-        let engine = Engine::connect()
+        let engine = Engine::connect_to(engine)
             .await
             .map_err(|_| "the container engine does not answer".to_string())?;
         let _ = engine.remove_labelled_containers(&label).await;

@@ -33,6 +33,7 @@ pub async fn main() -> ExitCode {
         }
     };
     let cancel = CancellationToken::new();
+    let engine = cli.engine;
     let command = commands::execute(cli, &run_id, cancel.clone());
     tokio::pin!(command);
     let signal = tokio::select! {
@@ -47,5 +48,5 @@ pub async fn main() -> ExitCode {
         }
         signal = signals.next() => signal,
     };
-    interrupt::stop(signal, &run_id, cancel, command, &mut signals).await
+    interrupt::stop(signal, engine, &run_id, cancel, command, &mut signals).await
 }
