@@ -74,7 +74,7 @@ pub use judge::judge;
 pub use observation::{Observation, RequestObservation, TimedEvent};
 pub use outcome::{Expected, Outcome};
 pub use pid1::Pid1;
-pub use pipeline::{Reporter, RunEvent, RunOptions, default_jobs, run};
+pub use pipeline::{Reporter, RunEvent, RunOptions, default_jobs, default_jobs_on, run};
 pub use results::{RunResults, ScenarioResult};
 pub use run::{ScenarioError, load_stream};
 pub use scenario::{

@@ -69,9 +69,10 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
             let options = RunOptions {
                 run_id: run_id.to_string(),
                 cancel,
-                jobs: args
-                    .jobs
-                    .map_or_else(shutdown_harness::default_jobs, usize::from),
+                jobs: args.jobs.map_or_else(
+                    || shutdown_harness::default_jobs_on(engine.info().kind),
+                    usize::from,
+                ),
                 ..RunOptions::new(workspace)
             };
             run_and_report(
