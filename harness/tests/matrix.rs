@@ -11,40 +11,11 @@ use shutdown_harness::scenario_file::{filter, load};
 use shutdown_harness::{RunOptions, Scenario, Variant, report};
 use yaml_rust2::YamlLoader;
 
-use common::{assert_run_left_nothing, engine, workspace};
-
-fn all_scenarios() -> Vec<Scenario> {
-    let workspace = workspace();
-    load(workspace.root(), &[workspace.scenarios()]).expect("the scenario files are valid")
-}
-
-/// At least one scenario per variant, plus each special case; short timings throughout.
-const SUBSET: [&str; 12] = [
-    "dash/shell-form/graceful",
-    "bash/shell-form/graceful",
-    "busybox/exec-form-sh/graceful",
-    "dash/exec-form/abrupt",
-    "busybox/shell-form-exec/graceful",
-    "bash/script-no-exec/graceful",
-    "dash/script-exec/graceful",
-    "none/tini/unhandled",
-    "dash/shell-form/graceful/init",
-    "dash/exec-form/sigint-only/stop-SIGTERM",
-    "dash/exec-form/request-longer-than-grace",
-    "dash/exec-form/abrupt/download",
-];
+use common::{all_scenarios, assert_run_left_nothing, engine, matrix_subset, workspace};
 
 #[tokio::test]
 async fn a_representative_subset_of_the_matrix_behaves_as_its_file_says() {
-    let subset: Vec<Scenario> = all_scenarios()
-        .into_iter()
-        .filter(|s| SUBSET.contains(&s.name.as_str()))
-        .collect();
-    assert_eq!(
-        subset.len(),
-        SUBSET.len(),
-        "a subset name is not in scenarios/"
-    );
+    let subset = matrix_subset();
     for variant in Variant::ALL {
         assert!(
             subset

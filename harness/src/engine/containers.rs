@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use server_contract::StopSignal;
 
 use super::client::{CALL_DEADLINE, Engine, deadline};
-use super::error::{EngineError, is_not_found};
+use super::error::{EngineError, is_not_found, is_podman_stopped_state};
 
 /// How often [`Engine::stopping_seen`] reads a container's state: an inspect costs Podman about
 /// 2 ms, and the moment it finds is this precise.
@@ -212,11 +212,8 @@ impl Engine {
                             return Ok(SystemTime::now());
                         }
                     }
-                    // A state the API's model lacks (Podman's `stopped`, between the exit
-                    // and `exited`) is past running too.
-                    Err(ClientError::JsonDataError { .. } | ClientError::JsonSerdeError { .. }) => {
-                        return Ok(SystemTime::now());
-                    }
+                    // Podman's `stopped` (exited, not yet cleaned up) is past running too.
+                    Err(e) if is_podman_stopped_state(&e) => return Ok(SystemTime::now()),
                     Err(e) => return Err(EngineError::on_container("inspect container", id, e)),
                 }
                 tokio::time::sleep(STATE_POLL).await;
@@ -242,11 +239,14 @@ impl Engine {
     /// Inspects container `id`.
     pub async fn inspect_container(&self, id: &str) -> Result<ContainerState, EngineError> {
         deadline("inspect container", CALL_DEADLINE, async {
-            self.docker()
-                .inspect_container(id, None)
-                .await
-                .map(state)
-                .map_err(|e| EngineError::on_container("inspect container", id, e))
+            loop {
+                match self.docker().inspect_container(id, None).await {
+                    Ok(inspect) => return Ok(state(inspect)),
+                    // Podman's `stopped` lasts until its cleanup: read the state once it is past.
+                    Err(e) if is_podman_stopped_state(&e) => tokio::time::sleep(STATE_POLL).await,
+                    Err(e) => return Err(EngineError::on_container("inspect container", id, e)),
+                }
+            }
         })
         .await
     }
@@ -354,10 +354,15 @@ impl Engine {
             ..Default::default()
         };
         let containers = deadline("list containers", CALL_DEADLINE, async {
-            self.docker()
-                .list_containers(Some(options))
-                .await
-                .map_err(|e| EngineError::call("list containers", e))
+            loop {
+                match self.docker().list_containers(Some(options.clone())).await {
+                    Ok(containers) => return Ok(containers),
+                    // A container in Podman's `stopped` makes the whole list unreadable: list
+                    // again once its cleanup has moved it on.
+                    Err(e) if is_podman_stopped_state(&e) => tokio::time::sleep(STATE_POLL).await,
+                    Err(e) => return Err(EngineError::call("list containers", e)),
+                }
+            }
         })
         .await?;
         Ok(containers

@@ -7,7 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use shutdown_harness::engine::{LABEL_MANAGED, LABEL_RUN};
-use shutdown_harness::{Engine, Outcome, RunResults, ScenarioResult, Workspace};
+use shutdown_harness::{
+    Engine, EngineKind, Outcome, RunResults, Scenario, ScenarioResult, Workspace,
+};
 
 /// The project's checkout (the tests run from inside it).
 pub fn workspace() -> Workspace {
@@ -18,6 +20,57 @@ pub fn workspace() -> Workspace {
 /// The engine of `DOCKER_HOST`, or the local one.
 pub async fn engine() -> Engine {
     Engine::connect().await.expect("a container engine answers")
+}
+
+/// Podman's API service: CONTAINER_HOST, else /run/podman/podman.sock (`.ci/run` starts one).
+pub async fn podman() -> Engine {
+    Engine::connect_to(Some(EngineKind::Podman))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}\nthe Podman tests need Podman's API service: run \
+                 `podman system service --time=0 unix:///tmp/podman.sock &` and \
+                 `export CONTAINER_HOST=unix:///tmp/podman.sock` (.ci/run does both)"
+            )
+        })
+}
+
+/// The matrix's representative subset: at least one scenario per variant, plus each special
+/// case; short timings throughout.
+pub const MATRIX_SUBSET: [&str; 12] = [
+    "dash/shell-form/graceful",
+    "bash/shell-form/graceful",
+    "busybox/exec-form-sh/graceful",
+    "dash/exec-form/abrupt",
+    "busybox/shell-form-exec/graceful",
+    "bash/script-no-exec/graceful",
+    "dash/script-exec/graceful",
+    "none/tini/unhandled",
+    "dash/shell-form/graceful/init",
+    "dash/exec-form/sigint-only/stop-SIGTERM",
+    "dash/exec-form/request-longer-than-grace",
+    "dash/exec-form/abrupt/download",
+];
+
+/// Every scenario of the workspace's scenarios/.
+pub fn all_scenarios() -> Vec<Scenario> {
+    let workspace = workspace();
+    shutdown_harness::scenario_file::load(workspace.root(), &[workspace.scenarios()])
+        .expect("the scenario files are valid")
+}
+
+/// The scenarios of [`MATRIX_SUBSET`], checked to be there.
+pub fn matrix_subset() -> Vec<Scenario> {
+    let subset: Vec<Scenario> = all_scenarios()
+        .into_iter()
+        .filter(|s| MATRIX_SUBSET.contains(&s.name.as_str()))
+        .collect();
+    assert_eq!(
+        subset.len(),
+        MATRIX_SUBSET.len(),
+        "a subset name is not in scenarios/"
+    );
+    subset
 }
 
 /// The result of scenario `name`, or a panic listing what there is.
@@ -35,7 +88,11 @@ pub fn scenario<'a>(results: &'a RunResults, name: &str) -> &'a ScenarioResult {
 /// Asserts that run `run_id` left no container behind (and removes any, so that one failure
 /// does not leak into the next test).
 pub async fn assert_run_left_nothing(run_id: &str) {
-    let engine = engine().await;
+    assert_run_left_nothing_on(&engine().await, run_id).await;
+}
+
+/// [`assert_run_left_nothing`] on `engine`.
+pub async fn assert_run_left_nothing_on(engine: &Engine, run_id: &str) {
     let label = format!("{LABEL_RUN}={run_id}");
     let left = engine
         .labelled_containers(&label)
@@ -70,8 +127,12 @@ pub fn for_snapshot(results: &RunResults) -> RunResults {
 /// whatever a check created, it removed. Lists only, so a leftover fails the test instead of
 /// being cleaned away silently.
 pub async fn assert_no_managed_container_of(image: &str) {
-    let left: Vec<String> = engine()
-        .await
+    assert_no_managed_container_of_on(&engine().await, image).await;
+}
+
+/// [`assert_no_managed_container_of`] on `engine`.
+pub async fn assert_no_managed_container_of_on(engine: &Engine, image: &str) {
+    let left: Vec<String> = engine
         .labelled_containers(LABEL_MANAGED)
         .await
         .expect("listing containers works")

@@ -1,0 +1,159 @@
+//! The second engine: the matrix's subset and the experiment on Podman's Docker-compatible API,
+//! `check` on a real server there, and what `--engine` says when the wrong engine answers.
+//!
+//! Needs Podman's API service; `.ci/run` starts one on a socket of its own and exports
+//! CONTAINER_HOST.
+
+mod common;
+
+use std::time::Duration;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use serde_json::Value;
+use shutdown_harness::reproduce::{self, Timings};
+use shutdown_harness::{
+    EngineKind, EventKind, Outcome, RunOptions, default_jobs_on, images, report,
+};
+
+use common::{
+    assert_no_managed_container_of_on, assert_run_left_nothing_on, matrix_subset, podman, scenario,
+    workspace,
+};
+
+/// The CONTAINER_HOST the tests use, as the harness resolves it.
+fn podman_endpoint() -> String {
+    EngineKind::Podman.endpoint(|name| std::env::var(name).ok())
+}
+
+#[tokio::test]
+async fn the_matrix_subset_and_the_experiment_hold_on_podman() {
+    let engine = podman().await;
+    assert_eq!(engine.info().kind, EngineKind::Podman);
+    let mut scenarios = matrix_subset();
+    scenarios.extend(reproduce::scenarios(Timings::fast()));
+    let options = RunOptions {
+        jobs: default_jobs_on(EngineKind::Podman),
+        ..RunOptions::new(Some(workspace()))
+    };
+    let results = shutdown_harness::run(Some(&engine), &scenarios, &options, &mut ())
+        .await
+        .expect("the run completes");
+    assert_run_left_nothing_on(&engine, &options.run_id).await;
+    let report = report::human::render(&results);
+    // The same files, the same expectations: no cell of the subset differs between engines.
+    assert!(results.passed(), "{report}");
+    assert_eq!(
+        results.engine.as_ref().map(|e| e.kind),
+        Some(EngineKind::Podman)
+    );
+
+    // Podman sends no `kill` event: the stop's beginning is read off the container's state,
+    // and the request after the stop is timed from it, so on the shell form it is sent (and
+    // served) long before the SIGKILL at the end of the grace period.
+    let shell = scenario(&results, "container/shell-form");
+    let timeline = &shell.observation.timeline;
+    assert!(
+        timeline
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::StopBegan { .. })),
+        "{report}"
+    );
+    assert!(
+        !timeline
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::SignalSent { .. })),
+        "{report}"
+    );
+    let observation = &shell.observation;
+    let lag = observation
+        .signal_sent_ms
+        .expect("the stop's beginning was seen")
+        - observation.stop_issued_ms.expect("the stop was issued");
+    assert!(
+        (0..1000).contains(&lag),
+        "stopping seen {lag} ms after the stop: {report}"
+    );
+    let after = observation.request("after-stop").expect("sent");
+    assert_eq!(after.outcome, Outcome::Ok, "{report}");
+    let stop_returned = observation.stop_issued_ms.unwrap()
+        + i64::try_from(observation.stop_duration.unwrap().as_millis()).unwrap();
+    assert!(
+        after.sent_ms < stop_returned - 1000,
+        "the late request waited for the stop to return: {report}"
+    );
+}
+
+#[tokio::test]
+async fn check_runs_on_podman_and_says_so_in_its_report() {
+    let engine = podman().await;
+    let image = images::nginx_image(&engine)
+        .await
+        .expect("nginx forges on Podman");
+    let output = tokio::task::spawn_blocking({
+        let image = image.clone();
+        move || {
+            cargo_bin_cmd!("shutdown-harness")
+                .env("CONTAINER_HOST", podman_endpoint())
+                .args(["--engine", "podman", "check", "--image", &image])
+                .args(["--port", "8080", "--path", "/slow", "--ready-path", "/"])
+                .args([
+                    "--requests",
+                    "2",
+                    "--stop-timeout",
+                    "8",
+                    "--signal",
+                    "SIGQUIT",
+                ])
+                .args([
+                    "--stop-after",
+                    "1s",
+                    "--after-stop",
+                    "1500ms",
+                    "--format",
+                    "json",
+                ])
+                .timeout(Duration::from_secs(120))
+                .output()
+                .expect("the binary runs")
+        }
+    })
+    .await
+    .expect("joins");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // nginx's graceful shutdown (SIGQUIT) drains on Podman as on Docker.
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let report: Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    assert_eq!(report["engine"]["kind"], "podman", "{stdout}");
+    assert_eq!(report["engine"]["api_version"], "1.41", "{stdout}");
+    assert_no_managed_container_of_on(&engine, &image).await;
+}
+
+#[test]
+fn asking_for_docker_where_podman_answers_is_a_usage_error() {
+    let output = cargo_bin_cmd!("shutdown-harness")
+        .env("DOCKER_HOST", podman_endpoint())
+        .args(["--engine", "docker", "clean"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is podman, not docker"), "{stderr}");
+    assert!(stderr.contains("DOCKER_HOST"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_engine_is_refused_with_the_known_ones() {
+    let output = cargo_bin_cmd!("shutdown-harness")
+        .args(["--engine", "containerd", "clean"])
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("use docker or podman"), "{stderr}");
+}
