@@ -242,8 +242,8 @@ fn summary(out: &mut String, results: &RunResults) {
     out.push('\n');
 }
 
-/// `76 passed, 0 failed in 25.1s (longest scenario 7.3s, builds 401ms)`, and the names of what
-/// failed on the next line.
+/// `76 passed, 0 failed in 25.1s on docker 20.10.24 (longest scenario 7.3s, builds 401ms)`
+/// (the engine when one ran the scenarios), and the names of what failed on the next line.
 pub fn summary_line(results: &RunResults) -> String {
     let passed = results.scenarios.iter().filter(|s| s.passed()).count();
     let failed: Vec<&str> = results
@@ -252,8 +252,13 @@ pub fn summary_line(results: &RunResults) -> String {
         .filter(|s| !s.passed())
         .map(|s| s.scenario.name.as_str())
         .collect();
+    let on = results
+        .engine
+        .as_ref()
+        .map(|e| format!(" on {} {}", e.kind.name(), e.version))
+        .unwrap_or_default();
     let mut line = format!(
-        "{passed} passed, {} failed in {} (longest scenario {}, builds {})",
+        "{passed} passed, {} failed in {}{on} (longest scenario {}, builds {})",
         failed.len(),
         duration::format(results.duration),
         duration::format(results.longest_scenario()),
