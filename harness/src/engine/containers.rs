@@ -2,7 +2,7 @@
 //! inspect, wait, exec, remove; and the networks a run makes for its containers.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
 use bollard::errors::Error as ClientError;
@@ -36,8 +36,8 @@ pub struct ContainerConfig {
     pub env: Vec<(String, String)>,
     /// Labels (the run's, at least).
     pub labels: HashMap<String, String>,
-    /// A container port to publish on 127.0.0.1, on a host port the engine picks.
-    pub publish: Option<u16>,
+    /// Container ports to publish on 127.0.0.1, each on a host port the engine picks.
+    pub publish: Vec<u16>,
     /// `docker run --init`: the engine's init as PID 1.
     pub init: bool,
     /// The stop signal (API 1.41 has no per-call one: it is the container's, set at create).
@@ -68,9 +68,16 @@ pub struct ContainerState {
     pub stop_signal: Option<String>,
     /// Its published TCP ports: (container port, address on 127.0.0.1).
     pub ports: Vec<(u16, SocketAddr)>,
+    /// Its address on each network it is attached to, by network name.
+    pub addresses: HashMap<String, IpAddr>,
 }
 
 impl ContainerState {
+    /// Its address on network `network` (by name), if attached.
+    pub fn address_on(&self, network: &str) -> Option<IpAddr> {
+        self.addresses.get(network).copied()
+    }
+
     /// The loopback address container port `port` is published on: traffic stays on 127.0.0.1,
     /// so a port published on all addresses (testcontainers' default) is reached there too.
     pub fn published(&self, port: u16) -> Option<SocketAddr> {
@@ -94,6 +101,17 @@ pub struct LabelledContainer {
     pub labels: HashMap<String, String>,
 }
 
+/// A network found by its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledNetwork {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its labels.
+    pub labels: HashMap<String, String>,
+}
+
 /// What a command run in a container (`docker exec`) did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecOutcome {
@@ -106,12 +124,12 @@ pub struct ExecOutcome {
 impl Engine {
     /// Creates a container; returns its id.
     pub async fn create_container(&self, config: &ContainerConfig) -> Result<String, EngineError> {
-        let port = config.publish.map(|p| format!("{p}/tcp"));
+        let ports: Vec<String> = config.publish.iter().map(|p| format!("{p}/tcp")).collect();
         let body = ContainerCreateBody {
             image: Some(config.image.clone()),
             env: Some(config.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             labels: Some(config.labels.clone()),
-            exposed_ports: port.clone().map(|p| vec![p]),
+            exposed_ports: (!ports.is_empty()).then(|| ports.clone()),
             stop_signal: config.stop_signal.map(|s| s.name().to_string()),
             stop_timeout: config
                 .stop_timeout
@@ -119,14 +137,17 @@ impl Engine {
             cmd: config.cmd.clone(),
             host_config: Some(HostConfig {
                 // Traffic stays on 127.0.0.1; the engine picks a free host port.
-                port_bindings: port.map(|p| {
-                    HashMap::from([(
-                        p,
-                        Some(vec![PortBinding {
-                            host_ip: Some("127.0.0.1".to_string()),
-                            host_port: Some(String::new()),
-                        }]),
-                    )])
+                port_bindings: (!ports.is_empty()).then(|| {
+                    ports
+                        .into_iter()
+                        .map(|p| {
+                            let binding = PortBinding {
+                                host_ip: Some("127.0.0.1".to_string()),
+                                host_port: Some(String::new()),
+                            };
+                            (p, Some(vec![binding]))
+                        })
+                        .collect()
                 }),
                 init: Some(config.init),
                 network_mode: config.network.as_ref().map(|(network, _)| network.clone()),
@@ -416,6 +437,69 @@ impl Engine {
         .await
     }
 
+    /// Attaches container `id` (created, not yet started or running) to network `network`,
+    /// where the others reach it as `alias`.
+    pub async fn connect_network(
+        &self,
+        id: &str,
+        network: &str,
+        alias: &str,
+    ) -> Result<(), EngineError> {
+        let request = bollard::models::NetworkConnectRequest {
+            container: id.to_string(),
+            endpoint_config: Some(bollard::models::EndpointSettings {
+                aliases: Some(vec![alias.to_string()]),
+                ..Default::default()
+            }),
+        };
+        deadline("connect network", CALL_DEADLINE, async {
+            self.docker()
+                .connect_network(network, request)
+                .await
+                .map_err(|e| EngineError::call("connect network", e))
+        })
+        .await
+    }
+
+    /// The networks carrying `label` (`key` or `key=value`).
+    pub async fn labelled_networks(
+        &self,
+        label: &str,
+    ) -> Result<Vec<LabelledNetwork>, EngineError> {
+        let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
+        let options = bollard::query_parameters::ListNetworksOptions {
+            filters: Some(filters),
+        };
+        let networks = deadline("list networks", CALL_DEADLINE, async {
+            self.docker()
+                .list_networks(Some(options))
+                .await
+                .map_err(|e| EngineError::call("list networks", e))
+        })
+        .await?;
+        Ok(networks
+            .into_iter()
+            .filter_map(|n| {
+                Some(LabelledNetwork {
+                    id: n.id?,
+                    name: n.name.unwrap_or_default(),
+                    labels: n.labels.unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+
+    /// Removes every network carrying `label`; returns how many. Their containers go first.
+    pub async fn remove_labelled_networks(&self, label: &str) -> Result<usize, EngineError> {
+        let mut removed = 0;
+        for network in self.labelled_networks(label).await? {
+            if self.remove_network(&network.id).await? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Removes network `id`; false when it was already gone.
     pub async fn remove_network(&self, id: &str) -> Result<bool, EngineError> {
         deadline("remove network", CALL_DEADLINE, async {
@@ -447,6 +531,20 @@ fn state(inspect: ContainerInspectResponse) -> ContainerState {
         .and_then(|s| s.pid)
         .filter(|p| *p > 0);
     let config = inspect.config.unwrap_or_default();
+    let addresses = inspect
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .map(|networks| {
+            networks
+                .iter()
+                .filter_map(|(name, endpoint)| {
+                    let ip = endpoint.ip_address.as_deref()?.parse().ok()?;
+                    Some((name.clone(), ip))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let ports = inspect
         .network_settings
         .and_then(|n| n.ports)
@@ -465,6 +563,7 @@ fn state(inspect: ContainerInspectResponse) -> ContainerState {
         })
         .collect();
     ContainerState {
+        addresses,
         id: inspect.id.unwrap_or_default(),
         image: config.image.unwrap_or_default(),
         running,

@@ -11,7 +11,9 @@ mod reap;
 mod streams;
 
 pub use client::{Engine, EngineInfo, EngineKind, MAX_STOP_TIMEOUT};
-pub use containers::{ContainerConfig, ContainerState, ExecOutcome, LabelledContainer};
+pub use containers::{
+    ContainerConfig, ContainerState, ExecOutcome, LabelledContainer, LabelledNetwork, STATE_POLL,
+};
 pub use error::EngineError;
 pub use images::ImageConfig;
 pub use labels::{LABEL_MANAGED, LABEL_OWNER, LABEL_RUN, Owner, new_run_id, run_labels};

@@ -9,11 +9,13 @@ use super::containers::LabelledContainer;
 use super::error::EngineError;
 use super::labels::{LABEL_MANAGED, LABEL_OWNER, LABEL_RUN, Owner};
 
-/// What one reap removed: per dead run, its containers.
+/// What one reap removed: per dead run, its containers; and the dead runs' networks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reaped {
     /// Run id, and the containers removed of it.
     pub runs: BTreeMap<String, Vec<LabelledContainer>>,
+    /// How many networks of dead runs were removed (after their containers).
+    pub networks: usize,
 }
 
 impl Reaped {
@@ -24,16 +26,12 @@ impl Reaped {
 }
 
 impl Engine {
-    /// Removes the containers of every run whose owning process on this host is gone.
+    /// Removes the containers, then the networks, of every run whose owning process on this
+    /// host is gone.
     pub async fn reap_dead_runs(&self) -> Result<Reaped, EngineError> {
         let mut reaped = Reaped::default();
         for container in self.labelled_containers(LABEL_MANAGED).await? {
-            let owner = container
-                .labels
-                .get(LABEL_OWNER)
-                .and_then(|o| Owner::parse(o));
-            // No owner label (made by hand, or by testcontainers): not a run's to judge.
-            if owner.and_then(|o| o.alive()) != Some(false) {
+            if !owner_is_gone(&container.labels) {
                 continue;
             }
             if self.remove_container(&container.id).await? {
@@ -41,6 +39,21 @@ impl Engine {
                 reaped.runs.entry(run).or_default().push(container);
             }
         }
+        for network in self.labelled_networks(LABEL_MANAGED).await? {
+            if owner_is_gone(&network.labels) && self.remove_network(&network.id).await? {
+                reaped.networks += 1;
+            }
+        }
         Ok(reaped)
     }
+}
+
+/// Whether the labels name an owning process on this host that is gone. No owner label (made
+/// by hand, or by testcontainers): not a run's to judge.
+fn owner_is_gone(labels: &std::collections::HashMap<String, String>) -> bool {
+    labels
+        .get(LABEL_OWNER)
+        .and_then(|o| Owner::parse(o))
+        .and_then(|o| o.alive())
+        == Some(false)
 }

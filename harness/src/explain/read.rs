@@ -61,7 +61,7 @@ pub(super) async fn observe(
         name: Some(format!("shutdown-harness-explain-{run_id}")),
         image: image.to_string(),
         labels: run_labels(run_id),
-        publish: options.port,
+        publish: options.port.into_iter().collect(),
         init: options.init,
         // API 1.41 has no per-call stop signal: it is the container's, set here.
         stop_signal: options.stop_signal,

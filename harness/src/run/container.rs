@@ -88,7 +88,7 @@ fn config(scenario: &Scenario, image: &str, name: &str, run_id: &str) -> Contain
         image: image.to_string(),
         env,
         labels: run_labels(run_id),
-        publish: Some(port),
+        publish: vec![port],
         init,
         stop_signal: Some(scenario.stop.signal),
         stop_timeout: Some(scenario.stop.timeout),

@@ -138,10 +138,12 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
             let reaped = engine.reap_dead_runs().await?;
             say_reaped(&reaped);
             let mut removed = reaped.containers();
+            let mut networks = reaped.networks;
             if args.all {
                 removed += engine.remove_labelled_containers(LABEL_MANAGED).await?;
+                networks += engine.remove_labelled_networks(LABEL_MANAGED).await?;
             }
-            println!("removed {removed} container(s)");
+            println!("removed {removed} container(s), {networks} network(s)");
             if args.images {
                 let removed = engine.remove_managed_images().await?;
                 println!("removed {removed} image(s)");

@@ -76,6 +76,7 @@ pub async fn stop<T>(
             .await
             .map_err(|_| "the container engine does not answer".to_string())?;
         let _ = engine.remove_labelled_containers(&label).await;
+        let _ = engine.remove_labelled_networks(&label).await;
         let left = engine.labelled_containers(&label).await.unwrap_or_default();
         if !left.is_empty() {
             return Err(format!("{} container(s) could not be removed", left.len()));
