@@ -215,6 +215,7 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
         },
         requests,
         load: options.load.clone(),
+        rollout: None,
         expect,
         reason: None,
     }

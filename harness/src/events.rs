@@ -6,6 +6,7 @@ use tokio::time::Instant;
 
 use crate::outcome::Outcome;
 use crate::pid1::Pid1;
+use crate::rollout::HookOutcome;
 use crate::traffic::{ClientProfile, LoadRecord};
 use crate::variant::StopSignal;
 
@@ -92,6 +93,52 @@ pub enum EventKind {
     LoadRecords(Vec<LoadRecord>),
     /// The stream ended: every request it sent has an outcome.
     LoadEnded,
+    /// A rollout's replica was started (`r1`, `r2`: the first ones; then their replacements).
+    ReplicaStarted {
+        /// Its name.
+        replica: String,
+    },
+    /// A replica entered the balancer's pool (and passed its health check, when checks are on).
+    ReplicaInPool {
+        /// Its name.
+        replica: String,
+    },
+    /// A replica's termination began (Kubernetes: the pod is marked terminating).
+    TerminationBegan {
+        /// Its name.
+        replica: String,
+    },
+    /// A replica's `preStop` step ended.
+    PreStopEnded {
+        /// Its name.
+        replica: String,
+        /// How it ended.
+        outcome: HookOutcome,
+    },
+    /// A replica left the balancer's pool (its endpoint was removed).
+    EndpointRemoved {
+        /// Its name.
+        replica: String,
+    },
+    /// The orchestrator sent a replica its stop signal.
+    ReplicaSignalled {
+        /// Its name.
+        replica: String,
+        /// The signal.
+        signal: StopSignal,
+    },
+    /// The grace period ended with the replica still running: SIGKILL.
+    ReplicaKilled {
+        /// Its name.
+        replica: String,
+    },
+    /// A replica exited.
+    ReplicaExited {
+        /// Its name.
+        replica: String,
+        /// Its exit code.
+        code: i64,
+    },
 }
 
 /// Progress of the images stage, before any scenario runs.

@@ -28,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+pub mod balancer;
 pub mod check;
 pub mod engine;
 pub mod explain;
@@ -49,6 +50,7 @@ mod pid1;
 mod pipeline;
 mod procfs;
 mod results;
+mod rollout;
 mod run;
 mod scenario;
 mod server_log;
@@ -76,6 +78,9 @@ pub use outcome::{Expected, Outcome};
 pub use pid1::Pid1;
 pub use pipeline::{Reporter, RunEvent, RunOptions, default_jobs, default_jobs_on, run};
 pub use results::{RunResults, ScenarioResult};
+pub use rollout::{
+    HookOutcome, MAX_REPLICAS, PreStop, RolloutExpectation, RolloutPhase, RolloutSpec,
+};
 pub use run::{ScenarioError, load_stream};
 pub use scenario::{
     ContainerSpec, Expectations, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec,

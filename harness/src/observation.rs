@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::events::EventKind;
 use crate::outcome::Outcome;
 use crate::pid1::Pid1;
+use crate::rollout::{HookOutcome, RolloutPhase};
 use crate::traffic::{ClientProfile, LoadRecord, Phase};
 
 /// What one request met, with times in ms from the moment the server was ready.
@@ -65,6 +66,65 @@ pub struct Observation {
     pub timeline: Vec<TimedEvent>,
     /// The load across the stop, if the scenario had one.
     pub load: Option<LoadObservation>,
+    /// The rolling update, if the scenario was one.
+    pub rollout: Option<RolloutObservation>,
+}
+
+/// A rolling update, as observed: each replica's termination steps, and what the stream lost.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct RolloutObservation {
+    /// Every replica, old and new, in the order they started.
+    pub replicas: Vec<ReplicaObservation>,
+    /// Requests of the stream sent during the rollout.
+    pub sent: u64,
+    /// Of them, lost: errors from the balancer, resets, empty replies, truncated bodies,
+    /// timeouts.
+    pub lost: u64,
+    /// Sent and lost, by phase of the termination in progress when each went out.
+    pub by_phase: Vec<RolloutPhaseCounts>,
+    /// The lost ones by outcome (`http-error` for the balancer's 502 and 503), most first.
+    pub lost_by_outcome: Vec<(Outcome, u64)>,
+}
+
+/// The counts of one phase of a rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RolloutPhaseCounts {
+    /// The phase.
+    pub phase: RolloutPhase,
+    /// Requests sent in it.
+    pub sent: u64,
+    /// Of them, lost.
+    pub lost: u64,
+}
+
+/// One replica of a rollout: when each step of its life happened, ms from ready.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ReplicaObservation {
+    /// Its name (`r1`...).
+    pub name: String,
+    /// When it started.
+    pub started_ms: Option<i64>,
+    /// When it entered the balancer's pool.
+    pub in_pool_ms: Option<i64>,
+    /// When its termination began.
+    pub termination_ms: Option<i64>,
+    /// How its `preStop` step ended, and when.
+    pub pre_stop: Option<HookOutcome>,
+    /// When its `preStop` step ended.
+    pub pre_stop_ended_ms: Option<i64>,
+    /// When it left the balancer's pool.
+    pub endpoint_removed_ms: Option<i64>,
+    /// When the orchestrator sent it the stop signal.
+    pub signal_ms: Option<i64>,
+    /// When it was SIGKILLed at the end of the grace period, if it was.
+    pub killed_ms: Option<i64>,
+    /// When it exited.
+    pub exit_ms: Option<i64>,
+    /// Its exit code.
+    pub exit_code: Option<i64>,
+    /// Requests lost while it was terminating (its pre-stop, draining and stale-endpoint
+    /// phases).
+    pub lost: u64,
 }
 
 /// A stream of requests across the stop, as observed.

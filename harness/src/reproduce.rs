@@ -112,6 +112,7 @@ fn process(t: Timings, mode: ServerMode) -> Scenario {
         },
         requests: requests(lead, t.after_stop),
         load: None,
+        rollout: None,
         expect: Expectations {
             requests: vec![
                 ("in-flight".to_string(), in_flight),
@@ -122,6 +123,7 @@ fn process(t: Timings, mode: ServerMode) -> Scenario {
             stop_at_least: None,
             stop_below: Some(t.grace),
             load: Vec::new(),
+            rollout: None,
         },
         reason: Some(reason.to_string()),
     }
@@ -142,6 +144,7 @@ fn container(t: Timings, variant: Variant) -> Scenario {
             stop_at_least: Some(t.grace),
             stop_below: None,
             load: Vec::new(),
+            rollout: None,
         }
     } else {
         Expectations {
@@ -154,6 +157,7 @@ fn container(t: Timings, variant: Variant) -> Scenario {
             stop_at_least: None,
             stop_below: Some(t.grace),
             load: Vec::new(),
+            rollout: None,
         }
     };
     let reason = if shell {
@@ -176,6 +180,7 @@ fn container(t: Timings, variant: Variant) -> Scenario {
         },
         requests: requests(t.stop_into_request, t.after_stop),
         load: None,
+        rollout: None,
         expect,
         reason: Some(reason.to_string()),
     }

@@ -9,6 +9,7 @@ use server_contract::KeepAliveDrain;
 use server_contract::env as server_env;
 
 use crate::outcome::Expected;
+use crate::rollout::{RolloutExpectation, RolloutSpec};
 use crate::traffic::{LoadExpectation, LoadSpec};
 use crate::variant::{Base, ServerMode, StopSignal, Variant};
 
@@ -27,6 +28,9 @@ pub struct Scenario {
     pub requests: Vec<RequestSpec>,
     /// A steady stream of requests across the stop, if any.
     pub load: Option<LoadSpec>,
+    /// A rolling update of the server behind a load balancer, instead of one stop: the stop's
+    /// signal is what each replica gets, its time the rollout's start.
+    pub rollout: Option<RolloutSpec>,
     /// What must be observed for the scenario to pass.
     pub expect: Expectations,
     /// One line on why the expectations are what they are.
@@ -243,6 +247,8 @@ pub struct Expectations {
     pub stop_below: Option<Duration>,
     /// Bounds on the counts of the load's requests.
     pub load: Vec<LoadExpectation>,
+    /// What the rollout must show.
+    pub rollout: Option<RolloutExpectation>,
 }
 
 impl Scenario {

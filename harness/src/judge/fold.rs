@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use server_contract::LogLine;
 
 use super::load::{self, Gathered, Moments};
+use super::rollout;
 use crate::events::{Event, EventKind};
 use crate::observation::{Observation, RequestObservation, TimedEvent};
 use crate::outcome::Outcome;
@@ -107,6 +108,15 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
                 observation.exit_code = Some(*code);
                 exit_ms.get_or_insert(ms(event.at));
             }
+            // A rollout's steps: folded from the timeline once it is complete.
+            EventKind::ReplicaStarted { .. }
+            | EventKind::ReplicaInPool { .. }
+            | EventKind::TerminationBegan { .. }
+            | EventKind::PreStopEnded { .. }
+            | EventKind::EndpointRemoved { .. }
+            | EventKind::ReplicaSignalled { .. }
+            | EventKind::ReplicaKilled { .. }
+            | EventKind::ReplicaExited { .. } => {}
         }
         observation.timeline.push(TimedEvent {
             ms: ms(event.at),
@@ -118,6 +128,10 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
     observation.timeline.sort_by_key(|event| event.ms);
     observation.signal_received =
         reads_signal_log.then_some(observation.signal_logged_ms.is_some());
+    let (records, stream_started_ms) = stream
+        .as_ref()
+        .map_or((&[][..], 0), |s| (&s.records[..], s.started_ms));
+    observation.rollout = rollout::observe(&observation.timeline, records, stream_started_ms);
     if let Some(stream) = stream {
         let moments = Moments {
             // The server's own word for when it got the signal is the closest fact; else the

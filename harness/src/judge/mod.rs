@@ -5,6 +5,7 @@
 mod expectations;
 mod fold;
 mod load;
+mod rollout;
 
 use std::sync::Arc;
 

@@ -218,6 +218,20 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
         }
         EventKind::LoadRecords(_) => return None,
         EventKind::LoadEnded => "load ends: every request has an outcome".to_string(),
+        EventKind::ReplicaStarted { replica } => format!("{replica} started"),
+        EventKind::ReplicaInPool { replica } => format!("{replica} in the balancer's pool"),
+        EventKind::TerminationBegan { replica } => format!("{replica} terminating"),
+        EventKind::PreStopEnded { replica, outcome } => {
+            format!("{replica} preStop {}", outcome.describe())
+        }
+        EventKind::EndpointRemoved { replica } => {
+            format!("{replica} out of the balancer's pool")
+        }
+        EventKind::ReplicaSignalled { replica, signal } => format!("{replica} sent {signal}"),
+        EventKind::ReplicaKilled { replica } => {
+            format!("{replica} SIGKILLed at the end of the grace period")
+        }
+        EventKind::ReplicaExited { replica, code } => format!("{replica} exited {code}"),
         EventKind::Exited { code } => {
             let killed = if result
                 .observation

@@ -106,6 +106,7 @@ impl FileCx<'_> {
             stop_at_least,
             stop_below,
             load,
+            rollout: None,
         })
     }
 

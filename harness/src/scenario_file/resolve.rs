@@ -79,6 +79,7 @@ impl FileCx<'_> {
             },
             requests: specs,
             load: load?,
+            rollout: None,
             expect: expectations?,
             reason,
         })

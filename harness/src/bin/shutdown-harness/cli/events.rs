@@ -64,6 +64,22 @@ fn describe(event: &RunEvent<'_>) -> Value {
                 EventKind::StopIssued { signal, .. } => ("stop-issued", json!(signal)),
                 EventKind::SignalSent { signal } => ("signal-sent", json!(signal)),
                 EventKind::StopBegan { signal } => ("stop-began", json!(signal)),
+                EventKind::ReplicaStarted { replica } => ("replica-started", json!(replica)),
+                EventKind::ReplicaInPool { replica } => ("replica-in-pool", json!(replica)),
+                EventKind::TerminationBegan { replica } => ("termination-began", json!(replica)),
+                EventKind::PreStopEnded { replica, outcome } => (
+                    "pre-stop-ended",
+                    json!({"replica": replica, "outcome": outcome}),
+                ),
+                EventKind::EndpointRemoved { replica } => ("endpoint-removed", json!(replica)),
+                EventKind::ReplicaSignalled { replica, signal } => (
+                    "replica-signalled",
+                    json!({"replica": replica, "signal": signal}),
+                ),
+                EventKind::ReplicaKilled { replica } => ("replica-killed", json!(replica)),
+                EventKind::ReplicaExited { replica, code } => {
+                    ("replica-exited", json!({"replica": replica, "code": code}))
+                }
                 EventKind::StopReturned => ("stop-returned", Value::Null),
                 EventKind::Exited { code } => ("exited", json!(code)),
                 EventKind::LoadStarted { rate, client } => {

@@ -1,0 +1,110 @@
+//! HAProxy's configuration and image: one image for every scenario, its settings read from the
+//! environment (`.if defined(...)` blocks, HAProxy 2.4+), its replicas in server slots that the
+//! runtime API fills in and empties as the rollout goes.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::engine::Engine;
+use crate::images::{BuildError, GeneratedFile, HostBinary, RootfsImage, forge};
+
+/// The frontend's port inside the balancer's container.
+pub const FRONTEND_PORT: u16 = 8080;
+/// The runtime API's port inside the balancer's container (TCP, level admin): the harness
+/// reaches it on its published 127.0.0.1 port, and nothing else can.
+pub const ADMIN_PORT: u16 = 9999;
+/// How many replica slots the backend has (`s1` ... `s8`): the replicas and their replacements.
+pub const SLOTS: usize = 8;
+
+/// The configuration. Timeouts are HAProxy's usual ones; `timeout connect` is short so that a
+/// connection to a gone replica fails fast, as it does on a real network where it is refused.
+/// Servers start disabled (maintenance) at a placeholder address until a replica fills them.
+pub const HAPROXY_CONFIG: &str = r#"global
+    log stdout format raw local0 info
+    stats socket ipv4@0.0.0.0:9999 level admin
+    hard-stop-after 5s
+
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+    retries "${BALANCER_RETRIES}"
+.if defined(BALANCER_REDISPATCH)
+    option redispatch
+.endif
+    http-reuse "${BALANCER_REUSE}"
+
+frontend web
+    bind :8080
+    default_backend replicas
+
+backend replicas
+    balance roundrobin
+.if defined(BALANCER_CHECKS)
+    default-server check inter 200ms fall 2 rise 1
+.endif
+    server s1 127.0.0.1:1 disabled
+    server s2 127.0.0.1:1 disabled
+    server s3 127.0.0.1:1 disabled
+    server s4 127.0.0.1:1 disabled
+    server s5 127.0.0.1:1 disabled
+    server s6 127.0.0.1:1 disabled
+    server s7 127.0.0.1:1 disabled
+    server s8 127.0.0.1:1 disabled
+"#;
+
+/// The balancer's image: the host's HAProxy (Debian package `haproxy`) with its libraries and
+/// [`HAPROXY_CONFIG`], in the foreground. Returns the content tag, building it unless it exists.
+pub async fn balancer_image(engine: &Engine) -> Result<String, BuildError> {
+    let spec = RootfsImage {
+        repository: "balancer".to_string(),
+        flavour: Some("haproxy".to_string()),
+        binaries: vec![HostBinary {
+            candidates: vec![PathBuf::from("/usr/sbin/haproxy")],
+            package: "haproxy".to_string(),
+            installed_as: vec!["/usr/sbin/haproxy".to_string()],
+            is_static: false,
+        }],
+        symlinks: Vec::new(),
+        files: vec![
+            GeneratedFile::text("/etc/haproxy/haproxy.cfg", HAPROXY_CONFIG),
+            GeneratedFile::keep_dir("/tmp"),
+        ],
+        instructions: vec![
+            format!("EXPOSE {FRONTEND_PORT} {ADMIN_PORT}"),
+            r#"ENTRYPOINT ["/usr/sbin/haproxy", "-db", "-f", "/etc/haproxy/haproxy.cfg"]"#
+                .to_string(),
+        ],
+        labels: HashMap::from([(
+            "shutdown-harness.third-party".to_string(),
+            "haproxy".to_string(),
+        )]),
+    };
+    Ok(forge(engine, &spec).await?.tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configuration_has_every_slot_and_reads_its_settings() {
+        for slot in 1..=SLOTS {
+            assert!(HAPROXY_CONFIG.contains(&format!("server s{slot} 127.0.0.1:1 disabled")));
+        }
+        assert!(!HAPROXY_CONFIG.contains(&format!("server s{} ", SLOTS + 1)));
+        for variable in [
+            "BALANCER_RETRIES",
+            "BALANCER_REUSE",
+            "BALANCER_REDISPATCH",
+            "BALANCER_CHECKS",
+        ] {
+            assert!(HAPROXY_CONFIG.contains(variable), "{variable}");
+        }
+        assert!(HAPROXY_CONFIG.contains(&format!("bind :{FRONTEND_PORT}")));
+        assert!(HAPROXY_CONFIG.contains(&format!("0.0.0.0:{ADMIN_PORT}")));
+    }
+}
