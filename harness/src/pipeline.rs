@@ -12,6 +12,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::balancer::balancer_image;
 use crate::engine::{Engine, EngineError, EngineKind, LABEL_RUN, new_run_id};
 use crate::error::Error;
 use crate::events::{BuildEvent, Event};
@@ -307,17 +308,29 @@ async fn prepare(
             reporter.report(RunEvent::Build(&event));
         }
     }
+    let mut balancer = None;
     if let Some(engine) = &engine {
         for scenario in scenarios {
             if let Target::Image(spec) = &scenario.target {
                 engine.require_image(&spec.image).await?;
             }
         }
+        if scenarios.iter().any(|s| s.rollout.is_some()) {
+            let name = "balancer:haproxy".to_string();
+            reporter.report(RunEvent::Build(&BuildEvent::ImageStarted { name: name.clone() }));
+            let forged = balancer_image(engine).await?;
+            reporter.report(RunEvent::Build(&BuildEvent::ImageFinished {
+                name,
+                built: forged.built,
+            }));
+            balancer = Some(forged.tag);
+        }
     }
     Ok(RunContext {
         engine,
         server: server.map(|s| s.path),
         images,
+        balancer,
         run_id: options.run_id.clone(),
         cancel: cancel.clone(),
     })

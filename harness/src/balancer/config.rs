@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::engine::Engine;
-use crate::images::{BuildError, GeneratedFile, HostBinary, RootfsImage, forge};
+use crate::images::{BuildError, Forged, GeneratedFile, HostBinary, RootfsImage, forge};
 
 /// The frontend's port inside the balancer's container.
 pub const FRONTEND_PORT: u16 = 8080;
@@ -57,8 +57,9 @@ backend replicas
 "#;
 
 /// The balancer's image: the host's HAProxy (Debian package `haproxy`) with its libraries and
-/// [`HAPROXY_CONFIG`], in the foreground. Returns the content tag, building it unless it exists.
-pub async fn balancer_image(engine: &Engine) -> Result<String, BuildError> {
+/// [`HAPROXY_CONFIG`], in the foreground. Returns its content tag, and whether it was built now
+/// (it is only when missing).
+pub async fn balancer_image(engine: &Engine) -> Result<Forged, BuildError> {
     let spec = RootfsImage {
         repository: "balancer".to_string(),
         flavour: Some("haproxy".to_string()),
@@ -83,7 +84,7 @@ pub async fn balancer_image(engine: &Engine) -> Result<String, BuildError> {
             "haproxy".to_string(),
         )]),
     };
-    Ok(forge(engine, &spec).await?.tag)
+    forge(engine, &spec).await
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ mod server_binary;
 mod variants;
 
 pub use error::BuildError;
-pub use rootfs::{GeneratedFile, HostBinary, RootfsImage, forge};
+pub use rootfs::{Forged, GeneratedFile, HostBinary, RootfsImage, forge};
 pub use runtimes::{
     BIG_FILE_LEN, BUSYBOX_CGI_SLEEP_S, BUSYBOX_SLOW_PATH, HTTP_PORT, NGINX_RATE_PER_S,
     NGINX_SLOW_PATH, busybox_httpd_image, nginx_image,

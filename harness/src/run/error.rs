@@ -63,6 +63,22 @@ pub enum ScenarioError {
         /// Why.
         reason: String,
     },
+    /// The load balancer of a rollout failed a command the scenario needed.
+    #[error(transparent)]
+    Balancer(#[from] crate::balancer::BalancerError),
+    /// A rollout's replica did not enter the balancer's pool in time.
+    #[error(
+        "{replica} did not enter the balancer's pool within {}: its health check kept failing (last status: {status})",
+        crate::duration::format(*waited)
+    )]
+    NotInPool {
+        /// The replica.
+        replica: String,
+        /// How long it was given.
+        waited: Duration,
+        /// The balancer's last word on it.
+        status: String,
+    },
     /// The engine failed a call the scenario needed.
     #[error(transparent)]
     Engine(#[from] EngineError),

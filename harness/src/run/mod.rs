@@ -8,6 +8,7 @@ mod load;
 mod pooled;
 mod process;
 pub(crate) mod ready;
+mod rollout;
 mod schedule;
 mod sink;
 
@@ -30,6 +31,8 @@ pub(crate) struct RunContext {
     pub(crate) server: Option<std::path::PathBuf>,
     /// The variant images.
     pub(crate) images: VariantImages,
+    /// The balancer's image, when a scenario is a rollout.
+    pub(crate) balancer: Option<String>,
     /// The run's id: in container names and labels.
     pub(crate) run_id: String,
     /// Cancelled when the run must stop: scenarios then end at once, removing what they made.
@@ -48,6 +51,17 @@ pub(crate) async fn run_scenario(
     };
     let engine = || cx.engine.as_ref().ok_or_else(not_prepared);
     let name = format!("shutdown-harness-{}-{index}", cx.run_id);
+    if let Some(spec) = &scenario.rollout {
+        let image = match &scenario.target {
+            Target::Container(c) => cx.images.get(&(c.variant, c.base)),
+            Target::Image(i) => Some(&i.image),
+            Target::Process | Target::Running(_) => None,
+        };
+        let (Some(image), Some(balancer)) = (image, &cx.balancer) else {
+            return Err(not_prepared());
+        };
+        return rollout::run(engine()?, scenario, spec, image, balancer, &name, cx, sink).await;
+    }
     match &scenario.target {
         Target::Process => {
             let binary = cx.server.as_ref().ok_or_else(not_prepared)?;
