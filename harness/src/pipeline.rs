@@ -317,7 +317,9 @@ async fn prepare(
         }
         if scenarios.iter().any(|s| s.rollout.is_some()) {
             let name = "balancer:haproxy".to_string();
-            reporter.report(RunEvent::Build(&BuildEvent::ImageStarted { name: name.clone() }));
+            reporter.report(RunEvent::Build(&BuildEvent::ImageStarted {
+                name: name.clone(),
+            }));
             let forged = balancer_image(engine).await?;
             reporter.report(RunEvent::Build(&BuildEvent::ImageFinished {
                 name,

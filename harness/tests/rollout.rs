@@ -25,7 +25,12 @@ async fn probe() {
     for (name, from, pre_stop, lag) in [
         ("exec/none/lag0", "container/exec-form", PreStop::None, 0),
         ("exec/none/lag1", "container/exec-form", PreStop::None, 1000),
-        ("exec/sleep2/lag1", "container/exec-form", PreStop::Exec(vec!["sleep".into(), "2".into()]), 1000),
+        (
+            "exec/sleep2/lag1",
+            "container/exec-form",
+            PreStop::Exec(vec!["sleep".into(), "2".into()]),
+            1000,
+        ),
         ("shell/none/lag0", "container/shell-form", PreStop::None, 0),
     ] {
         let mut s = base(from);
@@ -57,7 +62,9 @@ async fn probe() {
     assert_run_left_nothing(&options.run_id).await;
     for s in &results.scenarios {
         println!("{}", serde_json::to_string(&s.observation.rollout).unwrap());
-        if let Some(e) = &s.error { println!("ERROR {e}"); }
+        if let Some(e) = &s.error {
+            println!("ERROR {e}");
+        }
     }
     println!("{}", report::human::render(&results));
 }

@@ -67,8 +67,10 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
     failures.extend(not_in_flight(scenario, observation));
     failures.extend(exited_before_the_stop(observation));
     failures.extend(load_failures(scenario, observation));
-    let requirements = match &observation.load {
-        Some(load) if observation.requests.is_empty() => load_requirements(load),
+    failures.extend(rollout_failures(scenario, observation));
+    let requirements = match (&observation.rollout, &observation.load) {
+        (Some(rollout), _) => rollout_requirements(rollout),
+        (None, Some(load)) if observation.requests.is_empty() => load_requirements(load),
         _ => requirements(observation),
     };
     Verdict {
@@ -124,6 +126,93 @@ fn load_failures(scenario: &Scenario, observation: &Observation) -> Vec<String> 
         }
     }
     failures
+}
+
+/// The rollout's expectations that did not hold.
+fn rollout_failures(scenario: &Scenario, observation: &Observation) -> Vec<String> {
+    let Some(expect) = scenario.expect.rollout else {
+        return Vec::new();
+    };
+    let Some(rollout) = &observation.rollout else {
+        return vec!["rollout: expected a rolling update, but no replica was seen".to_string()];
+    };
+    let mut failures = Vec::new();
+    if let Some(bound) = expect.lost
+        && !bound.holds(rollout.lost, rollout.sent)
+    {
+        failures.push(format!(
+            "lost: expected {bound}, got {} of {} ({})",
+            rollout.lost,
+            rollout.sent,
+            rollout_losses(rollout)
+        ));
+    }
+    let terminated: Vec<_> = rollout
+        .replicas
+        .iter()
+        .filter(|r| r.termination_ms.is_some())
+        .collect();
+    if terminated.len() < usize::from(scenario.rollout.as_ref().map_or(0, |r| r.replicas)) {
+        failures.push(format!(
+            "rollout: only {} replica(s) were terminated",
+            terminated.len()
+        ));
+    }
+    if let Some(wanted) = expect.hook_done {
+        for replica in &terminated {
+            let done = replica.pre_stop == Some(crate::rollout::HookOutcome::Done);
+            if done != wanted {
+                failures.push(format!(
+                    "preStop of {}: expected {}, got {}",
+                    replica.name,
+                    if wanted { "done" } else { "not done" },
+                    replica
+                        .pre_stop
+                        .as_ref()
+                        .map_or_else(|| "none ran".to_string(), |h| h.describe())
+                ));
+            }
+        }
+    }
+    failures
+}
+
+/// `12 http-error in stale-endpoint, 3 reset in draining`-like: where the losses were.
+fn rollout_losses(rollout: &crate::observation::RolloutObservation) -> String {
+    let phases: Vec<String> = rollout
+        .by_phase
+        .iter()
+        .filter(|c| c.lost > 0)
+        .map(|c| format!("{} in {}", c.lost, c.phase.name()))
+        .collect();
+    if phases.is_empty() {
+        "none".to_string()
+    } else {
+        phases.join(", ")
+    }
+}
+
+/// A rollout's requirement: every request of the stream is answered, whichever replica the
+/// balancer sent it to. Which replica refused what is the balancer's business, so the second
+/// requirement is not tested as such.
+fn rollout_requirements(rollout: &crate::observation::RolloutObservation) -> Vec<RequirementCheck> {
+    vec![
+        RequirementCheck {
+            requirement: Requirement::AnswersInFlight,
+            met: Some(rollout.lost == 0),
+            evidence: format!(
+                "rollout: {} of {} lost ({})",
+                rollout.lost,
+                rollout.sent,
+                rollout_losses(rollout)
+            ),
+        },
+        RequirementCheck {
+            requirement: Requirement::RefusesNew,
+            met: None,
+            evidence: "not tested as such: behind a balancer, a stopping replica's refusals are the balancer's to route around".to_string(),
+        },
+    ]
 }
 
 /// A server that exited before the stop was issued was not stopped by it: it crashed, or was

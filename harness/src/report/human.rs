@@ -128,6 +128,17 @@ fn timeline_lines(out: &mut String, result: &ScenarioResult) {
             );
         }
     }
+    if let Some(spec) = &scenario.rollout {
+        let _ = writeln!(
+            out,
+            "   rollout of {} replica(s) behind HAProxy ({}); preStop {}, endpoint lag {}, termination grace {}",
+            spec.replicas,
+            spec.balancer.describe(),
+            spec.pre_stop.describe(),
+            duration::format(spec.endpoint_lag),
+            duration::format(spec.termination_grace)
+        );
+    }
     if let Some(pid1) = &observation.pid1 {
         let handles = if pid1.handles_stop_signal {
             "handles"
@@ -154,8 +165,10 @@ fn timeline_lines(out: &mut String, result: &ScenarioResult) {
             None => writeln!(out, "   {statement}: {}", check.evidence),
         };
     }
-    if let Some(load) = &observation.load {
-        load_summary(out, load);
+    match (&observation.rollout, &observation.load) {
+        (Some(rollout), _) => rollout_summary(out, rollout),
+        (None, Some(load)) => load_summary(out, load),
+        (None, None) => {}
     }
     let unmet = result
         .verdict
@@ -282,6 +295,56 @@ pub fn summary_line(results: &RunResults) -> String {
         line.push_str(&format!("\nfailed: {}", failed.join(", ")));
     }
     line
+}
+
+/// What the rollout lost, by phase and by replica.
+fn rollout_summary(out: &mut String, rollout: &crate::observation::RolloutObservation) {
+    let outcomes: Vec<String> = rollout
+        .lost_by_outcome
+        .iter()
+        .map(|(outcome, n)| format!("{outcome} {n}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "   rollout: lost {} of {}{}",
+        rollout.lost,
+        rollout.sent,
+        if outcomes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", outcomes.join(", "))
+        }
+    );
+    let phases: Vec<String> = rollout
+        .by_phase
+        .iter()
+        .map(|c| format!("{} {}/{}", c.phase.name(), c.lost, c.sent))
+        .collect();
+    let _ = writeln!(out, "     by phase (lost/sent): {}", phases.join(" · "));
+    for replica in rollout
+        .replicas
+        .iter()
+        .filter(|r| r.termination_ms.is_some())
+    {
+        let hook = replica
+            .pre_stop
+            .as_ref()
+            .map(|h| format!(", preStop {}", h.describe()))
+            .unwrap_or_default();
+        let exit = replica
+            .exit_code
+            .map_or_else(|| "no exit seen".to_string(), |c| format!("exit {c}"));
+        let killed = if replica.killed_ms.is_some() {
+            " (SIGKILLed)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "     {}: lost {}{hook}, {exit}{killed}",
+            replica.name, replica.lost
+        );
+    }
 }
 
 /// The stream's counts, overall and by phase, with latencies.

@@ -145,10 +145,12 @@ async fn rollout(
     engine.start_container(&balancer).await?;
     let state = engine.inspect_container(&balancer).await?;
     let published = |port| {
-        state.published(port).ok_or_else(|| ScenarioError::NotPublished {
-            what: "the balancer".to_string(),
-            port,
-        })
+        state
+            .published(port)
+            .ok_or_else(|| ScenarioError::NotPublished {
+                what: "the balancer".to_string(),
+                port,
+            })
     };
     let (frontend, admin) = (published(FRONTEND_PORT)?, published(ADMIN_PORT)?);
     let api = RuntimeApi::new(admin);
@@ -177,17 +179,12 @@ async fn rollout(
     let ready = Instant::now();
 
     let (done_tx, done_rx) = watch::channel(None);
-    let load_spec = scenario.load.clone().unwrap_or_else(|| default_load(scenario));
+    let load_spec = scenario
+        .load
+        .clone()
+        .unwrap_or_else(|| default_load(scenario));
     let budget = rollout.budget();
-    let stream = load::send(
-        &load_spec,
-        frontend,
-        ready,
-        done_rx,
-        budget,
-        budget,
-        sink,
-    );
+    let stream = load::send(&load_spec, frontend, ready, done_rx, budget, budget, sink);
     let steps = async {
         tokio::time::sleep_until(ready + scenario.stop.at).await;
         for (i, replica) in old.into_iter().enumerate() {
@@ -363,8 +360,7 @@ impl Rollout<'_> {
                     let left = deadline.saturating_duration_since(Instant::now());
                     Some(match self.engine.exec(&replica.id, command, left).await {
                         Ok(ExecOutcome {
-                            exit_code: Some(0),
-                            ..
+                            exit_code: Some(0), ..
                         }) => HookOutcome::Done,
                         Ok(outcome) => HookOutcome::Failed(failed_exec(&outcome)),
                         Err(e) => HookOutcome::Failed(e.to_string()),
@@ -380,7 +376,9 @@ impl Rollout<'_> {
 
     /// The longest the stream may run: every replacement's start, grace and lag, with room.
     fn budget(&self) -> Duration {
-        let per_replica = START_WAIT + POOL_WAIT + self.spec.termination_grace
+        let per_replica = START_WAIT
+            + POOL_WAIT
+            + self.spec.termination_grace
             + self.spec.endpoint_lag
             + KILL_WAIT;
         self.scenario.stop.at + per_replica * u32::from(self.spec.replicas)
