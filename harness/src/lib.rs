@@ -50,6 +50,7 @@ mod pipeline;
 mod procfs;
 mod results;
 mod run;
+mod runtime;
 mod scenario;
 mod server_log;
 mod traffic;
@@ -77,9 +78,10 @@ pub use pid1::Pid1;
 pub use pipeline::{Reporter, RunEvent, RunOptions, default_jobs, run};
 pub use results::{RunResults, ScenarioResult};
 pub use run::{ScenarioError, load_stream};
+pub use runtime::Runtime;
 pub use scenario::{
     ContainerSpec, Expectations, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec,
-    Scenario, ServerSpec, StopSpec, Target,
+    RuntimeSpec, Scenario, ServerSpec, StopSpec, Target,
 };
 pub use scenario_file::{Diagnostic, ScenarioFileError, load as load_scenarios};
 pub use traffic::{

@@ -11,10 +11,12 @@ pub(crate) mod ready;
 mod schedule;
 mod sink;
 
+use std::collections::HashMap;
+
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
-use crate::images::VariantImages;
+use crate::images::{RuntimeImage, VariantImages};
 use crate::scenario::{Scenario, Target};
 
 pub use error::ScenarioError;
@@ -30,6 +32,8 @@ pub(crate) struct RunContext {
     pub(crate) server: Option<std::path::PathBuf>,
     /// The variant images.
     pub(crate) images: VariantImages,
+    /// The runtimes' images, by what they are made of.
+    pub(crate) runtime_images: HashMap<RuntimeImage, String>,
     /// The run's id: in container names and labels.
     pub(crate) run_id: String,
     /// Cancelled when the run must stop: scenarios then end at once, removing what they made.
@@ -66,6 +70,13 @@ pub(crate) async fn run_scenario(
         }
         Target::Image(spec) => {
             container::run(engine()?, scenario, &spec.image, &name, cx, sink).await
+        }
+        Target::Runtime(_) => {
+            let image = scenario
+                .runtime_image()
+                .and_then(|image| cx.runtime_images.get(&image))
+                .ok_or_else(not_prepared)?;
+            container::run(engine()?, scenario, image, &name, cx, sink).await
         }
         Target::Running(spec) => {
             // Someone else's container: left as it is, for its owner.
