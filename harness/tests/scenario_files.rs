@@ -702,3 +702,27 @@ fn a_request_path_is_checked_and_excludes_delay() {
         "{line}"
     );
 }
+
+/// The README's scenario-file examples show every key a `[[scenario]]` takes: the list is the
+/// one the unknown-key diagnostic gives, so a new key cannot be left out of the docs.
+#[test]
+fn the_readme_documents_every_scenario_key() {
+    let lines = errors(&format!(
+        "{GOOD_HEAD}\n[[scenario]]\nname = \"x\"\nvariant = \"exec-form\"\nno-such-key = 1\n"
+    ));
+    let keys = lines[0]
+        .split("(expected one of: ")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix(')'))
+        .expect("the diagnostic lists the keys");
+    // The reference is "Scenario files"; the load keys are shown under "Traffic across the stop".
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    for key in keys.split(", ") {
+        assert!(
+            readme.contains(&format!("\n{key} = "))
+                || readme.contains(&format!("# {key} = "))
+                || readme.contains(&format!(", {key} = ")),
+            "the README shows no `{key} = ...` line in a scenario-file example"
+        );
+    }
+}
