@@ -2,9 +2,9 @@
 //! subset behaves as its file says, and wherever `explain` predicts something about a cell, the
 //! run shows it; where it cannot know, it says so instead of guessing.
 //!
-//! Timings measured here (2 cores): the subset runs in about 8 s once its images exist; forging
-//! them the first time (node, npm, Python's standard library, nginx, busybox) takes about a
-//! minute.
+//! Timings measured here (2 cores): the subset and the four explanations take about 12 s once
+//! the images exist; forging them the first time (node, npm, Python's standard library, nginx,
+//! busybox) takes about a minute.
 
 mod common;
 
