@@ -52,6 +52,7 @@ mod procfs;
 mod results;
 mod rollout;
 mod run;
+mod runtime;
 mod scenario;
 mod server_log;
 mod traffic;
@@ -82,9 +83,10 @@ pub use rollout::{
     HookOutcome, MAX_REPLICAS, PreStop, RolloutExpectation, RolloutPhase, RolloutSpec,
 };
 pub use run::{ScenarioError, load_stream};
+pub use runtime::Runtime;
 pub use scenario::{
     ContainerSpec, Expectations, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec,
-    Scenario, ServerSpec, StopSpec, Target,
+    RuntimeSpec, Scenario, ServerSpec, StopSpec, Target,
 };
 pub use scenario_file::{Diagnostic, ScenarioFileError, load as load_scenarios};
 pub use traffic::{

@@ -3,7 +3,7 @@
 //! the moment it ends, and its result reported then, so that a long run shows its results as it
 //! goes (cargo-nextest's runner and reporter are the model).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -16,7 +16,10 @@ use crate::balancer::balancer_image;
 use crate::engine::{Engine, EngineError, EngineKind, LABEL_RUN, new_run_id};
 use crate::error::Error;
 use crate::events::{BuildEvent, Event};
-use crate::images::{BuildError, ServerBinary, build_static_server, ensure_variant_images};
+use crate::images::{
+    BuildError, RuntimeImage, ServerBinary, build_static_server, ensure_variant_images,
+    runtime_image,
+};
 use crate::judge::judge;
 use crate::results::{RunResults, ScenarioResult};
 use crate::run::{EventSink, Message, RunContext, ScenarioError, run_scenario};
@@ -309,6 +312,7 @@ async fn prepare(
         }
     }
     let mut balancer = None;
+    let mut runtime_images = HashMap::new();
     if let Some(engine) = &engine {
         for scenario in scenarios {
             if let Target::Image(spec) = &scenario.target {
@@ -327,15 +331,48 @@ async fn prepare(
             }));
             balancer = Some(forged.tag);
         }
+        runtime_images = forge_runtime_images(engine, scenarios, cancel, reporter).await?;
     }
     Ok(RunContext {
         engine,
         server: server.map(|s| s.path),
         images,
         balancer,
+        runtime_images,
         run_id: options.run_id.clone(),
         cancel: cancel.clone(),
     })
+}
+
+/// Forges the images the runtime scenarios run, each distinct one once, reporting each; one at
+/// a time, since each reads a runtime's tree from the host and the engine builds one at a time.
+async fn forge_runtime_images(
+    engine: &Engine,
+    scenarios: &[Scenario],
+    cancel: &CancellationToken,
+    reporter: &mut dyn Reporter,
+) -> Result<HashMap<RuntimeImage, String>, Error> {
+    let wanted: BTreeSet<RuntimeImage> = scenarios
+        .iter()
+        .filter_map(Scenario::runtime_image)
+        .collect();
+    let mut forged = HashMap::new();
+    for image in wanted {
+        if cancel.is_cancelled() {
+            return Err(Error::Interrupted);
+        }
+        let name = image.short_name();
+        reporter.report(RunEvent::Build(&BuildEvent::ImageStarted {
+            name: name.clone(),
+        }));
+        let made = runtime_image(engine, &image).await?;
+        reporter.report(RunEvent::Build(&BuildEvent::ImageFinished {
+            name,
+            built: made.built,
+        }));
+        forged.insert(image, made.tag);
+    }
+    Ok(forged)
 }
 
 /// The message a panic carried, when it carried text.

@@ -8,8 +8,10 @@ use std::time::Duration;
 use server_contract::KeepAliveDrain;
 use server_contract::env as server_env;
 
+use crate::images::{HTTP_PORT, RuntimeImage};
 use crate::outcome::Expected;
 use crate::rollout::{RolloutExpectation, RolloutSpec};
+use crate::runtime::Runtime;
 use crate::traffic::{LoadExpectation, LoadSpec};
 use crate::variant::{Base, ServerMode, StopSignal, Variant};
 
@@ -46,6 +48,10 @@ pub enum Target {
     Container(ContainerSpec),
     /// Any image already present locally (the user's own), run as it is; the stop is `docker stop`.
     Image(ImageSpec),
+    /// A runtime people ship (nginx, node, gunicorn...), imaged by the harness from host
+    /// packages with the scenario's settings baked in, then run as an image; the stop is
+    /// `docker stop`.
+    Runtime(RuntimeSpec),
     /// A container someone else started and will remove (with testcontainers, say): the harness
     /// drives and stops it, and leaves it stopped.
     Running(RunningSpec),
@@ -79,6 +85,15 @@ pub struct ImageSpec {
     pub ready_path: String,
     /// How long the server may take to answer after the container started.
     pub ready_within: Duration,
+}
+
+/// A runtime's container: which runtime, and whether docker's init runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RuntimeSpec {
+    /// The runtime, started the way its users start it.
+    pub runtime: Runtime,
+    /// `docker run --init`: docker's own init (tini) as PID 1.
+    pub init: bool,
 }
 
 /// The image and container settings of a container scenario.
@@ -256,7 +271,20 @@ impl Scenario {
     pub fn container(&self) -> Option<ContainerSpec> {
         match &self.target {
             Target::Container(spec) => Some(*spec),
-            Target::Process | Target::Image(_) | Target::Running(_) => None,
+            Target::Process | Target::Image(_) | Target::Running(_) | Target::Runtime(_) => None,
+        }
+    }
+
+    /// The image a runtime scenario runs: its runtime with the settings that apply to it.
+    pub fn runtime_image(&self) -> Option<RuntimeImage> {
+        match &self.target {
+            Target::Runtime(spec) => Some(RuntimeImage::new(
+                spec.runtime,
+                self.server.mode,
+                self.server.delay,
+                self.server.drain_timeout,
+            )),
+            _ => None,
         }
     }
 
@@ -265,6 +293,7 @@ impl Scenario {
         match &self.target {
             Target::Image(spec) => spec.port,
             Target::Running(spec) => spec.port,
+            Target::Runtime(_) => HTTP_PORT,
             Target::Process | Target::Container(_) => server_env::DEFAULT_PORT,
         }
     }

@@ -319,6 +319,7 @@ async fn a_container_that_exits_at_once_is_reported() {
             installed_as: vec!["/bin/busybox".to_string()],
             is_static: true,
         }],
+        trees: Vec::new(),
         symlinks: Vec::new(),
         files: Vec::new(),
         instructions: vec![r#"ENTRYPOINT ["/bin/busybox", "false"]"#.to_string()],

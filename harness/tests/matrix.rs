@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
-use shutdown_harness::scenario_file::{filter, load};
-use shutdown_harness::{RunOptions, Scenario, Variant, report};
+use shutdown_harness::scenario_file::filter;
+use shutdown_harness::{RunOptions, Variant, report};
 use yaml_rust2::YamlLoader;
 
 use common::{all_scenarios, assert_run_left_nothing, engine, matrix_subset, workspace};

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use shutdown_harness::scenario_file::{filter, load, parse};
 use shutdown_harness::{
-    Base, Expected, Outcome, ScenarioFileError, ServerMode, StopSignal, Target, Variant,
+    Base, Expected, Outcome, RequestKind, Runtime, ScenarioFileError, ServerMode, StopSignal,
+    Target, Variant,
 };
 
 fn workspace() -> PathBuf {
@@ -486,7 +487,7 @@ fn one_bad_file_of_two_returns_nothing_and_lists_errors_of_both() {
         [
             "harness/tests/fixtures/bad/bad-values.toml:4:9: bad duration \"1,5s\" for `delay`: write it like 250ms, 2s or 1.5s",
             "harness/tests/fixtures/bad/bad-values.toml:11:11: variant `script-exec` needs /bin/sh, but base `none` has no shell (use exec-form or tini on `none`, or a base with a shell)",
-            "harness/tests/fixtures/bad/unknown-key.toml:7:1: unknown key `stop-timout` in [[scenario]]: did you mean `stop-timeout`? (expected one of: name, reason, expect, signals, requests, load, target, base, variant, init, mode, delay, drain-timeout, stop-signal, stop-timeout, stop-at, client, keep-alive, linger)",
+            "harness/tests/fixtures/bad/unknown-key.toml:7:1: unknown key `stop-timout` in [[scenario]]: did you mean `stop-timeout`? (expected one of: name, reason, expect, signals, requests, load, target, runtime, base, variant, init, mode, delay, drain-timeout, stop-signal, stop-timeout, stop-at, client, keep-alive, linger)",
         ]
     );
     // A good file next to a bad one does not load either.
@@ -541,4 +542,187 @@ fn wrong_types_and_unknown_when_keys() {
         "scenarios/test.toml:1:1: this file defines no scenario",
         &[],
     );
+}
+
+#[test]
+fn runtimes_file_loads_every_cell_with_expectations() {
+    let scenarios = load(&workspace(), &[workspace().join("scenarios/runtimes.toml")]).unwrap();
+    all_expected(&scenarios);
+    let runtimes: HashSet<_> = scenarios
+        .iter()
+        .filter_map(|s| match &s.target {
+            Target::Runtime(spec) => Some(spec.runtime),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        runtimes.len(),
+        Runtime::ALL.len(),
+        "every runtime has a cell"
+    );
+    for s in &scenarios {
+        assert_eq!(s.expect.signal_received, None, "{}: not our server", s.name);
+    }
+    let nginx = scenarios
+        .iter()
+        .find(|s| s.name == "nginx/stop-SIGQUIT")
+        .expect("the nginx SIGQUIT cell");
+    assert_eq!(nginx.stop.signal, StopSignal::Sigquit);
+    assert_eq!(
+        nginx.requests[0].kind,
+        RequestKind::Get {
+            path: "/slow".to_string()
+        }
+    );
+    // nginx's download fixes its own length: the budget counts it, not the defaults' delay.
+    assert_eq!(nginx.server.delay, Duration::from_secs(4));
+    let shorter = scenarios
+        .iter()
+        .find(|s| s.name == "gunicorn/graceful-timeout-shorter")
+        .expect("the gunicorn cell");
+    assert_eq!(shorter.server.drain_timeout, Some(Duration::from_secs(1)));
+    assert_eq!(
+        shorter.runtime_image().map(|i| i.graceful_timeout),
+        Some(Some(Duration::from_secs(1)))
+    );
+}
+
+const RUNTIME_HEAD: &str = r#"[defaults]
+target = "runtime"
+delay = "1s"
+stop-timeout = "2s"
+requests = [{ name = "in-flight", at = "-300ms" }]
+"#;
+
+#[test]
+fn a_runtime_cell_names_a_known_runtime() {
+    let lines = errors(&format!(
+        "{RUNTIME_HEAD}\n[[scenario]]\nname = \"x\"\nruntime = \"deno\"\nexpect = {{ requests = {{ in-flight = \"ok\" }}, exit-code = 0 }}\n"
+    ));
+    assert_one_error(
+        &lines,
+        "scenarios/test.toml:9:11: unknown runtime \"deno\"",
+        &["nginx, busybox-httpd, node, npm-start, gunicorn"],
+    );
+    let lines = errors(&format!(
+        "{RUNTIME_HEAD}\n[[scenario]]\nname = \"x\"\nexpect = {{ requests = {{ in-flight = \"ok\" }}, exit-code = 0 }}\n"
+    ));
+    assert_one_error(
+        &lines,
+        "scenarios/test.toml:7:1: scenario `x` has no `runtime`",
+        &["set it here or in [defaults]"],
+    );
+}
+
+#[test]
+fn settings_a_runtime_has_no_use_for_are_refused_with_what_it_does_instead() {
+    let cell = |settings: &str| {
+        errors(&format!(
+            "{RUNTIME_HEAD}\n[[scenario]]\nname = \"x\"\n{settings}\nexpect = {{ requests = {{ in-flight = \"ok\" }}, exit-code = 0 }}\n"
+        ))
+    };
+    assert_one_error(
+        &cell("runtime = \"node\"\nbase = \"dash\""),
+        "scenarios/test.toml:10:8: `base` applies to container scenarios",
+        &["target is \"runtime\""],
+    );
+    assert_one_error(
+        &cell("runtime = \"nginx\"\nmode = \"unhandled\""),
+        "scenarios/test.toml:10:8: `mode` chooses node's server.js handler",
+        &["nginx has its own shutdown"],
+    );
+    assert_one_error(
+        &cell("runtime = \"node\"\nmode = \"abrupt\""),
+        "scenarios/test.toml:10:8: node's server.js is `graceful`",
+        &["`unhandled`"],
+    );
+    assert_one_error(
+        &cell("runtime = \"node\"\ndrain-timeout = \"3s\""),
+        "scenarios/test.toml:10:17: `drain-timeout` is gunicorn's --graceful-timeout",
+        &["node has none"],
+    );
+    assert_one_error(
+        &cell("runtime = \"gunicorn\"\ndrain-timeout = \"1500ms\""),
+        "scenarios/test.toml:10:17: drain-timeout 1.5s is gunicorn's --graceful-timeout",
+        &["whole seconds", "\"1s\""],
+    );
+    assert_one_error(
+        &cell("runtime = \"nginx\"\ndelay = \"2s\""),
+        "scenarios/test.toml:10:9: nginx's slow path has its own length (4s)",
+        &["`path`"],
+    );
+    assert_one_error(
+        &cell("runtime = \"gunicorn\"\nsignals = [\"SIGINT\"]"),
+        "scenarios/test.toml:10:11: `signals` configures graceful-server",
+        &["gunicorn"],
+    );
+    // The other way round: `runtime` on a container cell.
+    let lines = errors(&format!(
+        "{GOOD_HEAD}\n[[scenario]]\nname = \"x\"\nvariant = \"exec-form\"\nruntime = \"node\"\nexpect = {{ requests = {{ in-flight = \"ok\", after-stop = \"ok\" }}, exit-code = 0 }}\n"
+    ));
+    assert_one_error(
+        &lines,
+        "scenarios/test.toml:13:11: `runtime` applies to runtime scenarios only",
+        &["(write target = \"runtime\")"],
+    );
+}
+
+#[test]
+fn a_runtime_cell_cannot_expect_a_log_line_it_does_not_write() {
+    let lines = errors(&format!(
+        "{RUNTIME_HEAD}\n[[scenario]]\nname = \"x\"\nruntime = \"node\"\nexpect = {{ requests = {{ in-flight = \"ok\" }}, exit-code = 0, signal-received = true }}\n"
+    ));
+    assert_one_error(
+        &lines,
+        "scenarios/test.toml:10:78: `signal-received` is read from graceful-server's log line",
+        &["node is not it", "exit code"],
+    );
+}
+
+#[test]
+fn a_request_path_is_checked_and_excludes_delay() {
+    // The request is refused, so the expectation naming it is reported after it: the first
+    // line is the one that says what to fix.
+    let first = |request: &str| {
+        errors(&format!(
+            "{RUNTIME_HEAD}\n[[scenario]]\nname = \"x\"\nruntime = \"nginx\"\nrequests = [{request}]\nexpect = {{ requests = {{ in-flight = \"ok\" }}, exit-code = 0 }}\n"
+        ))
+        .remove(0)
+    };
+    let line = first("{ name = \"in-flight\", at = \"-1s\", path = \"slow\" }");
+    assert!(
+        line.starts_with("scenarios/test.toml:10:54: bad `path`: \"slow\" does not start with `/`"),
+        "{line}"
+    );
+    let line = first("{ name = \"in-flight\", at = \"-1s\", path = \"/slow\", delay = \"1s\" }");
+    assert!(
+        line.starts_with("scenarios/test.toml:10:")
+            && line.contains("either `path`")
+            && line.contains("not both"),
+        "{line}"
+    );
+}
+
+/// The README's scenario-file examples show every key a `[[scenario]]` takes: the list is the
+/// one the unknown-key diagnostic gives, so a new key cannot be left out of the docs.
+#[test]
+fn the_readme_documents_every_scenario_key() {
+    let lines = errors(&format!(
+        "{GOOD_HEAD}\n[[scenario]]\nname = \"x\"\nvariant = \"exec-form\"\nno-such-key = 1\n"
+    ));
+    let keys = lines[0]
+        .split("(expected one of: ")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix(')'))
+        .expect("the diagnostic lists the keys");
+    // The reference is "Scenario files"; the load keys are shown under "Traffic across the stop".
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    for key in keys.split(", ") {
+        assert!(
+            readme.contains(&format!("\n{key} = "))
+                || readme.contains(&format!("# {key} = "))
+                || readme.contains(&format!(", {key} = ")),
+            "the README shows no `{key} = ...` line in a scenario-file example"
+        );
+    }
 }

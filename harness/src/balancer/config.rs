@@ -70,6 +70,7 @@ pub async fn balancer_image(engine: &Engine) -> Result<Forged, BuildError> {
             is_static: false,
         }],
         symlinks: Vec::new(),
+        trees: Vec::new(),
         files: vec![
             GeneratedFile::text("/etc/haproxy/haproxy.cfg", HAPROXY_CONFIG),
             GeneratedFile::keep_dir("/tmp"),

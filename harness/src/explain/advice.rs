@@ -8,6 +8,8 @@ const PROC: &str = "/proc of the container's PID 1 (cmdline, exe, SigCgt, SigBlk
 const KERNEL: &str = "the kernel: PID 1 of a PID namespace gets no default signal actions";
 const NGINX_DOCS: &str =
     "nginx's documentation (Controlling nginx): TERM, INT fast shutdown; QUIT graceful shutdown";
+const NODE_DOCS: &str = "Node.js documentation (process, signal events): SIGTERM and SIGINT have default handlers that reset the terminal mode and then exit with 128 + signal number; installing a listener removes that default";
+const NPM_RUN_SCRIPT: &str = "npm's run-script: the script runs as `sh -c <script>`, a child of npm; what npm does with a signal differs between its versions";
 const GO_DOCS: &str = "Go's os/signal documentation: the runtime catches signals itself; without signal.Notify, SIGTERM makes the program exit with status 2";
 
 /// The prediction in one sentence, claiming nothing about the drain that was not observed.
@@ -18,6 +20,19 @@ pub(super) fn summary(e: &Explanation, a: &Assessment) -> String {
         e.stop_timeout_secs
     );
     let unknown = "whether it drains its requests in flight is only known under load: run `shutdown-harness check`";
+    match &a.runtime {
+        Some((Runtime::Npm, _)) => {
+            return format!(
+                "npm, not the server, gets {signal}: it runs the server's start script as a child `sh -c ...`, and whether the signal reaches the server depends on npm's version and that shell, which /proc cannot tell; run `shutdown-harness check`."
+            );
+        }
+        Some((Runtime::Node, _)) if matches!(a.prediction, Prediction::Delivered { .. }) => {
+            return format!(
+                "{signal} reaches node (PID 1), which catches it whether or not the program listens for it: without a `process.on('{signal}')` listener node re-raises it, and as PID 1 that is dropped until the SIGKILL; /proc cannot tell whether there is one: run `shutdown-harness check`."
+            );
+        }
+        _ => {}
+    }
     match &a.prediction {
         Prediction::Delivered { to } => match &a.runtime {
             Some((Runtime::Nginx, _)) if a.drains == Some(false) => format!(
@@ -76,8 +91,10 @@ pub(super) fn facts(e: &Explanation, a: &Assessment) -> Vec<Fact> {
     let signal = &e.stop_signal;
     let pid1 = &e.observed.pid1;
     let mut facts = Vec::new();
+    let pid1_is_npm = matches!(super::predict::recognise(pid1), Some((Runtime::Npm, _)));
     let what = match (&e.observed.shell, &a.prediction) {
         (Some(shell), _) => format!("a shell ({shell})"),
+        (None, _) if pid1_is_npm => "npm, which runs the server's start script".to_string(),
         (None, Prediction::Forwarded { .. }) => {
             "an init, forwarding signals to its child".to_string()
         }
@@ -112,9 +129,18 @@ pub(super) fn facts(e: &Explanation, a: &Assessment) -> Vec<Fact> {
             "{signal} reaches the server process, which has a handler for it or gets its default action"
         ),
         Some(false) => format!("{signal} does not reach the server process"),
+        None if matches!(a.runtime, Some((Runtime::Npm, _))) => {
+            format!(
+                "whether {signal} reaches the server process depends on npm and the shell it runs the script with"
+            )
+        }
         None => format!("whether {signal} reaches the server process depends on the shell's trap"),
     };
-    facts.push(fact(reaches, KERNEL));
+    let source = match &a.runtime {
+        Some((Runtime::Npm, _)) => NPM_RUN_SCRIPT,
+        _ => KERNEL,
+    };
+    facts.push(fact(reaches, source));
     if a.drains.is_none() {
         facts.push(fact(
             "a handler says nothing of what it does: whether the server stops accepting and finishes its requests in flight is only seen under load (`shutdown-harness check`)".to_string(),
@@ -133,6 +159,18 @@ pub(super) fn facts(e: &Explanation, a: &Assessment) -> Vec<Fact> {
                 "nginx ({why}): SIGTERM and SIGINT are its fast shutdown (connections closed at once, downloads cut); SIGQUIT is its graceful shutdown; the stop signal here is {signal}"
             ),
             NGINX_DOCS,
+        )),
+        Some((Runtime::Node, why)) => facts.push(fact(
+            format!(
+                "node ({why}) catches SIGTERM and SIGINT itself, whether or not the program listens for them: the handler /proc shows may be node's own, which re-raises the signal (dropped while node is PID 1, fatal at once otherwise)"
+            ),
+            NODE_DOCS,
+        )),
+        Some((Runtime::Npm, why)) => facts.push(fact(
+            format!(
+                "npm ({why}) runs the start script as a child shell; npm 10.8 passes {signal} to that shell only, and dash dies of it without passing it on (measured: scenarios/runtimes.toml)"
+            ),
+            NPM_RUN_SCRIPT,
         )),
         None => {}
     }
@@ -205,6 +243,12 @@ pub(super) fn fixes(e: &Explanation, a: &Assessment) -> Vec<String> {
         .and_then(|d| d.entrypoint.as_ref().or(d.cmd.as_ref()))
         .map(|c| c.form);
     let mut fixes = Vec::new();
+    if let Some((Runtime::Npm, _)) = &a.runtime {
+        fixes.push(format!(
+            "start the server itself, not npm: exec form `ENTRYPOINT [\"node\", \"server.js\"]`, with a {signal} listener that calls `server.close()`"
+        ));
+        return fixes;
+    }
     match &a.prediction {
         Prediction::Delivered { .. } | Prediction::Forwarded { child_handles: true, .. } => {
             match &a.runtime {
@@ -213,6 +257,10 @@ pub(super) fn fixes(e: &Explanation, a: &Assessment) -> Vec<String> {
                      (or `--signal SIGQUIT`, compose `stop_signal: SIGQUIT`)"
                         .to_string(),
                 ),
+                Some((Runtime::Node, _)) => fixes.push(format!(
+                    "make sure server.js listens for {signal} (`process.on('{signal}', () => server.close())`); \
+                     `shutdown-harness check` shows whether it drains"
+                )),
                 Some((Runtime::Go, _)) => fixes.push(format!(
                     "make sure the program asks for {signal} (`signal.NotifyContext`) and then calls `http.Server.Shutdown`; \
                      `shutdown-harness check` shows whether it drains"

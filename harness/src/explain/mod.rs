@@ -76,7 +76,8 @@ pub struct Explanation {
     pub pid1: Pid1,
     /// The stop signal `docker stop` sends (option, else the image's, else SIGTERM).
     pub stop_signal: String,
-    /// Whether the stop signal reaches the server process; None when a script decides.
+    /// Whether the stop signal reaches the server process; None when a script or a runner
+    /// (npm) decides.
     pub signal_reaches_server: Option<bool>,
     /// Whether the server drains its requests in flight; None unless the facts settle it.
     pub drains: Option<bool>,

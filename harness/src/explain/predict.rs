@@ -12,6 +12,12 @@ pub(super) enum Runtime {
     Go,
     /// nginx: SIGTERM and SIGINT are its fast shutdown, SIGQUIT its graceful one.
     Nginx,
+    /// node: it catches SIGTERM and SIGINT whether or not the program listens for them (to
+    /// reset the terminal, then re-raise them), so its handler says nothing of the program's.
+    Node,
+    /// npm (`npm start`): not the server but the runner of its start script, as a child
+    /// `sh -c <script>`; what it does with the signal is npm's (and its version's) business.
+    Npm,
 }
 
 /// How many standard signals a process must catch to look like Go's runtime, which installs a
@@ -22,6 +28,23 @@ const GO_CAUGHT: usize = 20;
 /// The runtime of `process`, if its facts give it away, with the fact that did.
 pub(super) fn recognise(process: &Pid1) -> Option<(Runtime, String)> {
     let argv0 = process.command.split(' ').next().unwrap_or_default();
+    let npm_cli = process
+        .command
+        .split(' ')
+        .take(2)
+        .any(|word| word.ends_with("npm-cli.js"));
+    if basename(argv0) == "npm" || npm_cli {
+        return Some((
+            Runtime::Npm,
+            format!("its command is `{}`", process.command),
+        ));
+    }
+    if matches!(basename(argv0), "node" | "nodejs") {
+        return Some((
+            Runtime::Node,
+            format!("its command is `{}`", process.command),
+        ));
+    }
     if process.command.starts_with("nginx: master process") || basename(argv0) == "nginx" {
         return Some((
             Runtime::Nginx,
@@ -84,6 +107,8 @@ pub(super) fn assess(observed: &RunFacts, signal: StopSignal) -> Assessment {
         Prediction::Trapped { .. } => (None, None, None),
         Prediction::Delivered { .. } | Prediction::Forwarded { .. } => {
             match runtime.as_ref().map(|(r, _)| *r) {
+                // npm stands between the signal and the server: /proc cannot tell what it does.
+                Some(Runtime::Npm) => (None, None, None),
                 // nginx's documented fast shutdown: it closes its connections and exits 0.
                 Some(Runtime::Nginx)
                     if matches!(signal, StopSignal::Sigterm | StopSignal::Sigint) =>
@@ -372,6 +397,41 @@ mod tests {
         assert_eq!(fast.runtime.as_ref().map(|(r, _)| *r), Some(Runtime::Nginx));
         assert_eq!(fast.drains, Some(false));
         assert_eq!(assess(&observed, StopSignal::Sigquit).drains, None);
+    }
+
+    /// node as PID 1 catches SIGTERM whether or not server.js listens: nothing about the drain
+    /// or the exit may be claimed. npm as PID 1 is not the server: not even the signal's way.
+    #[test]
+    fn node_and_npm_claim_nothing_they_cannot_know() {
+        let node_catches = ["SIGINT", "SIGUSR1", "SIGSEGV", "SIGTERM"];
+        let node = facts(
+            tree("node server.js", &node_catches, &[], true),
+            "/usr/bin/node",
+            vec![],
+        );
+        let assessment = assess(&node, StopSignal::Sigterm);
+        assert_eq!(assessment.runtime.map(|(r, _)| r), Some(Runtime::Node));
+        assert_eq!(
+            (assessment.drains, assessment.expected_exit_code),
+            (None, None)
+        );
+        let npm = facts(
+            tree("npm start", &node_catches, &[], true),
+            "/usr/bin/node",
+            vec![tree(
+                "sh -c node server.js",
+                &["SIGINT", "SIGCHLD"],
+                &[],
+                false,
+            )],
+        );
+        let assessment = assess(&npm, StopSignal::Sigterm);
+        assert_eq!(assessment.runtime.map(|(r, _)| r), Some(Runtime::Npm));
+        assert_eq!(assessment.signal_reaches_server, None);
+        assert_eq!(
+            (assessment.drains, assessment.expected_exit_code),
+            (None, None)
+        );
     }
 
     #[test]

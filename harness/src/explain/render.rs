@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{DockerfileFacts, Explanation, Form};
+use super::{DockerfileFacts, Explanation, Form, Prediction};
 use crate::pid1::Pid1;
 
 /// The explanation as plain text: the prediction first, then the evidence, then the fixes.
@@ -68,7 +68,9 @@ pub fn render(e: &Explanation) -> String {
         out,
         "  signal reaches the server  {}",
         match e.signal_reaches_server {
-            None => "depends on the shell's trap",
+            None if matches!(e.prediction, Prediction::Trapped { .. }) => {
+                "depends on the shell's trap"
+            }
             value => known(value),
         }
     );

@@ -62,6 +62,7 @@ pub(super) fn recipe(base: Base) -> Option<RootfsImage> {
         repository: "base".to_string(),
         flavour: Some(base.name().to_string()),
         binaries: vec![binary],
+        trees: Vec::new(),
         symlinks,
         files: Vec::new(),
         instructions: Vec::new(),

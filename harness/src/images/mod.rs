@@ -1,5 +1,6 @@
 //! The images stage: the static server binary, bases forged from host files, the variant images
-//! built on them, and images of real servers the project did not write. Nothing is ever pulled.
+//! built on them, and images of real servers and runtimes the project did not write. Nothing is
+//! ever pulled.
 
 mod bases;
 mod context;
@@ -10,10 +11,10 @@ mod server_binary;
 mod variants;
 
 pub use error::BuildError;
-pub use rootfs::{Forged, GeneratedFile, HostBinary, RootfsImage, forge};
+pub use rootfs::{Forged, GeneratedFile, HostBinary, HostTree, RootfsImage, forge};
 pub use runtimes::{
     BIG_FILE_LEN, BUSYBOX_CGI_SLEEP_S, BUSYBOX_SLOW_PATH, HTTP_PORT, NGINX_RATE_PER_S,
-    NGINX_SLOW_PATH, busybox_httpd_image, nginx_image,
+    NGINX_SLOW_PATH, RuntimeImage, busybox_httpd_image, nginx_image, runtime_image,
 };
 pub use server_binary::{STATIC_BUILD_COMMAND, ServerBinary, build_static_server};
 pub use variants::{VariantImages, ensure_variant_images};

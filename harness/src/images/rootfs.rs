@@ -1,6 +1,6 @@
 //! Forging an image from host files, `FROM scratch`: host binaries with the libraries they need,
-//! symlinks and generated files. One representation serves the bases (a shell) and the images of
-//! real servers (nginx, busybox httpd), since nothing can be pulled.
+//! host directory trees, symlinks and generated files. One representation serves the bases (a
+//! shell) and the images of real servers (nginx, node, gunicorn), since nothing can be pulled.
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::PermissionsExt;
@@ -28,6 +28,22 @@ pub struct HostBinary {
     pub installed_as: Vec<String>,
     /// Static (nothing else is copied) rather than dynamically linked (its `ldd` libraries are).
     pub is_static: bool,
+}
+
+/// A host directory (or single file) copied into a forged image as it is: a runtime's library
+/// (npm's `node_modules`, Python's standard library). Symbolic links inside it stay links; the
+/// ELF shared objects in it bring the libraries they need, as a [`HostBinary`] does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostTree {
+    /// The directory or file on the host.
+    pub host: PathBuf,
+    /// Where it goes inside the image.
+    pub installed_as: String,
+    /// The Debian package that provides it (named in the error when it is missing).
+    pub package: String,
+    /// Names of files and directories left out wherever they occur (`__pycache__`, `test`):
+    /// what a runtime can do without keeps the image small and its digest stable.
+    pub skip: Vec<String>,
 }
 
 /// A file made by the harness rather than copied from the host (a configuration, a page).
@@ -67,6 +83,8 @@ pub struct RootfsImage {
     pub flavour: Option<String>,
     /// The binaries, each with its libraries.
     pub binaries: Vec<HostBinary>,
+    /// Host directories and files copied as they are.
+    pub trees: Vec<HostTree>,
     /// Symbolic links, as (path inside the image, target): busybox applets for example.
     pub symlinks: Vec<(String, String)>,
     /// The generated files.
@@ -129,7 +147,7 @@ pub async fn forge(engine: &Engine, spec: &RootfsImage) -> Result<Forged, BuildE
                 )));
             }
             (Some(true), false) => {
-                for library in ldd_libraries(host).await.map_err(failed)? {
+                for library in ldd_libraries(host, false).await.map_err(failed)? {
                     let (bytes, mode) = read_real_file(&library).await?;
                     rootfs.insert(path_string(&library), Entry::File { bytes, mode });
                 }
@@ -142,6 +160,34 @@ pub async fn forge(engine: &Engine, spec: &RootfsImage) -> Result<Forged, BuildE
                 mode,
             };
             rootfs.insert(path.clone(), entry);
+        }
+    }
+    for tree in &spec.trees {
+        if !tree.host.exists() {
+            return Err(BuildError::HostBinaryMissing {
+                image: spec.repository.clone(),
+                path: tree.host.clone(),
+                package: tree.package.clone(),
+            });
+        }
+        let walked = tree.clone();
+        let entries = tokio::task::spawn_blocking(move || walk_tree(&walked))
+            .await
+            .map_err(|e| failed(format!("reading {} failed: {e}", tree.host.display())))?
+            .map_err(|(path, source)| BuildError::Read { path, source })?;
+        for (path, entry) in entries {
+            if let Entry::File { bytes, .. } = &entry
+                && elf_has_interpreter(bytes).is_some()
+            {
+                for library in ldd_libraries(&host_path(tree, &path), true)
+                    .await
+                    .map_err(failed)?
+                {
+                    let (bytes, mode) = read_real_file(&library).await?;
+                    rootfs.insert(path_string(&library), Entry::File { bytes, mode });
+                }
+            }
+            rootfs.insert(path, entry);
         }
     }
     for (path, target) in &spec.symlinks {
@@ -190,8 +236,9 @@ fn rootfs_context(dockerfile: &str, rootfs: &BTreeMap<String, Entry>) -> std::io
 }
 
 /// The shared libraries (and the dynamic loader) of `binary`, as `ldd` resolves them; `Err`
-/// says why they cannot be known.
-async fn ldd_libraries(binary: &Path) -> Result<Vec<PathBuf>, String> {
+/// says why they cannot be known. An executable needs at least the loader; a `shared_object`
+/// may need nothing.
+async fn ldd_libraries(binary: &Path, shared_object: bool) -> Result<Vec<PathBuf>, String> {
     let output = Command::new("ldd")
         .arg(binary)
         .stdin(Stdio::null())
@@ -206,7 +253,8 @@ async fn ldd_libraries(binary: &Path) -> Result<Vec<PathBuf>, String> {
             binary.display()
         )
     })?;
-    if libraries.is_empty() {
+    // A shared object may need nothing (ldd: "statically linked"); an executable needs the loader.
+    if libraries.is_empty() && !shared_object {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(format!(
             "ldd found no libraries for {}: {}",
@@ -215,6 +263,51 @@ async fn ldd_libraries(binary: &Path) -> Result<Vec<PathBuf>, String> {
         ));
     }
     Ok(libraries)
+}
+
+/// The host path of `inside`, a path inside the image under `tree.installed_as`.
+fn host_path(tree: &HostTree, inside: &str) -> PathBuf {
+    let relative = inside
+        .strip_prefix(tree.installed_as.as_str())
+        .unwrap_or_default()
+        .trim_start_matches('/');
+    if relative.is_empty() {
+        tree.host.clone()
+    } else {
+        tree.host.join(relative)
+    }
+}
+
+/// Every file and symbolic link of `tree`, keyed by its path inside the image, in sorted order
+/// (so the context, and the tag, depend on content alone); `Err` names the path that failed.
+fn walk_tree(tree: &HostTree) -> Result<Vec<(String, Entry)>, (PathBuf, std::io::Error)> {
+    let mut entries = Vec::new();
+    let mut pending = vec![(tree.host.clone(), tree.installed_as.clone())];
+    while let Some((host, inside)) = pending.pop() {
+        let at = |source| (host.clone(), source);
+        let metadata = std::fs::symlink_metadata(&host).map_err(at)?;
+        if metadata.file_type().is_symlink() {
+            let target = std::fs::read_link(&host).map_err(at)?;
+            let target = path_string(&target);
+            entries.push((inside, Entry::Symlink { target }));
+        } else if metadata.is_dir() {
+            let mut children: Vec<_> = std::fs::read_dir(&host)
+                .map_err(at)?
+                .filter_map(|e| e.ok().map(|e| e.file_name()))
+                .filter(|name| !tree.skip.iter().any(|s| name.as_os_str() == s.as_str()))
+                .collect();
+            children.sort();
+            for name in children.into_iter().rev() {
+                let child = format!("{inside}/{}", name.to_string_lossy());
+                pending.push((host.join(&name), child));
+            }
+        } else if metadata.is_file() {
+            let bytes = std::fs::read(&host).map_err(at)?;
+            let mode = metadata.permissions().mode() & 0o7777;
+            entries.push((inside, Entry::File { bytes, mode }));
+        }
+    }
+    Ok(entries)
 }
 
 /// Reads a host file's bytes and permission bits, following symlinks to the real file.
@@ -315,6 +408,37 @@ mod tests {
     #[test]
     fn static_ldd_output_gives_nothing() {
         assert_eq!(parse_ldd("\tnot a dynamic executable\n"), Ok(vec![]));
+    }
+
+    #[test]
+    fn a_tree_is_walked_in_order_with_its_links_and_without_what_is_skipped() {
+        let dir = std::env::temp_dir().join(format!("rootfs-tree-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("b/__pycache__")).unwrap();
+        std::fs::write(dir.join("b/z.py"), "z").unwrap();
+        std::fs::write(dir.join("b/__pycache__/z.pyc"), "compiled").unwrap();
+        std::fs::write(dir.join("a.js"), "a").unwrap();
+        std::os::unix::fs::symlink("a.js", dir.join("c")).unwrap();
+        let tree = HostTree {
+            host: dir.clone(),
+            installed_as: "/usr/lib/x".to_string(),
+            package: "x".to_string(),
+            skip: vec!["__pycache__".to_string()],
+        };
+        let walked = walk_tree(&tree).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let paths: Vec<&str> = walked.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["/usr/lib/x/a.js", "/usr/lib/x/b/z.py", "/usr/lib/x/c"]
+        );
+        assert_eq!(
+            walked[2].1,
+            Entry::Symlink {
+                target: "a.js".to_string()
+            }
+        );
+        assert_eq!(host_path(&tree, "/usr/lib/x/b/z.py"), dir.join("b/z.py"));
     }
 
     #[test]

@@ -206,6 +206,18 @@ fn describe_target(result: &ScenarioResult) -> String {
                 spec.variant, spec.base
             )
         }
+        Target::Runtime(spec) => {
+            let image = result
+                .observation
+                .image
+                .as_deref()
+                .unwrap_or("image not forged");
+            let init = if spec.init { ", --init" } else { "" };
+            format!(
+                "{} ({image}{init}), stop signal {signal}, grace {grace}",
+                spec.runtime
+            )
+        }
         Target::Image(spec) => {
             let init = if spec.init { ", --init" } else { "" };
             format!(

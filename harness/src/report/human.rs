@@ -19,7 +19,7 @@ pub fn render(results: &RunResults) -> String {
     for result in &results.scenarios {
         let kind = match result.scenario.target {
             Target::Process => "Bare processes: the stop is a signal sent to the server",
-            Target::Container(_) | Target::Image(_) | Target::Running(_) => {
+            Target::Container(_) | Target::Image(_) | Target::Running(_) | Target::Runtime(_) => {
                 "Containers: the stop is `docker stop`"
             }
         };
@@ -103,6 +103,17 @@ fn timeline_lines(out: &mut String, result: &ScenarioResult) {
                 spec.container,
                 spec.image,
                 spec.port,
+                scenario.stop.signal,
+                duration::format(scenario.stop.timeout)
+            );
+        }
+        (Target::Runtime(spec), image) => {
+            let init = if spec.init { ", --init" } else { "" };
+            let image = image.as_deref().unwrap_or("image not forged");
+            let _ = writeln!(
+                out,
+                "   {} ({image}{init}), stop signal {}, grace {}",
+                spec.runtime,
                 scenario.stop.signal,
                 duration::format(scenario.stop.timeout)
             );
@@ -210,10 +221,12 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
             format!("← {name}: {}", request.describe())
         }
         EventKind::StopIssued { signal, timeout_ms } => match result.scenario.target {
-            Target::Container(_) | Target::Image(_) | Target::Running(_) => format!(
-                "docker stop (grace {}, {signal})",
-                duration::format(std::time::Duration::from_millis(*timeout_ms))
-            ),
+            Target::Container(_) | Target::Image(_) | Target::Running(_) | Target::Runtime(_) => {
+                format!(
+                    "docker stop (grace {}, {signal})",
+                    duration::format(std::time::Duration::from_millis(*timeout_ms))
+                )
+            }
             Target::Process => format!("kill -{signal}"),
         },
         EventKind::SignalSent { signal } => {

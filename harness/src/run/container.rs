@@ -80,6 +80,7 @@ pub(super) async fn drive_running(
 fn config(scenario: &Scenario, image: &str, name: &str, run_id: &str) -> ContainerConfig {
     let (port, init, env) = match &scenario.target {
         Target::Image(spec) => (spec.port, spec.init, Vec::new()),
+        Target::Runtime(spec) => (scenario.port(), spec.init, Vec::new()),
         Target::Container(spec) => (scenario.port(), spec.init, scenario.server.env()),
         Target::Process | Target::Running(_) => (scenario.port(), false, Vec::new()),
     };
@@ -177,6 +178,11 @@ async fn drive(
                 what,
             )
             .await?;
+            None
+        }
+        Target::Runtime(spec) => {
+            let path = spec.runtime.ready_path();
+            ready::answers(addr, path, START_WAIT, exit_rx.clone(), what).await?;
             None
         }
         Target::Container(_) | Target::Process => {

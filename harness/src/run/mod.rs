@@ -12,10 +12,12 @@ mod rollout;
 mod schedule;
 mod sink;
 
+use std::collections::HashMap;
+
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
-use crate::images::VariantImages;
+use crate::images::{RuntimeImage, VariantImages};
 use crate::scenario::{Scenario, Target};
 
 pub use error::ScenarioError;
@@ -33,6 +35,8 @@ pub(crate) struct RunContext {
     pub(crate) images: VariantImages,
     /// The balancer's image, when a scenario is a rollout.
     pub(crate) balancer: Option<String>,
+    /// The runtimes' images, by what they are made of.
+    pub(crate) runtime_images: HashMap<RuntimeImage, String>,
     /// The run's id: in container names and labels.
     pub(crate) run_id: String,
     /// Cancelled when the run must stop: scenarios then end at once, removing what they made.
@@ -55,6 +59,9 @@ pub(crate) async fn run_scenario(
         let image = match &scenario.target {
             Target::Container(c) => cx.images.get(&(c.variant, c.base)),
             Target::Image(i) => Some(&i.image),
+            Target::Runtime(_) => scenario
+                .runtime_image()
+                .and_then(|image| cx.runtime_images.get(&image)),
             Target::Process | Target::Running(_) => None,
         };
         let (Some(image), Some(balancer)) = (image, &cx.balancer) else {
@@ -80,6 +87,13 @@ pub(crate) async fn run_scenario(
         }
         Target::Image(spec) => {
             container::run(engine()?, scenario, &spec.image, &name, cx, sink).await
+        }
+        Target::Runtime(_) => {
+            let image = scenario
+                .runtime_image()
+                .and_then(|image| cx.runtime_images.get(&image))
+                .ok_or_else(not_prepared)?;
+            container::run(engine()?, scenario, image, &name, cx, sink).await
         }
         Target::Running(spec) => {
             // Someone else's container: left as it is, for its owner.

@@ -208,6 +208,7 @@ impl Rollout<'_> {
         let (env, init) = match &self.scenario.target {
             Target::Container(spec) => (self.scenario.server.env(), spec.init),
             Target::Image(spec) => (Vec::new(), spec.init),
+            Target::Runtime(spec) => (Vec::new(), spec.init),
             Target::Process | Target::Running(_) => (Vec::new(), false),
         };
         let id = self

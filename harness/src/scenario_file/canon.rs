@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::runtime::Runtime;
 use crate::variant::{Base, ServerMode, Variant};
 
 use super::file::FileCx;
@@ -50,11 +51,19 @@ impl FileCx<'_> {
         };
         match key {
             "target" => match text {
-                "container" | "process" => Ok(text.to_string()),
+                "container" | "process" | "runtime" => Ok(text.to_string()),
                 _ => Err(format!(
-                    "unknown target {text:?}: write \"container\" or \"process\""
+                    "unknown target {text:?}: write \"container\" (our server in a variant image), \"runtime\" (a runtime people ship) or \"process\""
                 )),
             },
+            "runtime" => Runtime::parse(text)
+                .map(|r| r.name().to_string())
+                .ok_or_else(|| {
+                    format!(
+                        "unknown runtime {text:?} (expected one of: {})",
+                        names(Runtime::ALL.map(Runtime::name))
+                    )
+                }),
             "base" => Base::ALL
                 .into_iter()
                 .find(|b| b.name() == text)

@@ -132,6 +132,7 @@ macro_rules! settings_table {
         pub(super) struct $name {
             $(pub(super) $field: $ty,)*
             pub(super) target: Option<Sp<OneOrMany<String>>>,
+            pub(super) runtime: Option<Sp<OneOrMany<String>>>,
             pub(super) base: Option<Sp<OneOrMany<String>>>,
             pub(super) variant: Option<Sp<OneOrMany<String>>>,
             pub(super) init: Option<Sp<OneOrMany<bool>>>,
@@ -151,6 +152,7 @@ macro_rules! settings_table {
             pub(super) fn take_scalars(&mut self) -> Vec<Setting> {
                 let mut out = Vec::new();
                 Setting::push_str(&mut out, "target", self.target.take());
+                Setting::push_str(&mut out, "runtime", self.runtime.take());
                 Setting::push_str(&mut out, "base", self.base.take());
                 Setting::push_str(&mut out, "variant", self.variant.take());
                 Setting::push_bool(&mut out, "init", self.init.take());
@@ -220,6 +222,7 @@ pub(super) struct RequestDoc {
     pub(super) at: Option<Sp<String>>,
     pub(super) delay: Option<Sp<String>>,
     pub(super) download: Option<Sp<DownloadDoc>>,
+    pub(super) path: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -2,8 +2,8 @@
 //! `path:line:column`, the offending key or value, and what to write instead.
 //!
 //! A file has an optional `[defaults]` table, any number of `[[scenario]]` entries and any
-//! number of `[[matrix]]` entries (with their `[[matrix.rule]]`s). Settings (`target`, `base`,
-//! `variant`, `init`, `mode`, `delay`, `signals`, `drain-timeout`, `stop-signal`,
+//! number of `[[matrix]]` entries (with their `[[matrix.rule]]`s). Settings (`target`,
+//! `runtime`, `base`, `variant`, `init`, `mode`, `delay`, `signals`, `drain-timeout`, `stop-signal`,
 //! `stop-timeout`, `stop-at`, `requests`) may be given in `[defaults]` and overridden in each
 //! scenario or matrix; in a matrix a list makes an axis. See `scenarios/matrix.toml` for a
 //! commented example and the README for the reference.

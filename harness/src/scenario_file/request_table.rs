@@ -1,4 +1,4 @@
-//! A request table (`{ name, at, delay | download }`) into a [`RequestSpec`].
+//! A request table (`{ name, at, delay | download | path }`) into a [`RequestSpec`].
 
 use crate::scenario::{Offset, RequestKind, RequestSpec};
 
@@ -69,6 +69,32 @@ impl FileCx<'_> {
                 offset
             }
         };
+        if let Some(path) = &doc.path {
+            let other = doc.delay.as_ref().map(|d| ("delay", d.span().start));
+            let other = other.or(doc.download.as_ref().map(|d| ("download", d.span().start)));
+            if let Some((key, at)) = other {
+                self.error(
+                    at,
+                    format!(
+                        "a request has either `path` (GET that path) or `{key}` (graceful-server's endpoints), not both"
+                    ),
+                );
+                return None;
+            }
+            if let Some(problem) = crate::client::path_problem(path.get_ref()) {
+                self.error(path.span().start, format!("bad `path`: {problem}"));
+                return None;
+            }
+            if !ok {
+                return None;
+            }
+            let path = path.get_ref().clone();
+            return Some(RequestSpec {
+                name: name?,
+                at: at?,
+                kind: RequestKind::Get { path },
+            });
+        }
         let kind = match (&doc.delay, &doc.download) {
             (Some(delay), Some(_)) => {
                 self.error(

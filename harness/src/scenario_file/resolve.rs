@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::scenario::{ContainerSpec, RequestSpec, Scenario, ServerSpec, StopSpec, Target};
+use crate::runtime::Runtime;
+use crate::scenario::{
+    ContainerSpec, RequestSpec, RuntimeSpec, Scenario, ServerSpec, StopSpec, Target,
+};
 use server_contract::KeepAliveDrain;
 
 use crate::variant::{Base, ServerMode, StopSignal, Variant};
@@ -62,6 +65,17 @@ impl FileCx<'_> {
         let specs = self.requests(cx, traffic.requests.as_ref(), has_load);
         let stop_at = self.stop_at(cx, &cell, &specs, has_load);
         let expectations = self.expectations(cx, expect, &specs, has_load);
+        if let Some(Target::Runtime(spec)) = &target
+            && let Some(said) = &expect.signal_received
+        {
+            self.error(
+                said.span().start,
+                format!(
+                    "`signal-received` is read from graceful-server's log line, and {} is not it: leave it out, and expect the exit code and the requests' outcomes",
+                    spec.runtime
+                ),
+            );
+        }
         if self.errors.len() > errors_before {
             return None;
         }
@@ -85,21 +99,42 @@ impl FileCx<'_> {
         })
     }
 
-    /// A container (base, variant, init) or a bare process.
-    fn target(&mut self, cx: &Context, cell: &Cell<'_>) -> Option<Target> {
-        if cell.get("target").as_deref() != Some("container") {
-            for key in ["base", "variant", "init"] {
-                if let Some(value) = cell.values.get(key)
-                    && !self.in_defaults(value.span().start)
-                {
-                    self.error(
-                        value.span().start,
-                        format!(
-                            "`{key}` applies to container scenarios only, and this one's target is \"process\""
-                        ),
-                    );
-                }
+    /// Reports each of `keys` this cell sets itself (not through `[defaults]`) as not applying
+    /// to it, `why` saying to what they do apply.
+    fn not_applying(&mut self, cell: &Cell<'_>, keys: &[&str], why: impl Fn(&str) -> String) {
+        for key in keys {
+            if let Some(value) = cell.values.get(key)
+                && !self.in_defaults(value.span().start)
+            {
+                self.error(value.span().start, why(key));
             }
+        }
+    }
+
+    /// A container (base, variant, init), a runtime (runtime, init) or a bare process.
+    fn target(&mut self, cx: &Context, cell: &Cell<'_>) -> Option<Target> {
+        let target = cell.get("target").unwrap_or_default();
+        if target != "runtime" {
+            self.not_applying(cell, &["runtime"], |_| {
+                format!(
+                    "`runtime` applies to runtime scenarios only, and this one's target is \"{target}\" (write target = \"runtime\")"
+                )
+            });
+        }
+        if target == "runtime" {
+            self.not_applying(cell, &["base", "variant"], |key| {
+                format!(
+                    "`{key}` applies to container scenarios (our server's variant images) only, and this one's target is \"runtime\""
+                )
+            });
+            return self.runtime_target(cx, cell);
+        }
+        if target != "container" {
+            self.not_applying(cell, &["base", "variant", "init"], |key| {
+                format!(
+                    "`{key}` applies to container scenarios only, and this one's target is \"process\""
+                )
+            });
             return Some(Target::Process);
         }
         let base = cell
@@ -146,9 +181,86 @@ impl FileCx<'_> {
         }))
     }
 
+    /// A runtime and `--init`; the settings of graceful-server that the runtime has no use for
+    /// are reported, each with what the runtime does instead.
+    fn runtime_target(&mut self, cx: &Context, cell: &Cell<'_>) -> Option<Target> {
+        let runtime = cell.get("runtime").and_then(|r| Runtime::parse(&r));
+        if runtime.is_none() && !cell.values.contains_key("runtime") {
+            self.error(
+                cx.at,
+                format!(
+                    "{} has no `runtime` (one of: {}); set it here or in [defaults]",
+                    cx.what,
+                    names(Runtime::ALL.map(Runtime::name))
+                ),
+            );
+        }
+        let runtime = runtime?;
+        self.not_applying(cell, &["signals", "keep-alive", "linger"], |key| {
+            format!(
+                "`{key}` configures graceful-server, and {runtime} is not it: leave it out of runtime scenarios"
+            )
+        });
+        if !runtime.takes_mode() {
+            self.not_applying(cell, &["mode"], |_| {
+                format!(
+                    "`mode` chooses node's server.js handler (node, npm-start); {runtime} has its own shutdown: leave it out"
+                )
+            });
+        } else if let Some(mode) = cell.get("mode")
+            && mode == ServerMode::Abrupt.name()
+        {
+            self.error(
+                cell.span_of("mode").unwrap_or(cx.at),
+                format!(
+                    "{runtime}'s server.js is `graceful` (a SIGTERM handler that drains) or `unhandled` (none), not `abrupt`"
+                ),
+            );
+        }
+        if let Some(fixed) = runtime.fixed_delay() {
+            self.not_applying(cell, &["delay"], |_| {
+                format!(
+                    "{runtime}'s slow path has its own length ({}): leave out `delay`, and send `path` requests to it",
+                    crate::duration::format(fixed)
+                )
+            });
+        }
+        if runtime.takes_drain_timeout() {
+            if let Some(timeout) = cell.duration("drain-timeout")
+                && (timeout.subsec_nanos() != 0 || timeout.is_zero())
+            {
+                self.error(
+                    cell.span_of("drain-timeout").unwrap_or(cx.at),
+                    format!(
+                        "drain-timeout {} is gunicorn's --graceful-timeout, which takes whole seconds (at least 1): write e.g. \"{}s\"",
+                        crate::duration::format(timeout),
+                        timeout.as_secs().max(1)
+                    ),
+                );
+            }
+        } else {
+            self.not_applying(cell, &["drain-timeout"], |_| {
+                format!(
+                    "`drain-timeout` is gunicorn's --graceful-timeout for runtimes; {runtime} has none: leave it out"
+                )
+            });
+        }
+        Some(Target::Runtime(RuntimeSpec {
+            runtime,
+            init: cell.get("init").as_deref() == Some("true"),
+        }))
+    }
+
     /// The server's mode, delay, signals and drain timeout.
     fn server(&mut self, cx: &Context, cell: &Cell<'_>) -> Option<ServerSpec> {
-        let delay = cell.duration("delay");
+        let fixed_delay = match cell.get("target").as_deref() {
+            Some("runtime") => cell
+                .get("runtime")
+                .and_then(|r| Runtime::parse(&r))
+                .and_then(Runtime::fixed_delay),
+            _ => None,
+        };
+        let delay = fixed_delay.or_else(|| cell.duration("delay"));
         if delay.is_none() && !cell.values.contains_key("delay") {
             self.error(
                 cx.at,
@@ -180,7 +292,8 @@ impl FileCx<'_> {
     /// The grace period: whole seconds for a container, as `docker stop` takes it.
     fn stop_timeout(&mut self, cx: &Context, cell: &Cell<'_>) -> Option<Duration> {
         let timeout = cell.duration("stop-timeout")?;
-        if cell.get("target").as_deref() == Some("container") && timeout.subsec_nanos() != 0 {
+        let in_container = matches!(cell.get("target").as_deref(), Some("container" | "runtime"));
+        if in_container && timeout.subsec_nanos() != 0 {
             self.error(
                 cell.span_of("stop-timeout").unwrap_or(cx.at),
                 format!(

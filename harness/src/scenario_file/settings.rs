@@ -6,8 +6,9 @@ use super::doc::{BoundDoc, ExpectDoc, LoadDoc, RequestDoc, Sp};
 pub(super) use super::doc::{Setting, Val};
 
 /// The settings a scenario or matrix cell is made of, as written in files (`requests` aside).
-pub(super) const SETTING_KEYS: [&str; 14] = [
+pub(super) const SETTING_KEYS: [&str; 15] = [
     "target",
+    "runtime",
     "base",
     "variant",
     "init",

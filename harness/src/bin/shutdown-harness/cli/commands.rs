@@ -340,6 +340,10 @@ fn describe_scenario(scenario: &Scenario) -> String {
             format!("{} on {}{init}", spec.variant, spec.base)
         }
         Target::Image(spec) => format!("image {}", spec.image),
+        Target::Runtime(spec) => {
+            let init = if spec.init { " --init" } else { "" };
+            format!("runtime {}{init}", spec.runtime)
+        }
         Target::Running(spec) => format!("container {}", spec.container),
     };
     format!(

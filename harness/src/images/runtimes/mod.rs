@@ -1,0 +1,144 @@
+//! Images of real servers the project did not write (nginx, busybox httpd, node and npm,
+//! gunicorn), forged from Debian host packages, so that `check` and scenario files can show
+//! servers with their own shutdown behaviour; one file per runtime.
+//!
+//! Their upstream images cannot be pulled here, so each is `FROM scratch` plus the host's binary,
+//! its libraries and a generated configuration, forged and tagged by content like the bases.
+
+mod busybox;
+mod gunicorn;
+mod nginx;
+mod node;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::error::BuildError;
+use super::rootfs::{Forged, GeneratedFile, forge};
+use crate::engine::Engine;
+use crate::runtime::Runtime;
+use crate::variant::ServerMode;
+
+pub use busybox::busybox_httpd_image;
+pub use nginx::nginx_image;
+
+/// The port every runtime's server listens on inside its container.
+pub const HTTP_PORT: u16 = 8080;
+/// nginx's slow path: [`BIG_FILE_LEN`] bytes sent at [`NGINX_RATE_PER_S`], so a download is in
+/// flight for about 4 s and declares its Content-Length (a cut one is seen as `truncated`).
+pub const NGINX_SLOW_PATH: &str = "/slow";
+/// The size of the file behind [`NGINX_SLOW_PATH`].
+pub const BIG_FILE_LEN: usize = 256 * 1024;
+/// nginx's `limit_rate` for [`NGINX_SLOW_PATH`], in bytes per second.
+pub const NGINX_RATE_PER_S: usize = 64 * 1024;
+/// busybox httpd's slow path: a CGI script that sleeps [`BUSYBOX_CGI_SLEEP_S`] before answering.
+pub const BUSYBOX_SLOW_PATH: &str = "/cgi-bin/slow";
+/// How long the busybox CGI script sleeps.
+pub const BUSYBOX_CGI_SLEEP_S: u32 = 3;
+
+/// What a runtime's image is made of: the runtime and the settings its users would write into
+/// their image (a signal handler in the code, a default delay, gunicorn's `--graceful-timeout`),
+/// so that `check` and `explain` on the image see what a scenario ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuntimeImage {
+    /// The runtime.
+    pub runtime: Runtime,
+    /// node's `server.js`: `graceful` (a SIGTERM handler that closes the listener and drains)
+    /// or `unhandled` (no handler at all); ignored by the other runtimes.
+    pub mode: ServerMode,
+    /// How long the slow endpoint `GET /` takes unless `?delay=` says (node, gunicorn).
+    pub delay: Duration,
+    /// gunicorn's `--graceful-timeout` (None: gunicorn's own default, 30 s).
+    pub graceful_timeout: Option<Duration>,
+}
+
+impl RuntimeImage {
+    /// The image of `runtime` with the settings that apply to it; the others take fixed values,
+    /// so that scenarios differing only in them share one image.
+    pub fn new(
+        runtime: Runtime,
+        mode: ServerMode,
+        delay: Duration,
+        graceful_timeout: Option<Duration>,
+    ) -> RuntimeImage {
+        RuntimeImage {
+            runtime,
+            mode: if runtime.takes_mode() {
+                mode
+            } else {
+                ServerMode::Graceful
+            },
+            delay: runtime.fixed_delay().unwrap_or(delay),
+            graceful_timeout: graceful_timeout.filter(|_| runtime.takes_drain_timeout()),
+        }
+    }
+
+    /// Its short name in the build's progress: `node:unhandled`, `gunicorn:graceful-timeout-3s`.
+    pub fn short_name(&self) -> String {
+        match self.runtime {
+            Runtime::Node | Runtime::NpmStart => format!("{}:{}", self.runtime, self.mode),
+            Runtime::Gunicorn => match self.graceful_timeout {
+                Some(t) => format!(
+                    "{}:graceful-timeout-{}",
+                    self.runtime,
+                    crate::duration::format(t)
+                ),
+                None => self.runtime.name().to_string(),
+            },
+            Runtime::Nginx | Runtime::BusyboxHttpd => self.runtime.name().to_string(),
+        }
+    }
+}
+
+/// Forges the image of `image` unless it exists: its content tag, and whether it was built now.
+pub async fn runtime_image(engine: &Engine, image: &RuntimeImage) -> Result<Forged, BuildError> {
+    let spec = match image.runtime {
+        Runtime::Nginx => nginx::nginx_spec(),
+        Runtime::BusyboxHttpd => busybox::busybox_httpd_spec(),
+        Runtime::Node | Runtime::NpmStart => node::node_spec(image),
+        Runtime::Gunicorn => gunicorn::gunicorn_spec(image),
+    };
+    forge(engine, &spec).await
+}
+
+/// The label that tells a real server's image from the harness's own.
+pub(super) fn third_party_label(name: &str) -> HashMap<String, String> {
+    HashMap::from([("shutdown-harness.third-party".to_string(), name.to_string())])
+}
+
+/// /etc/passwd and /etc/group with root and nobody: servers resolve their user by name.
+pub(super) fn accounts() -> [GeneratedFile; 2] {
+    [
+        text(
+            "/etc/passwd",
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+        ),
+        text("/etc/group", "root:x:0:\nnogroup:x:65534:\n"),
+    ]
+}
+
+/// A deterministic (so the tag is stable) file of [`BIG_FILE_LEN`] printable bytes.
+pub(super) fn big_file() -> Vec<u8> {
+    b"0123456789abcdef"
+        .iter()
+        .copied()
+        .cycle()
+        .take(BIG_FILE_LEN)
+        .collect()
+}
+
+pub(super) fn text(path: &str, content: &str) -> GeneratedFile {
+    GeneratedFile::text(path, content)
+}
+
+pub(super) fn keep_dir(dir: &str) -> GeneratedFile {
+    GeneratedFile::keep_dir(dir)
+}
+
+pub(super) fn file(path: &str, bytes: Vec<u8>, mode: u32) -> GeneratedFile {
+    GeneratedFile {
+        path: path.to_string(),
+        bytes,
+        mode,
+    }
+}

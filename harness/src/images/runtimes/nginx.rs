@@ -1,0 +1,103 @@
+//! nginx (Debian package `nginx`) as PID 1, with a slow download.
+
+use std::path::PathBuf;
+
+use super::{HTTP_PORT, accounts, big_file, file, keep_dir, text, third_party_label};
+use crate::engine::Engine;
+use crate::images::error::BuildError;
+use crate::images::rootfs::{HostBinary, RootfsImage, forge};
+
+/// nginx as PID 1, in the foreground. Logging goes to stderr (docker logs); temp paths live in
+/// /tmp so nothing outside it must be writable; `user root` because the master already is root
+/// and nobody's rights are not the point here.
+const NGINX_CONF: &str = "\
+daemon off;
+master_process on;
+worker_processes 1;
+user root;
+pid /tmp/nginx.pid;
+error_log stderr info;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    access_log off;
+    default_type application/octet-stream;
+    client_body_temp_path /tmp/client_body;
+    proxy_temp_path /tmp/proxy;
+    fastcgi_temp_path /tmp/fastcgi;
+    uwsgi_temp_path /tmp/uwsgi;
+    scgi_temp_path /tmp/scgi;
+
+    server {
+        listen 8080;
+        location / {
+            root /www;
+        }
+        location /slow {
+            alias /www/big.bin;
+            limit_rate 64k;
+        }
+    }
+}
+";
+
+/// The image of the host's nginx (Debian package `nginx`): `GET /` answers at once, `GET /slow`
+/// takes about 4 s. No `STOPSIGNAL`, as in nginx's own Dockerfile until 1.25: docker's default
+/// SIGTERM is nginx's *fast* shutdown (connections cut); SIGQUIT is its graceful one.
+///
+/// Returns the content tag, building the image unless it exists.
+pub async fn nginx_image(engine: &Engine) -> Result<String, BuildError> {
+    Ok(forge(engine, &nginx_spec()).await?.tag)
+}
+
+/// What the nginx image is made of.
+pub(super) fn nginx_spec() -> RootfsImage {
+    RootfsImage {
+        repository: "nginx".to_string(),
+        flavour: None,
+        binaries: vec![HostBinary {
+            candidates: vec![PathBuf::from("/usr/sbin/nginx")],
+            package: "nginx".to_string(),
+            installed_as: vec!["/usr/sbin/nginx".to_string()],
+            is_static: false,
+        }],
+        trees: Vec::new(),
+        symlinks: Vec::new(),
+        files: [
+            text("/etc/nginx/nginx.conf", NGINX_CONF),
+            text("/www/index.html", "<!doctype html><title>nginx</title>ok\n"),
+            file("/www/big.bin", big_file(), 0o644),
+        ]
+        .into_iter()
+        .chain(accounts())
+        // nginx checks its compiled-in paths exist even when the configuration moves them.
+        .chain(
+            ["/var/lib/nginx", "/var/log/nginx", "/tmp", "/run"]
+                .into_iter()
+                .map(keep_dir),
+        )
+        .collect(),
+        instructions: vec![
+            format!("EXPOSE {HTTP_PORT}"),
+            r#"ENTRYPOINT ["/usr/sbin/nginx"]"#.to_string(),
+        ],
+        labels: third_party_label("nginx"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::images::{BIG_FILE_LEN, NGINX_RATE_PER_S};
+
+    #[test]
+    fn the_slow_download_lasts_about_four_seconds() {
+        assert_eq!(super::super::big_file().len(), BIG_FILE_LEN);
+        assert_eq!(BIG_FILE_LEN / NGINX_RATE_PER_S, 4);
+        assert!(NGINX_CONF.contains("limit_rate 64k;"));
+        assert!(NGINX_CONF.contains(&format!("listen {HTTP_PORT};")));
+    }
+}

@@ -1,0 +1,148 @@
+//! node (the host's `/usr/bin/node`) with a small `server.js`, started as `node server.js` in
+//! exec form or as `npm start` (the host's npm, which runs the start script through `/bin/sh
+//! -c`: dash here, as on Debian-based images).
+
+use std::path::PathBuf;
+
+use super::{HTTP_PORT, RuntimeImage, accounts, keep_dir, text, third_party_label};
+use crate::images::rootfs::{HostBinary, HostTree, RootfsImage};
+use crate::runtime::Runtime;
+use crate::variant::ServerMode;
+
+/// Where npm lives on a host with nodesource's or Debian's node.
+const NPM_DIR: &str = "/usr/lib/node_modules/npm";
+
+/// The server: `GET /healthz` answers at once, `GET /?delay=1500ms` after that long (`GET /`
+/// after the image's delay). It logs what it receives and answers.
+const SERVER_JS: &str = r#"'use strict';
+const http = require('http');
+
+const DEFAULT_DELAY_MS = @DELAY_MS@;
+
+function delayOf(url) {
+  const m = /[?&]delay=(\d+)(ms|s)\b/.exec(url);
+  if (!m) return DEFAULT_DELAY_MS;
+  return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+}
+
+const server = http.createServer((req, res) => {
+  if (req.url === '/healthz') {
+    res.end('ok\n');
+    return;
+  }
+  console.log(`received ${req.method} ${req.url}`);
+  setTimeout(() => {
+    res.end('ok\n');
+    console.log(`answered ${req.url}`);
+  }, delayOf(req.url));
+});
+
+server.listen(@PORT@, () => console.log('listening on @PORT@'));
+"#;
+
+/// The graceful handler: stop accepting, let the requests in flight finish, exit 0.
+const SIGTERM_HANDLER_JS: &str = r#"
+process.on('SIGTERM', () => {
+  console.log('SIGTERM: closing the listener, draining');
+  server.close(() => {
+    console.log('drained, exiting');
+    process.exit(0);
+  });
+});
+"#;
+
+/// `server.js` for `image`: with the SIGTERM handler when its mode is graceful, with none at all
+/// when it is unhandled (as most hand-written servers are).
+fn server_js(image: &RuntimeImage) -> String {
+    let mut js = SERVER_JS
+        .replace("@DELAY_MS@", &image.delay.as_millis().to_string())
+        .replace("@PORT@", &HTTP_PORT.to_string());
+    if image.mode == ServerMode::Graceful {
+        js.push_str(SIGTERM_HANDLER_JS);
+    }
+    js
+}
+
+/// The package.json `npm start` reads.
+const PACKAGE_JSON: &str = r#"{
+  "name": "slow-server",
+  "version": "1.0.0",
+  "private": true,
+  "scripts": {
+    "start": "node server.js"
+  }
+}
+"#;
+
+/// What the image of `image.runtime` (node or npm-start) is made of: the host's node (and npm
+/// and dash for npm-start).
+pub(super) fn node_spec(image: &RuntimeImage) -> RootfsImage {
+    let npm = image.runtime == Runtime::NpmStart;
+    let host_binary = |path: &str, package: &str| HostBinary {
+        candidates: vec![PathBuf::from(path)],
+        package: package.to_string(),
+        installed_as: vec![path.to_string()],
+        is_static: false,
+    };
+    let mut binaries = vec![host_binary("/usr/bin/node", "nodejs")];
+    let mut trees = Vec::new();
+    let mut symlinks = Vec::new();
+    let mut instructions = vec![format!("EXPOSE {HTTP_PORT}"), "WORKDIR /app".to_string()];
+    if npm {
+        // npm's script is `#!/usr/bin/env node`, and it runs the start script with `sh -c`.
+        binaries.push(host_binary("/usr/bin/env", "coreutils"));
+        binaries.push(HostBinary {
+            installed_as: vec!["/bin/sh".to_string(), "/bin/dash".to_string()],
+            ..host_binary("/bin/dash", "dash")
+        });
+        trees.push(HostTree {
+            host: PathBuf::from(NPM_DIR),
+            installed_as: NPM_DIR.to_string(),
+            package: "nodejs (with npm)".to_string(),
+            skip: vec!["man".to_string(), "docs".to_string()],
+        });
+        symlinks.push((
+            "/usr/bin/npm".to_string(),
+            "../lib/node_modules/npm/bin/npm-cli.js".to_string(),
+        ));
+        // No registry is reachable: npm must not ask one whether it is outdated.
+        instructions.push("ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false".to_string());
+        instructions.push(r#"ENTRYPOINT ["npm", "start"]"#.to_string());
+    } else {
+        instructions.push(r#"ENTRYPOINT ["node", "server.js"]"#.to_string());
+    }
+    RootfsImage {
+        repository: image.runtime.name().to_string(),
+        flavour: Some(image.mode.name().to_string()),
+        binaries,
+        trees,
+        symlinks,
+        files: [
+            text("/app/server.js", &server_js(image)),
+            text("/app/package.json", PACKAGE_JSON),
+        ]
+        .into_iter()
+        .chain(accounts())
+        .chain(["/tmp", "/root"].into_iter().map(keep_dir))
+        .collect(),
+        instructions,
+        labels: third_party_label(image.runtime.name()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn only_the_graceful_server_has_a_handler() {
+        let image = |mode| RuntimeImage::new(Runtime::Node, mode, Duration::from_secs(2), None);
+        let graceful = server_js(&image(ServerMode::Graceful));
+        let unhandled = server_js(&image(ServerMode::Unhandled));
+        assert!(graceful.contains("process.on('SIGTERM'"));
+        assert!(!unhandled.contains("SIGTERM"));
+        assert!(unhandled.contains("const DEFAULT_DELAY_MS = 2000;"));
+        assert!(unhandled.contains("server.listen(8080,"));
+    }
+}
