@@ -12,9 +12,9 @@ use crate::traffic::Bound;
 /// The most replicas a rollout may have (the balancer has a slot for each and its replacement).
 pub const MAX_REPLICAS: u8 = 4;
 
-/// The step before the stop signal (a pod's `lifecycle.preStop`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// The step before the stop signal (a pod's `lifecycle.preStop`). In JSON: `"none"`,
+/// `{"exec": ["sleep", "2"]}` or `{"sleep_ms": 2000}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PreStop {
     /// None: the signal goes out at once.
     None,
@@ -23,6 +23,25 @@ pub enum PreStop {
     Exec(Vec<String>),
     /// The orchestrator waits on its own (`preStop.sleep.seconds`): nothing runs in the image.
     Sleep(Duration),
+}
+
+impl Serialize for PreStop {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            PreStop::None => serializer.serialize_str("none"),
+            PreStop::Exec(command) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("exec", command)?;
+                map.end()
+            }
+            PreStop::Sleep(pause) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("sleep_ms", &(pause.as_millis() as u64))?;
+                map.end()
+            }
+        }
+    }
 }
 
 impl PreStop {

@@ -4,13 +4,16 @@ use serde::Serialize;
 
 use std::collections::BTreeMap;
 
+use crate::balancer::BalancerSettings;
 use crate::engine::EngineInfo;
+use crate::observation::RolloutObservation;
 use crate::observation::{
     Class, LoadObservation, Percentiles, PhaseCounts, RequestObservation, Second,
 };
 use crate::outcome::Outcome;
 use crate::pid1::Pid1;
 use crate::results::{RunResults, ScenarioResult};
+use crate::rollout::PreStop;
 use crate::traffic::{ClientProfile, Connection, Phase};
 use crate::verdict::RequirementCheck;
 
@@ -29,6 +32,24 @@ pub struct JsonReport<'a> {
     pub engine: Option<&'a EngineInfo>,
     /// Each scenario.
     pub scenarios: Vec<JsonScenario<'a>>,
+}
+
+/// A rolling update: what was asked, and what was seen.
+#[derive(Debug, Serialize)]
+pub struct JsonRollout<'a> {
+    /// How many replicas were replaced.
+    pub replicas: u8,
+    /// The step before the signal.
+    pub pre_stop: &'a PreStop,
+    /// How long after termination began each replica left the balancer's pool.
+    pub endpoint_lag_ms: u64,
+    /// The grace period, from the start of termination.
+    pub termination_grace_ms: u64,
+    /// The balancer's settings.
+    pub balancer: &'a BalancerSettings,
+    /// Each replica's steps and what the stream lost.
+    #[serde(flatten)]
+    pub observed: &'a RolloutObservation,
 }
 
 /// One scenario. Times are ms from the moment the server was ready.
@@ -72,6 +93,9 @@ pub struct JsonScenario<'a> {
     /// The load across the stop, when the scenario had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub load: Option<JsonLoad<'a>>,
+    /// The rolling update: its settings, each replica's steps, and what the stream lost by
+    /// phase; null when the scenario was not one.
+    pub rollout: Option<JsonRollout<'a>>,
 }
 
 /// A scenario's load: its headline, by phase, latencies, requests per second, and (with
@@ -169,6 +193,19 @@ impl<'a> JsonScenario<'a> {
             failures,
             reason: result.scenario.reason.as_deref(),
             load: observation.load.as_ref().map(|l| JsonLoad::new(l, records)),
+            rollout: result
+                .scenario
+                .rollout
+                .as_ref()
+                .zip(observation.rollout.as_ref())
+                .map(|(spec, observed)| JsonRollout {
+                    replicas: spec.replicas,
+                    pre_stop: &spec.pre_stop,
+                    endpoint_lag_ms: spec.endpoint_lag.as_millis() as u64,
+                    termination_grace_ms: spec.termination_grace.as_millis() as u64,
+                    balancer: &spec.balancer,
+                    observed,
+                }),
         }
     }
 }

@@ -183,6 +183,8 @@ settings_table!(DefaultsDoc {
     signals: Option<Sp<SignalsDoc>>,
     requests: Option<Sp<Vec<Sp<RequestDoc>>>>,
     load: Option<Sp<LoadDoc>>,
+    rollout: Option<Sp<RolloutDoc>>,
+    balancer: Option<Sp<BalancerDoc>>,
 });
 
 settings_table!(ScenarioDoc {
@@ -192,6 +194,8 @@ settings_table!(ScenarioDoc {
     signals: Option<Sp<SignalsDoc>>,
     requests: Option<Sp<Vec<Sp<RequestDoc>>>>,
     load: Option<Sp<LoadDoc>>,
+    rollout: Option<Sp<RolloutDoc>>,
+    balancer: Option<Sp<BalancerDoc>>,
 });
 
 settings_table!(MatrixDoc {
@@ -203,6 +207,8 @@ settings_table!(MatrixDoc {
     signals: Option<Sp<SignalsDoc>>,
     requests: Option<Sp<Vec<Sp<RequestDoc>>>>,
     load: Option<Sp<LoadDoc>>,
+    rollout: Option<Sp<RolloutDoc>>,
+    balancer: Option<Sp<BalancerDoc>>,
 });
 
 settings_table!(WhenDoc {});
@@ -242,6 +248,36 @@ pub(super) struct LoadDoc {
     pub(super) client: Option<Sp<String>>,
 }
 
+/// `rollout = { replicas = 2, pre-stop = { exec = ["sleep", "2"] }, endpoint-lag = "1s",
+/// termination-grace = "5s" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RolloutDoc {
+    pub(super) replicas: Option<Sp<i64>>,
+    pub(super) pre_stop: Option<Sp<PreStopDoc>>,
+    pub(super) endpoint_lag: Option<Sp<String>>,
+    pub(super) termination_grace: Option<Sp<String>>,
+}
+
+/// `pre-stop = { exec = ["sleep", "2"] }` (a pod's `preStop.exec.command`) or
+/// `pre-stop = { sleep = "2s" }` (`preStop.sleep.seconds`: the orchestrator waits).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct PreStopDoc {
+    pub(super) exec: Option<Sp<Vec<Sp<String>>>>,
+    pub(super) sleep: Option<Sp<String>>,
+}
+
+/// `balancer = { retries = 3, redispatch = false, reuse = "safe", checks = false }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct BalancerDoc {
+    pub(super) retries: Option<Sp<i64>>,
+    pub(super) redispatch: Option<Sp<bool>>,
+    pub(super) reuse: Option<Sp<String>>,
+    pub(super) checks: Option<Sp<bool>>,
+}
+
 /// A bound in a load expectation: a number, or a word (`"all"`, `"some"`, `"<= 5"`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
@@ -259,6 +295,8 @@ pub(super) struct ExpectDoc {
     pub(super) signal_received: Option<Sp<bool>>,
     pub(super) stop_at_least: Option<Sp<String>>,
     pub(super) stop_below: Option<Sp<String>>,
+    pub(super) lost: Option<Sp<BoundDoc>>,
+    pub(super) pre_stop: Option<Sp<String>>,
 }
 
 /// One value of a setting, with where it was written.

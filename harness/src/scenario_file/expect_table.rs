@@ -1,6 +1,7 @@
 //! An `expect` table into [`Expectations`]: per-request outcomes, exit code, signal, stop bounds.
 
 use crate::outcome::Expected;
+use crate::rollout::RolloutExpectation;
 use crate::scenario::{Expectations, RequestSpec};
 use crate::traffic::{Bound, LoadExpectation, LoadWhat};
 
@@ -16,6 +17,7 @@ impl FileCx<'_> {
         parts: &ExpectParts,
         requests: &[RequestSpec],
         has_load: bool,
+        is_rollout: bool,
     ) -> Option<Expectations> {
         let errors_before = self.errors.len();
         let sent: Vec<&str> = requests.iter().map(|r| r.name.as_str()).collect();
@@ -96,6 +98,7 @@ impl FileCx<'_> {
         let stop_at_least = stop_bound("stop-at-least", &parts.stop_at_least);
         let stop_below = stop_bound("stop-below", &parts.stop_below);
         let load = self.load_expectations(cx, parts, has_load);
+        let rollout = self.rollout_expectation(cx, parts, is_rollout);
         if self.errors.len() > errors_before {
             return None;
         }
@@ -106,8 +109,66 @@ impl FileCx<'_> {
             stop_at_least,
             stop_below,
             load,
-            rollout: None,
+            rollout,
         })
+    }
+
+    /// `expect.lost` and `expect.pre-stop`, which only a rollout shows.
+    fn rollout_expectation(
+        &mut self,
+        cx: &Context,
+        parts: &ExpectParts,
+        is_rollout: bool,
+    ) -> Option<RolloutExpectation> {
+        if parts.lost.is_none() && parts.pre_stop.is_none() {
+            return None;
+        }
+        if !is_rollout {
+            let at = parts
+                .lost
+                .as_ref()
+                .map(|l| l.span().start)
+                .or(parts.pre_stop.as_ref().map(|p| p.span().start))
+                .unwrap_or(cx.at);
+            self.error(
+                at,
+                format!(
+                    "`lost` and `pre-stop` are what a rollout shows, and {} is not one (add a `rollout` table, or expect `load` counts)",
+                    cx.what
+                ),
+            );
+            return None;
+        }
+        let lost = parts.lost.as_ref().and_then(|doc| {
+            let bound = match doc.get_ref() {
+                BoundDoc::Number(n) => u64::try_from(*n).ok().map(Bound::Exactly),
+                BoundDoc::Text(text) => Bound::parse(text),
+            };
+            if bound.is_none() {
+                self.error(
+                    doc.span().start,
+                    "`lost` takes a count (0), \"some\", or a bound (\"<= 5\", \">= 1\")",
+                );
+            }
+            bound
+        });
+        let hook_done = parts
+            .pre_stop
+            .as_ref()
+            .and_then(|word| match word.get_ref().as_str() {
+                "done" => Some(true),
+                "failed" => Some(false),
+                other => {
+                    self.error(
+                        word.span().start,
+                        format!(
+                            "unknown `pre-stop` expectation {other:?}: write \"done\" or \"failed\""
+                        ),
+                    );
+                    None
+                }
+            });
+        Some(RolloutExpectation { lost, hook_done })
     }
 
     /// `expect.load`: each key a count (`cut`, `ok-before-signal`, ...), each value a bound.

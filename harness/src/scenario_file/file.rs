@@ -87,6 +87,8 @@ impl<'a> FileCx<'a> {
             default_traffic = TrafficDoc {
                 requests: doc.requests.take(),
                 load: doc.load.take(),
+                rollout: doc.rollout.take(),
+                balancer: doc.balancer.take(),
             };
         }
         // In file order, whether [[scenario]] or [[matrix]].

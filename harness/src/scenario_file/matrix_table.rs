@@ -185,6 +185,8 @@ impl FileCx<'_> {
             traffic: TrafficDoc {
                 requests: doc.requests.take(),
                 load: doc.load.take(),
+                rollout: doc.rollout.take(),
+                balancer: doc.balancer.take(),
             }
             .over(inherited),
             excludes,

@@ -20,6 +20,7 @@ mod load_table;
 mod matrix_table;
 mod request_table;
 mod resolve;
+mod rollout_table;
 mod scenario_table;
 mod settings;
 mod values;

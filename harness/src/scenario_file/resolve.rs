@@ -64,7 +64,23 @@ impl FileCx<'_> {
         let has_load = matches!(load, Some(Some(_)));
         let specs = self.requests(cx, traffic.requests.as_ref(), has_load);
         let stop_at = self.stop_at(cx, &cell, &specs, has_load);
-        let expectations = self.expectations(cx, expect, &specs, has_load);
+        let rollout = self.rollout(
+            cx,
+            traffic.rollout.as_ref(),
+            traffic.balancer.as_ref(),
+            has_load,
+        );
+        if let (Some(Some(_)), Some(Target::Process)) = (&rollout, &target) {
+            self.error(
+                cx.at,
+                format!(
+                    "{} is a rollout of a bare process: replicas are containers (target = \"container\", \"runtime\")",
+                    cx.what
+                ),
+            );
+        }
+        let is_rollout = matches!(rollout, Some(Some(_)));
+        let expectations = self.expectations(cx, expect, &specs, has_load, is_rollout);
         if let Some(Target::Runtime(spec)) = &target
             && let Some(said) = &expect.signal_received
         {
@@ -93,7 +109,7 @@ impl FileCx<'_> {
             },
             requests: specs,
             load: load?,
-            rollout: None,
+            rollout: rollout?,
             expect: expectations?,
             reason,
         })

@@ -22,6 +22,8 @@ impl FileCx<'_> {
         let traffic = TrafficDoc {
             requests: doc.requests.take(),
             load: doc.load.take(),
+            rollout: doc.rollout.take(),
+            balancer: doc.balancer.take(),
         }
         .over(inherited);
 

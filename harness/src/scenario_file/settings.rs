@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::doc::{BoundDoc, ExpectDoc, LoadDoc, RequestDoc, Sp};
+use super::doc::{BalancerDoc, BoundDoc, ExpectDoc, LoadDoc, RequestDoc, RolloutDoc, Sp};
 pub(super) use super::doc::{Setting, Val};
 
 /// The settings a scenario or matrix cell is made of, as written in files (`requests` aside).
@@ -30,12 +30,14 @@ pub(super) type Values = BTreeMap<&'static str, Val>;
 /// The requests setting, as written.
 pub(super) type RequestsDoc = Sp<Vec<Sp<RequestDoc>>>;
 
-/// What a scenario sends, as written: its requests and its load; what a table leaves out it
-/// inherits from `[defaults]`.
+/// What a scenario sends, as written: its requests, its load, and (for a rolling update) its
+/// rollout and balancer; what a table leaves out it inherits from `[defaults]`.
 #[derive(Debug, Clone, Default)]
 pub(super) struct TrafficDoc {
     pub(super) requests: Option<RequestsDoc>,
     pub(super) load: Option<Sp<LoadDoc>>,
+    pub(super) rollout: Option<Sp<RolloutDoc>>,
+    pub(super) balancer: Option<Sp<BalancerDoc>>,
 }
 
 impl TrafficDoc {
@@ -44,6 +46,8 @@ impl TrafficDoc {
         TrafficDoc {
             requests: self.requests.or_else(|| inherited.requests.clone()),
             load: self.load.or_else(|| inherited.load.clone()),
+            rollout: self.rollout.or_else(|| inherited.rollout.clone()),
+            balancer: self.balancer.or_else(|| inherited.balancer.clone()),
         }
     }
 }
@@ -57,6 +61,8 @@ pub(super) struct ExpectParts {
     pub(super) stop_at_least: Option<Sp<String>>,
     pub(super) stop_below: Option<Sp<String>>,
     pub(super) load: Vec<(Sp<String>, Sp<BoundDoc>)>,
+    pub(super) lost: Option<Sp<BoundDoc>>,
+    pub(super) pre_stop: Option<Sp<String>>,
 }
 
 impl ExpectParts {
@@ -77,6 +83,12 @@ impl ExpectParts {
         }
         if doc.stop_below.is_some() {
             self.stop_below = doc.stop_below.clone();
+        }
+        if doc.lost.is_some() {
+            self.lost = doc.lost.clone();
+        }
+        if doc.pre_stop.is_some() {
+            self.pre_stop = doc.pre_stop.clone();
         }
         for (key, bound) in doc.load.iter().flatten() {
             self.load.retain(|(k, _)| k.get_ref() != key.get_ref());
