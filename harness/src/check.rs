@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::outcome::{Expected, Outcome};
 use crate::pipeline::{self, Reporter, RunOptions};
 use crate::results::ScenarioResult;
+use crate::rollout::{RolloutExpectation, RolloutSpec};
 use crate::scenario::{
     Expectations, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec, Scenario, ServerSpec,
     StopSpec, Target,
@@ -56,6 +57,10 @@ pub struct CheckOptions {
     pub cancel: CancellationToken,
     /// A steady stream of requests across the stop, besides the requests in flight.
     pub load: Option<LoadSpec>,
+    /// Instead of one stop, a rolling update of replicas of the image behind HAProxy, under
+    /// the stream (`load`, or 100 requests/s of `path`); the balancer's health checks are
+    /// turned on, as they stand for the readiness probe of a server the harness cannot read.
+    pub rollout: Option<RolloutSpec>,
 }
 
 impl CheckOptions {
@@ -75,6 +80,7 @@ impl CheckOptions {
             run_id: crate::engine::new_run_id(),
             cancel: CancellationToken::new(),
             load: None,
+            rollout: None,
         }
     }
 }
@@ -134,6 +140,18 @@ impl CheckOptions {
                 );
             }
         }
+        if let Some(rollout) = &self.rollout
+            && !(1..=crate::rollout::MAX_REPLICAS).contains(&rollout.replicas)
+        {
+            return invalid(
+                "replicas",
+                format!(
+                    "{} is not from 1 to {}",
+                    rollout.replicas,
+                    crate::rollout::MAX_REPLICAS
+                ),
+            );
+        }
         if !(1..=MAX_REQUESTS).contains(&self.requests) {
             return invalid(
                 "requests",
@@ -148,6 +166,9 @@ impl CheckOptions {
 /// `stop_after` later, one more request `after_stop` after the stop; the requirements as
 /// expectations.
 pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scenario {
+    if let Some(rollout) = &options.rollout {
+        return rollout_scenario(image, options, signal, rollout);
+    }
     let lead = Offset(-millis(options.stop_after));
     let get = RequestKind::Get {
         path: options.path.clone(),
@@ -221,6 +242,46 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
     }
 }
 
+/// The scenario of `check --rollout`: the stream through the balancer from a second after the
+/// replicas are in its pool, every request of it answered.
+fn rollout_scenario(
+    image: &str,
+    options: &CheckOptions,
+    signal: StopSignal,
+    rollout: &RolloutSpec,
+) -> Scenario {
+    let mut rollout = rollout.clone();
+    rollout.balancer.checks = true;
+    let load = options.load.clone().unwrap_or_else(|| LoadSpec {
+        rate: 100,
+        duration: Duration::from_secs(1),
+        path: options.path.clone(),
+        client: crate::traffic::ClientProfile::Fresh,
+    });
+    let mut scenario = scenario(
+        image,
+        &CheckOptions {
+            rollout: None,
+            load: Some(load),
+            ..options.clone()
+        },
+        signal,
+    );
+    scenario.name = format!("check-rollout/{image}");
+    scenario.requests = Vec::new();
+    scenario.stop.at = options.stop_after;
+    scenario.stop.timeout = rollout.termination_grace;
+    scenario.rollout = Some(rollout);
+    scenario.expect = Expectations {
+        rollout: Some(RolloutExpectation {
+            lost: Some(Bound::Exactly(0)),
+            hook_done: None,
+        }),
+        ..Expectations::default()
+    };
+    scenario
+}
+
 fn ready_path(options: &CheckOptions) -> String {
     options
         .ready_path
@@ -257,6 +318,12 @@ pub async fn check_container(
     reporter: &mut dyn Reporter,
 ) -> Result<ScenarioResult> {
     options.validate()?;
+    if options.rollout.is_some() {
+        return Err(Error::InvalidOption {
+            option: "rollout",
+            reason: "a rollout starts replicas of an image; check the image instead".to_string(),
+        });
+    }
     let state = engine.inspect_container(id).await?;
     let image = if state.image.is_empty() {
         id.to_string()

@@ -306,13 +306,30 @@ fn markers(result: &ScenarioResult) -> Vec<Marker> {
         });
     }
     for event in &observation.timeline {
-        if let EventKind::Exited { code } = event.kind {
-            markers.push(Marker {
-                ms: event.ms,
-                class: "exit",
-                label: format!("exit {code}"),
-            });
-        }
+        // A rollout's steps, each replica's by name; label rows keep them apart.
+        let (class, label) = match &event.kind {
+            EventKind::Exited { code } => ("exit", format!("exit {code}")),
+            EventKind::TerminationBegan { replica } => ("stop", format!("{replica} terminating")),
+            EventKind::PreStopEnded { replica, outcome } => (
+                "stop",
+                match outcome {
+                    crate::rollout::HookOutcome::Done => format!("{replica} preStop done"),
+                    _ => format!("{replica} preStop failed"),
+                },
+            ),
+            EventKind::EndpointRemoved { replica } => ("stop", format!("{replica} out of pool")),
+            EventKind::ReplicaSignalled { replica, signal } => {
+                ("signal", format!("{replica} {signal}"))
+            }
+            EventKind::ReplicaKilled { replica } => ("kill", format!("{replica} SIGKILL")),
+            EventKind::ReplicaExited { replica, code } => ("exit", format!("{replica} exit {code}")),
+            _ => continue,
+        };
+        markers.push(Marker {
+            ms: event.ms,
+            class,
+            label,
+        });
     }
     markers.sort_by_key(|m| m.ms);
     markers

@@ -86,6 +86,18 @@ pub fn summary(result: &ScenarioResult) -> String {
         });
         index += run;
     }
+    if let Some(rollout) = &result.observation.rollout {
+        // A rollout's headline: the stream's losses, and how the old replicas ended.
+        words.push(format!("lost {} of {}", rollout.lost, rollout.sent));
+        let exits: Vec<String> = rollout
+            .replicas
+            .iter()
+            .filter(|r| r.termination_ms.is_some())
+            .map(|r| r.exit_code.map_or_else(|| "?".to_string(), |c| c.to_string()))
+            .collect();
+        words.push(format!("exits {}", exits.join(",")));
+        return words.join(" · ");
+    }
     if let Some(load) = &result.observation.load {
         words.push(counts(&load.summary.total));
     }

@@ -82,6 +82,14 @@ pub(super) fn requirement_outcomes(
         .requirements
         .iter()
         .find(|r| r.requirement == which)?;
+    // A rollout's evidence is the stream's count.
+    if let Some(rollout) = &result.observation.rollout {
+        let evidence = match which {
+            Requirement::AnswersInFlight => format!("lost {}", rollout.lost),
+            Requirement::RefusesNew => String::new(),
+        };
+        return Some((check.met, evidence));
+    }
     let stop = result.observation.stop_issued_ms.unwrap_or(i64::MAX);
     let mut outcomes: Vec<&str> = Vec::new();
     for request in &result.observation.requests {

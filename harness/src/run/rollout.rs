@@ -313,27 +313,36 @@ impl Rollout<'_> {
                 });
             }
             let signal = self.scenario.stop.signal;
-            // A replica that already exited (its hook killed it, say) is not signalled.
-            if Instant::now() < deadline
+            // A replica that already exited (its hook killed it, say) is not signalled. The
+            // moment is taken before the call: the replica may log the signal before it returns.
+            let sent = Instant::now();
+            if sent < deadline
                 && self
                     .engine
                     .kill_container(&replica.id, signal.name())
                     .await
                     .is_ok()
             {
-                self.sink.emit(EventKind::ReplicaSignalled {
-                    replica: replica.name.clone(),
-                    signal,
-                });
+                self.sink.emit_at(
+                    sent,
+                    EventKind::ReplicaSignalled {
+                        replica: replica.name.clone(),
+                        signal,
+                    },
+                );
             }
             let left = deadline.saturating_duration_since(Instant::now());
             let code = match self.engine.wait_container(&replica.id, left).await {
                 Ok(code) => code,
                 Err(_) => {
+                    let sent = Instant::now();
                     self.engine.kill_container(&replica.id, "SIGKILL").await?;
-                    self.sink.emit(EventKind::ReplicaKilled {
-                        replica: replica.name.clone(),
-                    });
+                    self.sink.emit_at(
+                        sent,
+                        EventKind::ReplicaKilled {
+                            replica: replica.name.clone(),
+                        },
+                    );
                     self.engine.wait_container(&replica.id, KILL_WAIT).await?
                 }
             };

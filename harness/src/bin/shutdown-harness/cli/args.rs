@@ -188,6 +188,23 @@ pub struct CheckArgs {
     /// The stream's client: `fresh` (a connection per request) or `pooled` (keep-alive).
     #[arg(long, value_enum, default_value_t = LoadClient::Fresh, requires = "load")]
     pub load_client: LoadClient,
+    /// Instead of one stop: a rolling update of replicas of the image behind HAProxy, under a
+    /// steady stream (`--load`, else 100/s of PATH); --stop-timeout is the termination grace.
+    #[arg(long)]
+    pub rollout: bool,
+    /// How many replicas the rollout replaces.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=4), requires = "rollout")]
+    pub replicas: u8,
+    /// How long after a replica's termination begins it leaves the balancer's pool.
+    #[arg(long, default_value = "1s", value_parser = parse_duration, requires = "rollout")]
+    pub endpoint_lag: Duration,
+    /// preStop: the orchestrator waits this long before the signal (preStop.sleep).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "rollout", conflicts_with = "pre_stop_exec")]
+    pub pre_stop_sleep: Option<Duration>,
+    /// preStop: this command runs in the container before the signal (`sleep 5`; words split
+    /// on spaces).
+    #[arg(long, value_name = "COMMAND", requires = "rollout")]
+    pub pre_stop_exec: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -4,11 +4,12 @@
 use std::path::Path;
 use std::time::Duration;
 
+use shutdown_harness::balancer::BalancerSettings;
 use shutdown_harness::engine::{LABEL_MANAGED, Reaped};
 use shutdown_harness::report::{self, Format, json};
 use shutdown_harness::reproduce::{self, Timings};
 use shutdown_harness::{
-    CheckOptions, ClientProfile, Engine, EngineError, EngineKind, Error, ExplainOptions, LoadSpec,
+    CheckOptions, ClientProfile, Engine, PreStop, RolloutSpec, EngineError, EngineKind, Error, ExplainOptions, LoadSpec,
     RunOptions, RunResults, Scenario, ScenarioError, Target, Workspace, check_image, explain,
     scenario_file,
 };
@@ -120,6 +121,19 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
                         LoadClient::Fresh => ClientProfile::Fresh,
                         LoadClient::Pooled => ClientProfile::Pooled,
                     },
+                }),
+                rollout: args.rollout.then(|| RolloutSpec {
+                    replicas: args.replicas,
+                    pre_stop: match (&args.pre_stop_exec, args.pre_stop_sleep) {
+                        (Some(command), _) => PreStop::Exec(
+                            command.split_whitespace().map(str::to_string).collect(),
+                        ),
+                        (None, Some(pause)) => PreStop::Sleep(pause),
+                        (None, None) => PreStop::None,
+                    },
+                    endpoint_lag: args.endpoint_lag,
+                    termination_grace: Duration::from_secs(u64::from(args.stop_timeout)),
+                    balancer: BalancerSettings::default(),
                 }),
             };
             let mut live = live(&args.output, Show::Timelines)?;
