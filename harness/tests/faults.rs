@@ -151,15 +151,25 @@ async fn made_by(pid: u32) -> Vec<LabelledContainer> {
 /// Asserts that nothing managed is left, removing it if it is (so one failure does not spill
 /// into the next test).
 async fn assert_nothing_left(context: &str) {
+    let engine = engine().await;
     let left = managed().await;
     if !left.is_empty() {
-        let _ = engine()
-            .await
-            .remove_labelled_containers(LABEL_MANAGED)
-            .await;
+        let _ = engine.remove_labelled_containers(LABEL_MANAGED).await;
+    }
+    let networks = engine
+        .labelled_networks(LABEL_MANAGED)
+        .await
+        .expect("listing networks works");
+    if !networks.is_empty() {
+        let _ = engine.remove_labelled_networks(LABEL_MANAGED).await;
     }
     let names: Vec<&str> = left.iter().map(|c| c.name.as_str()).collect();
     assert!(left.is_empty(), "{context}: left behind: {names:?}");
+    let names: Vec<&str> = networks.iter().map(|n| n.name.as_str()).collect();
+    assert!(
+        networks.is_empty(),
+        "{context}: networks left behind: {names:?}"
+    );
 }
 
 /// The moments of a run a signal is sent at, each the first event of that kind.
@@ -262,6 +272,52 @@ async fn check_interrupted_with_requests_in_flight_removes_its_container() {
         stderr.contains("SIGINT: removed 1 container(s)"),
         "{stderr}"
     );
+    assert_nothing_left(&stderr).await;
+}
+
+#[tokio::test]
+async fn a_rollout_stopped_mid_termination_removes_its_balancer_replicas_and_network() {
+    let _serial = SERIAL.lock().await;
+    let harness = Harness::run("rollout.toml", &[], &[]);
+    harness
+        .event("termination-began", |e| e["event"] == "termination-began")
+        .await;
+    harness.signal(Signal::SIGTERM);
+    let (code, stdout, stderr) = harness.finish().await;
+    assert_eq!(code, Some(143), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    // The balancer, the two replicas and the first replacement.
+    assert!(
+        stderr.contains("SIGTERM: removed 4 container(s)"),
+        "{stderr}"
+    );
+    assert_nothing_left(&stderr).await;
+}
+
+#[tokio::test]
+async fn a_killed_rollout_is_reaped_with_its_network_by_the_next_invocation() {
+    let _serial = SERIAL.lock().await;
+    let harness = Harness::run("rollout.toml", &[], &[]);
+    harness
+        .event("replica-in-pool", |e| e["event"] == "replica-in-pool")
+        .await;
+    let pid = harness.pid();
+    harness.signal(Signal::SIGKILL);
+    let (code, _, _) = harness.finish().await;
+    assert_eq!(code, None, "killed by a signal");
+    assert!(
+        !made_by(pid).await.is_empty(),
+        "a SIGKILLed run cannot clean up"
+    );
+
+    let clean = std::process::Command::new(assert_cmd::cargo::cargo_bin!("shutdown-harness"))
+        .arg("clean")
+        .output()
+        .expect("clean runs");
+    let stdout = String::from_utf8_lossy(&clean.stdout);
+    let stderr = String::from_utf8_lossy(&clean.stderr);
+    assert!(clean.status.success(), "{stderr}");
+    assert!(stdout.contains("1 network(s)"), "{stdout}");
+    assert!(made_by(pid).await.is_empty());
     assert_nothing_left(&stderr).await;
 }
 

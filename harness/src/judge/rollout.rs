@@ -52,7 +52,7 @@ pub(super) fn observe(
         })
         .collect();
     let mut by_outcome: Vec<(Outcome, u64)> = by_outcome.into_iter().collect();
-    by_outcome.sort_by(|a, b| b.1.cmp(&a.1));
+    by_outcome.sort_by_key(|entry| std::cmp::Reverse(entry.1));
     observation.lost_by_outcome = by_outcome;
     Some(observation)
 }

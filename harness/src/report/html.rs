@@ -322,7 +322,9 @@ fn markers(result: &ScenarioResult) -> Vec<Marker> {
                 ("signal", format!("{replica} {signal}"))
             }
             EventKind::ReplicaKilled { replica } => ("kill", format!("{replica} SIGKILL")),
-            EventKind::ReplicaExited { replica, code } => ("exit", format!("{replica} exit {code}")),
+            EventKind::ReplicaExited { replica, code } => {
+                ("exit", format!("{replica} exit {code}"))
+            }
             _ => continue,
         };
         markers.push(Marker {

@@ -37,8 +37,9 @@ pub struct JsonReport<'a> {
 /// A rolling update: what was asked, and what was seen.
 #[derive(Debug, Serialize)]
 pub struct JsonRollout<'a> {
-    /// How many replicas were replaced.
-    pub replicas: u8,
+    /// How many replicas serve, each replaced in turn (`replicas` lists every one, old and
+    /// new).
+    pub replica_count: u8,
     /// The step before the signal.
     pub pre_stop: &'a PreStop,
     /// How long after termination began each replica left the balancer's pool.
@@ -199,7 +200,7 @@ impl<'a> JsonScenario<'a> {
                 .as_ref()
                 .zip(observation.rollout.as_ref())
                 .map(|(spec, observed)| JsonRollout {
-                    replicas: spec.replicas,
+                    replica_count: spec.replicas,
                     pre_stop: &spec.pre_stop,
                     endpoint_lag_ms: spec.endpoint_lag.as_millis() as u64,
                     termination_grace_ms: spec.termination_grace.as_millis() as u64,

@@ -93,7 +93,10 @@ pub fn summary(result: &ScenarioResult) -> String {
             .replicas
             .iter()
             .filter(|r| r.termination_ms.is_some())
-            .map(|r| r.exit_code.map_or_else(|| "?".to_string(), |c| c.to_string()))
+            .map(|r| {
+                r.exit_code
+                    .map_or_else(|| "?".to_string(), |c| c.to_string())
+            })
             .collect();
         words.push(format!("exits {}", exits.join(",")));
         return words.join(" · ");

@@ -9,9 +9,9 @@ use shutdown_harness::engine::{LABEL_MANAGED, Reaped};
 use shutdown_harness::report::{self, Format, json};
 use shutdown_harness::reproduce::{self, Timings};
 use shutdown_harness::{
-    CheckOptions, ClientProfile, Engine, PreStop, RolloutSpec, EngineError, EngineKind, Error, ExplainOptions, LoadSpec,
-    RunOptions, RunResults, Scenario, ScenarioError, Target, Workspace, check_image, explain,
-    scenario_file,
+    CheckOptions, ClientProfile, Engine, EngineError, EngineKind, Error, ExplainOptions, LoadSpec,
+    PreStop, RolloutSpec, RunOptions, RunResults, Scenario, ScenarioError, Target, Workspace,
+    check_image, explain, scenario_file,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -125,9 +125,9 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
                 rollout: args.rollout.then(|| RolloutSpec {
                     replicas: args.replicas,
                     pre_stop: match (&args.pre_stop_exec, args.pre_stop_sleep) {
-                        (Some(command), _) => PreStop::Exec(
-                            command.split_whitespace().map(str::to_string).collect(),
-                        ),
+                        (Some(command), _) => {
+                            PreStop::Exec(command.split_whitespace().map(str::to_string).collect())
+                        }
                         (None, Some(pause)) => PreStop::Sleep(pause),
                         (None, None) => PreStop::None,
                     },
