@@ -80,7 +80,8 @@ pub use pid1::Pid1;
 pub use pipeline::{Reporter, RunEvent, RunOptions, default_jobs, default_jobs_on, run};
 pub use results::{RunResults, ScenarioResult};
 pub use rollout::{
-    HookOutcome, MAX_REPLICAS, PreStop, RolloutExpectation, RolloutPhase, RolloutSpec,
+    BalancerSettings, HookOutcome, MAX_REPLICAS, PreStop, Reuse, RolloutExpectation, RolloutPhase,
+    RolloutSpec,
 };
 pub use run::{ScenarioError, load_stream};
 pub use runtime::Runtime;

@@ -5,9 +5,8 @@
 mod config;
 mod error;
 mod runtime_api;
-mod settings;
 
+pub use crate::rollout::{BalancerSettings, Reuse};
 pub use config::{ADMIN_PORT, FRONTEND_PORT, HAPROXY_CONFIG, SLOTS, balancer_image};
 pub use error::BalancerError;
 pub use runtime_api::{RuntimeApi, ServerStatus};
-pub use settings::{BalancerSettings, Reuse};

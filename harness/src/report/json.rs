@@ -4,7 +4,6 @@ use serde::Serialize;
 
 use std::collections::BTreeMap;
 
-use crate::balancer::BalancerSettings;
 use crate::engine::EngineInfo;
 use crate::observation::RolloutObservation;
 use crate::observation::{
@@ -13,6 +12,7 @@ use crate::observation::{
 use crate::outcome::Outcome;
 use crate::pid1::Pid1;
 use crate::results::{RunResults, ScenarioResult};
+use crate::rollout::BalancerSettings;
 use crate::rollout::PreStop;
 use crate::traffic::{ClientProfile, Connection, Phase};
 use crate::verdict::RequirementCheck;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::balancer::{BalancerSettings, Reuse};
+use crate::rollout::{BalancerSettings, Reuse};
 use crate::rollout::{MAX_REPLICAS, PreStop, RolloutSpec};
 
 use super::doc::{BalancerDoc, RolloutDoc, Sp};
