@@ -79,6 +79,16 @@ pub enum ScenarioError {
         /// The balancer's last word on it.
         status: String,
     },
+    /// The balancer, its replicas in its pool, did not answer through them.
+    #[error("the balancer does not reach its replicas (GET {path} through it: {answer}){hint}")]
+    NotThroughBalancer {
+        /// The path asked for.
+        path: String,
+        /// What came back.
+        answer: String,
+        /// What is known to cause it on this engine, if anything.
+        hint: String,
+    },
     /// The engine failed a call the scenario needed.
     #[error(transparent)]
     Engine(#[from] EngineError),

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::balancer::{ADMIN_PORT, FRONTEND_PORT, RuntimeApi, ServerStatus};
-use crate::engine::{ContainerConfig, Engine, ExecOutcome, run_labels};
+use crate::engine::{ContainerConfig, Engine, EngineKind, ExecOutcome, run_labels};
 use crate::events::EventKind;
 use crate::rollout::{HookOutcome, PreStop, RolloutSpec};
 use crate::run::RunContext;
@@ -36,6 +36,8 @@ const POOL_WAIT: Duration = Duration::from_secs(15);
 const POOL_POLL: Duration = Duration::from_millis(50);
 /// How long a replica may take to exit after SIGKILL.
 const KILL_WAIT: Duration = Duration::from_secs(30);
+/// How long the request that proves the balancer reaches its replicas may take.
+const PROBE_DEADLINE: Duration = Duration::from_secs(10);
 /// The stream when the scenario names none: 100 requests/s of a 100 ms handler.
 const DEFAULT_RATE: u32 = 100;
 
@@ -175,6 +177,15 @@ async fn rollout(
     for k in 1..=count {
         old.push(rollout.start_replica(k, made).await?);
     }
+    let probe_path = if scenario.runs_our_server() {
+        "/healthz".to_string()
+    } else {
+        scenario
+            .load
+            .as_ref()
+            .map_or_else(|| "/".to_string(), |l| l.path.clone())
+    };
+    serves_through(engine, frontend, &probe_path).await?;
     sink.emit(EventKind::Ready);
     let ready = Instant::now();
 
@@ -393,6 +404,36 @@ impl Rollout<'_> {
             + KILL_WAIT;
         self.scenario.stop.at + per_replica * u32::from(self.spec.replicas)
     }
+}
+
+/// Checks that one request through the balancer is answered by a replica: a fact the stream's
+/// counts rely on (a balancer that reaches nothing would make every cell "lossy").
+async fn serves_through(
+    engine: &Engine,
+    frontend: std::net::SocketAddr,
+    path: &str,
+) -> Result<(), ScenarioError> {
+    let response = crate::client::get(frontend, path, PROBE_DEADLINE, None, || {}).await;
+    if response.status.is_some_and(|s| (200..300).contains(&s)) {
+        return Ok(());
+    }
+    let answer = match response.status {
+        Some(status) => format!("{status}"),
+        None => response.outcome.to_string(),
+    };
+    // Measured: Docker sets the FORWARD policy to DROP and bridged traffic goes through
+    // iptables (br_netfilter); netavark adds accept rules for Podman's networks, but none for
+    // an internal one, so its containers cannot reach each other while Docker runs beside it.
+    let hint = if engine.info().kind == EngineKind::Podman {
+        "; on Podman with Docker on the same host, containers on an internal network cannot reach each other (Docker's FORWARD policy DROP applies to bridged traffic, and netavark adds no accept rule for internal networks): run rollouts on Docker".to_string()
+    } else {
+        String::new()
+    };
+    Err(ScenarioError::NotThroughBalancer {
+        path: path.to_string(),
+        answer,
+        hint,
+    })
 }
 
 /// What a failed exec hook said: its status and the first line of its output.
