@@ -24,3 +24,28 @@ pub fn is_signal_received(line: &str) -> bool {
 }
 
 pub use server_contract::log::{timestamp, without_timestamp};
+
+/// A rollout replica's line as the timeline shows it: `[r1] Received SIGNAL: terminated`.
+pub fn of_replica(replica: &str, line: &str) -> String {
+    format!("[{replica}] {}", without_timestamp(line))
+}
+
+/// The line without a replica's `[r1] ` prefix, if it has one.
+pub fn without_replica(line: &str) -> &str {
+    line.strip_prefix('[')
+        .and_then(|rest| rest.split_once("] "))
+        .map_or(line, |(_, text)| text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replicas_prefix_comes_and_goes() {
+        let line = of_replica("r2", "2026-11-29T00:21:02.314Z Received SIGNAL: terminated");
+        assert_eq!(line, "[r2] Received SIGNAL: terminated");
+        assert!(is_signal_received(without_replica(&line)));
+        assert_eq!(without_replica("no prefix"), "no prefix");
+    }
+}

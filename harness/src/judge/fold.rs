@@ -38,7 +38,9 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
             EventKind::Started { image } => observation.image.clone_from(image),
             EventKind::Ready => observation.ready = true,
             EventKind::ServerLog { line } => {
-                if server_log::is_signal_received(line) && observation.signal_logged_ms.is_none() {
+                // A rollout's replicas log under their names: any of them counts.
+                let said = server_log::without_replica(line);
+                if server_log::is_signal_received(said) && observation.signal_logged_ms.is_none() {
                     observation.signal_logged_ms = Some(ms(event.at));
                 }
                 // A stream's requests are counted in its summary, not listed one by one.

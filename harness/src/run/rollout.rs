@@ -488,7 +488,7 @@ async fn follow_logs(
             continue;
         }
         sink.emit(EventKind::ServerLog {
-            line: format!("[{replica}] {}", server_log::without_timestamp(&line)),
+            line: server_log::of_replica(&replica, &line),
         });
     }
 }

@@ -104,7 +104,11 @@ impl FileCx<'_> {
                     .get("stop-signal")
                     .and_then(|s| StopSignal::parse(&s))
                     .unwrap_or(StopSignal::Sigterm),
-                timeout: stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+                // A rollout's replicas get their grace period from the rollout.
+                timeout: match &rollout {
+                    Some(Some(spec)) => spec.termination_grace,
+                    _ => stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+                },
                 at: stop_at,
             },
             requests: specs,
