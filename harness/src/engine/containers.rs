@@ -213,8 +213,8 @@ impl Engine {
     }
 
     /// Watches container `id`'s state from now until the engine has begun stopping it: state
-    /// `stopping`, or no longer running. Returns when that was first seen, at most
-    /// [`STATE_POLL`] after it happened; errs past `limit`. Meant to run beside a stop on an
+    /// `stopping`, or no longer running. Returns when that was first seen: about [`STATE_POLL`]
+    /// and one inspect's answer (~2 ms on Podman, idle) after it happened; errs past `limit`. Meant to run beside a stop on an
     /// engine that reports no `kill` events: Podman sets `stopping` just before it sends the stop
     /// signal, so this is when the signal went out.
     pub async fn stopping_seen(
