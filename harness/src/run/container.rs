@@ -3,7 +3,7 @@
 //! happens. A container someone else started is driven the same way and left stopped.
 
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::{oneshot, watch};
@@ -15,11 +15,11 @@ use crate::events::EventKind;
 use crate::procfs;
 use crate::run::RunContext;
 use crate::run::error::ScenarioError;
+use crate::run::logs::{self, Writer, harness_instant};
 use crate::run::ready;
 use crate::run::schedule::{self, Stopper};
 use crate::run::sink::EventSink;
 use crate::scenario::{RunningSpec, Scenario, Target};
-use crate::server_log;
 use crate::variant::StopSignal;
 
 /// How long a started container may take to log its start line.
@@ -113,12 +113,13 @@ async fn drive(
     let (delivered_tx, delivered_rx) = oneshot::channel();
     // Aborted when dropped, so that no early return leaves them running.
     let mut followers = Followers::default();
-    followers.logs = Some(tokio::spawn(follow_logs(
+    followers.logs = Some(tokio::spawn(logs::follow(
         engine.clone(),
         id.to_string(),
+        Writer::Server,
         sink.clone(),
         started_tx,
-        received_tx,
+        Some(received_tx),
     )));
     followers.exit = Some(tokio::spawn(wait_exit(
         engine.clone(),
@@ -291,37 +292,6 @@ impl Stopper for EngineStopper<'_> {
     }
 }
 
-/// Streams the container's output as log events; signals the start line and counts requests.
-async fn follow_logs(
-    engine: Engine,
-    id: String,
-    sink: EventSink,
-    started: oneshot::Sender<()>,
-    received: watch::Sender<usize>,
-) {
-    let mut started = Some(started);
-    let lines = engine.log_lines(&id);
-    futures_util::pin_mut!(lines);
-    while let Some(logged) = lines.next().await {
-        let line = logged.text;
-        if server_log::started_on(&line).is_some()
-            && let Some(tx) = started.take()
-        {
-            let _ = tx.send(());
-        }
-        if server_log::is_request_received(&line) {
-            received.send_modify(|n| *n += 1);
-        }
-        // Stamped when the engine received it: the stream can lag far behind under load. An
-        // engine without precise stamps (Podman's whole seconds): the line's own, else now.
-        let at = logged
-            .at
-            .or_else(|| server_log::timestamp(&line))
-            .map_or_else(Instant::now, harness_instant);
-        sink.emit_at(at, EventKind::ServerLog { line });
-    }
-}
-
 /// Follows the engine's `kill` events for the container: each is a signal really sent; the
 /// first is the moment the stop began.
 async fn follow_kills(
@@ -345,12 +315,6 @@ async fn follow_kills(
             let _ = tx.send(at);
         }
     }
-}
-
-/// The harness-clock instant of an engine timestamp (same host clock for a local engine).
-fn harness_instant(at: SystemTime) -> Instant {
-    let age = SystemTime::now().duration_since(at).unwrap_or_default();
-    Instant::now().checked_sub(age).unwrap_or_else(Instant::now)
 }
 
 /// Waits (at most `limit`) for the container to stop running; emits and publishes its exit code.

@@ -5,6 +5,7 @@
 mod container;
 mod error;
 mod load;
+mod logs;
 mod pooled;
 mod process;
 pub(crate) mod ready;

@@ -6,8 +6,6 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use server_contract::LogLine;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -19,10 +17,10 @@ use crate::rollout::{HookOutcome, PreStop, RolloutSpec};
 use crate::run::RunContext;
 use crate::run::error::ScenarioError;
 use crate::run::load;
+use crate::run::logs::{self, Writer};
 use crate::run::ready;
 use crate::run::sink::EventSink;
 use crate::scenario::{Scenario, Target};
-use crate::server_log;
 use crate::traffic::{ClientProfile, LoadSpec};
 
 /// How long a replica may take to log its start line.
@@ -240,12 +238,13 @@ impl Rollout<'_> {
         // Followed once it runs (a created container's log ends at once); the stream replays
         // what was printed before.
         let (started_tx, started_rx) = oneshot::channel();
-        made.followers.push(tokio::spawn(follow_logs(
+        made.followers.push(tokio::spawn(logs::follow(
             self.engine.clone(),
             id.clone(),
-            replica.clone(),
+            Writer::Replica(replica.clone()),
             self.sink.clone(),
             started_tx,
+            None,
         )));
         self.sink.emit(EventKind::ReplicaStarted {
             replica: replica.clone(),
@@ -459,36 +458,5 @@ fn default_load(scenario: &Scenario) -> LoadSpec {
         duration: Duration::from_secs(1),
         path: path.to_string(),
         client: ClientProfile::Fresh,
-    }
-}
-
-/// Follows replica `replica`'s output: signals its start line, and emits its lines but those
-/// of each request (the stream's requests would drown the timeline), prefixed with its name.
-async fn follow_logs(
-    engine: Engine,
-    id: String,
-    replica: String,
-    sink: EventSink,
-    started: oneshot::Sender<()>,
-) {
-    let mut started = Some(started);
-    let lines = engine.log_lines(&id);
-    futures_util::pin_mut!(lines);
-    while let Some(logged) = lines.next().await {
-        let line = logged.text;
-        if server_log::started_on(&line).is_some()
-            && let Some(tx) = started.take()
-        {
-            let _ = tx.send(());
-        }
-        if matches!(
-            LogLine::parse(&line),
-            Some(LogLine::RequestReceived { .. } | LogLine::ResponseSent { .. })
-        ) {
-            continue;
-        }
-        sink.emit(EventKind::ServerLog {
-            line: server_log::of_replica(&replica, &line),
-        });
     }
 }
