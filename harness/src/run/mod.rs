@@ -68,7 +68,17 @@ pub(crate) async fn run_scenario(
         let (Some(image), Some(balancer)) = (image, &cx.balancer) else {
             return Err(not_prepared());
         };
-        return rollout::run(engine()?, scenario, spec, image, balancer, &name, cx, sink).await;
+        return rollout::run(rollout::Plan {
+            engine: engine()?,
+            scenario,
+            spec,
+            image,
+            balancer_image: balancer,
+            name: &name,
+            cx,
+            sink,
+        })
+        .await;
     }
     match &scenario.target {
         Target::Process => {

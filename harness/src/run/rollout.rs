@@ -74,55 +74,51 @@ struct Replica {
     id: String,
 }
 
-/// What every step of one rollout shares.
+/// What every step of one rollout shares: its plan, its network, its balancer's API.
 struct Rollout<'a> {
-    engine: &'a Engine,
-    scenario: &'a Scenario,
-    spec: &'a RolloutSpec,
-    image: &'a str,
-    name: &'a str,
+    plan: Plan<'a>,
     network: String,
     api: RuntimeApi,
-    cx: &'a RunContext,
-    sink: &'a EventSink,
 }
 
-/// Runs `scenario`'s rollout of `image` behind a balancer of `balancer_image`; every container
-/// and the network are named after `name` and removed before returning, also when the run is
-/// cancelled.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn run(
-    engine: &Engine,
-    scenario: &Scenario,
-    spec: &RolloutSpec,
-    image: &str,
-    balancer_image: &str,
-    name: &str,
-    cx: &RunContext,
-    sink: &EventSink,
-) -> Result<(), ScenarioError> {
+/// A rollout to run: `scenario`'s `spec`, replicas of `image` behind a balancer of
+/// `balancer_image`, everything named after `name`.
+#[derive(Clone, Copy)]
+pub(super) struct Plan<'a> {
+    pub(super) engine: &'a Engine,
+    pub(super) scenario: &'a Scenario,
+    pub(super) spec: &'a RolloutSpec,
+    pub(super) image: &'a str,
+    pub(super) balancer_image: &'a str,
+    pub(super) name: &'a str,
+    pub(super) cx: &'a RunContext,
+    pub(super) sink: &'a EventSink,
+}
+
+/// Runs `plan`'s rollout; every container and the network are removed before returning, also
+/// when the run is cancelled.
+pub(super) async fn run(plan: Plan<'_>) -> Result<(), ScenarioError> {
     let mut made = Made::default();
     let outcome = tokio::select! {
-        outcome = rollout(engine, scenario, spec, image, balancer_image, name, cx, sink, &mut made) => outcome,
-        () = cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
+        outcome = rollout(plan, &mut made) => outcome,
+        () = plan.cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
     };
-    let removed = made.remove(engine).await;
+    let removed = made.remove(plan.engine).await;
     outcome?;
     removed
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn rollout(
-    engine: &Engine,
-    scenario: &Scenario,
-    spec: &RolloutSpec,
-    image: &str,
-    balancer_image: &str,
-    name: &str,
-    cx: &RunContext,
-    sink: &EventSink,
-    made: &mut Made,
-) -> Result<(), ScenarioError> {
+async fn rollout(plan: Plan<'_>, made: &mut Made) -> Result<(), ScenarioError> {
+    let Plan {
+        engine,
+        scenario,
+        spec,
+        image,
+        balancer_image,
+        name,
+        cx,
+        sink,
+    } = plan;
     let labels = run_labels(&cx.run_id);
     let network = format!("{name}-net");
     made.network = Some(engine.create_network(&network, labels.clone()).await?);
@@ -159,17 +155,7 @@ async fn rollout(
         image: Some(image.to_string()),
     });
 
-    let rollout = Rollout {
-        engine,
-        scenario,
-        spec,
-        image,
-        name,
-        network,
-        api,
-        cx,
-        sink,
-    };
+    let rollout = Rollout { plan, network, api };
     let count = usize::from(spec.replicas);
     let mut old = Vec::with_capacity(count);
     for k in 1..=count {
@@ -214,47 +200,48 @@ impl Rollout<'_> {
     async fn start_replica(&self, k: usize, made: &mut Made) -> Result<Replica, ScenarioError> {
         let replica = format!("r{k}");
         let slot = format!("s{k}");
-        let (env, init) = match &self.scenario.target {
-            Target::Container(spec) => (self.scenario.server.env(), spec.init),
+        let (env, init) = match &self.plan.scenario.target {
+            Target::Container(spec) => (self.plan.scenario.server.env(), spec.init),
             Target::Image(spec) => (Vec::new(), spec.init),
             Target::Runtime(spec) => (Vec::new(), spec.init),
             Target::Process | Target::Running(_) => (Vec::new(), false),
         };
         let id = self
+            .plan
             .engine
             .create_container(&ContainerConfig {
-                name: Some(format!("{}-{replica}", self.name)),
-                image: self.image.to_string(),
+                name: Some(format!("{}-{replica}", self.plan.name)),
+                image: self.plan.image.to_string(),
                 env,
-                labels: run_labels(&self.cx.run_id),
+                labels: run_labels(&self.plan.cx.run_id),
                 init,
-                stop_signal: Some(self.scenario.stop.signal),
+                stop_signal: Some(self.plan.scenario.stop.signal),
                 network: Some((self.network.clone(), replica.clone())),
                 ..ContainerConfig::default()
             })
             .await?;
         made.containers.push(id.clone());
-        self.engine.start_container(&id).await?;
+        self.plan.engine.start_container(&id).await?;
         // Followed once it runs (a created container's log ends at once); the stream replays
         // what was printed before.
         let (started_tx, started_rx) = oneshot::channel();
         made.followers.push(tokio::spawn(logs::follow(
-            self.engine.clone(),
+            self.plan.engine.clone(),
             id.clone(),
             Writer::Replica(replica.clone()),
-            self.sink.clone(),
+            self.plan.sink.clone(),
             started_tx,
             None,
         )));
-        self.sink.emit(EventKind::ReplicaStarted {
+        self.plan.sink.emit(EventKind::ReplicaStarted {
             replica: replica.clone(),
         });
-        let what = format!("replica {replica} ({})", self.image);
-        if self.scenario.runs_our_server() {
+        let what = format!("replica {replica} ({})", self.plan.image);
+        if self.plan.scenario.runs_our_server() {
             let (_never, exited) = watch::channel(None);
             ready::logged_start(started_rx, START_WAIT, exited, &what).await?;
         }
-        let state = self.engine.inspect_container(&id).await?;
+        let state = self.plan.engine.inspect_container(&id).await?;
         let address = state
             .address_on(&self.network)
             .ok_or_else(|| ScenarioError::Start {
@@ -262,13 +249,13 @@ impl Rollout<'_> {
                 reason: format!("it has no address on network {}", self.network),
             })?;
         self.api
-            .set_address(&slot, address, self.scenario.port())
+            .set_address(&slot, address, self.plan.scenario.port())
             .await?;
         self.api.set_in_service(&slot, true).await?;
-        if self.spec.balancer.checks {
+        if self.plan.spec.balancer.checks {
             self.wait_in_pool(&replica, &slot).await?;
         }
-        self.sink.emit(EventKind::ReplicaInPool {
+        self.plan.sink.emit(EventKind::ReplicaInPool {
             replica: replica.clone(),
         });
         Ok(Replica {
@@ -303,37 +290,38 @@ impl Rollout<'_> {
     /// pool; its container is removed at the end of the run.
     async fn terminate(&self, replica: &Replica) -> Result<(), ScenarioError> {
         let began = Instant::now();
-        let deadline = began + self.spec.termination_grace;
-        self.sink.emit(EventKind::TerminationBegan {
+        let deadline = began + self.plan.spec.termination_grace;
+        self.plan.sink.emit(EventKind::TerminationBegan {
             replica: replica.name.clone(),
         });
         let endpoint = async {
-            tokio::time::sleep_until(began + self.spec.endpoint_lag).await;
+            tokio::time::sleep_until(began + self.plan.spec.endpoint_lag).await;
             self.api.set_in_service(&replica.slot, false).await?;
-            self.sink.emit(EventKind::EndpointRemoved {
+            self.plan.sink.emit(EventKind::EndpointRemoved {
                 replica: replica.name.clone(),
             });
             Ok::<(), ScenarioError>(())
         };
         let sequence = async {
             if let Some(outcome) = self.pre_stop(replica, deadline).await {
-                self.sink.emit(EventKind::PreStopEnded {
+                self.plan.sink.emit(EventKind::PreStopEnded {
                     replica: replica.name.clone(),
                     outcome,
                 });
             }
-            let signal = self.scenario.stop.signal;
+            let signal = self.plan.scenario.stop.signal;
             // A replica that already exited (its hook killed it, say) is not signalled. The
             // moment is taken before the call: the replica may log the signal before it returns.
             let sent = Instant::now();
             if sent < deadline
                 && self
+                    .plan
                     .engine
                     .kill_container(&replica.id, signal.name())
                     .await
                     .is_ok()
             {
-                self.sink.emit_at(
+                self.plan.sink.emit_at(
                     sent,
                     EventKind::ReplicaSignalled {
                         replica: replica.name.clone(),
@@ -342,21 +330,27 @@ impl Rollout<'_> {
                 );
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            let code = match self.engine.wait_container(&replica.id, left).await {
+            let code = match self.plan.engine.wait_container(&replica.id, left).await {
                 Ok(code) => code,
                 Err(_) => {
                     let sent = Instant::now();
-                    self.engine.kill_container(&replica.id, "SIGKILL").await?;
-                    self.sink.emit_at(
+                    self.plan
+                        .engine
+                        .kill_container(&replica.id, "SIGKILL")
+                        .await?;
+                    self.plan.sink.emit_at(
                         sent,
                         EventKind::ReplicaKilled {
                             replica: replica.name.clone(),
                         },
                     );
-                    self.engine.wait_container(&replica.id, KILL_WAIT).await?
+                    self.plan
+                        .engine
+                        .wait_container(&replica.id, KILL_WAIT)
+                        .await?
                 }
             };
-            self.sink.emit(EventKind::ReplicaExited {
+            self.plan.sink.emit(EventKind::ReplicaExited {
                 replica: replica.name.clone(),
                 code,
             });
@@ -370,7 +364,7 @@ impl Rollout<'_> {
     /// Runs the `preStop` step, bounded by the grace period; None when there is none.
     async fn pre_stop(&self, replica: &Replica, deadline: Instant) -> Option<HookOutcome> {
         let step = async {
-            match &self.spec.pre_stop {
+            match &self.plan.spec.pre_stop {
                 PreStop::None => None,
                 PreStop::Sleep(pause) => {
                     tokio::time::sleep(*pause).await;
@@ -378,13 +372,15 @@ impl Rollout<'_> {
                 }
                 PreStop::Exec(command) => {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    Some(match self.engine.exec(&replica.id, command, left).await {
-                        Ok(ExecOutcome {
-                            exit_code: Some(0), ..
-                        }) => HookOutcome::Done,
-                        Ok(outcome) => HookOutcome::Failed(failed_exec(&outcome)),
-                        Err(e) => HookOutcome::Failed(e.to_string()),
-                    })
+                    Some(
+                        match self.plan.engine.exec(&replica.id, command, left).await {
+                            Ok(ExecOutcome {
+                                exit_code: Some(0), ..
+                            }) => HookOutcome::Done,
+                            Ok(outcome) => HookOutcome::Failed(failed_exec(&outcome)),
+                            Err(e) => HookOutcome::Failed(e.to_string()),
+                        },
+                    )
                 }
             }
         };
@@ -398,10 +394,10 @@ impl Rollout<'_> {
     fn budget(&self) -> Duration {
         let per_replica = START_WAIT
             + POOL_WAIT
-            + self.spec.termination_grace
-            + self.spec.endpoint_lag
+            + self.plan.spec.termination_grace
+            + self.plan.spec.endpoint_lag
             + KILL_WAIT;
-        self.scenario.stop.at + per_replica * u32::from(self.spec.replicas)
+        self.plan.scenario.stop.at + per_replica * u32::from(self.plan.spec.replicas)
     }
 }
 
