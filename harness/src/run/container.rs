@@ -158,35 +158,19 @@ async fn drive(
             port,
         })?;
 
-    let received = match &scenario.target {
-        Target::Image(spec) => {
-            ready::answers(
-                addr,
-                &spec.ready_path,
-                spec.ready_within,
-                exit_rx.clone(),
-                what,
-            )
-            .await?;
+    // A server that is not ours is ready when its path answers; ours, when it logs its start.
+    let probe = match &scenario.target {
+        Target::Image(spec) => Some((spec.ready_path.as_str(), spec.ready_within)),
+        Target::Running(spec) => Some((spec.ready_path.as_str(), spec.ready_within)),
+        Target::Runtime(spec) => Some((spec.runtime.ready_path(), START_WAIT)),
+        Target::Container(_) | Target::Process => None,
+    };
+    let received = match probe {
+        Some((path, within)) => {
+            ready::answers(addr, path, within, exit_rx.clone(), what).await?;
             None
         }
-        Target::Running(spec) => {
-            ready::answers(
-                addr,
-                &spec.ready_path,
-                spec.ready_within,
-                exit_rx.clone(),
-                what,
-            )
-            .await?;
-            None
-        }
-        Target::Runtime(spec) => {
-            let path = spec.runtime.ready_path();
-            ready::answers(addr, path, START_WAIT, exit_rx.clone(), what).await?;
-            None
-        }
-        Target::Container(_) | Target::Process => {
+        None => {
             ready::logged_start(started_rx, START_WAIT, exit_rx.clone(), what).await?;
             Some(received_rx)
         }
