@@ -260,14 +260,10 @@ impl Engine {
     /// Inspects container `id`.
     pub async fn inspect_container(&self, id: &str) -> Result<ContainerState, EngineError> {
         deadline("inspect container", CALL_DEADLINE, async {
-            loop {
-                match self.docker().inspect_container(id, None).await {
-                    Ok(inspect) => return Ok(state(inspect)),
-                    // Podman's `stopped` lasts until its cleanup: read the state once it is past.
-                    Err(e) if is_podman_stopped_state(&e) => tokio::time::sleep(STATE_POLL).await,
-                    Err(e) => return Err(EngineError::on_container("inspect container", id, e)),
-                }
-            }
+            past_podman_stopped(|| self.docker().inspect_container(id, None))
+                .await
+                .map(state)
+                .map_err(|e| EngineError::on_container("inspect container", id, e))
         })
         .await
     }
@@ -375,15 +371,9 @@ impl Engine {
             ..Default::default()
         };
         let containers = deadline("list containers", CALL_DEADLINE, async {
-            loop {
-                match self.docker().list_containers(Some(options.clone())).await {
-                    Ok(containers) => return Ok(containers),
-                    // A container in Podman's `stopped` makes the whole list unreadable: list
-                    // again once its cleanup has moved it on.
-                    Err(e) if is_podman_stopped_state(&e) => tokio::time::sleep(STATE_POLL).await,
-                    Err(e) => return Err(EngineError::call("list containers", e)),
-                }
-            }
+            past_podman_stopped(|| self.docker().list_containers(Some(options.clone())))
+                .await
+                .map_err(|e| EngineError::call("list containers", e))
         })
         .await?;
         Ok(containers
@@ -510,6 +500,23 @@ impl Engine {
             }
         })
         .await
+    }
+}
+
+/// Makes `call` again while its answer names Podman's transient `stopped` state: one container
+/// in it makes an inspect or a whole list unreadable until its cleanup moves it on (ms to a few
+/// hundred), so the answer is asked for again every [`STATE_POLL`]; bounded by the caller's
+/// deadline.
+async fn past_podman_stopped<T, F, Fut>(mut call: F) -> Result<T, ClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
+    loop {
+        match call().await {
+            Err(e) if is_podman_stopped_state(&e) => tokio::time::sleep(STATE_POLL).await,
+            answer => return answer,
+        }
     }
 }
 
