@@ -17,8 +17,8 @@ use shutdown_harness::{
 };
 
 use common::{
-    all_scenarios, assert_no_managed_container_of_on, assert_run_left_nothing_on, matrix_subset,
-    podman, scenario, workspace,
+    assert_no_managed_container_of_on, assert_run_left_nothing_on, matrix_subset, named, podman,
+    scenario, workspace,
 };
 
 /// Runtime cells run on Podman too: a graceful node, nginx's graceful stop, gunicorn draining.
@@ -27,9 +27,6 @@ const RUNTIMES_SUBSET: [&str; 3] = [
     "nginx/stop-SIGQUIT",
     "gunicorn/graceful-timeout-longer",
 ];
-
-/// How many cells the matrix subset has.
-const MATRIX_SUBSET_LEN: usize = common::MATRIX_SUBSET.len();
 
 /// The CONTAINER_HOST the tests use, as the harness resolves it.
 fn podman_endpoint() -> String {
@@ -43,21 +40,11 @@ async fn the_matrix_subset_and_the_experiment_hold_on_podman() {
     let mut scenarios = matrix_subset();
     scenarios.extend(reproduce::scenarios(Timings::fast()));
     // The runtimes people ship, forged into Podman's own image store.
-    scenarios.extend(
-        all_scenarios()
-            .into_iter()
-            .filter(|s| RUNTIMES_SUBSET.contains(&s.name.as_str())),
-    );
+    scenarios.extend(named(&RUNTIMES_SUBSET));
     let options = RunOptions {
         jobs: default_jobs_on(EngineKind::Podman),
         ..RunOptions::new(Some(workspace()))
     };
-    let expected = 4 + MATRIX_SUBSET_LEN + RUNTIMES_SUBSET.len();
-    assert_eq!(
-        scenarios.len(),
-        expected,
-        "a runtime cell is not in scenarios/"
-    );
     let results = shutdown_harness::run(Some(&engine), &scenarios, &options, &mut ())
         .await
         .expect("the run completes");

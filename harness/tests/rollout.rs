@@ -10,9 +10,9 @@ use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 use shutdown_harness::engine::LABEL_RUN;
 use shutdown_harness::images::build_variant_images;
-use shutdown_harness::{Base, HookOutcome, RolloutPhase, RunOptions, Scenario, Variant, report};
+use shutdown_harness::{Base, HookOutcome, RolloutPhase, RunOptions, Variant, report};
 
-use common::{all_scenarios, assert_run_left_nothing, engine, scenario, workspace};
+use common::{assert_run_left_nothing, engine, named, scenario, workspace};
 
 /// One cell per lesson of the file.
 const SUBSET: [&str; 4] = [
@@ -24,15 +24,7 @@ const SUBSET: [&str; 4] = [
 
 #[tokio::test]
 async fn a_representative_subset_of_the_rollout_matrix_behaves_as_its_file_says() {
-    let subset: Vec<Scenario> = all_scenarios()
-        .into_iter()
-        .filter(|s| SUBSET.contains(&s.name.as_str()))
-        .collect();
-    assert_eq!(
-        subset.len(),
-        SUBSET.len(),
-        "a subset name is not in scenarios/"
-    );
+    let subset = named(&SUBSET);
     let engine = engine().await;
     let options = RunOptions::new(Some(workspace()));
     let results = shutdown_harness::run(Some(&engine), &subset, &options, &mut ())

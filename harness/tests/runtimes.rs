@@ -9,13 +9,12 @@
 mod common;
 
 use shutdown_harness::images::{HTTP_PORT, runtime_image};
-use shutdown_harness::scenario_file::load;
 use shutdown_harness::{
     ExplainOptions, Explanation, Outcome, Requirement, RunOptions, Scenario, ScenarioResult,
     Target, explain, report,
 };
 
-use common::{assert_run_left_nothing, engine, scenario, workspace};
+use common::{assert_run_left_nothing, engine, named, scenario, workspace};
 
 /// One cell per runtime and per way its shutdown goes (ignored until SIGKILL, drained, cut by
 /// npm, cut by a short --graceful-timeout, cut by nginx's fast shutdown, killed under --init).
@@ -39,25 +38,6 @@ const EXPLAINED: [&str; 4] = [
     "node/exec-form/unhandled",
     "npm-start/graceful",
 ];
-
-fn subset() -> Vec<Scenario> {
-    let workspace = workspace();
-    let all = load(
-        workspace.root(),
-        &[workspace.scenarios().join("runtimes.toml")],
-    )
-    .expect("runtimes.toml is valid");
-    let subset: Vec<Scenario> = all
-        .into_iter()
-        .filter(|s| SUBSET.contains(&s.name.as_str()))
-        .collect();
-    assert_eq!(
-        subset.len(),
-        SUBSET.len(),
-        "a subset name is not in runtimes.toml"
-    );
-    subset
-}
 
 /// Explains the image `scenario` ran, with its stop signal, grace period and `--init`.
 async fn explain_cell(scenario: &Scenario) -> Explanation {
@@ -115,7 +95,7 @@ fn assert_agree(e: &Explanation, result: &ScenarioResult) -> usize {
 
 #[tokio::test]
 async fn a_subset_of_the_runtimes_behaves_as_its_file_says_and_as_explain_predicts() {
-    let subset = subset();
+    let subset = named(&SUBSET);
     let engine = engine().await;
     let options = RunOptions::new(Some(workspace()));
     let results = shutdown_harness::run(Some(&engine), &subset, &options, &mut ())
