@@ -2,11 +2,12 @@
 //! environment (`.if defined(...)` blocks, HAProxy 2.4+), its replicas in server slots that the
 //! runtime API fills in and empties as the rollout goes.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::engine::Engine;
-use crate::images::{BuildError, Forged, GeneratedFile, HostBinary, RootfsImage, forge};
+use crate::images::{
+    BuildError, Forged, GeneratedFile, HostBinary, RootfsImage, forge, third_party_label,
+};
 
 /// The frontend's port inside the balancer's container.
 pub const FRONTEND_PORT: u16 = 8080;
@@ -80,10 +81,7 @@ pub async fn balancer_image(engine: &Engine) -> Result<Forged, BuildError> {
             r#"ENTRYPOINT ["/usr/sbin/haproxy", "-db", "-f", "/etc/haproxy/haproxy.cfg"]"#
                 .to_string(),
         ],
-        labels: HashMap::from([(
-            "shutdown-harness.third-party".to_string(),
-            "haproxy".to_string(),
-        )]),
+        labels: third_party_label("haproxy"),
     };
     forge(engine, &spec).await
 }

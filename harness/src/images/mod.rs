@@ -12,6 +12,7 @@ mod variants;
 
 pub use error::BuildError;
 pub use rootfs::{Forged, GeneratedFile, HostBinary, HostTree, RootfsImage, forge};
+pub(crate) use runtimes::third_party_label;
 pub use runtimes::{
     BIG_FILE_LEN, BUSYBOX_CGI_SLEEP_S, BUSYBOX_SLOW_PATH, HTTP_PORT, NGINX_RATE_PER_S,
     NGINX_SLOW_PATH, RuntimeImage, busybox_httpd_image, nginx_image, runtime_image,

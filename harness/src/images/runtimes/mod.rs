@@ -101,8 +101,9 @@ pub async fn runtime_image(engine: &Engine, image: &RuntimeImage) -> Result<Forg
     forge(engine, &spec).await
 }
 
-/// The label that tells a real server's image from the harness's own.
-pub(super) fn third_party_label(name: &str) -> HashMap<String, String> {
+/// The label that tells a real server's image (a runtime's, the balancer's) from the harness's
+/// own.
+pub(crate) fn third_party_label(name: &str) -> HashMap<String, String> {
     HashMap::from([("shutdown-harness.third-party".to_string(), name.to_string())])
 }
 
