@@ -250,8 +250,7 @@ fn rollout_scenario(
     signal: StopSignal,
     rollout: &RolloutSpec,
 ) -> Scenario {
-    let mut rollout = rollout.clone();
-    rollout.balancer.checks = true;
+    let rollout = rollout.clone();
     let load = options.load.clone().unwrap_or_else(|| LoadSpec {
         rate: 100,
         duration: Duration::from_secs(1),

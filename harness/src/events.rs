@@ -6,7 +6,7 @@ use tokio::time::Instant;
 
 use crate::outcome::Outcome;
 use crate::pid1::Pid1;
-use crate::rollout::HookOutcome;
+use crate::rollout::{BalancerRecord, HookOutcome};
 use crate::traffic::{ClientProfile, LoadRecord};
 use crate::variant::StopSignal;
 
@@ -93,12 +93,21 @@ pub enum EventKind {
     LoadRecords(Vec<LoadRecord>),
     /// The stream ended: every request it sent has an outcome.
     LoadEnded,
+    /// What the balancer did with requests of the stream, from its log, in batches.
+    BalancerRecords(Vec<BalancerRecord>),
+    /// A line the balancer logged other than a request's: a server going up, down or into
+    /// maintenance, a warning.
+    BalancerLog {
+        /// The line as logged.
+        line: String,
+    },
     /// A rollout's replica was started (`r1`, `r2`: the first ones; then their replacements).
     ReplicaStarted {
         /// Its name.
         replica: String,
     },
-    /// A replica entered the balancer's pool (and passed its health check, when checks are on).
+    /// A replica entered the balancer's pool: its readiness probe passed (and, when the
+    /// balancer checks, so did the balancer's check).
     ReplicaInPool {
         /// Its name.
         replica: String,

@@ -70,7 +70,9 @@ pub struct Observation {
     pub rollout: Option<RolloutObservation>,
 }
 
-/// A rolling update, as observed: each replica's termination steps, and what the stream lost.
+/// A rolling update, as observed: each replica's termination steps, each request of the stream
+/// with the replica the balancer sent it to (from the balancer's own log), and what was lost,
+/// by replica and by the phase of that replica's termination.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct RolloutObservation {
     /// Every replica, old and new, in the order they started.
@@ -80,10 +82,45 @@ pub struct RolloutObservation {
     /// Of them, lost: errors from the balancer, resets, empty replies, truncated bodies,
     /// timeouts.
     pub lost: u64,
-    /// Sent and lost, by phase of the termination in progress when each went out.
+    /// Requests the balancer's log names no replica for (it found none in its pool, or never
+    /// logged them): their phase is not known.
+    pub unattributed: u64,
+    /// Sent and lost, by the phase of the termination of the replica each went to, when it
+    /// went out.
     pub by_phase: Vec<RolloutPhaseCounts>,
     /// The lost ones by outcome (`http-error` for the balancer's 502 and 503), most first.
     pub lost_by_outcome: Vec<(Outcome, u64)>,
+    /// Every request of the stream, with the balancer's facts (in the JSON with
+    /// `--load-records`).
+    #[serde(skip)]
+    pub requests: Vec<RolloutRequest>,
+}
+
+/// One request of a rollout's stream: what the client saw and what the balancer did with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RolloutRequest {
+    /// Its id (`x-request-id`).
+    pub id: u32,
+    /// The replica the balancer sent it to last; None when its log names none.
+    pub replica: Option<String>,
+    /// The phase of that replica's termination when the request went out.
+    pub phase: RolloutPhase,
+    /// The balancer's connection retries.
+    pub retries: u8,
+    /// Whether the balancer redispatched it to another replica after its retries.
+    pub redispatched: bool,
+    /// HAProxy's termination state (`----` for a normal end, `SC--` a connection to the
+    /// server that failed, `SH--` a server that closed before its headers); None when the
+    /// balancer logged nothing for it.
+    pub termination_state: Option<String>,
+    /// What the client saw.
+    pub outcome: Outcome,
+    /// The status the client got, if any.
+    pub status: Option<u16>,
+    /// When it went out, ms from ready.
+    pub sent_ms: i64,
+    /// When its outcome was known, ms from ready.
+    pub done_ms: i64,
 }
 
 /// The counts of one phase of a rollout.
@@ -122,8 +159,9 @@ pub struct ReplicaObservation {
     pub exit_ms: Option<i64>,
     /// Its exit code.
     pub exit_code: Option<i64>,
-    /// Requests lost while it was terminating (its pre-stop, draining and stale-endpoint
-    /// phases).
+    /// Requests of the stream the balancer sent to it.
+    pub routed: u64,
+    /// Of them, lost.
     pub lost: u64,
 }
 
@@ -147,8 +185,9 @@ pub struct LoadObservation {
 pub struct ObservedRequest {
     /// What the client saw.
     pub record: LoadRecord,
-    /// When it was sent, relative to the stop.
-    pub phase: Phase,
+    /// When it was sent, relative to the stop; None in a rollout, which has no single stop
+    /// (its requests' phases are those of their replicas, in its observation).
+    pub phase: Option<Phase>,
     /// What its outcome means.
     pub class: Class,
 }
@@ -257,7 +296,7 @@ pub struct Second {
 pub struct LoadSummary {
     /// Every request.
     pub total: PhaseCounts,
-    /// By phase.
+    /// By phase (none in a rollout, which has no single stop).
     pub phases: Vec<(Phase, PhaseCounts)>,
     /// Whether cut and not-served could be told apart (the server logs request ids).
     pub told_apart: bool,
@@ -265,6 +304,8 @@ pub struct LoadSummary {
     pub latency_before_signal: Option<Percentiles>,
     /// Latencies during the drain.
     pub latency_draining: Option<Percentiles>,
+    /// Latencies of every request answered in full.
+    pub latency_all: Option<Percentiles>,
     /// Requests per second over time.
     pub per_second: Vec<Second>,
 }

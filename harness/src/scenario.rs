@@ -298,6 +298,17 @@ impl Scenario {
         }
     }
 
+    /// The path that answers 2xx once the server is ready: graceful-server's `/healthz`, a
+    /// runtime's own, the one given for an image.
+    pub fn ready_path(&self) -> &str {
+        match &self.target {
+            Target::Image(spec) => &spec.ready_path,
+            Target::Running(spec) => &spec.ready_path,
+            Target::Runtime(spec) => spec.runtime.ready_path(),
+            Target::Process | Target::Container(_) => "/healthz",
+        }
+    }
+
     /// Whether the server is graceful-server, whose log tells when it got the signal and which
     /// is configured through `SERVER_*` variables.
     pub fn runs_our_server(&self) -> bool {

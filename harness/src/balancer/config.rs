@@ -17,9 +17,14 @@ pub const ADMIN_PORT: u16 = 9999;
 /// How many replica slots the backend has (`s1` ... `s8`): the replicas and their replacements.
 pub const SLOTS: usize = 8;
 
-/// The configuration. Timeouts are HAProxy's usual ones; `timeout connect` is short so that a
-/// connection to a gone replica fails fast, as it does on a real network where it is refused.
-/// Servers start disabled (maintenance) at a placeholder address until a replica fills them.
+/// The prefix of the one log line HAProxy writes per request, for the harness to read.
+pub const REQUEST_LOG_PREFIX: &str = "shreq ";
+
+/// The configuration. Each request is logged on one line the harness reads: its id (the
+/// stream's `x-request-id`), the server it went to, its retries, its termination state, its
+/// status and its timers. Servers start disabled (maintenance) at a placeholder address until a
+/// replica fills them; nothing takes one out of the pool but the runtime API (or the health
+/// checks, when asked for).
 pub const HAPROXY_CONFIG: &str = r#"global
     log stdout format raw local0 info
     stats socket ipv4@0.0.0.0:9999 level admin
@@ -28,11 +33,12 @@ pub const HAPROXY_CONFIG: &str = r#"global
 defaults
     mode http
     log global
-    option httplog
-    timeout connect 1s
+    log-format "shreq id=%[capture.req.hdr(0)] srv=%s rc=%rc ts=%tsc st=%ST Tc=%Tc Ta=%Ta"
+    timeout connect "${BALANCER_CONNECT_TIMEOUT}"
     timeout client 30s
     timeout server 30s
     retries "${BALANCER_RETRIES}"
+    retry-on "${BALANCER_RETRY_ON[*]}"
 .if defined(BALANCER_REDISPATCH)
     option redispatch
 .endif
@@ -40,12 +46,14 @@ defaults
 
 frontend web
     bind :8080
+    capture request header x-request-id len 16
     default_backend replicas
 
 backend replicas
     balance roundrobin
+    default-server pool-purge-delay "${BALANCER_POOL_PURGE_DELAY}"
 .if defined(BALANCER_CHECKS)
-    default-server check inter 200ms fall 2 rise 1
+    default-server check inter "${BALANCER_CHECK_INTER}" fall "${BALANCER_CHECK_FALL}" rise "${BALANCER_CHECK_RISE}"
 .endif
     server s1 127.0.0.1:1 disabled
     server s2 127.0.0.1:1 disabled
@@ -96,14 +104,16 @@ mod tests {
             assert!(HAPROXY_CONFIG.contains(&format!("server s{slot} 127.0.0.1:1 disabled")));
         }
         assert!(!HAPROXY_CONFIG.contains(&format!("server s{} ", SLOTS + 1)));
-        for variable in [
-            "BALANCER_RETRIES",
-            "BALANCER_REUSE",
-            "BALANCER_REDISPATCH",
-            "BALANCER_CHECKS",
-        ] {
-            assert!(HAPROXY_CONFIG.contains(variable), "{variable}");
+        // Every variable the settings set is read, and nothing else is.
+        let settings = crate::rollout::BalancerSettings {
+            redispatch: true,
+            checks: Some(crate::rollout::HealthChecks::default()),
+            ..Default::default()
+        };
+        for (variable, _) in settings.env() {
+            assert!(HAPROXY_CONFIG.contains(&variable), "{variable}");
         }
+        assert!(HAPROXY_CONFIG.contains(REQUEST_LOG_PREFIX.trim()));
         assert!(HAPROXY_CONFIG.contains(&format!("bind :{FRONTEND_PORT}")));
         assert!(HAPROXY_CONFIG.contains(&format!("0.0.0.0:{ADMIN_PORT}")));
     }

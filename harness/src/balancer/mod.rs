@@ -1,12 +1,16 @@
 //! The load balancer of a rollout: HAProxy, forged from the host's package, configured from a
-//! scenario's balancer settings and driven at run time through its runtime API, the way an
-//! ingress controller reacts to endpoint changes.
+//! scenario's balancer settings, driven at run time through its runtime API the way an ingress
+//! controller reacts to endpoint changes, and read through its log: what it did with each
+//! request.
 
 mod config;
 mod error;
+mod log;
 mod runtime_api;
 
-pub use crate::rollout::{BalancerSettings, Reuse};
-pub use config::{ADMIN_PORT, FRONTEND_PORT, HAPROXY_CONFIG, SLOTS, balancer_image};
+pub use config::{
+    ADMIN_PORT, FRONTEND_PORT, HAPROXY_CONFIG, REQUEST_LOG_PREFIX, SLOTS, balancer_image,
+};
 pub use error::BalancerError;
+pub use log::{BalancerLine, parse as parse_log_line};
 pub use runtime_api::{RuntimeApi, ServerStatus};

@@ -1,5 +1,5 @@
 //! Containers: create (ports on 127.0.0.1, labels, init, stop signal), start, stop, kill,
-//! inspect, wait, exec, remove; and the networks a run makes for its containers.
+//! inspect, wait, exec, remove.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -9,7 +9,7 @@ use bollard::errors::Error as ClientError;
 use bollard::exec::StartExecResults;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ExecConfig,
-    HostConfig, NetworkCreateRequest, PortBinding,
+    HostConfig, PortBinding,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, KillContainerOptions, ListContainersOptions, RemoveContainerOptions,
@@ -20,6 +20,7 @@ use server_contract::StopSignal;
 
 use super::client::{CALL_DEADLINE, Engine, deadline};
 use super::error::{EngineError, is_not_found, is_podman_stopped_state};
+use super::networks::Attachment;
 
 /// How often [`Engine::stopping_seen`] reads a container's state: an inspect costs Podman about
 /// 2 ms, and the moment it finds is this precise.
@@ -45,8 +46,8 @@ pub struct ContainerConfig {
     pub stop_signal: Option<StopSignal>,
     /// The default grace period of `docker stop`, whole seconds.
     pub stop_timeout: Option<Duration>,
-    /// A network to attach to, with an alias the other containers reach it by.
-    pub network: Option<(String, String)>,
+    /// The network to create it on (None: the engine's default network).
+    pub network: Option<Attachment>,
     /// Arguments replacing the image's CMD.
     pub cmd: Option<Vec<String>>,
 }
@@ -101,17 +102,6 @@ pub struct LabelledContainer {
     pub labels: HashMap<String, String>,
 }
 
-/// A network found by its labels.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LabelledNetwork {
-    /// Its id.
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// Its labels.
-    pub labels: HashMap<String, String>,
-}
-
 /// What a command run in a container (`docker exec`) did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecOutcome {
@@ -150,17 +140,14 @@ impl Engine {
                         .collect()
                 }),
                 init: Some(config.init),
-                network_mode: config.network.as_ref().map(|(network, _)| network.clone()),
+                network_mode: config.network.as_ref().map(|a| a.network.clone()),
                 ..Default::default()
             }),
-            networking_config: config.network.as_ref().map(|(network, alias)| {
+            networking_config: config.network.as_ref().map(|attachment| {
                 bollard::models::NetworkingConfig {
                     endpoints_config: Some(HashMap::from([(
-                        network.clone(),
-                        bollard::models::EndpointSettings {
-                            aliases: Some(vec![alias.clone()]),
-                            ..Default::default()
-                        },
+                        attachment.network.clone(),
+                        attachment.endpoint(),
                     )])),
                 }
             }),
@@ -403,103 +390,6 @@ impl Engine {
             }
         }
         Ok(removed)
-    }
-
-    /// Creates a network no traffic can leave (`internal`), with `labels`; returns its id.
-    pub async fn create_network(
-        &self,
-        name: &str,
-        labels: HashMap<String, String>,
-    ) -> Result<String, EngineError> {
-        let request = NetworkCreateRequest {
-            name: name.to_string(),
-            internal: Some(true),
-            labels: Some(labels),
-            ..Default::default()
-        };
-        deadline("create network", CALL_DEADLINE, async {
-            self.docker()
-                .create_network(request)
-                .await
-                .map(|created| created.id)
-                .map_err(|e| EngineError::call("create network", e))
-        })
-        .await
-    }
-
-    /// Attaches container `id` (created, not yet started or running) to network `network`,
-    /// where the others reach it as `alias`.
-    pub async fn connect_network(
-        &self,
-        id: &str,
-        network: &str,
-        alias: &str,
-    ) -> Result<(), EngineError> {
-        let request = bollard::models::NetworkConnectRequest {
-            container: id.to_string(),
-            endpoint_config: Some(bollard::models::EndpointSettings {
-                aliases: Some(vec![alias.to_string()]),
-                ..Default::default()
-            }),
-        };
-        deadline("connect network", CALL_DEADLINE, async {
-            self.docker()
-                .connect_network(network, request)
-                .await
-                .map_err(|e| EngineError::call("connect network", e))
-        })
-        .await
-    }
-
-    /// The networks carrying `label` (`key` or `key=value`).
-    pub async fn labelled_networks(
-        &self,
-        label: &str,
-    ) -> Result<Vec<LabelledNetwork>, EngineError> {
-        let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
-        let options = bollard::query_parameters::ListNetworksOptions {
-            filters: Some(filters),
-        };
-        let networks = deadline("list networks", CALL_DEADLINE, async {
-            self.docker()
-                .list_networks(Some(options))
-                .await
-                .map_err(|e| EngineError::call("list networks", e))
-        })
-        .await?;
-        Ok(networks
-            .into_iter()
-            .filter_map(|n| {
-                Some(LabelledNetwork {
-                    id: n.id?,
-                    name: n.name.unwrap_or_default(),
-                    labels: n.labels.unwrap_or_default(),
-                })
-            })
-            .collect())
-    }
-
-    /// Removes every network carrying `label`; returns how many. Their containers go first.
-    pub async fn remove_labelled_networks(&self, label: &str) -> Result<usize, EngineError> {
-        let mut removed = 0;
-        for network in self.labelled_networks(label).await? {
-            if self.remove_network(&network.id).await? {
-                removed += 1;
-            }
-        }
-        Ok(removed)
-    }
-
-    /// Removes network `id`; false when it was already gone.
-    pub async fn remove_network(&self, id: &str) -> Result<bool, EngineError> {
-        deadline("remove network", CALL_DEADLINE, async {
-            match self.docker().remove_network(id).await {
-                Ok(()) => Ok(true),
-                Err(e) if is_not_found(&e) => Ok(false),
-                Err(e) => Err(EngineError::call("remove network", e)),
-            }
-        })
-        .await
     }
 }
 

@@ -146,7 +146,6 @@ impl EngineError {
     }
 }
 
-/// Whether the engine answered 404 (no such container, image or network).
 /// Whether the answer named Podman's transient `stopped` state (between a container's exit and
 /// its cleanup, a few ms to a few hundred), which the API model bollard reads has no word for:
 /// asked again a moment later, the container reads `exited`.
@@ -157,6 +156,7 @@ pub(super) fn is_podman_stopped_state(error: &bollard::errors::Error) -> bool {
     )
 }
 
+/// Whether the engine answered 404 (no such container, image or network).
 pub(super) fn is_not_found(error: &bollard::errors::Error) -> bool {
     matches!(
         error,

@@ -7,15 +7,15 @@ mod containers;
 mod error;
 mod images;
 mod labels;
+mod networks;
 mod reap;
 mod streams;
 
 pub use client::{Engine, EngineInfo, EngineKind, MAX_STOP_TIMEOUT};
-pub use containers::{
-    ContainerConfig, ContainerState, ExecOutcome, LabelledContainer, LabelledNetwork, STATE_POLL,
-};
+pub use containers::{ContainerConfig, ContainerState, ExecOutcome, LabelledContainer, STATE_POLL};
 pub use error::EngineError;
 pub use images::ImageConfig;
 pub use labels::{LABEL_MANAGED, LABEL_OWNER, LABEL_RUN, Owner, new_run_id, run_labels};
+pub use networks::{Attachment, LabelledNetwork, RunNetwork, Subnet};
 pub use reap::Reaped;
 pub use streams::{KillEvent, LogLine};

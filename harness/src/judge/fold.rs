@@ -32,6 +32,7 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
     let mut stop_issued = None;
     let mut exit_ms = None;
     let mut stream: Option<Gathered> = None;
+    let mut balanced = Vec::new();
     let mut received: HashSet<u32> = HashSet::new();
     for event in events {
         match &event.kind {
@@ -72,6 +73,11 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
                 continue;
             }
             EventKind::LoadEnded => {}
+            EventKind::BalancerRecords(records) => {
+                balanced.extend_from_slice(records);
+                continue;
+            }
+            EventKind::BalancerLog { .. } => {}
             EventKind::Pid1(pid1) => observation.pid1 = Some(pid1.clone()),
             EventKind::RequestSent { name } => {
                 observation.requests.push(RequestObservation {
@@ -133,9 +139,12 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
     let (records, stream_started_ms) = stream
         .as_ref()
         .map_or((&[][..], 0), |s| (&s.records[..], s.started_ms));
-    observation.rollout = rollout::observe(&observation.timeline, records, stream_started_ms);
+    observation.rollout =
+        rollout::observe(&observation.timeline, records, &balanced, stream_started_ms);
     if let Some(stream) = stream {
         let moments = Moments {
+            // A rollout's replicas stop one after the other: no single stop splits its stream.
+            one_stop: observation.rollout.is_none(),
             // The server's own word for when it got the signal is the closest fact; else the
             // engine's kill event (stamped after the kill), else the stop's issue.
             signal_ms: observation

@@ -25,6 +25,9 @@ pub(super) struct Gathered {
 
 /// When the server's life changed, ms from ready, and what its log told.
 pub(super) struct Moments<'a> {
+    /// Whether the stream crossed one stop (false in a rollout, whose replicas stop one after
+    /// the other): only then do its requests have a phase.
+    pub(super) one_stop: bool,
     /// The signal (the engine's kill event, or the stop's issue).
     pub(super) signal_ms: Option<i64>,
     /// The exit.
@@ -44,7 +47,7 @@ pub(super) fn observe(gathered: Gathered, moments: &Moments<'_>) -> LoadObservat
             // sent after the signal into the time before it.
             let went_ms = gathered.started_ms + i64::from(record.started_us / 1000);
             ObservedRequest {
-                phase: phase(went_ms, moments),
+                phase: moments.one_stop.then(|| phase(went_ms, moments)),
                 class: class(&record, moments.received),
                 record,
             }
@@ -93,21 +96,23 @@ fn class(record: &LoadRecord, received: Option<&HashSet<u32>>) -> Class {
 
 fn summarise(requests: &[ObservedRequest], told_apart: bool) -> LoadSummary {
     let mut total = PhaseCounts::default();
+    let phased = requests.iter().any(|r| r.phase.is_some());
     let mut phases: Vec<(Phase, PhaseCounts)> = Phase::ALL
         .iter()
+        .filter(|_| phased)
         .map(|p| (*p, PhaseCounts::default()))
         .collect();
     for request in requests {
         total.add(request);
-        if let Some((_, counts)) = phases.iter_mut().find(|(p, _)| *p == request.phase) {
+        if let Some((_, counts)) = phases.iter_mut().find(|(p, _)| Some(*p) == request.phase) {
             counts.add(request);
         }
     }
-    let latency = |phase: Phase| {
+    let latency = |phase: Option<Phase>| {
         percentiles(
             requests
                 .iter()
-                .filter(|r| r.phase == phase && r.class == Class::Ok)
+                .filter(|r| phase.is_none_or(|p| r.phase == Some(p)) && r.class == Class::Ok)
                 .map(|r| r.record.done_us.saturating_sub(r.record.sent_us)),
         )
     };
@@ -115,8 +120,9 @@ fn summarise(requests: &[ObservedRequest], told_apart: bool) -> LoadSummary {
         total,
         phases,
         told_apart,
-        latency_before_signal: latency(Phase::BeforeSignal),
-        latency_draining: latency(Phase::Draining),
+        latency_before_signal: phased.then(|| latency(Some(Phase::BeforeSignal))).flatten(),
+        latency_draining: phased.then(|| latency(Some(Phase::Draining))).flatten(),
+        latency_all: latency(None),
         per_second: per_second(requests),
     }
 }
@@ -199,20 +205,21 @@ mod tests {
             ],
         };
         let moments = Moments {
+            one_stop: true,
             signal_ms: Some(1000),
             exit_ms: Some(2000),
             received: Some(&received),
         };
         let load = observe(gathered, &moments);
-        let phases: Vec<Phase> = load.requests.iter().map(|r| r.phase).collect();
+        let phases: Vec<Option<Phase>> = load.requests.iter().map(|r| r.phase).collect();
         assert_eq!(
             phases,
             [
-                Phase::BeforeSignal,
-                Phase::BeforeSignal,
-                Phase::Draining,
-                Phase::Draining,
-                Phase::AfterExit
+                Some(Phase::BeforeSignal),
+                Some(Phase::BeforeSignal),
+                Some(Phase::Draining),
+                Some(Phase::Draining),
+                Some(Phase::AfterExit)
             ]
         );
         let total = &load.summary.total;
@@ -235,6 +242,7 @@ mod tests {
             records: vec![record(0, 0, Outcome::Reset, Connection::New)],
         };
         let moments = Moments {
+            one_stop: true,
             signal_ms: None,
             exit_ms: None,
             received: None,
@@ -242,5 +250,30 @@ mod tests {
         let load = observe(gathered, &moments);
         assert_eq!(load.summary.total.cut_or_not_served, 1);
         assert!(!load.summary.told_apart);
+    }
+
+    #[test]
+    fn a_stream_across_many_stops_has_no_phases() {
+        let gathered = Gathered {
+            rate: 10,
+            client: ClientProfile::Fresh,
+            started_ms: 0,
+            records: vec![
+                record(0, 0, Outcome::Ok, Connection::New),
+                record(1, 1500, Outcome::HttpError, Connection::New),
+            ],
+        };
+        let moments = Moments {
+            one_stop: false,
+            signal_ms: Some(1000),
+            exit_ms: None,
+            received: None,
+        };
+        let load = observe(gathered, &moments);
+        assert!(load.requests.iter().all(|r| r.phase.is_none()));
+        assert!(load.summary.phases.is_empty());
+        assert_eq!(load.summary.latency_before_signal, None);
+        assert!(load.summary.latency_all.is_some());
+        assert_eq!(load.summary.total.lost, 1);
     }
 }

@@ -9,6 +9,7 @@ use crate::duration;
 use crate::events::EventKind;
 use crate::observation::TimedEvent;
 use crate::results::{RunResults, ScenarioResult};
+use crate::rollout::RolloutPhase;
 use crate::scenario::Target;
 use crate::server_log;
 
@@ -142,13 +143,24 @@ fn timeline_lines(out: &mut String, result: &ScenarioResult) {
     if let Some(spec) = &scenario.rollout {
         let _ = writeln!(
             out,
-            "   rollout of {} replica(s) behind HAProxy ({}); preStop {}, endpoint lag {}, termination grace {}",
+            "   rollout: {} replica(s), {} replaced; preStop {}, endpoint lag {}, termination grace {}; {} addresses",
             spec.replicas,
-            spec.balancer.describe(),
+            spec.replace,
             spec.pre_stop.describe(),
             duration::format(spec.endpoint_lag),
-            duration::format(spec.termination_grace)
+            duration::format(spec.termination_grace),
+            if spec.address_reuse {
+                "reused"
+            } else {
+                "never reused"
+            },
         );
+        let _ = writeln!(
+            out,
+            "   readiness probe: {}",
+            spec.readiness.describe(scenario.ready_path())
+        );
+        let _ = writeln!(out, "   HAProxy: {}", spec.balancer.describe());
     }
     if let Some(pid1) = &observation.pid1 {
         let handles = if pid1.handles_stop_signal {
@@ -244,6 +256,8 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
         }
         EventKind::LoadRecords(_) => return None,
         EventKind::LoadEnded => "load ends: every request has an outcome".to_string(),
+        EventKind::BalancerRecords(_) => return None,
+        EventKind::BalancerLog { line } => format!("balancer: {line}"),
         EventKind::ReplicaStarted { replica } => format!("{replica} started"),
         EventKind::ReplicaInPool { replica } => format!("{replica} in the balancer's pool"),
         EventKind::TerminationBegan { replica } => format!("{replica} terminating"),
@@ -331,14 +345,15 @@ fn rollout_summary(out: &mut String, rollout: &crate::observation::RolloutObserv
     let phases: Vec<String> = rollout
         .by_phase
         .iter()
+        .filter(|c| c.phase != RolloutPhase::Unattributed || c.sent > 0)
         .map(|c| format!("{} {}/{}", c.phase.name(), c.lost, c.sent))
         .collect();
-    let _ = writeln!(out, "     by phase (lost/sent): {}", phases.join(" · "));
-    for replica in rollout
-        .replicas
-        .iter()
-        .filter(|r| r.termination_ms.is_some())
-    {
+    let _ = writeln!(
+        out,
+        "     by the phase of the replica each went to (lost/sent): {}",
+        phases.join(" · ")
+    );
+    for replica in &rollout.replicas {
         let hook = replica
             .pre_stop
             .as_ref()
@@ -352,10 +367,15 @@ fn rollout_summary(out: &mut String, rollout: &crate::observation::RolloutObserv
         } else {
             ""
         };
+        let ended = if replica.termination_ms.is_some() {
+            format!("{hook}, {exit}{killed}")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "     {}: lost {}{hook}, {exit}{killed}",
-            replica.name, replica.lost
+            "     {}: lost {} of {} routed to it{ended}",
+            replica.name, replica.lost, replica.routed
         );
     }
 }

@@ -5,10 +5,10 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::engine::EngineInfo;
-use crate::observation::RolloutObservation;
 use crate::observation::{
     Class, LoadObservation, Percentiles, PhaseCounts, RequestObservation, Second,
 };
+use crate::observation::{RolloutObservation, RolloutRequest};
 use crate::outcome::Outcome;
 use crate::pid1::Pid1;
 use crate::results::{RunResults, ScenarioResult};
@@ -37,9 +37,15 @@ pub struct JsonReport<'a> {
 /// A rolling update: what was asked, and what was seen.
 #[derive(Debug, Serialize)]
 pub struct JsonRollout<'a> {
-    /// How many replicas serve, each replaced in turn (`replicas` lists every one, old and
-    /// new).
+    /// How many replicas serve (`replicas` lists every one, old and new).
     pub replica_count: u8,
+    /// How many of them were replaced, one at a time.
+    pub replaced: u8,
+    /// The readiness probe a new replica passed before it entered the pool.
+    pub readiness: JsonReadiness<'a>,
+    /// Whether a new replica could be given a gone replica's address (the engine's own
+    /// allocation); false: every replica had an address of its own.
+    pub address_reuse: bool,
     /// The step before the signal.
     pub pre_stop: &'a PreStop,
     /// How long after termination began each replica left the balancer's pool.
@@ -48,9 +54,30 @@ pub struct JsonRollout<'a> {
     pub termination_grace_ms: u64,
     /// The balancer's settings.
     pub balancer: &'a BalancerSettings,
+    /// The requests each terminated replica was expected to lose to its stale endpoint
+    /// (rate x max(0, lag - preStop) / pool); null when the balancer redispatches or checks.
+    pub expected_lost_per_replica: Option<f64>,
     /// Each replica's steps and what the stream lost.
     #[serde(flatten)]
     pub observed: &'a RolloutObservation,
+    /// Every request of the stream with what the balancer did with it, with `--load-records`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<&'a [RolloutRequest]>,
+}
+
+/// A readiness probe, as the report gives it.
+#[derive(Debug, Serialize)]
+pub struct JsonReadiness<'a> {
+    /// The path probed.
+    pub path: &'a str,
+    /// `initialDelaySeconds`, in ms.
+    pub initial_delay_ms: u64,
+    /// `periodSeconds`, in ms.
+    pub period_ms: u64,
+    /// `timeoutSeconds`, in ms.
+    pub timeout_ms: u64,
+    /// `successThreshold`.
+    pub success_threshold: u8,
 }
 
 /// One scenario. Times are ms from the moment the server was ready.
@@ -135,8 +162,9 @@ pub struct JsonRecord {
     pub started_ms: f64,
     /// When its outcome was known, ms from ready.
     pub done_ms: f64,
-    /// `before-signal`, `draining` or `after-exit`.
-    pub phase: Phase,
+    /// `before-signal`, `draining` or `after-exit`; null in a rollout, which has no single
+    /// stop (`rollout.requests` gives each request's phase in its replica's termination).
+    pub phase: Option<Phase>,
     /// `new` or `reused`.
     pub connection: Connection,
     /// The outcome, in the vocabulary.
@@ -201,6 +229,25 @@ impl<'a> JsonScenario<'a> {
                 .zip(observation.rollout.as_ref())
                 .map(|(spec, observed)| JsonRollout {
                     replica_count: spec.replicas,
+                    replaced: spec.replace,
+                    readiness: JsonReadiness {
+                        path: spec
+                            .readiness
+                            .path
+                            .as_deref()
+                            .unwrap_or(result.scenario.ready_path()),
+                        initial_delay_ms: millis(spec.readiness.initial_delay),
+                        period_ms: millis(spec.readiness.period),
+                        timeout_ms: millis(spec.readiness.timeout),
+                        success_threshold: spec.readiness.success_threshold,
+                    },
+                    address_reuse: spec.address_reuse,
+                    expected_lost_per_replica: result
+                        .scenario
+                        .load
+                        .as_ref()
+                        .and_then(|load| spec.expected_lost_per_replica(load.rate)),
+                    requests: records.then_some(&observed.requests[..]),
                     pre_stop: &spec.pre_stop,
                     endpoint_lag_ms: spec.endpoint_lag.as_millis() as u64,
                     termination_grace_ms: spec.termination_grace.as_millis() as u64,
@@ -229,6 +276,7 @@ impl<'a> JsonLoad<'a> {
             latency_ms: BTreeMap::from([
                 ("before-signal", summary.latency_before_signal.as_ref()),
                 ("draining", summary.latency_draining.as_ref()),
+                ("all", summary.latency_all.as_ref()),
             ]),
             per_second: &summary.per_second,
             records: records.then(|| {
@@ -249,6 +297,10 @@ impl<'a> JsonLoad<'a> {
             }),
         }
     }
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Renders `results` as pretty-printed JSON.

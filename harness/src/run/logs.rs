@@ -1,5 +1,6 @@
 //! Following a container's output onto the timeline: its start line signalled, the requests
-//! it received counted, each line stamped when it was written rather than when it arrived.
+//! it received counted, each line stamped when it was written rather than when it arrived; and
+//! the balancer's log, its requests as records and its other lines on the timeline.
 
 use std::time::SystemTime;
 
@@ -8,6 +9,7 @@ use server_contract::LogLine;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
+use crate::balancer::{BalancerLine, parse_log_line};
 use crate::engine::Engine;
 use crate::events::EventKind;
 use crate::run::sink::EventSink;
@@ -66,6 +68,44 @@ pub(super) async fn follow(
             }
         };
         sink.emit_at(at, EventKind::ServerLog { line });
+    }
+}
+
+/// How many balancer records travel in one event at most.
+const RECORDS_PER_EVENT: usize = 256;
+/// How many of the balancer's last messages a repeat is looked for among: HAProxy writes a
+/// server's change of state both to its log and to its standard error.
+const RECENT_MESSAGES: usize = 8;
+
+/// Streams the balancer `id`'s log until it exits: its request lines as batches of records,
+/// its other lines (servers going up, down, into maintenance; warnings) as they come.
+pub(super) async fn follow_balancer(engine: Engine, id: String, sink: EventSink) {
+    let lines = engine.log_lines(&id);
+    futures_util::pin_mut!(lines);
+    let mut records = Vec::new();
+    let mut recent: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    while let Some(logged) = lines.next().await {
+        match parse_log_line(&logged.text) {
+            BalancerLine::Request(record) => {
+                records.push(record);
+                if records.len() >= RECORDS_PER_EVENT {
+                    sink.emit(EventKind::BalancerRecords(std::mem::take(&mut records)));
+                }
+            }
+            BalancerLine::Unnumbered => {}
+            BalancerLine::Other(line) if line.is_empty() || recent.contains(&line) => {}
+            BalancerLine::Other(line) => {
+                if recent.len() == RECENT_MESSAGES {
+                    recent.pop_front();
+                }
+                recent.push_back(line.clone());
+                let at = logged.at.map_or_else(Instant::now, harness_instant);
+                sink.emit_at(at, EventKind::BalancerLog { line });
+            }
+        }
+    }
+    if !records.is_empty() {
+        sink.emit(EventKind::BalancerRecords(records));
     }
 }
 

@@ -1,5 +1,6 @@
 //! Waiting until a started server is ready, on facts: its start line, or its port answering
-//! HTTP; and failing fast when the container exits first.
+//! HTTP, or a readiness probe passing as the kubelet runs it; and failing fast when the
+//! container exits first.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use crate::client;
+use crate::rollout::Readiness;
 use crate::run::error::ScenarioError;
 
 /// Between two probes of a port that does not answer yet.
@@ -69,6 +71,51 @@ pub(crate) async fn answers(
             )),
         },
         code = exit_code(exited) => Err(exited_early(what, code)),
+    }
+}
+
+/// Runs `probe` on `addr` as the kubelet runs a readiness probe: the first `GET path` after its
+/// initial delay, then one every period, each with its timeout; ready once `success_threshold`
+/// probes in a row answered 2xx. Gives up after `limit`.
+pub(super) async fn probe_passes(
+    addr: SocketAddr,
+    path: &str,
+    probe: &Readiness,
+    limit: Duration,
+    what: &str,
+) -> Result<(), ScenarioError> {
+    let deadline = Instant::now() + limit;
+    tokio::time::sleep(probe.initial_delay).await;
+    let mut passed = 0;
+    let mut last = String::from("no probe ran");
+    loop {
+        let started = Instant::now();
+        let response = client::get(addr, path, probe.timeout, None, || {}).await;
+        match response.status {
+            Some(status) if (200..300).contains(&status) => {
+                passed += 1;
+                if passed >= probe.success_threshold.max(1) {
+                    return Ok(());
+                }
+            }
+            Some(status) => {
+                passed = 0;
+                last = format!("GET {path} answered {status}");
+            }
+            None => {
+                passed = 0;
+                last = format!("GET {path}: {}", response.outcome);
+            }
+        }
+        let next = started + probe.period;
+        if next >= deadline {
+            return Err(not_ready(
+                what,
+                limit,
+                format!("its readiness probe never passed ({last})"),
+            ));
+        }
+        tokio::time::sleep_until(next).await;
     }
 }
 

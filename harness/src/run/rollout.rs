@@ -1,9 +1,11 @@
 //! Runs a rolling update behind a real load balancer: a network of its own (internal: no route
-//! out), HAProxy on it with its frontend published on 127.0.0.1, the replicas, a steady stream
-//! through the balancer, and each replica replaced in turn (the new one starts and enters the
-//! pool, then the old one is terminated in Kubernetes' order). Everything it made is removed
-//! whatever happens.
+//! out, a subnet of its own so that no replica is handed an address another one had), HAProxy
+//! on it with its frontend published on 127.0.0.1 and its log followed, the replicas, a steady
+//! stream through the balancer, and each replica replaced in turn (the new one starts and enters
+//! the pool once its readiness probe passes, then the old one is terminated in Kubernetes'
+//! order). Everything it made is removed whatever happens.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
@@ -11,9 +13,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::balancer::{ADMIN_PORT, FRONTEND_PORT, RuntimeApi, ServerStatus};
-use crate::engine::{ContainerConfig, Engine, EngineKind, ExecOutcome, run_labels};
+use crate::engine::{Attachment, ContainerConfig, Engine, EngineKind, ExecOutcome, run_labels};
 use crate::events::EventKind;
-use crate::rollout::{HookOutcome, PreStop, RolloutSpec};
+use crate::rollout::{HookOutcome, PreStop, RolloutSpec, replica_name};
 use crate::run::RunContext;
 use crate::run::error::ScenarioError;
 use crate::run::load;
@@ -23,15 +25,20 @@ use crate::run::sink::EventSink;
 use crate::scenario::{Scenario, Target};
 use crate::traffic::{ClientProfile, LoadSpec};
 
-/// How long a replica may take to log its start line.
+/// How long a replica may take to pass its readiness probe.
 const START_WAIT: Duration = Duration::from_secs(30);
 /// How long HAProxy may take to answer its runtime API.
 const BALANCER_START: Duration = Duration::from_secs(15);
-/// How long a new replica may take to pass the balancer's health check.
-const POOL_WAIT: Duration = Duration::from_secs(15);
-/// How often the balancer is asked whether a new replica passed its health check (its checks
-/// run every 200 ms).
+/// How long a new replica may take to pass the balancer's health checks, when it runs them.
+const POOL_WAIT: Duration = Duration::from_secs(30);
+/// How often the balancer is asked whether a new replica passed its health checks.
 const POOL_POLL: Duration = Duration::from_millis(50);
+/// How long the balancer may take to finish its last requests, write their log lines and exit
+/// once told to stop.
+const BALANCER_STOP: Duration = Duration::from_secs(10);
+/// How many addresses of the run's network are set aside: the balancer's, then one for each
+/// replica and replacement.
+const ADDRESSES: usize = 1 + crate::balancer::SLOTS;
 /// How long a replica may take to exit after SIGKILL.
 const KILL_WAIT: Duration = Duration::from_secs(30);
 /// How long the request that proves the balancer reaches its replicas may take.
@@ -45,11 +52,13 @@ struct Made {
     containers: Vec<String>,
     network: Option<String>,
     followers: Vec<JoinHandle<()>>,
+    /// The balancer's log follower, which ends on its own once the balancer has exited.
+    balancer_log: Option<JoinHandle<()>>,
 }
 
 impl Made {
     async fn remove(self, engine: &Engine) -> Result<(), ScenarioError> {
-        for follower in &self.followers {
+        for follower in self.followers.iter().chain(&self.balancer_log) {
             follower.abort();
         }
         let mut first_error = None;
@@ -74,10 +83,12 @@ struct Replica {
     id: String,
 }
 
-/// What every step of one rollout shares: its plan, its network, its balancer's API.
+/// What every step of one rollout shares: its plan, its network and the addresses set aside on
+/// it (the balancer's first, then replica k's at k), its balancer's API.
 struct Rollout<'a> {
     plan: Plan<'a>,
     network: String,
+    addresses: Vec<IpAddr>,
     api: RuntimeApi,
 }
 
@@ -120,8 +131,15 @@ async fn rollout(plan: Plan<'_>, made: &mut Made) -> Result<(), ScenarioError> {
         sink,
     } = plan;
     let labels = run_labels(&cx.run_id);
-    let network = format!("{name}-net");
-    made.network = Some(engine.create_network(&network, labels.clone()).await?);
+    let network = engine
+        .create_run_network(&format!("{name}-net"), labels.clone())
+        .await?;
+    made.network = Some(network.id.clone());
+    let addresses: Vec<IpAddr> = network
+        .addresses()
+        .take(ADDRESSES)
+        .map(IpAddr::V4)
+        .collect();
 
     // The balancer: published on 127.0.0.1 from the default network, and on the run's own.
     let balancer = engine
@@ -136,9 +154,21 @@ async fn rollout(plan: Plan<'_>, made: &mut Made) -> Result<(), ScenarioError> {
         .await?;
     made.containers.push(balancer.clone());
     engine
-        .connect_network(&balancer, &network, "balancer")
+        .connect_network(
+            &balancer,
+            &Attachment {
+                network: network.name.clone(),
+                alias: "balancer".to_string(),
+                address: addresses.first().copied(),
+            },
+        )
         .await?;
     engine.start_container(&balancer).await?;
+    made.balancer_log = Some(tokio::spawn(logs::follow_balancer(
+        engine.clone(),
+        balancer.clone(),
+        sink.clone(),
+    )));
     let state = engine.inspect_container(&balancer).await?;
     let published = |port| {
         state
@@ -155,9 +185,14 @@ async fn rollout(plan: Plan<'_>, made: &mut Made) -> Result<(), ScenarioError> {
         image: Some(image.to_string()),
     });
 
-    let rollout = Rollout { plan, network, api };
-    let count = usize::from(spec.replicas);
-    let mut old = Vec::with_capacity(count);
+    let rollout = Rollout {
+        plan,
+        network: network.name,
+        addresses,
+        api,
+    };
+    let count = spec.replicas;
+    let mut old = Vec::with_capacity(usize::from(count));
     for k in 1..=count {
         old.push(rollout.start_replica(k, made).await?);
     }
@@ -181,31 +216,41 @@ async fn rollout(plan: Plan<'_>, made: &mut Made) -> Result<(), ScenarioError> {
     let budget = rollout.budget();
     let stream = load::send(&load_spec, frontend, ready, done_rx, budget, budget, sink);
     let steps = async {
-        tokio::time::sleep_until(ready + scenario.stop.at).await;
-        for (i, replica) in old.into_iter().enumerate() {
-            rollout.start_replica(count + i + 1, made).await?;
+        if spec.replace > 0 {
+            tokio::time::sleep_until(ready + scenario.stop.at).await;
+        }
+        let replaced = old.into_iter().take(usize::from(spec.replace));
+        for (k, replica) in (count + 1..).zip(replaced) {
+            rollout.start_replica(k, made).await?;
             rollout.terminate(&replica).await?;
         }
-        // The stream runs a little past the last exit, then ends.
+        // The stream runs its duration, and a little past the last exit; then it ends.
         done_tx.send_replace(Some(0));
         Ok::<(), ScenarioError>(())
     };
     let (_, stepped) = tokio::join!(stream, steps);
-    stepped
+    stepped?;
+    rollout.stop_balancer(&balancer, made).await
 }
 
 impl Rollout<'_> {
-    /// Starts replica `k` (`rk`, slot `sk`), waits for its start line, puts it in the
-    /// balancer's pool, and, with health checks, waits until the balancer sees it up.
-    async fn start_replica(&self, k: usize, made: &mut Made) -> Result<Replica, ScenarioError> {
-        let replica = format!("r{k}");
+    /// Starts replica `k` (`rk`, slot `sk`) at its own address (unless the scenario lets the
+    /// engine reuse addresses), waits until its readiness probe passes, puts it in the
+    /// balancer's pool, and, when the balancer checks, waits until its checks pass too.
+    async fn start_replica(&self, k: u8, made: &mut Made) -> Result<Replica, ScenarioError> {
+        let replica = replica_name(k);
         let slot = format!("s{k}");
-        let (env, init) = match &self.plan.scenario.target {
-            Target::Container(spec) => (self.plan.scenario.server.env(), spec.init),
+        let scenario = self.plan.scenario;
+        let (env, init) = match &scenario.target {
+            Target::Container(spec) => (scenario.server.env(), spec.init),
             Target::Image(spec) => (Vec::new(), spec.init),
             Target::Runtime(spec) => (Vec::new(), spec.init),
             Target::Process | Target::Running(_) => (Vec::new(), false),
         };
+        let port = scenario.port();
+        let what = format!("replica {replica} ({})", self.plan.image);
+        // Published on 127.0.0.1 for the readiness probe, which the kubelet runs from the node
+        // and not through the balancer; the balancer reaches it on the run's network.
         let id = self
             .plan
             .engine
@@ -215,16 +260,40 @@ impl Rollout<'_> {
                 env,
                 labels: run_labels(&self.plan.cx.run_id),
                 init,
-                stop_signal: Some(self.plan.scenario.stop.signal),
-                network: Some((self.network.clone(), replica.clone())),
+                stop_signal: Some(scenario.stop.signal),
+                publish: vec![port],
                 ..ContainerConfig::default()
             })
             .await?;
         made.containers.push(id.clone());
+        let address = if self.plan.spec.address_reuse {
+            None
+        } else {
+            Some(
+                *self
+                    .addresses
+                    .get(usize::from(k))
+                    .ok_or_else(|| ScenarioError::Start {
+                        what: what.clone(),
+                        reason: format!("the run's network has no address left for {replica}"),
+                    })?,
+            )
+        };
+        self.plan
+            .engine
+            .connect_network(
+                &id,
+                &Attachment {
+                    network: self.network.clone(),
+                    alias: replica.clone(),
+                    address,
+                },
+            )
+            .await?;
         self.plan.engine.start_container(&id).await?;
         // Followed once it runs (a created container's log ends at once); the stream replays
         // what was printed before.
-        let (started_tx, started_rx) = oneshot::channel();
+        let (started_tx, _started_rx) = oneshot::channel();
         made.followers.push(tokio::spawn(logs::follow(
             self.plan.engine.clone(),
             id.clone(),
@@ -236,23 +305,28 @@ impl Rollout<'_> {
         self.plan.sink.emit(EventKind::ReplicaStarted {
             replica: replica.clone(),
         });
-        let what = format!("replica {replica} ({})", self.plan.image);
-        if self.plan.scenario.runs_our_server() {
-            let (_never, exited) = watch::channel(None);
-            ready::logged_start(started_rx, START_WAIT, exited, &what).await?;
-        }
         let state = self.plan.engine.inspect_container(&id).await?;
+        let probed = state
+            .published(port)
+            .ok_or_else(|| ScenarioError::NotPublished {
+                what: what.clone(),
+                port,
+            })?;
+        let readiness = &self.plan.spec.readiness;
+        let path = readiness
+            .path
+            .clone()
+            .unwrap_or_else(|| scenario.ready_path().to_string());
+        ready::probe_passes(probed, &path, readiness, START_WAIT, &what).await?;
         let address = state
             .address_on(&self.network)
             .ok_or_else(|| ScenarioError::Start {
                 what: what.clone(),
                 reason: format!("it has no address on network {}", self.network),
             })?;
-        self.api
-            .set_address(&slot, address, self.plan.scenario.port())
-            .await?;
+        self.api.set_address(&slot, address, port).await?;
         self.api.set_in_service(&slot, true).await?;
-        if self.plan.spec.balancer.checks {
+        if self.plan.spec.balancer.checks.is_some() {
             self.wait_in_pool(&replica, &slot).await?;
         }
         self.plan.sink.emit(EventKind::ReplicaInPool {
@@ -263,6 +337,22 @@ impl Rollout<'_> {
             slot,
             id,
         })
+    }
+
+    /// Tells the balancer to stop (HAProxy's soft stop: it finishes what it serves, writes
+    /// its last log lines and exits), then waits until its log has been read to the end, so
+    /// that every request of the stream has its record.
+    async fn stop_balancer(&self, id: &str, made: &mut Made) -> Result<(), ScenarioError> {
+        let engine = self.plan.engine;
+        engine.kill_container(id, "SIGUSR1").await?;
+        if engine.wait_container(id, BALANCER_STOP).await.is_err() {
+            engine.kill_container(id, "SIGKILL").await?;
+        }
+        if let Some(follower) = made.balancer_log.take() {
+            // The log ends with the container; bounded in case the engine's stream does not.
+            let _ = tokio::time::timeout(BALANCER_STOP, follower).await;
+        }
+        Ok(())
     }
 
     /// Waits until the balancer's health check says `slot` is up.
@@ -390,14 +480,25 @@ impl Rollout<'_> {
         }
     }
 
-    /// The longest the stream may run: every replacement's start, grace and lag, with room.
+    /// The longest the stream may run, and any request of it take: every replacement's start,
+    /// grace and lag, and the balancer's tries of a gone replica, with room.
     fn budget(&self) -> Duration {
-        let per_replica = START_WAIT
-            + POOL_WAIT
-            + self.plan.spec.termination_grace
-            + self.plan.spec.endpoint_lag
-            + KILL_WAIT;
-        self.plan.scenario.stop.at + per_replica * u32::from(self.plan.spec.replicas)
+        let spec = self.plan.spec;
+        let per_replica =
+            START_WAIT + POOL_WAIT + spec.termination_grace + spec.endpoint_lag + KILL_WAIT;
+        // Each try waits out the connect timeout, and HAProxy turns around for a second between
+        // tries.
+        let tries = (spec.balancer.connect_timeout + Duration::from_secs(1))
+            * (u32::from(spec.balancer.retries) + 1);
+        self.plan.scenario.stop.at
+            + self
+                .plan
+                .scenario
+                .load
+                .as_ref()
+                .map_or(Duration::ZERO, |l| l.duration)
+            + per_replica * u32::from(spec.replace)
+            + tries
     }
 }
 

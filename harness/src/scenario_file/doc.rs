@@ -254,9 +254,24 @@ pub(super) struct LoadDoc {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RolloutDoc {
     pub(super) replicas: Option<Sp<i64>>,
+    pub(super) replace: Option<Sp<i64>>,
     pub(super) pre_stop: Option<Sp<PreStopDoc>>,
     pub(super) endpoint_lag: Option<Sp<String>>,
     pub(super) termination_grace: Option<Sp<String>>,
+    pub(super) readiness: Option<Sp<ReadinessDoc>>,
+    pub(super) address_reuse: Option<Sp<bool>>,
+}
+
+/// `readiness = { path = "/healthz", period = "500ms", timeout = "1s", success-threshold = 1,
+/// initial-delay = "0s" }`: the kubelet's readiness probe, with Kubernetes' names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct ReadinessDoc {
+    pub(super) path: Option<Sp<String>>,
+    pub(super) initial_delay: Option<Sp<String>>,
+    pub(super) period: Option<Sp<String>>,
+    pub(super) timeout: Option<Sp<String>>,
+    pub(super) success_threshold: Option<Sp<i64>>,
 }
 
 /// `pre-stop = { exec = ["sleep", "2"] }` (a pod's `preStop.exec.command`) or
@@ -268,14 +283,34 @@ pub(super) struct PreStopDoc {
     pub(super) sleep: Option<Sp<String>>,
 }
 
-/// `balancer = { retries = 3, redispatch = false, reuse = "safe", checks = false }`.
+/// `balancer = { retries = 3, redispatch = false, retry-on = "conn-failure", reuse = "safe",
+/// connect-timeout = "5s", keep-alive-timeout = "5s", checks = { inter = "2s", fall = 3, rise = 2 } }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct BalancerDoc {
     pub(super) retries: Option<Sp<i64>>,
     pub(super) redispatch: Option<Sp<bool>>,
+    pub(super) retry_on: Option<Sp<String>>,
     pub(super) reuse: Option<Sp<String>>,
-    pub(super) checks: Option<Sp<bool>>,
+    pub(super) connect_timeout: Option<Sp<String>>,
+    pub(super) keep_alive_timeout: Option<Sp<String>>,
+    pub(super) checks: Option<Sp<ChecksDoc>>,
+}
+
+/// `checks = true` (HAProxy's own timings), `false`, or `{ inter = "200ms", fall = 2, rise = 1 }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(super) enum ChecksDoc {
+    On(bool),
+    Table(ChecksTableDoc),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct ChecksTableDoc {
+    pub(super) inter: Option<String>,
+    pub(super) fall: Option<i64>,
+    pub(super) rise: Option<i64>,
 }
 
 /// A bound in a load expectation: a number, or a word (`"all"`, `"some"`, `"<= 5"`).

@@ -1,15 +1,25 @@
-//! The `rollout` and `balancer` tables into a [`RolloutSpec`]: how many replicas, how each is
-//! terminated (pod spec: `preStop`, `terminationGracePeriodSeconds`; the endpoint's lag), and
-//! the balancer's settings, with HAProxy's defaults for what is left out.
+//! The `rollout` and `balancer` tables into a [`RolloutSpec`]: how many replicas and how many of
+//! them are replaced, how each is terminated (pod spec: `preStop`,
+//! `terminationGracePeriodSeconds`; the endpoint's lag), the readiness probe a new one passes,
+//! whether addresses may be reused, and the balancer's settings, with HAProxy's usual values for
+//! what is left out.
 
+use std::ops::Range;
 use std::time::Duration;
 
-use crate::rollout::{BalancerSettings, Reuse};
-use crate::rollout::{MAX_REPLICAS, PreStop, RolloutSpec};
+use crate::client::path_problem;
+use crate::rollout::{
+    BalancerSettings, HealthChecks, MAX_REPLICAS, PreStop, Readiness, RetryOn, Reuse, RolloutSpec,
+};
 
-use super::doc::{BalancerDoc, RolloutDoc, Sp};
+use super::doc::{BalancerDoc, ChecksDoc, ReadinessDoc, RolloutDoc, Sp};
 use super::file::{Context, FileCx};
 use super::values::parse_duration;
+
+/// The most retries a balancer may be given.
+const MAX_RETRIES: u8 = 10;
+/// The bounds of a count in a probe or a check (`fall`, `rise`, `success-threshold`).
+const COUNTS: std::ops::RangeInclusive<i64> = 1..=100;
 
 impl FileCx<'_> {
     /// The rollout of `doc` with `balancer`'s settings: Some(None) without one, None when it is
@@ -26,7 +36,7 @@ impl FileCx<'_> {
                 self.error(
                     balancer.span().start,
                     format!(
-                        "{} has `balancer` settings but no `rollout`: the balancer stands in front of a rollout's replicas (add rollout = {{ replicas = 2 }})",
+                        "{} has `balancer` settings but no `rollout`: the balancer stands in front of a rollout's replicas (add rollout = {{ replicas = 2 }}, or rollout = {{ replicas = 2, replace = 0 }} for the balancer alone)",
                         cx.what
                     ),
                 );
@@ -47,36 +57,30 @@ impl FileCx<'_> {
                 ),
             );
         }
-        let replicas = match &table.replicas {
-            None => defaults.replicas,
-            Some(n) if (1..=i64::from(MAX_REPLICAS)).contains(n.get_ref()) => {
-                u8::try_from(*n.get_ref()).unwrap_or(defaults.replicas)
-            }
-            Some(n) => {
-                self.error(
-                    n.span().start,
-                    format!(
-                        "rollout `replicas` = {} is out of range: 1 to {MAX_REPLICAS}",
-                        n.get_ref()
-                    ),
-                );
-                defaults.replicas
-            }
-        };
-        let mut duration = |key: &str, value: &Option<Sp<String>>, default: Duration| match value {
-            None => default,
-            Some(text) => match parse_duration(key, text.get_ref()) {
-                Ok(d) => d,
-                Err(message) => {
-                    self.error(text.span().start, format!("rollout {message}"));
-                    default
-                }
-            },
-        };
-        let endpoint_lag = duration("endpoint-lag", &table.endpoint_lag, defaults.endpoint_lag);
-        let termination_grace = duration(
+        let replicas = self
+            .count(
+                "rollout `replicas`",
+                table.replicas.as_ref(),
+                1..=i64::from(MAX_REPLICAS),
+            )
+            .unwrap_or(defaults.replicas);
+        let replace = self
+            .count(
+                "rollout `replace`",
+                table.replace.as_ref(),
+                0..=i64::from(replicas),
+            )
+            .unwrap_or(replicas);
+        let endpoint_lag = self.duration_or(
+            "rollout",
+            "endpoint-lag",
+            table.endpoint_lag.as_ref(),
+            defaults.endpoint_lag,
+        );
+        let termination_grace = self.duration_or(
+            "rollout",
             "termination-grace",
-            &table.termination_grace,
+            table.termination_grace.as_ref(),
             defaults.termination_grace,
         );
         let pre_stop = match &table.pre_stop {
@@ -108,43 +112,109 @@ impl FileCx<'_> {
                 }
             }
         };
+        let readiness = self.readiness(table.readiness.as_ref());
+        let address_reuse = table
+            .address_reuse
+            .as_ref()
+            .is_some_and(|reuse| *reuse.get_ref());
         let balancer = self.balancer(balancer);
         if self.errors.len() > errors_before {
             return None;
         }
         Some(Some(RolloutSpec {
             replicas,
+            replace,
             pre_stop,
             endpoint_lag,
             termination_grace,
+            readiness,
+            address_reuse,
             balancer,
         }))
     }
 
-    /// The balancer's settings, HAProxy's defaults for what `doc` leaves out.
+    /// The readiness probe, Kubernetes' meaning and the harness's defaults for what `doc`
+    /// leaves out.
+    fn readiness(&mut self, doc: Option<&Sp<ReadinessDoc>>) -> Readiness {
+        let defaults = Readiness::default();
+        let Some(doc) = doc else {
+            return defaults;
+        };
+        let table = doc.get_ref();
+        let path = table
+            .path
+            .as_ref()
+            .and_then(|path| match path_problem(path.get_ref()) {
+                Some(problem) => {
+                    self.error(path.span().start, format!("readiness `path`: {problem}"));
+                    None
+                }
+                None => Some(path.get_ref().clone()),
+            });
+        let period = self.duration_or(
+            "readiness",
+            "period",
+            table.period.as_ref(),
+            defaults.period,
+        );
+        let timeout = self.duration_or(
+            "readiness",
+            "timeout",
+            table.timeout.as_ref(),
+            defaults.timeout,
+        );
+        for (key, value) in [("period", &table.period), ("timeout", &table.timeout)] {
+            if let Some(value) = value
+                && crate::duration::parse(value.get_ref()) == Some(Duration::ZERO)
+            {
+                self.error(
+                    value.span().start,
+                    format!("readiness `{key}` must be longer than zero (Kubernetes' least is 1s; write 100ms or more)"),
+                );
+            }
+        }
+        Readiness {
+            path,
+            initial_delay: self.duration_or(
+                "readiness",
+                "initial-delay",
+                table.initial_delay.as_ref(),
+                defaults.initial_delay,
+            ),
+            period,
+            timeout,
+            success_threshold: self
+                .count(
+                    "readiness `success-threshold`",
+                    table.success_threshold.as_ref(),
+                    COUNTS,
+                )
+                .unwrap_or(defaults.success_threshold),
+        }
+    }
+
+    /// The balancer's settings, HAProxy's usual values for what `doc` leaves out.
     fn balancer(&mut self, doc: Option<&Sp<BalancerDoc>>) -> BalancerSettings {
         let mut settings = BalancerSettings::default();
         let Some(doc) = doc else {
             return settings;
         };
         let table = doc.get_ref();
-        if let Some(retries) = &table.retries {
-            match u8::try_from(*retries.get_ref()) {
-                Ok(n) if n <= 10 => settings.retries = n,
-                _ => self.error(
-                    retries.span().start,
-                    format!(
-                        "balancer `retries` = {} is out of range: 0 to 10",
-                        retries.get_ref()
-                    ),
-                ),
-            }
+        if let Some(retries) = self.count(
+            "balancer `retries`",
+            table.retries.as_ref(),
+            0..=i64::from(MAX_RETRIES),
+        ) {
+            settings.retries = retries;
         }
         if let Some(redispatch) = &table.redispatch {
             settings.redispatch = *redispatch.get_ref();
         }
-        if let Some(checks) = &table.checks {
-            settings.checks = *checks.get_ref();
+        if let Some(retry_on) = &table.retry_on {
+            match RetryOn::parse(retry_on.get_ref()) {
+                Ok(set) => settings.retry_on = set,
+                Err(message) => self.error(retry_on.span().start, format!("balancer {message}")),
+            }
         }
         if let Some(reuse) = &table.reuse {
             match Reuse::parse(reuse.get_ref()) {
@@ -159,6 +229,106 @@ impl FileCx<'_> {
                 ),
             }
         }
+        settings.connect_timeout = self.duration_or(
+            "balancer",
+            "connect-timeout",
+            table.connect_timeout.as_ref(),
+            settings.connect_timeout,
+        );
+        settings.keep_alive_timeout = self.duration_or(
+            "balancer",
+            "keep-alive-timeout",
+            table.keep_alive_timeout.as_ref(),
+            settings.keep_alive_timeout,
+        );
+        if settings.connect_timeout.is_zero() {
+            self.error(
+                doc.span().start,
+                "balancer `connect-timeout` must be longer than zero (HAProxy's usual is 5s)",
+            );
+        }
+        if let Some(checks) = &table.checks {
+            settings.checks = self.checks(checks.get_ref(), checks.span());
+        }
         settings
+    }
+
+    /// `checks = true | false | { inter, fall, rise }`.
+    fn checks(&mut self, doc: &ChecksDoc, span: Range<usize>) -> Option<HealthChecks> {
+        let table = match doc {
+            ChecksDoc::On(false) => return None,
+            ChecksDoc::On(true) => return Some(HealthChecks::default()),
+            ChecksDoc::Table(table) => table,
+        };
+        let mut checks = HealthChecks::default();
+        if let Some(inter) = &table.inter {
+            match parse_duration("inter", inter) {
+                Ok(d) if !d.is_zero() => checks.inter = d,
+                Ok(_) => self.error(
+                    span.start,
+                    "balancer checks `inter` must be longer than zero (HAProxy's is 2s)",
+                ),
+                Err(message) => self.error(span.start, format!("balancer checks {message}")),
+            }
+        }
+        for (key, value, slot) in [
+            ("fall", table.fall, &mut checks.fall),
+            ("rise", table.rise, &mut checks.rise),
+        ] {
+            match value.map(u8::try_from) {
+                None => {}
+                Some(Ok(n)) if COUNTS.contains(&i64::from(n)) => *slot = n,
+                Some(_) => self.error(
+                    span.start,
+                    format!("balancer checks `{key}` is out of range: 1 to 100"),
+                ),
+            }
+        }
+        Some(checks)
+    }
+
+    /// A count within `range`, reported when outside it; None when absent or wrong.
+    fn count(
+        &mut self,
+        what: &str,
+        value: Option<&Sp<i64>>,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Option<u8> {
+        let value = value?;
+        match u8::try_from(*value.get_ref()) {
+            Ok(n) if range.contains(value.get_ref()) => Some(n),
+            _ => {
+                self.error(
+                    value.span().start,
+                    format!(
+                        "{what} = {} is out of range: {} to {}",
+                        value.get_ref(),
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// The duration `key` of `table`, or `default` when absent or wrong (reported).
+    fn duration_or(
+        &mut self,
+        table: &str,
+        key: &str,
+        value: Option<&Sp<String>>,
+        default: Duration,
+    ) -> Duration {
+        match value {
+            None => default,
+            Some(text) => match parse_duration(key, text.get_ref()) {
+                Ok(d) => d,
+                Err(message) => {
+                    self.error(text.span().start, format!("{table} {message}"));
+                    default
+                }
+            },
+        }
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use shutdown_harness::{EngineKind, StopSignal};
+use shutdown_harness::{EngineKind, HealthChecks, StopSignal};
 
 /// Proves on a real container engine whether an HTTP server shuts down gracefully on
 /// `docker stop`.
@@ -45,7 +45,7 @@ pub enum Command {
     List(ListArgs),
     /// Check your own image: requests in flight, docker stop, one request after; exit 1 if a
     /// requirement is not met.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Explain where an image's stop signal goes, without load: PID 1, its handlers, the fix.
     Explain(ExplainArgs),
     /// Remove what runs whose process is gone left behind (`--all`: every run's containers).
@@ -192,7 +192,7 @@ pub struct CheckArgs {
     /// steady stream (`--load`, else 100/s of PATH); --stop-timeout is the termination grace.
     #[arg(long)]
     pub rollout: bool,
-    /// How many replicas the rollout replaces.
+    /// How many replicas serve; each is replaced in turn.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=4), requires = "rollout")]
     pub replicas: u8,
     /// How long after a replica's termination begins it leaves the balancer's pool.
@@ -205,6 +205,21 @@ pub struct CheckArgs {
     /// on spaces).
     #[arg(long, value_name = "COMMAND", requires = "rollout")]
     pub pre_stop_exec: Option<String>,
+    /// How often a new replica's readiness probe (GET --ready-path, else PATH) runs until it
+    /// passes; the replica enters the pool then.
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_positive_duration, requires = "rollout")]
+    pub readiness_period: Duration,
+    /// The balancer checks its servers itself, as HAProxy Ingress or Traefik do (kube-proxy
+    /// does not): `inter=2s,fall=3,rise=2`, HAProxy's own for what is left out.
+    #[arg(long, value_name = "SETTINGS", num_args = 0..=1, default_missing_value = "", value_parser = parse_checks, requires = "rollout")]
+    pub balancer_checks: Option<HealthChecks>,
+    /// HAProxy's `timeout connect`: how long each try to reach a replica may take.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_positive_duration, requires = "rollout")]
+    pub connect_timeout: Duration,
+    /// Let a new replica be given a gone replica's address (the engine's own allocation):
+    /// requests still trying the gone one then reach its successor.
+    #[arg(long, requires = "rollout")]
+    pub address_reuse: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -299,4 +314,15 @@ fn parse_rate(text: &str) -> Result<u32, String> {
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     shutdown_harness::parse_duration_at_most(text, shutdown_harness::MAX_DURATION)
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        zero if zero.is_zero() => Err(format!("`{text}` must be longer than zero")),
+        duration => Ok(duration),
+    }
+}
+
+fn parse_checks(text: &str) -> Result<HealthChecks, String> {
+    HealthChecks::parse(text)
 }

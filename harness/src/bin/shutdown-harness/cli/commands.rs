@@ -4,14 +4,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use shutdown_harness::balancer::BalancerSettings;
 use shutdown_harness::engine::{LABEL_MANAGED, Reaped};
 use shutdown_harness::report::{self, Format, json};
 use shutdown_harness::reproduce::{self, Timings};
 use shutdown_harness::{
-    CheckOptions, ClientProfile, Engine, EngineError, EngineKind, Error, ExplainOptions, LoadSpec,
-    PreStop, RolloutSpec, RunOptions, RunResults, Scenario, ScenarioError, Target, Workspace,
-    check_image, explain, scenario_file,
+    BalancerSettings, CheckOptions, ClientProfile, Engine, EngineError, EngineKind, Error,
+    ExplainOptions, LoadSpec, PreStop, Readiness, RolloutSpec, RunOptions, RunResults, Scenario,
+    ScenarioError, Target, Workspace, check_image, explain, scenario_file,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -124,6 +123,7 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
                 }),
                 rollout: args.rollout.then(|| RolloutSpec {
                     replicas: args.replicas,
+                    replace: args.replicas,
                     pre_stop: match (&args.pre_stop_exec, args.pre_stop_sleep) {
                         (Some(command), _) => {
                             PreStop::Exec(command.split_whitespace().map(str::to_string).collect())
@@ -133,7 +133,16 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
                     },
                     endpoint_lag: args.endpoint_lag,
                     termination_grace: Duration::from_secs(u64::from(args.stop_timeout)),
-                    balancer: BalancerSettings::default(),
+                    readiness: Readiness {
+                        period: args.readiness_period,
+                        ..Readiness::default()
+                    },
+                    address_reuse: args.address_reuse,
+                    balancer: BalancerSettings {
+                        checks: args.balancer_checks,
+                        connect_timeout: args.connect_timeout,
+                        ..BalancerSettings::default()
+                    },
                 }),
             };
             let mut live = live(&args.output, Show::Timelines)?;

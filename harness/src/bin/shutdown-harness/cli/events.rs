@@ -87,6 +87,8 @@ fn describe(event: &RunEvent<'_>) -> Value {
                 }
                 EventKind::LoadRecords(records) => ("load-records", json!(records.len())),
                 EventKind::LoadEnded => ("load-ended", Value::Null),
+                EventKind::BalancerRecords(records) => ("balancer-records", json!(records.len())),
+                EventKind::BalancerLog { line } => ("balancer-log", json!(line)),
             };
             json!({"event": kind, "scenario": scenario.name, "detail": detail})
         }
