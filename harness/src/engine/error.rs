@@ -77,6 +77,16 @@ pub enum EngineError {
         /// What the builder said (the tail of its output).
         reason: String,
     },
+    /// Containers of a Podman network could not be let reach each other past Docker's firewall.
+    #[error(
+        "Docker runs on this host and its firewall drops traffic between the containers of a Podman internal network; letting bridge {bridge} through (iptables -I DOCKER-USER) failed: {said}. Run as root, or run rollouts on Docker"
+    )]
+    Firewall {
+        /// The network's bridge.
+        bridge: String,
+        /// What iptables said.
+        said: String,
+    },
     /// Any other failed call.
     #[error("engine call `{operation}` failed: {source}")]
     Call {

@@ -5,6 +5,7 @@
 mod client;
 mod containers;
 mod error;
+mod forward;
 mod images;
 mod labels;
 mod networks;

@@ -10,8 +10,9 @@ use bollard::models::{
 };
 use bollard::query_parameters::ListNetworksOptions;
 
-use super::client::{CALL_DEADLINE, Engine, deadline};
+use super::client::{CALL_DEADLINE, Engine, EngineKind, deadline};
 use super::error::{EngineError, is_not_found};
+use super::forward;
 
 /// How many times a network is asked for again when another run took its subnet in between.
 const SUBNET_ATTEMPTS: usize = 8;
@@ -62,7 +63,8 @@ impl std::fmt::Display for Subnet {
     }
 }
 
-/// A network the run made: internal, labelled, on a subnet the run knows.
+/// A network the run made: internal, labelled, on a subnet the run knows, on a host bridge
+/// named by the harness.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunNetwork {
     /// Its id.
@@ -116,7 +118,9 @@ impl Engine {
     /// own so that containers can be given their addresses (the engine only accepts a fixed
     /// address on a network whose subnet was named at create). The subnet is one the engine
     /// itself would pick: a first network is made and removed to learn it, so that its address
-    /// pools (and what the host already routes) are respected.
+    /// pools (and what the host already routes) are respected. On Podman with Docker on the
+    /// same host, the network's bridge is let through Docker's firewall (see `forward.rs`);
+    /// [`Engine::remove_network`] undoes that.
     pub async fn create_run_network(
         &self,
         name: &str,
@@ -126,13 +130,14 @@ impl Engine {
         for _ in 0..SUBNET_ATTEMPTS {
             let probe = self.create_network(name, labels.clone(), None).await?;
             let subnet = self.network_subnet(&probe).await;
-            self.remove_network(&probe).await?;
+            self.remove_network(name).await?;
             let (subnet, gateway) = subnet?;
             match self
                 .create_network(name, labels.clone(), Some(subnet))
                 .await
             {
                 Ok(id) => {
+                    self.let_through_docker(name).await?;
                     return Ok(RunNetwork {
                         id,
                         name: name.to_string(),
@@ -150,7 +155,25 @@ impl Engine {
         }))
     }
 
-    /// Creates an internal network, on `subnet` if given; returns its id.
+    /// On a local Podman beside Docker, accepts forwarding within network `name`'s bridge; the
+    /// network is removed again when that cannot be done.
+    async fn let_through_docker(&self, name: &str) -> Result<(), EngineError> {
+        if self.info().kind != EngineKind::Podman
+            || !self.info().local
+            || !forward::docker_drops_forwarding().await
+        {
+            return Ok(());
+        }
+        let bridge = forward::bridge_name(name);
+        if let Err(said) = forward::accept_within(&bridge).await {
+            let _ = self.remove_network(name).await;
+            return Err(EngineError::Firewall { bridge, said });
+        }
+        Ok(())
+    }
+
+    /// Creates an internal network, on `subnet` if given, on a bridge named after it; returns
+    /// its id.
     async fn create_network(
         &self,
         name: &str,
@@ -161,6 +184,10 @@ impl Engine {
             name: name.to_string(),
             internal: Some(true),
             labels: Some(labels),
+            options: Some(HashMap::from([(
+                "com.docker.network.bridge.name".to_string(),
+                forward::bridge_name(name),
+            )])),
             ipam: subnet.map(|subnet| Ipam {
                 config: Some(vec![IpamConfig {
                     subnet: Some(subnet.to_string()),
@@ -256,23 +283,28 @@ impl Engine {
     pub async fn remove_labelled_networks(&self, label: &str) -> Result<usize, EngineError> {
         let mut removed = 0;
         for network in self.labelled_networks(label).await? {
-            if self.remove_network(&network.id).await? {
+            if self.remove_network(&network.name).await? {
                 removed += 1;
             }
         }
         Ok(removed)
     }
 
-    /// Removes network `id`; false when it was already gone.
-    pub async fn remove_network(&self, id: &str) -> Result<bool, EngineError> {
-        deadline("remove network", CALL_DEADLINE, async {
-            match self.docker().remove_network(id).await {
+    /// Removes network `name`, and on Podman the firewall rule that let its bridge through;
+    /// false when it was already gone.
+    pub async fn remove_network(&self, name: &str) -> Result<bool, EngineError> {
+        let removed = deadline("remove network", CALL_DEADLINE, async {
+            match self.docker().remove_network(name).await {
                 Ok(()) => Ok(true),
                 Err(e) if is_not_found(&e) => Ok(false),
                 Err(e) => Err(EngineError::call("remove network", e)),
             }
         })
-        .await
+        .await?;
+        if self.info().kind == EngineKind::Podman && self.info().local {
+            forward::forget(&forward::bridge_name(name)).await;
+        }
+        Ok(removed)
     }
 }
 

@@ -40,7 +40,7 @@ impl Engine {
             }
         }
         for network in self.labelled_networks(LABEL_MANAGED).await? {
-            if owner_is_gone(&network.labels) && self.remove_network(&network.id).await? {
+            if owner_is_gone(&network.labels) && self.remove_network(&network.name).await? {
                 reaped.networks += 1;
             }
         }

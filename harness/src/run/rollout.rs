@@ -134,7 +134,7 @@ async fn rollout(plan: Plan<'_>, made: &mut Made) -> Result<(), ScenarioError> {
     let network = engine
         .create_run_network(&format!("{name}-net"), labels.clone())
         .await?;
-    made.network = Some(network.id.clone());
+    made.network = Some(network.name.clone());
     let addresses: Vec<IpAddr> = network
         .addresses()
         .take(ADDRESSES)
@@ -518,10 +518,10 @@ async fn serves_through(
         None => response.outcome.to_string(),
     };
     // Measured: Docker sets the FORWARD policy to DROP and bridged traffic goes through
-    // iptables (br_netfilter); netavark adds accept rules for Podman's networks, but none for
-    // an internal one, so its containers cannot reach each other while Docker runs beside it.
+    // iptables (br_netfilter); the engine module lets a Podman run's bridge through
+    // DOCKER-USER, and another firewall on the host may still drop it.
     let hint = if engine.info().kind == EngineKind::Podman {
-        "; on Podman with Docker on the same host, containers on an internal network cannot reach each other (Docker's FORWARD policy DROP applies to bridged traffic, and netavark adds no accept rule for internal networks): run rollouts on Docker".to_string()
+        "; on Podman beside Docker the run's bridge is let through Docker's firewall by a DOCKER-USER rule: check that it is there (iptables -S DOCKER-USER) and that no other rule drops forwarded traffic".to_string()
     } else {
         String::new()
     };
