@@ -12,7 +12,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::balancer::balancer_image;
+use crate::balancer::{balancer_image, relay_image};
 use crate::engine::{Engine, EngineError, EngineKind, LABEL_RUN, new_run_id};
 use crate::error::Error;
 use crate::events::{BuildEvent, Event};
@@ -272,7 +272,10 @@ async fn prepare(
         (true, None) => return Err(Error::NoEngine),
         (_, engine) => engine.cloned(),
     };
-    let server: Option<ServerBinary> = if scenarios.iter().any(Scenario::runs_our_server) {
+    let needs_relay = scenarios.iter().any(has_latency);
+    let server: Option<ServerBinary> = if needs_relay
+        || scenarios.iter().any(Scenario::runs_our_server)
+    {
         let workspace = options.workspace.as_ref().ok_or(Error::NoWorkspace)?;
         reporter.report(RunEvent::Build(&BuildEvent::ServerBuilding));
         // Cargo is killed if the build is cut short: it makes nothing the engine holds.
@@ -312,6 +315,7 @@ async fn prepare(
         }
     }
     let mut balancer = None;
+    let mut relay = None;
     let mut runtime_images = HashMap::new();
     if let Some(engine) = &engine {
         for scenario in scenarios {
@@ -331,6 +335,18 @@ async fn prepare(
             }));
             balancer = Some(forged.tag);
         }
+        if let (true, Some(server)) = (needs_relay, &server) {
+            let name = "relay".to_string();
+            reporter.report(RunEvent::Build(&BuildEvent::ImageStarted {
+                name: name.clone(),
+            }));
+            let forged = relay_image(engine, &server.relay).await?;
+            reporter.report(RunEvent::Build(&BuildEvent::ImageFinished {
+                name,
+                built: forged.built,
+            }));
+            relay = Some(forged.tag);
+        }
         runtime_images = forge_runtime_images(engine, scenarios, cancel, reporter).await?;
     }
     Ok(RunContext {
@@ -338,6 +354,7 @@ async fn prepare(
         server: server.map(|s| s.path),
         images,
         balancer,
+        relay,
         runtime_images,
         run_id: options.run_id.clone(),
         cancel: cancel.clone(),
@@ -373,6 +390,15 @@ async fn forge_runtime_images(
         forged.insert(image, made.tag);
     }
     Ok(forged)
+}
+
+/// Whether `scenario` is a rollout whose balancer reaches its replicas through the delaying
+/// relay.
+fn has_latency(scenario: &Scenario) -> bool {
+    scenario
+        .rollout
+        .as_ref()
+        .is_some_and(|r| !r.balancer.latency.is_zero())
 }
 
 /// The message a panic carried, when it carried text.

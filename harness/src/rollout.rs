@@ -488,6 +488,12 @@ pub struct BalancerSettings {
     pub keep_alive_timeout: Duration,
     /// Active health checks (HAProxy: none unless asked).
     pub checks: Option<HealthChecks>,
+    /// A delay each way on the path between the balancer and its replicas (zero: none): the
+    /// round trip of a real network, which a local bridge's tenth of a millisecond hides. A
+    /// relay of the harness carries it (this kernel has no netem); a relay accepts every
+    /// connection itself, so it is only for replicas that are not replaced.
+    #[serde(serialize_with = "as_millis", rename = "latency_ms")]
+    pub latency: Duration,
 }
 
 impl Default for BalancerSettings {
@@ -501,6 +507,7 @@ impl Default for BalancerSettings {
             connect_timeout: Duration::from_secs(5),
             keep_alive_timeout: Duration::from_secs(5),
             checks: None,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -546,8 +553,16 @@ impl BalancerSettings {
                 c.rise
             ),
         };
+        let latency = if self.latency.is_zero() {
+            String::new()
+        } else {
+            format!(
+                ", {} each way to the replicas",
+                crate::duration::format(self.latency)
+            )
+        };
         format!(
-            "retries {} on {}, {}redispatch, reuse {}, connect timeout {}, idle server connections {}, {checks}",
+            "retries {} on {}, {}redispatch, reuse {}, connect timeout {}, idle server connections {}, {checks}{latency}",
             self.retries,
             self.retry_on.keywords(),
             if self.redispatch { "" } else { "no " },

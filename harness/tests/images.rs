@@ -111,6 +111,7 @@ async fn a_shell_variant_on_scratch_is_refused_before_building() {
     let server = ServerBinary {
         path: PathBuf::from("/nonexistent/server"),
         digest: "0".repeat(64),
+        relay: PathBuf::from("/nonexistent/delay-relay"),
     };
     let wanted = [
         (Variant::ExecForm, Base::None),

@@ -6,6 +6,7 @@
 mod config;
 mod error;
 mod log;
+mod relay;
 mod runtime_api;
 
 pub use config::{
@@ -13,4 +14,5 @@ pub use config::{
 };
 pub use error::BalancerError;
 pub use log::{BalancerLine, parse as parse_log_line};
+pub use relay::{RELAY_PORT_BASE, RELAY_READY_LINE, relay_env, relay_image};
 pub use runtime_api::{RuntimeApi, ServerStatus};

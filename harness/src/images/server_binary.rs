@@ -1,4 +1,5 @@
-//! Building the static server binary that every image and process scenario runs.
+//! Building the static binaries the images are made of: the server every image and process
+//! scenario runs, and the delaying relay a balancer's path can go through.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -13,7 +14,7 @@ use crate::workspace::Workspace;
 ///
 /// Static because the images are `FROM scratch`; an explicit glibc target because no musl target
 /// can be installed on the machines this runs on.
-pub const STATIC_BUILD_COMMAND: &str = "RUSTFLAGS=\"-C target-feature=+crt-static\" cargo build --release -p graceful-server --target x86_64-unknown-linux-gnu --target-dir target/static";
+pub const STATIC_BUILD_COMMAND: &str = "RUSTFLAGS=\"-C target-feature=+crt-static\" cargo build --release -p graceful-server -p delay-relay --target x86_64-unknown-linux-gnu --target-dir target/static";
 
 /// The Rust target the static server is built for.
 const TARGET: &str = "x86_64-unknown-linux-gnu";
@@ -22,22 +23,25 @@ const TARGET_DIR: &str = "target/static";
 /// How many lines of cargo's stderr an error carries.
 const STDERR_TAIL_LINES: usize = 20;
 
-/// The static server binary and the digest of its content (part of every image's cache key).
+/// The static server binary and the digest of its content (part of every image's cache key),
+/// and the static relay built beside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerBinary {
     /// Path to `target/static/x86_64-unknown-linux-gnu/release/server`.
     pub path: PathBuf,
     /// Hex digest of the binary's bytes.
     pub digest: String,
+    /// Path to `target/static/x86_64-unknown-linux-gnu/release/delay-relay`.
+    pub relay: PathBuf,
 }
 
-/// Where [`STATIC_BUILD_COMMAND`] leaves the binary in `workspace`.
-fn static_server_path(workspace: &Path) -> PathBuf {
+/// Where [`STATIC_BUILD_COMMAND`] leaves binary `name` in `workspace`.
+fn static_path(workspace: &Path, name: &str) -> PathBuf {
     workspace
         .join(TARGET_DIR)
         .join(TARGET)
         .join("release")
-        .join("server")
+        .join(name)
 }
 
 /// Builds (or reuses, when up to date) the static server with the documented command.
@@ -46,9 +50,13 @@ fn static_server_path(workspace: &Path) -> PathBuf {
 /// target directory makes concurrent harness processes safe.
 pub async fn build_static_server(workspace: &Workspace) -> Result<ServerBinary, BuildError> {
     run_cargo_build(workspace.root()).await?;
-    let path = static_server_path(workspace.root());
+    let path = static_path(workspace.root(), "server");
     let digest = hex::encode(Sha256::digest(read_host_file(&path).await?));
-    Ok(ServerBinary { path, digest })
+    Ok(ServerBinary {
+        path,
+        digest,
+        relay: static_path(workspace.root(), "delay-relay"),
+    })
 }
 
 /// Runs the build; on failure returns the tail of cargo's stderr.
@@ -56,7 +64,7 @@ async fn run_cargo_build(root: &Path) -> Result<(), BuildError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(root)
-        .args(["build", "--release", "-p", "graceful-server"])
+        .args(["build", "--release", "-p", "graceful-server", "-p", "delay-relay"])
         .args(["--target", TARGET, "--target-dir", TARGET_DIR])
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
         // Would take precedence over RUSTFLAGS if inherited from an outer cargo.
@@ -104,7 +112,7 @@ mod tests {
 
     #[test]
     fn the_binary_lives_under_the_static_target_dir() {
-        let path = static_server_path(Path::new("/ws"));
+        let path = static_path(Path::new("/ws"), "server");
         assert_eq!(
             path,
             Path::new("/ws/target/static/x86_64-unknown-linux-gnu/release/server")

@@ -36,6 +36,8 @@ pub(crate) struct RunContext {
     pub(crate) images: VariantImages,
     /// The balancer's image, when a scenario is a rollout.
     pub(crate) balancer: Option<String>,
+    /// The delaying relay's image, when a rollout's balancer has a latency to its replicas.
+    pub(crate) relay: Option<String>,
     /// The runtimes' images, by what they are made of.
     pub(crate) runtime_images: HashMap<RuntimeImage, String>,
     /// The run's id: in container names and labels.

@@ -8,11 +8,15 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::balancer::{ADMIN_PORT, FRONTEND_PORT, RuntimeApi, ServerStatus};
+use crate::balancer::{
+    ADMIN_PORT, FRONTEND_PORT, RELAY_PORT_BASE, RELAY_READY_LINE, RuntimeApi, ServerStatus,
+    relay_env,
+};
 use crate::engine::{Attachment, ContainerConfig, Engine, EngineKind, ExecOutcome, run_labels};
 use crate::events::EventKind;
 use crate::rollout::{HookOutcome, PreStop, RolloutSpec, replica_name};
@@ -37,8 +41,8 @@ const POOL_POLL: Duration = Duration::from_millis(50);
 /// once told to stop.
 const BALANCER_STOP: Duration = Duration::from_secs(10);
 /// How many addresses of the run's network are set aside: the balancer's, then one for each
-/// replica and replacement.
-const ADDRESSES: usize = 1 + crate::balancer::SLOTS;
+/// replica and replacement, then the relay's.
+const ADDRESSES: usize = 2 + crate::balancer::SLOTS;
 /// How long a replica may take to exit after SIGKILL.
 const KILL_WAIT: Duration = Duration::from_secs(30);
 /// How long the request that proves the balancer reaches its replicas may take.
@@ -84,12 +88,14 @@ struct Replica {
 }
 
 /// What every step of one rollout shares: its plan, its network and the addresses set aside on
-/// it (the balancer's first, then replica k's at k), its balancer's API.
+/// it (the balancer's first, then replica k's at k, the relay's last), its balancer's API, and
+/// the relay's address when the balancer reaches its replicas through it.
 struct Rollout<'a> {
     plan: Plan<'a>,
     network: String,
     addresses: Vec<IpAddr>,
     api: RuntimeApi,
+    relay: Option<IpAddr>,
 }
 
 /// A rollout to run: `scenario`'s `spec`, replicas of `image` behind a balancer of
@@ -185,11 +191,17 @@ async fn rollout(plan: Plan<'_>, made: &mut Made) -> Result<(), ScenarioError> {
         image: Some(image.to_string()),
     });
 
+    let relay = if spec.balancer.latency.is_zero() {
+        None
+    } else {
+        Some(start_relay(plan, &network.name, &addresses, made).await?)
+    };
     let rollout = Rollout {
         plan,
         network: network.name,
         addresses,
         api,
+        relay,
     };
     let count = spec.replicas;
     let mut old = Vec::with_capacity(usize::from(count));
@@ -324,6 +336,11 @@ impl Rollout<'_> {
                 what: what.clone(),
                 reason: format!("it has no address on network {}", self.network),
             })?;
+        // Through the relay, on slot k's own port, which leads to replica k's address.
+        let (address, port) = match self.relay {
+            Some(relay) => (relay, RELAY_PORT_BASE + u16::from(k)),
+            None => (address, port),
+        };
         self.api.set_address(&slot, address, port).await?;
         self.api.set_in_service(&slot, true).await?;
         if self.plan.spec.balancer.checks.is_some() {
@@ -499,6 +516,62 @@ impl Rollout<'_> {
                 .map_or(Duration::ZERO, |l| l.duration)
             + per_replica * u32::from(spec.replace)
             + tries
+    }
+}
+
+/// Starts the delaying relay on the run's network at its address (the last set aside), with a
+/// route for every slot to the address its replica will have, and waits until it listens.
+async fn start_relay(
+    plan: Plan<'_>,
+    network: &str,
+    addresses: &[IpAddr],
+    made: &mut Made,
+) -> Result<IpAddr, ScenarioError> {
+    let what = "the relay".to_string();
+    let (Some(image), Some(address)) = (&plan.cx.relay, addresses.last().copied()) else {
+        return Err(ScenarioError::NotPrepared {
+            scenario: plan.scenario.name.clone(),
+        });
+    };
+    let id = plan
+        .engine
+        .create_container(&ContainerConfig {
+            name: Some(format!("{}-relay", plan.name)),
+            image: image.clone(),
+            env: relay_env(
+                plan.spec.balancer.latency,
+                addresses,
+                plan.scenario.port(),
+            ),
+            labels: run_labels(&plan.cx.run_id),
+            network: Some(Attachment {
+                network: network.to_string(),
+                alias: "relay".to_string(),
+                address: Some(address),
+            }),
+            ..ContainerConfig::default()
+        })
+        .await?;
+    made.containers.push(id.clone());
+    plan.engine.start_container(&id).await?;
+    let lines = plan.engine.log_lines(&id);
+    let listening = async {
+        futures_util::pin_mut!(lines);
+        while let Some(line) = lines.next().await {
+            if line.text == RELAY_READY_LINE {
+                return true;
+            }
+        }
+        false
+    };
+    match tokio::time::timeout(START_WAIT, listening).await {
+        Ok(true) => Ok(address),
+        Ok(false) => Err(ScenarioError::ExitedEarly { what, code: -1 }),
+        Err(_) => Err(ScenarioError::NotReady {
+            what,
+            waited: START_WAIT,
+            reason: format!("it never printed {RELAY_READY_LINE:?}"),
+        }),
     }
 }
 

@@ -295,6 +295,7 @@ pub(super) struct BalancerDoc {
     pub(super) connect_timeout: Option<Sp<String>>,
     pub(super) keep_alive_timeout: Option<Sp<String>>,
     pub(super) checks: Option<Sp<ChecksDoc>>,
+    pub(super) latency: Option<Sp<String>>,
 }
 
 /// `checks = true` (HAProxy's own timings), `false`, or `{ inter = "200ms", fall = 2, rise = 1 }`.

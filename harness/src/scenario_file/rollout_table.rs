@@ -117,7 +117,17 @@ impl FileCx<'_> {
             .address_reuse
             .as_ref()
             .is_some_and(|reuse| *reuse.get_ref());
+        let balancer_at = balancer.map_or(at, |b| b.span().start);
         let balancer = self.balancer(balancer);
+        if !balancer.latency.is_zero() && (replace > 0 || address_reuse) {
+            self.error(
+                balancer_at,
+                format!(
+                    "{}: a balancer `latency` goes through a relay, which accepts every connection itself, so a replica being replaced would read as reset instead of refused: use it with rollout `replace = 0` (the balancer and its replicas alone) and without `address-reuse`",
+                    cx.what
+                ),
+            );
+        }
         if self.errors.len() > errors_before {
             return None;
         }
@@ -250,6 +260,8 @@ impl FileCx<'_> {
         if let Some(checks) = &table.checks {
             settings.checks = self.checks(checks.get_ref(), checks.span());
         }
+        settings.latency =
+            self.duration_or("balancer", "latency", table.latency.as_ref(), settings.latency);
         settings
     }
 
