@@ -273,21 +273,20 @@ async fn prepare(
         (_, engine) => engine.cloned(),
     };
     let needs_relay = scenarios.iter().any(has_latency);
-    let server: Option<ServerBinary> = if needs_relay
-        || scenarios.iter().any(Scenario::runs_our_server)
-    {
-        let workspace = options.workspace.as_ref().ok_or(Error::NoWorkspace)?;
-        reporter.report(RunEvent::Build(&BuildEvent::ServerBuilding));
-        // Cargo is killed if the build is cut short: it makes nothing the engine holds.
-        let server = tokio::select! {
-            built = build_static_server(workspace) => built?,
-            () = cancel.cancelled() => return Err(Error::Interrupted),
+    let server: Option<ServerBinary> =
+        if needs_relay || scenarios.iter().any(Scenario::runs_our_server) {
+            let workspace = options.workspace.as_ref().ok_or(Error::NoWorkspace)?;
+            reporter.report(RunEvent::Build(&BuildEvent::ServerBuilding));
+            // Cargo is killed if the build is cut short: it makes nothing the engine holds.
+            let server = tokio::select! {
+                built = build_static_server(workspace) => built?,
+                () = cancel.cancelled() => return Err(Error::Interrupted),
+            };
+            reporter.report(RunEvent::Build(&BuildEvent::ServerReady));
+            Some(server)
+        } else {
+            None
         };
-        reporter.report(RunEvent::Build(&BuildEvent::ServerReady));
-        Some(server)
-    } else {
-        None
-    };
     let pairs: Vec<(Variant, Base)> = scenarios
         .iter()
         .filter_map(Scenario::container)

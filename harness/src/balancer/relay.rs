@@ -41,7 +41,10 @@ pub fn relay_env(latency: Duration, addresses: &[IpAddr], port: u16) -> Vec<(Str
         .filter_map(|n| {
             let address = addresses.get(n)?;
             let listen = RELAY_PORT_BASE + u16::try_from(n).ok()?;
-            Some(format!("{listen}={}", std::net::SocketAddr::new(*address, port)))
+            Some(format!(
+                "{listen}={}",
+                std::net::SocketAddr::new(*address, port)
+            ))
         })
         .collect();
     vec![
@@ -64,9 +67,7 @@ mod tests {
 
     #[test]
     fn each_slot_has_its_route_to_its_replicas_address() {
-        let addresses: Vec<IpAddr> = (2..12)
-            .map(|n| IpAddr::from([10, 89, 0, n]))
-            .collect();
+        let addresses: Vec<IpAddr> = (2..12).map(|n| IpAddr::from([10, 89, 0, n])).collect();
         let env = relay_env(Duration::from_millis(10), &addresses, 1202);
         assert_eq!(env[0], ("RELAY_LATENCY".to_string(), "10ms".to_string()));
         let routes: Vec<&str> = env[1].1.split(',').collect();

@@ -64,7 +64,14 @@ async fn run_cargo_build(root: &Path) -> Result<(), BuildError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(root)
-        .args(["build", "--release", "-p", "graceful-server", "-p", "delay-relay"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "graceful-server",
+            "-p",
+            "delay-relay",
+        ])
         .args(["--target", TARGET, "--target-dir", TARGET_DIR])
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
         // Would take precedence over RUSTFLAGS if inherited from an outer cargo.

@@ -538,11 +538,7 @@ async fn start_relay(
         .create_container(&ContainerConfig {
             name: Some(format!("{}-relay", plan.name)),
             image: image.clone(),
-            env: relay_env(
-                plan.spec.balancer.latency,
-                addresses,
-                plan.scenario.port(),
-            ),
+            env: relay_env(plan.spec.balancer.latency, addresses, plan.scenario.port()),
             labels: run_labels(&plan.cx.run_id),
             network: Some(Attachment {
                 network: network.to_string(),

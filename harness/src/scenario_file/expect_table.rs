@@ -97,7 +97,7 @@ impl FileCx<'_> {
         };
         let stop_at_least = stop_bound("stop-at-least", &parts.stop_at_least);
         let stop_below = stop_bound("stop-below", &parts.stop_below);
-        let load = self.load_expectations(cx, parts, has_load);
+        let load = self.load_expectations(cx, parts, has_load, is_rollout);
         let rollout = self.rollout_expectation(cx, parts, is_rollout);
         if self.errors.len() > errors_before {
             return None;
@@ -177,6 +177,7 @@ impl FileCx<'_> {
         cx: &Context,
         parts: &ExpectParts,
         has_load: bool,
+        is_rollout: bool,
     ) -> Vec<LoadExpectation> {
         let mut expectations = Vec::new();
         for (key, bound) in &parts.load {
@@ -202,6 +203,17 @@ impl FileCx<'_> {
                 );
                 continue;
             };
+            if is_rollout && phase.is_some() {
+                self.error(
+                    key.span().start,
+                    format!(
+                        "load `{}` counts a phase of one stop, and {} is a rollout, whose replicas stop one after the other: expect `lost` (the rollout's) or a count over the whole stream",
+                        key.get_ref(),
+                        cx.what
+                    ),
+                );
+                continue;
+            }
             let parsed = match bound.get_ref() {
                 BoundDoc::Number(n) => u64::try_from(*n).ok().map(Bound::Exactly),
                 BoundDoc::Text(text) => Bound::parse(text),

@@ -79,7 +79,8 @@ impl FileCx<'_> {
                 ),
             );
         }
-        let is_rollout = matches!(rollout, Some(Some(_)));
+        // A rollout table that is wrong is still a rollout: its own errors say what is wrong.
+        let is_rollout = traffic.rollout.is_some();
         let expectations = self.expectations(cx, expect, &specs, has_load, is_rollout);
         if let Some(Target::Runtime(spec)) = &target
             && let Some(said) = &expect.signal_received

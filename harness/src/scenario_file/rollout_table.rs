@@ -260,8 +260,12 @@ impl FileCx<'_> {
         if let Some(checks) = &table.checks {
             settings.checks = self.checks(checks.get_ref(), checks.span());
         }
-        settings.latency =
-            self.duration_or("balancer", "latency", table.latency.as_ref(), settings.latency);
+        settings.latency = self.duration_or(
+            "balancer",
+            "latency",
+            table.latency.as_ref(),
+            settings.latency,
+        );
         settings
     }
 
