@@ -111,6 +111,8 @@ pub enum EventKind {
     ReplicaInPool {
         /// Its name.
         replica: String,
+        /// Its address on the run's network (where the balancer reaches it, or its relay does).
+        address: std::net::IpAddr,
     },
     /// A replica's termination began (Kubernetes: the pod is marked terminating).
     TerminationBegan {

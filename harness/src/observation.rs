@@ -143,6 +143,8 @@ pub struct ReplicaObservation {
     pub started_ms: Option<i64>,
     /// When it entered the balancer's pool.
     pub in_pool_ms: Option<i64>,
+    /// Its address on the run's network.
+    pub address: Option<std::net::IpAddr>,
     /// When its termination began.
     pub termination_ms: Option<i64>,
     /// How its `preStop` step ended, and when.

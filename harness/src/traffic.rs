@@ -106,6 +106,10 @@ mod tests {
         assert_eq!(Bound::parse("some"), Some(Bound::AtLeast(1)));
         assert_eq!(Bound::parse("<= 5"), Some(Bound::AtMost(5)));
         assert_eq!(Bound::parse("several"), None);
+        assert_eq!(Bound::parse("20..47"), Some(Bound::Between(20, 47)));
+        assert_eq!(Bound::parse("47..20"), None);
+        assert!(Bound::Between(20, 47).holds(47, 100));
+        assert!(!Bound::Between(20, 47).holds(19, 100));
         assert!(Bound::All.holds(10, 10));
         assert!(!Bound::AtMost(2).holds(3, 10));
         assert_eq!(
@@ -202,12 +206,14 @@ pub enum Bound {
     AtMost(u64),
     /// At least this many (`">= 1"`, `"some"`).
     AtLeast(u64),
+    /// From the first to the second, both included (`"20..47"`): a measured range.
+    Between(u64, u64),
     /// As many as were sent in that phase (`"all"`).
     All,
 }
 
 impl Bound {
-    /// Parses `0`, `"all"`, `"some"`, `"none"`, `"<= 5"`, `">= 1"`.
+    /// Parses `0`, `"all"`, `"some"`, `"none"`, `"<= 5"`, `">= 1"`, `"20..47"`.
     pub fn parse(text: &str) -> Option<Bound> {
         let text = text.trim();
         match text {
@@ -222,6 +228,10 @@ impl Bound {
         if let Some(n) = text.strip_prefix(">=") {
             return n.trim().parse().ok().map(Bound::AtLeast);
         }
+        if let Some((low, high)) = text.split_once("..") {
+            let (low, high) = (low.trim().parse().ok()?, high.trim().parse().ok()?);
+            return (low <= high).then_some(Bound::Between(low, high));
+        }
         text.parse().ok().map(Bound::Exactly)
     }
 
@@ -231,6 +241,7 @@ impl Bound {
             Bound::Exactly(n) => count == n,
             Bound::AtMost(n) => count <= n,
             Bound::AtLeast(n) => count >= n,
+            Bound::Between(low, high) => (low..=high).contains(&count),
             Bound::All => count == sent,
         }
     }
@@ -243,6 +254,7 @@ impl std::fmt::Display for Bound {
             Bound::AtMost(n) => write!(f, "at most {n}"),
             Bound::AtLeast(1) => f.write_str("some"),
             Bound::AtLeast(n) => write!(f, "at least {n}"),
+            Bound::Between(low, high) => write!(f, "{low} to {high}"),
             Bound::All => f.write_str("all"),
         }
     }

@@ -1,6 +1,7 @@
 //! Rolling updates behind a real HAProxy on the engine: a representative subset of
 //! `scenarios/rollout.toml` (a lossless cell and a lossy one, a preStop hook that fails in an
-//! image without `sleep`, the orchestrator's own wait), and `check --rollout` on our image.
+//! image without `sleep`, the orchestrator's own wait), each loss attributed from the
+//! balancer's own log to the replica it went to; and `check --rollout` on our image.
 
 mod common;
 
@@ -10,7 +11,7 @@ use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 use shutdown_harness::engine::LABEL_RUN;
 use shutdown_harness::images::build_variant_images;
-use shutdown_harness::{Base, HookOutcome, RolloutPhase, RunOptions, Variant, report};
+use shutdown_harness::{Base, HookOutcome, Outcome, RolloutPhase, RunOptions, Variant, report};
 
 use common::{assert_run_left_nothing, engine, named, scenario, workspace};
 
@@ -39,27 +40,69 @@ async fn a_representative_subset_of_the_rollout_matrix_behaves_as_its_file_says(
     let text = report::human::render(&results);
     assert!(results.passed(), "{text}");
 
-    // The lossy cell lost its requests where the file says: after the replica exited, while
-    // the balancer still had it (and answered 503 once its retries to it failed).
-    let lossy = scenario(&results, "rollout/no-pre-stop/lag-1s")
+    // The lossy cell lost its requests where the file says, attributed from the balancer's
+    // log: after each replica's signal, to that replica, while the balancer still sent it its
+    // share. The first replacement loses as much as the later ones: no replica is handed a
+    // gone one's address, so nothing still trying that address is rescued by a successor.
+    let cell = scenario(&results, "rollout/no-pre-stop/lag-1s");
+    let lossy = cell
         .observation
         .rollout
         .as_ref()
         .expect("a rollout was observed");
+    let spec = cell.scenario.rollout.as_ref().expect("a rollout cell");
+    let rate = cell.scenario.load.as_ref().expect("a stream").rate;
+    let expected = spec
+        .expected_lost_per_replica(rate)
+        .expect("no checks, no redispatch");
     let stale = lossy
         .by_phase
         .iter()
         .find(|c| c.phase == RolloutPhase::StaleEndpoint)
         .expect("every phase is counted");
     assert!(stale.lost > 0, "{text}");
-    for replica in lossy.replicas.iter().filter(|r| r.termination_ms.is_some()) {
+    assert_eq!(lossy.unattributed, 0, "{text}");
+    let terminated: Vec<_> = lossy
+        .replicas
+        .iter()
+        .filter(|r| r.termination_ms.is_some())
+        .collect();
+    assert_eq!(terminated.len(), 2, "{text}");
+    for replica in &terminated {
         // SIGTERM went out at once (no hook), and the replica left the pool a second later.
         let (began, signal) = (replica.termination_ms.unwrap(), replica.signal_ms.unwrap());
         let removed = replica.endpoint_removed_ms.unwrap();
         assert!(signal - began < 500, "{text}");
         assert!(removed - began >= 1000, "{text}");
         assert_eq!(replica.exit_code, Some(0), "{text}");
+        let lost = replica.lost as f64;
+        assert!(
+            (0.6 * expected..=1.4 * expected).contains(&lost),
+            "{} lost {lost}, expected {expected:.1} (rate x lag / pool):\n{text}",
+            replica.name
+        );
     }
+    // Each loss is a fact of the balancer's log: the replica it went to, its retries, how the
+    // balancer ended it.
+    for request in lossy.requests.iter().filter(|r| r.outcome != Outcome::Ok) {
+        let replica = request.replica.as_deref().expect("attributed");
+        assert!(
+            terminated.iter().any(|r| r.name == replica),
+            "a loss on {replica}, which was not terminated:\n{text}"
+        );
+        let state = request.termination_state.as_deref().expect("logged");
+        assert!(state.starts_with('S'), "{state}: the server side failed");
+    }
+    // Every replica had an address of its own.
+    let mut addresses: Vec<_> = lossy.replicas.iter().map(|r| r.address).collect();
+    assert_eq!(addresses.len(), 4, "{text}");
+    addresses.sort();
+    addresses.dedup();
+    assert_eq!(
+        addresses.len(),
+        4,
+        "an address was handed out twice:\n{text}"
+    );
 
     // The hook that cannot run fails, and the signal follows at once.
     let failed = scenario(&results, "rollout/no-shell/exec-sleep-2s/lag-1s")
@@ -103,22 +146,21 @@ fn check_rollout(image: &str, args: &[&str]) -> (Option<i32>, Value, String) {
 }
 
 #[tokio::test]
-async fn check_rollout_passes_with_a_pre_stop_wait_and_fails_without_one() {
+async fn check_rollout_loses_the_stale_window_s_share_and_nothing_with_a_long_enough_pre_stop() {
     let pair = (Variant::ExecForm, Base::Busybox);
     let images = build_variant_images(&engine().await, &workspace(), &[pair])
         .await
         .expect("the image builds");
     let image = images[&pair].clone();
-    let (covered, bare) = tokio::task::spawn_blocking(move || {
-        (
-            check_rollout(&image, &["--endpoint-lag", "1s", "--pre-stop-sleep", "2s"]),
-            check_rollout(&image, &["--endpoint-lag", "1s"]),
-        )
-    })
-    .await
-    .expect("joins");
+    let covered = {
+        let image = image.clone();
+        std::thread::spawn(move || {
+            check_rollout(&image, &["--endpoint-lag", "2s", "--pre-stop-sleep", "3s"])
+        })
+    };
+    let bare = std::thread::spawn(move || check_rollout(&image, &["--endpoint-lag", "2s"]));
 
-    let (code, report, stderr) = covered;
+    let (code, report, stderr) = covered.join().expect("joins");
     let rollout = &report["scenarios"][0]["rollout"];
     assert_eq!(code, Some(0), "{report:#}\n{stderr}");
     assert_eq!(rollout["lost"], 0, "{report:#}");
@@ -128,14 +170,33 @@ async fn check_rollout_passes_with_a_pre_stop_wait_and_fails_without_one() {
         Some(4),
         "{report:#}"
     );
-    assert_eq!(rollout["pre_stop"]["sleep_ms"], 2000, "{report:#}");
-    // The balancer health-checks a server it cannot read, as a readiness probe would.
-    assert_eq!(rollout["balancer"]["checks"], true, "{report:#}");
+    assert_eq!(rollout["pre_stop"]["sleep_ms"], 3000, "{report:#}");
+    // Kubernetes' model: the harness's readiness probe lets a replica in, and only the
+    // orchestrator's step takes it out; the balancer checks nothing.
+    assert_eq!(rollout["balancer"]["checks"], Value::Null, "{report:#}");
+    assert_eq!(rollout["address_reuse"], false, "{report:#}");
 
-    let (code, report, stderr) = bare;
-    let lost = report["scenarios"][0]["rollout"]["lost"]
-        .as_u64()
-        .unwrap_or(0);
+    // 100 requests/s, a 2 s window, a pool of 3 (two replicas and the new one): ~67 each.
+    let (code, report, stderr) = bare.join().expect("joins");
+    let rollout = &report["scenarios"][0]["rollout"];
     assert_eq!(code, Some(1), "{report:#}\n{stderr}");
-    assert!(lost > 0, "{report:#}");
+    let expected = rollout["expected_lost_per_replica"]
+        .as_f64()
+        .expect("a formula without checks");
+    assert!((expected - 200.0 / 3.0).abs() < 0.01, "{expected}");
+    let terminated: Vec<&Value> = rollout["replicas"]
+        .as_array()
+        .expect("replicas")
+        .iter()
+        .filter(|r| !r["termination_ms"].is_null())
+        .collect();
+    assert_eq!(terminated.len(), 2, "{report:#}");
+    for replica in terminated {
+        let lost = replica["lost"].as_f64().unwrap_or(0.0);
+        assert!(
+            (0.6 * expected..=1.4 * expected).contains(&lost),
+            "{} lost {lost}, expected {expected:.1}: {report:#}",
+            replica["name"]
+        );
+    }
 }

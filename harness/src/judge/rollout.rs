@@ -112,7 +112,7 @@ fn replicas(timeline: &[TimedEvent]) -> Vec<ReplicaObservation> {
     for event in timeline {
         let replica = match &event.kind {
             EventKind::ReplicaStarted { replica }
-            | EventKind::ReplicaInPool { replica }
+            | EventKind::ReplicaInPool { replica, .. }
             | EventKind::TerminationBegan { replica }
             | EventKind::PreStopEnded { replica, .. }
             | EventKind::EndpointRemoved { replica }
@@ -127,7 +127,10 @@ fn replicas(timeline: &[TimedEvent]) -> Vec<ReplicaObservation> {
         let replica = &mut replicas[index];
         match kind {
             EventKind::ReplicaStarted { .. } => replica.started_ms = Some(ms),
-            EventKind::ReplicaInPool { .. } => replica.in_pool_ms = Some(ms),
+            EventKind::ReplicaInPool { address, .. } => {
+                replica.in_pool_ms = Some(ms);
+                replica.address = Some(*address);
+            }
             EventKind::TerminationBegan { .. } => replica.termination_ms = Some(ms),
             EventKind::PreStopEnded { outcome, .. } => {
                 replica.pre_stop = Some(outcome.clone());
@@ -203,6 +206,7 @@ mod tests {
                 10,
                 EventKind::ReplicaInPool {
                     replica: replica("r1"),
+                    address: [10, 0, 0, 3].into(),
                 },
             ),
             at(
@@ -215,6 +219,7 @@ mod tests {
                 600,
                 EventKind::ReplicaInPool {
                     replica: replica("r2"),
+                    address: [10, 0, 0, 4].into(),
                 },
             ),
             at(

@@ -259,7 +259,9 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
         EventKind::BalancerRecords(_) => return None,
         EventKind::BalancerLog { line } => format!("balancer: {line}"),
         EventKind::ReplicaStarted { replica } => format!("{replica} started"),
-        EventKind::ReplicaInPool { replica } => format!("{replica} in the balancer's pool"),
+        EventKind::ReplicaInPool { replica, address } => {
+            format!("{replica} in the balancer's pool (at {address})")
+        }
         EventKind::TerminationBegan { replica } => format!("{replica} terminating"),
         EventKind::PreStopEnded { replica, outcome } => {
             format!("{replica} preStop {}", outcome.describe())

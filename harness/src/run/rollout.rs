@@ -337,17 +337,18 @@ impl Rollout<'_> {
                 reason: format!("it has no address on network {}", self.network),
             })?;
         // Through the relay, on slot k's own port, which leads to replica k's address.
-        let (address, port) = match self.relay {
+        let (target, target_port) = match self.relay {
             Some(relay) => (relay, RELAY_PORT_BASE + u16::from(k)),
             None => (address, port),
         };
-        self.api.set_address(&slot, address, port).await?;
+        self.api.set_address(&slot, target, target_port).await?;
         self.api.set_in_service(&slot, true).await?;
         if self.plan.spec.balancer.checks.is_some() {
             self.wait_in_pool(&replica, &slot).await?;
         }
         self.plan.sink.emit(EventKind::ReplicaInPool {
             replica: replica.clone(),
+            address,
         });
         Ok(Replica {
             name: replica,

@@ -147,7 +147,7 @@ impl FileCx<'_> {
             if bound.is_none() {
                 self.error(
                     doc.span().start,
-                    "`lost` takes a count (0), \"some\", or a bound (\"<= 5\", \">= 1\")",
+                    "`lost` takes a count (0), \"some\", a bound (\"<= 5\", \">= 1\") or a range (\"20..47\")",
                 );
             }
             bound
@@ -223,7 +223,7 @@ impl FileCx<'_> {
                 None => self.error(
                     bound.span().start,
                     format!(
-                        "bad bound for load `{}`: write a count (0), \"all\", \"some\", \"none\", \"<= 5\" or \">= 1\"",
+                        "bad bound for load `{}`: write a count (0), \"all\", \"some\", \"none\", \"<= 5\", \">= 1\" or a range \"20..47\"",
                         key.get_ref()
                     ),
                 ),

@@ -65,7 +65,10 @@ fn describe(event: &RunEvent<'_>) -> Value {
                 EventKind::SignalSent { signal } => ("signal-sent", json!(signal)),
                 EventKind::StopBegan { signal } => ("stop-began", json!(signal)),
                 EventKind::ReplicaStarted { replica } => ("replica-started", json!(replica)),
-                EventKind::ReplicaInPool { replica } => ("replica-in-pool", json!(replica)),
+                EventKind::ReplicaInPool { replica, address } => (
+                    "replica-in-pool",
+                    json!({"replica": replica, "address": address}),
+                ),
                 EventKind::TerminationBegan { replica } => ("termination-began", json!(replica)),
                 EventKind::PreStopEnded { replica, outcome } => (
                     "pre-stop-ended",
