@@ -167,3 +167,64 @@ fn an_unknown_engine_is_refused_with_the_known_ones() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("use docker or podman"), "{stderr}");
 }
+
+/// A rollout on Podman beside Docker: its network's bridge is let through Docker's firewall for
+/// the run (one DOCKER-USER rule), the replicas lose the stale window's share as on Docker, and
+/// the rule goes with the network.
+#[tokio::test]
+async fn a_rollout_runs_on_podman_beside_docker_and_leaves_no_firewall_rule() {
+    let engine = podman().await;
+    let options = RunOptions {
+        jobs: default_jobs_on(EngineKind::Podman),
+        ..RunOptions::new(Some(workspace()))
+    };
+    let results = shutdown_harness::run(
+        Some(&engine),
+        &named(&["rollout/no-pre-stop/lag-1s"]),
+        &options,
+        &mut (),
+    )
+    .await
+    .expect("the run completes");
+    assert_run_left_nothing_on(&engine, &options.run_id).await;
+    let report = report::human::render(&results);
+    assert!(results.passed(), "{report}");
+    let cell = scenario(&results, "rollout/no-pre-stop/lag-1s");
+    let rollout = cell.observation.rollout.as_ref().expect("a rollout");
+    let expected = cell
+        .scenario
+        .rollout
+        .as_ref()
+        .and_then(|spec| spec.expected_lost_per_replica(100))
+        .expect("the formula applies");
+    for replica in rollout
+        .replicas
+        .iter()
+        .filter(|r| r.termination_ms.is_some())
+    {
+        let lost = replica.lost as f64;
+        assert!(
+            (0.6 * expected..=1.4 * expected).contains(&lost),
+            "{} lost {lost}, expected {expected:.1}:\n{report}",
+            replica.name
+        );
+    }
+    let networks = engine
+        .labelled_networks(&format!(
+            "{}={}",
+            shutdown_harness::engine::LABEL_RUN,
+            options.run_id
+        ))
+        .await
+        .expect("listing networks works");
+    assert!(networks.is_empty(), "networks left behind: {networks:?}");
+    let rules = std::process::Command::new("iptables")
+        .args(["-w", "-S", "DOCKER-USER"])
+        .output()
+        .expect("iptables runs");
+    let rules = String::from_utf8_lossy(&rules.stdout);
+    assert!(
+        !rules.contains("shutdown-harness"),
+        "a firewall rule was left behind:\n{rules}"
+    );
+}
