@@ -2,8 +2,8 @@
 //! Docker-compatible API, `check` on a real server there, and what `--engine` says when the
 //! wrong engine answers.
 //!
-//! Needs Podman's API service; `.ci/run` starts one on a socket of its own and exports
-//! CONTAINER_HOST.
+//! Needs Podman's API service: CONTAINER_HOST's (`.ci/run` starts one), else one the tests start
+//! themselves (`common::podman_endpoint`).
 
 mod common;
 
@@ -18,7 +18,7 @@ use shutdown_harness::{
 
 use common::{
     assert_no_managed_container_of_on, assert_run_left_nothing_on, matrix_subset, named, podman,
-    scenario, workspace,
+    podman_endpoint, scenario, workspace,
 };
 
 /// Runtime cells run on Podman too: a graceful node, nginx's graceful stop, gunicorn draining.
@@ -27,11 +27,6 @@ const RUNTIMES_SUBSET: [&str; 3] = [
     "nginx/stop-SIGQUIT",
     "gunicorn/graceful-timeout-longer",
 ];
-
-/// The CONTAINER_HOST the tests use, as the harness resolves it.
-fn podman_endpoint() -> String {
-    EngineKind::Podman.endpoint(|name| std::env::var(name).ok())
-}
 
 #[tokio::test]
 async fn the_matrix_subset_and_the_experiment_hold_on_podman() {

@@ -130,6 +130,16 @@ impl Engine {
     pub async fn connect_to(kind: Option<EngineKind>) -> Result<Engine, EngineError> {
         let env = |name: &str| std::env::var(name).ok();
         let endpoint = kind.unwrap_or(EngineKind::Docker).endpoint(env);
+        Engine::connect_at(kind, &endpoint).await
+    }
+
+    /// Connects to the engine at `endpoint` (`unix:///path/to.sock`, `tcp://host:port`), and
+    /// with `kind`, fails if another kind answers there.
+    pub async fn connect_at(
+        kind: Option<EngineKind>,
+        endpoint: &str,
+    ) -> Result<Engine, EngineError> {
+        let endpoint = endpoint.to_string();
         let unreachable = |source: bollard::errors::Error| EngineError::Unreachable {
             endpoint: endpoint.clone(),
             source: Box::new(source),

@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+mod podman_service;
+
+pub use podman_service::podman_endpoint;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -22,17 +26,12 @@ pub async fn engine() -> Engine {
     Engine::connect().await.expect("a container engine answers")
 }
 
-/// Podman's API service: CONTAINER_HOST, else /run/podman/podman.sock (`.ci/run` starts one).
+/// Podman's API service: CONTAINER_HOST, else one the tests start themselves.
 pub async fn podman() -> Engine {
-    Engine::connect_to(Some(EngineKind::Podman))
+    let endpoint = podman_endpoint();
+    Engine::connect_at(Some(EngineKind::Podman), &endpoint)
         .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "{e}\nthe Podman tests need Podman's API service: run \
-                 `podman system service --time=0 unix:///tmp/podman.sock &` and \
-                 `export CONTAINER_HOST=unix:///tmp/podman.sock` (.ci/run does both)"
-            )
-        })
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The matrix's representative subset: at least one scenario per variant, plus each special
