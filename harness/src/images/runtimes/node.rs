@@ -9,8 +9,51 @@ use crate::images::rootfs::{HostBinary, HostTree, RootfsImage};
 use crate::runtime::Runtime;
 use crate::variant::ServerMode;
 
-/// Where npm lives on a host with nodesource's or Debian's node.
-const NPM_DIR: &str = "/usr/lib/node_modules/npm";
+/// Where npm lives: nodesource's package keeps npm and its modules in one tree; Debian's `npm`
+/// puts npm and every module it needs, each its own package, in Debian's node module tree.
+const NPM_LAYOUTS: [NpmLayout; 2] = [
+    NpmLayout {
+        tree: "/usr/lib/node_modules/npm",
+        cli: "../lib/node_modules/npm/bin/npm-cli.js",
+    },
+    NpmLayout {
+        tree: "/usr/share/nodejs",
+        cli: "../share/nodejs/npm/bin/npm-cli.js",
+    },
+];
+
+/// One way npm is laid out on a host: the tree to copy, and `/usr/bin/npm`'s link into it.
+struct NpmLayout {
+    tree: &'static str,
+    cli: &'static str,
+}
+
+/// The layout of the host's npm: the first whose tree holds npm (nodesource's when neither
+/// does, so that the forge's error names the tree it looked for).
+fn npm_layout(root: &std::path::Path) -> &'static NpmLayout {
+    NPM_LAYOUTS
+        .iter()
+        .find(|layout| {
+            let cli = normalise(&std::path::Path::new("/usr/bin").join(layout.cli));
+            root.join(cli.trim_start_matches('/')).exists()
+        })
+        .unwrap_or(&NPM_LAYOUTS[0])
+}
+
+/// `/usr/bin/../lib/x` as `/usr/lib/x`.
+fn normalise(path: &std::path::Path) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.to_str().unwrap_or("").split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
 
 /// The server: `GET /healthz` answers at once, `GET /?delay=1500ms` after that long (`GET /`
 /// after the image's delay). It logs what it receives and answers.
@@ -95,16 +138,14 @@ pub(super) fn node_spec(image: &RuntimeImage) -> RootfsImage {
             installed_as: vec!["/bin/sh".to_string(), "/bin/dash".to_string()],
             ..host_binary("/bin/dash", "dash")
         });
+        let layout = npm_layout(std::path::Path::new("/"));
         trees.push(HostTree {
-            host: PathBuf::from(NPM_DIR),
-            installed_as: NPM_DIR.to_string(),
-            package: "nodejs (with npm)".to_string(),
+            host: PathBuf::from(layout.tree),
+            installed_as: layout.tree.to_string(),
+            package: "npm (or nodesource's nodejs, which carries it)".to_string(),
             skip: vec!["man".to_string(), "docs".to_string()],
         });
-        symlinks.push((
-            "/usr/bin/npm".to_string(),
-            "../lib/node_modules/npm/bin/npm-cli.js".to_string(),
-        ));
+        symlinks.push(("/usr/bin/npm".to_string(), layout.cli.to_string()));
         // No registry is reachable: npm must not ask one whether it is outdated.
         instructions.push("ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false".to_string());
         instructions.push(r#"ENTRYPOINT ["npm", "start"]"#.to_string());
@@ -134,6 +175,24 @@ pub(super) fn node_spec(image: &RuntimeImage) -> RootfsImage {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn npm_is_found_in_nodesource_s_layout_or_debian_s() {
+        let root = std::env::temp_dir().join(format!("npm-layout-{}", std::process::id()));
+        let debian = root.join("usr/share/nodejs/npm/bin");
+        std::fs::create_dir_all(&debian).unwrap();
+        std::fs::write(debian.join("npm-cli.js"), "").unwrap();
+        assert_eq!(npm_layout(&root).tree, "/usr/share/nodejs");
+        let nodesource = root.join("usr/lib/node_modules/npm/bin");
+        std::fs::create_dir_all(&nodesource).unwrap();
+        std::fs::write(nodesource.join("npm-cli.js"), "").unwrap();
+        assert_eq!(npm_layout(&root).tree, "/usr/lib/node_modules/npm");
+        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(
+            normalise(std::path::Path::new("/usr/bin/../share/nodejs/npm")),
+            "/usr/share/nodejs/npm"
+        );
+    }
 
     #[test]
     fn only_the_graceful_server_has_a_handler() {
