@@ -7,10 +7,10 @@ use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket};
 
 use crate::config::{Config, KeepAliveDrain, Mode};
+use crate::connection::Service;
 use crate::connections::Connections;
 use crate::error::Error;
 use crate::keep_alive::ShuttingDown;
@@ -69,20 +69,20 @@ pub async fn run(config: Config) -> Result<i32, Error> {
 
     let tracker = Tracker::default();
     let shutting_down = ShuttingDown::default();
-    let app = router(&config, tracker.clone(), shutting_down.clone());
+    let app = router(&config, tracker.clone());
     let graceful = GracefulShutdown::new();
     let connections = Connections::default();
 
     let Some(signals) = signals.as_mut() else {
         // Unhandled: serve until the kernel's default action for a signal ends the process.
         loop {
-            accept(&listener, &app, &graceful, &connections).await;
+            accept(&listener, &app, &shutting_down, &graceful, &connections).await;
         }
     };
     let signal = loop {
         tokio::select! {
             signal = signals.recv() => break signal,
-            () = accept(&listener, &app, &graceful, &connections) => {}
+            () = accept(&listener, &app, &shutting_down, &graceful, &connections) => {}
         }
     };
     log.emit(LogLine::SignalReceived { signal });
@@ -162,6 +162,7 @@ pub fn second_signal_code(signal: StopSignal) -> i32 {
 async fn accept(
     listener: &TcpListener,
     app: &Router,
+    shutting_down: &ShuttingDown,
     graceful: &GracefulShutdown,
     connections: &Connections,
 ) {
@@ -178,7 +179,10 @@ async fn accept(
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
-        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        .serve_connection(
+            TokioIo::new(stream),
+            Service::new(app.clone(), shutting_down.clone()),
+        );
     let connection = graceful.watch(connection);
     let open = connections.open();
     tokio::spawn(async move {
