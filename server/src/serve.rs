@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use axum::Router;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpSocket};
 
 use crate::config::{Config, KeepAliveDrain, Mode};
-use crate::connection::Service;
+use crate::connection::{Activity, HeadTimeouts, Service};
 use crate::connections::Connections;
 use crate::error::Error;
 use crate::keep_alive::ShuttingDown;
@@ -30,10 +30,12 @@ pub const EXIT_DEADLINE: i32 = 1;
 /// it cannot die from (as PID 1).
 pub const EXIT_ABRUPT: i32 = 2;
 
-/// A connection that sends no complete request head for this long is closed, whether it is new
-/// or kept alive (Apache's keep-alive default). It bounds how long silent clients can hold a
-/// drain: hyper waits for a new connection's first request before closing it.
+/// A new connection that sends no complete request head for this long is closed (Apache's
+/// keep-alive default). It bounds how long silent clients can hold a drain.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long an idle keep-alive connection is kept for its next request head.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Binds `addr` with [`LISTEN_BACKLOG`].
 pub fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
@@ -176,18 +178,20 @@ async fn accept(
         }
     };
     let _ = stream.set_nodelay(true);
+    let activity = Activity::new(shutting_down.clone());
+    // No hyper timer: `close_when_idle` bounds the wait for request heads, once per connection
+    // rather than with a timer per request.
     let connection = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .serve_connection(
-            TokioIo::new(stream),
-            Service::new(app.clone(), shutting_down.clone()),
-        );
+        .serve_connection(TokioIo::new(stream), Service::new(app.clone(), &activity));
     let connection = graceful.watch(connection);
     let open = connections.open();
+    let timeouts = HeadTimeouts {
+        first: HEADER_READ_TIMEOUT,
+        idle: IDLE_TIMEOUT,
+    };
     tokio::spawn(async move {
         // A client that sends garbage or hangs up only ends its own connection.
-        let _ = connection.await;
+        activity.close_when_idle(connection, timeouts).await;
         drop(open);
     });
 }
