@@ -99,11 +99,22 @@ impl Activity {
         ));
         // The timer is not moved when a request begins or ends. When it fires, the deadline is
         // worked out afresh: past, the connection is closed; later, the timer is moved there.
+        // Deadlines only ever move later, except once: the first idle deadline, which may come
+        // before the first head's.
+        let mut first_head = true;
         poll_fn(|cx| {
             // The connection first: a head that has arrived is read, and counts, before the
             // deadline is looked at.
             if connection.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(());
+            }
+            if first_head && self.shared.ended.load(Ordering::Relaxed) > 0 {
+                if let Some(idle_deadline) = self.deadline(timeouts) {
+                    first_head = false;
+                    if idle_deadline < timer.deadline() {
+                        timer.as_mut().reset(idle_deadline);
+                    }
+                }
             }
             loop {
                 ready!(timer.as_mut().poll(cx));
@@ -285,6 +296,18 @@ mod tests {
         send.send(()).unwrap();
         closer.await.unwrap();
         assert_about(ended.elapsed(), TIMEOUTS.idle);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_timeout_shorter_than_the_first_heads_applies_from_the_first_response() {
+        let activity = Activity::new(ShuttingDown::default());
+        let (send, sent) = oneshot::channel();
+        // Answered at once: the response ends during the connection's first poll.
+        send.send(()).unwrap();
+        let accepted = Instant::now();
+        let connection = one_request(activity.clone(), sent);
+        activity.close_when_idle(connection, TIMEOUTS).await;
+        assert_about(accepted.elapsed(), TIMEOUTS.idle);
     }
 
     #[tokio::test(start_paused = true)]
