@@ -31,11 +31,10 @@ pub const EXIT_DEADLINE: i32 = 1;
 pub const EXIT_ABRUPT: i32 = 2;
 
 /// A new connection that sends no complete request head for this long is closed (Apache's
-/// keep-alive default). It bounds how long silent clients can hold a drain.
+/// keep-alive default). It bounds how long a connection that sent part of a head can hold a
+/// drain: hyper closes a new connection that sent nothing at once, but waits for a partial head.
+/// Later heads on a kept-alive connection have `--idle-timeout` instead.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How long an idle keep-alive connection is kept for its next request head.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Binds `addr` with [`LISTEN_BACKLOG`].
 pub fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
@@ -74,17 +73,31 @@ pub async fn run(config: Config) -> Result<i32, Error> {
     let app = router(&config, tracker.clone());
     let graceful = GracefulShutdown::new();
     let connections = Connections::default();
+    let timeouts = HeadTimeouts {
+        first: HEADER_READ_TIMEOUT,
+        idle: config.idle_timeout,
+    };
+    let accept = || {
+        accept(
+            &listener,
+            &app,
+            &shutting_down,
+            &graceful,
+            &connections,
+            timeouts,
+        )
+    };
 
     let Some(signals) = signals.as_mut() else {
         // Unhandled: serve until the kernel's default action for a signal ends the process.
         loop {
-            accept(&listener, &app, &shutting_down, &graceful, &connections).await;
+            accept().await;
         }
     };
     let signal = loop {
         tokio::select! {
             signal = signals.recv() => break signal,
-            () = accept(&listener, &app, &shutting_down, &graceful, &connections) => {}
+            () = accept() => {}
         }
     };
     log.emit(LogLine::SignalReceived { signal });
@@ -167,6 +180,7 @@ async fn accept(
     shutting_down: &ShuttingDown,
     graceful: &GracefulShutdown,
     connections: &Connections,
+    timeouts: HeadTimeouts,
 ) {
     let stream = match listener.accept().await {
         Ok((stream, _peer)) => stream,
@@ -185,10 +199,6 @@ async fn accept(
         .serve_connection(TokioIo::new(stream), Service::new(app.clone(), &activity));
     let connection = graceful.watch(connection);
     let open = connections.open();
-    let timeouts = HeadTimeouts {
-        first: HEADER_READ_TIMEOUT,
-        idle: IDLE_TIMEOUT,
-    };
     tokio::spawn(async move {
         // A client that sends garbage or hangs up only ends its own connection.
         activity.close_when_idle(connection, timeouts).await;
