@@ -9,7 +9,9 @@ use server_contract::env;
 pub use server_contract::log::LogFormat;
 pub use server_contract::{KeepAliveDrain, Mode, StopSignal};
 
-pub use server_contract::{MAX_DELAY, MAX_LINGER};
+pub use server_contract::{
+    DEFAULT_IDLE_TIMEOUT, MAX_DELAY, MAX_IDLE_TIMEOUT, MAX_LINGER, MIN_IDLE_TIMEOUT,
+};
 
 /// Everything the server is told at start; every flag can also come from `SERVER_<NAME>`.
 #[derive(Clone, Debug, Parser)]
@@ -44,6 +46,16 @@ pub struct Config {
     /// How long the linger lasts at most (with --keep-alive-drain linger); at most 60s.
     #[arg(long, env = env::LINGER, default_value = "1s", value_parser = parse_linger)]
     pub linger: Duration,
+
+    /// How long an idle keep-alive connection is kept for its next request before the server
+    /// closes it, from 1ms to 10m. A new connection has 5s for its first request whatever this says.
+    #[arg(
+        long,
+        env = env::IDLE_TIMEOUT,
+        default_value = "5s",
+        value_parser = parse_idle_timeout
+    )]
+    pub idle_timeout: Duration,
 
     /// Signals that begin shutdown, comma separated, with or without the SIG prefix.
     #[arg(
@@ -87,6 +99,22 @@ pub fn parse_linger(text: &str) -> Result<Duration, String> {
     Ok(linger)
 }
 
+/// Parses an idle timeout: a duration from [`MIN_IDLE_TIMEOUT`] to [`MAX_IDLE_TIMEOUT`].
+pub fn parse_idle_timeout(text: &str) -> Result<Duration, String> {
+    let idle = parse_duration(text)?;
+    if idle < MIN_IDLE_TIMEOUT {
+        return Err(format!(
+            "idle timeout {text:?} is shorter than the minimum of 1ms; use 1ms or more"
+        ));
+    }
+    if idle > MAX_IDLE_TIMEOUT {
+        return Err(format!(
+            "idle timeout {text:?} is longer than the maximum of 10m"
+        ));
+    }
+    Ok(idle)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +144,37 @@ mod tests {
         assert_eq!(parse_linger("0"), Ok(Duration::ZERO));
         assert!(parse_linger("61s").unwrap_err().contains("maximum of 60s"));
         assert!(parse_linger("soon").is_err());
+    }
+
+    #[test]
+    fn idle_timeouts_are_bounded() {
+        assert_eq!(parse_idle_timeout("1ms"), Ok(MIN_IDLE_TIMEOUT));
+        assert_eq!(parse_idle_timeout("50"), Ok(Duration::from_millis(50)));
+        assert_eq!(parse_idle_timeout("10m"), Ok(MAX_IDLE_TIMEOUT));
+        assert!(
+            parse_idle_timeout("0")
+                .unwrap_err()
+                .contains("minimum of 1ms")
+        );
+        assert!(
+            parse_idle_timeout("500us")
+                .unwrap_err()
+                .contains("minimum of 1ms")
+        );
+        assert!(
+            parse_idle_timeout("11m")
+                .unwrap_err()
+                .contains("maximum of 10m")
+        );
+        assert!(parse_idle_timeout("soon").is_err());
+    }
+
+    #[test]
+    fn the_idle_timeout_defaults_to_the_contract_default() {
+        let config = Config::parse_from(["server"]);
+        assert_eq!(config.idle_timeout, DEFAULT_IDLE_TIMEOUT);
+        let config = Config::parse_from(["server", "--idle-timeout", "50ms"]);
+        assert_eq!(config.idle_timeout, Duration::from_millis(50));
     }
 
     #[test]

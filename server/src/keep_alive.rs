@@ -1,5 +1,5 @@
-//! Ending keep-alive at shutdown: the flag that says a drain has begun, and the middleware that
-//! then answers every request with `Connection: close`.
+//! Ending keep-alive at shutdown: the flag that says a drain has begun, and the rule that then
+//! answers every request with `Connection: close`.
 //!
 //! hyper closes a connection after writing a response that carries `Connection: close`, and
 //! the client reads the header as "do not reuse this connection". So a request that still
@@ -9,11 +9,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::extract::{Request, State};
-use axum::http::HeaderValue;
 use axum::http::header::CONNECTION;
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{HeaderValue, Response};
 
 /// Shared flag, set once when the shutdown signal arrives.
 #[derive(Clone, Debug, Default)]
@@ -31,22 +28,35 @@ impl ShuttingDown {
     pub fn is_set(&self) -> bool {
         self.flag.load(Ordering::SeqCst)
     }
+
+    /// Adds `Connection: close` to `response` once the drain has begun; otherwise leaves it alone
+    /// (the common case costs one load of the flag, nothing is allocated).
+    ///
+    /// Called when the response is ready, not when the request arrived, so a request in flight
+    /// at the signal is answered with `Connection: close` too.
+    pub fn close_if_draining<B>(&self, response: &mut Response<B>) {
+        if self.is_set() {
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+    }
 }
 
-/// Adds `Connection: close` to the response once the drain has begun.
-///
-/// The flag is read when the response is ready, not when the request arrived, so a request in
-/// flight at the signal is answered with `Connection: close` too.
-pub async fn close_when_shutting_down(
-    State(shutting_down): State<ShuttingDown>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let mut response = next.run(request).await;
-    if shutting_down.is_set() {
-        response
-            .headers_mut()
-            .insert(CONNECTION, HeaderValue::from_static("close"));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_say_close_only_once_the_drain_has_begun() {
+        let shutting_down = ShuttingDown::default();
+        let mut before = Response::new(());
+        shutting_down.close_if_draining(&mut before);
+        assert_eq!(before.headers().get(CONNECTION), None);
+
+        shutting_down.clone().begin();
+        let mut after = Response::new(());
+        shutting_down.close_if_draining(&mut after);
+        assert_eq!(after.headers()[CONNECTION], "close");
     }
-    response
 }

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod connection;
 pub mod connections;
 pub mod error;
 pub mod keep_alive;

@@ -15,7 +15,6 @@ use http_body::{Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
 use crate::config::{Config, parse_delay};
-use crate::keep_alive::{ShuttingDown, close_when_shutting_down};
 use crate::log::{Log, LogLine};
 use crate::tracker::{TrackedBody, Tracker};
 
@@ -40,12 +39,12 @@ struct AppState {
 
 /// The server's routes, logging and counting requests as the configuration says.
 pub fn app(config: &Config) -> Router {
-    router(config, Tracker::default(), ShuttingDown::default())
+    router(config, Tracker::default())
 }
 
-/// The routes, counting requests in flight with `tracker` and closing each connection after
-/// its response once `shutting_down` is set (both shared with the shutdown logic).
-pub(crate) fn router(config: &Config, tracker: Tracker, shutting_down: ShuttingDown) -> Router {
+/// The routes, counting requests in flight with `tracker` (shared with the shutdown logic).
+/// `Connection: close` during a drain is added per connection ([`crate::connection`]).
+pub(crate) fn router(config: &Config, tracker: Tracker) -> Router {
     let state = AppState {
         delay: config.delay,
         log: Log::new(config.log_format),
@@ -61,11 +60,6 @@ pub(crate) fn router(config: &Config, tracker: Tracker, shutting_down: ShuttingD
         .route("/healthz", get(healthz))
         .merge(observed)
         .with_state(state)
-        // Outermost, so that every response during a drain closes its connection, probes too.
-        .layer(middleware::from_fn_with_state(
-            shutting_down,
-            close_when_shutting_down,
-        ))
 }
 
 /// Logs each request and its response, and counts it in flight until its body is sent.

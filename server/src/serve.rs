@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use axum::Router;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket};
 
 use crate::config::{Config, KeepAliveDrain, Mode};
+use crate::connection::{Activity, HeadTimeouts, Service};
 use crate::connections::Connections;
 use crate::error::Error;
 use crate::keep_alive::ShuttingDown;
@@ -30,9 +30,10 @@ pub const EXIT_DEADLINE: i32 = 1;
 /// it cannot die from (as PID 1).
 pub const EXIT_ABRUPT: i32 = 2;
 
-/// A connection that sends no complete request head for this long is closed, whether it is new
-/// or kept alive (Apache's keep-alive default). It bounds how long silent clients can hold a
-/// drain: hyper waits for a new connection's first request before closing it.
+/// A new connection that sends no complete request head for this long is closed (Apache's
+/// keep-alive default). It bounds how long a connection that sent part of a head can hold a
+/// drain: hyper closes a new connection that sent nothing at once, but waits for a partial head.
+/// Later heads on a kept-alive connection have `--idle-timeout` instead.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Binds `addr` with [`LISTEN_BACKLOG`].
@@ -69,20 +70,34 @@ pub async fn run(config: Config) -> Result<i32, Error> {
 
     let tracker = Tracker::default();
     let shutting_down = ShuttingDown::default();
-    let app = router(&config, tracker.clone(), shutting_down.clone());
+    let app = router(&config, tracker.clone());
     let graceful = GracefulShutdown::new();
     let connections = Connections::default();
+    let timeouts = HeadTimeouts {
+        first: HEADER_READ_TIMEOUT,
+        idle: config.idle_timeout,
+    };
+    let accept = || {
+        accept(
+            &listener,
+            &app,
+            &shutting_down,
+            &graceful,
+            &connections,
+            timeouts,
+        )
+    };
 
     let Some(signals) = signals.as_mut() else {
         // Unhandled: serve until the kernel's default action for a signal ends the process.
         loop {
-            accept(&listener, &app, &graceful, &connections).await;
+            accept().await;
         }
     };
     let signal = loop {
         tokio::select! {
             signal = signals.recv() => break signal,
-            () = accept(&listener, &app, &graceful, &connections) => {}
+            () = accept() => {}
         }
     };
     log.emit(LogLine::SignalReceived { signal });
@@ -162,8 +177,10 @@ pub fn second_signal_code(signal: StopSignal) -> i32 {
 async fn accept(
     listener: &TcpListener,
     app: &Router,
+    shutting_down: &ShuttingDown,
     graceful: &GracefulShutdown,
     connections: &Connections,
+    timeouts: HeadTimeouts,
 ) {
     let stream = match listener.accept().await {
         Ok((stream, _peer)) => stream,
@@ -175,15 +192,16 @@ async fn accept(
         }
     };
     let _ = stream.set_nodelay(true);
+    let activity = Activity::new(shutting_down.clone());
+    // No hyper timer: `close_when_idle` bounds the wait for request heads, once per connection
+    // rather than with a timer per request.
     let connection = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        .serve_connection(TokioIo::new(stream), Service::new(app.clone(), &activity));
     let connection = graceful.watch(connection);
     let open = connections.open();
     tokio::spawn(async move {
         // A client that sends garbage or hangs up only ends its own connection.
-        let _ = connection.await;
+        activity.close_when_idle(connection, timeouts).await;
         drop(open);
     });
 }

@@ -23,10 +23,12 @@ fn help_lists_every_flag_and_its_variable() {
         "--log-format",
         "--keep-alive-drain",
         "--linger",
+        "--idle-timeout",
         "SERVER_LISTEN",
         "SERVER_SIGNALS",
         "SERVER_KEEP_ALIVE_DRAIN",
         "SERVER_LINGER",
+        "SERVER_IDLE_TIMEOUT",
     ] {
         assert!(help.contains(flag), "no {flag} in help:\n{help}");
     }
@@ -58,6 +60,14 @@ fn bad_linger_is_refused() {
 }
 
 #[test]
+fn bad_idle_timeout_is_refused() {
+    refused(&["--idle-timeout", "soon"], "use e.g. 250ms, 2s or 1500");
+    refused(&["--idle-timeout", "0"], "minimum of 1ms; use 1ms or more");
+    refused(&["--idle-timeout", "500us"], "minimum of 1ms");
+    refused(&["--idle-timeout", "11m"], "maximum of 10m");
+}
+
+#[test]
 fn bad_signal_is_refused() {
     refused(
         &["--signals", "SIGTERM,SIGKILL"],
@@ -84,6 +94,7 @@ fn bad_values_from_the_environment_are_refused() {
             "use close-idle or linger",
         ),
         ("SERVER_LINGER", "61s", "maximum of 60s"),
+        ("SERVER_IDLE_TIMEOUT", "0ms", "minimum of 1ms"),
     ] {
         let output = cargo_bin_cmd!("server")
             .env(variable, value)

@@ -3,38 +3,14 @@
 
 mod common;
 
-use std::io::{self, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{self, ErrorKind};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Reply, Server, code, connect, read_reply};
+use common::{
+    DEADLINE, Reply, Server, code, connect, expect_closed, idle_connection, read_reply, send,
+};
 use nix::sys::signal::Signal;
-
-/// Sends `GET path` asking to keep the connection (HTTP/1.1's default: no `Connection` header).
-fn send(stream: &mut TcpStream, path: &str) -> io::Result<()> {
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n")
-}
-
-/// A connection that has had one request answered and now sits idle, as in a client's pool.
-fn idle_connection(addr: SocketAddr) -> TcpStream {
-    let mut stream = connect(addr).unwrap();
-    send(&mut stream, "/healthz").unwrap();
-    let reply = read_reply(&mut stream).unwrap();
-    assert_eq!(reply.status, 200);
-    // Before the signal nothing tells the client to stop reusing the connection.
-    assert_eq!(reply.header("connection"), None);
-    stream
-}
-
-/// Waits for the server to close `stream`: a read returns end of file.
-fn expect_closed(stream: &mut TcpStream) {
-    let mut rest = Vec::new();
-    stream
-        .read_to_end(&mut rest)
-        .expect("connection not closed within the deadline");
-    assert!(rest.is_empty(), "unexpected bytes: {rest:?}");
-}
 
 fn assert_closes_after(reply: &Reply) {
     assert_eq!(reply.status, 200);

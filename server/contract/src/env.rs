@@ -18,6 +18,8 @@ pub const LOG_FORMAT: &str = "SERVER_LOG_FORMAT";
 pub const KEEP_ALIVE_DRAIN: &str = "SERVER_KEEP_ALIVE_DRAIN";
 /// `--linger`: how long the linger drain keeps serving open keep-alive connections.
 pub const LINGER: &str = "SERVER_LINGER";
+/// `--idle-timeout`: how long an idle keep-alive connection is kept before the server closes it.
+pub const IDLE_TIMEOUT: &str = "SERVER_IDLE_TIMEOUT";
 
 /// The port the server listens on by default (the original experiment's).
 pub const DEFAULT_PORT: u16 = 1202;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// The longest linger the server accepts (`--linger`): longer only holds up the drain, and a
-/// connection idle for 5 s is closed anyway.
+/// connection idle for the idle timeout (`--idle-timeout`, 5 s by default) is closed anyway.
 pub const MAX_LINGER: Duration = Duration::from_secs(60);
 
 /// How the drain treats keep-alive connections, chosen at start.

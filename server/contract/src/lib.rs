@@ -30,6 +30,18 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The longest handler delay the server accepts (`--delay`, `?delay=`): longer would only tie
 /// up a connection.
 pub const MAX_DELAY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// How long the server keeps an idle keep-alive connection unless told otherwise
+/// (`--idle-timeout`): Apache's keep-alive default, and what the server did before the flag.
+pub const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The shortest idle timeout the server accepts (`--idle-timeout`): its timers count whole
+/// milliseconds, and zero would not be an idle timeout but no keep-alive at all.
+pub const MIN_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// The longest idle timeout the server accepts (`--idle-timeout`): longer only ties up
+/// connections nobody uses.
+pub const MAX_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 pub use keep_alive::{KeepAliveDrain, MAX_LINGER};
 pub use mode::Mode;
 pub use signal::StopSignal;

@@ -257,3 +257,28 @@ pub fn get_in_background(addr: SocketAddr, path: &str) -> thread::JoinHandle<io:
     let path = path.to_owned();
     thread::spawn(move || get(addr, &path))
 }
+
+/// Sends `GET path` asking to keep the connection (HTTP/1.1's default: no `Connection` header).
+pub fn send(stream: &mut TcpStream, path: &str) -> io::Result<()> {
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n")
+}
+
+/// A connection that has had one request answered and now sits idle, as in a client's pool.
+pub fn idle_connection(addr: SocketAddr) -> TcpStream {
+    let mut stream = connect(addr).unwrap();
+    send(&mut stream, "/healthz").unwrap();
+    let reply = read_reply(&mut stream).unwrap();
+    assert_eq!(reply.status, 200);
+    // Before a shutdown signal nothing tells the client to stop reusing the connection.
+    assert_eq!(reply.header("connection"), None);
+    stream
+}
+
+/// Waits for the server to close `stream`: a read returns end of file.
+pub fn expect_closed(stream: &mut TcpStream) {
+    let mut rest = Vec::new();
+    stream
+        .read_to_end(&mut rest)
+        .expect("connection not closed within the deadline");
+    assert!(rest.is_empty(), "unexpected bytes: {rest:?}");
+}
