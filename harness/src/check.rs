@@ -228,6 +228,7 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
             drain_timeout: None,
             keep_alive: None,
             linger: None,
+            idle_timeout: None,
         },
         stop: StopSpec {
             signal,

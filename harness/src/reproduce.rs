@@ -82,6 +82,7 @@ fn server(t: Timings, mode: ServerMode) -> ServerSpec {
         drain_timeout: None,
         keep_alive: None,
         linger: None,
+        idle_timeout: None,
     }
 }
 

@@ -124,6 +124,9 @@ pub struct ServerSpec {
     pub keep_alive: Option<KeepAliveDrain>,
     /// `--linger` (None: the server's default).
     pub linger: Option<Duration>,
+    /// `--idle-timeout`: how long an idle keep-alive connection is kept (None: the server's
+    /// default, 5 s).
+    pub idle_timeout: Option<Duration>,
 }
 
 impl ServerSpec {
@@ -144,6 +147,12 @@ impl ServerSpec {
             env.push((
                 server_env::KEEP_ALIVE_DRAIN.to_string(),
                 keep_alive.name().to_string(),
+            ));
+        }
+        if let Some(idle) = self.idle_timeout {
+            env.push((
+                server_env::IDLE_TIMEOUT.to_string(),
+                format!("{}ms", idle.as_millis()),
             ));
         }
         if let Some(linger) = self.linger {
@@ -360,6 +369,7 @@ mod tests {
             drain_timeout: None,
             keep_alive: None,
             linger: None,
+            idle_timeout: None,
         };
         assert_eq!(
             spec.env(),

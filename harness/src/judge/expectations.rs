@@ -152,9 +152,10 @@ fn rollout_failures(scenario: &Scenario, observation: &Observation) -> Vec<Strin
         .iter()
         .filter(|r| r.termination_ms.is_some())
         .collect();
-    if terminated.len() < usize::from(scenario.rollout.as_ref().map_or(0, |r| r.replicas)) {
+    let replaced = usize::from(scenario.rollout.as_ref().map_or(0, |r| r.replace));
+    if terminated.len() < replaced {
         failures.push(format!(
-            "rollout: only {} replica(s) were terminated",
+            "rollout: only {} of {replaced} replica(s) were terminated",
             terminated.len()
         ));
     }

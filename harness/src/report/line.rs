@@ -98,7 +98,11 @@ pub fn summary(result: &ScenarioResult) -> String {
                     .map_or_else(|| "?".to_string(), |c| c.to_string())
             })
             .collect();
-        words.push(format!("exits {}", exits.join(",")));
+        if exits.is_empty() {
+            words.push("nothing replaced".to_string());
+        } else {
+            words.push(format!("exits {}", exits.join(",")));
+        }
         return words.join(" · ");
     }
     if let Some(load) = &result.observation.load {

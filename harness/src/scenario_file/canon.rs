@@ -131,6 +131,21 @@ impl FileCx<'_> {
                     Ok(canon_duration(linger))
                 }
             }),
+            "idle-timeout" => parse_duration(key, text).and_then(|idle| {
+                let (least, most) = (
+                    server_contract::MIN_IDLE_TIMEOUT,
+                    server_contract::MAX_IDLE_TIMEOUT,
+                );
+                if (least..=most).contains(&idle) {
+                    Ok(canon_duration(idle))
+                } else {
+                    Err(format!(
+                        "`idle-timeout` = {text:?} is outside the server's range, {} to {}",
+                        crate::duration::format(least),
+                        crate::duration::format(most)
+                    ))
+                }
+            }),
             "delay" | "drain-timeout" | "stop-timeout" | "stop-at" => {
                 parse_duration(key, text).map(canon_duration)
             }

@@ -145,6 +145,7 @@ macro_rules! settings_table {
             pub(super) client: Option<Sp<OneOrMany<String>>>,
             pub(super) keep_alive: Option<Sp<OneOrMany<String>>>,
             pub(super) linger: Option<Sp<OneOrMany<String>>>,
+            pub(super) idle_timeout: Option<Sp<OneOrMany<String>>>,
         }
 
         impl $name {
@@ -165,6 +166,7 @@ macro_rules! settings_table {
                 Setting::push_str(&mut out, "client", self.client.take());
                 Setting::push_str(&mut out, "keep-alive", self.keep_alive.take());
                 Setting::push_str(&mut out, "linger", self.linger.take());
+                Setting::push_str(&mut out, "idle-timeout", self.idle_timeout.take());
                 out
             }
         }

@@ -217,7 +217,7 @@ impl FileCx<'_> {
             );
         }
         let runtime = runtime?;
-        self.not_applying(cell, &["signals", "keep-alive", "linger"], |key| {
+        self.not_applying(cell, &["signals", "keep-alive", "linger", "idle-timeout"], |key| {
             format!(
                 "`{key}` configures graceful-server, and {runtime} is not it: leave it out of runtime scenarios"
             )
@@ -307,6 +307,7 @@ impl FileCx<'_> {
                 .get("keep-alive")
                 .and_then(|k| k.parse::<KeepAliveDrain>().ok()),
             linger: cell.duration("linger"),
+            idle_timeout: cell.duration("idle-timeout"),
         })
     }
 

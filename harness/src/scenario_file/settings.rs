@@ -6,7 +6,7 @@ use super::doc::{BalancerDoc, BoundDoc, ExpectDoc, LoadDoc, RequestDoc, RolloutD
 pub(super) use super::doc::{Setting, Val};
 
 /// The settings a scenario or matrix cell is made of, as written in files (`requests` aside).
-pub(super) const SETTING_KEYS: [&str; 15] = [
+pub(super) const SETTING_KEYS: [&str; 16] = [
     "target",
     "runtime",
     "base",
@@ -22,6 +22,7 @@ pub(super) const SETTING_KEYS: [&str; 15] = [
     "client",
     "keep-alive",
     "linger",
+    "idle-timeout",
 ];
 
 /// A cell's settings: one value per key.
