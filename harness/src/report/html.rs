@@ -1,6 +1,8 @@
 //! The HTML report: one self-contained page (inline CSS and SVG, no script) with the verdict
 //! table, a summary, and per scenario its verdict and an SVG timeline of requests, stop and exit.
 
+use std::collections::BTreeMap;
+
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::human::summary_line;
@@ -8,7 +10,7 @@ use super::line;
 use super::table::requirement_outcomes;
 use crate::duration;
 use crate::events::EventKind;
-use crate::observation::LoadObservation;
+use crate::observation::{LoadObservation, RequestObservation};
 use crate::outcome::Outcome;
 use crate::procfs::signal_name;
 use crate::results::{RunResults, ScenarioResult};
@@ -142,6 +144,9 @@ fn scenario_section(result: &ScenarioResult) -> Markup {
     let scenario = &result.scenario;
     let observation = &result.observation;
     let passed = result.passed();
+    // One axis for every drawing of the section.
+    let markers = markers(result);
+    let scale = Scale::covering(result, &markers);
     html! {
         section.scenario id=(anchor(&scenario.name)) data-scenario=(scenario.name) {
             h3 {
@@ -180,9 +185,9 @@ fn scenario_section(result: &ScenarioResult) -> Markup {
                     @for failure in &result.verdict.failures { li { (failure) } }
                 }
             }
-            (timeline(result))
+            (timeline(result, &markers, &scale))
             @if let Some(load) = &observation.load {
-                (load_strip(result, load))
+                (load_strip(load, &markers, &scale, &scenario.name))
             }
         }
     }
@@ -247,7 +252,9 @@ fn anchor(name: &str) -> String {
     format!("scenario-{name}")
 }
 
-// The timeline's geometry, in SVG user units (CSS pixels at the page's scale).
+// The geometry of a scenario's drawings, in SVG user units (CSS pixels at the page's scale).
+// The timeline, the load's strip and a rollout's lanes share WIDTH, GUTTER and RIGHT, and one
+// `Scale`: the same x is the same moment in each of them.
 const WIDTH: f64 = 1060.0;
 /// Left of the plot: request names.
 const GUTTER: f64 = 120.0;
@@ -269,6 +276,13 @@ struct Marker {
     ms: i64,
     class: &'static str,
     label: String,
+}
+
+impl Marker {
+    /// Its hover text.
+    fn title(&self) -> String {
+        format!("{} at {}", self.label, seconds(self.ms))
+    }
 }
 
 fn markers(result: &ScenarioResult) -> Vec<Marker> {
@@ -307,25 +321,8 @@ fn markers(result: &ScenarioResult) -> Vec<Marker> {
     }
     for event in &observation.timeline {
         // A rollout's steps, each replica's by name; label rows keep them apart.
-        let (class, label) = match &event.kind {
-            EventKind::Exited { code } => ("exit", format!("exit {code}")),
-            EventKind::TerminationBegan { replica } => ("stop", format!("{replica} terminating")),
-            EventKind::PreStopEnded { replica, outcome } => (
-                "stop",
-                match outcome {
-                    crate::rollout::HookOutcome::Done => format!("{replica} preStop done"),
-                    _ => format!("{replica} preStop failed"),
-                },
-            ),
-            EventKind::EndpointRemoved { replica } => ("stop", format!("{replica} out of pool")),
-            EventKind::ReplicaSignalled { replica, signal } => {
-                ("signal", format!("{replica} {signal}"))
-            }
-            EventKind::ReplicaKilled { replica } => ("kill", format!("{replica} SIGKILL")),
-            EventKind::ReplicaExited { replica, code } => {
-                ("exit", format!("{replica} exit {code}"))
-            }
-            _ => continue,
+        let Some((class, label)) = step(&event.kind) else {
+            continue;
         };
         markers.push(Marker {
             ms: event.ms,
@@ -335,6 +332,29 @@ fn markers(result: &ScenarioResult) -> Vec<Marker> {
     }
     markers.sort_by_key(|m| m.ms);
     markers
+}
+
+/// The marker of an exit or of a rollout's step: its class and label; None for other events.
+/// A replica's start and entry into the pool are drawn in its lane only.
+fn step(kind: &EventKind) -> Option<(&'static str, String)> {
+    Some(match kind {
+        EventKind::Exited { code } => ("exit", format!("exit {code}")),
+        EventKind::TerminationBegan { replica } => ("stop", format!("{replica} terminating")),
+        EventKind::PreStopEnded { replica, outcome } => (
+            "stop",
+            match outcome {
+                crate::rollout::HookOutcome::Done => format!("{replica} preStop done"),
+                _ => format!("{replica} preStop failed"),
+            },
+        ),
+        EventKind::EndpointRemoved { replica } => ("stop", format!("{replica} out of pool")),
+        EventKind::ReplicaSignalled { replica, signal } => {
+            ("signal", format!("{replica} {signal}"))
+        }
+        EventKind::ReplicaKilled { replica } => ("kill", format!("{replica} SIGKILL")),
+        EventKind::ReplicaExited { replica, code } => ("exit", format!("{replica} exit {code}")),
+        _ => return None,
+    })
 }
 
 /// Rows for the markers' labels, top row 0: a label goes below every earlier label that would
@@ -353,13 +373,48 @@ fn label_rows(xs: &[f64], labels: &[&str]) -> Vec<usize> {
     placed.into_iter().map(|(row, _)| row).collect()
 }
 
-/// Maps ms onto the plot's x range.
+/// The one time axis of a scenario's section: ms from the moment the server was ready, mapped
+/// onto the plot's x range of the timeline, the load's strip and a rollout's lanes alike.
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Scale {
     lo: i64,
     hi: i64,
 }
 
 impl Scale {
+    /// The axis that holds everything drawn of `result`: the timeline's events, the requests,
+    /// the `markers`, and every request of its load and rollout from when it was due to its
+    /// outcome.
+    fn covering(result: &ScenarioResult, markers: &[Marker]) -> Scale {
+        let observation = &result.observation;
+        let events = observation.timeline.iter().map(|e| e.ms);
+        let requests = observation
+            .requests
+            .iter()
+            .flat_map(|r| [r.sent_ms, r.done_ms]);
+        let load = observation.load.iter().flat_map(|load| {
+            load.requests.iter().flat_map(|r| {
+                let record = &r.record;
+                [record.sent_us, record.started_us, record.done_us]
+                    .map(|us| load_ms(load.started_ms, us))
+            })
+        });
+        let rollout = observation
+            .rollout
+            .iter()
+            .flat_map(|rollout| rollout.requests.iter().flat_map(|r| [r.sent_ms, r.done_ms]));
+        let (lo, hi) = events
+            .chain(requests)
+            .chain(markers.iter().map(|m| m.ms))
+            .chain(load)
+            .chain(rollout)
+            .fold((0, 0), |(lo, hi), ms| (lo.min(ms), hi.max(ms)));
+        Scale {
+            lo,
+            hi: hi.max(lo + 100),
+        }
+    }
+
     fn x(&self, ms: i64) -> f64 {
         let plot = WIDTH - GUTTER - RIGHT;
         GUTTER + (ms - self.lo) as f64 / (self.hi - self.lo).max(1) as f64 * plot
@@ -379,6 +434,28 @@ impl Scale {
             .take_while(|ms| *ms <= self.hi)
             .collect()
     }
+
+    /// The width of the time buckets of the load's strip and a rollout's lanes, in ms: the
+    /// finest of 100 ms, 200 ms, 500 ms, 1 s, ... whose column is at least 3 px wide. 100 ms is
+    /// the finest because the scenarios send 100 to 500 requests/s: a bucket then holds 10 to
+    /// 50 requests (5 or more per replica of two), enough for a height to read as a rate and
+    /// not as single requests, while a 1 s endpoint lag or a 0.3 s drain still spans several
+    /// columns. Narrower than 3 px, a column's stack of outcomes can no longer be told apart,
+    /// so a longer span gets wider buckets (past 28 s, 200 ms; past 4.6 minutes, 2 s).
+    fn bucket_ms(&self) -> i64 {
+        let plot = WIDTH - GUTTER - RIGHT;
+        let span = (self.hi - self.lo).max(1) as f64;
+        [100, 200, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000]
+            .into_iter()
+            .find(|width| *width as f64 / span * plot >= 3.0)
+            .unwrap_or(300_000)
+    }
+}
+
+/// A load record's time, µs from the stream's start, in ms from ready: rounded down, as the
+/// fold places a rollout's requests, so that a request falls in the same bucket everywhere.
+fn load_ms(stream_started_ms: i64, us: u32) -> i64 {
+    stream_started_ms + i64::from(us / 1000)
 }
 
 /// `0s`, `0.25s`, `-0.5s`, `12s`.
@@ -397,21 +474,38 @@ fn seconds(ms: i64) -> String {
     format!("{:.3}s", ms as f64 / 1000.0)
 }
 
-fn timeline(result: &ScenarioResult) -> Markup {
+/// The grid lines of `scale`'s ticks from `top` to `bottom`, the axis along `bottom` and the
+/// ticks' labels below it: every drawing of a section has its own, on the same x.
+fn grid(scale: &Scale, top: f64, bottom: f64) -> Markup {
+    let plot_right = WIDTH - RIGHT;
+    html! {
+        @for ms in scale.ticks() {
+            @let x = px(scale.x(ms));
+            line.grid x1=(x) x2=(x) y1=(px(top)) y2=(px(bottom)) {}
+            line.axis x1=(x) x2=(x) y1=(px(bottom)) y2=(px(bottom + 4.0)) {}
+            text.tick x=(x) y=(px(bottom + 17.0)) { (tick_label(ms)) }
+        }
+        line.axis x1=(px(GUTTER)) x2=(px(plot_right)) y1=(px(bottom)) y2=(px(bottom)) {}
+    }
+}
+
+/// The timeline's `markers` again, as lines from `top` to `bottom` without their labels (those
+/// are above, in the timeline, at the same x), each with its hover text.
+fn marker_lines(markers: &[Marker], scale: &Scale, top: f64, bottom: f64) -> Markup {
+    html! {
+        @for marker in markers {
+            @let x = px(scale.x(marker.ms));
+            g class={ "mark " (marker.class) } {
+                title { (marker.title()) }
+                line class={ "marker " (marker.class) } x1=(x) x2=(x) y1=(px(top)) y2=(px(bottom)) {}
+            }
+        }
+    }
+}
+
+fn timeline(result: &ScenarioResult, markers: &[Marker], scale: &Scale) -> Markup {
     let observation = &result.observation;
     let requests = &observation.requests;
-    let markers = markers(result);
-    let times = observation
-        .timeline
-        .iter()
-        .map(|e| e.ms)
-        .chain(requests.iter().flat_map(|r| [r.sent_ms, r.done_ms]))
-        .chain(markers.iter().map(|m| m.ms));
-    let (lo, hi) = times.fold((0, 0), |(lo, hi), ms| (lo.min(ms), hi.max(ms)));
-    let scale = Scale {
-        lo,
-        hi: hi.max(lo + 100),
-    };
     let xs: Vec<f64> = markers.iter().map(|m| scale.x(m.ms)).collect();
     let labels: Vec<&str> = markers.iter().map(|m| m.label.as_str()).collect();
     let rows = label_rows(&xs, &labels);
@@ -420,7 +514,6 @@ fn timeline(result: &ScenarioResult) -> Markup {
     let log_top = plot_top + requests.len() as f64 * ROW;
     let plot_bottom = log_top + LOG_LANE;
     let height = plot_bottom + AXIS;
-    let plot_right = WIDTH - RIGHT;
     let logs: Vec<(i64, &str)> = observation
         .timeline
         .iter()
@@ -436,44 +529,15 @@ fn timeline(result: &ScenarioResult) -> Markup {
             viewBox={ "0 0 " (px(WIDTH)) " " (px(height)) } role="img"
             aria-label={ "timeline of " (result.scenario.name) } {
             // Grid and axis first, so that everything else is drawn over them.
-            @for ms in scale.ticks() {
-                @let x = px(scale.x(ms));
-                line.grid x1=(x) x2=(x) y1=(px(plot_top)) y2=(px(plot_bottom)) {}
-                line.axis x1=(x) x2=(x) y1=(px(plot_bottom)) y2=(px(plot_bottom + 4.0)) {}
-                text.tick x=(x) y=(px(plot_bottom + 17.0)) { (tick_label(ms)) }
-            }
-            line.axis x1=(px(GUTTER)) x2=(px(plot_right)) y1=(px(plot_bottom)) y2=(px(plot_bottom)) {}
+            (grid(scale, plot_top, plot_bottom))
             @for (i, request) in requests.iter().enumerate() {
-                @let y = plot_top + i as f64 * ROW;
-                @let x1 = scale.x(request.sent_ms);
-                // A refused connect takes no time: keep it visible.
-                @let x2 = scale.x(request.done_ms).max(x1 + 3.0);
-                @let word = request.outcome.name();
-                g.request {
-                    title {
-                        (request.name) ": " (request.describe()) ", sent at "
-                        (seconds(request.sent_ms)) ", done at " (seconds(request.done_ms))
-                    }
-                    text.name x=(px(GUTTER - 8.0)) y=(px(y + ROW / 2.0 + 4.0)) { (short(&request.name)) }
-                    rect class={ "bar o-" (word) } data-outcome=(word) x=(px(x1))
-                        y=(px(y + (ROW - BAR) / 2.0)) width=(px(x2 - x1)) height=(px(BAR)) rx="2" {}
-                    text.outcome x=(px(x2 + 6.0)) y=(px(y + ROW / 2.0 + 4.0)) { (word) }
-                }
+                (request_row(request, plot_top + i as f64 * ROW, scale))
             }
-            text.name x=(px(GUTTER - 8.0)) y=(px(log_top + LOG_LANE / 2.0 + 4.0)) { "server log" }
-            @for (ms, line) in &logs {
-                @let x = scale.x(*ms);
-                g.logline {
-                    title { (seconds(*ms)) "  " (line) }
-                    // A wider invisible target than the tick itself, to hover it easily.
-                    rect.hit x=(px(x - 4.0)) y=(px(log_top + 3.0)) width="8" height=(px(LOG_LANE - 6.0)) {}
-                    rect.log x=(px(x - 1.0)) y=(px(log_top + 5.0)) width="2" height=(px(LOG_LANE - 10.0)) {}
-                }
-            }
+            (log_lane("server log", "logline", &logs, log_top, scale))
             @for ((marker, x), row) in markers.iter().zip(&xs).zip(&rows) {
                 @let baseline = 4.0 + (*row as f64 + 1.0) * LABEL_ROW - 4.0;
                 g class={ "mark " (marker.class) } {
-                    title { (marker.label) " at " (seconds(marker.ms)) }
+                    title { (marker.title()) }
                     line class={ "marker " (marker.class) } x1=(px(*x)) x2=(px(*x))
                         y1=(px(baseline - 10.0)) y2=(px(plot_bottom)) {}
                     text.marker-label x=(px(x + 3.0)) y=(px(baseline)) { (marker.label) }
@@ -483,66 +547,200 @@ fn timeline(result: &ScenarioResult) -> Markup {
     }
 }
 
-/// The load's strip: requests per second sent, answered in full or not, over the stream, with
-/// the signal and the exit marked; its counts by phase above it.
-fn load_strip(result: &ScenarioResult, load: &LoadObservation) -> Markup {
+/// One request of the timeline: its name, a bar from sent to done in its outcome's colour, and
+/// the outcome written after it.
+fn request_row(request: &RequestObservation, y: f64, scale: &Scale) -> Markup {
+    let x1 = scale.x(request.sent_ms);
+    // A refused connect takes no time: keep it visible.
+    let x2 = scale.x(request.done_ms).max(x1 + 3.0);
+    let word = request.outcome.name();
+    html! {
+        g.request {
+            title {
+                (request.name) ": " (request.describe()) ", sent at "
+                (seconds(request.sent_ms)) ", done at " (seconds(request.done_ms))
+            }
+            text.name x=(px(GUTTER - 8.0)) y=(px(y + ROW / 2.0 + 4.0)) { (short(&request.name)) }
+            rect class={ "bar o-" (word) } data-outcome=(word) x=(px(x1))
+                y=(px(y + (ROW - BAR) / 2.0)) width=(px(x2 - x1)) height=(px(BAR)) rx="2" {}
+            text.outcome x=(px(x2 + 6.0)) y=(px(y + ROW / 2.0 + 4.0)) { (word) }
+        }
+    }
+}
+
+/// A lane of log lines at `top`: a tick per line, whose hover text is the line; `class` names
+/// each tick's group (`logline` for the server's, `balancerline` for the balancer's).
+fn log_lane(name: &str, class: &str, lines: &[(i64, &str)], top: f64, scale: &Scale) -> Markup {
+    html! {
+        text.name x=(px(GUTTER - 8.0)) y=(px(top + LOG_LANE / 2.0 + 4.0)) { (name) }
+        @for (ms, line) in lines {
+            @let x = scale.x(*ms);
+            g class=(class) {
+                title { (seconds(*ms)) "  " (line) }
+                // A wider invisible target than the tick itself, to hover it easily.
+                rect.hit x=(px(x - 4.0)) y=(px(top + 3.0)) width="8" height=(px(LOG_LANE - 6.0)) {}
+                rect.log x=(px(x - 1.0)) y=(px(top + 5.0)) width="2" height=(px(LOG_LANE - 10.0)) {}
+            }
+        }
+    }
+}
+
+/// Requests counted by outcome: one time bucket's, or a lane's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Tally([u64; Outcome::ALL.len()]);
+
+impl Tally {
+    fn add(&mut self, outcome: Outcome) {
+        if let Some(i) = Outcome::ALL.iter().position(|o| *o == outcome)
+            && let Some(n) = self.0.get_mut(i)
+        {
+            *n += 1;
+        }
+    }
+
+    /// Each outcome with its count, ok first and then the failures in the legend's order: the
+    /// order a column is stacked in from the bottom.
+    fn counts(&self) -> impl Iterator<Item = (Outcome, u64)> + '_ {
+        Outcome::ALL.into_iter().zip(self.0).filter(|(_, n)| *n > 0)
+    }
+
+    fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// Every request that was not answered in full.
+    fn lost(&self) -> u64 {
+        self.counts()
+            .filter(|(o, _)| *o != Outcome::Ok)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// `http-error 33, reset 2`: the failures alone.
+    fn failures(&self) -> String {
+        let parts: Vec<String> = self
+            .counts()
+            .filter(|(o, _)| *o != Outcome::Ok)
+            .map(|(o, n)| format!("{o} {n}"))
+            .collect();
+        parts.join(", ")
+    }
+}
+
+/// Requests at `ms` from ready with their outcomes, counted in buckets of `width` ms on the
+/// axis (bucket k holds `k * width` up to `(k + 1) * width`), in time order.
+fn buckets(requests: impl Iterator<Item = (i64, Outcome)>, width: i64) -> Vec<(i64, Tally)> {
+    let mut buckets: BTreeMap<i64, Tally> = BTreeMap::new();
+    for (ms, outcome) in requests {
+        buckets
+            .entry(ms.div_euclid(width.max(1)))
+            .or_default()
+            .add(outcome);
+    }
+    buckets
+        .into_iter()
+        .map(|(k, tally)| (k * width, tally))
+        .collect()
+}
+
+/// One time bucket's column from `start` ms, `width` ms wide: its requests stacked from
+/// `bottom` by outcome in the legend's colours, `height` px for `peak` requests, with its
+/// counts on hover.
+fn column(
+    scale: &Scale,
+    start: i64,
+    width: i64,
+    tally: &Tally,
+    bottom: f64,
+    height: f64,
+    peak: u64,
+) -> Markup {
+    let left = scale.x(start);
+    let right = scale.x(start + width);
+    // A gap between columns while they are wide enough to spare one.
+    let gap = ((right - left) * 0.25).min(1.0);
+    let unit = height / peak.max(1) as f64;
+    let mut stacked = Vec::new();
+    let mut top = bottom;
+    for (outcome, n) in tally.counts() {
+        let h = n as f64 * unit;
+        top -= h;
+        stacked.push((outcome, n, top, h));
+    }
+    let failures = tally.failures();
+    html! {
+        g.bucket data-ms=(start) data-sent=(tally.total()) data-lost=(tally.lost()) {
+            title {
+                (seconds(start)) " to " (seconds(start + width)) ": " (tally.total()) " sent"
+                @if !failures.is_empty() { ", " (tally.lost()) " lost (" (failures) ")" }
+            }
+            @for (outcome, n, y, h) in stacked {
+                rect class={ "bar o-" (outcome.name()) } data-outcome=(outcome.name()) data-count=(n)
+                    x=(px(left)) y=(px(y)) width=(px((right - left - gap).max(0.5))) height=(px(h)) {}
+            }
+        }
+    }
+}
+
+/// `100 ms`, `1 s`: a bucket's width in words.
+fn bucket_words(ms: i64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{} s", ms / 1000)
+    }
+}
+
+/// The load's strip: its requests in time buckets on the section's axis, by when each really
+/// went out (as its phase is placed), stacked by outcome; the timeline's markers across it; its
+/// counts above it. Each second of the stream (by when its requests were due, as the JSON's
+/// `per_second`) can be hovered for its counts.
+fn load_strip(load: &LoadObservation, markers: &[Marker], scale: &Scale, name: &str) -> Markup {
     const HEIGHT: f64 = 96.0;
-    const TOP: f64 = 18.0;
+    const TOP: f64 = 8.0;
     let plot_bottom = TOP + HEIGHT;
-    let plot_right = WIDTH - RIGHT;
-    let seconds = &load.summary.per_second;
-    let span = seconds.len().max(1) as f64;
-    let x = |second: f64| GUTTER + (second / span).clamp(0.0, 1.0) * (plot_right - GUTTER);
-    let peak = seconds
+    let height = plot_bottom + AXIS;
+    let width = scale.bucket_ms();
+    let went = load.requests.iter().map(|r| {
+        (
+            load_ms(load.started_ms, r.record.started_us),
+            r.record.outcome,
+        )
+    });
+    let buckets = buckets(went, width);
+    let peak = buckets
         .iter()
-        .map(|s| s.ok + s.failed)
+        .map(|(_, t)| t.total())
         .max()
-        .unwrap_or(1)
-        .max(1) as f64;
-    let column = (plot_right - GUTTER) / span;
-    let at = |ms: Option<i64>| ms.map(|ms| (ms - load.started_ms) as f64 / 1000.0);
-    let observation = &result.observation;
-    let signal = at(observation
-        .signal_logged_ms
-        .or(observation.signal_sent_ms)
-        .or(observation.stop_issued_ms));
-    let exit = at(observation.timeline.iter().find_map(|e| match e.kind {
-        EventKind::Exited { .. } => Some(e.ms),
-        _ => None,
-    }));
+        .unwrap_or(0)
+        .max(1);
     html! {
         p.load-counts {
             "load: " (load.rate) " requests/s, " (load.client) " client — "
             (line::counts(&load.summary.total))
         }
-        svg.load-strip xmlns="http://www.w3.org/2000/svg" width=(px(WIDTH))
-            height=(px(plot_bottom + AXIS)) viewBox={ "0 0 " (px(WIDTH)) " " (px(plot_bottom + AXIS)) }
-            role="img" aria-label={ "requests per second of " (result.scenario.name) } {
-            text.name x=(px(GUTTER - 8.0)) y=(px(TOP + 12.0)) { "requests/s" }
-            text.name x=(px(GUTTER - 8.0)) y=(px(TOP + 28.0)) { (peak as u64) " max" }
-            line.axis x1=(px(GUTTER)) x2=(px(plot_right)) y1=(px(plot_bottom)) y2=(px(plot_bottom)) {}
-            @for bucket in seconds {
-                @let left = x(bucket.second as f64) + 1.0;
-                @let ok = bucket.ok as f64 / peak * HEIGHT;
-                @let failed = bucket.failed as f64 / peak * HEIGHT;
-                g.second data-second=(bucket.second) data-ok=(bucket.ok) data-failed=(bucket.failed) {
-                    title { "second " (bucket.second) ": " (bucket.ok) " ok, " (bucket.failed) " failed" }
-                    rect.per-second.ok x=(px(left)) y=(px(plot_bottom - ok)) width=(px((column - 2.0).max(1.0)))
-                        height=(px(ok)) {}
-                    rect.per-second.failed x=(px(left)) y=(px(plot_bottom - ok - failed))
-                        width=(px((column - 2.0).max(1.0))) height=(px(failed)) {}
-                }
-                text.tick x=(px(x(bucket.second as f64))) y=(px(plot_bottom + 17.0)) { (bucket.second) "s" }
-            }
-            @for (class, label, second) in [("signal", "signal", signal), ("exit", "exit", exit)] {
-                @if let Some(second) = second {
-                    @let mx = px(x(second));
-                    g class={ "mark " (class) } {
-                        line class={ "marker " (class) } x1=(mx) x2=(mx) y1=(px(TOP - 6.0)) y2=(px(plot_bottom)) {}
-                        text.marker-label x=(px(x(second) + 3.0)) y=(px(TOP - 8.0)) { (label) }
+        svg.load-strip xmlns="http://www.w3.org/2000/svg" width=(px(WIDTH)) height=(px(height))
+            viewBox={ "0 0 " (px(WIDTH)) " " (px(height)) } role="img"
+            aria-label={ "requests per " (bucket_words(width)) " of " (name) } {
+            (grid(scale, TOP, plot_bottom))
+            text.name x=(px(GUTTER - 8.0)) y=(px(TOP + 12.0)) { "requests" }
+            text.name x=(px(GUTTER - 8.0)) y=(px(TOP + 27.0)) { "per " (bucket_words(width)) }
+            text.name.quiet x=(px(GUTTER - 8.0)) y=(px(TOP + 42.0)) { (peak) " max" }
+            @for second in &load.summary.per_second {
+                @let start = load.started_ms + second.second as i64 * 1000;
+                @let x1 = scale.x(start);
+                g.second data-second=(second.second) data-ok=(second.ok) data-failed=(second.failed) {
+                    title {
+                        "second " (second.second) " of the stream (due then): "
+                        (second.ok) " ok, " (second.failed) " failed"
                     }
+                    rect.hit x=(px(x1)) y=(px(TOP)) width=(px(scale.x(start + 1000) - x1)) height=(px(HEIGHT)) {}
                 }
             }
+            @for (start, tally) in &buckets {
+                (column(scale, *start, width, tally, plot_bottom, HEIGHT, peak))
+            }
+            (marker_lines(markers, scale, TOP - 4.0, plot_bottom))
         }
     }
 }
@@ -623,14 +821,239 @@ g.stop text, g.signal text { fill: #52606d; }
 g.kill text { fill: #7f1d1d; font-weight: 600; }
 g.exit text { fill: #1f2933; font-weight: 600; }
 svg.load-strip { display: block; margin-top: 4px; overflow: visible; max-width: 100%; height: auto; }
-rect.per-second.ok { fill: #4e9a6b; }
-rect.per-second.failed { fill: #c0392b; }
+text.name.quiet { fill: #7b8794; font-size: 11px; }
+g.bucket:hover rect.bar { opacity: 0.75; }
+g.mark:hover line.marker { stroke-width: 3; }
 p.load-counts { margin-top: 10px; color: #3e4c59; }
 "#;
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::observation::{
+        Class, LoadSummary, Observation, ObservedRequest, PhaseCounts, Second, TimedEvent,
+    };
+    use crate::reproduce::{Timings, scenarios};
+    use crate::traffic::{ClientProfile, Connection, LoadRecord};
+    use crate::verdict::Verdict;
+
+    /// `scenario` with `observation`, passed.
+    fn result(name: &str, observation: Observation) -> ScenarioResult {
+        let mut scenario = scenarios(Timings::fast())
+            .into_iter()
+            .find(|s| s.name == "container/exec-form")
+            .expect("the experiment has an exec-form container");
+        scenario.name = name.to_string();
+        ScenarioResult {
+            scenario,
+            observation,
+            verdict: Verdict {
+                passed: true,
+                failures: Vec::new(),
+                requirements: Vec::new(),
+            },
+            error: None,
+            started: Duration::ZERO,
+        }
+    }
+
+    fn at(ms: i64, kind: EventKind) -> TimedEvent {
+        TimedEvent { ms, kind }
+    }
+
+    /// A request of a stream that went out `went_ms` after its start (2 ms after it was due)
+    /// and took 10 ms.
+    fn record(id: u32, went_ms: u32, outcome: Outcome) -> ObservedRequest {
+        ObservedRequest {
+            record: LoadRecord {
+                id,
+                sent_us: went_ms.saturating_sub(2) * 1000,
+                started_us: went_ms * 1000,
+                done_us: went_ms * 1000 + 10_000,
+                outcome,
+                status: match outcome {
+                    Outcome::Ok => 200,
+                    Outcome::HttpError => 502,
+                    _ => 0,
+                },
+                connection: Connection::New,
+            },
+            phase: None,
+            class: match outcome {
+                Outcome::Ok => Class::Ok,
+                Outcome::HttpError => Class::HttpError,
+                _ => Class::NotServed,
+            },
+        }
+    }
+
+    /// A stream of `records` started at `started_ms`, its summary counted from them.
+    fn load(started_ms: i64, requests: Vec<ObservedRequest>) -> LoadObservation {
+        let mut total = PhaseCounts::default();
+        let mut per_second: Vec<Second> = Vec::new();
+        for request in &requests {
+            total.add(request);
+            let second = u64::from(request.record.sent_us / 1_000_000);
+            if per_second.last().is_none_or(|s| s.second != second) {
+                per_second.push(Second {
+                    second,
+                    ..Second::default()
+                });
+            }
+            if let Some(bucket) = per_second.last_mut() {
+                if request.class == Class::Ok {
+                    bucket.ok += 1;
+                } else {
+                    bucket.failed += 1;
+                }
+            }
+        }
+        LoadObservation {
+            rate: 100,
+            client: ClientProfile::Fresh,
+            started_ms,
+            requests,
+            summary: LoadSummary {
+                total,
+                phases: Vec::new(),
+                told_apart: true,
+                latency_before_signal: None,
+                latency_draining: None,
+                latency_all: None,
+                per_second,
+            },
+        }
+    }
+
+    /// A container under a stream of 100 requests/s that starts 300 ms before ready: `docker
+    /// stop` at 1190 ms, SIGTERM at 1200, exit at 1500; the requests sent after the exit fail,
+    /// alternately reset and http-error.
+    fn loaded() -> ScenarioResult {
+        let requests = (0..300)
+            .map(|i| {
+                let went = i * 10 + 5;
+                let outcome = match (i64::from(went) - 300 >= 1500, i % 2) {
+                    (false, _) => Outcome::Ok,
+                    (true, 0) => Outcome::Reset,
+                    (true, _) => Outcome::HttpError,
+                };
+                record(i, went, outcome)
+            })
+            .collect();
+        let observation = Observation {
+            ready: true,
+            exit_code: Some(0),
+            stop_issued_ms: Some(1190),
+            signal_sent_ms: Some(1200),
+            timeline: vec![
+                at(0, EventKind::Ready),
+                at(
+                    1190,
+                    EventKind::StopIssued {
+                        signal: crate::variant::StopSignal::Sigterm,
+                        timeout_ms: 2000,
+                    },
+                ),
+                at(1200, EventKind::SignalSent { signal: 15 }),
+                at(1500, EventKind::Exited { code: 0 }),
+            ],
+            load: Some(load(-300, requests)),
+            ..Observation::default()
+        };
+        result("load/synthetic", observation)
+    }
+
+    /// The part of `html` from the first `<svg class="{class}"` to its end.
+    fn svg<'a>(html: &'a str, class: &str) -> &'a str {
+        let start = html
+            .find(&format!(r#"<svg class="{class}""#))
+            .unwrap_or_else(|| panic!("no svg.{class} in:\n{html}"));
+        let rest = &html[start..];
+        &rest[..rest.find("</svg>").unwrap_or(rest.len())]
+    }
+
+    /// The value of `attribute` in the first element of `html` after `after`.
+    fn attribute(html: &str, after: &str, attribute: &str) -> f64 {
+        let start = html
+            .find(after)
+            .unwrap_or_else(|| panic!("no {after} in:\n{html}"));
+        let rest = &html[start..];
+        let value = rest
+            .split(&format!(" {attribute}=\""))
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .unwrap_or_else(|| panic!("no {attribute} after {after}"));
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{attribute}={value}"))
+    }
+
+    #[test]
+    fn the_strip_and_the_timeline_put_the_same_moment_at_the_same_x() {
+        let html = scenario_section(&loaded()).into_string();
+        let (timeline, strip) = (svg(&html, "timeline"), svg(&html, "load-strip"));
+        for marker in ["marker stop", "marker signal", "marker exit"] {
+            let above = attribute(timeline, marker, "x1");
+            let below = attribute(strip, marker, "x1");
+            assert!(
+                (above - below).abs() < 0.5,
+                "{marker}: {above} above, {below} below"
+            );
+        }
+        // The stream starts 300 ms before ready and the axis with it; the signal's bucket
+        // (1200 to 1300 ms) starts under the signal's line, whatever the stream's own seconds.
+        let signal = attribute(timeline, "marker signal", "x1");
+        let column = attribute(strip, r#"data-ms="1200""#, "x");
+        assert!(
+            (signal - column).abs() < 0.5,
+            "signal at {signal}, its bucket at {column}"
+        );
+        // Nothing is lost before the exit, and the first loss is right after it.
+        let exit = attribute(timeline, "marker exit", "x1");
+        let first_loss = attribute(strip, r#"class="bar o-reset""#, "x");
+        assert!(
+            first_loss >= exit - 0.5 && first_loss < exit + 12.0,
+            "{first_loss} vs {exit}"
+        );
+    }
+
+    #[test]
+    fn the_strip_stacks_failures_by_outcome_and_keeps_its_seconds() {
+        let result = loaded();
+        let html = scenario_section(&result).into_string();
+        let strip = svg(&html, "load-strip");
+        // An http-error is orange, not reset's red; ok is green.
+        for outcome in ["ok", "http-error", "reset"] {
+            assert!(
+                strip.contains(&format!(
+                    r#"class="bar o-{outcome}" data-outcome="{outcome}""#
+                )),
+                "{outcome}"
+            );
+        }
+        assert!(!strip.contains("o-timeout"));
+        // The columns add up to the stream: the 120 sent from 1500 ms on are lost, 60 of each.
+        let count = |needle: &str| -> u64 {
+            strip
+                .split(needle)
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next()?.parse::<u64>().ok())
+                .sum()
+        };
+        assert_eq!(count(r#"data-sent=""#), 300);
+        assert_eq!(count(r#"data-lost=""#), 120);
+        assert_eq!(count(r#"data-outcome="http-error" data-count=""#), 60);
+        let load = result.observation.load.as_ref().expect("a load");
+        for second in &load.summary.per_second {
+            let hook = format!(
+                r#"data-second="{}" data-ok="{}" data-failed="{}""#,
+                second.second, second.ok, second.failed
+            );
+            assert!(strip.contains(&hook), "{hook}");
+        }
+    }
 
     #[test]
     fn tick_labels_are_seconds_without_trailing_zeros() {
