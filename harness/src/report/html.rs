@@ -10,10 +10,13 @@ use super::line;
 use super::table::requirement_outcomes;
 use crate::duration;
 use crate::events::EventKind;
-use crate::observation::{LoadObservation, RequestObservation};
+use crate::observation::{
+    LoadObservation, Observation, ReplicaObservation, RequestObservation, RolloutObservation,
+};
 use crate::outcome::Outcome;
 use crate::procfs::signal_name;
 use crate::results::{RunResults, ScenarioResult};
+use crate::rollout::replica_name;
 use crate::scenario::Target;
 use crate::server_log;
 use crate::verdict::Requirement;
@@ -44,11 +47,11 @@ pub fn render(results: &RunResults) -> String {
                 h2 {
                     "Timelines "
                     span.note {
-                        "seconds from the moment the server was ready; "
-                        "hover a server log tick to read its line"
+                        "seconds from the moment the server was ready, one axis per scenario; "
+                        "hover a log tick, a column or a lane to read it"
                     }
                 }
-                (legend())
+                (legend(results))
                 @for result in &results.scenarios {
                     (scenario_section(result))
                 }
@@ -109,8 +112,17 @@ fn requirement_cell(result: &ScenarioResult, which: Requirement) -> Markup {
     }
 }
 
-/// The outcome colours and the markers, once for every timeline.
-fn legend() -> Markup {
+/// The outcome colours and the markers, once for every timeline; a rollout's bands and the
+/// balancer's ticks when some scenario has them.
+fn legend(results: &RunResults) -> Markup {
+    let rollout = results
+        .scenarios
+        .iter()
+        .any(|r| r.observation.rollout.is_some());
+    let balancer = results
+        .scenarios
+        .iter()
+        .any(|r| !balancer_lines(&r.observation).is_empty());
     html! {
         ul.legend-keys {
             @for outcome in Outcome::ALL {
@@ -135,6 +147,25 @@ fn legend() -> Markup {
                     rect.log width="3" height="12" x="5" {}
                 }
                 "server log line"
+            }
+            @if balancer {
+                li.balancerline {
+                    svg width="14" height="12" aria-hidden="true" {
+                        rect.log width="3" height="12" x="5" {}
+                    }
+                    "balancer log line"
+                }
+            }
+            @if rollout {
+                @for (class, label) in [("life", "replica running"), ("pool", "in the balancer's pool"),
+                                        ("pool stale", "in the pool after its exit")] {
+                    li {
+                        svg width="14" height="10" aria-hidden="true" {
+                            rect class=(class) width="14" height="10" rx="2" {}
+                        }
+                        (label)
+                    }
+                }
             }
         }
     }
@@ -188,6 +219,9 @@ fn scenario_section(result: &ScenarioResult) -> Markup {
             (timeline(result, &markers, &scale))
             @if let Some(load) = &observation.load {
                 (load_strip(load, &markers, &scale, &scenario.name))
+            }
+            @if let Some(rollout) = &observation.rollout {
+                (rollout_lanes(rollout, &balancer_lines(observation), &scale, &scenario.name))
             }
         }
     }
@@ -512,7 +546,9 @@ fn timeline(result: &ScenarioResult, markers: &[Marker], scale: &Scale) -> Marku
     let label_rows = rows.iter().max().map_or(0, |r| r + 1);
     let plot_top = 4.0 + label_rows as f64 * LABEL_ROW + 6.0;
     let log_top = plot_top + requests.len() as f64 * ROW;
-    let plot_bottom = log_top + LOG_LANE;
+    let balancer = balancer_lines(observation);
+    let balancer_top = log_top + LOG_LANE;
+    let plot_bottom = balancer_top + if balancer.is_empty() { 0.0 } else { LOG_LANE };
     let height = plot_bottom + AXIS;
     let logs: Vec<(i64, &str)> = observation
         .timeline
@@ -534,6 +570,9 @@ fn timeline(result: &ScenarioResult, markers: &[Marker], scale: &Scale) -> Marku
                 (request_row(request, plot_top + i as f64 * ROW, scale))
             }
             (log_lane("server log", "logline", &logs, log_top, scale))
+            @if !balancer.is_empty() {
+                (log_lane("balancer log", "balancerline", &balancer, balancer_top, scale))
+            }
             @for ((marker, x), row) in markers.iter().zip(&xs).zip(&rows) {
                 @let baseline = 4.0 + (*row as f64 + 1.0) * LABEL_ROW - 4.0;
                 g class={ "mark " (marker.class) } {
@@ -729,12 +768,14 @@ fn load_strip(load: &LoadObservation, markers: &[Marker], scale: &Scale, name: &
             @for second in &load.summary.per_second {
                 @let start = load.started_ms + second.second as i64 * 1000;
                 @let x1 = scale.x(start);
-                g.second data-second=(second.second) data-ok=(second.ok) data-failed=(second.failed) {
+                g.second data-second=(second.second) data-ok=(second.ok)
+                    data-failed=(second.failed) {
                     title {
                         "second " (second.second) " of the stream (due then): "
                         (second.ok) " ok, " (second.failed) " failed"
                     }
-                    rect.hit x=(px(x1)) y=(px(TOP)) width=(px(scale.x(start + 1000) - x1)) height=(px(HEIGHT)) {}
+                    rect.hit x=(px(x1)) y=(px(TOP)) width=(px(scale.x(start + 1000) - x1))
+                        height=(px(HEIGHT)) {}
                 }
             }
             @for (start, tally) in &buckets {
@@ -743,6 +784,283 @@ fn load_strip(load: &LoadObservation, markers: &[Marker], scale: &Scale, name: &
             (marker_lines(markers, scale, TOP - 4.0, plot_bottom))
         }
     }
+}
+
+// A rollout's lanes, one per replica, in the order they started.
+const LANE: f64 = 34.0;
+const LANE_GAP: f64 = 4.0;
+/// The lane's band of bars ends this far above the lane's bottom, leaving room for its pool
+/// band.
+const LANE_FOOT: f64 = 5.0;
+/// Above the bars: room for the balancer's ticks.
+const LANE_HEAD: f64 = 4.0;
+
+/// One lane of a rollout: the requests the balancer routed to a replica (or to none), in time
+/// buckets.
+struct Lane<'a> {
+    name: &'a str,
+    /// None for the lane of requests the balancer's log names no replica for.
+    replica: Option<&'a ReplicaObservation>,
+    buckets: Vec<(i64, Tally)>,
+    tally: Tally,
+}
+
+impl Lane<'_> {
+    /// `r1: 98 routed, 33 lost (http-error 33)`.
+    fn title(&self) -> String {
+        let tally = &self.tally;
+        let mut title = match self.replica {
+            Some(_) => format!(
+                "{}: {} routed, {} lost",
+                self.name,
+                tally.total(),
+                tally.lost()
+            ),
+            None => format!(
+                "{}: {} the balancer's log names no replica for, {} lost",
+                self.name,
+                tally.total(),
+                tally.lost()
+            ),
+        };
+        if tally.lost() > 0 {
+            title.push_str(&format!(" ({})", tally.failures()));
+        }
+        title
+    }
+}
+
+/// The lanes of `rollout`, in buckets `width` ms wide: a lane per replica, then one of the
+/// requests no replica is known for, when there are any.
+fn lanes(rollout: &RolloutObservation, width: i64) -> Vec<Lane<'_>> {
+    let mut lanes: Vec<Lane> = rollout
+        .replicas
+        .iter()
+        .map(|replica| lane(rollout, replica.name.as_str(), Some(replica), width))
+        .collect();
+    if rollout.requests.iter().any(|r| r.replica.is_none()) {
+        lanes.push(lane(rollout, "unattributed", None, width));
+    }
+    lanes
+}
+
+/// The lane `name` of `replica` (None: of the requests no replica is known for).
+fn lane<'a>(
+    rollout: &'a RolloutObservation,
+    name: &'a str,
+    replica: Option<&'a ReplicaObservation>,
+    width: i64,
+) -> Lane<'a> {
+    let mine = || {
+        rollout
+            .requests
+            .iter()
+            .filter(move |r| r.replica.as_deref() == replica.map(|r| r.name.as_str()))
+    };
+    let mut tally = Tally::default();
+    for request in mine() {
+        tally.add(request.outcome);
+    }
+    Lane {
+        name,
+        replica,
+        buckets: buckets(mine().map(|r| (r.sent_ms, r.outcome)), width),
+        tally,
+    }
+}
+
+/// The replica a balancer line names by its slot: `Server replicas/s3 is UP/READY ...` names
+/// `r3` (the harness puts replica rN in slot sN).
+fn balancer_slot(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once("Server ")?;
+    let server = rest.split_whitespace().next()?;
+    let slot = server.rsplit('/').next()?;
+    let n: u8 = slot.strip_prefix('s')?.parse().ok()?;
+    Some(replica_name(n))
+}
+
+/// The balancer's lines other than its requests' (a server going up, down, into maintenance),
+/// ms from ready.
+fn balancer_lines(observation: &Observation) -> Vec<(i64, &str)> {
+    observation
+        .timeline
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::BalancerLog { line } => Some((e.ms, line.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A rollout's lanes under the load's strip, on the section's axis: per replica, the requests
+/// the balancer routed to it in time buckets by when they went out, stacked by outcome; the
+/// replica's life, its time in the balancer's pool and its steps; the balancer's lines that
+/// name it.
+fn rollout_lanes(
+    rollout: &RolloutObservation,
+    balancer: &[(i64, &str)],
+    scale: &Scale,
+    name: &str,
+) -> Markup {
+    const TOP: f64 = 6.0;
+    let width = scale.bucket_ms();
+    let lanes = lanes(rollout, width);
+    let peak = lanes
+        .iter()
+        .flat_map(|lane| lane.buckets.iter().map(|(_, t)| t.total()))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let bottom = TOP + lanes.len() as f64 * (LANE + LANE_GAP);
+    let height = bottom + AXIS;
+    let by_outcome: Vec<String> = rollout
+        .lost_by_outcome
+        .iter()
+        .map(|(outcome, n)| format!("{outcome} {n}"))
+        .collect();
+    html! {
+        p.rollout-counts {
+            "rollout: " (rollout.sent) " requests sent, " (rollout.lost) " lost"
+            @if !by_outcome.is_empty() { " (" (by_outcome.join(", ")) ")" }
+            @if rollout.unattributed > 0 { ", " (rollout.unattributed) " not attributed to a replica" }
+            span.note {
+                " — per replica, the requests the balancer routed to it per " (bucket_words(width))
+                " (by when they went out; " (peak) " at most), its life and its time in the pool"
+            }
+        }
+        svg.rollout-lanes xmlns="http://www.w3.org/2000/svg" width=(px(WIDTH)) height=(px(height))
+            viewBox={ "0 0 " (px(WIDTH)) " " (px(height)) } role="img"
+            aria-label={ "requests per replica of " (name) } {
+            (grid(scale, TOP, bottom))
+            @for (i, lane) in lanes.iter().enumerate() {
+                (lane_markup(lane, TOP + i as f64 * (LANE + LANE_GAP), scale, width, peak, balancer))
+            }
+        }
+    }
+}
+
+/// One lane at `top`: its name and counts in the gutter, the replica's life and pool bands, its
+/// columns (`peak` requests fill the lane), its steps as faint lines and the balancer's lines
+/// that name it as ticks.
+fn lane_markup(
+    lane: &Lane<'_>,
+    top: f64,
+    scale: &Scale,
+    width: i64,
+    peak: u64,
+    balancer: &[(i64, &str)],
+) -> Markup {
+    let floor = top + LANE - LANE_FOOT;
+    let ticks: Vec<&(i64, &str)> = match lane.replica {
+        Some(replica) => balancer
+            .iter()
+            .filter(|(_, line)| balancer_slot(line).as_deref() == Some(replica.name.as_str()))
+            .collect(),
+        None => Vec::new(),
+    };
+    html! {
+        g.lane data-lane=(lane.name) data-replica=[lane.replica.map(|r| r.name.as_str())]
+            data-routed=(lane.tally.total()) data-lost=(lane.tally.lost()) {
+            title { (lane.title()) }
+            text.name x=(px(GUTTER - 8.0)) y=(px(top + 14.0)) { (lane.name) }
+            text.name.quiet x=(px(GUTTER - 8.0)) y=(px(top + 28.0)) {
+                (lane.tally.lost()) " of " (lane.tally.total()) " lost"
+            }
+            @if let Some(replica) = lane.replica { (bands(replica, top, scale)) }
+            @for (start, tally) in &lane.buckets {
+                (column(scale, *start, width, tally, floor, LANE - LANE_FOOT - LANE_HEAD, peak))
+            }
+            @if let Some(replica) = lane.replica {
+                @for (ms, class, words) in replica_steps(replica) {
+                    @let x = px(scale.x(ms));
+                    g class={ "step " (class) } {
+                        title { (replica.name) " " (words) " at " (seconds(ms)) }
+                        line class={ "marker " (class) } x1=(x) x2=(x) y1=(px(top))
+                            y2=(px(top + LANE)) {}
+                    }
+                }
+            }
+            @for (ms, line) in ticks {
+                @let x = scale.x(*ms);
+                g.balancerline {
+                    title { (seconds(*ms)) "  balancer: " (line) }
+                    rect.hit x=(px(x - 4.0)) y=(px(top)) width="8" height=(px(LANE)) {}
+                    rect.log x=(px(x - 1.0)) y=(px(top)) width="2" height="8" {}
+                }
+            }
+        }
+    }
+}
+
+/// A replica's life (from its start to its exit) behind its lane, and along the lane's foot its
+/// time in the balancer's pool, the part after its exit apart: the balancer still sends to a
+/// replica that is gone.
+fn bands(replica: &ReplicaObservation, top: f64, scale: &Scale) -> Markup {
+    let from = replica
+        .started_ms
+        .or(replica.in_pool_ms)
+        .unwrap_or(scale.lo);
+    let exit = replica.exit_ms.unwrap_or(scale.hi);
+    let pool = replica.in_pool_ms.map(|joined| {
+        let left = replica.endpoint_removed_ms.unwrap_or(scale.hi);
+        (
+            joined,
+            left.min(exit),
+            (left > exit).then_some((exit, left)),
+        )
+    });
+    let band = |from: i64, to: i64| {
+        (
+            px(scale.x(from)),
+            px((scale.x(to) - scale.x(from)).max(1.0)),
+        )
+    };
+    html! {
+        @let (x, w) = band(from, exit);
+        rect.life x=(x) y=(px(top)) width=(w) height=(px(LANE - 4.0)) {}
+        @if let Some((joined, until, stale)) = pool {
+            @let (x, w) = band(joined, until);
+            rect.pool x=(x) y=(px(top + LANE - 3.0)) width=(w) height="3" {}
+            @if let Some((exit, left)) = stale {
+                @let (x, w) = band(exit, left);
+                rect.pool.stale x=(x) y=(px(top + LANE - 3.0)) width=(w) height="3" {}
+            }
+        }
+    }
+}
+
+/// A replica's steps in time order: when, the marker's class, and what happened.
+fn replica_steps(replica: &ReplicaObservation) -> Vec<(i64, &'static str, String)> {
+    let pre_stop = replica
+        .pre_stop
+        .as_ref()
+        .map(|hook| format!("preStop {}", hook.describe()));
+    let exit = replica
+        .exit_code
+        .map_or("exited".to_string(), |code| format!("exit {code}"));
+    let mut steps: Vec<(i64, &'static str, String)> = [
+        (replica.started_ms, "start", Some("started".to_string())),
+        (replica.in_pool_ms, "start", Some("in the pool".to_string())),
+        (
+            replica.termination_ms,
+            "stop",
+            Some("terminating".to_string()),
+        ),
+        (replica.pre_stop_ended_ms, "stop", pre_stop),
+        (replica.signal_ms, "signal", Some("signalled".to_string())),
+        (replica.killed_ms, "kill", Some("SIGKILL".to_string())),
+        (replica.exit_ms, "exit", Some(exit)),
+        (
+            replica.endpoint_removed_ms,
+            "stop",
+            Some("out of the pool".to_string()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(ms, class, words)| Some((ms?, class, words?)))
+    .collect();
+    steps.sort_by_key(|(ms, _, _)| *ms);
+    steps
 }
 
 /// A request name that fits the gutter; the full name is in the bar's hover text.
@@ -824,6 +1142,16 @@ svg.load-strip { display: block; margin-top: 4px; overflow: visible; max-width: 
 text.name.quiet { fill: #7b8794; font-size: 11px; }
 g.bucket:hover rect.bar { opacity: 0.75; }
 g.mark:hover line.marker { stroke-width: 3; }
+g.balancerline rect.log, li.balancerline rect.log { fill: #8c6d1f; }
+g.balancerline:hover rect.log { fill: #4d3b0c; }
+svg.rollout-lanes { display: block; margin-top: 4px; overflow: visible; max-width: 100%; height: auto; }
+p.rollout-counts { margin-top: 10px; color: #3e4c59; }
+rect.life { fill: #eef0f3; }
+rect.pool { fill: #8fb9a0; }
+rect.pool.stale { fill: #d9a62e; }
+g.step line.marker { opacity: 0.45; }
+g.step:hover line.marker { opacity: 1; stroke-width: 3; }
+line.marker.start { stroke: #4e9a6b; stroke-dasharray: 1 2; }
 p.load-counts { margin-top: 10px; color: #3e4c59; }
 "#;
 
@@ -833,7 +1161,7 @@ mod tests {
 
     use super::*;
     use crate::observation::{
-        Class, LoadSummary, Observation, ObservedRequest, PhaseCounts, Second, TimedEvent,
+        Class, LoadSummary, ObservedRequest, PhaseCounts, RolloutRequest, Second, TimedEvent,
     };
     use crate::reproduce::{Timings, scenarios};
     use crate::traffic::{ClientProfile, Connection, LoadRecord};
@@ -1053,6 +1381,312 @@ mod tests {
             );
             assert!(strip.contains(&hook), "{hook}");
         }
+    }
+
+    fn replica_event(ms: i64, step: &str, replica: &str) -> TimedEvent {
+        let replica = replica.to_string();
+        at(
+            ms,
+            match step {
+                "started" => EventKind::ReplicaStarted { replica },
+                "in-pool" => EventKind::ReplicaInPool { replica },
+                "terminating" => EventKind::TerminationBegan { replica },
+                "signalled" => EventKind::ReplicaSignalled {
+                    replica,
+                    signal: crate::variant::StopSignal::Sigterm,
+                },
+                "exited" => EventKind::ReplicaExited { replica, code: 0 },
+                _ => EventKind::EndpointRemoved { replica },
+            },
+        )
+    }
+
+    fn balancer_log(ms: i64, line: &str) -> TimedEvent {
+        at(
+            ms,
+            EventKind::BalancerLog {
+                line: line.to_string(),
+            },
+        )
+    }
+
+    /// A rollout of two replicas with an endpoint lag of 700 ms: r3 replaces r1 from 1200 ms
+    /// (r1 exits at 1500, leaves the pool at 2210), r4 replaces r2 from 2500 (r2 exits at 2800,
+    /// leaves at 3510). A stream of 100 requests/s from ready to 4 s goes round robin over the
+    /// pool; what reaches a replica after its exit is the balancer's 503, one request r1 was
+    /// draining is reset, and the balancer names no replica for two timeouts.
+    fn rollout() -> ScenarioResult {
+        let timeline = rollout_timeline();
+        let requests = rollout_requests();
+        let replicas = ["r1", "r2", "r3", "r4"]
+            .into_iter()
+            .map(|name| replica(name, &timeline, &requests))
+            .collect();
+        let stream = requests
+            .iter()
+            .map(|r| record(r.id, r.sent_ms as u32, r.outcome))
+            .collect();
+        let lost: Vec<Outcome> = requests
+            .iter()
+            .map(|r| r.outcome)
+            .filter(|o| *o != Outcome::Ok)
+            .collect();
+        let mut lost_by_outcome: Vec<(Outcome, u64)> = Outcome::ALL
+            .into_iter()
+            .map(|o| (o, lost.iter().filter(|l| **l == o).count() as u64))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        lost_by_outcome.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        let rollout = RolloutObservation {
+            replicas,
+            sent: requests.len() as u64,
+            lost: lost.len() as u64,
+            unattributed: requests.iter().filter(|r| r.replica.is_none()).count() as u64,
+            by_phase: Vec::new(),
+            lost_by_outcome,
+            requests,
+        };
+        let observation = Observation {
+            ready: true,
+            timeline,
+            load: Some(load(0, stream)),
+            rollout: Some(rollout),
+            ..Observation::default()
+        };
+        let mut result = result("rollout/synthetic", observation);
+        result.scenario.rollout = Some(crate::rollout::RolloutSpec::default());
+        result
+    }
+
+    /// The rollout's steps and the balancer's lines, in time order.
+    fn rollout_timeline() -> Vec<TimedEvent> {
+        let up = |n| format!("Server replicas/s{n} is UP/READY (leaving forced maintenance).");
+        let down = |n| {
+            format!("Server replicas/s{n} is going DOWN for maintenance. 2 active servers left.")
+        };
+        let mut timeline = vec![
+            replica_event(-300, "started", "r1"),
+            replica_event(-290, "in-pool", "r1"),
+            balancer_log(-289, &up(1)),
+            replica_event(-20, "started", "r2"),
+            replica_event(-10, "in-pool", "r2"),
+            balancer_log(-9, &up(2)),
+            at(0, EventKind::Ready),
+        ];
+        for (old, new, from) in [(1, 3, 1200), (2, 4, 2500)] {
+            let (old_name, new_name) = (replica_name(old), replica_name(new));
+            timeline.extend([
+                replica_event(from, "started", &new_name),
+                replica_event(from + 10, "in-pool", &new_name),
+                balancer_log(from + 11, &up(new)),
+                replica_event(from + 10, "terminating", &old_name),
+                replica_event(from + 15, "signalled", &old_name),
+                replica_event(from + 300, "exited", &old_name),
+                replica_event(from + 1010, "removed", &old_name),
+                balancer_log(from + 1011, &down(old)),
+            ]);
+        }
+        timeline.sort_by_key(|e| e.ms);
+        timeline
+    }
+
+    /// The stream's 400 requests as the balancer routed them.
+    fn rollout_requests() -> Vec<RolloutRequest> {
+        // In the pool: (name, joined, left); and when the old ones exited.
+        let pool = [
+            ("r1", -290, 2210),
+            ("r2", -10, 3510),
+            ("r3", 1210, i64::MAX),
+            ("r4", 2510, i64::MAX),
+        ];
+        let exits = [("r1", 1500), ("r2", 2800)];
+        (0..400u32)
+            .map(|id| {
+                let sent_ms = i64::from(id) * 10;
+                let in_pool: Vec<&str> = pool
+                    .iter()
+                    .filter(|(_, joined, left)| (*joined..*left).contains(&sent_ms))
+                    .map(|(name, _, _)| *name)
+                    .collect();
+                let replica = match id {
+                    // The balancer's log names no replica for these two.
+                    390 | 395 => None,
+                    _ => in_pool.get(id as usize % in_pool.len().max(1)).copied(),
+                };
+                let gone = exits
+                    .iter()
+                    .any(|(name, exit)| Some(*name) == replica && sent_ms >= *exit);
+                let outcome = match (replica, gone) {
+                    (None, _) => Outcome::Timeout,
+                    (_, true) => Outcome::HttpError,
+                    (Some("r1"), false) if (1300..1330).contains(&sent_ms) => Outcome::Reset,
+                    _ => Outcome::Ok,
+                };
+                RolloutRequest {
+                    id,
+                    replica: replica.map(str::to_string),
+                    phase: crate::rollout::RolloutPhase::Steady,
+                    retries: 0,
+                    redispatched: false,
+                    termination_state: replica.map(|_| "----".to_string()),
+                    outcome,
+                    status: match outcome {
+                        Outcome::Ok => Some(200),
+                        Outcome::HttpError => Some(503),
+                        _ => None,
+                    },
+                    sent_ms,
+                    done_ms: sent_ms + 100,
+                }
+            })
+            .collect()
+    }
+
+    /// Replica `name` as the fold sees it: its steps from `timeline`, its counts from
+    /// `requests`.
+    fn replica(
+        name: &str,
+        timeline: &[TimedEvent],
+        requests: &[RolloutRequest],
+    ) -> ReplicaObservation {
+        let event = |which: fn(&EventKind) -> bool| {
+            timeline
+                .iter()
+                .find(|e| which(&e.kind) && step_of(&e.kind) == Some(name))
+                .map(|e| e.ms)
+        };
+        let exit_ms = event(|k| matches!(k, EventKind::ReplicaExited { .. }));
+        let mine = requests
+            .iter()
+            .filter(|r| r.replica.as_deref() == Some(name));
+        ReplicaObservation {
+            name: name.to_string(),
+            started_ms: event(|k| matches!(k, EventKind::ReplicaStarted { .. })),
+            in_pool_ms: event(|k| matches!(k, EventKind::ReplicaInPool { .. })),
+            termination_ms: event(|k| matches!(k, EventKind::TerminationBegan { .. })),
+            signal_ms: event(|k| matches!(k, EventKind::ReplicaSignalled { .. })),
+            exit_ms,
+            exit_code: exit_ms.map(|_| 0),
+            endpoint_removed_ms: event(|k| matches!(k, EventKind::EndpointRemoved { .. })),
+            routed: mine.clone().count() as u64,
+            lost: mine.filter(|r| r.outcome != Outcome::Ok).count() as u64,
+            ..ReplicaObservation::default()
+        }
+    }
+
+    /// The replica a rollout's step names.
+    fn step_of(kind: &EventKind) -> Option<&str> {
+        match kind {
+            EventKind::ReplicaStarted { replica }
+            | EventKind::ReplicaInPool { replica }
+            | EventKind::TerminationBegan { replica }
+            | EventKind::ReplicaSignalled { replica, .. }
+            | EventKind::ReplicaExited { replica, .. }
+            | EventKind::EndpointRemoved { replica } => Some(replica),
+            _ => None,
+        }
+    }
+
+    /// The lane `name` of a rendered section, up to the next lane.
+    fn lane_of<'a>(html: &'a str, name: &str) -> &'a str {
+        let start = html
+            .find(&format!(r#"data-lane="{name}""#))
+            .unwrap_or_else(|| panic!("no lane {name} in:\n{html}"));
+        let rest = &html[start..];
+        let end = rest[1..]
+            .find(r#"<g class="lane""#)
+            .map_or_else(|| rest.find("</svg>").unwrap_or(rest.len()), |end| end + 1);
+        &rest[..end]
+    }
+
+    /// The sum of the numbers in `html` after each `needle` (an attribute's `name="`).
+    fn sum(html: &str, needle: &str) -> u64 {
+        html.split(needle)
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
+    #[test]
+    fn a_rollout_has_a_lane_per_replica_with_its_losses_in_their_outcomes_colours() {
+        let result = rollout();
+        let html = scenario_section(&result).into_string();
+        let rollout = result.observation.rollout.as_ref().expect("a rollout");
+        let lanes = svg(&html, "rollout-lanes");
+        // A lane per replica, in start order, and one for the requests no replica is known for.
+        assert_eq!(lanes.matches(r#"<g class="lane""#).count(), 5);
+        let mut at = 0;
+        for replica in &rollout.replicas {
+            let lane = format!(
+                r#"data-lane="{0}" data-replica="{0}" data-routed="{1}" data-lost="{2}""#,
+                replica.name, replica.routed, replica.lost
+            );
+            let found = lanes[at..]
+                .find(&lane)
+                .unwrap_or_else(|| panic!("{lane} in order"));
+            at += found;
+            // What is drawn adds up to the observation's counts.
+            let drawn = lane_of(lanes, &replica.name);
+            assert_eq!(
+                sum(drawn, r#"data-sent=""#),
+                replica.routed,
+                "{}",
+                replica.name
+            );
+            assert_eq!(
+                sum(drawn, r#"data-lost=""#),
+                replica.lost * 2,
+                "{}: the lane's and its columns'",
+                replica.name
+            );
+        }
+        assert!(rollout.replicas[0].lost > 0 && rollout.replicas[1].lost > 0);
+        let unattributed = lane_of(lanes, "unattributed");
+        assert!(!unattributed.contains("data-replica="));
+        assert!(unattributed.contains(r#"data-routed="2" data-lost="2""#));
+        assert!(unattributed.contains(r#"class="bar o-timeout""#));
+        // The balancer's 503s are http-error's orange, the reset red; r2 had no reset.
+        let (r1, r2) = (lane_of(lanes, "r1"), lane_of(lanes, "r2"));
+        assert!(r1.contains(r#"class="bar o-http-error" data-outcome="http-error""#));
+        assert!(r1.contains(r#"class="bar o-reset" data-outcome="reset""#));
+        assert!(r2.contains(r#"class="bar o-http-error""#) && !r2.contains("o-reset"));
+        let r1_lost = rollout.replicas[0].lost;
+        assert!(
+            r1.contains(&format!(
+                "<title>r1: {} routed, {r1_lost} lost (http-error {}, reset 1)</title>",
+                rollout.replicas[0].routed,
+                r1_lost - 1
+            )),
+            "{r1}"
+        );
+        // Its steps, faint, and the balancer's lines that name its slot.
+        assert!(r1.contains("<title>r1 exit 0 at 1.500s</title>"), "{r1}");
+        assert!(r1.contains("replicas/s1 is going DOWN"), "{r1}");
+        assert!(!r1.contains("replicas/s2"), "{r1}");
+        assert!(lane_of(lanes, "r3").contains("replicas/s3 is UP/READY"));
+        // Every balancer line is a tick in the timeline's balancer lane.
+        let timeline = svg(&html, "timeline");
+        assert!(timeline.contains(">balancer log</text>"));
+        assert_eq!(timeline.matches(r#"<g class="balancerline">"#).count(), 6);
+        // The lanes, the strip and the timeline share one axis.
+        let strip = svg(&html, "load-strip");
+        let lane_column = attribute(r1, r#"data-ms="1500""#, "x");
+        let strip_column = attribute(strip, r#"data-ms="1500""#, "x");
+        let exit = attribute(timeline, "r1 exit 0 at", "x1");
+        assert!((lane_column - strip_column).abs() < 0.5 && (lane_column - exit).abs() < 0.5);
+    }
+
+    #[test]
+    fn balancer_lines_name_the_replica_of_their_slot() {
+        let up = "Server replicas/s3 is UP/READY (leaving forced maintenance).";
+        assert_eq!(balancer_slot(up).as_deref(), Some("r3"));
+        let down = "Server replicas/s12 is going DOWN for maintenance. 1 active servers left.";
+        assert_eq!(balancer_slot(down).as_deref(), Some("r12"));
+        assert_eq!(
+            balancer_slot("Proxy web stopped (cumulated conns: FE: 389, BE: 0)."),
+            None
+        );
+        assert_eq!(balancer_slot("Server replicas/backup is UP"), None);
     }
 
     #[test]
