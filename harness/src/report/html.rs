@@ -731,14 +731,17 @@ fn bucket_words(ms: i64) -> String {
 }
 
 /// The load's strip: its requests in time buckets on the section's axis, by when each really
-/// went out (as its phase is placed), stacked by outcome; the timeline's markers across it; its
-/// counts above it. Each second of the stream (by when its requests were due, as the JSON's
-/// `per_second`) can be hovered for its counts.
+/// went out (as its phase is placed), stacked by outcome; under them, how many were in
+/// flight (sent, no outcome yet); the timeline's markers across both; its counts above it. Each
+/// second of the stream (by when its requests were due, as the JSON's `per_second`) can be
+/// hovered for its counts.
 fn load_strip(load: &LoadObservation, markers: &[Marker], scale: &Scale, name: &str) -> Markup {
     const HEIGHT: f64 = 96.0;
     const TOP: f64 = 8.0;
     let plot_bottom = TOP + HEIGHT;
-    let height = plot_bottom + AXIS;
+    let in_flight_top = plot_bottom + 6.0;
+    let axis = in_flight_top + IN_FLIGHT;
+    let height = axis + AXIS;
     let width = scale.bucket_ms();
     let went = load.requests.iter().map(|r| {
         (
@@ -753,6 +756,14 @@ fn load_strip(load: &LoadObservation, markers: &[Marker], scale: &Scale, name: &
         .max()
         .unwrap_or(0)
         .max(1);
+    let spans = load.requests.iter().map(|r| {
+        let record = &r.record;
+        (
+            load_ms(load.started_ms, record.started_us),
+            load_ms(load.started_ms, record.done_us),
+        )
+    });
+    let in_flight = in_flight(spans, width);
     html! {
         p.load-counts {
             "load: " (load.rate) " requests/s, " (load.client) " client — "
@@ -761,7 +772,8 @@ fn load_strip(load: &LoadObservation, markers: &[Marker], scale: &Scale, name: &
         svg.load-strip xmlns="http://www.w3.org/2000/svg" width=(px(WIDTH)) height=(px(height))
             viewBox={ "0 0 " (px(WIDTH)) " " (px(height)) } role="img"
             aria-label={ "requests per " (bucket_words(width)) " of " (name) } {
-            (grid(scale, TOP, plot_bottom))
+            (grid(scale, TOP, axis))
+            line.axis x1=(px(GUTTER)) x2=(px(WIDTH - RIGHT)) y1=(px(plot_bottom)) y2=(px(plot_bottom)) {}
             text.name x=(px(GUTTER - 8.0)) y=(px(TOP + 12.0)) { "requests" }
             text.name x=(px(GUTTER - 8.0)) y=(px(TOP + 27.0)) { "per " (bucket_words(width)) }
             text.name.quiet x=(px(GUTTER - 8.0)) y=(px(TOP + 42.0)) { (peak) " max" }
@@ -781,7 +793,70 @@ fn load_strip(load: &LoadObservation, markers: &[Marker], scale: &Scale, name: &
             @for (start, tally) in &buckets {
                 (column(scale, *start, width, tally, plot_bottom, HEIGHT, peak))
             }
-            (marker_lines(markers, scale, TOP - 4.0, plot_bottom))
+            (in_flight_band(&in_flight, width, scale, in_flight_top))
+            (marker_lines(markers, scale, TOP - 4.0, axis))
+        }
+    }
+}
+
+/// The height of the strip's band of requests in flight.
+const IN_FLIGHT: f64 = 26.0;
+
+/// Requests that went out at `start` ms and had their outcome at `done` ms, counted at the end
+/// of each bucket `width` ms wide while in flight: (bucket start, count), every bucket
+/// from the first request's to the last outcome's, in time order.
+fn in_flight(spans: impl Iterator<Item = (i64, i64)>, width: i64) -> Vec<(i64, u64)> {
+    let width = width.max(1);
+    // +1 in the bucket it went out in, -1 in the bucket its outcome came in: the running sum
+    // is what is still in flight at each bucket's end.
+    let mut changes: BTreeMap<i64, i64> = BTreeMap::new();
+    for (start, done) in spans {
+        *changes.entry(start.div_euclid(width)).or_default() += 1;
+        *changes
+            .entry(done.max(start).div_euclid(width))
+            .or_default() -= 1;
+    }
+    let (Some(first), Some(last)) = (
+        changes.keys().next().copied(),
+        changes.keys().next_back().copied(),
+    ) else {
+        return Vec::new();
+    };
+    let mut count = 0i64;
+    (first..=last)
+        .map(|k| {
+            count += changes.get(&k).copied().unwrap_or(0);
+            (k * width, count.max(0) as u64)
+        })
+        .collect()
+}
+
+/// The strip's band at `top` of the requests `in_flight`, an area as high as their most: it
+/// shows how long the last outcomes took, which can stretch the axis far past the stream (a
+/// balancer retrying a gone replica's address answers 503 only after its connect timeouts).
+fn in_flight_band(in_flight: &[(i64, u64)], width: i64, scale: &Scale, top: f64) -> Markup {
+    let most = in_flight.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    let bottom = top + IN_FLIGHT;
+    let y = |n: u64| bottom - n as f64 / most.max(1) as f64 * (IN_FLIGHT - 2.0);
+    let mut path = String::new();
+    if let (Some((first, _)), Some((last, _))) = (in_flight.first(), in_flight.last()) {
+        path.push_str(&format!("M{},{}", px(scale.x(*first)), px(bottom)));
+        for (start, n) in in_flight {
+            let h = px(y(*n));
+            let (x1, x2) = (px(scale.x(*start)), px(scale.x(start + width)));
+            path.push_str(&format!(" L{x1},{h} L{x2},{h}"));
+        }
+        path.push_str(&format!(" L{},{} Z", px(scale.x(last + width)), px(bottom)));
+    }
+    html! {
+        text.name x=(px(GUTTER - 8.0)) y=(px(top + 11.0)) { "in flight" }
+        text.name.quiet x=(px(GUTTER - 8.0)) y=(px(top + 24.0)) { (most) " max" }
+        g.in-flight data-most=(most) {
+            title {
+                "requests in flight (sent, no outcome yet) at the end of each "
+                (bucket_words(width)) ": " (most) " at most"
+            }
+            path.in-flight d=(path) {}
         }
     }
 }
@@ -1142,6 +1217,7 @@ svg.load-strip { display: block; margin-top: 4px; overflow: visible; max-width: 
 text.name.quiet { fill: #7b8794; font-size: 11px; }
 g.bucket:hover rect.bar { opacity: 0.75; }
 g.mark:hover line.marker { stroke-width: 3; }
+path.in-flight { fill: #cbd2d9; stroke: #7b8794; stroke-width: 1; }
 g.balancerline rect.log, li.balancerline rect.log { fill: #8c6d1f; }
 g.balancerline:hover rect.log { fill: #4d3b0c; }
 svg.rollout-lanes { display: block; margin-top: 4px; overflow: visible; max-width: 100%; height: auto; }
@@ -1674,6 +1750,24 @@ mod tests {
         let strip_column = attribute(strip, r#"data-ms="1500""#, "x");
         let exit = attribute(timeline, "r1 exit 0 at", "x1");
         assert!((lane_column - strip_column).abs() < 0.5 && (lane_column - exit).abs() < 0.5);
+    }
+
+    #[test]
+    fn in_flight_counts_what_is_still_unanswered_at_each_bucket_s_end() {
+        // Answered within its bucket, answered in the next but one, a short one, a long one.
+        let spans = [(0, 50), (0, 250), (120, 130), (150, 1000)];
+        let counts: Vec<u64> = in_flight(spans.into_iter(), 100)
+            .iter()
+            .map(|(_, n)| *n)
+            .collect();
+        assert_eq!(counts, [1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0]);
+        assert_eq!(in_flight(spans.into_iter(), 100)[1].0, 100);
+        // Before ready, buckets count from ms 0 down.
+        assert_eq!(
+            in_flight([(-150, -20)].into_iter(), 100),
+            [(-200, 1), (-100, 0)]
+        );
+        assert!(in_flight(std::iter::empty(), 100).is_empty());
     }
 
     #[test]
