@@ -319,6 +319,8 @@ impl Marker {
     }
 }
 
+/// The moments marked across a scenario's drawings, in time order: the stop, the signals, the
+/// exit, and a rollout's steps.
 fn markers(result: &ScenarioResult) -> Vec<Marker> {
     let observation = &result.observation;
     let mut markers = Vec::new();
@@ -537,6 +539,8 @@ fn marker_lines(markers: &[Marker], scale: &Scale, top: f64, bottom: f64) -> Mar
     }
 }
 
+/// The timeline: the `markers` with their labels above the plot, a row per request, the
+/// server's log and (when there is one) the balancer's, on `scale`.
 fn timeline(result: &ScenarioResult, markers: &[Marker], scale: &Scale) -> Markup {
     let observation = &result.observation;
     let requests = &observation.requests;
