@@ -157,7 +157,8 @@ fn legend(results: &RunResults) -> Markup {
                 }
             }
             @if rollout {
-                @for (class, label) in [("life", "replica running"), ("pool", "in the balancer's pool"),
+                @for (class, label) in [("bar o-ok redispatched", "redispatched to the replica"),
+                                        ("life", "replica running"), ("pool", "in the balancer's pool"),
                                         ("pool stale", "in the pool after its exit")] {
                     li {
                         svg width="14" height="10" aria-hidden="true" {
@@ -651,6 +652,15 @@ impl Tally {
         self.0.iter().sum()
     }
 
+    /// This tally and `other` together.
+    fn and(&self, other: &Tally) -> Tally {
+        let mut both = *self;
+        for (n, m) in both.0.iter_mut().zip(other.0) {
+            *n += m;
+        }
+        both
+    }
+
     /// Every request that was not answered in full.
     fn lost(&self) -> u64 {
         self.counts()
@@ -670,30 +680,48 @@ impl Tally {
     }
 }
 
-/// Requests at `ms` from ready with their outcomes, counted in buckets of `width` ms on the
-/// axis (bucket k holds `k * width` up to `(k + 1) * width`), in time order.
-fn buckets(requests: impl Iterator<Item = (i64, Outcome)>, width: i64) -> Vec<(i64, Tally)> {
-    let mut buckets: BTreeMap<i64, Tally> = BTreeMap::new();
-    for (ms, outcome) in requests {
-        buckets
-            .entry(ms.div_euclid(width.max(1)))
-            .or_default()
-            .add(outcome);
+/// One time bucket's requests: those that came straight, and those a balancer redispatched
+/// there after its retries on another replica (a rollout's lanes only: they went out earlier,
+/// to that other replica, and are drawn paler).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Bucket {
+    direct: Tally,
+    redispatched: Tally,
+}
+
+impl Bucket {
+    fn all(&self) -> Tally {
+        self.direct.and(&self.redispatched)
+    }
+}
+
+/// Requests at `ms` from ready with their outcomes, and whether each was redispatched, counted
+/// in buckets of `width` ms on the axis (bucket k holds `k * width` up to `(k + 1) * width`), in
+/// time order.
+fn buckets(requests: impl Iterator<Item = (i64, Outcome, bool)>, width: i64) -> Vec<(i64, Bucket)> {
+    let mut buckets: BTreeMap<i64, Bucket> = BTreeMap::new();
+    for (ms, outcome, redispatched) in requests {
+        let bucket = buckets.entry(ms.div_euclid(width.max(1))).or_default();
+        if redispatched {
+            bucket.redispatched.add(outcome);
+        } else {
+            bucket.direct.add(outcome);
+        }
     }
     buckets
         .into_iter()
-        .map(|(k, tally)| (k * width, tally))
+        .map(|(k, bucket)| (k * width, bucket))
         .collect()
 }
 
 /// One time bucket's column from `start` ms, `width` ms wide: its requests stacked from
-/// `bottom` by outcome in the legend's colours, `height` px for `peak` requests, with its
-/// counts on hover.
+/// `bottom` by outcome in the legend's colours (the redispatched ones above, paler), `height`
+/// px for `peak` requests, with its counts on hover.
 fn column(
     scale: &Scale,
     start: i64,
     width: i64,
-    tally: &Tally,
+    bucket: &Bucket,
     bottom: f64,
     height: f64,
     peak: u64,
@@ -705,21 +733,32 @@ fn column(
     let unit = height / peak.max(1) as f64;
     let mut stacked = Vec::new();
     let mut top = bottom;
-    for (outcome, n) in tally.counts() {
-        let h = n as f64 * unit;
-        top -= h;
-        stacked.push((outcome, n, top, h));
+    for (tally, class) in [
+        (&bucket.direct, ""),
+        (&bucket.redispatched, " redispatched"),
+    ] {
+        for (outcome, n) in tally.counts() {
+            let h = n as f64 * unit;
+            top -= h;
+            stacked.push((outcome, class, n, top, h));
+        }
     }
-    let failures = tally.failures();
+    let all = bucket.all();
+    let failures = all.failures();
+    let redispatched = bucket.redispatched.total();
     html! {
-        g.bucket data-ms=(start) data-sent=(tally.total()) data-lost=(tally.lost()) {
+        g.bucket data-ms=(start) data-sent=(all.total()) data-lost=(all.lost()) {
             title {
-                (seconds(start)) " to " (seconds(start + width)) ": " (tally.total()) " sent"
-                @if !failures.is_empty() { ", " (tally.lost()) " lost (" (failures) ")" }
+                (seconds(start)) " to " (seconds(start + width)) ": " (all.total()) " sent"
+                @if !failures.is_empty() { ", " (all.lost()) " lost (" (failures) ")" }
+                @if redispatched > 0 {
+                    "; " (redispatched) " of them redispatched here after retries on another replica"
+                }
             }
-            @for (outcome, n, y, h) in stacked {
-                rect class={ "bar o-" (outcome.name()) } data-outcome=(outcome.name()) data-count=(n)
-                    x=(px(left)) y=(px(y)) width=(px((right - left - gap).max(0.5))) height=(px(h)) {}
+            @for (outcome, class, n, y, h) in stacked {
+                rect class={ "bar o-" (outcome.name()) (class) } data-outcome=(outcome.name())
+                    data-count=(n) x=(px(left)) y=(px(y)) width=(px((right - left - gap).max(0.5)))
+                    height=(px(h)) {}
             }
         }
     }
@@ -751,12 +790,13 @@ fn load_strip(load: &LoadObservation, markers: &[Marker], scale: &Scale, name: &
         (
             load_ms(load.started_ms, r.record.started_us),
             r.record.outcome,
+            false,
         )
     });
     let buckets = buckets(went, width);
     let peak = buckets
         .iter()
-        .map(|(_, t)| t.total())
+        .map(|(_, b)| b.all().total())
         .max()
         .unwrap_or(0)
         .max(1);
@@ -880,8 +920,10 @@ struct Lane<'a> {
     name: &'a str,
     /// None for the lane of requests the balancer's log names no replica for.
     replica: Option<&'a ReplicaObservation>,
-    buckets: Vec<(i64, Tally)>,
+    buckets: Vec<(i64, Bucket)>,
     tally: Tally,
+    /// Of them, redispatched to it after retries on another replica.
+    redispatched: u64,
 }
 
 impl Lane<'_> {
@@ -904,6 +946,12 @@ impl Lane<'_> {
         };
         if tally.lost() > 0 {
             title.push_str(&format!(" ({})", tally.failures()));
+        }
+        if self.redispatched > 0 {
+            title.push_str(&format!(
+                "; {} of them redispatched here after retries on another replica",
+                self.redispatched
+            ));
         }
         title
     }
@@ -943,8 +991,12 @@ fn lane<'a>(
     Lane {
         name,
         replica,
-        buckets: buckets(mine().map(|r| (r.sent_ms, r.outcome)), width),
+        buckets: buckets(
+            mine().map(|r| (r.sent_ms, r.outcome, r.redispatched)),
+            width,
+        ),
         tally,
+        redispatched: mine().filter(|r| r.redispatched).count() as u64,
     }
 }
 
@@ -986,7 +1038,7 @@ fn rollout_lanes(
     let lanes = lanes(rollout, width);
     let peak = lanes
         .iter()
-        .flat_map(|lane| lane.buckets.iter().map(|(_, t)| t.total()))
+        .flat_map(|lane| lane.buckets.iter().map(|(_, b)| b.all().total()))
         .max()
         .unwrap_or(0)
         .max(1);
@@ -1226,6 +1278,7 @@ g.balancerline rect.log, li.balancerline rect.log { fill: #8c6d1f; }
 g.balancerline:hover rect.log { fill: #4d3b0c; }
 svg.rollout-lanes { display: block; margin-top: 4px; overflow: visible; max-width: 100%; height: auto; }
 p.rollout-counts { margin-top: 10px; color: #3e4c59; }
+rect.bar.redispatched { fill-opacity: 0.45; }
 rect.life { fill: #eef0f3; }
 rect.pool { fill: #8fb9a0; }
 rect.pool.stale { fill: #d9a62e; }
@@ -1494,7 +1547,8 @@ mod tests {
     /// (r1 exits at 1500, leaves the pool at 2210), r4 replaces r2 from 2500 (r2 exits at 2800,
     /// leaves at 3510). A stream of 100 requests/s from ready to 4 s goes round robin over the
     /// pool; what reaches a replica after its exit is the balancer's 503, one request r1 was
-    /// draining is reset, and the balancer names no replica for two timeouts.
+    /// draining is reset, two are redispatched, and the balancer names no replica for two
+    /// timeouts.
     fn rollout() -> ScenarioResult {
         let timeline = rollout_timeline();
         let requests = rollout_requests();
@@ -1607,7 +1661,8 @@ mod tests {
                     replica: replica.map(str::to_string),
                     phase: crate::rollout::RolloutPhase::Steady,
                     retries: 0,
-                    redispatched: false,
+                    // Two the balancer sent to r3 and r4 after retries on r2, gone.
+                    redispatched: (301..=302).contains(&id),
                     termination_state: replica.map(|_| "----".to_string()),
                     outcome,
                     status: match outcome {
@@ -1739,6 +1794,23 @@ mod tests {
             )),
             "{r1}"
         );
+        // Redispatched requests are drawn paler, in the lane of the replica that answered.
+        for (name, redispatched) in [("r1", 0), ("r2", 0), ("r3", 1), ("r4", 1)] {
+            let lane = lane_of(lanes, name);
+            assert_eq!(
+                sum(
+                    lane,
+                    r#"class="bar o-ok redispatched" data-outcome="ok" data-count=""#
+                ),
+                redispatched,
+                "{name}"
+            );
+            assert_eq!(
+                lane.contains("1 of them redispatched here after retries on another replica"),
+                redispatched > 0,
+                "{name}"
+            );
+        }
         // Its steps, faint, and the balancer's lines that name its slot.
         assert!(r1.contains("<title>r1 exit 0 at 1.500s</title>"), "{r1}");
         assert!(r1.contains("replicas/s1 is going DOWN"), "{r1}");
