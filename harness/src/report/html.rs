@@ -158,7 +158,8 @@ fn legend(results: &RunResults) -> Markup {
             }
             @if rollout {
                 @for (class, label) in [("bar o-ok redispatched", "redispatched to the replica"),
-                                        ("life", "replica running"), ("pool", "in the balancer's pool"),
+                                        ("life", "replica running"),
+                                        ("pool", "in the balancer's pool"),
                                         ("pool stale", "in the pool after its exit")] {
                     li {
                         svg width="14" height="10" aria-hidden="true" {
@@ -534,7 +535,8 @@ fn marker_lines(markers: &[Marker], scale: &Scale, top: f64, bottom: f64) -> Mar
             @let x = px(scale.x(marker.ms));
             g class={ "mark " (marker.class) } {
                 title { (marker.title()) }
-                line class={ "marker " (marker.class) } x1=(x) x2=(x) y1=(px(top)) y2=(px(bottom)) {}
+                line class={ "marker " (marker.class) } x1=(x) x2=(x) y1=(px(top))
+                    y2=(px(bottom)) {}
             }
         }
     }
@@ -752,7 +754,8 @@ fn column(
                 (seconds(start)) " to " (seconds(start + width)) ": " (all.total()) " sent"
                 @if !failures.is_empty() { ", " (all.lost()) " lost (" (failures) ")" }
                 @if redispatched > 0 {
-                    "; " (redispatched) " of them redispatched here after retries on another replica"
+                    "; " (redispatched)
+                    " of them redispatched here after retries on another replica"
                 }
             }
             @for (outcome, class, n, y, h) in stacked {
@@ -817,7 +820,9 @@ fn load_strip(load: &LoadObservation, markers: &[Marker], scale: &Scale, name: &
             viewBox={ "0 0 " (px(WIDTH)) " " (px(height)) } role="img"
             aria-label={ "requests per " (bucket_words(width)) " of " (name) } {
             (grid(scale, TOP, axis))
-            line.axis x1=(px(GUTTER)) x2=(px(WIDTH - RIGHT)) y1=(px(plot_bottom)) y2=(px(plot_bottom)) {}
+            // The columns' baseline; the axis is under the band of requests in flight.
+            line.axis x1=(px(GUTTER)) x2=(px(WIDTH - RIGHT)) y1=(px(plot_bottom))
+                y2=(px(plot_bottom)) {}
             text.name x=(px(GUTTER - 8.0)) y=(px(TOP + 12.0)) { "requests" }
             text.name x=(px(GUTTER - 8.0)) y=(px(TOP + 27.0)) { "per " (bucket_words(width)) }
             text.name.quiet x=(px(GUTTER - 8.0)) y=(px(TOP + 42.0)) { (peak) " max" }
@@ -1053,9 +1058,12 @@ fn rollout_lanes(
         p.rollout-counts {
             "rollout: " (rollout.sent) " requests sent, " (rollout.lost) " lost"
             @if !by_outcome.is_empty() { " (" (by_outcome.join(", ")) ")" }
-            @if rollout.unattributed > 0 { ", " (rollout.unattributed) " not attributed to a replica" }
+            @if rollout.unattributed > 0 {
+                ", " (rollout.unattributed) " not attributed to a replica"
+            }
             span.note {
-                " — per replica, the requests the balancer routed to it per " (bucket_words(width))
+                " — per replica, the requests the balancer routed to it per "
+                (bucket_words(width))
                 " (by when they went out; " (peak) " at most), its life and its time in the pool"
             }
         }
@@ -1064,7 +1072,8 @@ fn rollout_lanes(
             aria-label={ "requests per replica of " (name) } {
             (grid(scale, TOP, bottom))
             @for (i, lane) in lanes.iter().enumerate() {
-                (lane_markup(lane, TOP + i as f64 * (LANE + LANE_GAP), scale, width, peak, balancer))
+                @let top = TOP + i as f64 * (LANE + LANE_GAP);
+                (lane_markup(lane, top, scale, width, peak, balancer))
             }
         }
     }
@@ -1276,7 +1285,8 @@ g.mark:hover line.marker { stroke-width: 3; }
 path.in-flight { fill: #cbd2d9; stroke: #7b8794; stroke-width: 1; }
 g.balancerline rect.log, li.balancerline rect.log { fill: #8c6d1f; }
 g.balancerline:hover rect.log { fill: #4d3b0c; }
-svg.rollout-lanes { display: block; margin-top: 4px; overflow: visible; max-width: 100%; height: auto; }
+svg.rollout-lanes { display: block; margin-top: 4px; overflow: visible; max-width: 100%;
+  height: auto; }
 p.rollout-counts { margin-top: 10px; color: #3e4c59; }
 rect.bar.redispatched { fill-opacity: 0.45; }
 rect.life { fill: #eef0f3; }
@@ -1760,20 +1770,13 @@ mod tests {
                 .find(&lane)
                 .unwrap_or_else(|| panic!("{lane} in order"));
             at += found;
-            // What is drawn adds up to the observation's counts.
-            let drawn = lane_of(lanes, &replica.name);
-            assert_eq!(
-                sum(drawn, r#"data-sent=""#),
-                replica.routed,
-                "{}",
-                replica.name
-            );
-            assert_eq!(
-                sum(drawn, r#"data-lost=""#),
-                replica.lost * 2,
-                "{}: the lane's and its columns'",
-                replica.name
-            );
+            // What is drawn adds up to the observation's counts: the lane's columns, after the
+            // lane's own tag.
+            let lane = lane_of(lanes, &replica.name);
+            let columns = &lane[lane.find('>').unwrap_or(0)..];
+            let name = &replica.name;
+            assert_eq!(sum(columns, r#"data-sent=""#), replica.routed, "{name}");
+            assert_eq!(sum(columns, r#"data-lost=""#), replica.lost, "{name}");
         }
         assert!(rollout.replicas[0].lost > 0 && rollout.replicas[1].lost > 0);
         let unattributed = lane_of(lanes, "unattributed");
@@ -1811,6 +1814,13 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn a_rollout_s_steps_and_balancer_lines_are_in_its_lanes_on_the_section_s_axis() {
+        let html = scenario_section(&rollout()).into_string();
+        let lanes = svg(&html, "rollout-lanes");
+        let r1 = lane_of(lanes, "r1");
         // Its steps, faint, and the balancer's lines that name its slot.
         assert!(r1.contains("<title>r1 exit 0 at 1.500s</title>"), "{r1}");
         assert!(r1.contains("replicas/s1 is going DOWN"), "{r1}");
