@@ -1,6 +1,6 @@
 //! The HTML report as a browser renders it: real results of the experiment's bare-process
-//! scenarios (no engine needed), rendered by headless Chromium, asserted on its DOM and its
-//! screenshot.
+//! scenarios (no engine needed), and a rollout judged from events made up here, rendered by
+//! headless Chromium, asserted on its DOM and its screenshot.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use shutdown_harness::report::{Format, render};
 use shutdown_harness::reproduce::{Timings, scenarios};
-use shutdown_harness::{RunOptions, RunResults, Target, Workspace};
+use shutdown_harness::{
+    BalancerRecord, ClientProfile, Connection, Event, EventKind, LoadRecord, LoadSpec, Outcome,
+    RolloutSpec, RunOptions, RunResults, Scenario, StopSignal, Target, Workspace, judge,
+};
 
 /// Chromium renders a small page in about two seconds here; past this it is stuck.
 const CHROMIUM_DEADLINE: Duration = Duration::from_secs(60);
@@ -30,18 +33,7 @@ async fn the_html_report_shows_each_scenario_s_timeline_in_a_browser() {
         results.scenarios.len(),
         "one timeline per scenario in:\n{dom}"
     );
-    // A shape left open would swallow what follows it, and the browser would draw none of it.
-    for shape in ["rect", "line"] {
-        for (at, _) in dom.match_indices(&format!("<{shape} ")) {
-            let rest = &dom[at..];
-            let end = rest.find('>').unwrap();
-            assert!(
-                rest[end + 1..].starts_with(&format!("</{shape}>")),
-                "an SVG {shape} holds other elements: {}",
-                &rest[..rest.len().min(300)]
-            );
-        }
-    }
+    assert_no_shape_is_left_open(&dom);
     for result in &results.scenarios {
         let name = &result.scenario.name;
         let section = section(&dom, name);
@@ -97,6 +89,246 @@ async fn the_html_report_shows_each_scenario_s_timeline_in_a_browser() {
         "{} is not a PNG",
         png.display()
     );
+}
+
+#[tokio::test]
+async fn a_rollout_has_a_lane_per_replica_in_a_browser() {
+    let chromium = chromium();
+    let results = rollout_results();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("html_report");
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("rollout.html");
+    std::fs::write(&page, render(&results, Format::Html)).unwrap();
+    let url = format!("file://{}", page.display());
+
+    let dom = run_chromium(&chromium, &["--dump-dom", &url]).await;
+    let dom = String::from_utf8_lossy(&dom);
+    assert_no_shape_is_left_open(&dom);
+    let result = &results.scenarios[0];
+    let section = section(&dom, &result.scenario.name);
+    let rollout = result
+        .observation
+        .rollout
+        .as_ref()
+        .expect("the fold saw a rollout");
+    assert_eq!(
+        rollout.replicas.len(),
+        4,
+        "two replicas and their replacements"
+    );
+    assert_eq!(section.matches(r#"class="rollout-lanes""#).count(), 1);
+    assert_eq!(
+        section.matches(r#"<g class="lane""#).count(),
+        rollout.replicas.len(),
+        "a lane per replica and none for unattributed requests: the balancer named a replica \
+         for each"
+    );
+    for replica in &rollout.replicas {
+        let lane = format!(
+            r#"data-lane="{0}" data-replica="{0}" data-routed="{1}" data-lost="{2}""#,
+            replica.name, replica.routed, replica.lost
+        );
+        assert!(section.contains(&lane), "no {lane} in:\n{section}");
+    }
+    // The old replicas lost what the balancer sent them after their exit: its 503s, drawn as
+    // http-error, never as a reset.
+    let (r1, r2) = (&rollout.replicas[0], &rollout.replicas[1]);
+    assert!(r1.lost > 0 && r2.lost > 0, "{rollout:?}");
+    let lanes = &section[section.find(r#"class="rollout-lanes""#).unwrap()..];
+    assert!(lanes.contains(r#"class="bar o-http-error""#));
+    assert!(!lanes.contains("o-reset"), "nothing was reset");
+    // The balancer's state changes: a lane of the timeline, and ticks in the lanes they name.
+    assert!(section.contains(">balancer log</text>"));
+    assert_eq!(
+        section.matches(r#"<g class="balancerline">"#).count(),
+        2 * 6
+    );
+    assert!(section.contains("balancer: Server replicas/s1 is going DOWN"));
+
+    let png = dir.join("rollout.png");
+    let _ = std::fs::remove_file(&png);
+    let screenshot = format!("--screenshot={}", png.display());
+    run_chromium(
+        &chromium,
+        &[
+            "--hide-scrollbars",
+            "--window-size=1200,1000",
+            &screenshot,
+            &url,
+        ],
+    )
+    .await;
+    let bytes =
+        std::fs::read(&png).unwrap_or_else(|e| panic!("no screenshot {}: {e}", png.display()));
+    assert!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "{} is not a PNG",
+        png.display()
+    );
+}
+
+/// A shape left open would swallow what follows it, and the browser would draw none of it.
+fn assert_no_shape_is_left_open(dom: &str) {
+    for shape in ["rect", "line", "path"] {
+        for (at, _) in dom.match_indices(&format!("<{shape} ")) {
+            let rest = &dom[at..];
+            let end = rest.find('>').unwrap();
+            assert!(
+                rest[end + 1..].starts_with(&format!("</{shape}>")),
+                "an SVG {shape} holds other elements: {}",
+                &rest[..rest.len().min(300)]
+            );
+        }
+    }
+}
+
+/// A rolling update of two replicas behind the balancer, judged from events as the runner
+/// would emit them: r3 replaces r1 from 1.2 s after ready, r4 replaces r2 from 2.5 s; each old
+/// replica exits 0.3 s after its termination began and leaves the balancer's pool 1 s after
+/// it. A stream of 100 requests/s for 4 s goes round robin over the pool; what the balancer
+/// sends to a replica after its exit gets its 503.
+fn rollout_results() -> RunResults {
+    let mut scenario = scenarios(Timings::fast())
+        .into_iter()
+        .find(|s| s.name == "container/exec-form")
+        .expect("the experiment has an exec-form container");
+    scenario = Scenario {
+        name: "rollout/synthetic".to_string(),
+        requests: Vec::new(),
+        load: Some(LoadSpec {
+            rate: 100,
+            duration: Duration::from_secs(4),
+            path: "/?delay=100ms".to_string(),
+            client: ClientProfile::Fresh,
+        }),
+        rollout: Some(RolloutSpec {
+            endpoint_lag: Duration::from_secs(1),
+            ..RolloutSpec::default()
+        }),
+        expect: Default::default(),
+        ..scenario
+    };
+    let started = tokio::time::Instant::now();
+    // Ms from ready; the run starts 1 s before it.
+    let event = |ms: i64, kind: EventKind| Event {
+        scenario: 0,
+        at: started + Duration::from_millis((1000 + ms) as u64),
+        kind,
+    };
+    let mut events = vec![event(-1000, EventKind::Started { image: None })];
+    let mut replica = |ms: i64, n: u8, step: &str| {
+        let replica = format!("r{n}");
+        let slot = format!("Server replicas/s{n}");
+        let kinds = match step {
+            "start" => vec![
+                EventKind::ReplicaStarted {
+                    replica: replica.clone(),
+                },
+                EventKind::ReplicaInPool {
+                    replica,
+                    address: [10, 0, 0, n].into(),
+                },
+                EventKind::BalancerLog {
+                    line: format!("{slot} is UP/READY (leaving forced maintenance)."),
+                },
+            ],
+            "terminate" => vec![
+                EventKind::TerminationBegan {
+                    replica: replica.clone(),
+                },
+                EventKind::ReplicaSignalled {
+                    replica,
+                    signal: StopSignal::Sigterm,
+                },
+            ],
+            "exit" => vec![EventKind::ReplicaExited { replica, code: 0 }],
+            _ => vec![
+                EventKind::EndpointRemoved { replica },
+                EventKind::BalancerLog {
+                    line: format!("{slot} is going DOWN for maintenance. 2 active servers left."),
+                },
+            ],
+        };
+        events.extend(kinds.into_iter().map(|kind| event(ms, kind)));
+    };
+    replica(-300, 1, "start");
+    replica(-20, 2, "start");
+    for (old, new, from) in [(1, 3, 1200), (2, 4, 2500)] {
+        replica(from, new, "start");
+        replica(from + 10, old, "terminate");
+        replica(from + 300, old, "exit");
+        replica(from + 1010, old, "out");
+    }
+    events.push(event(0, EventKind::Ready));
+    events.push(event(
+        0,
+        EventKind::LoadStarted {
+            rate: 100,
+            client: ClientProfile::Fresh,
+        },
+    ));
+    let (records, balanced) = stream();
+    events.push(event(4200, EventKind::LoadRecords(records)));
+    events.push(event(4200, EventKind::BalancerRecords(balanced)));
+    events.push(event(4300, EventKind::LoadEnded));
+    events.sort_by_key(|e| e.at);
+    let result = judge(&scenario, &events, None, started);
+    RunResults {
+        scenarios: vec![result],
+        duration: Duration::from_millis(5300),
+        build_duration: Duration::ZERO,
+        engine: None,
+    }
+}
+
+/// The stream's 400 requests, 10 ms apart from ready, and the balancer's record of each: round
+/// robin over the replicas in its pool; a 503 after three connect retries for those sent to a
+/// replica that had exited.
+fn stream() -> (Vec<LoadRecord>, Vec<BalancerRecord>) {
+    // (replica, in the pool from, until, exited at), ms from ready.
+    let pool = [
+        (1u8, -300, 2210, 1510),
+        (2, -20, 3510, 2810),
+        (3, 1200, i64::MAX, i64::MAX),
+        (4, 2500, i64::MAX, i64::MAX),
+    ];
+    (0..400u32)
+        .map(|id| {
+            let ms = i64::from(id) * 10;
+            let serving: Vec<_> = pool
+                .iter()
+                .filter(|(_, from, until, _)| (*from..*until).contains(&ms))
+                .collect();
+            let (n, _, _, exited) = serving[id as usize % serving.len()];
+            let gone = ms >= *exited;
+            let (outcome, status, took_ms) = if gone {
+                (Outcome::HttpError, 503, 400)
+            } else {
+                (Outcome::Ok, 200, 100)
+            };
+            let us = id * 10_000;
+            let record = LoadRecord {
+                id,
+                sent_us: us,
+                started_us: us,
+                done_us: us + took_ms * 1000,
+                outcome,
+                status,
+                connection: Connection::New,
+            };
+            let balanced = BalancerRecord {
+                id,
+                replica: Some(*n),
+                retries: if gone { 3 } else { 0 },
+                redispatched: false,
+                termination: if gone { *b"SC--" } else { *b"----" },
+                status: Some(status),
+                connect_ms: (!gone).then_some(0),
+                total_ms: Some(took_ms),
+            };
+            (record, balanced)
+        })
+        .unzip()
 }
 
 /// The results of the experiment's bare-process scenarios: abrupt and graceful.
