@@ -1,6 +1,7 @@
 //! Binding the listener, accepting connections, and shutting down as the mode says.
 
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::time::Duration;
 
 use axum::Router;
@@ -195,13 +196,17 @@ async fn accept(
     // waiting for the client's ACK (Nagle): one system call per connection, none per request.
     let _ = stream.set_nodelay(true);
     let activity = Activity::new(shutting_down.clone());
-    // No hyper timer: `close_when_idle` bounds the wait for request heads, once per connection
-    // rather than with a timer per request.
-    let connection = http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), Service::new(app.clone(), &activity));
-    let connection = graceful.watch(connection);
+    let service = Service::new(app.clone(), &activity);
+    // Subscribed before the task runs, so a shutdown that begins meanwhile still reaches it.
+    let watcher = graceful.watcher();
     let open = connections.open();
     tokio::spawn(async move {
+        // Built in the task and pinned where it is: hyper's connection is most of the task's
+        // state, and moving it about cost more per connection than the rest of this function.
+        // No hyper timer: `close_when_idle` bounds the wait for request heads, once per
+        // connection rather than with a timer per request.
+        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+        let connection = pin!(watcher.watch(connection));
         // A client that sends garbage or hangs up only ends its own connection.
         activity.close_when_idle(connection, timeouts).await;
         drop(open);
