@@ -1,6 +1,7 @@
 //! Binding the listener, accepting connections, and shutting down as the mode says.
 
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::time::Duration;
 
 use axum::Router;
@@ -30,10 +31,10 @@ pub const EXIT_DEADLINE: i32 = 1;
 /// it cannot die from (as PID 1).
 pub const EXIT_ABRUPT: i32 = 2;
 
-/// A new connection that sends no complete request head for this long is closed (Apache's
-/// keep-alive default). It bounds how long a connection that sent part of a head can hold a
-/// drain: hyper closes a new connection that sent nothing at once, but waits for a partial head.
-/// Later heads on a kept-alive connection have `--idle-timeout` instead.
+/// A new connection that sends no complete request head for this long is closed. It bounds how
+/// long a new connection that sent part of a head can hold a drain (hyper closes one that sent
+/// nothing at once, but waits for a partial first head). Later heads on a kept-alive connection
+/// have `--idle-timeout` instead.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Binds `addr` with [`LISTEN_BACKLOG`].
@@ -191,15 +192,21 @@ async fn accept(
             return;
         }
     };
+    // Small writes (a streamed response's head, /download's chunks) leave at once instead of
+    // waiting for the client's ACK (Nagle): one system call per connection, none per request.
     let _ = stream.set_nodelay(true);
     let activity = Activity::new(shutting_down.clone());
-    // No hyper timer: `close_when_idle` bounds the wait for request heads, once per connection
-    // rather than with a timer per request.
-    let connection = http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), Service::new(app.clone(), &activity));
-    let connection = graceful.watch(connection);
+    let service = Service::new(app.clone(), &activity);
+    // Subscribed before the task runs, so a shutdown that begins meanwhile still reaches it.
+    let watcher = graceful.watcher();
     let open = connections.open();
     tokio::spawn(async move {
+        // Built in the task and pinned where it is: hyper's connection is most of the task's
+        // state, and moving it about cost more per connection than the rest of this function.
+        // No hyper timer: `close_when_idle` bounds the wait for request heads, once per
+        // connection rather than with a timer per request.
+        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+        let connection = pin!(watcher.watch(connection));
         // A client that sends garbage or hangs up only ends its own connection.
         activity.close_when_idle(connection, timeouts).await;
         drop(open);
