@@ -43,6 +43,7 @@ mod dockerfile;
 mod duration;
 mod error;
 mod events;
+pub mod exit_code;
 mod judge;
 mod observation;
 mod outcome;

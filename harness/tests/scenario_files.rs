@@ -726,3 +726,29 @@ fn the_readme_documents_every_scenario_key() {
         );
     }
 }
+
+/// A death by a signal is expected by the signal's name, and a code that cannot be one is
+/// refused with what to write instead.
+#[test]
+fn an_exit_code_is_a_number_or_a_death_by_signal() {
+    let path = workspace().join("scenarios/test.toml");
+    let text = format!(
+        "{GOOD_HEAD}\n[[scenario]]\nname = \"x\"\nvariant = \"tini\"\nmode = \"unhandled\"\nreason = \"r\"\nexpect = {{ requests = {{ in-flight = \"not-served\", after-stop = \"not-served\" }}, exit-code = \"signal:SIGTERM\" }}\n"
+    );
+    let scenarios = parse(&workspace(), &path, &text).expect("parses");
+    assert_eq!(scenarios[0].expect.exit_code, Some(143));
+    assert_one_error(
+        &errors(&format!(
+            "{GOOD_HEAD}\n[[scenario]]\nname = \"x\"\nvariant = \"tini\"\nexpect = {{ requests = {{ in-flight = \"ok\", after-stop = \"ok\" }}, exit-code = \"signal:SIGBOGUS\" }}\n"
+        )),
+        "scenarios/test.toml:",
+        &["exit-code \"signal:SIGBOGUS\"", "signal:SIGTERM", "0 to 255"],
+    );
+    assert_one_error(
+        &errors(&format!(
+            "{GOOD_HEAD}\n[[scenario]]\nname = \"x\"\nvariant = \"tini\"\nexpect = {{ requests = {{ in-flight = \"ok\", after-stop = \"ok\" }}, exit-code = 300 }}\n"
+        )),
+        "scenarios/test.toml:",
+        &["exit-code 300"],
+    );
+}

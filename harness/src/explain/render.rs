@@ -79,7 +79,7 @@ pub fn render(e: &Explanation) -> String {
         out,
         "  expected exit code         {}",
         e.expected_exit_code
-            .map_or("decided by the program".to_string(), |c| c.to_string())
+            .map_or("decided by the program".to_string(), crate::exit_code::describe)
     );
     let _ = writeln!(out, "\nFacts");
     for fact in &e.facts {

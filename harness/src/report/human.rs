@@ -273,7 +273,9 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
         EventKind::ReplicaKilled { replica } => {
             format!("{replica} SIGKILLed at the end of the grace period")
         }
-        EventKind::ReplicaExited { replica, code } => format!("{replica} exited {code}"),
+        EventKind::ReplicaExited { replica, code } => {
+            format!("{replica} exited {}", crate::exit_code::describe(*code))
+        }
         EventKind::Exited { code } => {
             let killed = if result
                 .observation
@@ -283,7 +285,12 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
             } else {
                 ""
             };
-            format!("exited {code}{killed}")
+            // The grace period's SIGKILL says more than the code's meaning alone.
+            if killed.is_empty() {
+                format!("exited {}", crate::exit_code::describe(*code))
+            } else {
+                format!("exited {code}{killed}")
+            }
         }
     };
     Some(line)

@@ -316,10 +316,11 @@ pub(super) struct ChecksTableDoc {
     pub(super) rise: Option<i64>,
 }
 
-/// A bound in a load expectation: a number, or a word (`"all"`, `"some"`, `"<= 5"`).
+/// A number, or a word: a bound (`0`, `"all"`, `"some"`, `"<= 5"`), an exit code (`143`,
+/// `"signal:SIGTERM"`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
-pub(super) enum BoundDoc {
+pub(super) enum NumberOrWord {
     Number(i64),
     Text(String),
 }
@@ -328,12 +329,12 @@ pub(super) enum BoundDoc {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct ExpectDoc {
     pub(super) requests: Option<BTreeMap<Sp<String>, Sp<String>>>,
-    pub(super) load: Option<BTreeMap<Sp<String>, Sp<BoundDoc>>>,
-    pub(super) exit_code: Option<Sp<i64>>,
+    pub(super) load: Option<BTreeMap<Sp<String>, Sp<NumberOrWord>>>,
+    pub(super) exit_code: Option<Sp<NumberOrWord>>,
     pub(super) signal_received: Option<Sp<bool>>,
     pub(super) stop_at_least: Option<Sp<String>>,
     pub(super) stop_below: Option<Sp<String>>,
-    pub(super) lost: Option<Sp<BoundDoc>>,
+    pub(super) lost: Option<Sp<NumberOrWord>>,
     pub(super) pre_stop: Option<Sp<String>>,
 }
 

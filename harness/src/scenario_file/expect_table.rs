@@ -5,7 +5,7 @@ use crate::rollout::RolloutExpectation;
 use crate::scenario::{Expectations, RequestSpec};
 use crate::traffic::{Bound, LoadExpectation, LoadWhat};
 
-use super::doc::{BoundDoc, Sp};
+use super::doc::{NumberOrWord, Sp};
 use super::file::{Context, FileCx};
 use super::settings::ExpectParts;
 use super::values::parse_duration;
@@ -73,16 +73,23 @@ impl FileCx<'_> {
             }
         }
         let exit_code = parts.exit_code.as_ref().and_then(|code| {
-            let value = *code.get_ref();
-            if (0..=255).contains(&value) {
-                Some(value)
-            } else {
+            let parsed = match code.get_ref() {
+                NumberOrWord::Number(n) => Some(*n).filter(|n| (0..=255).contains(n)),
+                NumberOrWord::Text(text) => crate::exit_code::parse_expected(text),
+            };
+            if parsed.is_none() {
+                let written = match code.get_ref() {
+                    NumberOrWord::Number(n) => n.to_string(),
+                    NumberOrWord::Text(text) => format!("{text:?}"),
+                };
                 self.error(
                     code.span().start,
-                    format!("exit-code {value} is out of range: exit codes are 0 to 255"),
+                    format!(
+                        "exit-code {written} is not an exit code: write 0 to 255, or \"signal:SIGTERM\" for a death by that signal (143)"
+                    ),
                 );
-                None
             }
+            parsed
         });
         let mut stop_bound = |key: &str, value: &Option<Sp<String>>| {
             value
@@ -141,8 +148,8 @@ impl FileCx<'_> {
         }
         let lost = parts.lost.as_ref().and_then(|doc| {
             let bound = match doc.get_ref() {
-                BoundDoc::Number(n) => u64::try_from(*n).ok().map(Bound::Exactly),
-                BoundDoc::Text(text) => Bound::parse(text),
+                NumberOrWord::Number(n) => u64::try_from(*n).ok().map(Bound::Exactly),
+                NumberOrWord::Text(text) => Bound::parse(text),
             };
             if bound.is_none() {
                 self.error(
@@ -215,8 +222,8 @@ impl FileCx<'_> {
                 continue;
             }
             let parsed = match bound.get_ref() {
-                BoundDoc::Number(n) => u64::try_from(*n).ok().map(Bound::Exactly),
-                BoundDoc::Text(text) => Bound::parse(text),
+                NumberOrWord::Number(n) => u64::try_from(*n).ok().map(Bound::Exactly),
+                NumberOrWord::Text(text) => Bound::parse(text),
             };
             match parsed {
                 Some(bound) => expectations.push(LoadExpectation { what, phase, bound }),

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::doc::{BalancerDoc, BoundDoc, ExpectDoc, LoadDoc, RequestDoc, RolloutDoc, Sp};
+use super::doc::{BalancerDoc, NumberOrWord, ExpectDoc, LoadDoc, RequestDoc, RolloutDoc, Sp};
 pub(super) use super::doc::{Setting, Val};
 
 /// The settings a scenario or matrix cell is made of, as written in files (`requests` aside).
@@ -57,12 +57,12 @@ impl TrafficDoc {
 #[derive(Debug, Clone, Default)]
 pub(super) struct ExpectParts {
     pub(super) requests: Vec<(Sp<String>, Sp<String>)>,
-    pub(super) exit_code: Option<Sp<i64>>,
+    pub(super) exit_code: Option<Sp<NumberOrWord>>,
     pub(super) signal_received: Option<Sp<bool>>,
     pub(super) stop_at_least: Option<Sp<String>>,
     pub(super) stop_below: Option<Sp<String>>,
-    pub(super) load: Vec<(Sp<String>, Sp<BoundDoc>)>,
-    pub(super) lost: Option<Sp<BoundDoc>>,
+    pub(super) load: Vec<(Sp<String>, Sp<NumberOrWord>)>,
+    pub(super) lost: Option<Sp<NumberOrWord>>,
     pub(super) pre_stop: Option<Sp<String>>,
 }
 
