@@ -24,7 +24,9 @@ use crate::scenario::{
     Expectations, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec, Scenario, ServerSpec,
     StopSpec, Target,
 };
-use crate::traffic::{Bound, LoadExpectation, LoadSpec, LoadWhat, Phase};
+use crate::traffic::{
+    Bound, Limit, LoadExpectation, LoadSpec, LoadThreshold, LoadWhat, Phase, Quantile,
+};
 use crate::variant::{ServerMode, StopSignal};
 
 /// What to check and how.
@@ -58,9 +60,16 @@ pub struct CheckOptions {
     /// A steady stream of requests across the stop, besides the requests in flight.
     pub load: Option<LoadSpec>,
     /// Instead of one stop, a rolling update of replicas of the image behind HAProxy, under
-    /// the stream (`load`, or 100 requests/s of `path`); the balancer's health checks are
-    /// turned on, as they stand for the readiness probe of a server the harness cannot read.
+    /// the stream (`load`, or 100 requests/s of `path`).
     pub rollout: Option<RolloutSpec>,
+    /// The most of the stream that may be lost (a count, or a share of what was sent).
+    pub max_lost: Option<Limit>,
+    /// The most of the stream that may be cut (accepted, then not completed).
+    pub max_cut: Option<Limit>,
+    /// The longest the 99th percentile of the stream's latency may be, over every request
+    /// answered across the stop (those sent while the server drains are refused by a server
+    /// that drains correctly, so their phase alone would have nothing to measure).
+    pub max_p99: Option<Duration>,
 }
 
 impl CheckOptions {
@@ -81,7 +90,34 @@ impl CheckOptions {
             cancel: CancellationToken::new(),
             load: None,
             rollout: None,
+            max_lost: None,
+            max_cut: None,
+            max_p99: None,
         }
+    }
+
+    /// The thresholds the options set, as count bounds and thresholds on the stream.
+    fn limits(&self) -> (Vec<LoadExpectation>, Vec<LoadThreshold>) {
+        let mut counts = Vec::new();
+        let mut thresholds = Vec::new();
+        for (limit, what) in [
+            (self.max_lost, LoadWhat::Lost),
+            (self.max_cut, LoadWhat::Cut),
+        ] {
+            if let Some(limit) = limit {
+                let (count, share) = limit.on(what);
+                counts.extend(count);
+                thresholds.extend(share);
+            }
+        }
+        if let Some(at_most) = self.max_p99 {
+            thresholds.push(LoadThreshold::Latency {
+                quantile: Quantile::P99,
+                phase: None,
+                at_most,
+            });
+        }
+        (counts, thresholds)
     }
 }
 
@@ -140,6 +176,20 @@ impl CheckOptions {
                 );
             }
         }
+        // A threshold judges the stream: a rollout always has one, a single stop only with a load.
+        for (option, set) in [
+            ("max-lost", self.max_lost.is_some()),
+            ("max-cut", self.max_cut.is_some()),
+            ("max-p99", self.max_p99.is_some()),
+        ] {
+            if set && self.load.is_none() && self.rollout.is_none() {
+                return invalid(
+                    option,
+                    "a threshold judges the steady stream across the stop: add a load (--load 200/s)"
+                        .to_string(),
+                );
+            }
+        }
         if let Some(rollout) = &self.rollout
             && !(1..=crate::rollout::MAX_REPLICAS).contains(&rollout.replicas)
         {
@@ -169,6 +219,7 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
     if let Some(rollout) = &options.rollout {
         return rollout_scenario(image, options, signal, rollout);
     }
+    let (limit_counts, thresholds) = options.limits();
     let lead = Offset(-millis(options.stop_after));
     let get = RequestKind::Get {
         path: options.path.clone(),
@@ -198,8 +249,8 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
             })
             .collect(),
         // Every request of the stream sent before the signal is answered; what comes after is
-        // reported, not judged: through docker-proxy a user's server that closed its listener
-        // cannot be told from one that cut a request.
+        // reported, not judged (through docker-proxy a user's server that closed its listener
+        // cannot be told from one that cut a request), unless the user set thresholds.
         load: options
             .load
             .iter()
@@ -208,7 +259,9 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
                 phase: Some(Phase::BeforeSignal),
                 bound: Bound::All,
             })
+            .chain(limit_counts)
             .collect(),
+        thresholds,
         ..Expectations::default()
     };
     Scenario {
@@ -272,11 +325,24 @@ fn rollout_scenario(
     scenario.stop.at = options.stop_after;
     scenario.stop.timeout = rollout.termination_grace;
     scenario.rollout = Some(rollout);
+    // Nothing lost, unless the user allows some: a count bounds the rollout's losses, a share
+    // is a threshold on its stream.
+    let (counts, thresholds) = options.limits();
+    let lost = match options.max_lost {
+        Some(Limit::Count(n)) => Some(Bound::AtMost(n)),
+        Some(Limit::Share(_)) => None,
+        None => Some(Bound::Exactly(0)),
+    };
     scenario.expect = Expectations {
         rollout: Some(RolloutExpectation {
-            lost: Some(Bound::Exactly(0)),
+            lost,
             hook_done: None,
         }),
+        load: counts
+            .into_iter()
+            .filter(|c| c.what != LoadWhat::Lost)
+            .collect(),
+        thresholds,
         ..Expectations::default()
     };
     scenario

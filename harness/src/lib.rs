@@ -92,8 +92,8 @@ pub use scenario::{
 };
 pub use scenario_file::{Diagnostic, ScenarioFileError, load as load_scenarios};
 pub use traffic::{
-    Bound, ClientProfile, Connection, LoadExpectation, LoadRecord, LoadSpec, LoadWhat, MAX_RATE,
-    Phase,
+    Bound, ClientProfile, Connection, Limit, LoadExpectation, LoadRecord, LoadSpec, LoadThreshold,
+    LoadWhat, MAX_RATE, Phase, Quantile,
 };
 pub use variant::{Base, ServerMode, StopSignal, Variant};
 pub use verdict::{Requirement, RequirementCheck, Verdict};

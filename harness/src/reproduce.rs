@@ -124,6 +124,7 @@ fn process(t: Timings, mode: ServerMode) -> Scenario {
             stop_at_least: None,
             stop_below: Some(t.grace),
             load: Vec::new(),
+            thresholds: Vec::new(),
             rollout: None,
         },
         reason: Some(reason.to_string()),
@@ -145,6 +146,7 @@ fn container(t: Timings, variant: Variant) -> Scenario {
             stop_at_least: Some(t.grace),
             stop_below: None,
             load: Vec::new(),
+            thresholds: Vec::new(),
             rollout: None,
         }
     } else {
@@ -158,6 +160,7 @@ fn container(t: Timings, variant: Variant) -> Scenario {
             stop_at_least: None,
             stop_below: Some(t.grace),
             load: Vec::new(),
+            thresholds: Vec::new(),
             rollout: None,
         }
     };

@@ -12,7 +12,7 @@ use crate::images::{HTTP_PORT, RuntimeImage};
 use crate::outcome::Expected;
 use crate::rollout::{RolloutExpectation, RolloutSpec};
 use crate::runtime::Runtime;
-use crate::traffic::{LoadExpectation, LoadSpec};
+use crate::traffic::{LoadExpectation, LoadSpec, LoadThreshold};
 use crate::variant::{Base, ServerMode, StopSignal, Variant};
 
 /// One experiment: a server, a stop, requests around the stop, and expectations.
@@ -271,6 +271,8 @@ pub struct Expectations {
     pub stop_below: Option<Duration>,
     /// Bounds on the counts of the load's requests.
     pub load: Vec<LoadExpectation>,
+    /// Thresholds on the load: shares of its requests, latency percentiles.
+    pub thresholds: Vec<LoadThreshold>,
     /// What the rollout must show.
     pub rollout: Option<RolloutExpectation>,
 }

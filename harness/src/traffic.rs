@@ -124,6 +124,45 @@ mod tests {
     }
 
     #[test]
+    fn thresholds_parse_as_k6_users_write_them() {
+        assert_eq!(
+            LoadThreshold::parse("lost-rate", "<= 0.1%"),
+            Some(Ok(LoadThreshold::Rate {
+                what: LoadWhat::Lost,
+                phase: None,
+                at_most_ppm: 1000
+            }))
+        );
+        assert_eq!(
+            LoadThreshold::parse("p99-draining", "<= 500ms"),
+            Some(Ok(LoadThreshold::Latency {
+                quantile: Quantile::P99,
+                phase: Some(Phase::Draining),
+                at_most: std::time::Duration::from_millis(500)
+            }))
+        );
+        assert_eq!(LoadThreshold::parse("cut", "0"), None);
+        assert!(matches!(
+            LoadThreshold::parse("lost-rate", "1%"),
+            Some(Err(_))
+        ));
+        assert!(matches!(
+            LoadThreshold::parse("p99-after-exit", "<= 1s"),
+            Some(Err(_))
+        ));
+        let threshold = LoadThreshold::parse("cut-rate-draining", "<= 5%")
+            .unwrap()
+            .unwrap();
+        assert_eq!(threshold.key(), "cut-rate-draining");
+        assert_eq!(threshold.describe_bound(), "at most 5%");
+        assert_eq!(format_percent(125), "0.0125%");
+        assert_eq!(Limit::parse("5"), Ok(Limit::Count(5)));
+        assert_eq!(Limit::parse("0.1%"), Ok(Limit::Share(1000)));
+        assert!(Limit::parse("lots").is_err());
+        assert_eq!(parse_percent("101%"), None);
+    }
+
+    #[test]
     fn clients_parse_by_name() {
         assert_eq!(ClientProfile::parse("pooled"), Some(ClientProfile::Pooled));
         assert_eq!(ClientProfile::parse("keepalive"), None);
@@ -258,6 +297,198 @@ impl std::fmt::Display for Bound {
             Bound::All => f.write_str("all"),
         }
     }
+}
+
+/// A latency percentile of the requests answered in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Quantile {
+    /// The median.
+    P50,
+    /// The 99th percentile.
+    P99,
+    /// The slowest.
+    Max,
+}
+
+impl Quantile {
+    /// Every one, in display order.
+    pub const ALL: [Quantile; 3] = [Quantile::P50, Quantile::P99, Quantile::Max];
+
+    /// The word in scenario files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Quantile::P50 => "p50",
+            Quantile::P99 => "p99",
+            Quantile::Max => "max",
+        }
+    }
+}
+
+/// A threshold on a stream, as k6 and vegeta users write them: a share of the requests, or a
+/// latency percentile, in a phase or over the whole stream, that must not be exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoadThreshold {
+    /// At most this share of the requests (sent in the phase, or all) may be `what`
+    /// (`lost-rate = "<= 0.1%"`): parts per million, so that 0.1 % is 1000.
+    Rate {
+        /// What is counted.
+        what: LoadWhat,
+        /// In which phase (None: the whole stream).
+        phase: Option<Phase>,
+        /// The most, in parts per million of the requests sent.
+        at_most_ppm: u32,
+    },
+    /// A latency percentile of the requests answered in full (in the phase, or all) may be at
+    /// most this long (`p99-draining = "<= 500ms"`).
+    Latency {
+        /// Which percentile.
+        quantile: Quantile,
+        /// In which phase (None: the whole stream); after the exit nothing is answered.
+        phase: Option<Phase>,
+        /// The longest.
+        at_most: std::time::Duration,
+    },
+}
+
+impl LoadThreshold {
+    /// The phase it is about (None: the whole stream).
+    pub fn phase(&self) -> Option<Phase> {
+        match self {
+            LoadThreshold::Rate { phase, .. } | LoadThreshold::Latency { phase, .. } => *phase,
+        }
+    }
+
+    /// Its key in scenario files: `lost-rate`, `cut-rate-draining`, `p99-draining`, `max`.
+    pub fn key(&self) -> String {
+        let (stem, phase) = match self {
+            LoadThreshold::Rate { what, phase, .. } => (format!("{}-rate", what.name()), phase),
+            LoadThreshold::Latency {
+                quantile, phase, ..
+            } => (quantile.name().to_string(), phase),
+        };
+        match phase {
+            Some(phase) => format!("{stem}-{}", phase.name()),
+            None => stem,
+        }
+    }
+
+    /// `at most 0.1%`, `at most 500ms`.
+    pub fn describe_bound(&self) -> String {
+        match self {
+            LoadThreshold::Rate { at_most_ppm, .. } => {
+                format!("at most {}", format_percent(*at_most_ppm))
+            }
+            LoadThreshold::Latency { at_most, .. } => {
+                format!("at most {}", crate::duration::format(*at_most))
+            }
+        }
+    }
+
+    /// Parses `key = "<= value"`: a rate key with a percentage, a latency key with a duration.
+    /// None when the key names no threshold; Err when the key does but the value is wrong.
+    pub fn parse(key: &str, value: &str) -> Option<Result<LoadThreshold, String>> {
+        let (stem, phase) = split_phase(key);
+        let at_most = value.trim().strip_prefix("<=").map(str::trim);
+        if let Some(what) = stem.strip_suffix("-rate") {
+            let what = LoadWhat::ALL.into_iter().find(|w| w.name() == what)?;
+            let Some(ppm) = at_most.and_then(parse_percent) else {
+                return Some(Err(format!(
+                    "`{key}` takes a share of the requests, like \"<= 0.1%\""
+                )));
+            };
+            return Some(Ok(LoadThreshold::Rate {
+                what,
+                phase,
+                at_most_ppm: ppm,
+            }));
+        }
+        let quantile = Quantile::ALL.into_iter().find(|q| q.name() == stem)?;
+        if phase == Some(Phase::AfterExit) {
+            return Some(Err(format!(
+                "`{key}`: nothing is answered after the exit; write `{stem}`, `{stem}-before-signal` or `{stem}-draining`"
+            )));
+        }
+        match at_most.and_then(crate::duration::parse) {
+            Some(at_most) => Some(Ok(LoadThreshold::Latency {
+                quantile,
+                phase,
+                at_most,
+            })),
+            None => Some(Err(format!(
+                "`{key}` takes a latency bound, like \"<= 500ms\""
+            ))),
+        }
+    }
+}
+
+/// A most a user allows of some requests: a count, or a share of those sent (`--max-lost 5`,
+/// `--max-lost 0.1%`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// At most this many.
+    Count(u64),
+    /// At most this share, in parts per million.
+    Share(u32),
+}
+
+impl Limit {
+    /// Parses `5` or `0.1%`.
+    pub fn parse(text: &str) -> Result<Limit, String> {
+        let text = text.trim();
+        if text.ends_with('%') {
+            return parse_percent(text)
+                .map(Limit::Share)
+                .ok_or_else(|| format!("{text:?} is not a share from 0% to 100%, like 0.1%"));
+        }
+        text.parse()
+            .map(Limit::Count)
+            .map_err(|_| format!("{text:?} is not a count (5) or a share (0.1%)"))
+    }
+
+    /// As a count bound or a rate threshold on `what` over the whole stream.
+    pub fn on(self, what: LoadWhat) -> (Option<LoadExpectation>, Option<LoadThreshold>) {
+        match self {
+            Limit::Count(n) => (
+                Some(LoadExpectation {
+                    what,
+                    phase: None,
+                    bound: Bound::AtMost(n),
+                }),
+                None,
+            ),
+            Limit::Share(ppm) => (
+                None,
+                Some(LoadThreshold::Rate {
+                    what,
+                    phase: None,
+                    at_most_ppm: ppm,
+                }),
+            ),
+        }
+    }
+}
+
+/// `cut-rate-draining` as (`cut-rate`, draining).
+fn split_phase(key: &str) -> (&str, Option<Phase>) {
+    for phase in Phase::ALL {
+        if let Some(stem) = key.strip_suffix(&format!("-{}", phase.name())) {
+            return (stem, Some(phase));
+        }
+    }
+    (key, None)
+}
+
+/// `0.1%` (or `0.1 %`) as parts per million; at most 100 %.
+pub fn parse_percent(text: &str) -> Option<u32> {
+    let number: f64 = text.trim().strip_suffix('%')?.trim().parse().ok()?;
+    (number.is_finite() && (0.0..=100.0).contains(&number))
+        .then(|| (number * 10_000.0).round() as u32)
+}
+
+/// Parts per million as a percentage: `0.1%`, `5%`, `0.0125%`.
+pub fn format_percent(ppm: u32) -> String {
+    let text = format!("{:.4}", f64::from(ppm) / 10_000.0);
+    format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
 }
 
 /// One load expectation: a count, in a phase or over the whole stream, and its bound.

@@ -10,6 +10,9 @@ pub enum Requirement {
     AnswersInFlight,
     /// No request sent after the stop is served.
     RefusesNew,
+    /// The load stays within the thresholds the user set (a share of its requests lost, a
+    /// latency percentile during the stop): present only when there are thresholds.
+    WithinThresholds,
 }
 
 impl Requirement {
@@ -18,6 +21,7 @@ impl Requirement {
         match self {
             Requirement::AnswersInFlight => "every request received is answered",
             Requirement::RefusesNew => "no new request is served once shutdown began",
+            Requirement::WithinThresholds => "the load stays within its thresholds",
         }
     }
 }

@@ -245,3 +245,69 @@ async fn check_with_a_load_reports_the_stream() {
         "{stdout}"
     );
 }
+
+/// `check --load` with thresholds, as a user's CI sets them: a breach is the thresholds'
+/// requirement NOT met, with each measured value against its bound, and exit 1; thresholds the
+/// stream keeps are met, exit 0.
+#[tokio::test]
+async fn check_thresholds_fail_with_their_evidence_and_pass_when_kept() {
+    let pair = (
+        shutdown_harness::Variant::ExecForm,
+        shutdown_harness::Base::Dash,
+    );
+    let images =
+        shutdown_harness::images::build_variant_images(&engine().await, &workspace(), &[pair])
+            .await
+            .expect("the image builds");
+    let image = images[&pair].clone();
+    let check = |thresholds: &'static [&'static str]| {
+        let image = image.clone();
+        std::thread::spawn(move || {
+            let output = cargo_bin_cmd!("shutdown-harness")
+                .args(["check", "--image", &image, "--port", "1202"])
+                .args(["--path", "/?delay=2s", "--stop-timeout", "5"])
+                .args(["--load", "100/s", "--load-duration", "1s"])
+                .args(["--load-path", "/?delay=50ms", "--format", "json"])
+                .args(thresholds)
+                .output()
+                .expect("the binary runs");
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            let report: Value = serde_json::from_str(&stdout)
+                .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}"));
+            (output.status.code(), report)
+        })
+    };
+    let breached = check(&["--max-p99", "1ms", "--max-lost", "100%"]);
+    let kept = check(&["--max-p99", "10s", "--max-lost", "100%"]);
+
+    let (code, report) = breached.join().expect("joins");
+    let thresholds = requirement(&report, "within-thresholds");
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(thresholds["met"], false, "{report:#}");
+    let evidence = thresholds["evidence"].as_str().unwrap_or_default();
+    // The server answers its 50 ms requests in more than a millisecond.
+    assert!(
+        evidence.contains("p99 ") && evidence.contains("PAST at most 1ms"),
+        "{evidence}"
+    );
+    assert!(evidence.contains("lost-rate"), "{evidence}");
+
+    let (code, report) = kept.join().expect("joins");
+    let thresholds = requirement(&report, "within-thresholds");
+    assert_eq!(thresholds["met"], true, "{report:#}");
+    assert!(
+        thresholds["evidence"]
+            .as_str()
+            .is_some_and(|e| e.contains("lost-rate") && e.contains("within at most 100%")),
+        "{report:#}"
+    );
+    assert_eq!(code, Some(0), "{report:#}");
+}
+
+/// The requirement `name` of the report's one scenario.
+fn requirement<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["scenarios"][0]["requirements"]
+        .as_array()
+        .and_then(|all| all.iter().find(|r| r["requirement"] == name))
+        .unwrap_or_else(|| panic!("no requirement {name} in {report:#}"))
+}

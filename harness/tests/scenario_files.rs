@@ -742,7 +742,11 @@ fn an_exit_code_is_a_number_or_a_death_by_signal() {
             "{GOOD_HEAD}\n[[scenario]]\nname = \"x\"\nvariant = \"tini\"\nexpect = {{ requests = {{ in-flight = \"ok\", after-stop = \"ok\" }}, exit-code = \"signal:SIGBOGUS\" }}\n"
         )),
         "scenarios/test.toml:",
-        &["exit-code \"signal:SIGBOGUS\"", "signal:SIGTERM", "0 to 255"],
+        &[
+            "exit-code \"signal:SIGBOGUS\"",
+            "signal:SIGTERM",
+            "0 to 255",
+        ],
     );
     assert_one_error(
         &errors(&format!(
@@ -750,5 +754,42 @@ fn an_exit_code_is_a_number_or_a_death_by_signal() {
         )),
         "scenarios/test.toml:",
         &["exit-code 300"],
+    );
+}
+
+/// Thresholds on a load, as k6 users write them: a share of the requests, a latency percentile,
+/// each over the whole stream or a phase; a wrong one is refused where it is written.
+#[test]
+fn load_thresholds_are_shares_and_percentiles() {
+    let path = workspace().join("scenarios/test.toml");
+    let head = "[defaults]\nbase = \"dash\"\nvariant = \"exec-form\"\ndelay = \"1s\"\nload = { rate = 100, duration = \"1s\" }\n";
+    let text = format!(
+        "{head}\n[[scenario]]\nname = \"x\"\nreason = \"r\"\nexpect = {{ exit-code = 0, load = {{ lost-rate = \"<= 0.1%\", p99-draining = \"<= 500ms\", cut = 0 }} }}\n"
+    );
+    let scenarios = parse(&workspace(), &path, &text).expect("parses");
+    let keys: Vec<String> = scenarios[0]
+        .expect
+        .thresholds
+        .iter()
+        .map(|t| format!("{} {}", t.key(), t.describe_bound()))
+        .collect();
+    assert_eq!(
+        keys,
+        ["lost-rate at most 0.1%", "p99-draining at most 500ms"]
+    );
+    assert_eq!(scenarios[0].expect.load.len(), 1);
+    assert_one_error(
+        &errors(&format!(
+            "{head}\n[[scenario]]\nname = \"x\"\nexpect = {{ exit-code = 0, load = {{ lost-rate = \"1%\" }} }}\n"
+        )),
+        "scenarios/test.toml:",
+        &["lost-rate", "<= 0.1%"],
+    );
+    assert_one_error(
+        &errors(&format!(
+            "{head}\n[[scenario]]\nname = \"x\"\nexpect = {{ exit-code = 0, load = {{ p99-after-exit = \"<= 1s\" }} }}\n"
+        )),
+        "scenarios/test.toml:",
+        &["nothing is answered after the exit"],
     );
 }

@@ -78,8 +78,10 @@ pub fn render(e: &Explanation) -> String {
     let _ = writeln!(
         out,
         "  expected exit code         {}",
-        e.expected_exit_code
-            .map_or("decided by the program".to_string(), crate::exit_code::describe)
+        e.expected_exit_code.map_or(
+            "decided by the program".to_string(),
+            crate::exit_code::describe
+        )
     );
     let _ = writeln!(out, "\nFacts");
     for fact in &e.facts {

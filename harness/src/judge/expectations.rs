@@ -5,7 +5,9 @@ use crate::duration;
 use crate::observation::{Observation, RequestObservation};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
-use crate::traffic::{Bound, LoadExpectation, LoadWhat};
+use crate::traffic::{
+    Bound, LoadExpectation, LoadThreshold, LoadWhat, Phase, Quantile, format_percent,
+};
 use crate::verdict::{Requirement, RequirementCheck, Verdict};
 
 /// Compares `observation` with `scenario`'s expectations.
@@ -68,15 +70,119 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
     failures.extend(exited_before_the_stop(observation));
     failures.extend(load_failures(scenario, observation));
     failures.extend(rollout_failures(scenario, observation));
-    let requirements = match (&observation.rollout, &observation.load) {
+    let mut requirements = match (&observation.rollout, &observation.load) {
         (Some(rollout), _) => rollout_requirements(rollout),
         (None, Some(load)) if observation.requests.is_empty() => load_requirements(load),
         _ => requirements(observation),
     };
+    if let Some(check) = thresholds(&scenario.expect.thresholds, observation) {
+        if check.met != Some(true) {
+            failures.push(format!("thresholds: {}", check.evidence));
+        }
+        requirements.push(check);
+    }
     Verdict {
         passed: failures.is_empty(),
         failures,
         requirements,
+    }
+}
+
+/// The load's thresholds, as one requirement: met when every one holds, its evidence each
+/// measured value against its bound; None without thresholds.
+fn thresholds(thresholds: &[LoadThreshold], observation: &Observation) -> Option<RequirementCheck> {
+    if thresholds.is_empty() {
+        return None;
+    }
+    let Some(load) = &observation.load else {
+        return Some(RequirementCheck {
+            requirement: Requirement::WithinThresholds,
+            met: None,
+            evidence: "not tested: no stream of requests was sent".to_string(),
+        });
+    };
+    let summary = &load.summary;
+    let mut met = Some(true);
+    let mut evidence = Vec::new();
+    for threshold in thresholds {
+        let key = threshold.key();
+        let (held, seen) = match *threshold {
+            LoadThreshold::Rate {
+                what,
+                phase,
+                at_most_ppm,
+            } => {
+                let counts = phase.map_or(summary.total, |p| summary.phase(p));
+                let count = count_of(&counts, what);
+                let ppm = (count * 1_000_000).checked_div(counts.sent);
+                match ppm {
+                    // Nothing was sent in that phase: nothing exceeded the share.
+                    None => (Some(true), format!("{key} - (none sent)")),
+                    Some(ppm) => (
+                        Some(ppm <= u64::from(at_most_ppm)),
+                        format!(
+                            "{key} {} ({count} of {})",
+                            format_percent(u32::try_from(ppm).unwrap_or(u32::MAX)),
+                            counts.sent
+                        ),
+                    ),
+                }
+            }
+            LoadThreshold::Latency {
+                quantile,
+                phase,
+                at_most,
+            } => {
+                let percentiles = match phase {
+                    None => summary.latency_all,
+                    Some(Phase::BeforeSignal) => summary.latency_before_signal,
+                    Some(Phase::Draining) => summary.latency_draining,
+                    Some(Phase::AfterExit) => None,
+                };
+                match percentiles {
+                    None => (None, format!("{key} not tested: nothing was answered")),
+                    Some(p) => {
+                        let ms = match quantile {
+                            Quantile::P50 => p.p50_ms,
+                            Quantile::P99 => p.p99_ms,
+                            Quantile::Max => p.max_ms,
+                        };
+                        (
+                            Some(ms <= at_most.as_secs_f64() * 1000.0),
+                            format!("{key} {ms:.0}ms"),
+                        )
+                    }
+                }
+            }
+        };
+        met = match (met, held) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (None, _) | (_, None) => None,
+            _ => Some(true),
+        };
+        let verdict = match held {
+            Some(true) => "within",
+            Some(false) => "PAST",
+            None => "untested",
+        };
+        evidence.push(format!("{seen}, {verdict} {}", threshold.describe_bound()));
+    }
+    Some(RequirementCheck {
+        requirement: Requirement::WithinThresholds,
+        met,
+        evidence: evidence.join(" · "),
+    })
+}
+
+/// The count of `what` in `counts`.
+fn count_of(counts: &crate::observation::PhaseCounts, what: LoadWhat) -> u64 {
+    match what {
+        LoadWhat::Sent => counts.sent,
+        LoadWhat::Ok => counts.ok,
+        LoadWhat::Cut => counts.cut,
+        LoadWhat::NotServed => counts.not_served,
+        LoadWhat::Lost => counts.lost,
+        LoadWhat::ReusedConnection => counts.reused_connection,
     }
 }
 
@@ -98,14 +204,7 @@ fn load_failures(scenario: &Scenario, observation: &Observation) -> Vec<String> 
             None => summary.total,
         };
         let key = LoadExpectation::key(expectation.what, expectation.phase);
-        let count = match expectation.what {
-            LoadWhat::Sent => counts.sent,
-            LoadWhat::Ok => counts.ok,
-            LoadWhat::Cut => counts.cut,
-            LoadWhat::NotServed => counts.not_served,
-            LoadWhat::Lost => counts.lost,
-            LoadWhat::ReusedConnection => counts.reused_connection,
-        };
+        let count = count_of(&counts, expectation.what);
         let untold = matches!(expectation.what, LoadWhat::Cut | LoadWhat::NotServed)
             && counts.cut_or_not_served > 0;
         if untold {

@@ -82,11 +82,14 @@ pub(super) fn requirement_outcomes(
         .requirements
         .iter()
         .find(|r| r.requirement == which)?;
+    if which == Requirement::WithinThresholds {
+        return Some((check.met, check.evidence.clone()));
+    }
     // A rollout's evidence is the stream's count.
     if let Some(rollout) = &result.observation.rollout {
         let evidence = match which {
             Requirement::AnswersInFlight => format!("lost {}", rollout.lost),
-            Requirement::RefusesNew => String::new(),
+            Requirement::RefusesNew | Requirement::WithinThresholds => String::new(),
         };
         return Some((check.met, evidence));
     }

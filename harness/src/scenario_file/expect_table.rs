@@ -3,7 +3,7 @@
 use crate::outcome::Expected;
 use crate::rollout::RolloutExpectation;
 use crate::scenario::{Expectations, RequestSpec};
-use crate::traffic::{Bound, LoadExpectation, LoadWhat};
+use crate::traffic::{Bound, LoadExpectation, LoadThreshold, LoadWhat};
 
 use super::doc::{NumberOrWord, Sp};
 use super::file::{Context, FileCx};
@@ -104,7 +104,7 @@ impl FileCx<'_> {
         };
         let stop_at_least = stop_bound("stop-at-least", &parts.stop_at_least);
         let stop_below = stop_bound("stop-below", &parts.stop_below);
-        let load = self.load_expectations(cx, parts, has_load, is_rollout);
+        let (load, thresholds) = self.load_expectations(cx, parts, has_load, is_rollout);
         let rollout = self.rollout_expectation(cx, parts, is_rollout);
         if self.errors.len() > errors_before {
             return None;
@@ -116,6 +116,7 @@ impl FileCx<'_> {
             stop_at_least,
             stop_below,
             load,
+            thresholds,
             rollout,
         })
     }
@@ -178,15 +179,17 @@ impl FileCx<'_> {
         Some(RolloutExpectation { lost, hook_done })
     }
 
-    /// `expect.load`: each key a count (`cut`, `ok-before-signal`, ...), each value a bound.
+    /// `expect.load`: each key a count (`cut`, `ok-before-signal`, ...) with a bound, or a
+    /// threshold (`lost-rate = "<= 0.1%"`, `p99-draining = "<= 500ms"`).
     fn load_expectations(
         &mut self,
         cx: &Context,
         parts: &ExpectParts,
         has_load: bool,
         is_rollout: bool,
-    ) -> Vec<LoadExpectation> {
+    ) -> (Vec<LoadExpectation>, Vec<LoadThreshold>) {
         let mut expectations = Vec::new();
+        let mut thresholds = Vec::new();
         for (key, bound) in &parts.load {
             if !has_load {
                 self.error(
@@ -199,11 +202,28 @@ impl FileCx<'_> {
                 );
                 continue;
             }
+            if let NumberOrWord::Text(text) = bound.get_ref()
+                && let Some(parsed) = LoadThreshold::parse(key.get_ref(), text)
+            {
+                match parsed {
+                    Ok(threshold) if is_rollout && threshold.phase().is_some() => self.error(
+                        key.span().start,
+                        format!(
+                            "load `{}` is a threshold on a phase of one stop, and {} is a rollout, whose replicas stop one after the other: put it on the whole stream",
+                            key.get_ref(),
+                            cx.what,
+                        ),
+                    ),
+                    Ok(threshold) => thresholds.push(threshold),
+                    Err(message) => self.error(bound.span().start, format!("load {message}")),
+                }
+                continue;
+            }
             let Some((what, phase)) = LoadExpectation::parse_key(key.get_ref()) else {
                 self.error(
                     key.span().start,
                     format!(
-                        "unknown load count `{}`: a count ({}) optionally followed by a phase (-before-signal, -draining, -after-exit), like `not-served-draining`",
+                        "unknown load count `{}`: a count ({}) optionally followed by a phase (-before-signal, -draining, -after-exit), like `not-served-draining`; or a threshold, like lost-rate = \"<= 0.1%\" or p99-draining = \"<= 500ms\"",
                         key.get_ref(),
                         LoadWhat::ALL.map(LoadWhat::name).join(", ")
                     ),
@@ -236,6 +256,6 @@ impl FileCx<'_> {
                 ),
             }
         }
-        expectations
+        (expectations, thresholds)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::doc::{BalancerDoc, NumberOrWord, ExpectDoc, LoadDoc, RequestDoc, RolloutDoc, Sp};
+use super::doc::{BalancerDoc, ExpectDoc, LoadDoc, NumberOrWord, RequestDoc, RolloutDoc, Sp};
 pub(super) use super::doc::{Setting, Val};
 
 /// The settings a scenario or matrix cell is made of, as written in files (`requests` aside).

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use shutdown_harness::{EngineKind, HealthChecks, StopSignal};
+use shutdown_harness::{EngineKind, HealthChecks, Limit, StopSignal};
 
 /// Proves on a real container engine whether an HTTP server shuts down gracefully on
 /// `docker stop`.
@@ -220,6 +220,18 @@ pub struct CheckArgs {
     /// requests still trying the gone one then reach its successor.
     #[arg(long, requires = "rollout")]
     pub address_reuse: bool,
+    /// The most of the stream that may be lost: a count (5) or a share of it (0.1%); exit 1
+    /// past it. Needs --load or --rollout.
+    #[arg(long, value_name = "N|P%", value_parser = parse_limit)]
+    pub max_lost: Option<Limit>,
+    /// The most of the stream that may be cut (accepted, then not completed): 5 or 0.1%. Only
+    /// our server's log tells cut from never accepted: on another image it is not tested.
+    #[arg(long, value_name = "N|P%", value_parser = parse_limit)]
+    pub max_cut: Option<Limit>,
+    /// The longest the 99th percentile latency of the stream's answered requests may be,
+    /// across the stop.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_p99: Option<Duration>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -321,6 +333,10 @@ fn parse_positive_duration(text: &str) -> Result<Duration, String> {
         zero if zero.is_zero() => Err(format!("`{text}` must be longer than zero")),
         duration => Ok(duration),
     }
+}
+
+fn parse_limit(text: &str) -> Result<Limit, String> {
+    Limit::parse(text)
 }
 
 fn parse_checks(text: &str) -> Result<HealthChecks, String> {

@@ -144,6 +144,9 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
                         ..BalancerSettings::default()
                     },
                 }),
+                max_lost: args.max_lost,
+                max_cut: args.max_cut,
+                max_p99: args.max_p99,
             };
             let mut live = live(&args.output, Show::Timelines)?;
             let result = check_image(&engine, &args.image, &options, &mut live).await?;
