@@ -21,8 +21,8 @@ use crate::pipeline::{self, Reporter, RunOptions};
 use crate::results::ScenarioResult;
 use crate::rollout::{RolloutExpectation, RolloutSpec};
 use crate::scenario::{
-    Expectations, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec, Scenario, ServerSpec,
-    StopSpec, Target,
+    Expectations, FromPath, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec, Scenario,
+    ServerSpec, StopSpec, Target,
 };
 use crate::traffic::{
     Bound, Limit, LoadExpectation, LoadSpec, LoadThreshold, LoadWhat, Phase, Quantile,
@@ -44,8 +44,10 @@ pub struct CheckOptions {
     pub signal: Option<StopSignal>,
     /// `docker run --init` (for [`check_image`]).
     pub init: bool,
-    /// How long after the server answers the in-flight requests are sent and the stop issued.
-    pub stop_after: Duration,
+    /// How long after the in-flight requests are sent the stop is issued. None (the default):
+    /// measured from the path, half its median latency over a few warm-up requests, so that the
+    /// requests are surely in flight (a rollout starts its first replacement a second in).
+    pub stop_after: Option<Duration>,
     /// How long after the stop the late request is sent.
     pub after_stop: Duration,
     /// How long the server may take to answer after the container started.
@@ -82,7 +84,7 @@ impl CheckOptions {
             stop_timeout: Duration::from_secs(10),
             signal: None,
             init: false,
-            stop_after: Duration::from_secs(1),
+            stop_after: None,
             after_stop: Duration::from_secs(1),
             startup_timeout: Duration::from_secs(30),
             ready_path: None,
@@ -121,6 +123,12 @@ impl CheckOptions {
     }
 }
 
+/// When the stop goes out after the in-flight requests when the path's latency is not measured:
+/// a rollout's first replacement, a second into its stream.
+pub const DEFAULT_STOP_AFTER: Duration = Duration::from_secs(1);
+/// How many warm-up requests measure the path's latency at most.
+pub const WARMUP_REQUESTS: u8 = 3;
+
 /// The most requests a check sends in flight at once.
 pub const MAX_REQUESTS: usize = 1000;
 
@@ -147,7 +155,7 @@ impl CheckOptions {
             );
         }
         for (option, duration) in [
-            ("stop-after", self.stop_after),
+            ("stop-after", self.stop_after.unwrap_or_default()),
             ("after-stop", self.after_stop),
             ("startup-timeout", self.startup_timeout),
         ] {
@@ -220,7 +228,10 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
         return rollout_scenario(image, options, signal, rollout);
     }
     let (limit_counts, thresholds) = options.limits();
-    let lead = Offset(-millis(options.stop_after));
+    // Measured from the path unless set: the in-flight requests then go out at once and the
+    // stop half their latency later; the lead here is a placeholder the runner replaces.
+    let stop_after = options.stop_after.unwrap_or(DEFAULT_STOP_AFTER);
+    let lead = Offset(-millis(stop_after));
     let get = RequestKind::Get {
         path: options.path.clone(),
     };
@@ -286,7 +297,10 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
         stop: StopSpec {
             signal,
             timeout: options.stop_timeout,
-            at: options.stop_after,
+            at: stop_after,
+            from_path: options.stop_after.is_none().then_some(FromPath {
+                warmups: WARMUP_REQUESTS,
+            }),
         },
         requests,
         load: options.load.clone(),
@@ -322,7 +336,8 @@ fn rollout_scenario(
     );
     scenario.name = format!("check-rollout/{image}");
     scenario.requests = Vec::new();
-    scenario.stop.at = options.stop_after;
+    scenario.stop.at = options.stop_after.unwrap_or(DEFAULT_STOP_AFTER);
+    scenario.stop.from_path = None;
     scenario.stop.timeout = rollout.termination_grace;
     scenario.rollout = Some(rollout);
     // Nothing lost, unless the user allows some: a count bounds the rollout's losses, a share

@@ -54,6 +54,17 @@ pub enum EventKind {
         /// Body bytes received.
         bytes: u64,
     },
+    /// The stop's moment was measured from the path: its median latency over the warm-up
+    /// requests, and how long after the in-flight requests the stop goes out (half of it).
+    StopMomentMeasured {
+        /// How many warm-up requests were answered.
+        warmups: u8,
+        /// Their median latency (None: none was answered in full, and the default moment is
+        /// used).
+        median: Option<std::time::Duration>,
+        /// How long after the in-flight requests the stop goes out.
+        stop_after: std::time::Duration,
+    },
     /// The stop was issued (`docker stop`, or the signal sent to a process).
     StopIssued {
         /// The first signal.

@@ -87,8 +87,8 @@ pub use rollout::{
 pub use run::{ScenarioError, load_stream};
 pub use runtime::Runtime;
 pub use scenario::{
-    ContainerSpec, Expectations, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec,
-    RuntimeSpec, Scenario, ServerSpec, StopSpec, Target,
+    ContainerSpec, Expectations, FromPath, ImageSpec, Offset, RequestKind, RequestSpec,
+    RunningSpec, RuntimeSpec, Scenario, ServerSpec, StopSpec, Target,
 };
 pub use scenario_file::{Diagnostic, ScenarioFileError, load as load_scenarios};
 pub use traffic::{

@@ -47,6 +47,8 @@ pub struct Observation {
     pub exit_code: Option<i64>,
     /// When the stop was issued.
     pub stop_issued_ms: Option<i64>,
+    /// How the stop's moment was measured from the path, when it was.
+    pub stop_moment: Option<StopMoment>,
     /// When the engine sent the stop signal, for containers: Docker's first `kill` event, or
     /// when Podman's container state turned `stopping` (it reports no kill events).
     pub signal_sent_ms: Option<i64>,
@@ -68,6 +70,16 @@ pub struct Observation {
     pub load: Option<LoadObservation>,
     /// The rolling update, if the scenario was one.
     pub rollout: Option<RolloutObservation>,
+}
+
+/// The stop's moment as measured from the path: its latency over the warm-up requests, and how
+/// long after the in-flight requests the stop went out (half of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StopMoment {
+    /// The path's median latency (None: no warm-up request was answered in full).
+    pub path_latency_ms: Option<u64>,
+    /// How long after the in-flight requests the stop went out.
+    pub stop_after_ms: u64,
 }
 
 /// A rolling update, as observed: each replica's termination steps, each request of the stream

@@ -181,6 +181,18 @@ pub struct StopSpec {
     pub timeout: Duration,
     /// When the stop is issued, counted from the moment the server was ready.
     pub at: Duration,
+    /// Whether `at` is measured from the path instead: the stop then goes out half the path's
+    /// measured latency after the requests meant to be in flight were sent (`check`'s default).
+    pub from_path: Option<FromPath>,
+}
+
+/// The stop's moment measured from the path: `warmups` requests to the in-flight requests' path
+/// after the server is ready (fewer when one takes long), then the in-flight requests, and the
+/// stop half their median latency later, when they are surely in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FromPath {
+    /// How many warm-up requests at most.
+    pub warmups: u8,
 }
 
 /// One request sent around the stop.

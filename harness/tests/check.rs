@@ -38,7 +38,7 @@ fn nginx_options(signal: StopSignal) -> CheckOptions {
         requests: 3,
         stop_timeout: Duration::from_secs(8),
         signal: Some(signal),
-        stop_after: Duration::from_secs(1),
+        stop_after: Some(Duration::from_secs(1)),
         after_stop: Duration::from_millis(1500),
         startup_timeout: Duration::from_secs(30),
         // Probing `/` instead of `/slow` spares a 4 s download before each check.
@@ -175,7 +175,7 @@ async fn busybox_httpd_as_pid1_ignores_sigterm_and_keeps_serving() {
         requests: 2,
         stop_timeout: grace,
         signal: None,
-        stop_after: Duration::from_secs(1),
+        stop_after: Some(Duration::from_secs(1)),
         after_stop: Duration::from_millis(1500),
         startup_timeout: Duration::from_secs(30),
         ..CheckOptions::new(images::HTTP_PORT, images::BUSYBOX_SLOW_PATH)

@@ -102,6 +102,14 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
                     request.done_ms = ms(event.at);
                 }
             }
+            EventKind::StopMomentMeasured {
+                median, stop_after, ..
+            } => {
+                observation.stop_moment = Some(crate::observation::StopMoment {
+                    path_latency_ms: median.map(|m| m.as_millis() as u64),
+                    stop_after_ms: stop_after.as_millis() as u64,
+                });
+            }
             EventKind::StopIssued { .. } => {
                 stop_issued = Some(event.at);
                 observation.stop_issued_ms = Some(ms(event.at));

@@ -232,6 +232,21 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
             let request = result.observation.request(name)?;
             format!("← {name}: {}", request.describe())
         }
+        EventKind::StopMomentMeasured {
+            warmups,
+            median,
+            stop_after,
+        } => match median {
+            Some(median) => format!(
+                "stop moment: the path answered in {} (median of {warmups} warm-up request(s)), so the stop goes out {} after the requests, while they are surely in flight",
+                duration::format(*median),
+                duration::format(*stop_after)
+            ),
+            None => format!(
+                "stop moment: no warm-up request was answered in full, so the stop goes out {} after the requests",
+                duration::format(*stop_after)
+            ),
+        },
         EventKind::StopIssued { signal, timeout_ms } => match result.scenario.target {
             Target::Container(_) | Target::Image(_) | Target::Running(_) | Target::Runtime(_) => {
                 format!(

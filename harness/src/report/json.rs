@@ -95,6 +95,10 @@ pub struct JsonScenario<'a> {
     pub stop_timeout_ms: u64,
     /// When the stop was issued.
     pub stop_issued_ms: Option<i64>,
+    /// How the stop's moment was measured from the path (`check`'s default); absent when the
+    /// scenario set it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_moment: Option<&'a crate::observation::StopMoment>,
     /// How long the stop took to return.
     pub stop_duration_ms: Option<u64>,
     /// When the engine sent the stop signal (Docker's kill event; on Podman, when the state
@@ -210,6 +214,7 @@ impl<'a> JsonScenario<'a> {
             exit_code: observation.exit_code,
             stop_timeout_ms: result.scenario.stop.timeout.as_millis() as u64,
             stop_issued_ms: observation.stop_issued_ms,
+            stop_moment: observation.stop_moment.as_ref(),
             stop_duration_ms: observation.stop_duration.map(|d| d.as_millis() as u64),
             signal_sent_ms: observation.signal_sent_ms,
             killed_after_grace: observation.killed_after_grace(result.scenario.stop.timeout),

@@ -1,5 +1,6 @@
 //! Reporters' renderings of results: a human timeline per scenario, one line per scenario, the
-//! verdict table, JSON, JUnit XML, and an HTML page with SVG timelines. They read results only;
+//! verdict table, JSON, JUnit XML, Markdown for CI job summaries, and an HTML page with SVG
+//! timelines. They read results only;
 //! they never talk to the engine.
 
 pub mod html;
@@ -7,6 +8,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod line;
+pub mod markdown;
 pub mod table;
 
 use crate::results::RunResults;
@@ -22,6 +24,8 @@ pub enum Format {
     Junit,
     /// One self-contained HTML page: the verdict table and an SVG timeline per scenario.
     Html,
+    /// Markdown, for a CI job summary or a pull-request comment.
+    Markdown,
 }
 
 /// Renders `results` in `format`.
@@ -31,5 +35,6 @@ pub fn render(results: &RunResults, format: Format) -> String {
         Format::Json => json::render(results),
         Format::Junit => junit::render(results),
         Format::Html => html::render(results),
+        Format::Markdown => markdown::render(results, None),
     }
 }

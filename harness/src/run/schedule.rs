@@ -94,8 +94,21 @@ async fn requests_and_stop(
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
     let deadline = scenario.budget();
-    let stop_at = ready + scenario.stop.at;
     let mut requests = JoinSet::new();
+    // With the moment measured from the path, the in-flight requests go out together once the
+    // warm-ups are done, and the stop half their latency later.
+    let (stop_at, measured_lead) = match scenario.stop.from_path {
+        None => (ready + scenario.stop.at, None),
+        Some(from) => {
+            let path = scenario
+                .requests
+                .iter()
+                .find(|r| r.at.before_stop())
+                .map_or_else(|| "/".to_string(), |r| r.kind.path());
+            let after = stop_moment(addr, &path, from.warmups, scenario.stop.at, sink).await;
+            (Instant::now() + after, Some(after))
+        }
+    };
 
     let mut connected = Vec::new();
     let before: Vec<_> = scenario
@@ -104,7 +117,8 @@ async fn requests_and_stop(
         .filter(|r| r.at.before_stop())
         .collect();
     for request in &before {
-        let lead = Duration::from_millis(request.at.0.unsigned_abs());
+        let lead =
+            measured_lead.unwrap_or_else(|| Duration::from_millis(request.at.0.unsigned_abs()));
         let send_at = stop_at.checked_sub(lead).unwrap_or(ready).max(ready);
         let (tx, rx) = oneshot::channel();
         connected.push(rx);
@@ -164,6 +178,45 @@ async fn requests_and_stop(
     sink.emit(EventKind::StopReturned);
     while requests.join_next().await.is_some() {}
     stopped
+}
+
+/// The longest a warm-up request may take, and past which no further one is sent.
+const WARMUP_DEADLINE: Duration = Duration::from_secs(30);
+/// A warm-up answered slower than this is the last: more would only make the check longer.
+const LONG_WARMUP: Duration = Duration::from_secs(2);
+
+/// Measures `path`'s latency over up to `warmups` requests, one after the other, and says when
+/// the stop goes out after the in-flight requests: half the median, or `fallback` when none was
+/// answered in full. Emits what it measured.
+async fn stop_moment(
+    addr: SocketAddr,
+    path: &str,
+    warmups: u8,
+    fallback: Duration,
+    sink: &EventSink,
+) -> Duration {
+    let mut latencies = Vec::new();
+    for _ in 0..warmups.max(1) {
+        let sent = Instant::now();
+        let response = client::get(addr, path, WARMUP_DEADLINE, None, || {}).await;
+        let took = sent.elapsed();
+        if response.outcome != crate::outcome::Outcome::Ok {
+            break;
+        }
+        latencies.push(took);
+        if took > LONG_WARMUP {
+            break;
+        }
+    }
+    latencies.sort();
+    let median = latencies.get(latencies.len() / 2).copied();
+    let stop_after = median.map_or(fallback, |m| m / 2);
+    sink.emit(EventKind::StopMomentMeasured {
+        warmups: u8::try_from(latencies.len()).unwrap_or(u8::MAX),
+        median,
+        stop_after,
+    });
+    stop_after
 }
 
 async fn send(

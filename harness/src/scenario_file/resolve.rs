@@ -111,6 +111,7 @@ impl FileCx<'_> {
                     _ => stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
                 },
                 at: stop_at,
+                from_path: None,
             },
             requests: specs,
             load: load?,

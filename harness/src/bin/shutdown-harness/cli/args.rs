@@ -164,9 +164,10 @@ pub struct CheckArgs {
     /// Run with docker's init (tini) as PID 1, as `docker run --init`.
     #[arg(long)]
     pub init: bool,
-    /// How long after the server answers the requests are sent and docker stop is issued.
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
-    pub stop_after: Duration,
+    /// How long after the in-flight requests are sent docker stop is issued [default: half the
+    /// path's median latency over 3 warm-up requests, so that they are surely in flight].
+    #[arg(long, visible_alias = "stop-at", value_parser = parse_duration)]
+    pub stop_after: Option<Duration>,
     /// How long after docker stop the late request is sent.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub after_stop: Duration,
@@ -292,6 +293,8 @@ pub enum ReportFormat {
     Junit,
     /// One self-contained HTML page: the verdict table and an SVG timeline per scenario.
     Html,
+    /// Markdown for a CI job summary or a pull-request comment (links the --html report).
+    Markdown,
 }
 
 fn parse_engine(text: &str) -> Result<EngineKind, String> {

@@ -257,6 +257,15 @@ fn finish(
         ReportFormat::Json => json::render_with_records(results, output.load_records),
         ReportFormat::Junit => report::render(results, Format::Junit),
         ReportFormat::Html => report::render(results, Format::Html),
+        // The HTML report beside it is linked by the path it was written to.
+        ReportFormat::Markdown => report::markdown::render(
+            results,
+            output
+                .html
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .and_then(|n| n.to_str()),
+        ),
     };
     match (&output.output, output.format) {
         (Some(path), _) => write_file(path, &document)?,

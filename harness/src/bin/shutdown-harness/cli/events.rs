@@ -61,6 +61,18 @@ fn describe(event: &RunEvent<'_>) -> Value {
                 EventKind::RequestDone { name, outcome, .. } => {
                     ("request-done", json!({"request": name, "outcome": outcome}))
                 }
+                EventKind::StopMomentMeasured {
+                    warmups,
+                    median,
+                    stop_after,
+                } => (
+                    "stop-moment-measured",
+                    json!({
+                        "warmups": warmups,
+                        "median_ms": median.map(|m| m.as_millis() as u64),
+                        "stop_after_ms": stop_after.as_millis() as u64,
+                    }),
+                ),
                 EventKind::StopIssued { signal, .. } => ("stop-issued", json!(signal)),
                 EventKind::SignalSent { signal } => ("signal-sent", json!(signal)),
                 EventKind::StopBegan { signal } => ("stop-began", json!(signal)),

@@ -1,0 +1,199 @@
+//! The Markdown report: what a CI job summary or a pull-request comment shows. The run's
+//! verdict, a table of scenarios with the requirements and their evidence, then per scenario
+//! that has a stream or a rollout its counts by phase, its thresholds and what failed, and a
+//! link to the HTML report when there is one.
+
+use std::fmt::Write;
+
+use super::line::counts;
+use super::table::requirement_outcomes;
+use crate::duration;
+use crate::exit_code;
+use crate::results::{RunResults, ScenarioResult};
+use crate::verdict::Requirement;
+
+/// Renders `results` as Markdown; `html`, when given, is where the HTML report was written
+/// (a path or URL relative to where the Markdown is read), linked at the end.
+pub fn render(results: &RunResults, html: Option<&str>) -> String {
+    let mut out = String::new();
+    let passed = results.scenarios.iter().filter(|s| s.passed()).count();
+    let failed = results.scenarios.len() - passed;
+    let verdict = if results.passed() { "passed" } else { "FAILED" };
+    let _ = writeln!(
+        out,
+        "## shutdown-harness: {verdict}\n\n{passed} passed, {failed} failed in {}{}\n",
+        duration::format(results.duration),
+        results
+            .engine
+            .as_ref()
+            .map(|e| format!(" on {} {}", e.kind.name(), e.version))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "| scenario | verdict | {} | {} | exit | stop |",
+        Requirement::AnswersInFlight.statement(),
+        Requirement::RefusesNew.statement()
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    for result in &results.scenarios {
+        let observation = &result.observation;
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} |",
+            cell(&result.scenario.name),
+            if result.passed() {
+                "passed"
+            } else {
+                "**FAILED**"
+            },
+            requirement(result, Requirement::AnswersInFlight),
+            requirement(result, Requirement::RefusesNew),
+            observation
+                .exit_code
+                .map_or_else(|| "-".to_string(), |c| cell(&exit_code::describe(c))),
+            observation
+                .stop_duration
+                .map_or_else(|| "-".to_string(), duration::format),
+        );
+    }
+    for result in &results.scenarios {
+        scenario_details(&mut out, result);
+    }
+    if let Some(html) = html {
+        let _ = writeln!(
+            out,
+            "The timelines are in the [HTML report]({html}).",
+            html = html.replace(' ', "%20")
+        );
+    }
+    out
+}
+
+/// A scenario's stream, rollout, thresholds and failures, when it has any of them.
+fn scenario_details(out: &mut String, result: &ScenarioResult) {
+    let observation = &result.observation;
+    let thresholds = result
+        .verdict
+        .requirements
+        .iter()
+        .find(|r| r.requirement == Requirement::WithinThresholds);
+    let failures: Vec<String> = result
+        .error
+        .iter()
+        .map(|e| e.to_string())
+        .chain(result.verdict.failures.iter().cloned())
+        .collect();
+    if observation.load.is_none() && thresholds.is_none() && failures.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n### `{}`\n", cell(&result.scenario.name));
+    if let Some(rollout) = &observation.rollout {
+        let _ = writeln!(
+            out,
+            "Rollout: lost {} of {}{}.\n",
+            rollout.lost,
+            rollout.sent,
+            if rollout.unattributed > 0 {
+                format!(
+                    " ({} the balancer logged nothing for)",
+                    rollout.unattributed
+                )
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(out, "| replica | routed to it | lost | exit |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for replica in &rollout.replicas {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                replica.name,
+                replica.routed,
+                replica.lost,
+                replica
+                    .exit_code
+                    .map_or_else(|| "-".to_string(), |c| cell(&exit_code::describe(c)))
+            );
+        }
+        let _ = writeln!(out);
+    } else if let Some(load) = &observation.load {
+        let summary = &load.summary;
+        let _ = writeln!(
+            out,
+            "Load: {} requests/s, {} client: {}.\n",
+            load.rate,
+            load.client,
+            counts(&summary.total)
+        );
+        if !summary.phases.is_empty() {
+            let _ = writeln!(out, "| phase | sent | ok | cut | not served | lost |");
+            let _ = writeln!(out, "|---|---|---|---|---|---|");
+            for (phase, c) in &summary.phases {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} |",
+                    phase.name(),
+                    c.sent,
+                    c.ok,
+                    c.cut,
+                    c.not_served + c.cut_or_not_served,
+                    c.lost
+                );
+            }
+            let _ = writeln!(out);
+        }
+    }
+    if let Some(check) = thresholds {
+        let met = match check.met {
+            Some(true) => "met",
+            Some(false) => "**NOT met**",
+            None => "not tested",
+        };
+        let _ = writeln!(out, "Thresholds: {met} ({}).\n", cell(&check.evidence));
+    }
+    for failure in failures {
+        let _ = writeln!(out, "- {}", cell(&failure));
+    }
+}
+
+/// A requirement's cell: `met: ok`, `NOT met: reset`, `not tested`, `-`; a stream's requirement
+/// (no named requests) gives its own evidence.
+fn requirement(result: &ScenarioResult, which: Requirement) -> String {
+    let own = || {
+        result
+            .verdict
+            .requirements
+            .iter()
+            .find(|r| r.requirement == which)
+            .map(|r| r.evidence.clone())
+            .unwrap_or_default()
+    };
+    match requirement_outcomes(result, which) {
+        None => "-".to_string(),
+        Some((None, _)) => "not tested".to_string(),
+        Some((met, evidence)) => {
+            let evidence = if evidence.is_empty() { own() } else { evidence };
+            match met {
+                Some(true) => cell(&format!("met: {evidence}")),
+                _ => format!("**NOT met**: {}", cell(&evidence)),
+            }
+        }
+    }
+}
+
+/// Text made safe for one Markdown table cell: no line breaks, no column separators.
+fn cell(text: &str) -> String {
+    text.replace('\n', " ").replace('|', "\\|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_stay_in_their_column() {
+        assert_eq!(cell("a | b\nc"), "a \\| b c");
+    }
+}
