@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use super::evidence::requirement_outcomes;
 use super::human::summary_line;
 use super::line;
-use super::table::requirement_outcomes;
 use crate::duration;
 use crate::events::EventKind;
 use crate::observation::{

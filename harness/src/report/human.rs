@@ -1,10 +1,9 @@
-//! The human report: a timeline per scenario, the server's own log lines interleaved, then the
-//! verdict table and a closing summary.
+//! The human report: a timeline per scenario, the server's own log lines interleaved, then a
+//! closing summary.
 
 use std::fmt::Write;
 
 use super::line;
-use super::table::verdict_table;
 use crate::duration;
 use crate::events::EventKind;
 use crate::observation::TimedEvent;
@@ -13,7 +12,7 @@ use crate::rollout::RolloutPhase;
 use crate::scenario::Target;
 use crate::server_log;
 
-/// Renders timelines and the verdict table.
+/// Renders timelines and the summary.
 pub fn render(results: &RunResults) -> String {
     let mut out = String::new();
     let mut previous_kind = None;
@@ -31,19 +30,6 @@ pub fn render(results: &RunResults) -> String {
         timeline(&mut out, result);
         out.push('\n');
     }
-    // One scenario's timeline already states everything the table would.
-    if results.scenarios.len() > 1 {
-        out.push_str(&verdict_table(results));
-        out.push('\n');
-    }
-    summary(&mut out, results);
-    out
-}
-
-/// Renders only the verdict table and the summary (no timelines).
-pub fn render_table(results: &RunResults) -> String {
-    let mut out = verdict_table(results);
-    out.push('\n');
     summary(&mut out, results);
     out
 }

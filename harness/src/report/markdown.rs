@@ -5,8 +5,8 @@
 
 use std::fmt::Write;
 
+use super::evidence::requirement_outcomes;
 use super::line::counts;
-use super::table::requirement_outcomes;
 use crate::duration;
 use crate::exit_code;
 use crate::results::{RunResults, ScenarioResult};

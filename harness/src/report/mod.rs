@@ -1,22 +1,22 @@
-//! Reporters' renderings of results: a human timeline per scenario, one line per scenario, the
-//! verdict table, JSON, JUnit XML, Markdown for CI job summaries, and an HTML page with SVG
-//! timelines. They read results only;
+//! Reporters' renderings of results: a human timeline per scenario, one line per scenario,
+//! JSON, JUnit XML, Markdown for CI job summaries, and an HTML page with SVG timelines. (The
+//! command's text verdict table is the command's own.) They read results only;
 //! they never talk to the engine.
 
+pub mod evidence;
 pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
 pub mod line;
 pub mod markdown;
-pub mod table;
 
 use crate::results::RunResults;
 
 /// The formats a whole report can be rendered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// Timelines, the verdict table and a summary, for people.
+    /// Timelines and a summary, for people.
     Table,
     /// The JSON contract.
     Json,

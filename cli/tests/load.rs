@@ -2,6 +2,7 @@
 //! `scenarios/load.toml` (the server drains, cuts, keeps serving; the keep-alive race and the
 //! linger that removes it), the stream on a bare process, and `check --load` through the CLI.
 
+#[path = "../../harness/tests/common/mod.rs"]
 mod common;
 
 use assert_cmd::cargo::cargo_bin_cmd;

@@ -5,6 +5,7 @@
 //! Needs Podman's API service: CONTAINER_HOST's (`.ci/run` starts one), else one the tests start
 //! themselves (`common::podman_endpoint`).
 
+#[path = "../../harness/tests/common/mod.rs"]
 mod common;
 
 use std::time::Duration;

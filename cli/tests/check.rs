@@ -6,6 +6,7 @@
 //! `docker stop` was issued and cut the downloads at once (96 KiB of 256 KiB, exit 0, stop
 //! ~0.4 s); under SIGQUIT it closed its listener and finished them (~3 s stop, exit 0).
 
+#[path = "../../harness/tests/common/mod.rs"]
 mod common;
 
 use std::collections::HashMap;

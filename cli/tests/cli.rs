@@ -1,5 +1,6 @@
 //! The command line as a user runs it: exit codes, the JSON contract, environment errors.
 
+#[path = "../../harness/tests/common/mod.rs"]
 mod common;
 
 use assert_cmd::cargo::cargo_bin_cmd;

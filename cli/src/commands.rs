@@ -252,20 +252,19 @@ fn finish(
     if let Some(path) = &output.html {
         write_file(path, &report::render(results, Format::Html))?;
     }
+    if let Some(path) = &output.junit {
+        write_file(path, &report::render(results, Format::Junit))?;
+    }
+    let markdown = || report::markdown::render(results, html_link(output));
+    if let Some(path) = &output.markdown {
+        write_file(path, &markdown())?;
+    }
     let document = match output.format {
         ReportFormat::Table => live.transcript().to_string(),
         ReportFormat::Json => json::render_with_records(results, output.load_records),
         ReportFormat::Junit => report::render(results, Format::Junit),
         ReportFormat::Html => report::render(results, Format::Html),
-        // The HTML report beside it is linked by the path it was written to.
-        ReportFormat::Markdown => report::markdown::render(
-            results,
-            output
-                .html
-                .as_ref()
-                .and_then(|p| p.file_name())
-                .and_then(|n| n.to_str()),
-        ),
+        ReportFormat::Markdown => markdown(),
     };
     match (&output.output, output.format) {
         (Some(path), _) => write_file(path, &document)?,
@@ -274,6 +273,16 @@ fn finish(
         (None, _) => print!("{document}"),
     }
     Ok(exit_code(results))
+}
+
+/// How a Markdown report links the HTML report written beside it: by its file name, which is
+/// right when both sit in one folder (an artifact, a report directory).
+fn html_link(output: &OutputArgs) -> Option<&str> {
+    output
+        .html
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
 }
 
 /// The engine error of a scenario that lost the engine.

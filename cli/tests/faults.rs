@@ -6,6 +6,7 @@
 //! The moments are facts, not times: the harness writes its events as they happen
 //! (`--events FILE`), and the signal goes out when the wanted one is there.
 
+#[path = "../../harness/tests/common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -270,6 +270,13 @@ pub struct OutputArgs {
     /// Also write the HTML report (verdict table, SVG timelines) to this file.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Also write the JUnit XML report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write the Markdown report (a CI job summary) to this file; it links the --html
+    /// report by its file name.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
     /// Show every scenario's full timeline, not only those that did not behave as expected.
     #[arg(long, short)]
     pub verbose: bool,

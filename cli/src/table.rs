@@ -1,14 +1,14 @@
-//! The verdict table: one row per scenario, the two requirements with their evidence in short,
-//! at most 100 columns wide, the requirements' full statements as a legend below it.
+//! The verdict table the command prints: one row per scenario, the two requirements with their
+//! evidence in short, at most 100 columns wide, the requirements' full statements as a legend
+//! below it.
 
 use comfy_table::{
     ColumnConstraint, ContentArrangement, Table, Width, presets::UTF8_FULL_CONDENSED,
 };
 
-use super::line::MAX_WIDTH;
-use crate::duration;
-use crate::results::{RunResults, ScenarioResult};
-use crate::verdict::Requirement;
+use shutdown_harness::report::evidence::requirement_outcomes;
+use shutdown_harness::report::line::MAX_WIDTH;
+use shutdown_harness::{Requirement, RunResults, ScenarioResult, format_duration};
 
 /// The table and its legend.
 pub fn verdict_table(results: &RunResults) -> String {
@@ -29,7 +29,7 @@ pub fn verdict_table(results: &RunResults) -> String {
                 .map_or("-".to_string(), |c| c.to_string()),
             observation
                 .stop_duration
-                .map_or("-".to_string(), duration::format),
+                .map_or("-".to_string(), format_duration),
             match observation.signal_received {
                 Some(true) => "yes",
                 Some(false) => "no",
@@ -69,38 +69,4 @@ fn requirement(result: &ScenarioResult, which: Requirement) -> String {
         Some((Some(true), outcomes)) => format!("met: {outcomes}"),
         Some((Some(false), outcomes)) => format!("NOT met: {outcomes}"),
     }
-}
-
-/// Whether `which` was met (None: not tested), and the outcomes of the requests that are its
-/// evidence (those sent before the stop for R1, after it for R2); None when it was not judged.
-pub(super) fn requirement_outcomes(
-    result: &ScenarioResult,
-    which: Requirement,
-) -> Option<(Option<bool>, String)> {
-    let check = result
-        .verdict
-        .requirements
-        .iter()
-        .find(|r| r.requirement == which)?;
-    if which == Requirement::WithinThresholds {
-        return Some((check.met, check.evidence.clone()));
-    }
-    // A rollout's evidence is the stream's count.
-    if let Some(rollout) = &result.observation.rollout {
-        let evidence = match which {
-            Requirement::AnswersInFlight => format!("lost {}", rollout.lost),
-            Requirement::RefusesNew | Requirement::WithinThresholds => String::new(),
-        };
-        return Some((check.met, evidence));
-    }
-    let stop = result.observation.stop_issued_ms.unwrap_or(i64::MAX);
-    let mut outcomes: Vec<&str> = Vec::new();
-    for request in &result.observation.requests {
-        let before = request.sent_ms < stop;
-        let word = request.outcome.name();
-        if before == (which == Requirement::AnswersInFlight) && !outcomes.contains(&word) {
-            outcomes.push(word);
-        }
-    }
-    Some((check.met, outcomes.join(", ")))
 }

@@ -1,5 +1,6 @@
-//! The command line: parses arguments, calls the library, shows progress, renders reports, and
-//! picks the exit code. It belongs to the binary, not to the library's API.
+//! The `shutdown-harness` command: parses arguments, calls the library, shows progress, renders
+//! reports, and picks the exit code. A crate of its own, so that the library's users build
+//! none of what only the command needs (clap, indicatif, console, comfy-table).
 
 mod args;
 mod commands;
@@ -7,6 +8,7 @@ mod events;
 mod interrupt;
 mod live;
 mod slices;
+mod table;
 
 use std::process::ExitCode;
 
@@ -22,7 +24,8 @@ pub const EXIT_ERROR: u8 = 2;
 
 /// Runs the command line; returns the process's exit code. SIGINT, SIGTERM and SIGHUP stop the
 /// command the same way (see [`interrupt`]).
-pub async fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let run_id = shutdown_harness::new_run_id();
     let mut signals = match interrupt::Signals::install() {

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use console::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use shutdown_harness::report::{human, line, table};
+use shutdown_harness::report::{human, line};
+
+use crate::table;
 
 use super::events::EventLog;
 use shutdown_harness::{BuildEvent, Reporter, RunEvent, RunResults, ScenarioResult};

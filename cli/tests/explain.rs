@@ -1,6 +1,7 @@
 //! `explain` agrees with what was measured on this engine, image by image; its Dockerfile reading
 //! flags what hadolint's DL3025 flags and what it misses. The image tests need a Docker engine.
 
+#[path = "../../harness/tests/common/mod.rs"]
 mod common;
 
 use shutdown_harness::explain::{

@@ -1,6 +1,7 @@
 //! The variant matrix: a representative subset runs on the engine, the CLI lists and slices the
 //! scenario files, and the nightly workflow is built from that slicing.
 
+#[path = "../../harness/tests/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeMap;

@@ -3,6 +3,7 @@
 //! image without `sleep`, the orchestrator's own wait), each loss attributed from the
 //! balancer's own log to the replica it went to; and `check --rollout` on our image.
 
+#[path = "../../harness/tests/common/mod.rs"]
 mod common;
 
 use std::time::Duration;

@@ -1,0 +1,39 @@
+//! A requirement's verdict in short, with the outcomes that show it: what the verdict tables
+//! (text, HTML, Markdown) print in their requirement columns.
+
+use crate::results::ScenarioResult;
+use crate::verdict::Requirement;
+
+/// Whether `which` was met (None: not tested), and the outcomes of the requests that are its
+/// evidence (those sent before the stop for R1, after it for R2); None when it was not judged.
+pub fn requirement_outcomes(
+    result: &ScenarioResult,
+    which: Requirement,
+) -> Option<(Option<bool>, String)> {
+    let check = result
+        .verdict
+        .requirements
+        .iter()
+        .find(|r| r.requirement == which)?;
+    if which == Requirement::WithinThresholds {
+        return Some((check.met, check.evidence.clone()));
+    }
+    // A rollout's evidence is the stream's count.
+    if let Some(rollout) = &result.observation.rollout {
+        let evidence = match which {
+            Requirement::AnswersInFlight => format!("lost {}", rollout.lost),
+            Requirement::RefusesNew | Requirement::WithinThresholds => String::new(),
+        };
+        return Some((check.met, evidence));
+    }
+    let stop = result.observation.stop_issued_ms.unwrap_or(i64::MAX);
+    let mut outcomes: Vec<&str> = Vec::new();
+    for request in &result.observation.requests {
+        let before = request.sent_ms < stop;
+        let word = request.outcome.name();
+        if before == (which == Requirement::AnswersInFlight) && !outcomes.contains(&word) {
+            outcomes.push(word);
+        }
+    }
+    Some((check.met, outcomes.join(", ")))
+}
