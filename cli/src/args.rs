@@ -222,7 +222,8 @@ pub struct CheckArgs {
     #[arg(long, requires = "rollout")]
     pub address_reuse: bool,
     /// The most of the stream that may be lost: a count (5) or a share of it (0.1%); exit 1
-    /// past it. Needs --load or --rollout.
+    /// past it. For one stop, of what was sent before the signal (later requests are refused
+    /// by a correct server); for --rollout, of the whole stream. Needs --load or --rollout.
     #[arg(long, value_name = "N|P%", value_parser = parse_limit)]
     pub max_lost: Option<Limit>,
     /// The most of the stream that may be cut (accepted, then not completed): 5 or 0.1%. Only

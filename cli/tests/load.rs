@@ -278,8 +278,8 @@ async fn check_thresholds_fail_with_their_evidence_and_pass_when_kept() {
             (output.status.code(), report)
         })
     };
-    let breached = check(&["--max-p99", "1ms", "--max-lost", "100%"]);
-    let kept = check(&["--max-p99", "10s", "--max-lost", "100%"]);
+    let breached = check(&["--max-p99", "1ms", "--max-lost", "0%"]);
+    let kept = check(&["--max-p99", "10s", "--max-lost", "5%"]);
 
     let (code, report) = breached.join().expect("joins");
     let thresholds = requirement(&report, "within-thresholds");
@@ -297,9 +297,9 @@ async fn check_thresholds_fail_with_their_evidence_and_pass_when_kept() {
     let thresholds = requirement(&report, "within-thresholds");
     assert_eq!(thresholds["met"], true, "{report:#}");
     assert!(
-        thresholds["evidence"]
-            .as_str()
-            .is_some_and(|e| e.contains("lost-rate") && e.contains("within at most 100%")),
+        thresholds["evidence"].as_str().is_some_and(
+            |e| e.contains("lost-rate-before-signal") && e.contains("within at most 5%")
+        ),
         "{report:#}"
     );
     assert_eq!(code, Some(0), "{report:#}");

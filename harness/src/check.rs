@@ -64,7 +64,9 @@ pub struct CheckOptions {
     /// Instead of one stop, a rolling update of replicas of the image behind HAProxy, under
     /// the stream (`load`, or 100 requests/s of `path`).
     pub rollout: Option<RolloutSpec>,
-    /// The most of the stream that may be lost (a count, or a share of what was sent).
+    /// The most of the stream that may be lost (a count, or a share of what was sent): for one
+    /// stop, of the requests sent before the signal (those sent after it are refused by a
+    /// server that shuts down correctly); for a rollout, of the whole stream.
     pub max_lost: Option<Limit>,
     /// The most of the stream that may be cut (accepted, then not completed).
     pub max_cut: Option<Limit>,
@@ -102,12 +104,14 @@ impl CheckOptions {
     fn limits(&self) -> (Vec<LoadExpectation>, Vec<LoadThreshold>) {
         let mut counts = Vec::new();
         let mut thresholds = Vec::new();
-        for (limit, what) in [
-            (self.max_lost, LoadWhat::Lost),
-            (self.max_cut, LoadWhat::Cut),
+        // One stop: what the server should have answered is what was sent before the signal.
+        let lost_phase = self.rollout.is_none().then_some(Phase::BeforeSignal);
+        for (limit, what, phase) in [
+            (self.max_lost, LoadWhat::Lost, lost_phase),
+            (self.max_cut, LoadWhat::Cut, None),
         ] {
             if let Some(limit) = limit {
-                let (count, share) = limit.on(what);
+                let (count, share) = limit.on(what, phase);
                 counts.extend(count);
                 thresholds.extend(share);
             }
@@ -259,12 +263,14 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
                 (r.name.clone(), expected)
             })
             .collect(),
-        // Every request of the stream sent before the signal is answered; what comes after is
-        // reported, not judged (through docker-proxy a user's server that closed its listener
-        // cannot be told from one that cut a request), unless the user set thresholds.
+        // Every request of the stream sent before the signal is answered, unless the user says
+        // how many may be lost; what comes after is reported, not judged (through docker-proxy
+        // a user's server that closed its listener cannot be told from one that cut a request),
+        // unless the user set thresholds.
         load: options
             .load
             .iter()
+            .filter(|_| options.max_lost.is_none())
             .map(|_| LoadExpectation {
                 what: LoadWhat::Ok,
                 phase: Some(Phase::BeforeSignal),

@@ -445,13 +445,17 @@ impl Limit {
             .map_err(|_| format!("{text:?} is not a count (5) or a share (0.1%)"))
     }
 
-    /// As a count bound or a rate threshold on `what` over the whole stream.
-    pub fn on(self, what: LoadWhat) -> (Option<LoadExpectation>, Option<LoadThreshold>) {
+    /// As a count bound or a rate threshold on `what` in `phase` (None: the whole stream).
+    pub fn on(
+        self,
+        what: LoadWhat,
+        phase: Option<Phase>,
+    ) -> (Option<LoadExpectation>, Option<LoadThreshold>) {
         match self {
             Limit::Count(n) => (
                 Some(LoadExpectation {
                     what,
-                    phase: None,
+                    phase,
                     bound: Bound::AtMost(n),
                 }),
                 None,
@@ -460,7 +464,7 @@ impl Limit {
                 None,
                 Some(LoadThreshold::Rate {
                     what,
-                    phase: None,
+                    phase,
                     at_most_ppm: ppm,
                 }),
             ),
