@@ -186,7 +186,8 @@ pub struct CheckArgs {
     /// The path the stream asks for [default: PATH].
     #[arg(long, value_name = "PATH", value_parser = parse_path, requires = "load")]
     pub load_path: Option<String>,
-    /// The stream's client: `fresh` (a connection per request) or `pooled` (keep-alive).
+    /// The stream's client: `fresh` (a connection per request), `pooled` (keep-alive) or
+    /// `reqwest` (reqwest with its defaults).
     #[arg(long, value_enum, default_value_t = LoadClient::Fresh, requires = "load")]
     pub load_client: LoadClient,
     /// Instead of one stop: a rolling update of replicas of the image behind HAProxy, under a
@@ -243,8 +244,10 @@ pub struct CheckArgs {
 pub enum LoadClient {
     /// A new connection per request.
     Fresh,
-    /// A pool of keep-alive connections.
+    /// A pool of keep-alive connections, noting which one each request went out on.
     Pooled,
+    /// reqwest with its default settings: what a reqwest user gets.
+    Reqwest,
 }
 
 #[derive(Debug, Args)]

@@ -119,6 +119,7 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
                     client: match args.load_client {
                         LoadClient::Fresh => ClientProfile::Fresh,
                         LoadClient::Pooled => ClientProfile::Pooled,
+                        LoadClient::Reqwest => ClientProfile::Reqwest,
                     },
                 }),
                 rollout: args.rollout.then(|| RolloutSpec {

@@ -12,23 +12,32 @@ pub enum ClientProfile {
     /// A new connection per request (`Connection: close`).
     Fresh,
     /// A pool of keep-alive connections reused from request to request, as services call
-    /// each other (hyper-util's pooled client, the one inside reqwest, with reqwest's settings).
+    /// each other (hyper-util's pooled client, the one inside reqwest, with reqwest's settings),
+    /// noting which connection each request went out on.
     Pooled,
+    /// reqwest itself, with its default settings: what a reqwest user gets (it cannot say which
+    /// connection a request went out on).
+    Reqwest,
 }
 
 impl ClientProfile {
-    /// Both, in display order.
-    pub const ALL: [ClientProfile; 2] = [ClientProfile::Fresh, ClientProfile::Pooled];
+    /// Every one, in display order.
+    pub const ALL: [ClientProfile; 3] = [
+        ClientProfile::Fresh,
+        ClientProfile::Pooled,
+        ClientProfile::Reqwest,
+    ];
 
     /// The name in scenario files, flags and reports.
     pub fn name(self) -> &'static str {
         match self {
             ClientProfile::Fresh => "fresh",
             ClientProfile::Pooled => "pooled",
+            ClientProfile::Reqwest => "reqwest",
         }
     }
 
-    /// Parses `fresh` or `pooled`.
+    /// Parses `fresh`, `pooled` or `reqwest`.
     pub fn parse(text: &str) -> Option<ClientProfile> {
         ClientProfile::ALL
             .into_iter()
@@ -50,6 +59,8 @@ pub enum Connection {
     New,
     /// Kept alive from an earlier request.
     Reused,
+    /// The client does not say (reqwest).
+    Unknown,
 }
 
 /// What one request of a stream met. Times are µs from the stream's start; `sent_us` is when

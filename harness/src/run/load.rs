@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client;
 use crate::events::{Event, EventKind};
 use crate::run::pooled::PooledClient;
+use crate::run::reqwest_client::ReqwestClient;
 use crate::run::sink::{EventSink, Message};
 use crate::traffic::{ClientProfile, Connection, LoadRecord, LoadSpec};
 
@@ -23,10 +24,12 @@ const BATCH_EVERY: Duration = Duration::from_millis(100);
 /// How long the stream goes on after the server exited, to see what comes after the exit.
 const AFTER_EXIT: Duration = Duration::from_millis(300);
 
-/// The stream's client: a connection per request, or a pool of keep-alive ones.
+/// The stream's client: a connection per request, a pool of keep-alive ones that notes each
+/// request's connection, or reqwest itself.
 enum Client {
     Fresh(SocketAddr),
     Pooled(Box<PooledClient>),
+    Reqwest(Box<ReqwestClient>),
 }
 
 impl Client {
@@ -46,6 +49,7 @@ impl Client {
                 )
             }
             Client::Pooled(pool) => pool.get(path, id, deadline).await,
+            Client::Reqwest(client) => client.get(path, id, deadline).await,
         }
     }
 }
@@ -123,6 +127,7 @@ async fn stream_on_this_thread(
     let client = Arc::new(match spec.client {
         ClientProfile::Fresh => Client::Fresh(addr),
         ClientProfile::Pooled => Client::Pooled(Box::new(PooledClient::new(addr))),
+        ClientProfile::Reqwest => Client::Reqwest(Box::new(ReqwestClient::new(addr))),
     });
     let done: Arc<Mutex<Vec<LoadRecord>>> = Arc::default();
     let path: Arc<str> = Arc::from(spec.path.as_str());

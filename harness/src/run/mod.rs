@@ -9,6 +9,7 @@ mod logs;
 mod pooled;
 mod process;
 pub(crate) mod ready;
+mod reqwest_client;
 mod rollout;
 mod schedule;
 mod sink;

@@ -110,7 +110,7 @@ impl FileCx<'_> {
                 .map(|c| c.name().to_string())
                 .ok_or_else(|| {
                     format!(
-                        "unknown client {text:?}: write \"fresh\" (a connection per request) or \"pooled\" (keep-alive)"
+                        "unknown client {text:?}: write \"fresh\" (a connection per request), \"pooled\" (keep-alive, noting each connection) or \"reqwest\" (reqwest with its defaults)"
                     )
                 }),
             "keep-alive" => text

@@ -78,7 +78,7 @@ impl FileCx<'_> {
                     self.error(
                         name.span().start,
                         format!(
-                            "unknown client {:?} for {}: write \"fresh\" (a connection per request) or \"pooled\" (keep-alive)",
+                            "unknown client {:?} for {}: write \"fresh\" (a connection per request), \"pooled\" (keep-alive, noting each connection) or \"reqwest\" (reqwest with its defaults)",
                             name.get_ref(),
                             cx.what
                         ),
