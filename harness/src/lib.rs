@@ -91,8 +91,8 @@ pub use scenario::{
 };
 pub use scenario_file::{Diagnostic, ScenarioFileError, load as load_scenarios};
 pub use traffic::{
-    Bound, ClientProfile, Connection, LoadExpectation, LoadRecord, LoadSpec, LoadWhat, MAX_RATE,
-    Phase,
+    Bound, ClientProfile, Connection, DEFAULT_CONNECTIONS, LoadExpectation, LoadRecord, LoadSpec,
+    LoadWhat, MAX_CONNECTIONS, MAX_RATE, Phase,
 };
 pub use variant::{Base, ServerMode, StopSignal, Variant};
 pub use verdict::{Requirement, RequirementCheck, Verdict};

@@ -13,22 +13,48 @@ pub enum ClientProfile {
     Fresh,
     /// A pool of keep-alive connections reused from request to request, as services call
     /// each other (hyper-util's pooled client, the one inside reqwest, with reqwest's settings).
+    /// It opens another connection whenever every open one is busy.
     Pooled,
+    /// A fixed set of keep-alive connections ([`LoadSpec::connections`]), at most one request
+    /// in flight on each, as wrk2 drives them: when every connection is busy a request waits
+    /// for one, and its departure lag shows it. The generator for production rates.
+    Fixed,
 }
 
 impl ClientProfile {
-    /// Both, in display order.
-    pub const ALL: [ClientProfile; 2] = [ClientProfile::Fresh, ClientProfile::Pooled];
+    /// Every client, in display order.
+    pub const ALL: [ClientProfile; 3] = [
+        ClientProfile::Fresh,
+        ClientProfile::Pooled,
+        ClientProfile::Fixed,
+    ];
 
     /// The name in scenario files, flags and reports.
     pub fn name(self) -> &'static str {
         match self {
             ClientProfile::Fresh => "fresh",
             ClientProfile::Pooled => "pooled",
+            ClientProfile::Fixed => "fixed",
         }
     }
 
-    /// Parses `fresh` or `pooled`.
+    /// What each client does, for diagnostics that list them.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ClientProfile::Fresh => "a connection per request",
+            ClientProfile::Pooled => "keep-alive, a new connection whenever all are busy",
+            ClientProfile::Fixed => "a fixed set of keep-alive connections, as wrk2",
+        }
+    }
+
+    /// The clients as a diagnostic lists them: `"fresh" (a connection per request), ...`.
+    pub fn choices() -> String {
+        ClientProfile::ALL
+            .map(|c| format!("\"{}\" ({})", c.name(), c.describe()))
+            .join(", ")
+    }
+
+    /// Parses `fresh`, `pooled` or `fixed`.
     pub fn parse(text: &str) -> Option<ClientProfile> {
         ClientProfile::ALL
             .into_iter()
@@ -84,10 +110,28 @@ pub struct LoadSpec {
     pub path: String,
     /// The client.
     pub client: ClientProfile,
+    /// How many connections the `fixed` client keeps (None: [`DEFAULT_CONNECTIONS`]); the
+    /// other clients take none.
+    pub connections: Option<u16>,
+}
+
+impl LoadSpec {
+    /// How many connections the `fixed` client keeps.
+    pub fn fixed_connections(&self) -> u16 {
+        self.connections
+            .unwrap_or(DEFAULT_CONNECTIONS)
+            .clamp(1, MAX_CONNECTIONS)
+    }
 }
 
 /// The most requests per second a stream may ask for.
 pub const MAX_RATE: u32 = 100_000;
+
+/// How many connections the `fixed` client keeps when the load names no count (wrk's usual
+/// `-c64`): enough for 640 requests/s of a 100 ms handler before requests wait.
+pub const DEFAULT_CONNECTIONS: u16 = 64;
+/// The most connections a `fixed` client may keep: each is a file descriptor.
+pub const MAX_CONNECTIONS: u16 = 4096;
 
 #[cfg(test)]
 mod tests {
@@ -126,6 +170,11 @@ mod tests {
     #[test]
     fn clients_parse_by_name() {
         assert_eq!(ClientProfile::parse("pooled"), Some(ClientProfile::Pooled));
+        assert_eq!(ClientProfile::parse("fixed"), Some(ClientProfile::Fixed));
+        for client in ClientProfile::ALL {
+            assert_eq!(ClientProfile::parse(client.name()), Some(client));
+            assert!(ClientProfile::choices().contains(client.name()));
+        }
         assert_eq!(ClientProfile::parse("keepalive"), None);
     }
 }

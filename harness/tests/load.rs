@@ -115,6 +115,7 @@ async fn a_stream_on_a_bare_process_is_refused_once_the_listener_closes() {
             duration: std::time::Duration::from_secs(2),
             path: "/?delay=50ms".to_string(),
             client: ClientProfile::Fresh,
+            connections: None,
         }),
         expect: Default::default(),
         ..base

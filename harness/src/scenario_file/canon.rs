@@ -110,7 +110,8 @@ impl FileCx<'_> {
                 .map(|c| c.name().to_string())
                 .ok_or_else(|| {
                     format!(
-                        "unknown client {text:?}: write \"fresh\" (a connection per request) or \"pooled\" (keep-alive)"
+                        "unknown client {text:?}: write one of {}",
+                        crate::traffic::ClientProfile::choices()
                     )
                 }),
             "keep-alive" => text

@@ -185,9 +185,13 @@ pub struct CheckArgs {
     /// The path the stream asks for [default: PATH].
     #[arg(long, value_name = "PATH", value_parser = parse_path, requires = "load")]
     pub load_path: Option<String>,
-    /// The stream's client: `fresh` (a connection per request) or `pooled` (keep-alive).
+    /// The stream's client: `fresh` (a connection per request), `pooled` (keep-alive, a new
+    /// connection whenever all are busy) or `fixed` (a fixed set of keep-alive connections).
     #[arg(long, value_enum, default_value_t = LoadClient::Fresh, requires = "load")]
     pub load_client: LoadClient,
+    /// How many connections `--load-client fixed` keeps [default: 64].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(shutdown_harness::MAX_CONNECTIONS)), requires = "load")]
+    pub load_connections: Option<u16>,
     /// Instead of one stop: a rolling update of replicas of the image behind HAProxy, under a
     /// steady stream (`--load`, else 100/s of PATH); --stop-timeout is the termination grace.
     #[arg(long)]
@@ -229,8 +233,10 @@ pub struct CheckArgs {
 pub enum LoadClient {
     /// A new connection per request.
     Fresh,
-    /// A pool of keep-alive connections.
+    /// A pool of keep-alive connections, a new one whenever all are busy (reqwest's pool).
     Pooled,
+    /// A fixed set of keep-alive connections, one request in flight on each (as wrk2).
+    Fixed,
 }
 
 #[derive(Debug, Args)]

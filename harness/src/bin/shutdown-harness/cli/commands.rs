@@ -119,7 +119,9 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
                     client: match args.load_client {
                         LoadClient::Fresh => ClientProfile::Fresh,
                         LoadClient::Pooled => ClientProfile::Pooled,
+                        LoadClient::Fixed => ClientProfile::Fixed,
                     },
+                    connections: args.load_connections,
                 }),
                 rollout: args.rollout.then(|| RolloutSpec {
                     replicas: args.replicas,
