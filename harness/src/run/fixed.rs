@@ -609,3 +609,304 @@ fn push_decimal(out: &mut Vec<u8>, n: u32) {
 fn micros(duration: Duration) -> u32 {
     u32::try_from(duration.as_micros()).unwrap_or(u32::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::traffic::{ClientProfile, LoadSpec};
+
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+
+    /// What the test server does on each connection.
+    #[derive(Clone, Copy)]
+    enum Peer {
+        /// Answers every request with `OK`, keeping the connection.
+        KeepAlive,
+        /// Answers each request `after` it arrived.
+        Slow(Duration),
+        /// Answers the first request, then closes the connection while it is idle.
+        CloseWhenIdle,
+        /// Answers the first request; reads the second and closes without a byte, with a
+        /// reset when `reset`.
+        DropSecond { reset: bool },
+        /// Answers every request with these bytes, then closes.
+        Raw(&'static [u8]),
+    }
+
+    /// A server on 127.0.0.1 that treats each connection as `peer` says; counts connections.
+    async fn serve(peer: Peer) -> (SocketAddr, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(connection(socket, peer));
+            }
+        });
+        (addr, accepted)
+    }
+
+    async fn connection(mut socket: TcpStream, peer: Peer) {
+        let mut buf = Vec::new();
+        let mut answered = 0;
+        while read_head(&mut socket, &mut buf).await {
+            match peer {
+                Peer::DropSecond { reset } if answered == 1 => {
+                    if reset {
+                        socket.set_zero_linger().unwrap();
+                    }
+                    return;
+                }
+                Peer::Slow(after) => tokio::time::sleep(after).await,
+                Peer::Raw(bytes) => {
+                    let _ = socket.write_all(bytes).await;
+                    return;
+                }
+                _ => {}
+            }
+            if socket.write_all(OK).await.is_err() {
+                return;
+            }
+            answered += 1;
+            if matches!(peer, Peer::CloseWhenIdle) {
+                return;
+            }
+        }
+    }
+
+    /// Reads one request head; false at the end of the connection.
+    async fn read_head(socket: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
+        loop {
+            if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                buf.drain(..at + 4);
+                return true;
+            }
+            let mut chunk = [0u8; 1024];
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// The fixed client's stream to `addr` at `rate` for `duration` on `connections`, by id.
+    async fn stream(
+        addr: SocketAddr,
+        rate: u32,
+        duration: Duration,
+        connections: u16,
+        deadline: Duration,
+    ) -> Vec<LoadRecord> {
+        let spec = LoadSpec {
+            rate,
+            duration,
+            path: "/".to_string(),
+            client: ClientProfile::Fixed,
+            connections: Some(connections),
+        };
+        let mut records = crate::load_stream(&spec, addr, deadline).await;
+        records.sort_by_key(|r| r.id);
+        records
+    }
+
+    /// How many requests the open model makes due in `duration` at `rate`.
+    fn due(rate: u32, duration: Duration) -> usize {
+        duration
+            .as_nanos()
+            .div_ceil((Duration::from_secs(1) / rate).as_nanos()) as usize
+    }
+
+    const DEADLINE: Duration = Duration::from_secs(5);
+
+    #[tokio::test]
+    async fn every_request_is_recorded_once_on_at_most_its_connections() {
+        let (addr, accepted) = serve(Peer::KeepAlive).await;
+        let duration = Duration::from_millis(500);
+        let records = stream(addr, 2000, duration, 4, DEADLINE).await;
+        assert_eq!(records.len(), due(2000, duration));
+        let ids: HashSet<u32> = records.iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), records.len(), "an id recorded twice");
+        assert!(records.iter().all(|r| (r.outcome, r.status) == (Outcome::Ok, 200)));
+        let new = records
+            .iter()
+            .filter(|r| r.connection == Connection::New)
+            .count();
+        assert!((1..=4).contains(&new), "{new} connections opened");
+        assert!(accepted.load(Ordering::SeqCst) <= 4);
+        assert!(
+            records
+                .iter()
+                .all(|r| r.sent_us <= r.started_us && r.started_us <= r.done_us)
+        );
+    }
+
+    /// The open model: a server answering 80 requests/s on 4 connections, asked for 1000/s.
+    /// Nothing is dropped from the record; requests wait for a connection, and their
+    /// departure lag says so.
+    #[tokio::test]
+    async fn a_rate_the_server_cannot_sustain_waits_and_loses_no_record() {
+        let (addr, accepted) = serve(Peer::Slow(Duration::from_millis(50))).await;
+        let duration = Duration::from_millis(300);
+        let records = stream(addr, 1000, duration, 4, DEADLINE).await;
+        assert_eq!(records.len(), due(1000, duration));
+        assert!(records.iter().all(|r| r.outcome == Outcome::Ok));
+        assert!(accepted.load(Ordering::SeqCst) <= 4);
+        let latest = records
+            .iter()
+            .map(|r| r.started_us - r.sent_us)
+            .max()
+            .unwrap_or(0);
+        // 300 requests through 4 connections at 50 ms each leave over 3.75 s.
+        assert!(latest > 2_000_000, "the latest left {latest} µs late");
+    }
+
+    /// A server that does not answer within the deadline: every request is still recorded,
+    /// as a timeout, and the connections it held are not used again.
+    #[tokio::test]
+    async fn timeouts_are_recorded_and_their_connections_dropped() {
+        let (addr, accepted) = serve(Peer::Slow(Duration::from_secs(10))).await;
+        let duration = Duration::from_millis(100);
+        let records = stream(addr, 100, duration, 2, Duration::from_millis(200)).await;
+        assert_eq!(records.len(), due(100, duration));
+        assert!(records.iter().all(|r| r.outcome == Outcome::Timeout));
+        assert!(records.iter().all(|r| r.connection == Connection::New));
+        assert_eq!(accepted.load(Ordering::SeqCst), records.len());
+    }
+
+    /// A close while the connection is idle is noticed: the next request goes out on a new
+    /// connection and is answered.
+    #[tokio::test]
+    async fn a_connection_closed_while_idle_is_replaced() {
+        let (addr, _) = serve(Peer::CloseWhenIdle).await;
+        let duration = Duration::from_millis(500);
+        let records = stream(addr, 20, duration, 1, DEADLINE).await;
+        assert_eq!(records.len(), 10);
+        for record in &records {
+            assert_eq!(
+                (record.outcome, record.connection),
+                (Outcome::Ok, Connection::New),
+                "{record:?}"
+            );
+        }
+    }
+
+    /// The server reads a request on a kept-alive connection and closes it without a byte:
+    /// an empty reply on a reused connection; the client reconnects for the next one.
+    #[tokio::test]
+    async fn a_close_without_an_answer_is_an_empty_reply_and_the_client_reconnects() {
+        let (addr, _) = serve(Peer::DropSecond { reset: false }).await;
+        let records = stream(addr, 20, Duration::from_millis(250), 1, DEADLINE).await;
+        let seen: Vec<(Outcome, Connection)> =
+            records.iter().map(|r| (r.outcome, r.connection)).collect();
+        assert_eq!(
+            seen,
+            [
+                (Outcome::Ok, Connection::New),
+                (Outcome::EmptyReply, Connection::Reused),
+                (Outcome::Ok, Connection::New),
+                (Outcome::EmptyReply, Connection::Reused),
+                (Outcome::Ok, Connection::New),
+            ]
+        );
+        assert_eq!(records[1].status, 0);
+    }
+
+    /// The same with a reset: `reset`, not an empty reply.
+    #[tokio::test]
+    async fn a_reset_without_an_answer_is_a_reset() {
+        let (addr, _) = serve(Peer::DropSecond { reset: true }).await;
+        let records = stream(addr, 20, Duration::from_millis(150), 1, DEADLINE).await;
+        let seen: Vec<(Outcome, Connection)> =
+            records.iter().map(|r| (r.outcome, r.connection)).collect();
+        assert_eq!(
+            seen,
+            [
+                (Outcome::Ok, Connection::New),
+                (Outcome::Reset, Connection::Reused),
+                (Outcome::Ok, Connection::New),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_refused() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let records = stream(addr, 100, Duration::from_millis(50), 2, DEADLINE).await;
+        assert_eq!(records.len(), 5);
+        assert!(
+            records
+                .iter()
+                .all(|r| (r.outcome, r.connection) == (Outcome::Refused, Connection::New))
+        );
+    }
+
+    /// One request answered with `bytes`, then the close: its outcome and status.
+    async fn answered_with(bytes: &'static [u8]) -> (Outcome, u16) {
+        let (addr, _) = serve(Peer::Raw(bytes)).await;
+        let records = stream(addr, 10, Duration::from_millis(1), 1, DEADLINE).await;
+        assert_eq!(records.len(), 1);
+        (records[0].outcome, records[0].status)
+    }
+
+    #[tokio::test]
+    async fn bodies_are_read_to_their_end_however_they_are_framed() {
+        assert_eq!(
+            answered_with(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+                .await,
+            (Outcome::Ok, 200)
+        );
+        assert_eq!(
+            answered_with(b"HTTP/1.1 200 OK\r\n\r\nuntil the close").await,
+            (Outcome::Ok, 200)
+        );
+        assert_eq!(
+            answered_with(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n").await,
+            (Outcome::Ok, 204)
+        );
+        assert_eq!(
+            answered_with(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n").await,
+            (Outcome::HttpError, 503)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_cut_short_is_truncated() {
+        assert_eq!(
+            answered_with(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc").await,
+            (Outcome::Truncated, 200)
+        );
+        assert_eq!(
+            answered_with(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n").await,
+            (Outcome::Truncated, 200)
+        );
+    }
+
+    #[tokio::test]
+    async fn half_a_head_then_the_close_is_an_empty_reply() {
+        assert_eq!(
+            answered_with(b"HTTP/1.1 200 OK\r\ncontent-").await,
+            (Outcome::EmptyReply, 0)
+        );
+    }
+
+    #[test]
+    fn heads_carry_the_id_in_decimal() {
+        for n in [0, 7, 10, 4_294_967_295] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+        assert_eq!(last_token(b"gzip, chunked"), b"chunked");
+        assert_eq!(last_token(b"chunked"), b"chunked");
+    }
+}
