@@ -191,7 +191,10 @@ async fn a_fixed_stream_on_a_bare_process_records_every_request_on_its_connectio
         .expect("a load");
     assert_eq!(load.client, ClientProfile::Fixed);
     for (index, request) in load.requests.iter().enumerate() {
-        assert_eq!(request.record.id as usize, index, "a request missing: {text}");
+        assert_eq!(
+            request.record.id as usize, index,
+            "a request missing: {text}"
+        );
     }
     assert!(load.summary.total.sent >= 950, "{text}");
     let opened_before_signal = load

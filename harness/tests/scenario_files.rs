@@ -747,10 +747,7 @@ fn a_fixed_load_takes_a_connection_count_and_only_it_does() {
     .expect("a fixed load with connections is valid");
     let load = scenarios[0].load.as_ref().expect("a load");
     assert_eq!(load.client, shutdown_harness::ClientProfile::Fixed);
-    assert_eq!(
-        (load.connections, load.fixed_connections()),
-        (Some(16), 16)
-    );
+    assert_eq!((load.connections, load.fixed_connections()), (Some(16), 16));
     let scenarios = parse(
         &workspace(),
         &path,
@@ -778,6 +775,11 @@ fn a_fixed_load_takes_a_connection_count_and_only_it_does() {
     assert_one_error(
         &errors(&cell(r#"{ rate = 100, duration = "1s", client = "wrk" }"#)),
         "scenarios/test.toml:",
-        &["unknown client \"wrk\"", "\"fresh\"", "\"pooled\"", "\"fixed\""],
+        &[
+            "unknown client \"wrk\"",
+            "\"fresh\"",
+            "\"pooled\"",
+            "\"fixed\"",
+        ],
     );
 }

@@ -734,7 +734,11 @@ mod tests {
         assert_eq!(records.len(), due(2000, duration));
         let ids: HashSet<u32> = records.iter().map(|r| r.id).collect();
         assert_eq!(ids.len(), records.len(), "an id recorded twice");
-        assert!(records.iter().all(|r| (r.outcome, r.status) == (Outcome::Ok, 200)));
+        assert!(
+            records
+                .iter()
+                .all(|r| (r.outcome, r.status) == (Outcome::Ok, 200))
+        );
         let new = records
             .iter()
             .filter(|r| r.connection == Connection::New)
@@ -861,8 +865,10 @@ mod tests {
     #[tokio::test]
     async fn bodies_are_read_to_their_end_however_they_are_framed() {
         assert_eq!(
-            answered_with(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
-                .await,
+            answered_with(
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+            )
+            .await,
             (Outcome::Ok, 200)
         );
         assert_eq!(
@@ -886,7 +892,8 @@ mod tests {
             (Outcome::Truncated, 200)
         );
         assert_eq!(
-            answered_with(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n").await,
+            answered_with(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n")
+                .await,
             (Outcome::Truncated, 200)
         );
     }
