@@ -31,8 +31,8 @@ use shutdown_harness::{ClientProfile, Connection, LoadRecord, LoadSpec, Outcome,
 /// How long wrk and each step of ours run. A stream's first 100 ms or so, while its
 /// connections are opened all at once, leave late at tens of thousands of requests a second:
 /// over 3 s that alone was 1% of the requests, so a step lasts long enough for the stream's
-/// steady state to be what is measured.
-const STEP: Duration = Duration::from_secs(10);
+/// steady state to weigh more (10 s steps made a run last 8 minutes).
+const STEP: Duration = Duration::from_secs(5);
 /// A rate is sustained when this share of requests left within [`ON_TIME`] of their schedule
 /// (the p99 departure lag is at most [`ON_TIME`]).
 const ON_TIME_SHARE: f64 = 0.99;
