@@ -186,10 +186,14 @@ pub struct CheckArgs {
     /// The path the stream asks for [default: PATH].
     #[arg(long, value_name = "PATH", value_parser = parse_path, requires = "load")]
     pub load_path: Option<String>,
-    /// The stream's client: `fresh` (a connection per request), `pooled` (keep-alive) or
-    /// `reqwest` (reqwest with its defaults).
+    /// The stream's client: `fresh` (a connection per request), `pooled` (keep-alive, a new
+    /// connection whenever all are busy), `reqwest` (reqwest with its defaults) or `fixed` (a
+    /// fixed set of keep-alive connections).
     #[arg(long, value_enum, default_value_t = LoadClient::Fresh, requires = "load")]
     pub load_client: LoadClient,
+    /// How many connections `--load-client fixed` keeps [default: 64].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(shutdown_harness::MAX_CONNECTIONS)), requires = "load")]
+    pub load_connections: Option<u16>,
     /// Instead of one stop: a rolling update of replicas of the image behind HAProxy, under a
     /// steady stream (`--load`, else 100/s of PATH); --stop-timeout is the termination grace.
     #[arg(long)]
@@ -244,10 +248,13 @@ pub struct CheckArgs {
 pub enum LoadClient {
     /// A new connection per request.
     Fresh,
-    /// A pool of keep-alive connections, noting which one each request went out on.
+    /// A pool of keep-alive connections, a new one whenever all are busy (reqwest's pool),
+    /// noting which one each request went out on.
     Pooled,
     /// reqwest with its default settings: what a reqwest user gets.
     Reqwest,
+    /// A fixed set of keep-alive connections, one request in flight on each (as wrk2).
+    Fixed,
 }
 
 #[derive(Debug, Args)]

@@ -120,7 +120,9 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
                         LoadClient::Fresh => ClientProfile::Fresh,
                         LoadClient::Pooled => ClientProfile::Pooled,
                         LoadClient::Reqwest => ClientProfile::Reqwest,
+                        LoadClient::Fixed => ClientProfile::Fixed,
                     },
+                    connections: args.load_connections,
                 }),
                 rollout: args.rollout.then(|| RolloutSpec {
                     replicas: args.replicas,

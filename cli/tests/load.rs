@@ -1,6 +1,7 @@
 //! Traffic across the stop on the real engine: a representative subset of
 //! `scenarios/load.toml` (the server drains, cuts, keeps serving; the keep-alive race and the
-//! linger that removes it), the stream on a bare process, and `check --load` through the CLI.
+//! linger that removes it), the stream on a bare process (fresh and fixed clients), and
+//! `check --load` through the CLI.
 
 #[path = "../../harness/tests/common/mod.rs"]
 mod common;
@@ -116,6 +117,7 @@ async fn a_stream_on_a_bare_process_is_refused_once_the_listener_closes() {
             duration: std::time::Duration::from_secs(2),
             path: "/?delay=50ms".to_string(),
             client: ClientProfile::Fresh,
+            connections: None,
         }),
         expect: Default::default(),
         ..base
@@ -150,6 +152,68 @@ async fn a_stream_on_a_bare_process_is_refused_once_the_listener_closes() {
             .iter()
             .all(|r| r.record.outcome != shutdown_harness::Outcome::Timeout)
     );
+}
+
+/// The fixed client on a bare graceful process, across its stop: every request due is in the
+/// record (ids without a gap), on at most its connections before the signal; the drain cuts
+/// nothing; after the exit nothing is answered; every request's departure lag is measured.
+#[tokio::test]
+async fn a_fixed_stream_on_a_bare_process_records_every_request_on_its_connections() {
+    let base = shutdown_harness::reproduce::scenarios(shutdown_harness::reproduce::Timings::fast())
+        .into_iter()
+        .find(|s| s.target == Target::Process && s.name == "process/graceful")
+        .expect("the experiment has a graceful process");
+    let scenario = Scenario {
+        name: "load/process/graceful/fixed".to_string(),
+        requests: Vec::new(),
+        load: Some(LoadSpec {
+            rate: 500,
+            duration: std::time::Duration::from_secs(2),
+            path: "/?delay=20ms".to_string(),
+            client: ClientProfile::Fixed,
+            connections: Some(16),
+        }),
+        expect: Default::default(),
+        ..base
+    };
+    let results = shutdown_harness::run(
+        None,
+        std::slice::from_ref(&scenario),
+        &RunOptions::new(Some(workspace())),
+        &mut (),
+    )
+    .await
+    .expect("the run completes");
+    let text = report::human::render(&results);
+    let load = results.scenarios[0]
+        .observation
+        .load
+        .as_ref()
+        .expect("a load");
+    assert_eq!(load.client, ClientProfile::Fixed);
+    for (index, request) in load.requests.iter().enumerate() {
+        assert_eq!(
+            request.record.id as usize, index,
+            "a request missing: {text}"
+        );
+    }
+    assert!(load.summary.total.sent >= 950, "{text}");
+    let opened_before_signal = load
+        .requests
+        .iter()
+        .filter(|r| {
+            r.phase == Some(Phase::BeforeSignal)
+                && r.record.connection == shutdown_harness::Connection::New
+        })
+        .count();
+    assert!(
+        (1..=16).contains(&opened_before_signal),
+        "{opened_before_signal} connections opened: {text}"
+    );
+    assert_eq!(load.summary.total.cut, 0, "{text}");
+    assert!(load.summary.phase(Phase::BeforeSignal).ok > 0, "{text}");
+    assert_eq!(load.summary.phase(Phase::AfterExit).ok, 0, "{text}");
+    assert!(load.summary.departure_lag.is_some(), "{text}");
 }
 
 /// `check --load` on our exec-form image: the stream's counts in the JSON, and every request
@@ -228,6 +292,10 @@ async fn check_with_a_load_reports_the_stream() {
     }
     assert_eq!(load["rate"], 100, "{stdout}");
     assert_eq!(load["client"], "pooled", "{stdout}");
+    assert!(
+        load["departure_lag_ms"]["p99_ms"].is_number(),
+        "every request's departure lag: {stdout}"
+    );
     let sent = load["total"]["sent"].as_u64().expect("a count");
     assert!(sent >= 190, "{stdout}");
     let records = load["records"]

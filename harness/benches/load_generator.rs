@@ -1,9 +1,20 @@
 //! The load generator measured against wrk in the same run, on the same server's `GET /healthz`
-//! on 127.0.0.1: the highest rate it sustains with every request recorded, as a ratio to wrk's
-//! requests per second, and the memory each recorded request costs.
+//! on 127.0.0.1: for the fixed client and the pooled one, the highest rate each sustains with
+//! every request recorded and answered and 99% of requests leaving within 10 ms of schedule,
+//! as a ratio to wrk's requests per second, and the memory each recorded request costs.
+//!
+//! The machine has 2 cores shared by the server, the generator and wrk. The generator runs on
+//! one thread (as a load does in a run), so it is compared with one thread of wrk (`-t1`) with
+//! as many connections as the fixed client keeps (`-c64`): the server gets the other core in
+//! both cases.
 //!
 //! `scripts/bench-load` builds the server and runs this; by hand:
-//! `cargo bench -p shutdown-harness --bench load_generator -- "$PWD/target/release/server"`.
+//! `cargo bench -p shutdown-harness --bench load_generator -- "$PWD/target/release/server"`,
+//! and `--rate=N` (with `--client=pooled` or `--client=fixed`, the default) for one stream at
+//! one rate, for profiling; `--connections=N` changes the connection count (64) of both.
+//! With `LAG_TIMELINE=1` each stream also prints, for every 50 ms in which a request left more
+//! than 5 ms late, the latest departure, how many left more than 10 ms late, and the slowest
+//! answer: whether lateness comes from the start, a stalled server or the client.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, BufReader, Read};
@@ -17,15 +28,24 @@ use nix::sys::resource::{UsageWho, getrusage};
 use server_contract::LogLine;
 use shutdown_harness::{ClientProfile, Connection, LoadRecord, LoadSpec, Outcome, load_stream};
 
-/// How long wrk and each step of ours run.
-const STEP: Duration = Duration::from_secs(3);
-/// A rate is sustained when this share of requests left within [`ON_TIME`] of their schedule.
+/// How long wrk and each step of ours run. A stream's first 100 ms or so, while its
+/// connections are opened all at once, leave late at tens of thousands of requests a second:
+/// over 3 s that alone was 1% of the requests, so a step lasts long enough for the stream's
+/// steady state to weigh more (10 s steps made a run last 8 minutes).
+const STEP: Duration = Duration::from_secs(5);
+/// A rate is sustained when this share of requests left within [`ON_TIME`] of their schedule
+/// (the p99 departure lag is at most [`ON_TIME`]).
 const ON_TIME_SHARE: f64 = 0.99;
 const ON_TIME: Duration = Duration::from_millis(10);
 /// How many halvings the search for the highest sustained rate makes.
-const SEARCH_STEPS: usize = 7;
+const SEARCH_STEPS: usize = 6;
 /// Each request's deadline.
 const DEADLINE: Duration = Duration::from_secs(5);
+/// The fixed client's connections, and wrk's, unless `--connections=N` says otherwise.
+const CONNECTIONS: u16 = 64;
+/// The targets: a share of wrk's rate, and bytes per recorded request.
+const RATIO_TARGET: f64 = 0.8;
+const BYTES_TARGET: f64 = 200.0;
 
 /// Counts the bytes allocated now, so that memory is measured, not estimated.
 struct Counting;
@@ -74,22 +94,80 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     // `--rate=N`: one stream at that rate, for profiling.
     if let Some(rate) = std::env::args().find_map(|arg| arg.strip_prefix("--rate=")?.parse().ok()) {
+        let client = std::env::args()
+            .find_map(|arg| ClientProfile::parse(arg.strip_prefix("--client=")?))
+            .unwrap_or(ClientProfile::Fixed);
         println!(
-            "  {rate:>7}/s: {}",
-            runtime.block_on(measure(addr, rate, STEP * 2))
+            "  {client} {rate:>7}/s: {}",
+            runtime.block_on(measure(addr, client, rate, STEP))
         );
         return Ok(());
     }
-    let (wrk, wrk_cpu) = wrk_rate(&url)?;
     println!(
-        "wrk: {wrk:.0} requests/s (2 threads, 64 connections, {STEP:?}), {wrk_cpu:.1?} CPU per request"
+        "configuration: {} cores shared by the server, the generator and wrk; the generator on one thread, wrk -t1; {} connections; {STEP:?} a step; GET /healthz on 127.0.0.1",
+        std::thread::available_parallelism().map_or(0, usize::from),
+        connections()
     );
+    let (wrk_before, wrk_cpu) = wrk_rate(&url)?;
+    println!(
+        "wrk -t1 -c{} -d{}s: {wrk_before:.0} requests/s, {wrk_cpu:.1?} CPU per request (its own)",
+        connections(),
+        STEP.as_secs()
+    );
+    let mut found = Vec::new();
+    for client in [ClientProfile::Fixed, ClientProfile::Pooled] {
+        println!("{client} client:");
+        found.push((client, search(&runtime, addr, client, wrk_before)));
+    }
+    // wrk again, after ours: the machine is shared, and the higher of the two is the one
+    // compared with, so that a busy moment during wrk's run cannot flatter the ratio.
+    let (wrk_after, _) = wrk_rate(&url)?;
+    let wrk = wrk_before.max(wrk_after);
+    println!("wrk again: {wrk_after:.0} requests/s; compared with the higher, {wrk:.0} requests/s");
+    println!();
+    for (client, found) in found {
+        let Some((best, held)) = found else {
+            println!("{client:<6}: no rate was sustained; is the machine busy?");
+            continue;
+        };
+        let ratio = f64::from(best.rate) / wrk;
+        println!(
+            "{client:<6}: highest sustained rate {} requests/s (p99 departure lag {:.1?}, {:.1?} CPU per request); ratio to wrk {ratio:.2} (target at least {RATIO_TARGET}: {}); {held:.0} bytes per recorded request (target at most {BYTES_TARGET:.0}, a record is {} bytes: {})",
+            best.rate,
+            best.lag_p99,
+            best.cpu,
+            met(ratio >= RATIO_TARGET),
+            size_of::<LoadRecord>(),
+            met(held <= BYTES_TARGET),
+        );
+    }
+    Ok(())
+}
 
+/// The fixed client's connections, and wrk's.
+fn connections() -> u16 {
+    std::env::args()
+        .find_map(|arg| arg.strip_prefix("--connections=")?.parse().ok())
+        .unwrap_or(CONNECTIONS)
+}
+
+fn met(held: bool) -> &'static str {
+    if held { "met" } else { "not met" }
+}
+
+/// The highest rate `client` sustains, by halving from a quarter above wrk's, with the bytes
+/// its records held per request at half that rate; None when no rate was sustained.
+fn search(
+    runtime: &tokio::runtime::Runtime,
+    addr: SocketAddr,
+    client: ClientProfile,
+    wrk: f64,
+) -> Option<(Step, f64)> {
     let (mut low, mut high) = (0u32, (wrk * 1.25) as u32);
     let mut best: Option<Step> = None;
     for _ in 0..SEARCH_STEPS {
         let rate = (low + high).div_ceil(2);
-        let step = runtime.block_on(measure(addr, rate, STEP));
+        let step = runtime.block_on(measure(addr, client, rate, STEP));
         println!("  {rate:>7}/s: {step}");
         if step.sustained() {
             low = rate;
@@ -98,29 +176,12 @@ fn main() -> anyhow::Result<()> {
             high = rate;
         }
     }
-    let Some(best) = best else {
-        bail!("no rate was sustained; is the machine busy?");
-    };
-
-    // Memory: what the records of a stream hold once it is over, per request, at half the
-    // highest rate for twice as long.
+    let best = best?;
+    // Memory: what the records of a stream hold once it is over, per request.
     let held = runtime
-        .block_on(measure(addr, best.rate / 2, STEP * 2))
+        .block_on(measure(addr, client, (best.rate / 2).max(1), STEP))
         .held;
-    println!();
-    println!(
-        "highest sustained rate, every request recorded: {} requests/s",
-        best.rate
-    );
-    println!(
-        "ratio to wrk: {:.2} (target at least 0.8)",
-        best.rate as f64 / wrk
-    );
-    println!(
-        "memory per recorded request: {held:.0} bytes (target at most 200; a record is {} bytes)",
-        size_of::<LoadRecord>()
-    );
-    Ok(())
+    Some((best, held))
 }
 
 /// Starts the server on a free port and waits for its first log line, which names the address.
@@ -164,7 +225,7 @@ fn wrk_rate(url: &str) -> anyhow::Result<(f64, Duration)> {
     let before = cpu(UsageWho::RUSAGE_CHILDREN);
     let duration = format!("{}s", STEP.as_secs());
     let mut child = Command::new("wrk")
-        .args(["-t2", "-c64", "-d", &duration, url])
+        .args(["-t1", &format!("-c{}", connections()), "-d", &duration, url])
         .stdout(Stdio::piped())
         .spawn()
         .context("cannot run wrk: install it with `apt-get install wrk`")?;
@@ -192,6 +253,7 @@ struct Step {
     ok: usize,
     connections: usize,
     on_time: f64,
+    lag_p99: Duration,
     /// Bytes the records held, per record.
     held: f64,
     cpu: Duration,
@@ -207,13 +269,14 @@ impl std::fmt::Display for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} of {} recorded, {} ok, {} connections, {:.1}% left within {:?} of schedule, {:.1?} CPU per request: {}",
+            "{} of {} recorded, {} ok, {} connections opened, {:.1}% left within {:?} of schedule (p99 departure lag {:.1?}), {:.1?} CPU per request: {}",
             self.records,
             self.expected,
             self.ok,
             self.connections,
             self.on_time * 100.0,
             ON_TIME,
+            self.lag_p99,
             self.cpu,
             if self.sustained() {
                 "sustained"
@@ -224,23 +287,53 @@ impl std::fmt::Display for Step {
     }
 }
 
-async fn measure(addr: SocketAddr, rate: u32, duration: Duration) -> Step {
+async fn measure(addr: SocketAddr, client: ClientProfile, rate: u32, duration: Duration) -> Step {
     let spec = LoadSpec {
         rate,
         duration,
         path: "/healthz".to_string(),
-        client: ClientProfile::Pooled,
+        client,
+        connections: Some(connections()),
     };
     let before = cpu(UsageWho::RUSAGE_SELF);
     let records = load_stream(&spec, addr, DEADLINE).await;
     let spent = cpu(UsageWho::RUSAGE_SELF) - before;
     let with_records = LIVE.load(Ordering::Relaxed);
-    let on_time = records
+    if std::env::var_os("LAG_TIMELINE").is_some() {
+        let mut windows = vec![(0u32, 0u32, 0u32); (duration.as_millis() / 50 + 1) as usize];
+        for r in &records {
+            let w = (r.sent_us / 50_000) as usize;
+            if let Some(window) = windows.get_mut(w) {
+                let lag = r.started_us.saturating_sub(r.sent_us);
+                window.0 = window.0.max(lag);
+                if lag > 10_000 {
+                    window.1 += 1;
+                }
+                window.2 = window.2.max(r.done_us.saturating_sub(r.started_us));
+            }
+        }
+        for (i, (max, late, latency)) in windows.iter().enumerate() {
+            if *max > 5_000 {
+                eprintln!(
+                    "  {:>5}ms: max lag {max}us, {late} late, max latency {latency}us",
+                    i * 50
+                );
+            }
+        }
+    }
+    let mut lags: Vec<u32> = records
         .iter()
-        .filter(|r| {
-            Duration::from_micros(u64::from(r.started_us.saturating_sub(r.sent_us))) <= ON_TIME
-        })
+        .map(|r| r.started_us.saturating_sub(r.sent_us))
+        .collect();
+    lags.sort_unstable();
+    let on_time = lags
+        .iter()
+        .filter(|lag| Duration::from_micros(u64::from(**lag)) <= ON_TIME)
         .count();
+    let lag_p99 = lags
+        .get((lags.len() * 99).div_ceil(100).saturating_sub(1))
+        .map_or(Duration::ZERO, |us| Duration::from_micros(u64::from(*us)));
+    drop(lags);
     let step = Step {
         rate,
         // As the generator schedules: request i leaves at i intervals, while within the duration.
@@ -254,6 +347,7 @@ async fn measure(addr: SocketAddr, rate: u32, duration: Duration) -> Step {
             .filter(|r| r.connection == Connection::New)
             .count(),
         on_time: on_time as f64 / records.len().max(1) as f64,
+        lag_p99,
         held: 0.0,
         cpu: spent / u32::try_from(records.len().max(1)).unwrap_or(u32::MAX),
     };

@@ -330,6 +330,7 @@ fn rollout_scenario(
         duration: Duration::from_secs(1),
         path: options.path.clone(),
         client: crate::traffic::ClientProfile::Fresh,
+        connections: None,
     });
     let mut scenario = scenario(
         image,

@@ -92,8 +92,8 @@ pub use scenario::{
 };
 pub use scenario_file::{Diagnostic, ScenarioFileError, load as load_scenarios};
 pub use traffic::{
-    Bound, ClientProfile, Connection, Limit, LoadExpectation, LoadRecord, LoadSpec, LoadThreshold,
-    LoadWhat, MAX_RATE, Phase, Quantile,
+    Bound, ClientProfile, Connection, DEFAULT_CONNECTIONS, Limit, LoadExpectation, LoadRecord,
+    LoadSpec, LoadThreshold, LoadWhat, MAX_CONNECTIONS, MAX_RATE, Phase, Quantile,
 };
 pub use variant::{Base, ServerMode, StopSignal, Variant};
 pub use verdict::{Requirement, RequirementCheck, Verdict};

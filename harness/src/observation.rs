@@ -283,7 +283,8 @@ impl PhaseCounts {
     }
 }
 
-/// Latency percentiles of the requests answered in full, in ms from when each was due.
+/// Percentiles of a time each request of a stream took, in ms: the latency of the requests
+/// answered in full (from when each was due), or every request's departure lag.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Percentiles {
     /// Median.
@@ -320,6 +321,10 @@ pub struct LoadSummary {
     pub latency_draining: Option<Percentiles>,
     /// Latencies of every request answered in full.
     pub latency_all: Option<Percentiles>,
+    /// How late every request left (`started_us - sent_us`, whatever its outcome): a client
+    /// that falls behind its schedule did not deliver the load it was asked for. None without
+    /// any request.
+    pub departure_lag: Option<Percentiles>,
     /// Requests per second over time.
     pub per_second: Vec<Second>,
 }

@@ -13,19 +13,25 @@ pub enum ClientProfile {
     Fresh,
     /// A pool of keep-alive connections reused from request to request, as services call
     /// each other (hyper-util's pooled client, the one inside reqwest, with reqwest's settings),
-    /// noting which connection each request went out on.
+    /// noting which connection each request went out on. It opens another connection whenever
+    /// every open one is busy.
     Pooled,
     /// reqwest itself, with its default settings: what a reqwest user gets (it cannot say which
     /// connection a request went out on).
     Reqwest,
+    /// A fixed set of keep-alive connections ([`LoadSpec::connections`]), at most one request
+    /// in flight on each, as wrk2 drives them: when every connection is busy a request waits
+    /// for one, and its departure lag shows it. The generator for production rates.
+    Fixed,
 }
 
 impl ClientProfile {
-    /// Every one, in display order.
-    pub const ALL: [ClientProfile; 3] = [
+    /// Every client, in display order.
+    pub const ALL: [ClientProfile; 4] = [
         ClientProfile::Fresh,
         ClientProfile::Pooled,
         ClientProfile::Reqwest,
+        ClientProfile::Fixed,
     ];
 
     /// The name in scenario files, flags and reports.
@@ -34,10 +40,28 @@ impl ClientProfile {
             ClientProfile::Fresh => "fresh",
             ClientProfile::Pooled => "pooled",
             ClientProfile::Reqwest => "reqwest",
+            ClientProfile::Fixed => "fixed",
         }
     }
 
-    /// Parses `fresh`, `pooled` or `reqwest`.
+    /// What each client does, for diagnostics that list them.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ClientProfile::Fresh => "a connection per request",
+            ClientProfile::Pooled => "keep-alive, a new connection whenever all are busy",
+            ClientProfile::Reqwest => "reqwest with its defaults",
+            ClientProfile::Fixed => "a fixed set of keep-alive connections, as wrk2",
+        }
+    }
+
+    /// The clients as a diagnostic lists them: `"fresh" (a connection per request), ...`.
+    pub fn choices() -> String {
+        ClientProfile::ALL
+            .map(|c| format!("\"{}\" ({})", c.name(), c.describe()))
+            .join(", ")
+    }
+
+    /// Parses one of [`ClientProfile::ALL`]'s names.
     pub fn parse(text: &str) -> Option<ClientProfile> {
         ClientProfile::ALL
             .into_iter()
@@ -95,10 +119,28 @@ pub struct LoadSpec {
     pub path: String,
     /// The client.
     pub client: ClientProfile,
+    /// How many connections the `fixed` client keeps (None: [`DEFAULT_CONNECTIONS`]); the
+    /// other clients take none.
+    pub connections: Option<u16>,
+}
+
+impl LoadSpec {
+    /// How many connections the `fixed` client keeps.
+    pub fn fixed_connections(&self) -> u16 {
+        self.connections
+            .unwrap_or(DEFAULT_CONNECTIONS)
+            .clamp(1, MAX_CONNECTIONS)
+    }
 }
 
 /// The most requests per second a stream may ask for.
 pub const MAX_RATE: u32 = 100_000;
+
+/// How many connections the `fixed` client keeps when the load names no count (wrk's usual
+/// `-c64`): enough for 640 requests/s of a 100 ms handler before requests wait.
+pub const DEFAULT_CONNECTIONS: u16 = 64;
+/// The most connections a `fixed` client may keep: each is a file descriptor.
+pub const MAX_CONNECTIONS: u16 = 4096;
 
 #[cfg(test)]
 mod tests {
@@ -176,6 +218,11 @@ mod tests {
     #[test]
     fn clients_parse_by_name() {
         assert_eq!(ClientProfile::parse("pooled"), Some(ClientProfile::Pooled));
+        assert_eq!(ClientProfile::parse("fixed"), Some(ClientProfile::Fixed));
+        for client in ClientProfile::ALL {
+            assert_eq!(ClientProfile::parse(client.name()), Some(client));
+            assert!(ClientProfile::choices().contains(client.name()));
+        }
         assert_eq!(ClientProfile::parse("keepalive"), None);
     }
 }

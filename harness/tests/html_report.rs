@@ -200,6 +200,7 @@ fn rollout_results() -> RunResults {
             duration: Duration::from_secs(4),
             path: "/?delay=100ms".to_string(),
             client: ClientProfile::Fresh,
+            connections: None,
         }),
         rollout: Some(RolloutSpec {
             endpoint_lag: Duration::from_secs(1),

@@ -793,3 +793,61 @@ fn load_thresholds_are_shares_and_percentiles() {
         &["nothing is answered after the exit"],
     );
 }
+
+/// `client = "fixed"` takes a connection count; the other clients refuse one, and a count out
+/// of range is refused with its range.
+#[test]
+fn a_fixed_load_takes_a_connection_count_and_only_it_does() {
+    let cell = |load: &str| {
+        format!(
+            "{GOOD_HEAD}\n[[scenario]]\nname = \"x\"\nvariant = \"exec-form\"\nreason = \"r\"\n\
+             expect = {{ requests = {{ in-flight = \"ok\", after-stop = \"reset\" }} }}\n\
+             load = {load}\n"
+        )
+    };
+    let path = workspace().join("scenarios/test.toml");
+    let scenarios = parse(
+        &workspace(),
+        &path,
+        &cell(r#"{ rate = 20000, duration = "1s", client = "fixed", connections = 16 }"#),
+    )
+    .expect("a fixed load with connections is valid");
+    let load = scenarios[0].load.as_ref().expect("a load");
+    assert_eq!(load.client, shutdown_harness::ClientProfile::Fixed);
+    assert_eq!((load.connections, load.fixed_connections()), (Some(16), 16));
+    let scenarios = parse(
+        &workspace(),
+        &path,
+        &cell(r#"{ rate = 100, duration = "1s", client = "fixed" }"#),
+    )
+    .expect("a fixed load without connections is valid");
+    assert_eq!(
+        scenarios[0].load.as_ref().map(|l| l.fixed_connections()),
+        Some(shutdown_harness::DEFAULT_CONNECTIONS)
+    );
+    assert_one_error(
+        &errors(&cell(
+            r#"{ rate = 100, duration = "1s", client = "pooled", connections = 16 }"#,
+        )),
+        "scenarios/test.toml:",
+        &["`connections`", "client = \"fixed\" only", "pooled"],
+    );
+    assert_one_error(
+        &errors(&cell(
+            r#"{ rate = 100, duration = "1s", client = "fixed", connections = 0 }"#,
+        )),
+        "scenarios/test.toml:",
+        &["`connections` = 0", "1 to 4096"],
+    );
+    assert_one_error(
+        &errors(&cell(r#"{ rate = 100, duration = "1s", client = "wrk" }"#)),
+        "scenarios/test.toml:",
+        &[
+            "unknown client \"wrk\"",
+            "\"fresh\"",
+            "\"pooled\"",
+            "\"reqwest\"",
+            "\"fixed\"",
+        ],
+    );
+}

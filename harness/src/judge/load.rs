@@ -123,16 +123,22 @@ fn summarise(requests: &[ObservedRequest], told_apart: bool) -> LoadSummary {
         latency_before_signal: phased.then(|| latency(Some(Phase::BeforeSignal))).flatten(),
         latency_draining: phased.then(|| latency(Some(Phase::Draining))).flatten(),
         latency_all: latency(None),
+        departure_lag: percentiles(
+            requests
+                .iter()
+                .map(|r| r.record.started_us.saturating_sub(r.record.sent_us)),
+        ),
         per_second: per_second(requests),
     }
 }
 
-/// p50, p99 and max of latencies in µs, in ms; None without any.
-fn percentiles(latencies: impl Iterator<Item = u32>) -> Option<Percentiles> {
-    // Three significant figures from 1 µs to an hour: the histogram's own bounds.
+/// p50, p99 and max of times in µs, in ms; None without any.
+fn percentiles(times: impl Iterator<Item = u32>) -> Option<Percentiles> {
+    // Three significant figures from 1 µs to an hour: the histogram's own bounds. A time of 0
+    // (a request that left in the microsecond it was due) counts as 1 µs.
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).ok()?;
-    for latency in latencies {
-        let _ = histogram.record(u64::from(latency.max(1)));
+    for time in times {
+        let _ = histogram.record(u64::from(time.max(1)));
     }
     if histogram.is_empty() {
         return None;
@@ -231,6 +237,56 @@ mod tests {
         assert_eq!(total.lost, 3);
         assert!(load.summary.latency_before_signal.is_some());
         assert_eq!(load.summary.per_second.len(), 3);
+    }
+
+    /// Every request's departure lag counts, answered or not; latencies count only the
+    /// answered ones.
+    #[test]
+    fn departure_lag_is_measured_for_every_request() {
+        let late = |id: u32, lag_us: u32, outcome: Outcome| LoadRecord {
+            started_us: id * 1000 + lag_us,
+            ..record(id, id, outcome, Connection::Reused)
+        };
+        let mut records: Vec<LoadRecord> = (0..98).map(|id| late(id, 100, Outcome::Ok)).collect();
+        // The two latest left 20 ms and 40 ms late; the latest failed.
+        records.push(late(98, 20_000, Outcome::Ok));
+        records.push(late(99, 40_000, Outcome::Reset));
+        let gathered = Gathered {
+            rate: 1000,
+            client: ClientProfile::Fixed,
+            started_ms: 0,
+            records,
+        };
+        let moments = Moments {
+            one_stop: false,
+            signal_ms: None,
+            exit_ms: None,
+            received: None,
+        };
+        let lag = observe(gathered, &moments)
+            .summary
+            .departure_lag
+            .expect("a departure lag");
+        assert!((lag.p50_ms - 0.1).abs() < 0.001, "{lag:?}");
+        assert!((lag.p99_ms - 20.0).abs() < 0.02, "{lag:?}");
+        assert!((lag.max_ms - 40.0).abs() < 0.04, "{lag:?}");
+    }
+
+    #[test]
+    fn a_stream_without_requests_has_no_departure_lag() {
+        let gathered = Gathered {
+            rate: 10,
+            client: ClientProfile::Fixed,
+            started_ms: 0,
+            records: Vec::new(),
+        };
+        let moments = Moments {
+            one_stop: true,
+            signal_ms: None,
+            exit_ms: None,
+            received: None,
+        };
+        assert_eq!(observe(gathered, &moments).summary.departure_lag, None);
     }
 
     #[test]

@@ -1393,6 +1393,7 @@ mod tests {
                 latency_before_signal: None,
                 latency_draining: None,
                 latency_all: None,
+                departure_lag: None,
                 per_second,
             },
         }

@@ -148,6 +148,9 @@ pub struct JsonLoad<'a> {
     pub phases: BTreeMap<&'static str, &'a PhaseCounts>,
     /// Latencies of the requests answered in full, before the signal and during the drain.
     pub latency_ms: BTreeMap<&'static str, Option<&'a Percentiles>>,
+    /// How late the requests left, every one of them (`started_ms - sent_ms`): p50, p99 and
+    /// max; null without any request.
+    pub departure_lag_ms: Option<&'a Percentiles>,
     /// Requests sent in each second of the stream, ok and failed.
     pub per_second: &'a [Second],
     /// Every request, with `--load-records`.
@@ -283,6 +286,7 @@ impl<'a> JsonLoad<'a> {
                 ("draining", summary.latency_draining.as_ref()),
                 ("all", summary.latency_all.as_ref()),
             ]),
+            departure_lag_ms: summary.departure_lag.as_ref(),
             per_second: &summary.per_second,
             records: records.then(|| {
                 load.requests
@@ -317,4 +321,49 @@ pub fn render(results: &RunResults) -> String {
 pub fn render_with_records(results: &RunResults, records: bool) -> String {
     serde_json::to_string_pretty(&JsonReport::with_records(results, records))
         .unwrap_or_else(|e| format!("{{\"error\": \"the report did not serialise: {e}\"}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observation::LoadSummary;
+    use crate::traffic::ClientProfile;
+
+    fn load(departure_lag: Option<Percentiles>) -> LoadObservation {
+        LoadObservation {
+            rate: 1000,
+            client: ClientProfile::Fixed,
+            started_ms: 0,
+            requests: Vec::new(),
+            summary: LoadSummary {
+                total: PhaseCounts::default(),
+                phases: Vec::new(),
+                told_apart: true,
+                latency_before_signal: None,
+                latency_draining: None,
+                latency_all: None,
+                departure_lag,
+                per_second: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_loads_departure_lag_is_in_the_report() {
+        let lag = Percentiles {
+            p50_ms: 0.1,
+            p99_ms: 2.5,
+            max_ms: 12.0,
+        };
+        let observed = load(Some(lag));
+        let json = serde_json::to_value(JsonLoad::new(&observed, false)).expect("serialises");
+        assert_eq!(json["client"], "fixed");
+        assert_eq!(
+            json["departure_lag_ms"],
+            serde_json::json!({ "p50_ms": 0.1, "p99_ms": 2.5, "max_ms": 12.0 })
+        );
+        let none = load(None);
+        let json = serde_json::to_value(JsonLoad::new(&none, false)).expect("serialises");
+        assert!(json["departure_lag_ms"].is_null(), "{json}");
+    }
 }

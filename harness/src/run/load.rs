@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client;
 use crate::events::{Event, EventKind};
+use crate::run::fixed::FixedClient;
 use crate::run::pooled::PooledClient;
 use crate::run::reqwest_client::ReqwestClient;
 use crate::run::sink::{EventSink, Message};
@@ -24,8 +25,8 @@ const BATCH_EVERY: Duration = Duration::from_millis(100);
 /// How long the stream goes on after the server exited, to see what comes after the exit.
 const AFTER_EXIT: Duration = Duration::from_millis(300);
 
-/// The stream's client: a connection per request, a pool of keep-alive ones that notes each
-/// request's connection, or reqwest itself.
+/// A client that sends each request in a task of its own: a connection per request, a pool of
+/// keep-alive ones that notes each request's connection, or reqwest itself.
 enum Client {
     Fresh(SocketAddr),
     Pooled(Box<PooledClient>),
@@ -50,6 +51,102 @@ impl Client {
             }
             Client::Pooled(pool) => pool.get(path, id, deadline).await,
             Client::Reqwest(client) => client.get(path, id, deadline).await,
+        }
+    }
+}
+
+/// How the stream's requests leave: a task per request (`fresh`, `pooled`, `reqwest`), or handed in turn
+/// to a fixed set of connections (`fixed`), each of which sends and records its own.
+enum Sender {
+    Tasks {
+        client: Arc<Client>,
+        path: Arc<str>,
+        deadline: Duration,
+        start: Instant,
+        done: Arc<Mutex<Vec<LoadRecord>>>,
+        requests: JoinSet<()>,
+    },
+    Fixed(FixedClient),
+}
+
+impl Sender {
+    fn new(
+        spec: &LoadSpec,
+        addr: SocketAddr,
+        start: Instant,
+        deadline: Duration,
+        done: &Arc<Mutex<Vec<LoadRecord>>>,
+    ) -> Sender {
+        let client = match spec.client {
+            ClientProfile::Fresh => Client::Fresh(addr),
+            ClientProfile::Pooled => Client::Pooled(Box::new(PooledClient::new(addr))),
+            ClientProfile::Reqwest => Client::Reqwest(Box::new(ReqwestClient::new(addr))),
+            ClientProfile::Fixed => {
+                return Sender::Fixed(FixedClient::start(
+                    addr,
+                    &spec.path,
+                    spec.fixed_connections(),
+                    deadline,
+                    start,
+                    Arc::clone(done),
+                ));
+            }
+        };
+        Sender::Tasks {
+            client: Arc::new(client),
+            path: Arc::from(spec.path.as_str()),
+            deadline,
+            start,
+            done: Arc::clone(done),
+            requests: JoinSet::new(),
+        }
+    }
+
+    /// Sends request `id`, due at `due`.
+    fn send(&mut self, id: u32, due: Instant) {
+        let (client, path, deadline, start, done, requests) = match self {
+            Sender::Fixed(fixed) => return fixed.send(id, due),
+            Sender::Tasks {
+                client,
+                path,
+                deadline,
+                start,
+                done,
+                requests,
+            } => (
+                Arc::clone(client),
+                Arc::clone(path),
+                *deadline,
+                *start,
+                Arc::clone(done),
+                requests,
+            ),
+        };
+        requests.spawn(async move {
+            let started = Instant::now();
+            let (outcome, status, connection) = client.get(&path, id, deadline).await;
+            let record = LoadRecord {
+                id,
+                sent_us: micros(due - start),
+                started_us: micros(started.saturating_duration_since(start)),
+                done_us: micros(Instant::now().saturating_duration_since(start)),
+                outcome,
+                status,
+                connection,
+            };
+            if let Ok(mut done) = done.lock() {
+                done.push(record);
+            }
+        });
+        // Reap what has finished, so that the set holds only what is in flight.
+        while requests.try_join_next().is_some() {}
+    }
+
+    /// Resolves once every request sent has its record. Cancel-safe.
+    async fn finish(&mut self) {
+        match self {
+            Sender::Tasks { requests, .. } => while requests.join_next().await.is_some() {},
+            Sender::Fixed(fixed) => fixed.finish().await,
         }
     }
 }
@@ -124,15 +221,9 @@ async fn stream_on_this_thread(
             client: spec.client,
         },
     );
-    let client = Arc::new(match spec.client {
-        ClientProfile::Fresh => Client::Fresh(addr),
-        ClientProfile::Pooled => Client::Pooled(Box::new(PooledClient::new(addr))),
-        ClientProfile::Reqwest => Client::Reqwest(Box::new(ReqwestClient::new(addr))),
-    });
     let done: Arc<Mutex<Vec<LoadRecord>>> = Arc::default();
-    let path: Arc<str> = Arc::from(spec.path.as_str());
+    let mut sender = Sender::new(spec, addr, start, deadline, &done);
     let interval = Duration::from_secs(1) / spec.rate.max(1);
-    let mut requests = JoinSet::new();
     let mut exit_seen: Option<Instant> = None;
     let mut next_batch = start + BATCH_EVERY;
     for id in 0u32.. {
@@ -146,35 +237,23 @@ async fn stream_on_this_thread(
         if finished || elapsed >= limit {
             break;
         }
-        tokio::time::sleep_until(due).await;
-        if Instant::now() >= next_batch {
-            flush(&done, sink);
-            next_batch = Instant::now() + BATCH_EVERY;
+        // The timer wakes at most once a millisecond: past that rate, every request already
+        // due leaves at once, without a timer of its own.
+        let mut now = Instant::now();
+        if due > now {
+            tokio::time::sleep_until(due).await;
+            now = Instant::now();
         }
-        let (client, done, path) = (Arc::clone(&client), Arc::clone(&done), Arc::clone(&path));
-        requests.spawn(async move {
-            let started = Instant::now();
-            let (outcome, status, connection) = client.get(&path, id, deadline).await;
-            let record = LoadRecord {
-                id,
-                sent_us: micros(due - start),
-                started_us: micros(started.saturating_duration_since(start)),
-                done_us: micros(Instant::now().saturating_duration_since(start)),
-                outcome,
-                status,
-                connection,
-            };
-            if let Ok(mut done) = done.lock() {
-                done.push(record);
-            }
-        });
-        // Reap what has finished, so that the set holds only what is in flight.
-        while requests.try_join_next().is_some() {}
+        if now >= next_batch {
+            flush(&done, sink);
+            next_batch = now + BATCH_EVERY;
+        }
+        sender.send(id, due);
     }
     let mut batches = tokio::time::interval(BATCH_EVERY);
     loop {
         tokio::select! {
-            joined = requests.join_next() => if joined.is_none() { break },
+            () = sender.finish() => break,
             _ = batches.tick() => flush(&done, sink),
         }
     }

@@ -4,6 +4,7 @@
 
 mod container;
 mod error;
+mod fixed;
 mod load;
 mod logs;
 mod pooled;

@@ -625,5 +625,6 @@ fn default_load(scenario: &Scenario) -> LoadSpec {
         duration: Duration::from_secs(1),
         path: path.to_string(),
         client: ClientProfile::Fresh,
+        connections: None,
     }
 }

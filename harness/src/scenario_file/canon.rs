@@ -110,7 +110,8 @@ impl FileCx<'_> {
                 .map(|c| c.name().to_string())
                 .ok_or_else(|| {
                     format!(
-                        "unknown client {text:?}: write \"fresh\" (a connection per request), \"pooled\" (keep-alive, noting each connection) or \"reqwest\" (reqwest with its defaults)"
+                        "unknown client {text:?}: write one of {}",
+                        crate::traffic::ClientProfile::choices()
                     )
                 }),
             "keep-alive" => text

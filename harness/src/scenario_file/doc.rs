@@ -240,7 +240,8 @@ pub(super) struct DownloadDoc {
     pub(super) rate: Option<Sp<i64>>,
 }
 
-/// `load = { rate = 200, duration = "4s", path = "/?delay=100ms", client = "pooled" }`.
+/// `load = { rate = 200, duration = "4s", path = "/?delay=100ms", client = "pooled" }`;
+/// `connections = 64` with `client = "fixed"`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct LoadDoc {
@@ -248,6 +249,7 @@ pub(super) struct LoadDoc {
     pub(super) duration: Option<Sp<String>>,
     pub(super) path: Option<Sp<String>>,
     pub(super) client: Option<Sp<String>>,
+    pub(super) connections: Option<Sp<i64>>,
 }
 
 /// `rollout = { replicas = 2, pre-stop = { exec = ["sleep", "2"] }, endpoint-lag = "1s",

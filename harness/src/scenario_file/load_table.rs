@@ -1,8 +1,8 @@
-//! A `load` table (`{ rate, duration, path, client }`) into a [`LoadSpec`]: a steady stream of
+//! A `load` table (`{ rate, duration, path, client, connections }`) into a [`LoadSpec`]: a steady stream of
 //! requests across the stop. The `client` setting, which a matrix can make an axis, overrides
 //! the table's.
 
-use crate::traffic::{ClientProfile, LoadSpec, MAX_RATE};
+use crate::traffic::{ClientProfile, LoadSpec, MAX_CONNECTIONS, MAX_RATE};
 
 use super::doc::{LoadDoc, Sp};
 use super::file::{Context, FileCx};
@@ -78,15 +78,44 @@ impl FileCx<'_> {
                     self.error(
                         name.span().start,
                         format!(
-                            "unknown client {:?} for {}: write \"fresh\" (a connection per request), \"pooled\" (keep-alive, noting each connection) or \"reqwest\" (reqwest with its defaults)",
+                            "unknown client {:?} for {}: write one of {}",
                             name.get_ref(),
-                            cx.what
+                            cx.what,
+                            ClientProfile::choices()
                         ),
                     );
                 }
                 client
             }
             (None, None) => Some(ClientProfile::Fresh),
+        };
+        // A connection count only means something to the fixed client: elsewhere it would be
+        // silently ignored, and the reader would think it held.
+        let connections = match &table.connections {
+            None => None,
+            Some(count) if client.is_some_and(|c| c != ClientProfile::Fixed) => {
+                self.error(
+                    count.span().start,
+                    format!(
+                        "load `connections` is for client = \"fixed\" only: the {} client opens its connections as it needs them",
+                        client.map_or("", ClientProfile::name)
+                    ),
+                );
+                ok = false;
+                None
+            }
+            Some(count) if !(1..=i64::from(MAX_CONNECTIONS)).contains(count.get_ref()) => {
+                self.error(
+                    count.span().start,
+                    format!(
+                        "load `connections` = {} is out of range: 1 to {MAX_CONNECTIONS}",
+                        count.get_ref()
+                    ),
+                );
+                ok = false;
+                None
+            }
+            Some(count) => u16::try_from(*count.get_ref()).ok(),
         };
         if !ok {
             return None;
@@ -96,6 +125,7 @@ impl FileCx<'_> {
             duration: duration?,
             path,
             client: client?,
+            connections,
         }))
     }
 }
