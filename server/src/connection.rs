@@ -264,21 +264,16 @@ impl hyper::service::Service<Request<Incoming>> for Service {
 
     fn call(&self, request: Request<Incoming>) -> ResponseFuture {
         let serving = Some(Serving::begin(&self.activity));
+        let mut request = request;
         // One header lookup per HTTP/1.1 request; the rest only for an `Upgrade` request.
-        let request =
-            if request.version() == Version::HTTP_11 && request.headers().contains_key(UPGRADE) {
-                match h2c::upgrade(&self.hub, self.activity.peer(), request) {
-                    Ok(switching) => {
-                        return ResponseFuture {
-                            answer: Answer::Ready(Some(switching)),
-                            serving,
-                        };
-                    }
-                    Err(request) => request,
-                }
-            } else {
-                request
-            };
+        if request.version() == Version::HTTP_11 && request.headers().contains_key(UPGRADE) {
+            if let Some(switching) = h2c::upgrade(&self.hub, self.activity.peer(), &mut request) {
+                return ResponseFuture {
+                    answer: Answer::Ready(Some(switching)),
+                    serving,
+                };
+            }
+        }
         ResponseFuture {
             answer: Answer::Route(self.router.call(request)),
             serving,

@@ -45,21 +45,19 @@ const SETTINGS_BASE64: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// Answers an h2c upgrade request with `101 Switching Protocols` and serves the connection as
-/// HTTP/2 once hyper hands it over; gives the request back when it is not one the server
-/// upgrades (another protocol, a body, a drain under way, ...).
+/// HTTP/2 once hyper hands it over; `None`, leaving the request as it was, when it is not one
+/// the server upgrades (another protocol, a body, a drain under way, ...).
 pub fn upgrade(
     hub: &Arc<Hub>,
     peer: SocketAddr,
-    mut request: Request<Incoming>,
-) -> Result<Response<Body>, Request<Incoming>> {
+    request: &mut Request<Incoming>,
+) -> Option<Response<Body>> {
     // During a drain the connection is about to close: an upgrade would only prolong it.
     if hub.shutting_down().is_set() {
-        return Err(request);
+        return None;
     }
-    let Some(upgrade) = Upgrade::read(&request) else {
-        return Err(request);
-    };
-    let on_upgrade = hyper::upgrade::on(&mut request);
+    let upgrade = Upgrade::read(request)?;
+    let on_upgrade = hyper::upgrade::on(request);
     // Taken now, not in the task: the drain must count this connection, and send it its
     // GOAWAY, from the moment the old one is handed over.
     let open = hub.connections().open();
@@ -98,7 +96,7 @@ pub fn upgrade(
     let headers = switching.headers_mut();
     headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
     headers.insert(header::UPGRADE, HeaderValue::from_static("h2c"));
-    Ok(switching)
+    Some(switching)
 }
 
 /// An h2c upgrade the server can honour: the request as stream 1's field block, and the

@@ -105,10 +105,6 @@ pub async fn run(config: Config) -> Result<i32, Error> {
     // Closing the socket makes new connections fail at once instead of waiting in the backlog.
     drop(listener);
     log.emit(LogLine::ShutdownBegun);
-    // Long-lived streams say goodbye now, each as its protocol says, whatever the keep-alive
-    // drain: a linger is for requests on idle connections, not for streams that never end.
-    let deadline = tokio::time::Instant::now() + config.drain_timeout;
-    streams.begin_going_away(deadline);
     let code = drain(&hub, &tracker, &streams, signals, &config, log).await;
     log.emit(LogLine::Exit { code });
     Ok(code)
@@ -126,6 +122,11 @@ async fn drain(
 ) -> i32 {
     let connections = hub.connections();
     let finished_before = tracker.finished();
+    // Long-lived streams say goodbye now, each as its protocol says, whatever the keep-alive
+    // drain: a linger is for requests on idle connections, not for streams that never end.
+    // (After the count above: a stream that ends at once counts as answered in the drain.)
+    let deadline = tokio::time::Instant::now() + config.drain_timeout;
+    streams.begin_going_away(deadline);
     let linger = match config.keep_alive_drain {
         KeepAliveDrain::CloseIdle => None,
         KeepAliveDrain::Linger => {
@@ -155,7 +156,7 @@ async fn drain(
             log.emit(LogLine::Drained { count: tracker.finished() - finished_before });
             0
         }
-        () = tokio::time::sleep(config.drain_timeout) => {
+        () = tokio::time::sleep_until(deadline) => {
             // Returning ends the process, which cuts whatever is still in flight.
             log.emit(LogLine::DeadlineHit { count: tracker.in_flight() });
             streams.cut_all();

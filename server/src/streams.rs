@@ -179,13 +179,15 @@ impl Drop for Stream {
         if lock(&self.shared.open).remove(&self.number).is_none() {
             return;
         }
-        self.shared.count.send_modify(|n| *n = n.saturating_sub(1));
         self.shared.log.emit(LogLine::StreamClosed {
             protocol: self.entry.protocol,
             stream: self.number,
             how: self.end,
             sent: self.sent(),
         });
+        // Counted closed only once logged: the drain may end the process as soon as the count
+        // reaches zero, and the line must be in the log by then.
+        self.shared.count.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 

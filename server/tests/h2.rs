@@ -147,9 +147,8 @@ fn abrupt_cuts_http2_streams_without_goaway() {
     let mut server = Server::start(&["--mode", "abrupt"]);
     let runtime = runtime();
     let client = within_deadline(&runtime, client(server.addr));
-    let in_flight = within_deadline(&runtime, async {
-        runtime.spawn(answer(send(&client.send, "/?delay=5s", "a").await))
-    });
+    let response = within_deadline(&runtime, send(&client.send, "/?delay=5s", "a"));
+    let in_flight = runtime.spawn(answer(response));
     server.expect_line("Receive Request... GET /?delay=5s id=a");
 
     server.signal(Signal::SIGTERM);
