@@ -1,6 +1,7 @@
 //! Serving one accepted connection: its requests go to the router, its responses say
-//! `Connection: close` once a drain has begun, and the connection is closed when it waits too
-//! long for a request head (the first one, or the next one on a kept-alive connection).
+//! `Connection: close` once a drain has begun, the connection is closed when it waits too
+//! long for a request head (the first one, or the next one on a kept-alive connection), and it
+//! takes its part in a graceful shutdown (an HTTP/2 connection is sent its GOAWAY frames).
 //!
 //! Both are done here, once per connection, because that is cheap. An axum `from_fn` layer
 //! boxed and cloned a service for every request, and hyper's `header_read_timeout` creates,
@@ -11,21 +12,33 @@
 
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
+use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
-use axum::http::{Request, Response};
+use axum::http::{Request, Response, Version};
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
 use hyper_util::service::{TowerToHyperService, TowerToHyperServiceFuture};
+use server_contract::GoawayReason;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::h2c;
 use crate::keep_alive::ShuttingDown;
+use crate::log::{Log, LogLine};
+use crate::serving::Hub;
+
+/// How long an HTTP/2 connection told to go away for being idle may take to close by itself
+/// (the client answers the GOAWAY's PING, the server sends the final GOAWAY and closes) before
+/// the server drops it.
+pub const IDLE_GOAWAY_GRACE: Duration = Duration::from_secs(1);
 
 /// How long a connection may wait for a request head before the server closes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +60,10 @@ pub struct Activity {
 #[derive(Debug)]
 struct Shared {
     accepted: Instant,
+    peer: SocketAddr,
+    /// Whether the client speaks HTTP/2 (prior knowledge, seen by [`crate::io::Sniff`], or an
+    /// h2c upgrade).
+    h2: AtomicBool,
     shutting_down: ShuttingDown,
     // hyper calls the service, and drops each response body, inside the connection's own
     // future, which `close_when_idle` polls: every access is on one task, so relaxed atomics
@@ -60,18 +77,43 @@ struct Shared {
 }
 
 impl Activity {
-    /// The bookkeeping of a connection accepted now, whose responses close the connection once
-    /// `shutting_down` is set.
-    pub fn new(shutting_down: ShuttingDown) -> Self {
+    /// The bookkeeping of a connection from `peer` accepted now, whose responses close the
+    /// connection once `shutting_down` is set.
+    pub fn new(shutting_down: ShuttingDown, peer: SocketAddr) -> Self {
         Self {
             shared: Arc::new(Shared {
                 accepted: Instant::now(),
+                peer,
+                h2: AtomicBool::new(false),
                 shutting_down,
                 begun: AtomicU64::new(0),
                 ended: AtomicU64::new(0),
                 last_end: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// Marks the connection as HTTP/2.
+    pub fn mark_h2(&self) {
+        self.shared.h2.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the connection speaks HTTP/2 (as far as known: a connection whose first bytes
+    /// have not arrived is not yet).
+    pub fn is_h2(&self) -> bool {
+        self.shared.h2.load(Ordering::Relaxed)
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.shared.peer
+    }
+
+    /// Requests begun and not yet ended on the connection.
+    pub fn in_flight(&self) -> u64 {
+        let shared = &*self.shared;
+        let ended = shared.ended.load(Ordering::Relaxed);
+        shared.begun.load(Ordering::Relaxed).saturating_sub(ended)
     }
 
     /// When the connection is to be closed unless a request head has arrived by then; `None`
@@ -92,11 +134,25 @@ impl Activity {
     /// Drives `connection` (hyper's, for this activity's service) to its end, or returns once it
     /// has waited for a request head longer than `timeouts` allow; dropping it then closes the
     /// socket. A head that arrives only in part by then does not count.
-    pub async fn close_when_idle<C: Future>(
+    ///
+    /// When `shutdown` turns true (a graceful shutdown has begun), calls `graceful_shutdown` on
+    /// the connection: hyper then closes an idle HTTP/1.1 connection, finishes a busy one's
+    /// response and closes it, and sends an HTTP/2 connection its GOAWAY frames (logged here).
+    /// An HTTP/2 connection left idle is sent its GOAWAY too, and dropped if it has not closed
+    /// [`IDLE_GOAWAY_GRACE`] later; an HTTP/1.1 one is just closed, as it always was.
+    pub async fn serve<C: Future>(
         self,
         mut connection: Pin<&mut C>,
+        graceful_shutdown: impl Fn(Pin<&mut C>),
         timeouts: HeadTimeouts,
+        shutdown: watch::Receiver<bool>,
+        log: Log,
     ) {
+        let mut shutdown = pin!(async move {
+            let mut shutdown = shutdown;
+            // A closed channel means the server is ending: as good as a shutdown.
+            let _ = shutdown.wait_for(|begun| *begun).await;
+        });
         let mut timer = pin!(tokio::time::sleep_until(
             self.shared.accepted + timeouts.first
         ));
@@ -105,11 +161,28 @@ impl Activity {
         // Deadlines only ever move later, except once: the first idle deadline, which may come
         // before the first head's.
         let mut first_head = true;
+        let mut shutdown_seen = false;
+        // Whether the connection has been told to close (GOAWAY sent, for HTTP/2).
+        let mut closing = false;
+        let mut grace_until: Option<Instant> = None;
         poll_fn(|cx| {
-            // The connection first: a head that has arrived is read, and counts, before the
-            // deadline is looked at.
-            if connection.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(());
+            loop {
+                // The connection first: a head that has arrived is read, and counts, before the
+                // deadline is looked at.
+                if connection.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+                if shutdown_seen || shutdown.as_mut().poll(cx).is_pending() {
+                    break;
+                }
+                shutdown_seen = true;
+                if !closing {
+                    closing = true;
+                    self.goaway(GoawayReason::Shutdown, log);
+                }
+                graceful_shutdown(connection.as_mut());
+                // Polled again at once, so the connection acts on it (sends its GOAWAY, or
+                // ends now if it was idle).
             }
             if first_head && self.shared.ended.load(Ordering::Relaxed) > 0 {
                 if let Some(idle_deadline) = self.deadline(timeouts) {
@@ -121,8 +194,27 @@ impl Activity {
             }
             loop {
                 ready!(timer.as_mut().poll(cx));
+                let now = Instant::now();
                 match self.deadline(timeouts) {
-                    Some(deadline) if deadline <= Instant::now() => return Poll::Ready(()),
+                    Some(deadline) if deadline <= now => {
+                        if !closing && self.is_h2() {
+                            // An idle HTTP/2 connection is told to go away rather than dropped,
+                            // so its client knows not to send on it again.
+                            closing = true;
+                            self.goaway(GoawayReason::Idle, log);
+                            graceful_shutdown(connection.as_mut());
+                            grace_until = Some(now + IDLE_GOAWAY_GRACE);
+                        }
+                        match grace_until {
+                            Some(grace) if grace > now => {
+                                timer.as_mut().reset(grace);
+                                // Polled again at once, so the connection sends its GOAWAY.
+                                cx.waker().wake_by_ref();
+                                return Poll::Pending;
+                            }
+                            _ => return Poll::Ready(()),
+                        }
+                    }
                     Some(deadline) => timer.as_mut().reset(deadline),
                     // A request is being served. The timer stays fired, so every wake of this
                     // task looks again, and the wake that ends the response (in the
@@ -133,6 +225,17 @@ impl Activity {
         })
         .await;
     }
+
+    /// Logs the GOAWAY that `graceful_shutdown` is about to send, if this is an HTTP/2 connection.
+    fn goaway(&self, reason: GoawayReason, log: Log) {
+        if self.is_h2() {
+            log.emit(LogLine::GoawaySent {
+                reason,
+                peer: self.peer(),
+                in_flight: self.in_flight(),
+            });
+        }
+    }
 }
 
 /// The hyper service of one connection.
@@ -140,14 +243,16 @@ impl Activity {
 pub struct Service {
     router: TowerToHyperService<Router>,
     activity: Activity,
+    hub: Arc<Hub>,
 }
 
 impl Service {
-    /// Serves `router`, telling `activity` when each request begins and ends.
-    pub fn new(router: Router, activity: &Activity) -> Self {
+    /// Serves `hub`'s router, telling `activity` when each request begins and ends.
+    pub fn new(hub: &Arc<Hub>, activity: &Activity) -> Self {
         Self {
-            router: TowerToHyperService::new(router),
+            router: TowerToHyperService::new(hub.router().clone()),
             activity: activity.clone(),
+            hub: Arc::clone(hub),
         }
     }
 }
@@ -158,9 +263,24 @@ impl hyper::service::Service<Request<Incoming>> for Service {
     type Future = ResponseFuture;
 
     fn call(&self, request: Request<Incoming>) -> ResponseFuture {
+        let serving = Some(Serving::begin(&self.activity));
+        let mut request = request;
+        // hyper hands an HTTP/1.1 request with an `Upgrade` header the means to take the
+        // connection over, in its extensions; other requests have none, so this costs a null
+        // check (a header lookup cost 60 instructions per request).
+        if request.version() == Version::HTTP_11
+            && request.extensions().get::<OnUpgrade>().is_some()
+        {
+            if let Some(switching) = h2c::upgrade(&self.hub, self.activity.peer(), &mut request) {
+                return ResponseFuture {
+                    answer: Answer::Ready(Some(switching)),
+                    serving,
+                };
+            }
+        }
         ResponseFuture {
-            route: self.router.call(request),
-            serving: Some(Serving::begin(&self.activity)),
+            answer: Answer::Route(self.router.call(request)),
+            serving,
         }
     }
 }
@@ -195,15 +315,28 @@ impl Drop for Serving {
 /// The router's answer to one request, marked `Connection: close` if a drain has begun by the
 /// time it is ready.
 pub struct ResponseFuture {
-    route: TowerToHyperServiceFuture<Router, Request<Incoming>>,
+    answer: Answer,
     serving: Option<Serving>,
+}
+
+/// Where a response comes from.
+enum Answer {
+    /// The router.
+    Route(TowerToHyperServiceFuture<Router, Request<Incoming>>),
+    /// The connection itself: `101 Switching Protocols` to h2c.
+    Ready(Option<Response<Body>>),
 }
 
 impl Future for ResponseFuture {
     type Output = Result<Response<ResponseBody>, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut response = ready!(Pin::new(&mut self.route).poll(cx))?;
+        let mut response = match &mut self.answer {
+            Answer::Route(route) => ready!(Pin::new(route).poll(cx))?,
+            Answer::Ready(response) => response
+                .take()
+                .expect("ResponseFuture polled after it completed"),
+        };
         let serving = self
             .serving
             .take()
@@ -274,9 +407,88 @@ mod tests {
         );
     }
 
+    fn activity() -> Activity {
+        Activity::new(ShuttingDown::default(), "127.0.0.1:1".parse().unwrap())
+    }
+
+    fn quiet() -> Log {
+        Log::new(crate::log::LogFormat::Text)
+    }
+
+    impl Activity {
+        /// [`Activity::serve`] with no shutdown: the timer alone.
+        async fn close_when_idle<C: Future>(self, connection: Pin<&mut C>, timeouts: HeadTimeouts) {
+            let (_never, shutdown) = watch::channel(false);
+            self.serve(connection, |_| {}, timeouts, shutdown, quiet())
+                .await;
+        }
+    }
+
+    /// Stands in for hyper's connection: pending until `graceful_shutdown` is called, then done
+    /// at its next poll (what an idle connection does).
+    #[derive(Default)]
+    struct Closable {
+        told: std::cell::Cell<u32>,
+    }
+
+    impl Future for &Closable {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            if self.told.get() > 0 {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_shutdown_tells_the_connection_to_close_and_polls_it_again() {
+        let activity = activity();
+        let closable = Closable::default();
+        let (begin, shutdown) = watch::channel(false);
+        let mut connection = &closable;
+        let serve = activity.serve(
+            Pin::new(&mut connection),
+            |c| c.told.set(c.told.get() + 1),
+            TIMEOUTS,
+            shutdown,
+            quiet(),
+        );
+        let started = Instant::now();
+        tokio::join!(serve, async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            begin.send_replace(true);
+        });
+        assert_eq!(closable.told.get(), 1);
+        assert_eq!(started.elapsed(), Duration::from_millis(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_http2_connection_is_told_to_go_away_then_dropped_after_the_grace() {
+        let activity = activity();
+        activity.mark_h2();
+        let told = std::cell::Cell::new(0);
+        let (_never, shutdown) = watch::channel(false);
+        let accepted = Instant::now();
+        // A client that never answers the GOAWAY's PING: the connection stays open by itself.
+        activity
+            .serve(
+                pin!(std::future::pending::<()>()),
+                |_| told.set(told.get() + 1),
+                TIMEOUTS,
+                shutdown,
+                quiet(),
+            )
+            .await;
+        assert_eq!(told.get(), 1);
+        assert_about(accepted.elapsed(), TIMEOUTS.first + IDLE_GOAWAY_GRACE);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_connection_that_sends_no_request_is_closed_after_the_first_head_timeout() {
-        let activity = Activity::new(ShuttingDown::default());
+        let activity = activity();
         let accepted = Instant::now();
         let connection = pin!(std::future::pending::<()>());
         activity.close_when_idle(connection, TIMEOUTS).await;
@@ -285,7 +497,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn no_timeout_applies_while_a_request_is_served_and_the_idle_one_counts_from_its_end() {
-        let activity = Activity::new(ShuttingDown::default());
+        let activity = activity();
         let (send, sent) = oneshot::channel();
         let closer = tokio::spawn(async move {
             let connection = pin!(one_request(activity.clone(), sent));
@@ -304,7 +516,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_idle_timeout_shorter_than_the_first_heads_applies_from_the_first_response() {
-        let activity = Activity::new(ShuttingDown::default());
+        let activity = activity();
         let (send, sent) = oneshot::channel();
         // Answered at once: the response ends during the connection's first poll.
         send.send(()).unwrap();
@@ -316,7 +528,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_connection_that_ends_by_itself_is_not_waited_for() {
-        let activity = Activity::new(ShuttingDown::default());
+        let activity = activity();
         let accepted = Instant::now();
         activity.close_when_idle(pin!(async {}), TIMEOUTS).await;
         assert_eq!(accepted.elapsed(), Duration::ZERO);

@@ -1,4 +1,5 @@
-//! The HTTP routes: a slow `/`, an instant `/healthz` and a paced `/download`.
+//! The HTTP routes: a slow `/`, an instant `/healthz`, a paced `/download`, and the long-lived
+//! streams: server-sent events (`/events`), a WebSocket (`/ws`) and the gRPC service.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -7,16 +8,19 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Query, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http_body::{Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
-use crate::config::{Config, parse_delay};
+use crate::config::{Config, parse_delay, parse_duration};
+use crate::grpc::{self, Probe};
 use crate::log::{Log, LogLine};
+use crate::streams::Streams;
 use crate::tracker::{TrackedBody, Tracker};
+use crate::{sse, ws};
 
 /// The largest `/download` body: enough to watch a transfer being cut, small enough to be harmless.
 pub const MAX_DOWNLOAD_BYTES: u64 = 1 << 30;
@@ -31,28 +35,38 @@ const MAX_CHUNK: usize = 64 * 1024;
 static FILLER: [u8; MAX_CHUNK] = [b'x'; MAX_CHUNK];
 
 #[derive(Clone)]
-struct AppState {
+pub(crate) struct AppState {
     delay: Duration,
     log: Log,
     tracker: Tracker,
+    pub(crate) streams: Streams,
 }
 
 /// The server's routes, logging and counting requests as the configuration says.
 pub fn app(config: &Config) -> Router {
-    router(config, Tracker::default())
+    let log = Log::new(config.log_format);
+    router(config, Tracker::default(), Streams::new(log))
 }
 
-/// The routes, counting requests in flight with `tracker` (shared with the shutdown logic).
-/// `Connection: close` during a drain is added per connection ([`crate::connection`]).
-pub(crate) fn router(config: &Config, tracker: Tracker) -> Router {
+/// The routes, counting requests in flight with `tracker` and long-lived streams with `streams`
+/// (both shared with the shutdown logic). `Connection: close` during a drain is added per
+/// connection ([`crate::connection`]).
+pub(crate) fn router(config: &Config, tracker: Tracker, streams: Streams) -> Router {
     let state = AppState {
         delay: config.delay,
         log: Log::new(config.log_format),
         tracker,
+        streams: streams.clone(),
     };
+    // gRPC shares the port: its calls are HTTP/2 POSTs to `/shutdown.v1.Probe/<method>`, so
+    // they are routed, logged, counted and drained like any other request.
+    let grpc_path = format!("/{}/{{*method}}", server_contract::stream::GRPC_SERVICE);
     let observed = Router::new()
         .route("/", get(slow_ok))
         .route("/download", get(download))
+        .route(server_contract::stream::EVENTS_PATH, get(sse::events))
+        .route(server_contract::stream::WS_PATH, get(ws::websocket))
+        .route_service(&grpc_path, grpc::server(Probe::new(streams)))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), log_and_track));
     // Probes are neither logged nor counted: they would flood the log, and they are instant.
@@ -66,13 +80,7 @@ pub(crate) fn router(config: &Config, tracker: Tracker) -> Router {
 async fn log_and_track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let in_flight = state.tracker.begin();
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-    let id = request
-        .headers()
-        .get(server_contract::REQUEST_ID_HEADER)
-        .and_then(|id| id.to_str().ok())
-        // Only what cannot break the log line: no spaces, nothing long.
-        .filter(|id| id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_string);
+    let id = request_id(request.headers());
     state.log.emit(LogLine::RequestReceived {
         method: request.method().as_str().to_string(),
         path: path.to_string(),
@@ -83,6 +91,41 @@ async fn log_and_track(State(state): State<AppState>, request: Request, next: Ne
         status: response.status().as_u16(),
     });
     response.map(|body| Body::new(TrackedBody::new(body, in_flight)))
+}
+
+/// The client's request id ([`server_contract::REQUEST_ID_HEADER`]), when it is one the log can
+/// carry: no spaces, nothing long.
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
+    loggable_id(
+        headers
+            .get(server_contract::REQUEST_ID_HEADER)?
+            .to_str()
+            .ok()?,
+    )
+}
+
+/// `id`, if the log can carry it: no spaces, nothing long.
+pub(crate) fn loggable_id(id: &str) -> Option<String> {
+    (id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic())).then(|| id.to_string())
+}
+
+/// Parses a stream's `every` or `for`: a duration from 1 ms to [`crate::config::MAX_DELAY`],
+/// or `default` when absent.
+pub(crate) fn stream_duration(
+    text: Option<&str>,
+    name: &str,
+    default: Duration,
+) -> Result<Duration, BadRequest> {
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    let duration = parse_duration(text).map_err(BadRequest)?;
+    if duration < Duration::from_millis(1) || duration > crate::config::MAX_DELAY {
+        return Err(BadRequest(format!(
+            "{name}={text:?} must be from 1ms to 10m"
+        )));
+    }
+    Ok(duration)
 }
 
 #[derive(serde::Deserialize)]
@@ -137,7 +180,7 @@ fn bounded(text: Option<&str>, name: &str, min: u64, max: u64) -> Result<u64, Ba
 }
 
 /// A request the server will not serve: answered `400` with the reason on one line.
-struct BadRequest(String);
+pub(crate) struct BadRequest(pub(crate) String);
 
 impl IntoResponse for BadRequest {
     fn into_response(self) -> Response {

@@ -1,23 +1,21 @@
 //! Binding the listener, accepting connections, and shutting down as the mode says.
 
 use std::net::SocketAddr;
-use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpSocket};
 
 use crate::config::{Config, KeepAliveDrain, Mode};
-use crate::connection::{Activity, HeadTimeouts, Service};
+use crate::connection::HeadTimeouts;
 use crate::connections::Connections;
 use crate::error::Error;
 use crate::keep_alive::ShuttingDown;
 use crate::log::{Log, LogLine};
 use crate::routes::router;
+use crate::serving::Hub;
 use crate::signal::{Signals, StopSignal};
+use crate::streams::Streams;
 use crate::tracker::Tracker;
 
 /// Pending connections the kernel may queue. tokio's default of 1024 loses a burst of 1000
@@ -70,24 +68,16 @@ pub async fn run(config: Config) -> Result<i32, Error> {
     });
 
     let tracker = Tracker::default();
+    let streams = Streams::new(log);
     let shutting_down = ShuttingDown::default();
-    let app = router(&config, tracker.clone());
-    let graceful = GracefulShutdown::new();
+    let app = router(&config, tracker.clone(), streams.clone());
     let connections = Connections::default();
     let timeouts = HeadTimeouts {
         first: HEADER_READ_TIMEOUT,
         idle: config.idle_timeout,
     };
-    let accept = || {
-        accept(
-            &listener,
-            &app,
-            &shutting_down,
-            &graceful,
-            &connections,
-            timeouts,
-        )
-    };
+    let hub = Hub::new(app, shutting_down.clone(), connections, timeouts, log);
+    let accept = || accept(&listener, &hub);
 
     let Some(signals) = signals.as_mut() else {
         // Unhandled: serve until the kernel's default action for a signal ends the process.
@@ -115,22 +105,28 @@ pub async fn run(config: Config) -> Result<i32, Error> {
     // Closing the socket makes new connections fail at once instead of waiting in the backlog.
     drop(listener);
     log.emit(LogLine::ShutdownBegun);
-    let code = drain(graceful, &tracker, &connections, signals, &config, log).await;
+    let code = drain(&hub, &tracker, &streams, signals, &config, log).await;
     log.emit(LogLine::Exit { code });
     Ok(code)
 }
 
-/// Lingers if the configuration says so, then waits for the watched connections to finish, the
-/// deadline, or a second signal; returns the exit code.
+/// Lingers if the configuration says so, then waits for the connections and the long-lived
+/// streams to finish, the deadline, or a second signal; returns the exit code.
 async fn drain(
-    graceful: GracefulShutdown,
+    hub: &Hub,
     tracker: &Tracker,
-    connections: &Connections,
+    streams: &Streams,
     signals: &mut Signals,
     config: &Config,
     log: Log,
 ) -> i32 {
+    let connections = hub.connections();
     let finished_before = tracker.finished();
+    // Long-lived streams say goodbye now, each as its protocol says, whatever the keep-alive
+    // drain: a linger is for requests on idle connections, not for streams that never end.
+    // (After the count above: a stream that ends at once counts as answered in the drain.)
+    let deadline = tokio::time::Instant::now() + config.drain_timeout;
+    streams.begin_going_away(deadline);
     let linger = match config.keep_alive_drain {
         KeepAliveDrain::CloseIdle => None,
         KeepAliveDrain::Linger => {
@@ -147,8 +143,12 @@ async fn drain(
             // once every connection has closed.
             let _ = tokio::time::timeout(linger, connections.all_closed()).await;
         }
-        // Each connection is told to finish its request in flight and close; idle ones close now.
-        graceful.shutdown().await;
+        // Each connection is told to finish its requests in flight and close; idle ones close
+        // now; HTTP/2 connections are sent their GOAWAY frames.
+        hub.begin_shutdown();
+        connections.all_closed().await;
+        // WebSockets live on after their HTTP connection: they are waited for on their own.
+        streams.all_closed().await;
     };
     // The deadline bounds the whole drain, the linger included.
     tokio::select! {
@@ -156,13 +156,15 @@ async fn drain(
             log.emit(LogLine::Drained { count: tracker.finished() - finished_before });
             0
         }
-        () = tokio::time::sleep(config.drain_timeout) => {
+        () = tokio::time::sleep_until(deadline) => {
             // Returning ends the process, which cuts whatever is still in flight.
             log.emit(LogLine::DeadlineHit { count: tracker.in_flight() });
+            streams.cut_all();
             EXIT_DEADLINE
         }
         signal = signals.recv() => {
             log.emit(LogLine::SecondSignal { signal });
+            streams.cut_all();
             second_signal_code(signal)
         }
     }
@@ -173,42 +175,14 @@ pub fn second_signal_code(signal: StopSignal) -> i32 {
     128 + signal.number()
 }
 
-/// Accepts one connection and serves it in its own task, watched for graceful shutdown and
-/// counted while open.
-async fn accept(
-    listener: &TcpListener,
-    app: &Router,
-    shutting_down: &ShuttingDown,
-    graceful: &GracefulShutdown,
-    connections: &Connections,
-    timeouts: HeadTimeouts,
-) {
-    let stream = match listener.accept().await {
-        Ok((stream, _peer)) => stream,
+/// Accepts one connection and serves it in its own task.
+async fn accept(listener: &TcpListener, hub: &Arc<Hub>) {
+    match listener.accept().await {
+        Ok((stream, peer)) => hub.serve(stream, peer),
         Err(error) => {
             // Out of file descriptors and the like: transient, so wait a little and go on.
             eprintln!("accept failed: {error}");
             tokio::time::sleep(Duration::from_millis(50)).await;
-            return;
         }
-    };
-    // Small writes (a streamed response's head, /download's chunks) leave at once instead of
-    // waiting for the client's ACK (Nagle): one system call per connection, none per request.
-    let _ = stream.set_nodelay(true);
-    let activity = Activity::new(shutting_down.clone());
-    let service = Service::new(app.clone(), &activity);
-    // Subscribed before the task runs, so a shutdown that begins meanwhile still reaches it.
-    let watcher = graceful.watcher();
-    let open = connections.open();
-    tokio::spawn(async move {
-        // Built in the task and pinned where it is: hyper's connection is most of the task's
-        // state, and moving it about cost more per connection than the rest of this function.
-        // No hyper timer: `close_when_idle` bounds the wait for request heads, once per
-        // connection rather than with a timer per request.
-        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-        let connection = pin!(watcher.watch(connection));
-        // A client that sends garbage or hangs up only ends its own connection.
-        activity.close_when_idle(connection, timeouts).await;
-        drop(open);
-    });
+    }
 }

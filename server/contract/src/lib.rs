@@ -19,6 +19,7 @@ pub mod keep_alive;
 pub mod log;
 pub mod mode;
 pub mod signal;
+pub mod stream;
 
 pub use log::LogLine;
 
@@ -45,3 +46,9 @@ pub const MAX_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 pub use keep_alive::{KeepAliveDrain, MAX_LINGER};
 pub use mode::Mode;
 pub use signal::StopSignal;
+pub use stream::{GoawayReason, StreamEnd, StreamProtocol};
+
+/// The gRPC contract, `proto/shutdown/v1/probe.proto` in this crate's folder: the server is
+/// generated from that file, and a client can be too (from the file, or from this text written
+/// out by a build script that depends on this crate).
+pub const PROBE_PROTO: &str = include_str!("../proto/shutdown/v1/probe.proto");

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::mode::Mode;
 use crate::signal::StopSignal;
+use crate::stream::{GoawayReason, StreamEnd, StreamProtocol};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +108,51 @@ pub enum LogLine {
         /// The exit code.
         code: i32,
     },
+    /// A long-lived stream began: an event stream, a WebSocket or a streaming gRPC call.
+    StreamOpened {
+        /// Its protocol.
+        protocol: StreamProtocol,
+        /// The server's number for it, from 1, unique for the process: its closing line has it.
+        stream: u64,
+        /// The request's path and query (the gRPC method's path).
+        path: String,
+        /// The client's request id ([`crate::REQUEST_ID_HEADER`]), when it sent one.
+        id: Option<String>,
+    },
+    /// A long-lived stream ended.
+    StreamClosed {
+        /// Its protocol.
+        protocol: StreamProtocol,
+        /// Its number, as in its [`LogLine::StreamOpened`] line.
+        stream: u64,
+        /// How it ended.
+        how: StreamEnd,
+        /// Messages the server had sent on it (events, WebSocket messages, gRPC ticks), its
+        /// goodbye not included.
+        sent: u64,
+    },
+    /// The server began an HTTP/2 connection's graceful close: a GOAWAY naming the largest stream
+    /// id (2^31-1), a PING, and after the client's answer a GOAWAY naming the last stream it
+    /// processed. Streams in flight are still served.
+    GoawaySent {
+        /// Why.
+        reason: GoawayReason,
+        /// The client's address.
+        peer: SocketAddr,
+        /// Requests in flight on the connection at that moment.
+        in_flight: u64,
+    },
+    /// The server sent a WebSocket close frame.
+    CloseFrameSent {
+        /// The stream's protocol (a WebSocket).
+        protocol: StreamProtocol,
+        /// The stream's number.
+        stream: u64,
+        /// The close code (1001 at a shutdown).
+        code: u16,
+        /// The close reason.
+        reason: String,
+    },
 }
 
 const START: &str = "Start Server... listening on ";
@@ -120,6 +166,10 @@ const DRAINED: &str = "Drained: ";
 const DEADLINE: &str = "Drain deadline hit: ";
 const SECOND: &str = "Received second SIGNAL: ";
 const EXIT: &str = "Exit ";
+const STREAM_OPENED: &str = "Stream opened... ";
+const STREAM_CLOSED: &str = "Stream closed... ";
+const GOAWAY: &str = "GOAWAY sent... ";
+const CLOSE_FRAME: &str = "Close frame sent... ";
 
 impl LogLine {
     /// The message of the text format, without the timestamp.
@@ -145,6 +195,32 @@ impl LogLine {
                 format!("{SECOND}{}, exiting now", signal.go_name())
             }
             LogLine::Exit { code } => format!("{EXIT}{code}"),
+            LogLine::StreamOpened {
+                protocol,
+                stream,
+                path,
+                id,
+            } => match id {
+                Some(id) => format!("{STREAM_OPENED}{protocol} #{stream} {path} id={id}"),
+                None => format!("{STREAM_OPENED}{protocol} #{stream} {path}"),
+            },
+            LogLine::StreamClosed {
+                protocol,
+                stream,
+                how,
+                sent,
+            } => format!("{STREAM_CLOSED}{protocol} #{stream} {how}, {sent} message(s) sent"),
+            LogLine::GoawaySent {
+                reason,
+                peer,
+                in_flight,
+            } => format!("{GOAWAY}{reason} to {peer}, {in_flight} stream(s) in flight"),
+            LogLine::CloseFrameSent {
+                protocol,
+                stream,
+                code,
+                reason,
+            } => format!("{CLOSE_FRAME}{protocol} #{stream} {code} {reason}"),
         }
     }
 
@@ -172,7 +248,120 @@ impl LogLine {
                 json!({"event": "second_signal", "signal": signal.go_name()})
             }
             LogLine::Exit { code } => json!({"event": "exit", "code": code}),
+            LogLine::StreamOpened {
+                protocol,
+                stream,
+                path,
+                id,
+            } => json!({
+                "event": "stream_opened",
+                "protocol": protocol.name(),
+                "stream": stream,
+                "path": path,
+                "id": id,
+            }),
+            LogLine::StreamClosed {
+                protocol,
+                stream,
+                how,
+                sent,
+            } => json!({
+                "event": "stream_closed",
+                "protocol": protocol.name(),
+                "stream": stream,
+                "how": how.name(),
+                "sent": sent,
+            }),
+            LogLine::GoawaySent {
+                reason,
+                peer,
+                in_flight,
+            } => json!({
+                "event": "goaway_sent",
+                "reason": reason.name(),
+                "peer": peer.to_string(),
+                "in_flight": in_flight,
+            }),
+            LogLine::CloseFrameSent {
+                protocol,
+                stream,
+                code,
+                reason,
+            } => json!({
+                "event": "close_frame_sent",
+                "protocol": protocol.name(),
+                "stream": stream,
+                "code": code,
+                "reason": reason,
+            }),
         }
+    }
+
+    /// Reads a JSON-format line (one object, with or without `ts`); None for anything else.
+    pub fn parse_json(line: &str) -> Option<LogLine> {
+        let value: Value = serde_json::from_str(line.trim()).ok()?;
+        let text = |name: &str| value.get(name)?.as_str();
+        let number = |name: &str| value.get(name)?.as_u64();
+        let id = || match value.get("id")? {
+            Value::Null => Some(None),
+            Value::String(id) => Some(Some(id.clone())),
+            _ => None,
+        };
+        let signal = || StopSignal::from_go_name(text("signal")?);
+        let line = match text("event")? {
+            "start" => LogLine::Start {
+                addr: text("addr")?.parse().ok()?,
+                mode: text("mode")?.parse().ok()?,
+            },
+            "request_received" => LogLine::RequestReceived {
+                method: text("method")?.to_string(),
+                path: text("path")?.to_string(),
+                id: id()?,
+            },
+            "response_sent" => LogLine::ResponseSent {
+                status: u16::try_from(number("status")?).ok()?,
+            },
+            "signal_received" => LogLine::SignalReceived { signal: signal()? },
+            "shutdown_begun" => LogLine::ShutdownBegun,
+            "linger" => LogLine::Linger {
+                linger: Duration::from_millis(number("linger_ms")?),
+            },
+            "drained" => LogLine::Drained {
+                count: usize::try_from(number("count")?).ok()?,
+            },
+            "deadline_hit" => LogLine::DeadlineHit {
+                count: usize::try_from(number("count")?).ok()?,
+            },
+            "second_signal" => LogLine::SecondSignal { signal: signal()? },
+            "exit" => LogLine::Exit {
+                code: i32::try_from(value.get("code")?.as_i64()?).ok()?,
+            },
+            "stream_opened" => LogLine::StreamOpened {
+                protocol: text("protocol")?.parse().ok()?,
+                stream: number("stream")?,
+                path: text("path")?.to_string(),
+                id: id()?,
+            },
+            "stream_closed" => LogLine::StreamClosed {
+                protocol: text("protocol")?.parse().ok()?,
+                stream: number("stream")?,
+                how: text("how")?.parse().ok()?,
+                sent: number("sent")?,
+            },
+            "goaway_sent" => LogLine::GoawaySent {
+                reason: text("reason")?.parse().ok()?,
+                peer: text("peer")?.parse().ok()?,
+                in_flight: number("in_flight")?,
+            },
+            "close_frame_sent" => LogLine::CloseFrameSent {
+                protocol: text("protocol")?.parse().ok()?,
+                stream: number("stream")?,
+                code: u16::try_from(number("code")?).ok()?,
+                reason: text("reason")?.to_string(),
+            },
+            _ => return None,
+        };
+        Some(line)
     }
 
     /// The full line in `format` at `now`, newline included.
@@ -251,8 +440,61 @@ impl LogLine {
                 code: rest.parse().ok()?,
             });
         }
+        if let Some(rest) = message.strip_prefix(STREAM_OPENED) {
+            let (protocol, stream, rest) = protocol_and_number(rest)?;
+            // A path has no spaces: an ` id=` after it is the request id, as in Receive Request.
+            let (path, id) = match rest.split_once(" id=") {
+                Some((path, id)) => (path, Some(id.to_string())),
+                None => (rest, None),
+            };
+            return Some(LogLine::StreamOpened {
+                protocol,
+                stream,
+                path: path.to_string(),
+                id,
+            });
+        }
+        if let Some(rest) = message.strip_prefix(STREAM_CLOSED) {
+            let (protocol, stream, rest) = protocol_and_number(rest)?;
+            let (how, sent) = rest.split_once(", ")?;
+            return Some(LogLine::StreamClosed {
+                protocol,
+                stream,
+                how: how.parse().ok()?,
+                sent: sent.strip_suffix(" message(s) sent")?.parse().ok()?,
+            });
+        }
+        if let Some(rest) = message.strip_prefix(GOAWAY) {
+            let (reason, rest) = rest.split_once(" to ")?;
+            let (peer, in_flight) = rest.split_once(", ")?;
+            return Some(LogLine::GoawaySent {
+                reason: reason.parse().ok()?,
+                peer: peer.parse().ok()?,
+                in_flight: in_flight
+                    .strip_suffix(" stream(s) in flight")?
+                    .parse()
+                    .ok()?,
+            });
+        }
+        if let Some(rest) = message.strip_prefix(CLOSE_FRAME) {
+            let (protocol, stream, rest) = protocol_and_number(rest)?;
+            let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+            return Some(LogLine::CloseFrameSent {
+                protocol,
+                stream,
+                code: code.parse().ok()?,
+                reason: reason.to_string(),
+            });
+        }
         None
     }
+}
+
+/// Splits `<protocol> #<n> <rest>`, the start of every stream line.
+fn protocol_and_number(text: &str) -> Option<(StreamProtocol, u64, &str)> {
+    let (protocol, rest) = text.split_once(" #")?;
+    let (number, rest) = rest.split_once(' ')?;
+    Some((protocol.parse().ok()?, number.parse().ok()?, rest))
 }
 
 /// The line's leading RFC 3339 timestamp, when it has one: when the server wrote it.
@@ -309,6 +551,52 @@ mod tests {
                 signal: StopSignal::Sigint,
             },
             LogLine::Exit { code: 143 },
+            LogLine::StreamOpened {
+                protocol: StreamProtocol::Sse,
+                stream: 1,
+                path: "/events?every=100ms&for=10s".into(),
+                id: None,
+            },
+            LogLine::StreamOpened {
+                protocol: StreamProtocol::Grpc,
+                stream: 12,
+                path: "/shutdown.v1.Probe/Tick".into(),
+                id: Some("tick-7".into()),
+            },
+            LogLine::StreamClosed {
+                protocol: StreamProtocol::Ws,
+                stream: 3,
+                how: StreamEnd::GoingAway,
+                sent: 41,
+            },
+            LogLine::StreamClosed {
+                protocol: StreamProtocol::Grpc,
+                stream: 4,
+                how: StreamEnd::ClosedByClient,
+                sent: 0,
+            },
+            LogLine::GoawaySent {
+                reason: GoawayReason::Shutdown,
+                peer: "127.0.0.1:50022".parse().unwrap(),
+                in_flight: 2,
+            },
+            LogLine::GoawaySent {
+                reason: GoawayReason::Idle,
+                peer: "[::1]:443".parse().unwrap(),
+                in_flight: 0,
+            },
+            LogLine::CloseFrameSent {
+                protocol: StreamProtocol::Ws,
+                stream: 3,
+                code: 1001,
+                reason: "server shutting down".into(),
+            },
+            LogLine::CloseFrameSent {
+                protocol: StreamProtocol::Ws,
+                stream: 5,
+                code: 1000,
+                reason: String::new(),
+            },
         ]
     }
 
@@ -319,6 +607,84 @@ mod tests {
             assert_eq!(LogLine::parse(&printed), Some(line.clone()), "{printed}");
             assert_eq!(LogLine::parse(&line.text()), Some(line));
         }
+    }
+
+    #[test]
+    fn every_json_line_parses_back() {
+        for line in every_line() {
+            let printed = line.render(LogFormat::Json, SystemTime::UNIX_EPOCH + T);
+            assert_eq!(
+                LogLine::parse_json(&printed),
+                Some(line.clone()),
+                "{printed}"
+            );
+            assert_eq!(LogLine::parse_json(&line.json().to_string()), Some(line));
+        }
+        assert_eq!(LogLine::parse_json("{\"event\":\"reboot\"}"), None);
+        assert_eq!(LogLine::parse_json("{\"event\":\"exit\"}"), None);
+        assert_eq!(LogLine::parse_json("Exit 0"), None);
+    }
+
+    #[test]
+    fn stream_lines_follow_the_documented_form() {
+        let lines = [
+            (
+                LogLine::StreamOpened {
+                    protocol: StreamProtocol::Ws,
+                    stream: 3,
+                    path: "/ws?every=50ms".into(),
+                    id: Some("a1".into()),
+                },
+                "Stream opened... ws #3 /ws?every=50ms id=a1",
+                r#"{"event":"stream_opened","id":"a1","path":"/ws?every=50ms","protocol":"ws","stream":3}"#,
+            ),
+            (
+                LogLine::StreamClosed {
+                    protocol: StreamProtocol::Sse,
+                    stream: 1,
+                    how: StreamEnd::GoingAway,
+                    sent: 12,
+                },
+                "Stream closed... sse #1 going-away, 12 message(s) sent",
+                r#"{"event":"stream_closed","how":"going-away","protocol":"sse","sent":12,"stream":1}"#,
+            ),
+            (
+                LogLine::GoawaySent {
+                    reason: GoawayReason::Shutdown,
+                    peer: "127.0.0.1:50022".parse().unwrap(),
+                    in_flight: 1,
+                },
+                "GOAWAY sent... shutdown to 127.0.0.1:50022, 1 stream(s) in flight",
+                r#"{"event":"goaway_sent","in_flight":1,"peer":"127.0.0.1:50022","reason":"shutdown"}"#,
+            ),
+            (
+                LogLine::CloseFrameSent {
+                    protocol: StreamProtocol::Ws,
+                    stream: 3,
+                    code: 1001,
+                    reason: "server shutting down".into(),
+                },
+                "Close frame sent... ws #3 1001 server shutting down",
+                r#"{"code":1001,"event":"close_frame_sent","protocol":"ws","reason":"server shutting down","stream":3}"#,
+            ),
+        ];
+        for (line, text, json) in lines {
+            assert_eq!(line.text(), text);
+            assert_eq!(line.json().to_string(), json);
+        }
+        // Not a stream line: the close of the listener is still its own line.
+        assert_eq!(
+            LogLine::parse("Close Server..."),
+            Some(LogLine::ShutdownBegun)
+        );
+        assert_eq!(
+            LogLine::parse("Stream closed... sse #1 vanished, 2 message(s) sent"),
+            None
+        );
+        assert_eq!(
+            LogLine::parse("GOAWAY sent... shutdown to nowhere, 1 stream(s) in flight"),
+            None
+        );
     }
 
     #[test]

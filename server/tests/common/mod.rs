@@ -1,6 +1,9 @@
-//! Test helpers: run the `server` binary, follow its log, and talk HTTP/1.1 over plain sockets.
+//! Test helpers: run the `server` binary, follow its log, and talk HTTP/1.1 over plain sockets
+//! (HTTP/2 frames in `frames`).
 
 #![allow(dead_code)] // each test file uses a different part
+
+pub mod frames;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -272,6 +275,25 @@ pub fn idle_connection(addr: SocketAddr) -> TcpStream {
     // Before a shutdown signal nothing tells the client to stop reusing the connection.
     assert_eq!(reply.header("connection"), None);
     stream
+}
+
+/// A tokio runtime for the clients of a test whose own thread waits on the server's log.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Runs `future` on `runtime`, failing the test if it takes longer than [`DEADLINE`].
+pub fn within_deadline<F: std::future::Future>(
+    runtime: &tokio::runtime::Runtime,
+    future: F,
+) -> F::Output {
+    runtime
+        .block_on(async { tokio::time::timeout(DEADLINE, future).await })
+        .unwrap_or_else(|_| panic!("not done within {DEADLINE:?}"))
 }
 
 /// Waits for the server to close `stream`: a read returns end of file.
