@@ -25,6 +25,9 @@ pub struct RequestObservation {
     pub sent_ms: i64,
     /// When its outcome was known.
     pub done_ms: i64,
+    /// Whether it was sent before the stop was issued: told from the events' own instants, not
+    /// their milliseconds, since the stop can follow a request within the same millisecond.
+    pub sent_before_stop: bool,
 }
 
 /// One line of a scenario's timeline: an event at ms from ready (negative before it).

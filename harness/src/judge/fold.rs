@@ -34,6 +34,9 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
     let mut stream: Option<Gathered> = None;
     let mut balanced = Vec::new();
     let mut received: HashSet<u32> = HashSet::new();
+    // Ids the server logged before it logged the signal: accepted while it still served, so
+    // sent before the signal whatever the milliseconds say (its log stamps whole milliseconds).
+    let mut received_before_signal: HashSet<u32> = HashSet::new();
     for event in events {
         match &event.kind {
             EventKind::Started { image } => observation.image.clone_from(image),
@@ -50,6 +53,9 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
                         Some(LogLine::RequestReceived { id: Some(id), .. }) => {
                             if let Ok(id) = id.parse() {
                                 received.insert(id);
+                                if observation.signal_logged_ms.is_none() {
+                                    received_before_signal.insert(id);
+                                }
                             }
                             continue;
                         }
@@ -87,6 +93,8 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
                     bytes: 0,
                     sent_ms: ms(event.at),
                     done_ms: ms(event.at),
+                    // Until the stop is seen, every request went out before it.
+                    sent_before_stop: stop_issued.is_none(),
                 });
             }
             EventKind::RequestDone {
@@ -162,6 +170,7 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
             exit_ms,
             // Only our server logs request ids on receipt.
             received: reads_signal_log.then_some(&received),
+            received_before_signal: reads_signal_log.then_some(&received_before_signal),
         };
         observation.load = Some(load::observe(stream, &moments));
     }

@@ -34,6 +34,8 @@ pub(super) struct Moments<'a> {
     pub(super) exit_ms: Option<i64>,
     /// The request ids the server logged on receipt, when its log can be read (our server).
     pub(super) received: Option<&'a HashSet<u32>>,
+    /// Of them, those logged before the server logged the signal (our server only).
+    pub(super) received_before_signal: Option<&'a HashSet<u32>>,
 }
 
 /// The observation of a stream.
@@ -47,7 +49,18 @@ pub(super) fn observe(gathered: Gathered, moments: &Moments<'_>) -> LoadObservat
             // sent after the signal into the time before it.
             let went_ms = gathered.started_ms + i64::from(record.started_us / 1000);
             ObservedRequest {
-                phase: moments.one_stop.then(|| phase(went_ms, moments)),
+                phase: moments.one_stop.then(|| {
+                    // Accepted while the server still served: before the signal, whatever the
+                    // milliseconds on either side say.
+                    let accepted_before = moments
+                        .received_before_signal
+                        .is_some_and(|ids| ids.contains(&record.id));
+                    if accepted_before {
+                        Phase::BeforeSignal
+                    } else {
+                        phase(went_ms, moments)
+                    }
+                }),
                 class: class(&record, moments.received),
                 record,
             }
@@ -215,6 +228,7 @@ mod tests {
             signal_ms: Some(1000),
             exit_ms: Some(2000),
             received: Some(&received),
+            received_before_signal: None,
         };
         let load = observe(gathered, &moments);
         let phases: Vec<Option<Phase>> = load.requests.iter().map(|r| r.phase).collect();
@@ -262,6 +276,7 @@ mod tests {
             signal_ms: None,
             exit_ms: None,
             received: None,
+            received_before_signal: None,
         };
         let lag = observe(gathered, &moments)
             .summary
@@ -285,6 +300,7 @@ mod tests {
             signal_ms: None,
             exit_ms: None,
             received: None,
+            received_before_signal: None,
         };
         assert_eq!(observe(gathered, &moments).summary.departure_lag, None);
     }
@@ -302,10 +318,37 @@ mod tests {
             signal_ms: None,
             exit_ms: None,
             received: None,
+            received_before_signal: None,
         };
         let load = observe(gathered, &moments);
         assert_eq!(load.summary.total.cut_or_not_served, 1);
         assert!(!load.summary.told_apart);
+    }
+
+    #[test]
+    fn a_request_the_server_took_before_it_logged_the_signal_went_before_it() {
+        // Sent in the signal's own millisecond, and logged by the server before the signal.
+        let received: HashSet<u32> = [0, 1].into_iter().collect();
+        let before: HashSet<u32> = [0].into_iter().collect();
+        let gathered = Gathered {
+            rate: 10,
+            client: ClientProfile::Fresh,
+            started_ms: 0,
+            records: vec![
+                record(0, 1000, Outcome::Ok, Connection::New),
+                record(1, 1000, Outcome::Ok, Connection::New),
+            ],
+        };
+        let moments = Moments {
+            one_stop: true,
+            signal_ms: Some(1000),
+            exit_ms: Some(2000),
+            received: Some(&received),
+            received_before_signal: Some(&before),
+        };
+        let load = observe(gathered, &moments);
+        let phases: Vec<Option<Phase>> = load.requests.iter().map(|r| r.phase).collect();
+        assert_eq!(phases, [Some(Phase::BeforeSignal), Some(Phase::Draining)]);
     }
 
     #[test]
@@ -324,6 +367,7 @@ mod tests {
             signal_ms: Some(1000),
             exit_ms: None,
             received: None,
+            received_before_signal: None,
         };
         let load = observe(gathered, &moments);
         assert!(load.requests.iter().all(|r| r.phase.is_none()));

@@ -26,10 +26,9 @@ pub fn requirement_outcomes(
         };
         return Some((check.met, evidence));
     }
-    let stop = result.observation.stop_issued_ms.unwrap_or(i64::MAX);
     let mut outcomes: Vec<&str> = Vec::new();
     for request in &result.observation.requests {
-        let before = request.sent_ms < stop;
+        let before = request.sent_before_stop;
         let word = request.outcome.name();
         if before == (which == Requirement::AnswersInFlight) && !outcomes.contains(&word) {
             outcomes.push(word);
