@@ -170,7 +170,10 @@ pub fn fold(events: &[Event], reads_signal_log: bool) -> Observation {
             exit_ms,
             // Only our server logs request ids on receipt.
             received: reads_signal_log.then_some(&received),
-            received_before_signal: reads_signal_log.then_some(&received_before_signal),
+            // Only when the server logged the signal is "before it" a fact (a shell form's server
+            // never hears it).
+            received_before_signal: (reads_signal_log && observation.signal_logged_ms.is_some())
+                .then_some(&received_before_signal),
         };
         observation.load = Some(load::observe(stream, &moments));
     }
