@@ -11,7 +11,7 @@ use serde_json::Value;
 use shutdown_harness::scenario_file::load;
 use shutdown_harness::{ClientProfile, LoadSpec, Phase, RunOptions, Scenario, Target, report};
 
-use common::{assert_run_left_nothing, engine, scenario, workspace};
+use common::{assert_run_left_nothing, engine, failed_report, scenario, workspace};
 
 const SUBSET: [&str; 5] = [
     "load/exec-form/graceful/fresh",
@@ -40,7 +40,7 @@ async fn a_representative_subset_of_the_load_matrix_behaves_as_its_file_says() {
         .expect("the run completes");
     assert_run_left_nothing(&options.run_id).await;
     let text = report::human::render(&results);
-    assert!(results.passed(), "{text}");
+    assert!(results.passed(), "{}", failed_report(&results));
 
     // The facts behind the expectations, asserted directly too.
     let graceful = scenario(&results, "load/exec-form/graceful/fresh");

@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 use shutdown_harness::scenario_file::filter;
-use shutdown_harness::{RunOptions, Variant, report};
+use shutdown_harness::{RunOptions, Variant};
 use yaml_rust2::YamlLoader;
 
-use common::{all_scenarios, assert_run_left_nothing, engine, matrix_subset, workspace};
+use common::{
+    all_scenarios, assert_run_left_nothing, engine, failed_report, matrix_subset, workspace,
+};
 
 #[tokio::test]
 async fn a_representative_subset_of_the_matrix_behaves_as_its_file_says() {
@@ -32,7 +34,7 @@ async fn a_representative_subset_of_the_matrix_behaves_as_its_file_says() {
         .await
         .expect("the run completes");
     assert_run_left_nothing(&options.run_id).await;
-    assert!(results.passed(), "{}", report::human::render(&results));
+    assert!(results.passed(), "{}", failed_report(&results));
 }
 
 #[test]

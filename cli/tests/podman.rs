@@ -18,8 +18,8 @@ use shutdown_harness::{
 };
 
 use common::{
-    assert_no_managed_container_of_on, assert_run_left_nothing_on, matrix_subset, named, podman,
-    podman_endpoint, scenario, workspace,
+    assert_no_managed_container_of_on, assert_run_left_nothing_on, failed_report, matrix_subset,
+    named, podman, podman_endpoint, scenario, workspace,
 };
 
 /// Runtime cells run on Podman too: a graceful node, nginx's graceful stop, gunicorn draining.
@@ -47,7 +47,7 @@ async fn the_matrix_subset_and_the_experiment_hold_on_podman() {
     assert_run_left_nothing_on(&engine, &options.run_id).await;
     let report = report::human::render(&results);
     // The same files, the same expectations: no cell of the subset differs between engines.
-    assert!(results.passed(), "{report}");
+    assert!(results.passed(), "{}", failed_report(&results));
     assert_eq!(
         results.engine.as_ref().map(|e| e.kind),
         Some(EngineKind::Podman)
@@ -184,7 +184,7 @@ async fn a_rollout_runs_on_podman_beside_docker_and_leaves_no_firewall_rule() {
     .expect("the run completes");
     assert_run_left_nothing_on(&engine, &options.run_id).await;
     let report = report::human::render(&results);
-    assert!(results.passed(), "{report}");
+    assert!(results.passed(), "{}", failed_report(&results));
     let cell = scenario(&results, "rollout/no-pre-stop/lag-1s");
     let rollout = cell.observation.rollout.as_ref().expect("a rollout");
     let expected = cell

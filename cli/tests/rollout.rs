@@ -14,7 +14,7 @@ use shutdown_harness::engine::LABEL_RUN;
 use shutdown_harness::images::build_variant_images;
 use shutdown_harness::{Base, HookOutcome, Outcome, RolloutPhase, RunOptions, Variant, report};
 
-use common::{assert_run_left_nothing, engine, named, scenario, workspace};
+use common::{assert_run_left_nothing, engine, failed_report, named, scenario, workspace};
 
 /// One cell per lesson of the file.
 const SUBSET: [&str; 4] = [
@@ -39,7 +39,7 @@ async fn a_representative_subset_of_the_rollout_matrix_behaves_as_its_file_says(
         .expect("listing networks works");
     assert!(networks.is_empty(), "networks left behind: {networks:?}");
     let text = report::human::render(&results);
-    assert!(results.passed(), "{text}");
+    assert!(results.passed(), "{}", failed_report(&results));
 
     // The lossy cell lost its requests where the file says, attributed from the balancer's
     // log: after each replica's signal, to that replica, while the balancer still sent it its

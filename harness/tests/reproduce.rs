@@ -5,7 +5,7 @@ mod common;
 use shutdown_harness::reproduce::{self, Timings};
 use shutdown_harness::{Outcome, RunOptions, report};
 
-use common::{assert_run_left_nothing, engine, for_snapshot, scenario, workspace};
+use common::{assert_run_left_nothing, engine, failed_report, for_snapshot, scenario, workspace};
 
 #[tokio::test]
 async fn the_experiment_holds_with_fast_timings() {
@@ -76,7 +76,7 @@ async fn the_experiment_holds_with_fast_timings() {
         "{report}"
     );
 
-    assert!(results.passed(), "{report}");
+    assert!(results.passed(), "{}", failed_report(&results));
     // The experiment's verdicts as a job summary shows them, whatever the engine's version.
     insta::with_settings!({filters => vec![(r"on (docker|podman) \S+", "on [engine]")]}, {
         insta::assert_snapshot!(

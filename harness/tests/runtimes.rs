@@ -11,10 +11,10 @@ mod common;
 use shutdown_harness::images::{HTTP_PORT, runtime_image};
 use shutdown_harness::{
     ExplainOptions, Explanation, Outcome, Requirement, RunOptions, Scenario, ScenarioResult,
-    Target, explain, report,
+    Target, explain,
 };
 
-use common::{assert_run_left_nothing, engine, named, scenario, workspace};
+use common::{assert_run_left_nothing, engine, failed_report, named, scenario, workspace};
 
 /// One cell per runtime and per way its shutdown goes (ignored until SIGKILL, drained, cut by
 /// npm, cut by a short --graceful-timeout, cut by nginx's fast shutdown, killed under --init).
@@ -102,7 +102,7 @@ async fn a_subset_of_the_runtimes_behaves_as_its_file_says_and_as_explain_predic
         .await
         .expect("the run completes");
     assert_run_left_nothing(&options.run_id).await;
-    assert!(results.passed(), "{}", report::human::render(&results));
+    assert!(results.passed(), "{}", failed_report(&results));
 
     let cells: Vec<&Scenario> = subset
         .iter()

@@ -91,6 +91,25 @@ pub fn scenario<'a>(results: &'a RunResults, name: &str) -> &'a ScenarioResult {
         })
 }
 
+/// The reports of the scenarios that did not pass, each opening with why: what a failed
+/// `results.passed()` assertion prints (CI logs keep a test's first and last lines, so the
+/// failing cell must not hide among the passing ones).
+pub fn failed_report(results: &RunResults) -> String {
+    let mut out = String::new();
+    for result in results.scenarios.iter().filter(|s| !s.passed()) {
+        out.push_str(&format!("FAILED {}\n", result.scenario.name));
+        if let Some(error) = &result.error {
+            out.push_str(&format!("  error: {error}\n"));
+        }
+        for failure in &result.verdict.failures {
+            out.push_str(&format!("  {failure}\n"));
+        }
+        out.push_str(&shutdown_harness::report::human::render_scenario(result));
+        out.push('\n');
+    }
+    out
+}
+
 /// Asserts that run `run_id` left no container behind (and removes any, so that one failure
 /// does not leak into the next test).
 pub async fn assert_run_left_nothing(run_id: &str) {
