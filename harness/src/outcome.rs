@@ -1,4 +1,5 @@
-//! What a client saw of one request, in DESIGN.md's vocabulary, and what a scenario expects of it.
+//! What a client saw of one request, in the project's vocabulary (README's "The two
+//! requirements"), and what a scenario expects of it.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
