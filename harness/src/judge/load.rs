@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use hdrhistogram::Histogram;
 
 use crate::observation::{
-    Class, LoadObservation, LoadSummary, ObservedRequest, Percentiles, PhaseCounts, Second,
+    Baseline, Class, Delivery, LoadObservation, LoadSummary, ObservedRequest, Percentiles,
+    PhaseCounts, Second,
 };
 use crate::outcome::Outcome;
 use crate::traffic::{ClientProfile, LoadRecord, Phase};
@@ -66,7 +67,8 @@ pub(super) fn observe(gathered: Gathered, moments: &Moments<'_>) -> LoadObservat
             }
         })
         .collect();
-    let summary = summarise(&requests, moments.received.is_some());
+    let mut summary = summarise(&requests, moments.received.is_some());
+    summary.baseline = baseline(&requests, gathered.started_ms, moments);
     LoadObservation {
         rate: gathered.rate,
         client: gathered.client,
@@ -129,6 +131,11 @@ fn summarise(requests: &[ObservedRequest], told_apart: bool) -> LoadSummary {
                 .map(|r| r.record.done_us.saturating_sub(r.record.sent_us)),
         )
     };
+    let departure_lag = percentiles(
+        requests
+            .iter()
+            .map(|r| r.record.started_us.saturating_sub(r.record.sent_us)),
+    );
     LoadSummary {
         total,
         phases,
@@ -136,13 +143,37 @@ fn summarise(requests: &[ObservedRequest], told_apart: bool) -> LoadSummary {
         latency_before_signal: phased.then(|| latency(Some(Phase::BeforeSignal))).flatten(),
         latency_draining: phased.then(|| latency(Some(Phase::Draining))).flatten(),
         latency_all: latency(None),
-        departure_lag: percentiles(
-            requests
-                .iter()
-                .map(|r| r.record.started_us.saturating_sub(r.record.sent_us)),
-        ),
+        departure_lag,
+        delivery: Delivery::of(departure_lag.as_ref()),
+        baseline: None,
         per_second: per_second(requests),
     }
+}
+
+/// The requests done before the signal and those in flight at it, with their losses; None
+/// without one stop or a signal.
+fn baseline(
+    requests: &[ObservedRequest],
+    started_ms: i64,
+    moments: &Moments<'_>,
+) -> Option<Baseline> {
+    let signal = moments.signal_ms.filter(|_| moments.one_stop)?;
+    let mut baseline = Baseline::default();
+    for request in requests
+        .iter()
+        .filter(|r| r.phase == Some(Phase::BeforeSignal))
+    {
+        let lost = request.class != Class::Ok;
+        let done_ms = started_ms + i64::from(request.record.done_us / 1000);
+        if done_ms < signal {
+            baseline.done_before_signal += 1;
+            baseline.lost_before_signal += u64::from(lost);
+        } else {
+            baseline.in_flight_at_signal += 1;
+            baseline.lost_in_flight += u64::from(lost);
+        }
+    }
+    Some(baseline)
 }
 
 /// p50, p99 and max of times in µs, in ms; None without any.
@@ -375,5 +406,84 @@ mod tests {
         assert_eq!(load.summary.latency_before_signal, None);
         assert!(load.summary.latency_all.is_some());
         assert_eq!(load.summary.total.lost, 1);
+    }
+
+    /// The path's baseline is what failed before the signal; the requests in flight at it are
+    /// apart, with their own losses.
+    #[test]
+    fn the_baseline_is_what_ended_before_the_signal() {
+        let gathered = Gathered {
+            rate: 10,
+            client: ClientProfile::Fresh,
+            started_ms: 0,
+            records: vec![
+                record(0, 0, Outcome::Ok, Connection::New),
+                // Reset by the path long before any stop.
+                record(1, 100, Outcome::Reset, Connection::New),
+                record(2, 200, Outcome::Ok, Connection::New),
+                // In flight at the signal (done 5 ms after it was sent, at 1001 ms): cut.
+                record(3, 996, Outcome::Reset, Connection::New),
+                record(4, 997, Outcome::Ok, Connection::New),
+                // After the signal: not part of either.
+                record(5, 1500, Outcome::Refused, Connection::New),
+            ],
+        };
+        let moments = Moments {
+            one_stop: true,
+            signal_ms: Some(1000),
+            exit_ms: Some(2000),
+            received: None,
+            received_before_signal: None,
+        };
+        let baseline = observe(gathered, &moments)
+            .summary
+            .baseline
+            .expect("one stop and a signal");
+        assert_eq!(
+            baseline,
+            Baseline {
+                done_before_signal: 3,
+                lost_before_signal: 1,
+                in_flight_at_signal: 2,
+                lost_in_flight: 1,
+            }
+        );
+        assert!(!baseline.clean());
+        // One in three lost with no stop: one of the two in flight could be the path's.
+        assert_eq!(baseline.expected_in_flight_losses(), 1);
+    }
+
+    #[test]
+    fn a_rollout_has_no_baseline() {
+        let gathered = Gathered {
+            rate: 10,
+            client: ClientProfile::Fresh,
+            started_ms: 0,
+            records: vec![record(0, 0, Outcome::Ok, Connection::New)],
+        };
+        let moments = Moments {
+            one_stop: false,
+            signal_ms: Some(1000),
+            exit_ms: None,
+            received: None,
+            received_before_signal: None,
+        };
+        assert_eq!(observe(gathered, &moments).summary.baseline, None);
+    }
+
+    /// A generator behind its schedule (the median late), or stalled far past it, did not
+    /// deliver the load; a few requests tens of ms late on a busy machine did.
+    #[test]
+    fn a_stream_is_delivered_while_its_departure_lag_is_within_bounds() {
+        let lag = |p50_ms, p99_ms, max_ms| Percentiles {
+            p50_ms,
+            p99_ms,
+            max_ms,
+        };
+        assert!(Delivery::of(None).delivered);
+        assert!(Delivery::of(Some(&lag(0.8, 50.0, 78.0))).delivered);
+        assert!(!Delivery::of(Some(&lag(195.0, 527.0, 800.0))).delivered);
+        assert!(!Delivery::of(Some(&lag(1.0, 150.0, 200.0))).delivered);
+        assert!(!Delivery::of(Some(&lag(1.0, 5.0, 1500.0))).delivered);
     }
 }

@@ -1394,6 +1394,8 @@ mod tests {
                 latency_draining: None,
                 latency_all: None,
                 departure_lag: None,
+                delivery: Default::default(),
+                baseline: None,
                 per_second,
             },
         }

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::engine::EngineInfo;
 use crate::observation::{
-    Class, LoadObservation, Percentiles, PhaseCounts, RequestObservation, Second,
+    Baseline, Class, Delivery, LoadObservation, Percentiles, PhaseCounts, RequestObservation,
+    Second,
 };
 use crate::observation::{RolloutObservation, RolloutRequest};
 use crate::outcome::Outcome;
@@ -151,6 +152,12 @@ pub struct JsonLoad<'a> {
     /// How late the requests left, every one of them (`started_ms - sent_ms`): p50, p99 and
     /// max; null without any request.
     pub departure_lag_ms: Option<&'a Percentiles>,
+    /// Whether the stream went out as asked (its departure lag within the bounds it states):
+    /// when not, nothing that depends on the load was judged.
+    pub delivery: &'a Delivery,
+    /// The requests whose outcome came before the signal and those in flight at it, each with
+    /// its losses: the path's baseline and what the stop changed. Null in a rollout.
+    pub baseline: Option<&'a Baseline>,
     /// Requests sent in each second of the stream, ok and failed.
     pub per_second: &'a [Second],
     /// Every request, with `--load-records`.
@@ -287,6 +294,8 @@ impl<'a> JsonLoad<'a> {
                 ("all", summary.latency_all.as_ref()),
             ]),
             departure_lag_ms: summary.departure_lag.as_ref(),
+            delivery: &summary.delivery,
+            baseline: summary.baseline.as_ref(),
             per_second: &summary.per_second,
             records: records.then(|| {
                 load.requests
@@ -343,6 +352,8 @@ mod tests {
                 latency_draining: None,
                 latency_all: None,
                 departure_lag,
+                delivery: Default::default(),
+                baseline: None,
                 per_second: Vec::new(),
             },
         }
