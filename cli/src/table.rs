@@ -8,7 +8,7 @@ use comfy_table::{
 
 use shutdown_harness::report::evidence::requirement_outcomes;
 use shutdown_harness::report::line::MAX_WIDTH;
-use shutdown_harness::{Requirement, RunResults, ScenarioResult, format_duration};
+use shutdown_harness::{Met, Requirement, RunResults, ScenarioResult, format_duration};
 
 /// The table and its legend.
 pub fn verdict_table(results: &RunResults) -> String {
@@ -65,8 +65,8 @@ pub fn verdict_table(results: &RunResults) -> String {
 fn requirement(result: &ScenarioResult, which: Requirement) -> String {
     match requirement_outcomes(result, which) {
         None => "-".to_string(),
-        Some((None, _)) => "not tested".to_string(),
-        Some((Some(true), outcomes)) => format!("met: {outcomes}"),
-        Some((Some(false), outcomes)) => format!("NOT met: {outcomes}"),
+        Some((Met::Untested(_), _)) => "not tested".to_string(),
+        Some((Met::Yes, outcomes)) => format!("met: {outcomes}"),
+        Some((Met::No, outcomes)) => format!("NOT met: {outcomes}"),
     }
 }

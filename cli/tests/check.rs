@@ -17,8 +17,8 @@ use serde_json::Value;
 use shutdown_harness::images::{self, HostBinary, RootfsImage, build_variant_images, forge};
 use shutdown_harness::report::human;
 use shutdown_harness::{
-    Base, CheckOptions, Engine, EngineError, Error, Outcome, Requirement, ScenarioResult,
-    StopSignal, Variant, check_image, check_testcontainer,
+    Base, CheckOptions, Engine, EngineError, Error, Met, Outcome, Requirement, ScenarioResult,
+    StopSignal, Untested, Variant, check_image, check_testcontainer,
 };
 use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
@@ -62,12 +62,12 @@ fn in_flight(result: &ScenarioResult) -> Vec<&shutdown_harness::RequestObservati
 fn assert_requirements(result: &ScenarioResult, (answers, refuses): (bool, bool), report: &str) {
     assert_eq!(
         result.requirement(Requirement::AnswersInFlight),
-        Some(answers),
+        Some(Met::from_bool(answers)),
         "{report}"
     );
     assert_eq!(
         result.requirement(Requirement::RefusesNew),
-        Some(refuses),
+        Some(Met::from_bool(refuses)),
         "{report}"
     );
 }
@@ -456,12 +456,16 @@ async fn a_fast_path_tests_nothing_and_the_check_says_so() {
     let report = human::render_scenario(&result);
     assert_eq!(
         result.requirement(Requirement::AnswersInFlight),
-        None,
+        Some(Met::Untested(Untested::NoneInFlight)),
         "{report}"
     );
     assert!(!result.passed(), "{report}");
     assert!(
-        result.verdict.failures.iter().any(|f| f.contains("--path")),
+        result
+            .verdict
+            .failures
+            .iter()
+            .any(|f| f.to_string().contains("--path")),
         "{report}"
     );
     assert_no_managed_container_of(&image).await;

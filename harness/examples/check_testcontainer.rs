@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use shutdown_harness::images::build_variant_images;
-use shutdown_harness::{Base, CheckOptions, Engine, Variant, Workspace, check_testcontainer};
+use shutdown_harness::{Base, CheckOptions, Engine, Met, Variant, Workspace, check_testcontainer};
 use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{GenericImage, ImageExt};
@@ -43,9 +43,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("checked {image} (testcontainers)");
     for check in &result.verdict.requirements {
         let met = match check.met {
-            Some(true) => "met",
-            Some(false) => "NOT met",
-            None => "not tested",
+            Met::Yes => "met",
+            Met::No => "NOT met",
+            Met::Untested(_) => "not tested",
         };
         println!(
             "  {}: {met} ({})",
@@ -58,7 +58,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .verdict
             .requirements
             .iter()
-            .all(|c| c.met == Some(true)),
+            .all(|c| c.met == Met::Yes),
         "both requirements hold for the exec-form image"
     );
     Ok(())

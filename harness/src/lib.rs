@@ -96,5 +96,8 @@ pub use traffic::{
     LoadSpec, LoadThreshold, LoadWhat, MAX_CONNECTIONS, MAX_RATE, Phase, Quantile,
 };
 pub use variant::{Base, ServerMode, StopSignal, Variant};
-pub use verdict::{Requirement, RequirementCheck, Verdict};
+pub use verdict::{
+    Failure, Met, Remedy, Requirement, RequirementCheck, ThresholdCheck, ThresholdSeen, Untested,
+    Verdict,
+};
 pub use workspace::Workspace;

@@ -7,7 +7,7 @@ use crate::engine::EngineInfo;
 use crate::observation::Observation;
 use crate::run::ScenarioError;
 use crate::scenario::Scenario;
-use crate::verdict::{Requirement, Verdict};
+use crate::verdict::{Met, Requirement, Verdict};
 
 /// One scenario's result.
 #[derive(Debug, Clone)]
@@ -30,13 +30,14 @@ impl ScenarioResult {
         self.error.is_none() && self.verdict.passed
     }
 
-    /// Whether `requirement` was met (None when no request tested it).
-    pub fn requirement(&self, requirement: Requirement) -> Option<bool> {
+    /// Whether `requirement` was met; None when it was not judged (thresholds, when there are
+    /// none).
+    pub fn requirement(&self, requirement: Requirement) -> Option<Met> {
         self.verdict
             .requirements
             .iter()
             .find(|r| r.requirement == requirement)
-            .and_then(|r| r.met)
+            .map(|r| r.met)
     }
 }
 

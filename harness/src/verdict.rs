@@ -1,6 +1,17 @@
 //! The judgement of a scenario: its expectations and the two requirements of a correct shutdown.
+//! Each failed expectation is data (what was expected, what was seen); its sentence is its
+//! `Display`, for people.
 
-use serde::Serialize;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use crate::duration;
+use crate::observation::{RequestObservation, RolloutPhaseCounts};
+use crate::outcome::Expected;
+use crate::rollout::HookOutcome;
+use crate::traffic::{Bound, format_percent};
 
 /// The two requirements of a server shut down correctly (the experiment's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,24 +37,513 @@ impl Requirement {
     }
 }
 
+/// Whether a requirement (or a threshold) was met. Serialised as the JSON contract's `met`:
+/// true, false, or null when untested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Met {
+    /// It held.
+    Yes,
+    /// It did not.
+    No,
+    /// Nothing tested it, for this reason: neither met nor failed.
+    Untested(Untested),
+}
+
+impl Met {
+    /// Yes or No.
+    pub fn from_bool(held: bool) -> Met {
+        if held { Met::Yes } else { Met::No }
+    }
+
+    /// `Some(true)`, `Some(false)`, or None when untested (the JSON contract's `met`).
+    pub fn as_bool(self) -> Option<bool> {
+        match self {
+            Met::Yes => Some(true),
+            Met::No => Some(false),
+            Met::Untested(_) => None,
+        }
+    }
+
+    /// Why it was not tested; None when it was.
+    pub fn untested(self) -> Option<Untested> {
+        match self {
+            Met::Untested(reason) => Some(reason),
+            Met::Yes | Met::No => None,
+        }
+    }
+
+    /// Both together: No when either is, else untested when either is, else Yes.
+    pub fn and(self, other: Met) -> Met {
+        match (self, other) {
+            (Met::No, _) | (_, Met::No) => Met::No,
+            (Met::Untested(reason), _) | (_, Met::Untested(reason)) => Met::Untested(reason),
+            (Met::Yes, Met::Yes) => Met::Yes,
+        }
+    }
+}
+
+impl Serialize for Met {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.as_bool().serialize(serializer)
+    }
+}
+
+/// Why a requirement was not tested (the JSON report's `untested`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Untested {
+    /// No request was sent on its side of the stop.
+    NoRequest,
+    /// Every request meant to be in flight was answered before the signal was sent.
+    NoneInFlight,
+    /// Requests were cut or not served, and the server's log cannot tell which.
+    NotToldApart,
+    /// Behind a balancer, a stopping replica's refusals are the balancer's to route around.
+    BehindBalancer,
+    /// A stream is judged by its counts, not by this requirement as such.
+    ByCounts,
+    /// No stream of requests was sent (thresholds).
+    NoStream,
+    /// Nothing was answered in a latency threshold's phase.
+    NothingAnswered,
+}
+
 /// Whether one requirement was met, with the evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequirementCheck {
     /// Which requirement.
     pub requirement: Requirement,
-    /// Met, not met, or None when no request tested it.
-    pub met: Option<bool>,
-    /// The requests that show it (`in-flight: ok (200, 3 bytes)`).
+    /// Met, not met, or untested and why.
+    pub met: Met,
+    /// The requests that show it (`in-flight: ok (200, 3 bytes)`), or why nothing did.
     pub evidence: String,
 }
 
 /// The judgement of one scenario.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
     /// Every expectation held.
     pub passed: bool,
-    /// One line per expectation that did not hold.
-    pub failures: Vec<String>,
+    /// One per expectation that did not hold.
+    pub failures: Vec<Failure>,
     /// The two requirements, as observed (independent of what the scenario expected).
     pub requirements: Vec<RequirementCheck>,
+}
+
+/// An expectation that did not hold: what was expected and what was seen. `kind` names it in
+/// the JSON report and JUnit's `type`; `Display` is its sentence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Failure {
+    /// A named request was never sent.
+    RequestNotSent {
+        /// Its name.
+        request: String,
+        /// The outcome expected of it.
+        #[serde(serialize_with = "as_text")]
+        expected: Expected,
+    },
+    /// A named request met another outcome than the one expected.
+    RequestOutcome {
+        /// Its name.
+        request: String,
+        /// The outcome expected of it.
+        #[serde(serialize_with = "as_text")]
+        expected: Expected,
+        /// What it met.
+        seen: RequestObservation,
+    },
+    /// The server's exit code.
+    ExitCode {
+        /// The code expected.
+        expected: i64,
+        /// The code seen; None when no exit was seen.
+        seen: Option<i64>,
+    },
+    /// Whether the server logged the stop signal.
+    SignalReceived {
+        /// Whether it should have.
+        expected: bool,
+        /// Whether it did; None when its log could not be read.
+        seen: Option<bool>,
+    },
+    /// The stop returned sooner than expected.
+    StopTooShort {
+        /// The least it should have taken.
+        #[serde(rename = "at_least_ms", serialize_with = "as_millis")]
+        at_least: Duration,
+        /// What it took.
+        #[serde(rename = "took_ms", serialize_with = "as_millis")]
+        took: Duration,
+    },
+    /// The stop took longer than expected.
+    StopTooLong {
+        /// What it should have taken less than.
+        #[serde(rename = "below_ms", serialize_with = "as_millis")]
+        below: Duration,
+        /// What it took.
+        #[serde(rename = "took_ms", serialize_with = "as_millis")]
+        took: Duration,
+    },
+    /// The stop's duration was bounded, but the stop never returned.
+    StopNeverReturned,
+    /// A request meant to be in flight was answered before the signal: the run did not test
+    /// what it claims.
+    NeverInFlight {
+        /// Its name.
+        request: String,
+        /// When it was answered, ms from ready.
+        answered_ms: i64,
+        /// When the signal was sent, ms from ready.
+        signal_ms: i64,
+        /// What would keep it in flight.
+        remedy: Remedy,
+    },
+    /// The server exited before the stop was issued: it crashed, or was killed or removed
+    /// from outside.
+    ExitedBeforeStop {
+        /// Its exit code.
+        code: i64,
+        /// When it exited, ms from ready.
+        exited_ms: i64,
+        /// When the stop was issued, if it was.
+        stop_issued_ms: Option<i64>,
+    },
+    /// Counts of a stream were expected, but no stream was sent.
+    NoStream,
+    /// A count of cut or not-served requests cannot be judged: the server's log cannot tell the
+    /// two apart.
+    LoadNotToldApart {
+        /// The count's key (`cut-draining`).
+        key: String,
+        /// The requests cut or not served.
+        cut_or_not_served: u64,
+    },
+    /// A count of the stream outside its bound.
+    LoadCount {
+        /// The count's key (`cut-draining`).
+        key: String,
+        /// Its bound.
+        #[serde(serialize_with = "as_text")]
+        expected: Bound,
+        /// The count.
+        seen: u64,
+        /// The requests sent in its phase (what `all` means).
+        sent: u64,
+    },
+    /// The stream's thresholds were not all within their bounds (or not all tested).
+    Thresholds {
+        /// Each threshold, measured.
+        thresholds: Vec<ThresholdCheck>,
+    },
+    /// Thresholds were set, but no stream was sent.
+    ThresholdsWithoutStream,
+    /// A rolling update was expected, but no replica was seen.
+    NoRollout,
+    /// The rollout lost more requests than its bound.
+    RolloutLost {
+        /// The bound on the requests lost.
+        #[serde(serialize_with = "as_text")]
+        expected: Bound,
+        /// The requests lost.
+        lost: u64,
+        /// The requests sent.
+        sent: u64,
+        /// The phases that lost some.
+        by_phase: Vec<RolloutPhaseCounts>,
+    },
+    /// Fewer replicas were terminated than were to be replaced.
+    ReplicasNotTerminated {
+        /// How many were.
+        terminated: usize,
+        /// How many should have been.
+        replaced: usize,
+    },
+    /// A terminated replica's `preStop` hook did (or did not) end done.
+    PreStop {
+        /// The replica.
+        replica: String,
+        /// Whether it should have ended done.
+        expected_done: bool,
+        /// What became of it; None when none ran.
+        seen: Option<HookOutcome>,
+    },
+}
+
+/// What keeps a request in flight at the signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Remedy {
+    /// Our server: a longer delay on the request, or fewer scenarios at once.
+    LongerDelay,
+    /// Any image: a slower path, or more requests.
+    SlowerPath,
+}
+
+/// One threshold of a stream, measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThresholdCheck {
+    /// Its key in scenario files (`lost-rate`, `p99-draining`).
+    pub key: String,
+    /// Its bound in words (`at most 0.1%`).
+    pub bound: String,
+    /// What was measured.
+    #[serde(flatten)]
+    pub seen: ThresholdSeen,
+    /// Whether it held.
+    pub met: Met,
+}
+
+/// What a threshold measured.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "seen", rename_all = "kebab-case")]
+pub enum ThresholdSeen {
+    /// `count` of the `sent` requests of its phase.
+    Share {
+        /// The requests counted.
+        count: u64,
+        /// The requests sent.
+        sent: u64,
+    },
+    /// A latency percentile of the requests answered in full.
+    Latency {
+        /// In ms.
+        ms: f64,
+    },
+    /// Nothing was answered in its phase: no latency to measure.
+    NothingAnswered,
+}
+
+/// `count` of `sent` in parts per million; None when nothing was sent.
+pub fn share_ppm(count: u64, sent: u64) -> Option<u64> {
+    count.saturating_mul(1_000_000).checked_div(sent)
+}
+
+impl Failure {
+    /// Its kind, as the JSON report's `kind` and JUnit's `type` name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::RequestNotSent { .. } => "request-not-sent",
+            Failure::RequestOutcome { .. } => "request-outcome",
+            Failure::ExitCode { .. } => "exit-code",
+            Failure::SignalReceived { .. } => "signal-received",
+            Failure::StopTooShort { .. } => "stop-too-short",
+            Failure::StopTooLong { .. } => "stop-too-long",
+            Failure::StopNeverReturned => "stop-never-returned",
+            Failure::NeverInFlight { .. } => "never-in-flight",
+            Failure::ExitedBeforeStop { .. } => "exited-before-stop",
+            Failure::NoStream => "no-stream",
+            Failure::LoadNotToldApart { .. } => "load-not-told-apart",
+            Failure::LoadCount { .. } => "load-count",
+            Failure::Thresholds { .. } => "thresholds",
+            Failure::ThresholdsWithoutStream => "thresholds-without-stream",
+            Failure::NoRollout => "no-rollout",
+            Failure::RolloutLost { .. } => "rollout-lost",
+            Failure::ReplicasNotTerminated { .. } => "replicas-not-terminated",
+            Failure::PreStop { .. } => "pre-stop",
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::RequestNotSent { request, expected } => write!(
+                f,
+                "request `{request}`: expected {expected}, but it was never sent"
+            ),
+            Failure::RequestOutcome {
+                request,
+                expected,
+                seen,
+            } => write!(
+                f,
+                "request `{request}`: expected {expected}, got {}",
+                seen.describe()
+            ),
+            Failure::ExitCode {
+                expected,
+                seen: Some(code),
+            } => write!(f, "exit code: expected {expected}, got {code}"),
+            Failure::ExitCode {
+                expected,
+                seen: None,
+            } => write!(f, "exit code: expected {expected}, but no exit was seen"),
+            Failure::SignalReceived { expected, seen } => write!(
+                f,
+                "signal received: expected the server to have {} the signal, it had {}",
+                if *expected { "logged" } else { "not logged" },
+                match seen {
+                    Some(true) => "logged it",
+                    Some(false) => "not logged it",
+                    None => "no readable log",
+                }
+            ),
+            Failure::StopTooShort { at_least, took } => write!(
+                f,
+                "stop duration: expected at least {}, took {}",
+                duration::format(*at_least),
+                duration::format(*took)
+            ),
+            Failure::StopTooLong { below, took } => write!(
+                f,
+                "stop duration: expected below {}, took {}",
+                duration::format(*below),
+                duration::format(*took)
+            ),
+            Failure::StopNeverReturned => f.write_str("stop duration: the stop never returned"),
+            Failure::NeverInFlight {
+                request,
+                answered_ms,
+                signal_ms,
+                remedy,
+            } => write!(
+                f,
+                "request `{request}` was never in flight: answered at {answered_ms} ms, the signal was sent at {signal_ms} ms; {}",
+                match remedy {
+                    Remedy::LongerDelay => "lengthen its delay or run fewer scenarios at once",
+                    Remedy::SlowerPath => {
+                        "point --path at a slower endpoint (one that answers after the stop), or raise --requests so that some stay in flight"
+                    }
+                }
+            ),
+            Failure::ExitedBeforeStop {
+                code,
+                exited_ms,
+                stop_issued_ms,
+            } => write!(
+                f,
+                "the server exited ({code}) at {exited_ms} ms, before the stop{}: it crashed, or was killed or removed from outside",
+                stop_issued_ms
+                    .map(|s| format!(" was issued at {s} ms"))
+                    .unwrap_or_default()
+            ),
+            Failure::NoStream => {
+                f.write_str("load: expected a stream of requests, but none was sent")
+            }
+            Failure::LoadNotToldApart {
+                key,
+                cut_or_not_served,
+            } => write!(
+                f,
+                "load `{key}`: not tested: {cut_or_not_served} request(s) were cut or not served, which the server's log cannot tell apart"
+            ),
+            Failure::LoadCount {
+                key,
+                expected,
+                seen,
+                sent,
+            } => {
+                write!(f, "load `{key}`: expected {expected}")?;
+                if *expected == Bound::All {
+                    write!(f, " ({sent})")?;
+                }
+                write!(f, ", got {seen}")
+            }
+            Failure::Thresholds { thresholds } => {
+                write!(f, "thresholds: {}", ThresholdList(thresholds))
+            }
+            Failure::ThresholdsWithoutStream => {
+                f.write_str("thresholds: not tested: no stream of requests was sent")
+            }
+            Failure::NoRollout => {
+                f.write_str("rollout: expected a rolling update, but no replica was seen")
+            }
+            Failure::RolloutLost {
+                expected,
+                lost,
+                sent,
+                by_phase,
+            } => write!(
+                f,
+                "lost: expected {expected}, got {lost} of {sent} ({})",
+                RolloutLosses(by_phase)
+            ),
+            Failure::ReplicasNotTerminated {
+                terminated,
+                replaced,
+            } => write!(
+                f,
+                "rollout: only {terminated} of {replaced} replica(s) were terminated"
+            ),
+            Failure::PreStop {
+                replica,
+                expected_done,
+                seen,
+            } => write!(
+                f,
+                "preStop of {replica}: expected {}, got {}",
+                if *expected_done { "done" } else { "not done" },
+                seen.as_ref()
+                    .map_or_else(|| "none ran".to_string(), HookOutcome::describe)
+            ),
+        }
+    }
+}
+
+impl fmt::Display for ThresholdCheck {
+    /// `lost-rate 0% (0 of 91), within at most 0.1%`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = &self.key;
+        match self.seen {
+            ThresholdSeen::Share { sent: 0, .. } => write!(f, "{key} - (none sent)")?,
+            ThresholdSeen::Share { count, sent } => {
+                let ppm = share_ppm(count, sent).unwrap_or_default();
+                let percent = format_percent(u32::try_from(ppm).unwrap_or(u32::MAX));
+                write!(f, "{key} {percent} ({count} of {sent})")?;
+            }
+            ThresholdSeen::Latency { ms } => write!(f, "{key} {ms:.0}ms")?,
+            ThresholdSeen::NothingAnswered => write!(f, "{key} not tested: nothing was answered")?,
+        }
+        let verdict = match self.met {
+            Met::Yes => "within",
+            Met::No => "PAST",
+            Met::Untested(_) => "untested",
+        };
+        write!(f, ", {verdict} {}", self.bound)
+    }
+}
+
+/// Thresholds, one after the other: `lost-rate ..., within ... · p99 ..., PAST ...`.
+pub(crate) struct ThresholdList<'a>(pub(crate) &'a [ThresholdCheck]);
+
+impl fmt::Display for ThresholdList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, check) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str(" · ")?;
+            }
+            check.fmt(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// `12 in stale-endpoint, 3 in draining`-like: where a rollout's losses were; `none`.
+pub(crate) struct RolloutLosses<'a>(pub(crate) &'a [RolloutPhaseCounts]);
+
+impl fmt::Display for RolloutLosses<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut lost = self.0.iter().filter(|c| c.lost > 0).peekable();
+        if lost.peek().is_none() {
+            return f.write_str("none");
+        }
+        for (index, counts) in lost.enumerate() {
+            if index > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{} in {}", counts.lost, counts.phase.name())?;
+        }
+        Ok(())
+    }
+}
+
+/// Serialises a value by its words (`not-served`, `at most 5`).
+fn as_text<T: fmt::Display, S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}
+
+/// Serialises a duration in whole milliseconds.
+fn as_millis<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
 }

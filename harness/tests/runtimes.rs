@@ -10,7 +10,7 @@ mod common;
 
 use shutdown_harness::images::{HTTP_PORT, runtime_image};
 use shutdown_harness::{
-    ExplainOptions, Explanation, Outcome, Requirement, RunOptions, Scenario, ScenarioResult,
+    ExplainOptions, Explanation, Met, Outcome, Requirement, RunOptions, Scenario, ScenarioResult,
     Target, explain,
 };
 
@@ -81,7 +81,7 @@ fn assert_agree(e: &Explanation, result: &ScenarioResult) -> usize {
         // A drain is both requirements at once: the request in flight answered, and no new
         // one served. A dropped signal answers it too, but serves newcomers: no drain.
         let drained = in_flight.outcome == Outcome::Ok
-            && result.requirement(Requirement::RefusesNew) == Some(true);
+            && result.requirement(Requirement::RefusesNew) == Some(Met::Yes);
         assert_eq!(drained, drains, "{}:\n{text}", result.scenario.name);
         predictions += 1;
     }

@@ -1,14 +1,14 @@
 //! Judges an observation against a scenario's expectations, and against the two requirements
 //! of a correct shutdown.
 
-use crate::duration;
 use crate::observation::{Observation, RequestObservation};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
-use crate::traffic::{
-    Bound, LoadExpectation, LoadThreshold, LoadWhat, Phase, Quantile, format_percent,
+use crate::traffic::{LoadExpectation, LoadThreshold, LoadWhat, Phase, Quantile};
+use crate::verdict::{
+    Failure, Met, Remedy, Requirement, RequirementCheck, RolloutLosses, ThresholdCheck,
+    ThresholdList, ThresholdSeen, Untested, Verdict, share_ppm,
 };
-use crate::verdict::{Requirement, RequirementCheck, Verdict};
 
 /// Compares `observation` with `scenario`'s expectations.
 pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
@@ -16,55 +16,45 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
     let mut failures = Vec::new();
     for (name, expected) in &expect.requests {
         match observation.request(name) {
-            None => failures.push(format!(
-                "request `{name}`: expected {expected}, but it was never sent"
-            )),
-            Some(request) if !expected.accepts(request.outcome) => failures.push(format!(
-                "request `{name}`: expected {expected}, got {}",
-                request.describe()
-            )),
+            None => failures.push(Failure::RequestNotSent {
+                request: name.clone(),
+                expected: *expected,
+            }),
+            Some(request) if !expected.accepts(request.outcome) => {
+                failures.push(Failure::RequestOutcome {
+                    request: name.clone(),
+                    expected: *expected,
+                    seen: request.clone(),
+                });
+            }
             Some(_) => {}
         }
     }
-    if let Some(wanted) = expect.exit_code {
-        match observation.exit_code {
-            Some(code) if code == wanted => {}
-            Some(code) => failures.push(format!("exit code: expected {wanted}, got {code}")),
-            None => failures.push(format!(
-                "exit code: expected {wanted}, but no exit was seen"
-            )),
-        }
+    if let Some(wanted) = expect.exit_code
+        && observation.exit_code != Some(wanted)
+    {
+        failures.push(Failure::ExitCode {
+            expected: wanted,
+            seen: observation.exit_code,
+        });
     }
-    if let Some(wanted) = expect.signal_received {
-        if observation.signal_received != Some(wanted) {
-            let said = if wanted { "logged" } else { "not logged" };
-            failures.push(format!(
-                "signal received: expected the server to have {said} the signal, it had {}",
-                match observation.signal_received {
-                    Some(true) => "logged it",
-                    Some(false) => "not logged it",
-                    None => "no readable log",
-                }
-            ));
-        }
+    if let Some(wanted) = expect.signal_received
+        && observation.signal_received != Some(wanted)
+    {
+        failures.push(Failure::SignalReceived {
+            expected: wanted,
+            seen: observation.signal_received,
+        });
     }
-    if let Some(stop) = observation.stop_duration {
-        if let Some(min) = expect.stop_at_least.filter(|min| stop < *min) {
-            failures.push(format!(
-                "stop duration: expected at least {}, took {}",
-                duration::format(min),
-                duration::format(stop)
-            ));
+    if let Some(took) = observation.stop_duration {
+        if let Some(at_least) = expect.stop_at_least.filter(|min| took < *min) {
+            failures.push(Failure::StopTooShort { at_least, took });
         }
-        if let Some(max) = expect.stop_below.filter(|max| stop >= *max) {
-            failures.push(format!(
-                "stop duration: expected below {}, took {}",
-                duration::format(max),
-                duration::format(stop)
-            ));
+        if let Some(below) = expect.stop_below.filter(|max| took >= *max) {
+            failures.push(Failure::StopTooLong { below, took });
         }
     } else if expect.stop_at_least.is_some() || expect.stop_below.is_some() {
-        failures.push("stop duration: the stop never returned".to_string());
+        failures.push(Failure::StopNeverReturned);
     }
     failures.extend(not_in_flight(scenario, observation));
     failures.extend(exited_before_the_stop(observation));
@@ -75,10 +65,8 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
         (None, Some(load)) if observation.requests.is_empty() => load_requirements(load),
         _ => requirements(observation),
     };
-    if let Some(check) = thresholds(&scenario.expect.thresholds, observation) {
-        if check.met != Some(true) {
-            failures.push(format!("thresholds: {}", check.evidence));
-        }
+    if let Some((check, failure)) = thresholds(&scenario.expect.thresholds, observation) {
+        failures.extend(failure);
         requirements.push(check);
     }
     Verdict {
@@ -89,89 +77,91 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
 }
 
 /// The load's thresholds, as one requirement: met when every one holds, its evidence each
-/// measured value against its bound; None without thresholds.
-fn thresholds(thresholds: &[LoadThreshold], observation: &Observation) -> Option<RequirementCheck> {
+/// measured value against its bound; with the failure when it is not met (or not tested).
+/// None without thresholds.
+fn thresholds(
+    thresholds: &[LoadThreshold],
+    observation: &Observation,
+) -> Option<(RequirementCheck, Option<Failure>)> {
     if thresholds.is_empty() {
         return None;
     }
     let Some(load) = &observation.load else {
-        return Some(RequirementCheck {
+        let check = RequirementCheck {
             requirement: Requirement::WithinThresholds,
-            met: None,
+            met: Met::Untested(Untested::NoStream),
             evidence: "not tested: no stream of requests was sent".to_string(),
-        });
+        };
+        return Some((check, Some(Failure::ThresholdsWithoutStream)));
     };
     let summary = &load.summary;
-    let mut met = Some(true);
-    let mut evidence = Vec::new();
-    for threshold in thresholds {
-        let key = threshold.key();
-        let (held, seen) = match *threshold {
-            LoadThreshold::Rate {
-                what,
-                phase,
-                at_most_ppm,
-            } => {
-                let counts = phase.map_or(summary.total, |p| summary.phase(p));
-                let count = count_of(&counts, what);
-                let ppm = (count * 1_000_000).checked_div(counts.sent);
-                match ppm {
-                    // Nothing was sent in that phase: nothing exceeded the share.
-                    None => (Some(true), format!("{key} - (none sent)")),
-                    Some(ppm) => (
-                        Some(ppm <= u64::from(at_most_ppm)),
-                        format!(
-                            "{key} {} ({count} of {})",
-                            format_percent(u32::try_from(ppm).unwrap_or(u32::MAX)),
-                            counts.sent
-                        ),
-                    ),
+    let checks: Vec<ThresholdCheck> = thresholds
+        .iter()
+        .map(|threshold| {
+            let (seen, met) = match *threshold {
+                LoadThreshold::Rate {
+                    what,
+                    phase,
+                    at_most_ppm,
+                } => {
+                    let counts = phase.map_or(summary.total, |p| summary.phase(p));
+                    let count = count_of(&counts, what);
+                    // Nothing sent in that phase: nothing exceeded the share.
+                    let met = share_ppm(count, counts.sent).map_or(Met::Yes, |ppm| {
+                        Met::from_bool(ppm <= u64::from(at_most_ppm))
+                    });
+                    let seen = ThresholdSeen::Share {
+                        count,
+                        sent: counts.sent,
+                    };
+                    (seen, met)
                 }
-            }
-            LoadThreshold::Latency {
-                quantile,
-                phase,
-                at_most,
-            } => {
-                let percentiles = match phase {
-                    None => summary.latency_all,
-                    Some(Phase::BeforeSignal) => summary.latency_before_signal,
-                    Some(Phase::Draining) => summary.latency_draining,
-                    Some(Phase::AfterExit) => None,
-                };
-                match percentiles {
-                    None => (None, format!("{key} not tested: nothing was answered")),
-                    Some(p) => {
-                        let ms = match quantile {
-                            Quantile::P50 => p.p50_ms,
-                            Quantile::P99 => p.p99_ms,
-                            Quantile::Max => p.max_ms,
-                        };
-                        (
-                            Some(ms <= at_most.as_secs_f64() * 1000.0),
-                            format!("{key} {ms:.0}ms"),
-                        )
+                LoadThreshold::Latency {
+                    quantile,
+                    phase,
+                    at_most,
+                } => {
+                    let percentiles = match phase {
+                        None => summary.latency_all,
+                        Some(Phase::BeforeSignal) => summary.latency_before_signal,
+                        Some(Phase::Draining) => summary.latency_draining,
+                        Some(Phase::AfterExit) => None,
+                    };
+                    match percentiles {
+                        None => (
+                            ThresholdSeen::NothingAnswered,
+                            Met::Untested(Untested::NothingAnswered),
+                        ),
+                        Some(p) => {
+                            let ms = match quantile {
+                                Quantile::P50 => p.p50_ms,
+                                Quantile::P99 => p.p99_ms,
+                                Quantile::Max => p.max_ms,
+                            };
+                            let met = Met::from_bool(ms <= at_most.as_secs_f64() * 1000.0);
+                            (ThresholdSeen::Latency { ms }, met)
+                        }
                     }
                 }
+            };
+            ThresholdCheck {
+                key: threshold.key(),
+                bound: threshold.describe_bound(),
+                seen,
+                met,
             }
-        };
-        met = match (met, held) {
-            (Some(false), _) | (_, Some(false)) => Some(false),
-            (None, _) | (_, None) => None,
-            _ => Some(true),
-        };
-        let verdict = match held {
-            Some(true) => "within",
-            Some(false) => "PAST",
-            None => "untested",
-        };
-        evidence.push(format!("{seen}, {verdict} {}", threshold.describe_bound()));
-    }
-    Some(RequirementCheck {
+        })
+        .collect();
+    let met = checks
+        .iter()
+        .fold(Met::Yes, |met, check| met.and(check.met));
+    let check = RequirementCheck {
         requirement: Requirement::WithinThresholds,
         met,
-        evidence: evidence.join(" · "),
-    })
+        evidence: ThresholdList(&checks).to_string(),
+    };
+    let failure = (met != Met::Yes).then_some(Failure::Thresholds { thresholds: checks });
+    Some((check, failure))
 }
 
 /// The count of `what` in `counts`.
@@ -188,13 +178,13 @@ fn count_of(counts: &crate::observation::PhaseCounts, what: LoadWhat) -> u64 {
 
 /// The load's expectations that did not hold. Where cut and not-served cannot be told apart (not
 /// our server), an expectation on either is not tested, and says so.
-fn load_failures(scenario: &Scenario, observation: &Observation) -> Vec<String> {
+fn load_failures(scenario: &Scenario, observation: &Observation) -> Vec<Failure> {
     let expectations = &scenario.expect.load;
     if expectations.is_empty() {
         return Vec::new();
     }
     let Some(load) = &observation.load else {
-        return vec!["load: expected a stream of requests, but none was sent".to_string()];
+        return vec![Failure::NoStream];
     };
     let summary = &load.summary;
     let mut failures = Vec::new();
@@ -208,43 +198,45 @@ fn load_failures(scenario: &Scenario, observation: &Observation) -> Vec<String> 
         let untold = matches!(expectation.what, LoadWhat::Cut | LoadWhat::NotServed)
             && counts.cut_or_not_served > 0;
         if untold {
-            failures.push(format!(
-                "load `{key}`: not tested: {} request(s) were cut or not served, which the server's log cannot tell apart",
-                counts.cut_or_not_served
-            ));
+            failures.push(Failure::LoadNotToldApart {
+                key,
+                cut_or_not_served: counts.cut_or_not_served,
+            });
         } else if !expectation.bound.holds(count, counts.sent) {
-            failures.push(format!(
-                "load `{key}`: expected {}{}, got {count}",
-                expectation.bound,
-                if expectation.bound == Bound::All {
-                    format!(" ({})", counts.sent)
-                } else {
-                    String::new()
-                }
-            ));
+            failures.push(Failure::LoadCount {
+                key,
+                expected: expectation.bound,
+                seen: count,
+                sent: counts.sent,
+            });
         }
     }
     failures
 }
 
 /// The rollout's expectations that did not hold.
-fn rollout_failures(scenario: &Scenario, observation: &Observation) -> Vec<String> {
+fn rollout_failures(scenario: &Scenario, observation: &Observation) -> Vec<Failure> {
     let Some(expect) = scenario.expect.rollout else {
         return Vec::new();
     };
     let Some(rollout) = &observation.rollout else {
-        return vec!["rollout: expected a rolling update, but no replica was seen".to_string()];
+        return vec![Failure::NoRollout];
     };
     let mut failures = Vec::new();
     if let Some(bound) = expect.lost
         && !bound.holds(rollout.lost, rollout.sent)
     {
-        failures.push(format!(
-            "lost: expected {bound}, got {} of {} ({})",
-            rollout.lost,
-            rollout.sent,
-            rollout_losses(rollout)
-        ));
+        failures.push(Failure::RolloutLost {
+            expected: bound,
+            lost: rollout.lost,
+            sent: rollout.sent,
+            by_phase: rollout
+                .by_phase
+                .iter()
+                .filter(|c| c.lost > 0)
+                .copied()
+                .collect(),
+        });
     }
     let terminated: Vec<_> = rollout
         .replicas
@@ -253,43 +245,24 @@ fn rollout_failures(scenario: &Scenario, observation: &Observation) -> Vec<Strin
         .collect();
     let replaced = usize::from(scenario.rollout.as_ref().map_or(0, |r| r.replace));
     if terminated.len() < replaced {
-        failures.push(format!(
-            "rollout: only {} of {replaced} replica(s) were terminated",
-            terminated.len()
-        ));
+        failures.push(Failure::ReplicasNotTerminated {
+            terminated: terminated.len(),
+            replaced,
+        });
     }
     if let Some(wanted) = expect.hook_done {
         for replica in &terminated {
             let done = replica.pre_stop == Some(crate::rollout::HookOutcome::Done);
             if done != wanted {
-                failures.push(format!(
-                    "preStop of {}: expected {}, got {}",
-                    replica.name,
-                    if wanted { "done" } else { "not done" },
-                    replica
-                        .pre_stop
-                        .as_ref()
-                        .map_or_else(|| "none ran".to_string(), |h| h.describe())
-                ));
+                failures.push(Failure::PreStop {
+                    replica: replica.name.clone(),
+                    expected_done: wanted,
+                    seen: replica.pre_stop.clone(),
+                });
             }
         }
     }
     failures
-}
-
-/// `12 http-error in stale-endpoint, 3 reset in draining`-like: where the losses were.
-fn rollout_losses(rollout: &crate::observation::RolloutObservation) -> String {
-    let phases: Vec<String> = rollout
-        .by_phase
-        .iter()
-        .filter(|c| c.lost > 0)
-        .map(|c| format!("{} in {}", c.lost, c.phase.name()))
-        .collect();
-    if phases.is_empty() {
-        "none".to_string()
-    } else {
-        phases.join(", ")
-    }
 }
 
 /// A rollout's requirement: every request of the stream is answered, whichever replica the
@@ -299,17 +272,17 @@ fn rollout_requirements(rollout: &crate::observation::RolloutObservation) -> Vec
     vec![
         RequirementCheck {
             requirement: Requirement::AnswersInFlight,
-            met: Some(rollout.lost == 0),
+            met: Met::from_bool(rollout.lost == 0),
             evidence: format!(
                 "rollout: {} of {} lost ({})",
                 rollout.lost,
                 rollout.sent,
-                rollout_losses(rollout)
+                RolloutLosses(&rollout.by_phase)
             ),
         },
         RequirementCheck {
             requirement: Requirement::RefusesNew,
-            met: None,
+            met: Met::Untested(Untested::BehindBalancer),
             evidence: "not tested as such: behind a balancer, a stopping replica's refusals are the balancer's to route around".to_string(),
         },
     ]
@@ -317,22 +290,21 @@ fn rollout_requirements(rollout: &crate::observation::RolloutObservation) -> Vec
 
 /// A server that exited before the stop was issued was not stopped by it: it crashed, or was
 /// killed or removed from outside; nothing it showed is about the stop.
-fn exited_before_the_stop(observation: &Observation) -> Option<String> {
-    let exited = observation
+fn exited_before_the_stop(observation: &Observation) -> Option<Failure> {
+    let (exited_ms, code) = observation
         .timeline
         .iter()
         .find_map(|event| match event.kind {
             crate::events::EventKind::Exited { code } => Some((event.ms, code)),
             _ => None,
         })?;
-    let (at, code) = exited;
     match observation.stop_issued_ms {
-        Some(stop) if at >= stop => None,
-        stop => Some(format!(
-            "the server exited ({code}) at {at} ms, before the stop{}: it crashed, or was killed or removed from outside",
-            stop.map(|s| format!(" was issued at {s} ms"))
-                .unwrap_or_default()
-        )),
+        Some(stop) if exited_ms >= stop => None,
+        stop_issued_ms => Some(Failure::ExitedBeforeStop {
+            code,
+            exited_ms,
+            stop_issued_ms,
+        }),
     }
 }
 
@@ -352,31 +324,31 @@ fn answered_before_signal(request: &RequestObservation, signal: i64) -> bool {
 /// Requests meant to be in flight that were already answered when the signal went out: the
 /// run did not test what it claims (a path faster than the schedule, or an overloaded engine
 /// delivering the signal late), so it must not pass, whatever the server.
-fn not_in_flight(scenario: &Scenario, observation: &Observation) -> Vec<String> {
-    let (Some(_), Some(signal)) = (observation.stop_issued_ms, signal_ms(observation)) else {
+fn not_in_flight(scenario: &Scenario, observation: &Observation) -> Vec<Failure> {
+    let (Some(_), Some(signal_ms)) = (observation.stop_issued_ms, signal_ms(observation)) else {
         return Vec::new();
     };
-    let advice = if scenario.runs_our_server() {
-        "lengthen its delay or run fewer scenarios at once"
+    let remedy = if scenario.runs_our_server() {
+        Remedy::LongerDelay
     } else {
-        "point --path at a slower endpoint (one that answers after the stop), or raise --requests so that some stay in flight"
+        Remedy::SlowerPath
     };
     observation
         .requests
         .iter()
-        .filter(|r| r.sent_before_stop && answered_before_signal(r, signal))
-        .map(|r| {
-            format!(
-                "request `{}` was never in flight: answered at {} ms, the signal was sent at {signal} ms; {advice}",
-                r.name, r.done_ms
-            )
+        .filter(|r| r.sent_before_stop && answered_before_signal(r, signal_ms))
+        .map(|r| Failure::NeverInFlight {
+            request: r.name.clone(),
+            answered_ms: r.done_ms,
+            signal_ms,
+            remedy,
         })
         .collect()
 }
 
 /// Checks the two requirements from the requests sent before and after the stop. A request
 /// answered before the signal tests neither; when no request meant to be in flight was still
-/// in flight, the first requirement was not tested (`met` is None), and the evidence says so.
+/// in flight, the first requirement was not tested, and the evidence says so.
 fn requirements(observation: &Observation) -> Vec<RequirementCheck> {
     let (before, after): (Vec<_>, Vec<_>) = observation
         .requests
@@ -389,7 +361,7 @@ fn requirements(observation: &Observation) -> Vec<RequirementCheck> {
     let answers = if in_flight.is_empty() && !early.is_empty() {
         RequirementCheck {
             requirement: Requirement::AnswersInFlight,
-            met: None,
+            met: Met::Untested(Untested::NoneInFlight),
             evidence: format!(
                 "not tested: {} answered before the signal was sent (at {} ms), so none was in flight",
                 names(&early),
@@ -414,7 +386,7 @@ fn load_requirements(load: &crate::observation::LoadObservation) -> Vec<Requirem
     let answers = if total.cut_or_not_served > 0 {
         RequirementCheck {
             requirement: Requirement::AnswersInFlight,
-            met: None,
+            met: Met::Untested(Untested::NotToldApart),
             evidence: format!(
                 "not tested: {} request(s) cut or not served, not told apart (the server logs no request ids)",
                 total.cut_or_not_served
@@ -423,14 +395,14 @@ fn load_requirements(load: &crate::observation::LoadObservation) -> Vec<Requirem
     } else {
         RequirementCheck {
             requirement: Requirement::AnswersInFlight,
-            met: Some(total.cut == 0),
+            met: Met::from_bool(total.cut == 0),
             evidence: format!("load: {} of {} cut", total.cut, total.sent),
         }
     };
     let draining = load.summary.phase(crate::traffic::Phase::Draining);
     let refuses = RequirementCheck {
         requirement: Requirement::RefusesNew,
-        met: None,
+        met: Met::Untested(Untested::ByCounts),
         evidence: format!(
             "not tested as such: a stream is judged by its counts (draining: {} sent, {} ok, {} not served)",
             draining.sent, draining.ok, draining.not_served
@@ -450,7 +422,11 @@ fn check(
     requests: &[&RequestObservation],
     holds: impl Fn(&RequestObservation) -> bool,
 ) -> RequirementCheck {
-    let met = (!requests.is_empty()).then(|| requests.iter().all(|r| holds(r)));
+    let met = if requests.is_empty() {
+        Met::Untested(Untested::NoRequest)
+    } else {
+        Met::from_bool(requests.iter().all(|r| holds(r)))
+    };
     let descriptions: Vec<String> = requests.iter().map(|r| r.describe()).collect();
     let evidence = match requests {
         [] => "no request tested it".to_string(),
@@ -512,7 +488,7 @@ mod tests {
         let (scenario, observation) = exec_form();
         let verdict = verdict(&scenario, &observation);
         assert!(verdict.passed, "{:?}", verdict.failures);
-        assert!(verdict.requirements.iter().all(|r| r.met == Some(true)));
+        assert!(verdict.requirements.iter().all(|r| r.met == Met::Yes));
     }
 
     #[test]
@@ -521,14 +497,22 @@ mod tests {
         observation.exit_code = Some(137);
         observation.requests[1] = request("after-stop", Outcome::Ok, 620, 1620);
         let verdict = verdict(&scenario, &observation);
+        let lines: Vec<String> = verdict.failures.iter().map(ToString::to_string).collect();
         assert_eq!(
-            verdict.failures,
+            lines,
             [
                 "request `after-stop`: expected not-served, got ok (200, 3 bytes)",
                 "exit code: expected 0, got 137",
             ]
         );
-        assert_eq!(verdict.requirements[1].met, Some(false));
+        assert_eq!(
+            verdict.failures[1],
+            Failure::ExitCode {
+                expected: 0,
+                seen: Some(137)
+            }
+        );
+        assert_eq!(verdict.requirements[1].met, Met::No);
     }
 
     #[test]
@@ -539,12 +523,17 @@ mod tests {
         let verdict = verdict(&scenario, &observation);
         assert!(!verdict.passed);
         assert!(
-            verdict.failures[0].starts_with("request `in-flight` was never in flight"),
+            verdict.failures[0]
+                .to_string()
+                .starts_with("request `in-flight` was never in flight"),
             "{:?}",
             verdict.failures
         );
         // Nothing tested the first requirement: it is neither met nor failed.
-        assert_eq!(verdict.requirements[0].met, None);
+        assert_eq!(
+            verdict.requirements[0].met,
+            Met::Untested(Untested::NoneInFlight)
+        );
         assert!(
             verdict.requirements[0].evidence.starts_with("not tested"),
             "{:?}",
@@ -568,10 +557,16 @@ mod tests {
         let verdict = verdict(&scenario, &observation);
         assert!(!verdict.passed);
         assert!(
-            verdict.failures.iter().any(|f| f.contains("--path")),
+            verdict
+                .failures
+                .iter()
+                .any(|f| f.to_string().contains("--path")),
             "{:?}",
             verdict.failures
         );
-        assert_eq!(verdict.requirements[0].met, None);
+        assert_eq!(
+            verdict.requirements[0].met,
+            Met::Untested(Untested::NoneInFlight)
+        );
     }
 }

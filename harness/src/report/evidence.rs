@@ -2,14 +2,11 @@
 //! (text, HTML, Markdown) print in their requirement columns.
 
 use crate::results::ScenarioResult;
-use crate::verdict::Requirement;
+use crate::verdict::{Met, Requirement};
 
-/// Whether `which` was met (None: not tested), and the outcomes of the requests that are its
+/// Whether `which` was met, and the outcomes of the requests that are its
 /// evidence (those sent before the stop for R1, after it for R2); None when it was not judged.
-pub fn requirement_outcomes(
-    result: &ScenarioResult,
-    which: Requirement,
-) -> Option<(Option<bool>, String)> {
+pub fn requirement_outcomes(result: &ScenarioResult, which: Requirement) -> Option<(Met, String)> {
     let check = result
         .verdict
         .requirements

@@ -19,7 +19,7 @@ use crate::results::{RunResults, ScenarioResult};
 use crate::rollout::replica_name;
 use crate::scenario::Target;
 use crate::server_log;
-use crate::verdict::Requirement;
+use crate::verdict::{Met, Requirement};
 
 /// Renders `results` as one HTML document that needs nothing else to be read.
 pub fn render(results: &RunResults) -> String {
@@ -105,9 +105,9 @@ fn requirement_cell(result: &ScenarioResult, which: Requirement) -> Markup {
     html! {
         @match requirement_outcomes(result, which) {
             None => td { "-" },
-            Some((None, _)) => td.untested { "not tested" },
-            Some((Some(true), evidence)) => td.met { "met: " (evidence) },
-            Some((Some(false), evidence)) => td.unmet { "NOT met: " (evidence) },
+            Some((Met::Untested(_), _)) => td.untested { "not tested" },
+            Some((Met::Yes, evidence)) => td.met { "met: " (evidence) },
+            Some((Met::No, evidence)) => td.unmet { "NOT met: " (evidence) },
         }
     }
 }
@@ -202,9 +202,9 @@ fn scenario_section(result: &ScenarioResult) -> Markup {
                     li {
                         (check.requirement.statement()) ": "
                         @match check.met {
-                            Some(true) => span.met { "met" },
-                            Some(false) => span.unmet { "NOT met" },
-                            None => span.untested { "untested" },
+                            Met::Yes => span.met { "met" },
+                            Met::No => span.unmet { "NOT met" },
+                            Met::Untested(_) => span.untested { "untested" },
                         }
                         " (" (check.evidence) ")"
                     }

@@ -11,6 +11,7 @@ use crate::results::{RunResults, ScenarioResult};
 use crate::rollout::RolloutPhase;
 use crate::scenario::Target;
 use crate::server_log;
+use crate::verdict::Met;
 
 /// Renders timelines and the summary.
 pub fn render(results: &RunResults) -> String {
@@ -168,10 +169,10 @@ fn timeline_lines(out: &mut String, result: &ScenarioResult) {
     for check in &result.verdict.requirements {
         let statement = check.requirement.statement();
         let _ = match check.met {
-            Some(true) => writeln!(out, "   {statement}: met ({})", check.evidence),
-            Some(false) => writeln!(out, "   {statement}: NOT met ({})", check.evidence),
+            Met::Yes => writeln!(out, "   {statement}: met ({})", check.evidence),
+            Met::No => writeln!(out, "   {statement}: NOT met ({})", check.evidence),
             // The evidence says why it was not tested.
-            None => writeln!(out, "   {statement}: {}", check.evidence),
+            Met::Untested(_) => writeln!(out, "   {statement}: {}", check.evidence),
         };
     }
     match (&observation.rollout, &observation.load) {
@@ -179,11 +180,7 @@ fn timeline_lines(out: &mut String, result: &ScenarioResult) {
         (None, Some(load)) => load_summary(out, load),
         (None, None) => {}
     }
-    let unmet = result
-        .verdict
-        .requirements
-        .iter()
-        .any(|r| r.met == Some(false));
+    let unmet = result.verdict.requirements.iter().any(|r| r.met == Met::No);
     // A check's expectations are the two requirements themselves: say so.
     let verdict = match (&scenario.target, result.passed()) {
         (Target::Image(_) | Target::Running(_), true) => "both requirements met",

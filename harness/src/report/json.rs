@@ -16,7 +16,7 @@ use crate::results::{RunResults, ScenarioResult};
 use crate::rollout::BalancerSettings;
 use crate::rollout::PreStop;
 use crate::traffic::{ClientProfile, Connection, Phase};
-use crate::verdict::RequirementCheck;
+use crate::verdict::{Failure, RequirementCheck, Untested};
 
 /// The whole report.
 #[derive(Debug, Serialize)]
@@ -118,9 +118,12 @@ pub struct JsonScenario<'a> {
     /// Each request's outcome and times.
     pub requests: &'a [RequestObservation],
     /// The two requirements, with evidence.
-    pub requirements: &'a [RequirementCheck],
+    pub requirements: Vec<JsonRequirement<'a>>,
     /// One line per expectation that did not hold, the scenario's error first.
     pub failures: Vec<String>,
+    /// The same, as data, one for one with `failures`: each with its `kind`, what was expected
+    /// and what was seen.
+    pub failed: Vec<JsonFailed<'a>>,
     /// Why the expectations are what they are.
     pub reason: Option<&'a str>,
     /// The load across the stop, when the scenario had one.
@@ -129,6 +132,32 @@ pub struct JsonScenario<'a> {
     /// The rolling update: its settings, each replica's steps, and what the stream lost by
     /// phase; null when the scenario was not one.
     pub rollout: Option<JsonRollout<'a>>,
+}
+
+/// A requirement: `met` true, false, or null when untested, and then why.
+#[derive(Debug, Serialize)]
+pub struct JsonRequirement<'a> {
+    /// The requirement, whether it was met, and its evidence.
+    #[serde(flatten)]
+    pub check: &'a RequirementCheck,
+    /// Why it was not tested (`none-in-flight`, ...); absent when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub untested: Option<Untested>,
+}
+
+/// One failure of a scenario, as data: its error, or an expectation that did not hold.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum JsonFailed<'a> {
+    /// The error that cut the scenario short.
+    Error {
+        /// Always `error`.
+        kind: &'static str,
+        /// The error in words.
+        message: String,
+    },
+    /// An expectation that did not hold (its `kind`, what was expected, what was seen).
+    Expectation(&'a Failure),
 }
 
 /// A scenario's load: its headline, by phase, latencies, requests per second, and (with
@@ -216,7 +245,16 @@ impl<'a> JsonScenario<'a> {
     fn new(result: &'a ScenarioResult, records: bool) -> Self {
         let observation = &result.observation;
         let mut failures: Vec<String> = result.error.iter().map(|e| e.to_string()).collect();
-        failures.extend(result.verdict.failures.iter().cloned());
+        failures.extend(result.verdict.failures.iter().map(ToString::to_string));
+        let mut failed: Vec<JsonFailed<'a>> = result
+            .error
+            .iter()
+            .map(|e| JsonFailed::Error {
+                kind: "error",
+                message: e.to_string(),
+            })
+            .collect();
+        failed.extend(result.verdict.failures.iter().map(JsonFailed::Expectation));
         JsonScenario {
             name: &result.scenario.name,
             passed: result.passed(),
@@ -233,8 +271,17 @@ impl<'a> JsonScenario<'a> {
             duration_ms: observation.duration.as_millis() as u64,
             started_ms: result.started.as_millis() as u64,
             requests: &observation.requests,
-            requirements: &result.verdict.requirements,
+            requirements: result
+                .verdict
+                .requirements
+                .iter()
+                .map(|check| JsonRequirement {
+                    check,
+                    untested: check.met.untested(),
+                })
+                .collect(),
             failures,
+            failed,
             reason: result.scenario.reason.as_deref(),
             load: observation.load.as_ref().map(|l| JsonLoad::new(l, records)),
             rollout: result

@@ -4,9 +4,11 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::report::human;
 use crate::results::RunResults;
+use crate::verdict::Failure;
 
-/// Renders `results` as JUnit XML; a failed scenario's message lists its failed expectations and
-/// its timeline is the test case's output.
+/// Renders `results` as JUnit XML; a failed scenario's `type` names the kinds of its failures
+/// (`error`, `exit-code`, ...), its message gives their sentences, and its timeline is the test
+/// case's output.
 pub fn render(results: &RunResults) -> String {
     let mut suite = TestSuite::new("shutdown-harness");
     suite.set_time(results.duration);
@@ -24,8 +26,16 @@ pub fn render(results: &RunResults) -> String {
                 .error
                 .iter()
                 .map(|e| e.to_string())
-                .chain(result.verdict.failures.iter().cloned())
+                .chain(result.verdict.failures.iter().map(ToString::to_string))
                 .collect();
+            let mut kinds: Vec<&str> = Vec::new();
+            let each = result.error.iter().map(|_| "error");
+            for kind in each.chain(result.verdict.failures.iter().map(Failure::kind)) {
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
+                }
+            }
+            status.set_type(kinds.join(", "));
             status.set_message(lines.join("; "));
             status
         };

@@ -10,7 +10,7 @@ use super::line::counts;
 use crate::duration;
 use crate::exit_code;
 use crate::results::{RunResults, ScenarioResult};
-use crate::verdict::Requirement;
+use crate::verdict::{Met, Requirement};
 
 /// Renders `results` as Markdown; `html`, when given, is where the HTML report was written
 /// (a path or URL relative to where the Markdown is read), linked at the end.
@@ -82,7 +82,7 @@ fn scenario_details(out: &mut String, result: &ScenarioResult) {
         .error
         .iter()
         .map(|e| e.to_string())
-        .chain(result.verdict.failures.iter().cloned())
+        .chain(result.verdict.failures.iter().map(ToString::to_string))
         .collect();
     if observation.load.is_none() && thresholds.is_none() && failures.is_empty() {
         return;
@@ -147,9 +147,9 @@ fn scenario_details(out: &mut String, result: &ScenarioResult) {
     }
     if let Some(check) = thresholds {
         let met = match check.met {
-            Some(true) => "met",
-            Some(false) => "**NOT met**",
-            None => "not tested",
+            Met::Yes => "met",
+            Met::No => "**NOT met**",
+            Met::Untested(_) => "not tested",
         };
         let _ = writeln!(out, "Thresholds: {met} ({}).\n", cell(&check.evidence));
     }
@@ -172,11 +172,11 @@ fn requirement(result: &ScenarioResult, which: Requirement) -> String {
     };
     match requirement_outcomes(result, which) {
         None => "-".to_string(),
-        Some((None, _)) => "not tested".to_string(),
+        Some((Met::Untested(_), _)) => "not tested".to_string(),
         Some((met, evidence)) => {
             let evidence = if evidence.is_empty() { own() } else { evidence };
             match met {
-                Some(true) => cell(&format!("met: {evidence}")),
+                Met::Yes => cell(&format!("met: {evidence}")),
                 _ => format!("**NOT met**: {}", cell(&evidence)),
             }
         }
