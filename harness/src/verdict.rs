@@ -547,3 +547,170 @@ fn as_text<T: fmt::Display, S: Serializer>(value: &T, serializer: S) -> Result<S
 fn as_millis<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Outcome;
+    use crate::rollout::RolloutPhase;
+
+    /// One failure of each kind.
+    fn one_of_each() -> Vec<Failure> {
+        let ms = Duration::from_millis;
+        vec![
+            Failure::RequestNotSent {
+                request: "in-flight".to_string(),
+                expected: Expected::Is(Outcome::Ok),
+            },
+            Failure::RequestOutcome {
+                request: "after-stop".to_string(),
+                expected: Expected::NotServed,
+                seen: RequestObservation {
+                    name: "after-stop".to_string(),
+                    outcome: Outcome::Ok,
+                    status: Some(200),
+                    bytes: 3,
+                    sent_ms: 620,
+                    done_ms: 1620,
+                    sent_before_stop: false,
+                },
+            },
+            Failure::ExitCode {
+                expected: 0,
+                seen: None,
+            },
+            Failure::SignalReceived {
+                expected: true,
+                seen: Some(false),
+            },
+            Failure::StopTooShort {
+                at_least: ms(2000),
+                took: ms(900),
+            },
+            Failure::StopTooLong {
+                below: ms(1000),
+                took: ms(10_200),
+            },
+            Failure::StopNeverReturned,
+            Failure::NeverInFlight {
+                request: "in-flight".to_string(),
+                answered_ms: 12,
+                signal_ms: 1020,
+                remedy: Remedy::SlowerPath,
+            },
+            Failure::ExitedBeforeStop {
+                code: 137,
+                exited_ms: 40,
+                stop_issued_ms: None,
+            },
+            Failure::NoStream,
+            Failure::LoadNotToldApart {
+                key: "cut".to_string(),
+                cut_or_not_served: 3,
+            },
+            Failure::LoadCount {
+                key: "cut".to_string(),
+                expected: Bound::Exactly(0),
+                seen: 2,
+                sent: 100,
+            },
+            Failure::Thresholds {
+                thresholds: vec![ThresholdCheck {
+                    key: "lost-rate".to_string(),
+                    bound: "at most 0.1%".to_string(),
+                    seen: ThresholdSeen::Share { count: 0, sent: 0 },
+                    met: Met::Yes,
+                }],
+            },
+            Failure::ThresholdsWithoutStream,
+            Failure::NoRollout,
+            Failure::RolloutLost {
+                expected: Bound::Exactly(0),
+                lost: 15,
+                sent: 400,
+                by_phase: vec![
+                    RolloutPhaseCounts {
+                        phase: RolloutPhase::StaleEndpoint,
+                        sent: 40,
+                        lost: 12,
+                    },
+                    RolloutPhaseCounts {
+                        phase: RolloutPhase::Draining,
+                        sent: 50,
+                        lost: 3,
+                    },
+                ],
+            },
+            Failure::ReplicasNotTerminated {
+                terminated: 1,
+                replaced: 2,
+            },
+            Failure::PreStop {
+                replica: "r1".to_string(),
+                expected_done: true,
+                seen: Some(HookOutcome::CutByGrace),
+            },
+        ]
+    }
+
+    #[test]
+    fn each_failure_is_named_in_json_as_junit_names_it() {
+        let failures = one_of_each();
+        let mut kinds = Vec::new();
+        for failure in &failures {
+            let json = serde_json::to_value(failure).expect("serialises");
+            assert_eq!(json["kind"], failure.kind(), "{json}");
+            kinds.push(failure.kind());
+        }
+        kinds.sort_unstable();
+        kinds.dedup();
+        assert_eq!(kinds.len(), failures.len(), "one sample of each kind");
+    }
+
+    #[test]
+    fn a_failure_carries_what_was_expected_and_seen_and_says_it_in_words() {
+        let failures = one_of_each();
+        let json = serde_json::to_value(&failures[1]).expect("serialises");
+        assert_eq!(json["expected"], "not-served");
+        assert_eq!(json["seen"]["outcome"], "ok");
+        assert_eq!(json["seen"]["status"], 200);
+        assert_eq!(
+            failures[1].to_string(),
+            "request `after-stop`: expected not-served, got ok (200, 3 bytes)"
+        );
+        let json = serde_json::to_value(&failures[5]).expect("serialises");
+        assert_eq!(
+            (&json["below_ms"], &json["took_ms"]),
+            (&1000.into(), &10_200.into())
+        );
+        assert_eq!(
+            failures[5].to_string(),
+            "stop duration: expected below 1s, took 10.2s"
+        );
+        assert_eq!(
+            failures[15].to_string(),
+            "lost: expected 0, got 15 of 400 (12 in stale-endpoint, 3 in draining)"
+        );
+        assert_eq!(
+            failures[12].to_string(),
+            "thresholds: lost-rate - (none sent), within at most 0.1%"
+        );
+    }
+
+    #[test]
+    fn met_is_true_false_or_null_and_untested_wins_over_met_only() {
+        let json = |met: Met| serde_json::to_value(met).expect("serialises");
+        assert_eq!(json(Met::Yes), serde_json::Value::Bool(true));
+        assert_eq!(json(Met::No), serde_json::Value::Bool(false));
+        assert_eq!(
+            json(Met::Untested(Untested::NoRequest)),
+            serde_json::Value::Null
+        );
+        let untested = Met::Untested(Untested::NothingAnswered);
+        assert_eq!(Met::Yes.and(untested), untested);
+        assert_eq!(untested.and(Met::No), Met::No);
+        assert_eq!(Met::Yes.and(Met::Yes), Met::Yes);
+        assert_eq!(untested.untested(), Some(Untested::NothingAnswered));
+        assert_eq!(Met::No.untested(), None);
+    }
+}

@@ -569,4 +569,136 @@ mod tests {
             Met::Untested(Untested::NoneInFlight)
         );
     }
+
+    /// A stream of 1000 requests, 20 of them lost, 10 draining; answered in 40 ms at p99.
+    fn with_a_stream(observation: &mut Observation) {
+        use crate::observation::{LoadObservation, LoadSummary, Percentiles, PhaseCounts};
+        let total = PhaseCounts {
+            sent: 1000,
+            ok: 980,
+            cut: 20,
+            lost: 20,
+            ..PhaseCounts::default()
+        };
+        let latency = Percentiles {
+            p50_ms: 2.0,
+            p99_ms: 40.0,
+            max_ms: 90.0,
+        };
+        observation.load = Some(LoadObservation {
+            rate: 200,
+            client: crate::traffic::ClientProfile::Fresh,
+            started_ms: 0,
+            requests: Vec::new(),
+            summary: LoadSummary {
+                total,
+                phases: vec![(
+                    Phase::Draining,
+                    PhaseCounts {
+                        sent: 10,
+                        ok: 10,
+                        ..PhaseCounts::default()
+                    },
+                )],
+                told_apart: true,
+                latency_before_signal: Some(latency),
+                latency_draining: None,
+                latency_all: Some(latency),
+                departure_lag: None,
+                delivery: Default::default(),
+                baseline: None,
+                per_second: Vec::new(),
+            },
+        });
+    }
+
+    #[test]
+    fn a_threshold_past_its_bound_fails_with_each_measured_value() {
+        let (mut scenario, mut observation) = exec_form();
+        with_a_stream(&mut observation);
+        scenario.expect.thresholds = vec![
+            LoadThreshold::Rate {
+                what: LoadWhat::Lost,
+                phase: None,
+                at_most_ppm: 1000,
+            },
+            LoadThreshold::Latency {
+                quantile: Quantile::P99,
+                phase: None,
+                at_most: std::time::Duration::from_millis(500),
+            },
+        ];
+        let verdict = verdict(&scenario, &observation);
+        let check = verdict
+            .requirements
+            .iter()
+            .find(|r| r.requirement == Requirement::WithinThresholds)
+            .expect("thresholds are a requirement");
+        assert_eq!(check.met, Met::No);
+        let Some(Failure::Thresholds { thresholds }) = verdict.failures.last() else {
+            panic!("{:?}", verdict.failures);
+        };
+        assert_eq!(
+            thresholds[0].seen,
+            ThresholdSeen::Share {
+                count: 20,
+                sent: 1000
+            }
+        );
+        assert_eq!((thresholds[0].met, thresholds[1].met), (Met::No, Met::Yes));
+        assert_eq!(
+            verdict.failures.last().map(ToString::to_string).as_deref(),
+            Some(
+                "thresholds: lost-rate 2% (20 of 1000), PAST at most 0.1% · p99 40ms, within at most 500ms"
+            )
+        );
+    }
+
+    #[test]
+    fn a_threshold_with_nothing_to_measure_is_untested_and_fails() {
+        let (mut scenario, mut observation) = exec_form();
+        with_a_stream(&mut observation);
+        scenario.expect.thresholds = vec![LoadThreshold::Latency {
+            quantile: Quantile::P99,
+            phase: Some(Phase::Draining),
+            at_most: std::time::Duration::from_millis(500),
+        }];
+        let verdict = verdict(&scenario, &observation);
+        assert_eq!(
+            verdict.requirements.last().map(|r| r.met),
+            Some(Met::Untested(Untested::NothingAnswered))
+        );
+        assert!(!verdict.passed);
+        assert_eq!(
+            verdict.failures.last().map(ToString::to_string).as_deref(),
+            Some(
+                "thresholds: p99-draining not tested: nothing was answered, untested at most 500ms"
+            )
+        );
+    }
+
+    #[test]
+    fn a_count_outside_its_bound_says_its_bound_and_what_was_counted() {
+        let (mut scenario, mut observation) = exec_form();
+        with_a_stream(&mut observation);
+        scenario.expect.load = vec![LoadExpectation {
+            what: LoadWhat::Ok,
+            phase: None,
+            bound: crate::traffic::Bound::All,
+        }];
+        let verdict = verdict(&scenario, &observation);
+        assert_eq!(
+            verdict.failures,
+            [Failure::LoadCount {
+                key: "ok".to_string(),
+                expected: crate::traffic::Bound::All,
+                seen: 980,
+                sent: 1000,
+            }]
+        );
+        assert_eq!(
+            verdict.failures[0].to_string(),
+            "load `ok`: expected all (1000), got 980"
+        );
+    }
 }

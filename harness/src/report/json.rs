@@ -424,4 +424,102 @@ mod tests {
         let json = serde_json::to_value(JsonLoad::new(&none, false)).expect("serialises");
         assert!(json["departure_lag_ms"].is_null(), "{json}");
     }
+
+    /// The fast exec-form scenario whose server exited 137 and whose request in flight was
+    /// answered before the signal, cut short by `error` if any.
+    fn failed(error: Option<crate::run::ScenarioError>) -> RunResults {
+        use crate::reproduce::{Timings, scenarios};
+        let scenario = scenarios(Timings::fast())[3].clone();
+        let observation = crate::observation::Observation {
+            exit_code: Some(137),
+            stop_issued_ms: Some(300),
+            signal_sent_ms: Some(1100),
+            stop_duration: Some(std::time::Duration::from_millis(900)),
+            signal_received: Some(true),
+            requests: vec![
+                RequestObservation {
+                    name: "in-flight".to_string(),
+                    outcome: Outcome::Ok,
+                    status: Some(200),
+                    bytes: 3,
+                    sent_ms: 0,
+                    done_ms: 1000,
+                    sent_before_stop: true,
+                },
+                RequestObservation {
+                    name: "after-stop".to_string(),
+                    outcome: Outcome::Reset,
+                    status: None,
+                    bytes: 0,
+                    sent_ms: 620,
+                    done_ms: 621,
+                    sent_before_stop: false,
+                },
+            ],
+            ..Default::default()
+        };
+        let verdict = crate::judge::verdict(&scenario, &observation);
+        RunResults {
+            scenarios: vec![ScenarioResult {
+                scenario,
+                observation,
+                verdict,
+                error: error.map(std::sync::Arc::new),
+                started: std::time::Duration::ZERO,
+            }],
+            duration: std::time::Duration::ZERO,
+            build_duration: std::time::Duration::ZERO,
+            engine: None,
+        }
+    }
+
+    #[test]
+    fn each_failure_is_a_sentence_and_beside_it_the_same_as_data() {
+        let error = crate::run::ScenarioError::Start {
+            what: "the container".to_string(),
+            reason: "no such image".to_string(),
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&failed(Some(error)))).expect("the report is JSON");
+        let scenario = &json["scenarios"][0];
+        let sentences = scenario["failures"].as_array().expect("failures");
+        let failed = scenario["failed"].as_array().expect("failed");
+        assert_eq!(sentences.len(), failed.len(), "{scenario}");
+        assert_eq!(failed[0]["kind"], "error");
+        assert_eq!(failed[0]["message"], sentences[0]);
+        let exit = failed
+            .iter()
+            .find(|f| f["kind"] == "exit-code")
+            .expect("the exit code failed");
+        assert_eq!((&exit["expected"], &exit["seen"]), (&0.into(), &137.into()));
+        assert!(
+            sentences.contains(&"exit code: expected 0, got 137".into()),
+            "{scenario}"
+        );
+        let never = failed
+            .iter()
+            .find(|f| f["kind"] == "never-in-flight")
+            .expect("the request was answered before the signal");
+        assert_eq!(never["signal_ms"], 1100);
+        assert_eq!(never["remedy"], "longer-delay");
+    }
+
+    #[test]
+    fn an_untested_requirement_is_met_null_and_says_why() {
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&failed(None))).expect("the report is JSON");
+        let requirements = &json["scenarios"][0]["requirements"];
+        assert_eq!(requirements[0]["requirement"], "answers-in-flight");
+        assert_eq!(requirements[0]["met"], serde_json::Value::Null);
+        assert_eq!(requirements[0]["untested"], "none-in-flight");
+        assert!(
+            requirements[0]["evidence"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("not tested")),
+            "{requirements}"
+        );
+        // A tested requirement has no `untested`.
+        assert_eq!(requirements[1]["met"], true);
+        assert_eq!(requirements[1].get("untested"), None, "{requirements}");
+    }
 }

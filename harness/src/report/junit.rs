@@ -51,3 +51,48 @@ pub fn render(results: &RunResults) -> String {
         .to_string()
         .expect("a report of plain strings serialises")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::reproduce::{Timings, scenarios};
+    use crate::results::ScenarioResult;
+    use crate::verdict::Verdict;
+
+    #[test]
+    fn a_failures_type_names_its_kinds_and_its_message_their_sentences() {
+        let exit = Failure::ExitCode {
+            expected: 0,
+            seen: Some(137),
+        };
+        let results = RunResults {
+            scenarios: vec![ScenarioResult {
+                scenario: scenarios(Timings::fast())[3].clone(),
+                observation: Default::default(),
+                verdict: Verdict {
+                    passed: false,
+                    failures: vec![exit.clone(), Failure::StopNeverReturned, exit],
+                    requirements: Vec::new(),
+                },
+                error: None,
+                started: Duration::ZERO,
+            }],
+            duration: Duration::ZERO,
+            build_duration: Duration::ZERO,
+            engine: None,
+        };
+        let xml = render(&results);
+        assert!(
+            xml.contains(r#"type="exit-code, stop-never-returned""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "exit code: expected 0, got 137; stop duration: the stop never returned; exit code"
+            ),
+            "{xml}"
+        );
+    }
+}
