@@ -263,21 +263,17 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
                 (r.name.clone(), expected)
             })
             .collect(),
-        // Every request of the stream sent before the signal is answered, unless the user says
-        // how many may be lost; what comes after is reported, not judged (through docker-proxy
-        // a user's server that closed its listener cannot be told from one that cut a request),
-        // unless the user set thresholds.
-        load: options
+        // Every request of the stream in flight at the signal is answered, unless the user says
+        // how many may be lost, but for what the path in front of the server loses under this
+        // load before any stop (its baseline, reported apart); what comes after the signal is
+        // reported, not judged (through docker-proxy a user's server that closed its listener
+        // cannot be told from one that cut a request), unless the user set thresholds.
+        load: limit_counts,
+        load_in_flight: options
             .load
-            .iter()
+            .as_ref()
             .filter(|_| options.max_lost.is_none())
-            .map(|_| LoadExpectation {
-                what: LoadWhat::Ok,
-                phase: Some(Phase::BeforeSignal),
-                bound: Bound::All,
-            })
-            .chain(limit_counts)
-            .collect(),
+            .map(|_| Bound::Exactly(0)),
         thresholds,
         ..Expectations::default()
     };

@@ -126,6 +126,7 @@ fn process(t: Timings, mode: ServerMode) -> Scenario {
             stop_below: Some(t.grace),
             load: Vec::new(),
             thresholds: Vec::new(),
+            load_in_flight: None,
             rollout: None,
         },
         reason: Some(reason.to_string()),
@@ -148,6 +149,7 @@ fn container(t: Timings, variant: Variant) -> Scenario {
             stop_below: None,
             load: Vec::new(),
             thresholds: Vec::new(),
+            load_in_flight: None,
             rollout: None,
         }
     } else {
@@ -162,6 +164,7 @@ fn container(t: Timings, variant: Variant) -> Scenario {
             stop_below: Some(t.grace),
             load: Vec::new(),
             thresholds: Vec::new(),
+            load_in_flight: None,
             rollout: None,
         }
     };

@@ -25,9 +25,14 @@ pub struct ScenarioResult {
 }
 
 impl ScenarioResult {
-    /// Passed: no error and every expectation held.
+    /// Passed: no error, its load (if any) delivered, and every expectation held.
     pub fn passed(&self) -> bool {
-        self.error.is_none() && self.verdict.passed
+        self.error.is_none() && self.verdict.passed && !self.not_delivered()
+    }
+
+    /// Its load was not delivered as asked: neither passed nor failed, an environment limit.
+    pub fn not_delivered(&self) -> bool {
+        self.error.is_none() && self.verdict.not_delivered.is_some()
     }
 
     /// Whether `requirement` was met; None when it was not judged (thresholds, when there are
@@ -63,6 +68,12 @@ impl RunResults {
     /// Some scenario could not be run at all (an environment problem, not a failed expectation).
     pub fn errored(&self) -> bool {
         self.scenarios.iter().any(|s| s.error.is_some())
+    }
+
+    /// Some scenario's load was not delivered as asked (an environment limit: what depends on
+    /// its requests was not judged).
+    pub fn not_delivered(&self) -> bool {
+        self.scenarios.iter().any(ScenarioResult::not_delivered)
     }
 
     /// The longest scenario's duration.

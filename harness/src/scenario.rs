@@ -12,7 +12,7 @@ use crate::images::{HTTP_PORT, RuntimeImage};
 use crate::outcome::Expected;
 use crate::rollout::{RolloutExpectation, RolloutSpec};
 use crate::runtime::Runtime;
-use crate::traffic::{LoadExpectation, LoadSpec, LoadThreshold};
+use crate::traffic::{Bound, LoadExpectation, LoadSpec, LoadThreshold};
 use crate::variant::{Base, ServerMode, StopSignal, Variant};
 
 /// One experiment: a server, a stop, requests around the stop, and expectations.
@@ -285,6 +285,9 @@ pub struct Expectations {
     pub load: Vec<LoadExpectation>,
     /// Thresholds on the load: shares of its requests, latency percentiles.
     pub thresholds: Vec<LoadThreshold>,
+    /// A bound on the stream's requests in flight at the signal lost to the stop: beyond what
+    /// the path's own failures before the stop account for (`check`'s default: none).
+    pub load_in_flight: Option<Bound>,
     /// What the rollout must show.
     pub rollout: Option<RolloutExpectation>,
 }

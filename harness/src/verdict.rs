@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 
 use crate::duration;
-use crate::observation::{RequestObservation, RolloutPhaseCounts};
+use crate::observation::{Baseline, Delivery, Percentiles, RequestObservation, RolloutPhaseCounts};
 use crate::outcome::Expected;
 use crate::rollout::HookOutcome;
 use crate::traffic::{Bound, format_percent};
@@ -106,6 +106,9 @@ pub enum Untested {
     NoStream,
     /// Nothing was answered in a latency threshold's phase.
     NothingAnswered,
+    /// The stream was not delivered as asked: what it met says more of the generator or the
+    /// machine than of the server.
+    NotDelivered,
 }
 
 /// Whether one requirement was met, with the evidence.
@@ -128,6 +131,38 @@ pub struct Verdict {
     pub failures: Vec<Failure>,
     /// The two requirements, as observed (independent of what the scenario expected).
     pub requirements: Vec<RequirementCheck>,
+    /// The stream was not delivered as asked, so nothing that depends on requests was judged:
+    /// neither passed nor failed, an environment limit.
+    pub not_delivered: Option<NotDelivered>,
+}
+
+/// A stream the generator could not deliver as asked: how late its requests left, against the
+/// bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct NotDelivered {
+    /// The rate asked for, requests per second.
+    pub rate: u32,
+    /// How late the requests left.
+    pub departure_lag_ms: Percentiles,
+    /// The bounds it broke.
+    pub delivery: Delivery,
+}
+
+impl fmt::Display for NotDelivered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (lag, bounds) = (&self.departure_lag_ms, &self.delivery);
+        write!(
+            f,
+            "the load was not delivered: {} requests/s asked, and they left {:.1} ms late at the median, {:.1} ms at p99, {:.1} ms at most (bounds {} ms, {} ms, {} ms); the generator or this machine cannot hold this rate, so nothing that depends on the requests was judged: lower the rate or use --load-client fixed with more --load-connections",
+            self.rate,
+            lag.p50_ms,
+            lag.p99_ms,
+            lag.max_ms,
+            bounds.p50_bound_ms,
+            bounds.p99_bound_ms,
+            bounds.max_bound_ms
+        )
+    }
 }
 
 /// An expectation that did not hold: what was expected and what was seen. `kind` names it in
@@ -238,6 +273,17 @@ pub enum Failure {
     },
     /// Thresholds were set, but no stream was sent.
     ThresholdsWithoutStream,
+    /// More requests in flight at the signal were lost than the path's own failure rate
+    /// before the stop accounts for.
+    LoadInFlight {
+        /// The bound on the losses beyond the baseline.
+        #[serde(serialize_with = "as_text")]
+        expected: Bound,
+        /// The losses beyond the baseline.
+        seen: u64,
+        /// The requests around the signal, with their losses.
+        baseline: Baseline,
+    },
     /// A rolling update was expected, but no replica was seen.
     NoRollout,
     /// The rollout lost more requests than its bound.
@@ -337,6 +383,7 @@ impl Failure {
             Failure::LoadCount { .. } => "load-count",
             Failure::Thresholds { .. } => "thresholds",
             Failure::ThresholdsWithoutStream => "thresholds-without-stream",
+            Failure::LoadInFlight { .. } => "load-in-flight",
             Failure::NoRollout => "no-rollout",
             Failure::RolloutLost { .. } => "rollout-lost",
             Failure::ReplicasNotTerminated { .. } => "replicas-not-terminated",
@@ -445,6 +492,27 @@ impl fmt::Display for Failure {
             }
             Failure::ThresholdsWithoutStream => {
                 f.write_str("thresholds: not tested: no stream of requests was sent")
+            }
+            Failure::LoadInFlight {
+                expected,
+                seen,
+                baseline,
+            } => {
+                write!(
+                    f,
+                    "load: of the {} request(s) in flight at the signal, {} lost",
+                    baseline.in_flight_at_signal, baseline.lost_in_flight
+                )?;
+                if !baseline.clean() {
+                    write!(
+                        f,
+                        ", {} of them the path's own (before any stop it lost {} of {})",
+                        baseline.expected_in_flight_losses(),
+                        baseline.lost_before_signal,
+                        baseline.done_before_signal
+                    )?;
+                }
+                write!(f, ": expected {expected} lost to the stop, got {seen}")
             }
             Failure::NoRollout => {
                 f.write_str("rollout: expected a rolling update, but no replica was seen")

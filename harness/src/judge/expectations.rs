@@ -6,8 +6,8 @@ use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::traffic::{LoadExpectation, LoadThreshold, LoadWhat, Phase, Quantile};
 use crate::verdict::{
-    Failure, Met, Remedy, Requirement, RequirementCheck, RolloutLosses, ThresholdCheck,
-    ThresholdList, ThresholdSeen, Untested, Verdict, share_ppm,
+    Failure, Met, NotDelivered, Remedy, Requirement, RequirementCheck, RolloutLosses,
+    ThresholdCheck, ThresholdList, ThresholdSeen, Untested, Verdict, share_ppm,
 };
 
 /// Compares `observation` with `scenario`'s expectations.
@@ -58,7 +58,34 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
     }
     failures.extend(not_in_flight(scenario, observation));
     failures.extend(exited_before_the_stop(observation));
+    let not_delivered = not_delivered(observation);
+    if not_delivered.is_some() {
+        // What the requests met says more of the generator or the machine than of the server:
+        // the requests' expectations and the requirements are not judged.
+        failures.extend(rollout_failures(scenario, observation));
+        failures.retain(|f| !depends_on_requests(f));
+        let requirements = [
+            Requirement::AnswersInFlight,
+            Requirement::RefusesNew,
+            Requirement::WithinThresholds,
+        ]
+        .into_iter()
+        .filter(|r| *r != Requirement::WithinThresholds || !expect.thresholds.is_empty())
+        .map(|requirement| RequirementCheck {
+            requirement,
+            met: Met::Untested(Untested::NotDelivered),
+            evidence: "not tested: the load was not delivered as asked".to_string(),
+        })
+        .collect();
+        return Verdict {
+            passed: failures.is_empty(),
+            failures,
+            requirements,
+            not_delivered,
+        };
+    }
     failures.extend(load_failures(scenario, observation));
+    failures.extend(load_in_flight(scenario, observation));
     failures.extend(rollout_failures(scenario, observation));
     let mut requirements = match (&observation.rollout, &observation.load) {
         (Some(rollout), _) => rollout_requirements(rollout),
@@ -73,7 +100,48 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
         passed: failures.is_empty(),
         failures,
         requirements,
+        not_delivered,
     }
+}
+
+/// The stream's delivery, when it was not delivered as asked.
+fn not_delivered(observation: &Observation) -> Option<NotDelivered> {
+    let load = observation.load.as_ref()?;
+    let summary = &load.summary;
+    match summary.departure_lag {
+        Some(lag) if !summary.delivery.delivered => Some(NotDelivered {
+            rate: load.rate,
+            departure_lag_ms: lag,
+            delivery: summary.delivery,
+        }),
+        _ => None,
+    }
+}
+
+/// Whether a failure is about what requests met (and so not judged when the load was not
+/// delivered), rather than about the server's exit, its log or the stop's duration.
+fn depends_on_requests(failure: &Failure) -> bool {
+    matches!(
+        failure,
+        Failure::RequestOutcome { .. }
+            | Failure::NeverInFlight { .. }
+            | Failure::RolloutLost { .. }
+    )
+}
+
+/// The requests in flight at the signal lost beyond the path's baseline, against the
+/// scenario's bound on them.
+fn load_in_flight(scenario: &Scenario, observation: &Observation) -> Option<Failure> {
+    let expected = scenario.expect.load_in_flight?;
+    let baseline = observation.load.as_ref()?.summary.baseline?;
+    let seen = baseline
+        .lost_in_flight
+        .saturating_sub(baseline.expected_in_flight_losses());
+    (!expected.holds(seen, baseline.in_flight_at_signal)).then_some(Failure::LoadInFlight {
+        expected,
+        seen,
+        baseline,
+    })
 }
 
 /// The load's thresholds, as one requirement: met when every one holds, its evidence each

@@ -87,7 +87,7 @@ fn verdict_table(results: &RunResults) -> Markup {
                                 None => "?",
                             })
                         }
-                        @if result.passed() { td.met { "yes" } } @else { td.unmet { "NO" } }
+                        @if result.passed() { td.met { "yes" } } @else if result.not_delivered() { td { "not delivered" } } @else { td.unmet { "NO" } }
                     }
                 }
             }
@@ -183,7 +183,7 @@ fn scenario_section(result: &ScenarioResult) -> Markup {
     html! {
         section.scenario id=(anchor(&scenario.name)) data-scenario=(scenario.name) {
             h3 {
-                @if passed { span.badge.pass { "passed" } } @else { span.badge.fail { "failed" } }
+                @if passed { span.badge.pass { "passed" } } @else if result.not_delivered() { span.badge { "not delivered" } } @else { span.badge.fail { "failed" } }
                 " " (scenario.name)
             }
             p.target { (describe_target(result)) }
@@ -212,6 +212,9 @@ fn scenario_section(result: &ScenarioResult) -> Markup {
             }
             @if let Some(error) = &result.error {
                 p.error { "error: " (error.to_string()) }
+            }
+            @if let Some(not_delivered) = &result.verdict.not_delivered {
+                p { "Not judged: " (not_delivered.to_string()) }
             }
             @if !result.verdict.failures.is_empty() {
                 ul.failures {
@@ -1324,6 +1327,7 @@ mod tests {
                 passed: true,
                 failures: Vec::new(),
                 requirements: Vec::new(),
+                not_delivered: None,
             },
             error: None,
             started: Duration::ZERO,

@@ -183,6 +183,7 @@ fn timeline_lines(out: &mut String, result: &ScenarioResult) {
     let unmet = result.verdict.requirements.iter().any(|r| r.met == Met::No);
     // A check's expectations are the two requirements themselves: say so.
     let verdict = match (&scenario.target, result.passed()) {
+        _ if result.not_delivered() => "NOT judged: the load was not delivered as asked",
         (Target::Image(_) | Target::Running(_), true) => "both requirements met",
         (Target::Image(_) | Target::Running(_), false) if unmet => "a requirement is NOT met",
         (Target::Image(_) | Target::Running(_), false) => {
@@ -194,6 +195,9 @@ fn timeline_lines(out: &mut String, result: &ScenarioResult) {
     let _ = writeln!(out, "   verdict: {verdict}");
     if let Some(error) = &result.error {
         let _ = writeln!(out, "     error: {error}");
+    }
+    if let Some(not_delivered) = &result.verdict.not_delivered {
+        let _ = writeln!(out, "     {not_delivered}");
     }
     for failure in &result.verdict.failures {
         let _ = writeln!(out, "     - {failure}");
@@ -310,7 +314,13 @@ pub fn summary_line(results: &RunResults) -> String {
     let failed: Vec<&str> = results
         .scenarios
         .iter()
-        .filter(|s| !s.passed())
+        .filter(|s| !s.passed() && !s.not_delivered())
+        .map(|s| s.scenario.name.as_str())
+        .collect();
+    let late: Vec<&str> = results
+        .scenarios
+        .iter()
+        .filter(|s| s.not_delivered())
         .map(|s| s.scenario.name.as_str())
         .collect();
     let on = results
@@ -318,8 +328,13 @@ pub fn summary_line(results: &RunResults) -> String {
         .as_ref()
         .map(|e| format!(" on {} {}", e.kind.name(), e.version))
         .unwrap_or_default();
+    let late_count = if late.is_empty() {
+        String::new()
+    } else {
+        format!(", {} not delivered", late.len())
+    };
     let mut line = format!(
-        "{passed} passed, {} failed in {}{on} (longest scenario {}, builds {})",
+        "{passed} passed, {} failed{late_count} in {}{on} (longest scenario {}, builds {})",
         failed.len(),
         duration::format(results.duration),
         duration::format(results.longest_scenario()),
@@ -327,6 +342,12 @@ pub fn summary_line(results: &RunResults) -> String {
     );
     if !failed.is_empty() {
         line.push_str(&format!("\nfailed: {}", failed.join(", ")));
+    }
+    if !late.is_empty() {
+        line.push_str(&format!(
+            "\nnot judged, their load not delivered as asked: {}",
+            late.join(", ")
+        ));
     }
     line
 }
@@ -426,6 +447,30 @@ fn load_summary(out: &mut String, load: &crate::observation::LoadObservation) {
         let _ = writeln!(
             out,
             "     cut and not-served are not told apart: only graceful-server logs which requests it received"
+        );
+    }
+    if let Some(lag) = summary.departure_lag {
+        let _ = writeln!(
+            out,
+            "     departure lag p50 {:.1}ms p99 {:.1}ms max {:.1}ms: {}",
+            lag.p50_ms,
+            lag.p99_ms,
+            lag.max_ms,
+            if summary.delivery.delivered {
+                "delivered as asked"
+            } else {
+                "NOT delivered as asked"
+            }
+        );
+    }
+    if let Some(baseline) = summary.baseline.filter(|b| !b.clean()) {
+        let _ = writeln!(
+            out,
+            "     before any stop, the server or the path in front of it fails {} of {} requests under this load (its baseline); in flight at the signal: {} of {} lost",
+            baseline.lost_before_signal,
+            baseline.done_before_signal,
+            baseline.lost_in_flight,
+            baseline.in_flight_at_signal
         );
     }
 }

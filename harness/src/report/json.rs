@@ -16,7 +16,7 @@ use crate::results::{RunResults, ScenarioResult};
 use crate::rollout::BalancerSettings;
 use crate::rollout::PreStop;
 use crate::traffic::{ClientProfile, Connection, Phase};
-use crate::verdict::{Failure, RequirementCheck, Untested};
+use crate::verdict::{Failure, NotDelivered, RequirementCheck, Untested};
 
 /// The whole report.
 #[derive(Debug, Serialize)]
@@ -88,6 +88,9 @@ pub struct JsonScenario<'a> {
     pub name: &'a str,
     /// Every expectation held and nothing failed.
     pub passed: bool,
+    /// The load was not delivered as asked (its figures and the bounds): what depends on the
+    /// requests was not judged, and `passed` is false. Null when it was, or without a load.
+    pub not_delivered: Option<&'a NotDelivered>,
     /// The image run; null for processes.
     pub image: Option<&'a str>,
     /// The server's exit code.
@@ -258,6 +261,7 @@ impl<'a> JsonScenario<'a> {
         JsonScenario {
             name: &result.scenario.name,
             passed: result.passed(),
+            not_delivered: result.verdict.not_delivered.as_ref(),
             image: observation.image.as_deref(),
             exit_code: observation.exit_code,
             stop_timeout_ms: result.scenario.stop.timeout.as_millis() as u64,

@@ -15,6 +15,12 @@ pub fn render(results: &RunResults) -> String {
     for result in &results.scenarios {
         let status = if result.passed() {
             TestCaseStatus::success()
+        } else if let Some(not_delivered) = &result.verdict.not_delivered {
+            // Not judged: skipped, with why.
+            let mut status = TestCaseStatus::skipped();
+            status.set_type("not-delivered");
+            status.set_message(not_delivered.to_string());
+            status
         } else {
             let kind = if result.error.is_some() {
                 NonSuccessKind::Error
@@ -75,6 +81,7 @@ mod tests {
                     passed: false,
                     failures: vec![exit.clone(), Failure::StopNeverReturned, exit],
                     requirements: Vec::new(),
+                    not_delivered: None,
                 },
                 error: None,
                 started: Duration::ZERO,

@@ -20,6 +20,9 @@ pub fn line(result: &ScenarioResult, name_width: usize) -> String {
         "PASS"
     } else if result.error.is_some() {
         "ERR"
+    } else if result.not_delivered() {
+        // The load left late: not judged.
+        "LATE"
     } else {
         "FAIL"
     };
@@ -46,6 +49,13 @@ pub fn line(result: &ScenarioResult, name_width: usize) -> String {
 pub fn summary(result: &ScenarioResult) -> String {
     if let Some(error) = &result.error {
         return error.to_string();
+    }
+    if let Some(not_delivered) = &result.verdict.not_delivered {
+        let lag = &not_delivered.departure_lag_ms;
+        return format!(
+            "load not delivered: {}/s asked, requests left {:.1} ms late (p50), {:.1} ms (p99): not judged",
+            not_delivered.rate, lag.p50_ms, lag.p99_ms
+        );
     }
     let mut parts: Vec<(String, String)> = Vec::new();
     for request in &result.observation.requests {

@@ -17,11 +17,25 @@ use crate::verdict::{Met, Requirement};
 pub fn render(results: &RunResults, html: Option<&str>) -> String {
     let mut out = String::new();
     let passed = results.scenarios.iter().filter(|s| s.passed()).count();
-    let failed = results.scenarios.len() - passed;
-    let verdict = if results.passed() { "passed" } else { "FAILED" };
+    let late = results
+        .scenarios
+        .iter()
+        .filter(|s| s.not_delivered())
+        .count();
+    let failed = results.scenarios.len() - passed - late;
+    let verdict = match (results.passed(), failed) {
+        (true, _) => "passed",
+        (false, 0) => "not judged (a load was not delivered as asked)",
+        (false, _) => "FAILED",
+    };
+    let late = if late == 0 {
+        String::new()
+    } else {
+        format!(", {late} not delivered")
+    };
     let _ = writeln!(
         out,
-        "## shutdown-harness: {verdict}\n\n{passed} passed, {failed} failed in {}{}\n",
+        "## shutdown-harness: {verdict}\n\n{passed} passed, {failed} failed{late} in {}{}\n",
         duration::format(results.duration),
         results
             .engine
@@ -44,6 +58,8 @@ pub fn render(results: &RunResults, html: Option<&str>) -> String {
             cell(&result.scenario.name),
             if result.passed() {
                 "passed"
+            } else if result.not_delivered() {
+                "not delivered"
             } else {
                 "**FAILED**"
             },
@@ -84,7 +100,11 @@ fn scenario_details(out: &mut String, result: &ScenarioResult) {
         .map(|e| e.to_string())
         .chain(result.verdict.failures.iter().map(ToString::to_string))
         .collect();
-    if observation.load.is_none() && thresholds.is_none() && failures.is_empty() {
+    if observation.load.is_none()
+        && thresholds.is_none()
+        && failures.is_empty()
+        && result.verdict.not_delivered.is_none()
+    {
         return;
     }
     let _ = writeln!(out, "\n### `{}`\n", cell(&result.scenario.name));
@@ -144,6 +164,23 @@ fn scenario_details(out: &mut String, result: &ScenarioResult) {
             }
             let _ = writeln!(out);
         }
+        if let Some(baseline) = summary.baseline.filter(|b| !b.clean()) {
+            let _ = writeln!(
+                out,
+                "Before any stop, the server or the path in front of it fails {} of {} requests under this load (its baseline); in flight at the signal, {} of {} were lost.\n",
+                baseline.lost_before_signal,
+                baseline.done_before_signal,
+                baseline.lost_in_flight,
+                baseline.in_flight_at_signal
+            );
+        }
+    }
+    if let Some(not_delivered) = &result.verdict.not_delivered {
+        let _ = writeln!(
+            out,
+            "**Not judged**: {}.\n",
+            cell(&not_delivered.to_string())
+        );
     }
     if let Some(check) = thresholds {
         let met = match check.met {

@@ -117,6 +117,7 @@ impl FileCx<'_> {
             stop_below,
             load,
             thresholds,
+            load_in_flight: None,
             rollout,
         })
     }
