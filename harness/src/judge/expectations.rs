@@ -769,4 +769,92 @@ mod tests {
             "load `ok`: expected all (1000), got 980"
         );
     }
+
+    /// A stream that left far behind its schedule judges nothing that depends on requests:
+    /// its counts, its thresholds, the named requests and the requirements are untested, what
+    /// the server did on its own (its exit) still is.
+    #[test]
+    fn a_load_not_delivered_is_not_judged_on_its_requests() {
+        use crate::observation::{Delivery, Percentiles};
+        let (mut scenario, mut observation) = exec_form();
+        with_a_stream(&mut observation);
+        let lag = Percentiles {
+            p50_ms: 195.0,
+            p99_ms: 527.0,
+            max_ms: 800.0,
+        };
+        let summary = &mut observation.load.as_mut().expect("a stream").summary;
+        summary.departure_lag = Some(lag);
+        summary.delivery = Delivery::of(Some(&lag));
+        observation.requests[0].outcome = Outcome::Reset;
+        observation.exit_code = Some(137);
+        scenario.expect.load = vec![LoadExpectation {
+            what: LoadWhat::Ok,
+            phase: None,
+            bound: crate::traffic::Bound::All,
+        }];
+        let verdict = verdict(&scenario, &observation);
+        let not_delivered = verdict.not_delivered.expect("not delivered");
+        assert_eq!(not_delivered.departure_lag_ms, lag);
+        assert!(
+            verdict
+                .requirements
+                .iter()
+                .all(|r| r.met == Met::Untested(Untested::NotDelivered)),
+            "{:?}",
+            verdict.requirements
+        );
+        assert_eq!(
+            verdict.failures,
+            [Failure::ExitCode {
+                expected: 0,
+                seen: Some(137)
+            }]
+        );
+    }
+
+    /// `check`'s stream: the requests in flight at the signal may lose what the path lost
+    /// before any stop, at its rate, and no more.
+    #[test]
+    fn in_flight_losses_are_judged_beyond_the_paths_baseline() {
+        use crate::observation::Baseline;
+        let (mut scenario, mut observation) = exec_form();
+        with_a_stream(&mut observation);
+        scenario.expect.load_in_flight = Some(crate::traffic::Bound::Exactly(0));
+        let mut judge = |baseline: Baseline| {
+            observation.load.as_mut().expect("a stream").summary.baseline = Some(baseline);
+            verdict(&scenario, &observation).failures
+        };
+        // 13 of 2031 lost before the stop: 1 of 45 in flight is the path's.
+        let noisy = Baseline {
+            done_before_signal: 2031,
+            lost_before_signal: 13,
+            in_flight_at_signal: 45,
+            lost_in_flight: 1,
+        };
+        assert_eq!(judge(noisy), []);
+        let cut = Baseline {
+            lost_in_flight: 3,
+            ..noisy
+        };
+        let failures = judge(cut);
+        assert_eq!(
+            failures,
+            [Failure::LoadInFlight {
+                expected: crate::traffic::Bound::Exactly(0),
+                seen: 2,
+                baseline: cut,
+            }]
+        );
+        assert_eq!(
+            failures[0].to_string(),
+            "load: of the 45 request(s) in flight at the signal, 3 lost, 1 of them the path's own (before any stop it lost 13 of 2031): expected 0 lost to the stop, got 2"
+        );
+        // A clean path leaves no allowance.
+        let clean = Baseline {
+            lost_before_signal: 0,
+            ..noisy
+        };
+        assert_eq!(judge(clean).len(), 1);
+    }
 }
