@@ -822,7 +822,12 @@ mod tests {
         with_a_stream(&mut observation);
         scenario.expect.load_in_flight = Some(crate::traffic::Bound::Exactly(0));
         let mut judge = |baseline: Baseline| {
-            observation.load.as_mut().expect("a stream").summary.baseline = Some(baseline);
+            observation
+                .load
+                .as_mut()
+                .expect("a stream")
+                .summary
+                .baseline = Some(baseline);
             verdict(&scenario, &observation).failures
         };
         // 13 of 2031 lost before the stop: 1 of 45 in flight is the path's.
