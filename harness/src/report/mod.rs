@@ -1,7 +1,11 @@
-//! Reporters' renderings of results: a human timeline per scenario, one line per scenario,
-//! JSON, JUnit XML, Markdown for CI job summaries, and an HTML page with SVG timelines. (The
-//! command's text verdict table is the command's own.) They read results only;
-//! they never talk to the engine.
+//! Reporters: what they hear while a run goes on ([`RunEvent`], through a [`Reporter`], several
+//! at once through a [`FanOut`]), and their renderings of
+//! results: a human timeline per scenario, one line per scenario, JSON, JUnit XML, Markdown for
+//! CI job summaries, and an HTML page with SVG timelines. (The command's text verdict table and
+//! live display are the command's own.) They read events and results only; they never talk to
+//! the engine.
+
+mod reporter;
 
 pub mod evidence;
 pub mod html;
@@ -10,6 +14,8 @@ pub mod json;
 pub mod junit;
 pub mod line;
 pub mod markdown;
+
+pub use reporter::{FanOut, Reporter, RunEvent};
 
 use crate::results::RunResults;
 
