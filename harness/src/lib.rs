@@ -10,7 +10,7 @@
 //! [`report`] renders results for people and for CI. Only [`Engine`] talks to the engine.
 //!
 //! ```
-//! use shutdown_harness::{Expected, FanOut, Outcome, RunEvent};
+//! use shutdown_harness::{EventLog, Expected, FanOut, Outcome, RunEvent};
 //!
 //! // The vocabulary: `not-served` accepts a refused connect, a reset or an empty reply.
 //! let expected = Expected::parse("not-served").unwrap();
@@ -18,14 +18,15 @@
 //! assert!(!expected.accepts(Outcome::Ok));
 //!
 //! // A reporter is anything that takes the run's events as they happen; a fan-out passes
-//! // each to several.
+//! // each to several, here a counter and the JSON-lines event log.
 //! let mut finished = 0;
 //! let mut counter = |event: RunEvent<'_>| {
 //!     if let RunEvent::ScenarioFinished { .. } = event {
 //!         finished += 1;
 //!     }
 //! };
-//! let reporter = FanOut::new().with(&mut counter).with(&mut ());
+//! let mut log = EventLog::new(std::io::sink());
+//! let reporter = FanOut::new().with(&mut counter).with(&mut log);
 //! # drop(reporter);
 //! ```
 
@@ -82,7 +83,7 @@ pub use observation::{Observation, RequestObservation, TimedEvent};
 pub use outcome::{Expected, Outcome};
 pub use pid1::Pid1;
 pub use pipeline::{RunOptions, default_jobs, default_jobs_on, run};
-pub use report::{FanOut, Reporter, RunEvent};
+pub use report::{EventLog, FanOut, Reporter, RunEvent};
 pub use results::{RunResults, ScenarioResult};
 pub use rollout::{
     BalancerRecord, BalancerSettings, HealthChecks, HookOutcome, MAX_REPLICAS, PreStop, Readiness,

@@ -1,11 +1,13 @@
 //! What a reporter hears while a run goes on ([`RunEvent`]), the [`Reporter`] that hears it, and
-//! a [`FanOut`] so that several reporters (a live display, an event log) hear the
-//! same events, in order (cargo-nextest's `reporter/events.rs` is the model).
+//! a [`FanOut`] so that several reporters (a live display, the JSON-lines [`EventLog`]) hear
+//! the same events, in order (cargo-nextest's `reporter/events.rs` is the model).
 //!
 //! The records a [`RunEvent`] carries are made further down: a scenario's timestamped
 //! [`Event`]s by the runner, the images' [`BuildEvent`]s by the images stage (both in
 //! `events.rs`), results by the judge. They are only wrapped here, so nothing that makes them
 //! imports reporters; reporters never talk to the engine, and the runner never prints.
+//!
+//! [`EventLog`]: super::EventLog
 
 use crate::engine::EngineError;
 use crate::events::{BuildEvent, Event};
