@@ -9,8 +9,8 @@ use shutdown_harness::report::{self, Format, json};
 use shutdown_harness::reproduce::{self, Timings};
 use shutdown_harness::{
     BalancerSettings, CheckOptions, ClientProfile, Engine, EngineError, EngineKind, Error,
-    ExplainOptions, LoadSpec, PreStop, Readiness, RolloutSpec, RunOptions, RunResults, Scenario,
-    ScenarioError, Target, Workspace, check_image, explain, scenario_file,
+    EventLog, ExplainOptions, FanOut, LoadSpec, PreStop, Readiness, RolloutSpec, RunOptions,
+    RunResults, Scenario, ScenarioError, Target, Workspace, check_image, explain, scenario_file,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -18,7 +18,6 @@ use super::args::{
     Cli, Command, ExplainArgs, ExplainFormat, ListFormat, LoadClient, OutputArgs, ReportFormat,
     SelectArgs,
 };
-use super::events::EventLog;
 use super::live::{Live, Show};
 use super::slices;
 use super::{EXIT_ERROR, EXIT_FAILED, EXIT_OK};
@@ -151,8 +150,10 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
                 max_cut: args.max_cut,
                 max_p99: args.max_p99,
             };
-            let mut live = live(&args.output, Show::Timelines)?;
-            let result = check_image(&engine, &args.image, &options, &mut live).await?;
+            let mut log = event_log(&args.output)?;
+            let mut live = live(&args.output, Show::Timelines);
+            let reporter = &mut FanOut::new().with(&mut log).with(&mut live);
+            let result = check_image(&engine, &args.image, &options, reporter).await?;
             let results = RunResults {
                 duration: result.observation.duration,
                 build_duration: Duration::ZERO,
@@ -191,8 +192,10 @@ async fn run_and_report(
     show: Show,
     with_table: bool,
 ) -> Result<u8, Error> {
-    let mut live = live(output, show)?;
-    let results = shutdown_harness::run(Some(engine), scenarios, options, &mut live).await?;
+    let mut log = event_log(output)?;
+    let mut live = live(output, show);
+    let reporter = &mut FanOut::new().with(&mut log).with(&mut live);
+    let results = shutdown_harness::run(Some(engine), scenarios, options, reporter).await?;
     finish(live, &results, output, with_table)
 }
 
@@ -214,16 +217,21 @@ fn say_reaped(reaped: &Reaped) {
 }
 
 /// The live reporter for `output`'s format and destination.
-fn live(output: &OutputArgs, show: Show) -> Result<Live, Error> {
+fn live(output: &OutputArgs, show: Show) -> Live {
     let human_on_stdout = output.format == ReportFormat::Table && output.output.is_none();
-    let events = match &output.events {
-        Some(path) => Some(EventLog::create(path).map_err(|source| Error::WriteReport {
-            path: path.clone(),
-            source,
-        })?),
-        None => None,
+    Live::new(show, output.verbose, human_on_stdout)
+}
+
+/// The `--events` log, when asked for; it hears each event before the live display does.
+fn event_log(output: &OutputArgs) -> Result<Option<EventLog>, Error> {
+    let Some(path) = &output.events else {
+        return Ok(None);
     };
-    Ok(Live::new(show, output.verbose, human_on_stdout, events))
+    let log = EventLog::create(path).map_err(|source| Error::WriteReport {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(Some(log))
 }
 
 /// Closes the live display and writes the report where it was asked for; the exit code.

@@ -1,6 +1,7 @@
 //! What people watch while a run goes on: a progress display on stderr (images, then scenarios
 //! done / running / failed) when it is a terminal and NO_COLOR is unset, and the results as
-//! each scenario finishes: a line, plus its timeline where it did not behave as expected.
+//! each scenario finishes: a line, plus its timeline where it did not behave as expected. A
+//! reporter beside the others (the `--events` log) through the library's fan-out.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -11,7 +12,6 @@ use shutdown_harness::report::{human, line};
 
 use crate::table;
 
-use super::events::EventLog;
 use shutdown_harness::{BuildEvent, Reporter, RunEvent, RunResults, ScenarioResult};
 
 /// What is shown for each finished scenario.
@@ -39,19 +39,13 @@ pub struct Live {
     running: usize,
     failed: usize,
     images: (usize, usize),
-    events: Option<EventLog>,
     /// Why the run's closing cleanup failed, if it did (said once the display is closed).
     cleanup_failed: Option<String>,
 }
 
 impl Live {
     /// A reporter showing `show`; `results_on_stdout` when the human report goes to stdout.
-    pub fn new(
-        show: Show,
-        verbose: bool,
-        results_on_stdout: bool,
-        events: Option<EventLog>,
-    ) -> Live {
+    pub fn new(show: Show, verbose: bool, results_on_stdout: bool) -> Live {
         let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let progress = std::io::stderr().is_terminal() && !no_colour;
         let target = if progress {
@@ -77,7 +71,6 @@ impl Live {
             running: 0,
             failed: 0,
             images: (0, 0),
-            events,
             cleanup_failed: None,
         }
     }
@@ -152,9 +145,6 @@ impl Live {
 
 impl Reporter for Live {
     fn report(&mut self, event: RunEvent<'_>) {
-        if let Some(events) = &mut self.events {
-            events.write(&event);
-        }
         match event {
             RunEvent::Build(build) => {
                 if self.bar.length().is_none() && self.bar.elapsed() < Duration::from_millis(1) {

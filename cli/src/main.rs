@@ -4,7 +4,6 @@
 
 mod args;
 mod commands;
-mod events;
 mod interrupt;
 mod live;
 mod slices;

@@ -1,12 +1,13 @@
 //! Embeds the harness: loads the workspace's blog scenarios, runs them on the engine with a
-//! reporter that prints each result the moment its scenario finishes, then checks an image.
+//! reporter that prints each result the moment its scenario finishes (beside the JSON-lines
+//! event log, through a fan-out), then checks an image.
 //!
 //! Run with `cargo run -p shutdown-harness --example run_with_reporter` from the checkout
 //! (needs a Docker engine).
 
 use shutdown_harness::{
-    CheckOptions, Engine, Requirement, RunEvent, RunOptions, Workspace, check_image,
-    load_scenarios, run,
+    CheckOptions, Engine, EventLog, FanOut, Requirement, RunEvent, RunOptions, Workspace,
+    check_image, load_scenarios, run,
 };
 
 #[tokio::main]
@@ -23,8 +24,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{verdict} {}", result.scenario.name);
         }
     };
+    // Several reporters hear the same events through a fan-out: here the JSON lines that
+    // `--events FILE` writes, too.
+    let events = std::env::temp_dir().join("run_with_reporter.events.jsonl");
+    let mut log = EventLog::create(&events)?;
+    let reporters = &mut FanOut::new().with(&mut log).with(&mut reporter);
     let options = RunOptions::new(Some(workspace));
-    let results = run(Some(&engine), &scenarios, &options, &mut reporter).await?;
+    let results = run(Some(&engine), &scenarios, &options, reporters).await?;
+    println!("events: {}", events.display());
     println!(
         "{} of {} passed",
         results.scenarios.iter().filter(|s| s.passed()).count(),

@@ -17,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 use crate::engine::{Engine, MAX_STOP_TIMEOUT};
 use crate::error::{Error, Result};
 use crate::outcome::{Expected, Outcome};
-use crate::pipeline::{self, Reporter, RunOptions};
+use crate::pipeline::{self, RunOptions};
+use crate::report::Reporter;
 use crate::results::ScenarioResult;
 use crate::rollout::{RolloutExpectation, RolloutSpec};
 use crate::scenario::{

@@ -1,6 +1,8 @@
 //! The events of a run, as they happen: the one record every stage shares. The runner emits
-//! them, the judge folds a finished scenario's events into its observation, and reporters show
-//! them live.
+//! them, the judge folds a finished scenario's events into its observation, and reporters hear
+//! them live inside a [`RunEvent`](crate::report::RunEvent), which lists all a reporter hears.
+//! They sit here, below the reporters, because the runner, the images stage and the
+//! observations use them too.
 
 use tokio::time::Instant;
 

@@ -3,27 +3,31 @@
 //!
 //! Data flows one way: [`Scenario`]s (data, from code or [`load_scenarios`]) name images built
 //! from variant Dockerfiles on bases forged from host files ([`images`]); [`run`] starts each
-//! one, drives its requests and its stop, and reports its [`Event`]s live to a [`Reporter`];
+//! one, drives its requests and its stop, and reports its [`Event`]s live to a [`Reporter`]
+//! (several at once through a [`FanOut`]; [`report`] holds all a reporter hears);
 //! each finished scenario's events are folded and judged into a [`ScenarioResult`] at once.
 //! [`check`] does the same for any image or running container, [`explain()`] says why, and
 //! [`report`] renders results for people and for CI. Only [`Engine`] talks to the engine.
 //!
 //! ```
-//! use shutdown_harness::{Expected, Outcome, RunEvent};
+//! use shutdown_harness::{EventLog, Expected, FanOut, Outcome, RunEvent};
 //!
 //! // The vocabulary: `not-served` accepts a refused connect, a reset or an empty reply.
 //! let expected = Expected::parse("not-served").unwrap();
 //! assert!(expected.accepts(Outcome::Reset));
 //! assert!(!expected.accepts(Outcome::Ok));
 //!
-//! // A reporter is anything that takes the run's events as they happen.
+//! // A reporter is anything that takes the run's events as they happen; a fan-out passes
+//! // each to several, here a counter and the JSON-lines event log.
 //! let mut finished = 0;
-//! let mut reporter = |event: RunEvent<'_>| {
+//! let mut counter = |event: RunEvent<'_>| {
 //!     if let RunEvent::ScenarioFinished { .. } = event {
 //!         finished += 1;
 //!     }
 //! };
-//! # let _ = &mut reporter;
+//! let mut log = EventLog::new(std::io::sink());
+//! let reporter = FanOut::new().with(&mut counter).with(&mut log);
+//! # drop(reporter);
 //! ```
 
 #![warn(missing_docs)]
@@ -78,7 +82,8 @@ pub use judge::judge;
 pub use observation::{Observation, RequestObservation, TimedEvent};
 pub use outcome::{Expected, Outcome};
 pub use pid1::Pid1;
-pub use pipeline::{Reporter, RunEvent, RunOptions, default_jobs, default_jobs_on, run};
+pub use pipeline::{RunOptions, default_jobs, default_jobs_on, run};
+pub use report::{EventLog, FanOut, Reporter, RunEvent};
 pub use results::{RunResults, ScenarioResult};
 pub use rollout::{
     BalancerRecord, BalancerSettings, HealthChecks, HookOutcome, MAX_REPLICAS, PreStop, Readiness,

@@ -1,7 +1,7 @@
 //! The run pipeline: the server binary and images first, then the scenarios, concurrently and
-//! bounded. Each scenario's events reach the reporter as they happen; each scenario is judged
-//! the moment it ends, and its result reported then, so that a long run shows its results as it
-//! goes (cargo-nextest's runner and reporter are the model).
+//! bounded. Each scenario's events reach the reporter (what it hears: [`crate::report`]) as they
+//! happen; each scenario is judged the moment it ends, and its result reported then, so that a
+//! long run shows its results as it goes (cargo-nextest's runner and reporter are the model).
 
 use std::collections::{BTreeSet, HashMap};
 use std::panic::AssertUnwindSafe;
@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::balancer::{balancer_image, relay_image};
-use crate::engine::{Engine, EngineError, EngineKind, LABEL_RUN, new_run_id};
+use crate::engine::{Engine, EngineKind, LABEL_RUN, new_run_id};
 use crate::error::Error;
 use crate::events::{BuildEvent, Event};
 use crate::images::{
@@ -21,6 +21,7 @@ use crate::images::{
     runtime_image,
 };
 use crate::judge::judge;
+use crate::report::{Reporter, RunEvent};
 use crate::results::{RunResults, ScenarioResult};
 use crate::run::{EventSink, Message, RunContext, ScenarioError, run_scenario};
 use crate::scenario::{Scenario, Target};
@@ -74,65 +75,6 @@ pub fn default_jobs_on(kind: EngineKind) -> usize {
         EngineKind::Docker => (cores() * 16).clamp(4, 64),
         EngineKind::Podman => (cores() * 2).clamp(2, 16),
     }
-}
-
-/// What a run tells its reporter, in order: the build, then for each scenario its start, its
-/// events and its result (scenarios interleave), then the end.
-#[derive(Debug, Clone, Copy)]
-pub enum RunEvent<'a> {
-    /// Progress of the images stage.
-    Build(&'a BuildEvent),
-    /// The scenarios start; the images are ready.
-    RunStarted {
-        /// Every scenario of the plan, in order.
-        scenarios: &'a [Scenario],
-        /// How many run at once at most.
-        jobs: usize,
-    },
-    /// A scenario got its turn.
-    ScenarioStarted {
-        /// Its index in the plan.
-        index: usize,
-        /// The scenario.
-        scenario: &'a Scenario,
-    },
-    /// Something happened in a running scenario.
-    Event {
-        /// The scenario.
-        scenario: &'a Scenario,
-        /// What happened.
-        event: &'a Event,
-    },
-    /// A scenario ended and was judged.
-    ScenarioFinished {
-        /// Its index in the plan.
-        index: usize,
-        /// Its result.
-        result: &'a ScenarioResult,
-    },
-    /// Removing what the run left failed; the results stand.
-    CleanupFailed(&'a EngineError),
-    /// Every scenario ended.
-    RunFinished {
-        /// All the results.
-        results: &'a RunResults,
-    },
-}
-
-/// Receives a run's events as they happen. Any `FnMut(RunEvent)` is one; `()` hears nothing.
-pub trait Reporter {
-    /// Called for each event, in order, on the task that runs the pipeline.
-    fn report(&mut self, event: RunEvent<'_>);
-}
-
-impl<F: FnMut(RunEvent<'_>)> Reporter for F {
-    fn report(&mut self, event: RunEvent<'_>) {
-        self(event)
-    }
-}
-
-impl Reporter for () {
-    fn report(&mut self, _event: RunEvent<'_>) {}
 }
 
 /// Runs every scenario and judges it, reporting as it goes. `engine` is needed only when some

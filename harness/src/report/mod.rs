@@ -1,7 +1,12 @@
-//! Reporters' renderings of results: a human timeline per scenario, one line per scenario,
-//! JSON, JUnit XML, Markdown for CI job summaries, and an HTML page with SVG timelines. (The
-//! command's text verdict table is the command's own.) They read results only;
-//! they never talk to the engine.
+//! Reporters: what they hear while a run goes on ([`RunEvent`], through a [`Reporter`], several
+//! at once through a [`FanOut`]; the JSON-lines [`EventLog`] is one), and their renderings of
+//! results: a human timeline per scenario, one line per scenario, JSON, JUnit XML, Markdown for
+//! CI job summaries, and an HTML page with SVG timelines. (The command's text verdict table and
+//! live display are the command's own.) They read events and results only; they never talk to
+//! the engine.
+
+mod event_log;
+mod reporter;
 
 pub mod evidence;
 pub mod html;
@@ -10,6 +15,9 @@ pub mod json;
 pub mod junit;
 pub mod line;
 pub mod markdown;
+
+pub use event_log::EventLog;
+pub use reporter::{FanOut, Reporter, RunEvent};
 
 use crate::results::RunResults;
 
