@@ -7,6 +7,7 @@ mod commands;
 mod events;
 mod interrupt;
 mod live;
+mod options;
 mod slices;
 mod table;
 
