@@ -17,6 +17,7 @@ use super::args::{
     OutputArgs, ReportFormat, ReproduceArgs, RunArgs,
 };
 use super::events::EventLog;
+use super::flags;
 use super::live::{Live, Show};
 use super::options::{self, Session};
 use super::slices;
@@ -193,7 +194,7 @@ fn finish(
         .iter()
         .find_map(|s| s.error.as_deref().and_then(lost_engine));
     if let Some(lost) = lost {
-        eprintln!("error: {lost}");
+        eprintln!("error: {}", lost.message_with(&flags::spell));
         return Ok(EXIT_ERROR);
     }
     if let Some(reason) = live.cleanup_failed() {

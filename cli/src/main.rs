@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod events;
+mod flags;
 mod interrupt;
 mod live;
 mod options;
@@ -45,7 +46,7 @@ async fn main() -> ExitCode {
             return match outcome {
                 Ok(code) => ExitCode::from(code),
                 Err(error) => {
-                    eprintln!("error: {error}");
+                    eprintln!("error: {}", flags::message(&error));
                     ExitCode::from(EXIT_ERROR)
                 }
             };
