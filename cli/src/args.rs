@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use shutdown_harness::{EngineKind, HealthChecks, Limit, StopSignal};
+use shutdown_harness::{ClientProfile, EngineKind, HealthChecks, Limit, StopSignal};
 
 /// Proves on a real container engine whether an HTTP server shuts down gracefully on
 /// `docker stop`.
@@ -189,8 +190,8 @@ pub struct CheckArgs {
     /// The stream's client: `fresh` (a connection per request), `pooled` (keep-alive, a new
     /// connection whenever all are busy), `reqwest` (reqwest with its defaults) or `fixed` (a
     /// fixed set of keep-alive connections).
-    #[arg(long, value_enum, default_value_t = LoadClient::Fresh, requires = "load")]
-    pub load_client: LoadClient,
+    #[arg(long, default_value_t = ClientProfile::Fresh, value_parser = client_parser(), requires = "load")]
+    pub load_client: ClientProfile,
     /// How many connections `--load-client fixed` keeps [default: 64].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(shutdown_harness::MAX_CONNECTIONS)), requires = "load")]
     pub load_connections: Option<u16>,
@@ -241,20 +242,6 @@ pub struct CheckArgs {
     pub max_p99: Option<Duration>,
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-/// The clients of `--load-client`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LoadClient {
-    /// A new connection per request.
-    Fresh,
-    /// A pool of keep-alive connections, a new one whenever all are busy (reqwest's pool),
-    /// noting which one each request went out on.
-    Pooled,
-    /// reqwest with its default settings: what a reqwest user gets.
-    Reqwest,
-    /// A fixed set of keep-alive connections, one request in flight on each (as wrk2).
-    Fixed,
 }
 
 #[derive(Debug, Args)]
@@ -317,6 +304,30 @@ pub enum ReportFormat {
 
 fn parse_engine(text: &str) -> Result<EngineKind, String> {
     text.parse()
+}
+
+/// `--load-client`: the library's clients by their names, each with its help line.
+fn client_parser() -> impl TypedValueParser<Value = ClientProfile> {
+    let values = ClientProfile::ALL
+        .map(|client| PossibleValue::new(client.name()).help(client_help(client)));
+    // The names are the library's own, so each parses; an error all the same rather than a panic.
+    PossibleValuesParser::new(values).try_map(|name| {
+        ClientProfile::parse(&name).ok_or_else(|| format!("unknown client `{name}`"))
+    })
+}
+
+/// What `--help` says of each client.
+fn client_help(client: ClientProfile) -> &'static str {
+    match client {
+        ClientProfile::Fresh => "A new connection per request",
+        ClientProfile::Pooled => {
+            "A pool of keep-alive connections, a new one whenever all are busy (reqwest's pool), noting which one each request went out on"
+        }
+        ClientProfile::Reqwest => "reqwest with its default settings: what a reqwest user gets",
+        ClientProfile::Fixed => {
+            "A fixed set of keep-alive connections, one request in flight on each (as wrk2)"
+        }
+    }
 }
 
 fn parse_signal(text: &str) -> Result<StopSignal, String> {

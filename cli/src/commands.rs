@@ -6,181 +6,135 @@ use std::time::Duration;
 
 use shutdown_harness::engine::{LABEL_MANAGED, Reaped};
 use shutdown_harness::report::{self, Format, json};
-use shutdown_harness::reproduce::{self, Timings};
 use shutdown_harness::{
-    BalancerSettings, CheckOptions, ClientProfile, Engine, EngineError, EngineKind, Error,
-    EventLog, ExplainOptions, FanOut, LoadSpec, PreStop, Readiness, RolloutSpec, RunOptions,
-    RunResults, Scenario, ScenarioError, Target, Workspace, check_image, explain, scenario_file,
+    Engine, EngineError, EngineKind, Error, EventLog, FanOut, RunOptions, RunResults, Scenario,
+    ScenarioError, Target, Workspace, check_image, explain,
 };
 use tokio_util::sync::CancellationToken;
 
 use super::args::{
-    Cli, Command, ExplainArgs, ExplainFormat, ListFormat, LoadClient, OutputArgs, ReportFormat,
-    SelectArgs,
+    CheckArgs, CleanArgs, Cli, Command, ExplainArgs, ExplainFormat, ListArgs, ListFormat,
+    OutputArgs, ReportFormat, ReproduceArgs, RunArgs,
 };
+use super::flags;
 use super::live::{Live, Show};
+use super::options::{self, Session};
 use super::slices;
 use super::{EXIT_ERROR, EXIT_FAILED, EXIT_OK};
-
-/// How long `check --load` streams before it waits for the exit, unless told.
-const DEFAULT_LOAD_DURATION: Duration = Duration::from_secs(4);
 
 /// Runs the command; its exit code, or the error that stopped it (exit 2). `cancel` stops it
 /// at once, removing what it made.
 pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Result<u8, Error> {
-    let workspace = match &cli.workspace {
-        Some(dir) => Some(Workspace::at(dir).ok_or_else(|| not_a_workspace(dir))?),
-        None => std::env::current_dir()
-            .ok()
-            .and_then(|dir| Workspace::find_from(&dir)),
-    };
+    let workspace = options::workspace(cli.workspace.as_deref())?;
+    let session = Session { run_id, cancel };
     match cli.command {
-        Command::Reproduce(args) => {
-            let timings = if args.fast {
-                Timings::fast()
-            } else {
-                Timings::experiment()
-            };
-            let engine = connect(cli.engine).await?;
-            let options = RunOptions {
-                run_id: run_id.to_string(),
-                cancel,
-                ..RunOptions::new(workspace)
-            };
-            let scenarios = reproduce::scenarios(timings);
-            run_and_report(
-                &engine,
-                &scenarios,
-                &options,
-                &args.output,
-                Show::Timelines,
-                true,
-            )
-            .await
-        }
-        Command::Run(args) => {
-            let scenarios = load(&args.select, workspace.as_ref())?;
-            if scenarios.is_empty() {
-                eprintln!("no scenario matches; see `shutdown-harness list`");
-                return Ok(EXIT_ERROR);
-            }
-            let engine = connect(cli.engine).await?;
-            let options = RunOptions {
-                run_id: run_id.to_string(),
-                cancel,
-                jobs: args.jobs.map_or_else(
-                    || shutdown_harness::default_jobs_on(engine.info().kind),
-                    usize::from,
-                ),
-                ..RunOptions::new(workspace)
-            };
-            run_and_report(
-                &engine,
-                &scenarios,
-                &options,
-                &args.output,
-                Show::Lines,
-                args.table,
-            )
-            .await
-        }
-        Command::List(args) => {
-            let scenarios = load(&args.select, workspace.as_ref())?;
-            match args.format {
-                ListFormat::Plain => {
-                    for scenario in &scenarios {
-                        println!("{}", describe_scenario(scenario));
-                    }
-                }
-                ListFormat::GithubMatrix => println!("{}", slices::github_matrix_json(&scenarios)),
-            }
-            Ok(EXIT_OK)
-        }
-        Command::Check(args) => {
-            let engine = connect(cli.engine).await?;
-            let options = CheckOptions {
-                port: args.port,
-                path: args.path.clone(),
-                requests: usize::from(args.requests),
-                stop_timeout: Duration::from_secs(u64::from(args.stop_timeout)),
-                signal: args.signal,
-                init: args.init,
-                stop_after: args.stop_after,
-                after_stop: args.after_stop,
-                startup_timeout: args.startup_timeout,
-                ready_path: args.ready_path,
-                run_id: run_id.to_string(),
-                cancel,
-                load: args.load.map(|rate| LoadSpec {
-                    rate,
-                    duration: args.load_duration.unwrap_or(DEFAULT_LOAD_DURATION),
-                    path: args.load_path.clone().unwrap_or_else(|| args.path.clone()),
-                    client: match args.load_client {
-                        LoadClient::Fresh => ClientProfile::Fresh,
-                        LoadClient::Pooled => ClientProfile::Pooled,
-                        LoadClient::Reqwest => ClientProfile::Reqwest,
-                        LoadClient::Fixed => ClientProfile::Fixed,
-                    },
-                    connections: args.load_connections,
-                }),
-                rollout: args.rollout.then(|| RolloutSpec {
-                    replicas: args.replicas,
-                    replace: args.replicas,
-                    pre_stop: match (&args.pre_stop_exec, args.pre_stop_sleep) {
-                        (Some(command), _) => {
-                            PreStop::Exec(command.split_whitespace().map(str::to_string).collect())
-                        }
-                        (None, Some(pause)) => PreStop::Sleep(pause),
-                        (None, None) => PreStop::None,
-                    },
-                    endpoint_lag: args.endpoint_lag,
-                    termination_grace: Duration::from_secs(u64::from(args.stop_timeout)),
-                    readiness: Readiness {
-                        period: args.readiness_period,
-                        ..Readiness::default()
-                    },
-                    address_reuse: args.address_reuse,
-                    balancer: BalancerSettings {
-                        checks: args.balancer_checks,
-                        connect_timeout: args.connect_timeout,
-                        ..BalancerSettings::default()
-                    },
-                }),
-                max_lost: args.max_lost,
-                max_cut: args.max_cut,
-                max_p99: args.max_p99,
-            };
-            let mut log = event_log(&args.output)?;
-            let mut live = live(&args.output, Show::Timelines);
-            let reporter = &mut FanOut::new().with(&mut log).with(&mut live);
-            let result = check_image(&engine, &args.image, &options, reporter).await?;
-            let results = RunResults {
-                duration: result.observation.duration,
-                build_duration: Duration::ZERO,
-                engine: Some(engine.info().clone()),
-                scenarios: vec![result],
-            };
-            finish(live, &results, &args.output, true)
-        }
-        Command::Explain(args) => explain_command(args, cli.engine, run_id, cancel).await,
-        Command::Clean(args) => {
-            let engine = Engine::connect_to(cli.engine).await?;
-            let reaped = engine.reap_dead_runs().await?;
-            say_reaped(&reaped);
-            let mut removed = reaped.containers();
-            let mut networks = reaped.networks;
-            if args.all {
-                removed += engine.remove_labelled_containers(LABEL_MANAGED).await?;
-                networks += engine.remove_labelled_networks(LABEL_MANAGED).await?;
-            }
-            println!("removed {removed} container(s), {networks} network(s)");
-            if args.images {
-                let removed = engine.remove_managed_images().await?;
-                println!("removed {removed} image(s)");
-            }
-            Ok(EXIT_OK)
-        }
+        Command::Reproduce(args) => reproduce(&args, cli.engine, workspace, session).await,
+        Command::Run(args) => run(&args, cli.engine, workspace, session).await,
+        Command::List(args) => list(&args, workspace.as_ref()),
+        Command::Check(args) => check(&args, cli.engine, session).await,
+        Command::Explain(args) => explain_command(&args, cli.engine, session).await,
+        Command::Clean(args) => clean(&args, cli.engine).await,
     }
+}
+
+/// `reproduce`: the experiment's scenarios, each with its timeline.
+async fn reproduce(
+    args: &ReproduceArgs,
+    kind: Option<EngineKind>,
+    workspace: Option<Workspace>,
+    session: Session<'_>,
+) -> Result<u8, Error> {
+    let (scenarios, options) = options::reproduce_options(args, workspace, session);
+    let engine = connect(kind).await?;
+    run_and_report(
+        &engine,
+        &scenarios,
+        &options,
+        &args.output,
+        Show::Timelines,
+        true,
+    )
+    .await
+}
+
+/// `run`: the selected scenario files, a line each as they finish.
+async fn run(
+    args: &RunArgs,
+    kind: Option<EngineKind>,
+    workspace: Option<Workspace>,
+    session: Session<'_>,
+) -> Result<u8, Error> {
+    let scenarios = options::select_scenarios(&args.select, workspace.as_ref())?;
+    if scenarios.is_empty() {
+        eprintln!("no scenario matches; see `shutdown-harness list`");
+        return Ok(EXIT_ERROR);
+    }
+    let engine = connect(kind).await?;
+    let options = options::run_options(args, engine.info().kind, workspace, session);
+    run_and_report(
+        &engine,
+        &scenarios,
+        &options,
+        &args.output,
+        Show::Lines,
+        args.table,
+    )
+    .await
+}
+
+/// `list`: the selected scenarios, a line each or as the nightly workflow's job matrix.
+fn list(args: &ListArgs, workspace: Option<&Workspace>) -> Result<u8, Error> {
+    let scenarios = options::select_scenarios(&args.select, workspace)?;
+    match args.format {
+        ListFormat::Plain => {
+            for scenario in &scenarios {
+                println!("{}", describe_scenario(scenario));
+            }
+        }
+        ListFormat::GithubMatrix => println!("{}", slices::github_matrix_json(&scenarios)),
+    }
+    Ok(EXIT_OK)
+}
+
+/// `check`: one image, judged with its evidence.
+async fn check(
+    args: &CheckArgs,
+    kind: Option<EngineKind>,
+    session: Session<'_>,
+) -> Result<u8, Error> {
+    let engine = connect(kind).await?;
+    let options = options::check_options(args, session);
+    let mut log = event_log(&args.output)?;
+    let mut live = live(&args.output, Show::Timelines);
+    let reporter = &mut FanOut::new().with(&mut log).with(&mut live);
+    let result = check_image(&engine, &args.image, &options, reporter).await?;
+    let results = RunResults {
+        duration: result.observation.duration,
+        build_duration: Duration::ZERO,
+        engine: Some(engine.info().clone()),
+        scenarios: vec![result],
+    };
+    finish(live, &results, &args.output, true)
+}
+
+/// `clean`: what dead runs left behind; with `--all` every run's containers, with `--images`
+/// the harness's images.
+async fn clean(args: &CleanArgs, kind: Option<EngineKind>) -> Result<u8, Error> {
+    let engine = Engine::connect_to(kind).await?;
+    let reaped = engine.reap_dead_runs().await?;
+    say_reaped(&reaped);
+    let mut removed = reaped.containers();
+    let mut networks = reaped.networks;
+    if args.all {
+        removed += engine.remove_labelled_containers(LABEL_MANAGED).await?;
+        networks += engine.remove_labelled_networks(LABEL_MANAGED).await?;
+    }
+    println!("removed {removed} container(s), {networks} network(s)");
+    if args.images {
+        let removed = engine.remove_managed_images().await?;
+        println!("removed {removed} image(s)");
+    }
+    Ok(EXIT_OK)
 }
 
 /// Runs `scenarios` with the live reporter, then writes the report.
@@ -248,7 +202,7 @@ fn finish(
         .iter()
         .find_map(|s| s.error.as_deref().and_then(lost_engine));
     if let Some(lost) = lost {
-        eprintln!("error: {lost}");
+        eprintln!("error: {}", lost.message_with(&flags::spell));
         return Ok(EXIT_ERROR);
     }
     if let Some(reason) = live.cleanup_failed() {
@@ -304,31 +258,6 @@ fn lost_engine(error: &ScenarioError) -> Option<&EngineError> {
     }
 }
 
-/// Loads and filters the scenarios; every file must be valid, or nothing is returned.
-fn load(select: &SelectArgs, workspace: Option<&Workspace>) -> Result<Vec<Scenario>, Error> {
-    let root = workspace.map_or_else(|| Path::new(".").to_path_buf(), |w| w.root().to_path_buf());
-    let paths = if select.paths.is_empty() {
-        vec![workspace.ok_or(Error::NoWorkspace)?.scenarios()]
-    } else {
-        select.paths.clone()
-    };
-    let scenarios = scenario_file::load(&root, &paths)?;
-    Ok(match &select.filter {
-        Some(glob) => scenario_file::filter(scenarios, glob)?,
-        None => scenarios,
-    })
-}
-
-fn not_a_workspace(dir: &Path) -> Error {
-    Error::Read {
-        path: dir.to_path_buf(),
-        source: std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "not a shutdown-harness checkout (no Dockerfiles/ and server/Cargo.toml); pass the project's root to --workspace",
-        ),
-    }
-}
-
 fn write_file(path: &Path, text: &str) -> Result<(), Error> {
     std::fs::write(path, text).map_err(|source| Error::WriteReport {
         path: path.to_path_buf(),
@@ -338,25 +267,15 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 
 /// Prints the diagnosis of an image (and its Dockerfile), or of a Dockerfile alone.
 async fn explain_command(
-    args: ExplainArgs,
+    args: &ExplainArgs,
     kind: Option<EngineKind>,
-    run_id: &str,
-    cancel: CancellationToken,
+    session: Session<'_>,
 ) -> Result<u8, Error> {
     let json = args.format == ExplainFormat::Json;
     let text = match (&args.image, &args.dockerfile) {
         (Some(image), _) => {
             let engine = connect(kind).await?;
-            let options = ExplainOptions {
-                dockerfile: args.dockerfile.clone(),
-                stop_signal: args.signal,
-                stop_timeout: Duration::from_secs(u64::from(args.stop_timeout)),
-                init: args.init,
-                port: args.port,
-                path: args.path.clone(),
-                run_id: run_id.to_string(),
-                cancel,
-            };
+            let options = options::explain_options(args, session);
             let explanation = explain::explain(&engine, image, &options).await?;
             if json {
                 to_json(&explanation)

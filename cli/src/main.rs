@@ -4,8 +4,10 @@
 
 mod args;
 mod commands;
+mod flags;
 mod interrupt;
 mod live;
+mod options;
 mod slices;
 mod table;
 
@@ -43,7 +45,7 @@ async fn main() -> ExitCode {
             return match outcome {
                 Ok(code) => ExitCode::from(code),
                 Err(error) => {
-                    eprintln!("error: {error}");
+                    eprintln!("error: {}", flags::message(&error));
                     ExitCode::from(EXIT_ERROR)
                 }
             };

@@ -302,7 +302,11 @@ async fn a_port_that_never_answers_fails_within_the_startup_timeout() {
     assert!(started.elapsed() < Duration::from_secs(15), "{error}");
     let message = error.to_string();
     assert!(message.contains("never got a response"), "{message}");
-    assert!(message.contains("--port"), "{message}");
+    // The option to change, in the library's words and as a front end spells it (the CLI:
+    // `--port`, tested in `cli.rs`).
+    assert!(message.contains("check the port"), "{message}");
+    let spelled = error.message_with(&|option| format!("<{option:?}>"));
+    assert!(spelled.contains("check <Port>"), "{spelled}");
     assert_no_managed_container_of(exec).await;
 }
 
@@ -350,7 +354,12 @@ async fn a_path_that_404s_is_named_in_the_error() {
         .expect_err("/nope is not there");
     let message = error.to_string();
     assert!(message.contains("404"), "{message}");
-    assert!(message.contains("--path"), "{message}");
+    assert!(
+        message.contains("(the path or the ready path)"),
+        "{message}"
+    );
+    let spelled = error.message_with(&|option| format!("<{option:?}>"));
+    assert!(spelled.contains("(<Path> or <ReadyPath>)"), "{spelled}");
     assert_no_managed_container_of(&image).await;
 }
 

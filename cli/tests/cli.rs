@@ -210,3 +210,33 @@ fn bad_input_is_one_line_naming_the_flag() {
         assert!(output.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// The library names options in its own words; the command prints the flag to change.
+#[test]
+fn the_librarys_errors_name_the_flag() {
+    // A threshold with no stream: refused by the library, once the engine answers.
+    let output = cargo_bin_cmd!("shutdown-harness")
+        .args(["check", "--image", "x", "--port", "1", "--max-lost", "5"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--max-lost: a threshold judges the steady stream"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(--load 200/s)"), "{stderr}");
+
+    // No scenario files named and no checkout to find them in.
+    let outside = std::env::temp_dir();
+    let output = cargo_bin_cmd!("shutdown-harness")
+        .arg("list")
+        .current_dir(&outside)
+        .env_remove("SHUTDOWN_HARNESS_WORKSPACE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("or pass --workspace"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, MAX_STOP_TIMEOUT};
 use crate::error::{Error, Result};
+use crate::option_name::OptionName;
 use crate::outcome::{Expected, Outcome};
 use crate::pipeline::{self, RunOptions};
 use crate::report::Reporter;
@@ -142,8 +143,8 @@ impl CheckOptions {
     pub fn validate(&self) -> Result<()> {
         let invalid = |option, reason: String| Err(Error::InvalidOption { option, reason });
         for (option, path) in [
-            ("path", Some(&self.path)),
-            ("ready-path", self.ready_path.as_ref()),
+            (OptionName::Path, Some(&self.path)),
+            (OptionName::ReadyPath, self.ready_path.as_ref()),
         ] {
             if let Some(problem) = path.and_then(|p| crate::client::path_problem(p)) {
                 return invalid(option, problem);
@@ -151,7 +152,7 @@ impl CheckOptions {
         }
         if self.stop_timeout > MAX_STOP_TIMEOUT || self.stop_timeout.subsec_nanos() != 0 {
             return invalid(
-                "stop-timeout",
+                OptionName::StopTimeout,
                 format!(
                     "{} is not whole seconds from 0 to {}: docker stop takes its grace period in seconds",
                     crate::duration::format(self.stop_timeout),
@@ -160,9 +161,9 @@ impl CheckOptions {
             );
         }
         for (option, duration) in [
-            ("stop-after", self.stop_after.unwrap_or_default()),
-            ("after-stop", self.after_stop),
-            ("startup-timeout", self.startup_timeout),
+            (OptionName::StopAfter, self.stop_after.unwrap_or_default()),
+            (OptionName::AfterStop, self.after_stop),
+            (OptionName::StartupTimeout, self.startup_timeout),
         ] {
             if duration > crate::duration::MAX {
                 return invalid(
@@ -177,37 +178,36 @@ impl CheckOptions {
         }
         if let Some(load) = &self.load {
             if let Some(problem) = crate::client::path_problem(&load.path) {
-                return invalid("load-path", problem);
+                return invalid(OptionName::LoadPath, problem);
             }
             if !(1..=crate::traffic::MAX_RATE).contains(&load.rate) {
-                return invalid("load", format!("{} requests/s is out of range", load.rate));
+                return invalid(
+                    OptionName::LoadRate,
+                    format!("{} requests/s is out of range", load.rate),
+                );
             }
             if load.duration.is_zero() || load.duration > crate::duration::MAX {
                 return invalid(
-                    "load-duration",
+                    OptionName::LoadDuration,
                     "it must be longer than 0 and at most an hour".to_string(),
                 );
             }
         }
         // A threshold judges the stream: a rollout always has one, a single stop only with a load.
         for (option, set) in [
-            ("max-lost", self.max_lost.is_some()),
-            ("max-cut", self.max_cut.is_some()),
-            ("max-p99", self.max_p99.is_some()),
+            (OptionName::MaxLost, self.max_lost.is_some()),
+            (OptionName::MaxCut, self.max_cut.is_some()),
+            (OptionName::MaxP99, self.max_p99.is_some()),
         ] {
             if set && self.load.is_none() && self.rollout.is_none() {
-                return invalid(
-                    option,
-                    "a threshold judges the steady stream across the stop: add a load (--load 200/s)"
-                        .to_string(),
-                );
+                return Err(Error::ThresholdWithoutLoad { option });
             }
         }
         if let Some(rollout) = &self.rollout
             && !(1..=crate::rollout::MAX_REPLICAS).contains(&rollout.replicas)
         {
             return invalid(
-                "replicas",
+                OptionName::Replicas,
                 format!(
                     "{} is not from 1 to {}",
                     rollout.replicas,
@@ -217,7 +217,7 @@ impl CheckOptions {
         }
         if !(1..=MAX_REQUESTS).contains(&self.requests) {
             return invalid(
-                "requests",
+                OptionName::Requests,
                 format!("{} is not from 1 to {MAX_REQUESTS}", self.requests),
             );
         }
@@ -405,7 +405,7 @@ pub async fn check_container(
     options.validate()?;
     if options.rollout.is_some() {
         return Err(Error::InvalidOption {
-            option: "rollout",
+            option: OptionName::Rollout,
             reason: "a rollout starts replicas of an image; check the image instead".to_string(),
         });
     }
@@ -494,16 +494,53 @@ mod tests {
         let bad = |change: fn(&mut CheckOptions)| {
             let mut options = CheckOptions::new(8080, "/");
             change(&mut options);
-            options.validate().unwrap_err().to_string()
+            match options.validate() {
+                Err(Error::InvalidOption { option, .. }) => Some(option),
+                _ => None,
+            }
         };
-        assert!(bad(|o| o.path = "/a b".into()).starts_with("--path: "));
-        assert!(bad(|o| o.ready_path = Some("health".into())).starts_with("--ready-path: "));
-        assert!(
-            bad(|o| o.stop_timeout = Duration::from_secs(4_294_967_295))
-                .starts_with("--stop-timeout: ")
+        assert_eq!(bad(|o| o.path = "/a b".into()), Some(OptionName::Path));
+        assert_eq!(
+            bad(|o| o.ready_path = Some("health".into())),
+            Some(OptionName::ReadyPath)
         );
-        assert!(bad(|o| o.startup_timeout = Duration::MAX).starts_with("--startup-timeout: "));
-        assert!(bad(|o| o.requests = 0).starts_with("--requests: "));
+        assert_eq!(
+            bad(|o| o.stop_timeout = Duration::from_secs(4_294_967_295)),
+            Some(OptionName::StopTimeout)
+        );
+        assert_eq!(
+            bad(|o| o.startup_timeout = Duration::MAX),
+            Some(OptionName::StartupTimeout)
+        );
+        assert_eq!(bad(|o| o.requests = 0), Some(OptionName::Requests));
         assert!(CheckOptions::new(8080, "/slow?x=1").validate().is_ok());
+    }
+
+    #[test]
+    fn messages_name_options_in_the_library_words_or_a_front_ends() {
+        let mut options = CheckOptions::new(8080, "/");
+        options.load = Some(LoadSpec {
+            rate: 0,
+            duration: Duration::from_secs(1),
+            path: "/".to_string(),
+            client: crate::traffic::ClientProfile::Fresh,
+            connections: None,
+        });
+        let error = options.validate().unwrap_err();
+        assert!(
+            error.to_string().starts_with("the load's rate: "),
+            "{error}"
+        );
+        let flagged = error.message_with(&|option| format!("<{option:?}>"));
+        assert!(flagged.starts_with("<LoadRate>: "), "{flagged}");
+
+        let options = CheckOptions {
+            max_lost: Some(Limit::Count(0)),
+            ..CheckOptions::new(8080, "/")
+        };
+        let error = options.validate().unwrap_err();
+        let flagged = error.message_with(&|option| format!("<{option:?}>"));
+        assert!(flagged.starts_with("<MaxLost>: a threshold"), "{flagged}");
+        assert!(flagged.ends_with("(<LoadRate> 200/s)"), "{flagged}");
     }
 }

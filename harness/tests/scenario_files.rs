@@ -513,8 +513,15 @@ fn a_missing_file_is_a_read_error() {
 #[test]
 fn a_malformed_filter_glob_is_an_error() {
     let scenarios = load(&workspace(), &[workspace().join("scenarios")]).unwrap();
-    let error = filter(scenarios, "dash/[").unwrap_err().to_string();
-    assert!(error.contains("bad --filter glob `dash/[`"), "{error}");
+    let error = filter(scenarios, "dash/[").unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("the filter: bad glob `dash/[`"),
+        "{message}"
+    );
+    // A front end names its own spelling of the option (the CLI: `--filter`).
+    let spelled = error.message_with(&|option| format!("<{option:?}>"));
+    assert!(spelled.contains("<Filter>: bad glob `dash/[`"), "{spelled}");
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::option_name::OptionName;
+
 /// An engine's error, kept as a source without naming its type.
 pub type EngineSource = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -10,9 +12,7 @@ pub type EngineSource = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The engine could not be reached or did not answer.
-    #[error(
-        "cannot reach the container engine at {endpoint} ({source}): start it (systemctl start docker, or `podman system service --time=0 unix://<socket>` for Podman) or point DOCKER_HOST (CONTAINER_HOST with --engine podman) at a running one"
-    )]
+    #[error("{}", self.message_with(&OptionName::words))]
     Unreachable {
         /// Where it was looked for (DOCKER_HOST or the default socket).
         endpoint: String,
@@ -21,10 +21,7 @@ pub enum EngineError {
         source: EngineSource,
     },
     /// Another kind of engine answered where the one asked for was looked for.
-    #[error(
-        "the engine at {endpoint} is {found}, not {wanted}: point {} at a {wanted} socket, or leave out --engine",
-        if *wanted == super::EngineKind::Podman { "CONTAINER_HOST" } else { "DOCKER_HOST" }
-    )]
+    #[error("{}", self.message_with(&OptionName::words))]
     WrongKind {
         /// Where it was reached.
         endpoint: String,
@@ -99,6 +96,31 @@ pub enum EngineError {
 }
 
 impl EngineError {
+    /// The message, with each option it asks to change spelled by `spell` (see
+    /// [`Error::message_with`](crate::Error::message_with)).
+    pub fn message_with(&self, spell: &dyn Fn(OptionName) -> String) -> String {
+        match self {
+            EngineError::Unreachable { endpoint, source } => format!(
+                "cannot reach the container engine at {endpoint} ({source}): start it (systemctl start docker, or `podman system service --time=0 unix://<socket>` for Podman) or point DOCKER_HOST (CONTAINER_HOST with {} podman) at a running one",
+                spell(OptionName::Engine)
+            ),
+            EngineError::WrongKind {
+                endpoint,
+                wanted,
+                found,
+            } => format!(
+                "the engine at {endpoint} is {found}, not {wanted}: point {} at a {wanted} socket, or leave out {}",
+                if *wanted == super::EngineKind::Podman {
+                    "CONTAINER_HOST"
+                } else {
+                    "DOCKER_HOST"
+                },
+                spell(OptionName::Engine)
+            ),
+            other => other.to_string(),
+        }
+    }
+
     /// The error of `operation` from the client's error: a failed transport is
     /// [`EngineError::Lost`].
     pub(super) fn call(operation: &'static str, source: bollard::errors::Error) -> EngineError {

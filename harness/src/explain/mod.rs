@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::engine::Engine;
 use crate::engine::new_run_id;
 use crate::error::{Error, Result};
+use crate::option_name::OptionName;
 use crate::pid1::Pid1;
 use crate::variant::StopSignal;
 
@@ -202,13 +203,13 @@ pub async fn explain(
 ) -> Result<Explanation> {
     if let Some(problem) = crate::client::path_problem(&options.path) {
         return Err(Error::InvalidOption {
-            option: "path",
+            option: OptionName::Path,
             reason: problem,
         });
     }
     if options.stop_timeout > crate::engine::MAX_STOP_TIMEOUT {
         return Err(Error::InvalidOption {
-            option: "stop-timeout",
+            option: OptionName::StopTimeout,
             reason: format!(
                 "at most {} seconds",
                 crate::engine::MAX_STOP_TIMEOUT.as_secs()

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::engine::EngineError;
+use crate::option_name::OptionName;
 
 /// A scenario that could not run to its end. Its result then fails, whatever was observed.
 #[derive(Debug, thiserror::Error)]
@@ -25,10 +26,20 @@ pub enum ScenarioError {
         /// What was (not) seen.
         reason: String,
     },
+    /// The server never answered its readiness probe at all.
+    #[error("{}", self.message_with(&OptionName::words))]
+    NoResponse {
+        /// The process or container.
+        what: String,
+        /// How long it was given.
+        waited: Duration,
+        /// The path probed.
+        path: String,
+        /// The last probe's outcome.
+        last: String,
+    },
     /// The server answered its readiness probe with a non-2xx status.
-    #[error(
-        "{what}: GET {path} answered {status}; pass a path that answers 2xx (--path or --ready-path)"
-    )]
+    #[error("{}", self.message_with(&OptionName::words))]
     NotOk {
         /// The container.
         what: String,
@@ -107,4 +118,30 @@ pub enum ScenarioError {
         /// The panic's message.
         message: String,
     },
+}
+
+impl ScenarioError {
+    /// The message, with each option it asks to change spelled by `spell` (see
+    /// [`Error::message_with`](crate::Error::message_with)).
+    pub fn message_with(&self, spell: &dyn Fn(OptionName) -> String) -> String {
+        match self {
+            ScenarioError::NoResponse {
+                what,
+                waited,
+                path,
+                last,
+            } => format!(
+                "{what} was not ready within {}: GET {path} never got a response (last: {last}); check {} and that the server listens on 0.0.0.0",
+                crate::duration::format(*waited),
+                spell(OptionName::Port)
+            ),
+            ScenarioError::NotOk { what, path, status } => format!(
+                "{what}: GET {path} answered {status}; pass a path that answers 2xx ({} or {})",
+                spell(OptionName::Path),
+                spell(OptionName::ReadyPath)
+            ),
+            ScenarioError::Engine(error) => error.message_with(spell),
+            other => other.to_string(),
+        }
+    }
 }

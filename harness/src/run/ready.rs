@@ -64,11 +64,12 @@ pub(crate) async fn answers(
                 path: path.to_string(),
                 status,
             }),
-            Err(outcome) => Err(not_ready(
-                what,
-                limit,
-                format!("GET {path} never got a response (last: {outcome}); check --port and that the server listens on 0.0.0.0"),
-            )),
+            Err(outcome) => Err(ScenarioError::NoResponse {
+                what: what.to_string(),
+                waited: limit,
+                path: path.to_string(),
+                last: outcome.to_string(),
+            }),
         },
         code = exit_code(exited) => Err(exited_early(what, code)),
     }

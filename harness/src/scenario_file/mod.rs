@@ -28,6 +28,7 @@ mod values;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::option_name::OptionName;
 use crate::scenario::Scenario;
 
 use diagnostics::{display_path, position};
@@ -53,14 +54,27 @@ pub enum ScenarioFileError {
         #[source]
         source: std::io::Error,
     },
-    /// A `--filter` glob is malformed.
-    #[error("bad --filter glob `{glob}`: {reason}")]
+    /// The filter's glob is malformed.
+    #[error("{}", self.message_with(&OptionName::words))]
     BadFilter {
         /// The glob.
         glob: String,
         /// What is wrong with it.
         reason: String,
     },
+}
+
+impl ScenarioFileError {
+    /// The message, with the option it asks to change spelled by `spell` (see
+    /// [`Error::message_with`](crate::Error::message_with)).
+    pub fn message_with(&self, spell: &dyn Fn(OptionName) -> String) -> String {
+        match self {
+            ScenarioFileError::BadFilter { glob, reason } => {
+                format!("{}: bad glob `{glob}`: {reason}", spell(OptionName::Filter))
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 /// Loads scenario files: each path is a file or a directory (all its `*.toml`). Scenarios come
