@@ -330,9 +330,10 @@ fn describe_scenario(scenario: &Scenario) -> String {
     )
 }
 
-/// 0 when all held, 1 when an expectation failed, 2 when a scenario could not run.
+/// 0 when all held, 1 when an expectation failed, 2 when a scenario could not run or its load
+/// was not delivered as asked (an environment limit: nothing of its requests was judged).
 fn exit_code(results: &RunResults) -> u8 {
-    if results.errored() {
+    if results.errored() || results.not_delivered() {
         EXIT_ERROR
     } else if results.passed() {
         EXIT_OK

@@ -112,7 +112,7 @@ impl Live {
 
     fn scenario_finished(&mut self, result: &ScenarioResult) {
         self.running = self.running.saturating_sub(1);
-        if !result.passed() {
+        if !result.passed() && !result.not_delivered() {
             self.failed += 1;
         }
         self.bar.inc(1);

@@ -20,7 +20,8 @@ use tokio_util::sync::CancellationToken;
 pub const EXIT_OK: u8 = 0;
 /// An expectation failed.
 pub const EXIT_FAILED: u8 = 1;
-/// Usage or environment error (bad input, no engine, a build failed).
+/// Usage or environment error (bad input, no engine, a build failed, a load this machine could
+/// not deliver).
 pub const EXIT_ERROR: u8 = 2;
 
 /// Runs the command line; returns the process's exit code. SIGINT, SIGTERM and SIGHUP stop the

@@ -36,7 +36,14 @@ pub fn verdict_table(results: &RunResults) -> String {
                 None => "?",
             }
             .to_string(),
-            if result.passed() { "yes" } else { "NO" }.to_string(),
+            if result.passed() {
+                "yes"
+            } else if result.not_delivered() {
+                "not delivered"
+            } else {
+                "NO"
+            }
+            .to_string(),
         ]);
     }
     // Names and numbers stay whole; the evidence columns wrap when the table is too wide.
