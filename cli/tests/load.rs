@@ -276,9 +276,9 @@ async fn check_with_a_load_reports_the_stream() {
     } else {
         assert_eq!(output.status.code(), Some(1), "{stdout}");
         assert!(
-            failures.iter().all(|f| f
-                .as_str()
-                .is_some_and(|f| f.starts_with("load: of the"))),
+            failures
+                .iter()
+                .all(|f| f.as_str().is_some_and(|f| f.starts_with("load: of the"))),
             "{stdout}"
         );
         assert!(
