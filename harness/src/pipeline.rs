@@ -310,10 +310,7 @@ async fn forge_runtime_images(
     cancel: &CancellationToken,
     reporter: &mut dyn Reporter,
 ) -> Result<HashMap<RuntimeImage, String>, Error> {
-    let wanted: BTreeSet<RuntimeImage> = scenarios
-        .iter()
-        .filter_map(Scenario::runtime_image)
-        .collect();
+    let wanted: BTreeSet<RuntimeImage> = scenarios.iter().filter_map(RuntimeImage::of).collect();
     let mut forged = HashMap::new();
     for image in wanted {
         if cancel.is_cancelled() {

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// The port every runtime's server listens on inside its container.
+pub const HTTP_PORT: u16 = 8080;
+
 /// A server the project did not write, imaged from host packages (see [`crate::images`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -8,10 +8,9 @@ use std::time::Duration;
 use server_contract::KeepAliveDrain;
 use server_contract::env as server_env;
 
-use crate::images::{HTTP_PORT, RuntimeImage};
 use crate::outcome::Expected;
 use crate::rollout::{RolloutExpectation, RolloutSpec};
-use crate::runtime::Runtime;
+use crate::runtime::{HTTP_PORT, Runtime};
 use crate::traffic::{Bound, LoadExpectation, LoadSpec, LoadThreshold};
 use crate::variant::{Base, ServerMode, StopSignal, Variant};
 
@@ -298,19 +297,6 @@ impl Scenario {
         match &self.target {
             Target::Container(spec) => Some(*spec),
             Target::Process | Target::Image(_) | Target::Running(_) | Target::Runtime(_) => None,
-        }
-    }
-
-    /// The image a runtime scenario runs: its runtime with the settings that apply to it.
-    pub fn runtime_image(&self) -> Option<RuntimeImage> {
-        match &self.target {
-            Target::Runtime(spec) => Some(RuntimeImage::new(
-                spec.runtime,
-                self.server.mode,
-                self.server.delay,
-                self.server.drain_timeout,
-            )),
-            _ => None,
         }
     }
 

@@ -8,7 +8,7 @@
 
 mod common;
 
-use shutdown_harness::images::{HTTP_PORT, runtime_image};
+use shutdown_harness::images::{HTTP_PORT, RuntimeImage, runtime_image};
 use shutdown_harness::{
     ExplainOptions, Explanation, Met, Outcome, Requirement, RunOptions, Scenario, ScenarioResult,
     Target, explain,
@@ -45,9 +45,7 @@ async fn explain_cell(scenario: &Scenario) -> Explanation {
     let Target::Runtime(spec) = &scenario.target else {
         panic!("{} is not a runtime cell", scenario.name);
     };
-    let image = scenario
-        .runtime_image()
-        .expect("a runtime cell has an image");
+    let image = RuntimeImage::of(scenario).expect("a runtime cell has an image");
     let tag = runtime_image(&engine, &image).await.expect("forged").tag;
     let options = ExplainOptions {
         stop_signal: Some(scenario.stop.signal),

@@ -589,7 +589,7 @@ fn runtimes_file_loads_every_cell_with_expectations() {
         .expect("the gunicorn cell");
     assert_eq!(shorter.server.drain_timeout, Some(Duration::from_secs(1)));
     assert_eq!(
-        shorter.runtime_image().map(|i| i.graceful_timeout),
+        shutdown_harness::images::RuntimeImage::of(shorter).map(|i| i.graceful_timeout),
         Some(Some(Duration::from_secs(1)))
     );
 }

@@ -64,9 +64,9 @@ pub(crate) async fn run_scenario(
         let image = match &scenario.target {
             Target::Container(c) => cx.images.get(&(c.variant, c.base)),
             Target::Image(i) => Some(&i.image),
-            Target::Runtime(_) => scenario
-                .runtime_image()
-                .and_then(|image| cx.runtime_images.get(&image)),
+            Target::Runtime(_) => {
+                RuntimeImage::of(scenario).and_then(|image| cx.runtime_images.get(&image))
+            }
             Target::Process | Target::Running(_) => None,
         };
         let (Some(image), Some(balancer)) = (image, &cx.balancer) else {
@@ -104,8 +104,7 @@ pub(crate) async fn run_scenario(
             container::run(engine()?, scenario, &spec.image, &name, cx, sink).await
         }
         Target::Runtime(_) => {
-            let image = scenario
-                .runtime_image()
+            let image = RuntimeImage::of(scenario)
                 .and_then(|image| cx.runtime_images.get(&image))
                 .ok_or_else(not_prepared)?;
             container::run(engine()?, scenario, image, &name, cx, sink).await

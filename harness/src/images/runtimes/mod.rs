@@ -17,13 +17,13 @@ use super::error::BuildError;
 use super::rootfs::{Forged, GeneratedFile, forge};
 use crate::engine::Engine;
 use crate::runtime::Runtime;
+use crate::scenario::{Scenario, Target};
 use crate::variant::ServerMode;
 
 pub use busybox::busybox_httpd_image;
 pub use nginx::nginx_image;
 
-/// The port every runtime's server listens on inside its container.
-pub const HTTP_PORT: u16 = 8080;
+pub use crate::runtime::HTTP_PORT;
 /// nginx's slow path: [`BIG_FILE_LEN`] bytes sent at [`NGINX_RATE_PER_S`], so a download is in
 /// flight for about 4 s and declares its Content-Length (a cut one is seen as `truncated`).
 pub const NGINX_SLOW_PATH: &str = "/slow";
@@ -70,6 +70,20 @@ impl RuntimeImage {
             },
             delay: runtime.fixed_delay().unwrap_or(delay),
             graceful_timeout: graceful_timeout.filter(|_| runtime.takes_drain_timeout()),
+        }
+    }
+
+    /// The image a runtime scenario runs: its runtime with the settings that apply to it;
+    /// None for other targets.
+    pub fn of(scenario: &Scenario) -> Option<RuntimeImage> {
+        match &scenario.target {
+            Target::Runtime(spec) => Some(RuntimeImage::new(
+                spec.runtime,
+                scenario.server.mode,
+                scenario.server.delay,
+                scenario.server.drain_timeout,
+            )),
+            _ => None,
         }
     }
 
