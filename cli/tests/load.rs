@@ -216,10 +216,8 @@ async fn a_fixed_stream_on_a_bare_process_records_every_request_on_its_connectio
     assert!(load.summary.departure_lag.is_some(), "{text}");
 }
 
-/// `check --load` on our exec-form image: the stream's counts in the JSON, and every request
-/// with `--load-records`.
-#[tokio::test]
-async fn check_with_a_load_reports_the_stream() {
+/// Our exec-form image on dash, built (or found) for `check`.
+async fn exec_form_on_dash() -> String {
     let pair = (
         shutdown_harness::Variant::ExecForm,
         shutdown_harness::Base::Dash,
@@ -228,7 +226,14 @@ async fn check_with_a_load_reports_the_stream() {
         shutdown_harness::images::build_variant_images(&engine().await, &workspace(), &[pair])
             .await
             .expect("the image builds");
-    let image = images[&pair].clone();
+    images[&pair].clone()
+}
+
+/// `check --load` on our exec-form image: the stream's counts in the JSON, and every request
+/// with `--load-records`.
+#[tokio::test]
+async fn check_with_a_load_reports_the_stream() {
+    let image = exec_form_on_dash().await;
     let output = tokio::task::spawn_blocking(move || {
         cargo_bin_cmd!("shutdown-harness")
             .args([
@@ -321,15 +326,7 @@ async fn check_with_a_load_reports_the_stream() {
 /// departure lag against its bounds, and no requirement claimed met or failed.
 #[tokio::test]
 async fn check_with_a_load_it_cannot_deliver_judges_nothing_and_exits_2() {
-    let pair = (
-        shutdown_harness::Variant::ExecForm,
-        shutdown_harness::Base::Dash,
-    );
-    let images =
-        shutdown_harness::images::build_variant_images(&engine().await, &workspace(), &[pair])
-            .await
-            .expect("the image builds");
-    let image = images[&pair].clone();
+    let image = exec_form_on_dash().await;
     let output = tokio::task::spawn_blocking(move || {
         cargo_bin_cmd!("shutdown-harness")
             .args(["check", "--image", &image, "--port", "1202"])
@@ -373,15 +370,7 @@ async fn check_with_a_load_it_cannot_deliver_judges_nothing_and_exits_2() {
 /// stream keeps are met, exit 0.
 #[tokio::test]
 async fn check_thresholds_fail_with_their_evidence_and_pass_when_kept() {
-    let pair = (
-        shutdown_harness::Variant::ExecForm,
-        shutdown_harness::Base::Dash,
-    );
-    let images =
-        shutdown_harness::images::build_variant_images(&engine().await, &workspace(), &[pair])
-            .await
-            .expect("the image builds");
-    let image = images[&pair].clone();
+    let image = exec_form_on_dash().await;
     let check = |thresholds: &'static [&'static str]| {
         let image = image.clone();
         std::thread::spawn(move || {

@@ -463,14 +463,7 @@ fn load_summary(out: &mut String, load: &crate::observation::LoadObservation) {
             }
         );
     }
-    if let Some(baseline) = summary.baseline.filter(|b| !b.clean()) {
-        let _ = writeln!(
-            out,
-            "     before any stop, the server or the path in front of it fails {} of {} requests under this load (its baseline); in flight at the signal: {} of {} lost",
-            baseline.lost_before_signal,
-            baseline.done_before_signal,
-            baseline.lost_in_flight,
-            baseline.in_flight_at_signal
-        );
+    if let Some(said) = summary.baseline.as_ref().and_then(line::baseline) {
+        let _ = writeln!(out, "     {said}");
     }
 }

@@ -149,6 +149,20 @@ pub fn counts(counts: &crate::observation::PhaseCounts) -> String {
     parts.join(" · ")
 }
 
+/// The path's baseline in words, when it is not clean: what the reports say apart from the
+/// shutdown verdict.
+pub fn baseline(baseline: &crate::observation::Baseline) -> Option<String> {
+    (!baseline.clean()).then(|| {
+        format!(
+            "before any stop, the server or the path in front of it fails {} of {} requests under this load (its baseline); in flight at the signal, {} of {} were lost",
+            baseline.lost_before_signal,
+            baseline.done_before_signal,
+            baseline.lost_in_flight,
+            baseline.in_flight_at_signal
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::evidence::requirement_outcomes;
-use super::line::counts;
+use super::line::{baseline, counts};
 use crate::duration;
 use crate::exit_code;
 use crate::results::{RunResults, ScenarioResult};
@@ -180,15 +180,9 @@ fn scenario_details(out: &mut String, result: &ScenarioResult) {
             }
             let _ = writeln!(out);
         }
-        if let Some(baseline) = summary.baseline.filter(|b| !b.clean()) {
-            let _ = writeln!(
-                out,
-                "Before any stop, the server or the path in front of it fails {} of {} requests under this load (its baseline); in flight at the signal, {} of {} were lost.\n",
-                baseline.lost_before_signal,
-                baseline.done_before_signal,
-                baseline.lost_in_flight,
-                baseline.in_flight_at_signal
-            );
+        if let Some(mut said) = summary.baseline.as_ref().and_then(baseline) {
+            said[..1].make_ascii_uppercase();
+            let _ = writeln!(out, "{said}.\n");
         }
     }
     if let Some(not_delivered) = &result.verdict.not_delivered {
