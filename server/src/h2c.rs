@@ -25,7 +25,8 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncReadExt;
 
-use crate::connection::{Activity, Service};
+use crate::activity::Activity;
+use crate::connection::Service;
 use crate::io::{H2_PREFACE, ReadAhead};
 use crate::serving::Hub;
 

@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod activity;
 pub mod config;
 pub mod connection;
 pub mod connections;

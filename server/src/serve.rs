@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket};
 
+use crate::activity::HeadTimeouts;
 use crate::config::{Config, KeepAliveDrain, Mode};
-use crate::connection::HeadTimeouts;
 use crate::connections::Connections;
 use crate::error::Error;
 use crate::keep_alive::ShuttingDown;

@@ -13,7 +13,8 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use crate::connection::{Activity, HeadTimeouts, Service};
+use crate::activity::{Activity, HeadTimeouts};
+use crate::connection::Service;
 use crate::connections::Connections;
 use crate::io::Sniff;
 use crate::keep_alive::ShuttingDown;
