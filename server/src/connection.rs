@@ -24,7 +24,7 @@ use hyper_util::service::{TowerToHyperService, TowerToHyperServiceFuture};
 
 use crate::activity::{Activity, Serving};
 use crate::h2c;
-use crate::serving::Hub;
+use crate::hub::Hub;
 
 /// The hyper service of one connection.
 #[derive(Clone, Debug)]

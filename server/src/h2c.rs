@@ -27,8 +27,8 @@ use tokio::io::AsyncReadExt;
 
 use crate::activity::Activity;
 use crate::connection::Service;
+use crate::hub::Hub;
 use crate::io::{H2_PREFACE, ReadAhead};
-use crate::serving::Hub;
 
 /// The largest frame payload an HTTP/2 peer must accept before SETTINGS say otherwise.
 const MAX_FRAME: usize = 16_384;
