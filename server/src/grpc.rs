@@ -18,7 +18,7 @@ use server_contract::{MAX_DELAY, REQUEST_ID_HEADER, StreamEnd, StreamProtocol};
 use tokio::time::Instant;
 use tonic::{Request, Response, Status};
 
-use crate::routes::loggable_id;
+use crate::request_id::loggable_id;
 use crate::streams::{Stream, Streams};
 
 /// The code generated from the .proto by `build.rs`: messages, server and client.

@@ -1,5 +1,6 @@
-//! HTTP/1.1 `Upgrade: h2c` (RFC 7540, section 3.2): answering `101 Switching Protocols` and
-//! serving the rest of the connection as HTTP/2, with the upgrading request as stream 1.
+//! HTTP/1.1 `Upgrade: h2c` (RFC 7540, section 3.2): which upgrades the server honours, and the
+//! bytes that make hyper's HTTP/2 server take the upgrading request as stream 1. The upgrade is
+//! answered, and the connection served on, by [`crate::connection`].
 //!
 //! hyper's HTTP/2 server cannot be handed a request to treat as stream 1, so the server hands
 //! it one in the bytes it reads: after the client's connection preface and first SETTINGS frame
@@ -10,10 +11,6 @@
 //! this way (a request with a body, a field block larger than one frame, a bad header) is
 //! ignored, which the RFC allows: the request is served over HTTP/1.1.
 
-use std::net::SocketAddr;
-use std::pin::pin;
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::header::{self, HeaderValue};
 use axum::http::{HeaderMap, Request, Response, StatusCode};
@@ -22,12 +19,9 @@ use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use http_body::Body as _;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use tokio::io::AsyncReadExt;
 
-use crate::connection::{Activity, Service};
-use crate::io::{H2_PREFACE, ReadAhead};
-use crate::serving::Hub;
+use crate::io::H2_PREFACE;
 
 /// The largest frame payload an HTTP/2 peer must accept before SETTINGS say otherwise.
 const MAX_FRAME: usize = 16_384;
@@ -44,72 +38,17 @@ const SETTINGS_BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// Answers an h2c upgrade request with `101 Switching Protocols` and serves the connection as
-/// HTTP/2 once hyper hands it over; `None`, leaving the request as it was, when it is not one
-/// the server upgrades (another protocol, a body, a drain under way, ...).
-pub fn upgrade(
-    hub: &Arc<Hub>,
-    peer: SocketAddr,
-    request: &mut Request<Incoming>,
-) -> Option<Response<Body>> {
-    // During a drain the connection is about to close: an upgrade would only prolong it.
-    if hub.shutting_down().is_set() {
-        return None;
-    }
-    let upgrade = Upgrade::read(request)?;
-    let on_upgrade = hyper::upgrade::on(request);
-    // Taken now, not in the task: the drain must count this connection, and send it its
-    // GOAWAY, from the moment the old one is handed over.
-    let open = hub.connections().open();
-    let shutdown = hub.subscribe_shutdown();
-    let hub = Arc::clone(hub);
-    tokio::spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else {
-            return;
-        };
-        let mut upgraded = TokioIo::new(upgraded);
-        let timeouts = hub.timeouts();
-        let first_frames =
-            tokio::time::timeout(timeouts.first, upgrade.first_frames(&mut upgraded)).await;
-        // A client that does not go on in HTTP/2, or not in time, only loses its connection.
-        let Ok(Some(ahead)) = first_frames else {
-            return;
-        };
-        let activity = Activity::new(hub.shutting_down().clone(), peer);
-        activity.mark_h2();
-        let service = Service::new(&hub, &activity);
-        let io = TokioIo::new(ReadAhead::new(ahead, upgraded));
-        let connection = pin!(hub.h2().serve_connection(io, service));
-        activity
-            .serve(
-                connection,
-                |connection| connection.graceful_shutdown(),
-                timeouts,
-                shutdown,
-                hub.log(),
-            )
-            .await;
-        drop(open);
-    });
-    let mut switching = Response::new(Body::empty());
-    *switching.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let headers = switching.headers_mut();
-    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    headers.insert(header::UPGRADE, HeaderValue::from_static("h2c"));
-    Some(switching)
-}
-
 /// An h2c upgrade the server can honour: the request as stream 1's field block, and the
 /// client's HTTP2-Settings.
 #[derive(Debug, PartialEq, Eq)]
-struct Upgrade {
+pub struct Upgrade {
     field_block: Vec<u8>,
     settings: Vec<u8>,
 }
 
 impl Upgrade {
     /// The upgrade `request` asks for, if it is an h2c upgrade the server can honour.
-    fn read(request: &Request<Incoming>) -> Option<Self> {
+    pub fn read(request: &Request<Incoming>) -> Option<Self> {
         let headers = request.headers();
         if !has_token(headers, header::UPGRADE, "h2c")
             || !has_token(headers, header::CONNECTION, "upgrade")
@@ -146,7 +85,10 @@ impl Upgrade {
     /// Reads the client's preface and first SETTINGS frame from `io` and returns what hyper's
     /// HTTP/2 server is to read first: the preface, the SETTINGS frame with HTTP2-Settings in
     /// front, and stream 1's HEADERS. `None` when the client does not send HTTP/2.
-    async fn first_frames<R: tokio::io::AsyncRead + Unpin>(&self, io: &mut R) -> Option<Vec<u8>> {
+    pub async fn first_frames<R: tokio::io::AsyncRead + Unpin>(
+        &self,
+        io: &mut R,
+    ) -> Option<Vec<u8>> {
         let mut preface = [0u8; 24];
         io.read_exact(&mut preface).await.ok()?;
         if &preface != H2_PREFACE {
@@ -180,6 +122,16 @@ impl Upgrade {
         );
         Some(ahead)
     }
+}
+
+/// The answer to an upgrade the server honours: `101 Switching Protocols` to h2c.
+pub fn switching_protocols() -> Response<Body> {
+    let mut switching = Response::new(Body::empty());
+    *switching.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = switching.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("h2c"));
+    switching
 }
 
 /// Whether the comma-separated header `name` lists `token` (any case).

@@ -7,20 +7,25 @@
 
 #![warn(missing_docs)]
 
+pub mod activity;
 pub mod config;
 pub mod connection;
 pub mod connections;
 pub mod error;
 pub mod grpc;
 pub mod h2c;
+pub mod hub;
 pub mod io;
 pub mod keep_alive;
 pub mod log;
+mod query;
+mod request_id;
 pub mod routes;
 pub mod serve;
 pub mod serving;
 pub mod signal;
 pub mod sse;
+mod state;
 pub mod streams;
 pub mod tracker;
 pub mod ws;

@@ -8,16 +8,19 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http_body::{Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
-use crate::config::{Config, parse_delay, parse_duration};
+use crate::config::{Config, parse_delay};
 use crate::grpc::{self, Probe};
 use crate::log::{Log, LogLine};
+use crate::query::BadRequest;
+use crate::request_id::request_id;
+use crate::state::AppState;
 use crate::streams::Streams;
 use crate::tracker::{TrackedBody, Tracker};
 use crate::{sse, ws};
@@ -33,14 +36,6 @@ const CHUNKS_PER_SECOND: u64 = 10;
 
 const MAX_CHUNK: usize = 64 * 1024;
 static FILLER: [u8; MAX_CHUNK] = [b'x'; MAX_CHUNK];
-
-#[derive(Clone)]
-pub(crate) struct AppState {
-    delay: Duration,
-    log: Log,
-    tracker: Tracker,
-    pub(crate) streams: Streams,
-}
 
 /// The server's routes, logging and counting requests as the configuration says.
 pub fn app(config: &Config) -> Router {
@@ -93,41 +88,6 @@ async fn log_and_track(State(state): State<AppState>, request: Request, next: Ne
     response.map(|body| Body::new(TrackedBody::new(body, in_flight)))
 }
 
-/// The client's request id ([`server_contract::REQUEST_ID_HEADER`]), when it is one the log can
-/// carry: no spaces, nothing long.
-pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
-    loggable_id(
-        headers
-            .get(server_contract::REQUEST_ID_HEADER)?
-            .to_str()
-            .ok()?,
-    )
-}
-
-/// `id`, if the log can carry it: no spaces, nothing long.
-pub(crate) fn loggable_id(id: &str) -> Option<String> {
-    (id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic())).then(|| id.to_string())
-}
-
-/// Parses a stream's `every` or `for`: a duration from 1 ms to [`crate::config::MAX_DELAY`],
-/// or `default` when absent.
-pub(crate) fn stream_duration(
-    text: Option<&str>,
-    name: &str,
-    default: Duration,
-) -> Result<Duration, BadRequest> {
-    let Some(text) = text else {
-        return Ok(default);
-    };
-    let duration = parse_duration(text).map_err(BadRequest)?;
-    if duration < Duration::from_millis(1) || duration > crate::config::MAX_DELAY {
-        return Err(BadRequest(format!(
-            "{name}={text:?} must be from 1ms to 10m"
-        )));
-    }
-    Ok(duration)
-}
-
 #[derive(serde::Deserialize)]
 struct DelayQuery {
     delay: Option<String>,
@@ -177,15 +137,6 @@ fn bounded(text: Option<&str>, name: &str, min: u64, max: u64) -> Result<u64, Ba
                 "{name}={text:?} must be a whole number from {min} to {max}"
             ))
         })
-}
-
-/// A request the server will not serve: answered `400` with the reason on one line.
-pub(crate) struct BadRequest(pub(crate) String);
-
-impl IntoResponse for BadRequest {
-    fn into_response(self) -> Response {
-        (StatusCode::BAD_REQUEST, format!("{}\n", self.0)).into_response()
-    }
 }
 
 /// A body of `remaining` filler bytes sent in chunks paced to `rate` bytes per second.

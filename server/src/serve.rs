@@ -6,14 +6,15 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket};
 
+use crate::activity::HeadTimeouts;
 use crate::config::{Config, KeepAliveDrain, Mode};
-use crate::connection::HeadTimeouts;
 use crate::connections::Connections;
 use crate::error::Error;
+use crate::hub::Hub;
 use crate::keep_alive::ShuttingDown;
 use crate::log::{Log, LogLine};
 use crate::routes::router;
-use crate::serving::Hub;
+use crate::serving;
 use crate::signal::{Signals, StopSignal};
 use crate::streams::Streams;
 use crate::tracker::Tracker;
@@ -178,7 +179,7 @@ pub fn second_signal_code(signal: StopSignal) -> i32 {
 /// Accepts one connection and serves it in its own task.
 async fn accept(listener: &TcpListener, hub: &Arc<Hub>) {
     match listener.accept().await {
-        Ok((stream, peer)) => hub.serve(stream, peer),
+        Ok((stream, peer)) => serving::serve(hub, stream, peer),
         Err(error) => {
             // Out of file descriptors and the like: transient, so wait a little and go on.
             eprintln!("accept failed: {error}");

@@ -15,7 +15,9 @@ use server_contract::{StreamEnd, StreamProtocol};
 use tokio::time::Instant;
 
 use crate::log::LogLine;
-use crate::routes::{AppState, BadRequest, request_id, stream_duration};
+use crate::query::{BadRequest, stream_duration};
+use crate::request_id::request_id;
+use crate::state::AppState;
 use crate::streams::Stream;
 
 #[derive(serde::Deserialize)]
