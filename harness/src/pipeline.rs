@@ -100,8 +100,39 @@ pub async fn run(
         scenarios,
         jobs: options.jobs,
     });
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let jobs = options.jobs.max(1);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut tasks = spawn_scenarios(&cx, scenarios, options.jobs, tx);
+    let results = judge_as_they_end(rx, scenarios, &cancel, run_started, reporter).await;
+    while tasks.join_next().await.is_some() {}
+    let duration = run_started.elapsed();
+    if let Some(engine) = &cx.engine {
+        // Belt and braces: whatever a failed or panicked scenario left behind goes now.
+        let label = format!("{LABEL_RUN}={}", options.run_id);
+        if let Err(error) = engine.remove_labelled_containers(&label).await {
+            reporter.report(RunEvent::CleanupFailed(&error));
+        }
+    }
+
+    let results = RunResults {
+        scenarios: results,
+        duration,
+        build_duration,
+        engine: cx.engine.as_ref().map(|e| e.info().clone()),
+    };
+    reporter.report(RunEvent::RunFinished { results: &results });
+    Ok(results)
+}
+
+/// Starts every scenario as a task that waits for its share of the `jobs`, each telling `tx`
+/// when it begins, what happens and when it ends. `tx` goes when they are spawned: the
+/// channel closes when the last scenario is done.
+fn spawn_scenarios(
+    cx: &RunContext,
+    scenarios: &[Scenario],
+    jobs: usize,
+    tx: mpsc::UnboundedSender<Message>,
+) -> tokio::task::JoinSet<()> {
+    let jobs = jobs.max(1);
     let permits = Arc::new(Semaphore::new(jobs));
     // A stream keeps a core busy and measures latencies: it weighs a core's share of the jobs,
     // so streams run at most one per core, beside few other scenarios. The semaphore is fair:
@@ -109,43 +140,68 @@ pub async fn run(
     let stream_weight = u32::try_from((jobs / cores()).max(1)).unwrap_or(u32::MAX);
     let mut tasks = tokio::task::JoinSet::new();
     for (index, scenario) in scenarios.iter().enumerate() {
-        let sink = EventSink::new(index, tx.clone());
-        let tx = tx.clone();
-        let scenario = scenario.clone();
-        let permits = Arc::clone(&permits);
         let weight = if scenario.load.is_some() {
             stream_weight
         } else {
             1
         };
-        let cx = cx.clone();
-        tasks.spawn(async move {
-            let _permit = tokio::select! {
-                permit = permits.acquire_many_owned(weight) => permit,
-                () = cx.cancel.cancelled() => {
-                    let _ = tx.send(Message::Ended(index, Some(ScenarioError::Interrupted)));
-                    return;
-                }
-            };
-            if cx.cancel.is_cancelled() {
-                let _ = tx.send(Message::Ended(index, Some(ScenarioError::Interrupted)));
-                return;
-            }
-            let _ = tx.send(Message::Began(index));
-            let one = run_scenario(&cx, index, &scenario, &sink);
-            // A panicking scenario is reported with the others instead of ending the run.
-            let error = match AssertUnwindSafe(one).catch_unwind().await {
-                Ok(Ok(())) => None,
-                Ok(Err(error)) => Some(error),
-                Err(panic) => Some(ScenarioError::Panicked {
-                    message: panic_message(panic.as_ref()),
-                }),
-            };
-            let _ = tx.send(Message::Ended(index, error));
-        });
+        tasks.spawn(run_in_turn(
+            cx.clone(),
+            index,
+            scenario.clone(),
+            Arc::clone(&permits),
+            weight,
+            tx.clone(),
+        ));
     }
-    drop(tx);
+    tasks
+}
 
+/// Runs scenario `index` once it holds `weight` of the `permits` (unless the run is cancelled
+/// first), telling `tx` when it begins and how it ended.
+async fn run_in_turn(
+    cx: RunContext,
+    index: usize,
+    scenario: Scenario,
+    permits: Arc<Semaphore>,
+    weight: u32,
+    tx: mpsc::UnboundedSender<Message>,
+) {
+    let sink = EventSink::new(index, tx.clone());
+    let _permit = tokio::select! {
+        permit = permits.acquire_many_owned(weight) => permit,
+        () = cx.cancel.cancelled() => {
+            let _ = tx.send(Message::Ended(index, Some(ScenarioError::Interrupted)));
+            return;
+        }
+    };
+    if cx.cancel.is_cancelled() {
+        let _ = tx.send(Message::Ended(index, Some(ScenarioError::Interrupted)));
+        return;
+    }
+    let _ = tx.send(Message::Began(index));
+    let one = run_scenario(&cx, index, &scenario, &sink);
+    // A panicking scenario is reported with the others instead of ending the run.
+    let error = match AssertUnwindSafe(one).catch_unwind().await {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error),
+        Err(panic) => Some(ScenarioError::Panicked {
+            message: panic_message(panic.as_ref()),
+        }),
+    };
+    let _ = tx.send(Message::Ended(index, error));
+}
+
+/// Hears the scenarios until the last one ends: reports each event as it comes, and judges
+/// each scenario the moment it ends. A lost engine cancels the rest of the run. The results
+/// are in the order of `scenarios`.
+async fn judge_as_they_end(
+    mut rx: mpsc::UnboundedReceiver<Message>,
+    scenarios: &[Scenario],
+    cancel: &CancellationToken,
+    run_started: Instant,
+    reporter: &mut dyn Reporter,
+) -> Vec<ScenarioResult> {
     let mut events: Vec<Vec<Event>> = vec![Vec::new(); scenarios.len()];
     let mut results: Vec<Option<ScenarioResult>> = vec![None; scenarios.len()];
     while let Some(message) = rx.recv().await {
@@ -180,24 +236,7 @@ pub async fn run(
             }
         }
     }
-    while tasks.join_next().await.is_some() {}
-    let duration = run_started.elapsed();
-    if let Some(engine) = &cx.engine {
-        // Belt and braces: whatever a failed or panicked scenario left behind goes now.
-        let label = format!("{LABEL_RUN}={}", options.run_id);
-        if let Err(error) = engine.remove_labelled_containers(&label).await {
-            reporter.report(RunEvent::CleanupFailed(&error));
-        }
-    }
-
-    let results = RunResults {
-        scenarios: results.into_iter().flatten().collect(),
-        duration,
-        build_duration,
-        engine: cx.engine.as_ref().map(|e| e.info().clone()),
-    };
-    reporter.report(RunEvent::RunFinished { results: &results });
-    Ok(results)
+    results.into_iter().flatten().collect()
 }
 
 /// Builds what the scenarios need, reporting the build's progress: the static server (when a
