@@ -17,8 +17,8 @@ use crate::engine::{Engine, EngineKind, LABEL_RUN, new_run_id};
 use crate::error::Error;
 use crate::events::{BuildEvent, Event};
 use crate::images::{
-    BuildError, RuntimeImage, ServerBinary, build_static_server, ensure_variant_images,
-    runtime_image,
+    BuildError, Forged, RuntimeImage, ServerBinary, VariantImages, build_static_server,
+    ensure_variant_images, runtime_image,
 };
 use crate::judge::judge;
 use crate::report::{Reporter, RunEvent};
@@ -254,46 +254,17 @@ async fn prepare(
         (_, engine) => engine.cloned(),
     };
     let needs_relay = scenarios.iter().any(has_latency);
-    let server: Option<ServerBinary> =
-        if needs_relay || scenarios.iter().any(Scenario::runs_our_server) {
-            let workspace = options.workspace.as_ref().ok_or(Error::NoWorkspace)?;
-            reporter.report(RunEvent::Build(&BuildEvent::ServerBuilding));
-            // Cargo is killed if the build is cut short: it makes nothing the engine holds.
-            let server = tokio::select! {
-                built = build_static_server(workspace) => built?,
-                () = cancel.cancelled() => return Err(Error::Interrupted),
-            };
-            reporter.report(RunEvent::Build(&BuildEvent::ServerReady));
-            Some(server)
-        } else {
-            None
-        };
-    let pairs: Vec<(Variant, Base)> = scenarios
-        .iter()
-        .filter_map(Scenario::container)
-        .map(|c| (c.variant, c.base))
-        .collect();
-    let mut images = HashMap::new();
-    if let (Some(engine), Some(server), Some(workspace), false) =
-        (&engine, &server, &options.workspace, pairs.is_empty())
-    {
-        // The build reports from inside concurrent futures: through a channel, forwarded here.
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let progress = move |event: BuildEvent| {
-            let _ = tx.send(event);
-        };
-        let build = ensure_variant_images(engine, workspace, server, &pairs, &progress, cancel);
-        tokio::pin!(build);
-        images = loop {
-            tokio::select! {
-                built = &mut build => break built?,
-                Some(event) = rx.recv() => reporter.report(RunEvent::Build(&event)),
-            }
-        };
-        while let Ok(event) = rx.try_recv() {
-            reporter.report(RunEvent::Build(&event));
+    let server = if needs_relay || scenarios.iter().any(Scenario::runs_our_server) {
+        Some(build_server(options, cancel, reporter).await?)
+    } else {
+        None
+    };
+    let images = match (&engine, &server, &options.workspace) {
+        (Some(engine), Some(server), Some(workspace)) => {
+            build_variants(engine, workspace, server, scenarios, cancel, reporter).await?
         }
-    }
+        _ => HashMap::new(),
+    };
     let mut balancer = None;
     let mut relay = None;
     let mut runtime_images = HashMap::new();
@@ -304,28 +275,12 @@ async fn prepare(
             }
         }
         if scenarios.iter().any(|s| s.rollout.is_some()) {
-            let name = "balancer:haproxy".to_string();
-            reporter.report(RunEvent::Build(&BuildEvent::ImageStarted {
-                name: name.clone(),
-            }));
-            let forged = balancer_image(engine).await?;
-            reporter.report(RunEvent::Build(&BuildEvent::ImageFinished {
-                name,
-                built: forged.built,
-            }));
-            balancer = Some(forged.tag);
+            let forged = balancer_image(engine);
+            balancer = Some(forge_reported("balancer:haproxy", forged, reporter).await?);
         }
         if let (true, Some(server)) = (needs_relay, &server) {
-            let name = "relay".to_string();
-            reporter.report(RunEvent::Build(&BuildEvent::ImageStarted {
-                name: name.clone(),
-            }));
-            let forged = relay_image(engine, &server.relay).await?;
-            reporter.report(RunEvent::Build(&BuildEvent::ImageFinished {
-                name,
-                built: forged.built,
-            }));
-            relay = Some(forged.tag);
+            let forged = relay_image(engine, &server.relay);
+            relay = Some(forge_reported("relay", forged, reporter).await?);
         }
         runtime_images = forge_runtime_images(engine, scenarios, cancel, reporter).await?;
     }
@@ -339,6 +294,77 @@ async fn prepare(
         run_id: options.run_id.clone(),
         cancel: cancel.clone(),
     })
+}
+
+/// Builds the static server from the options' workspace, reporting it.
+async fn build_server(
+    options: &RunOptions,
+    cancel: &CancellationToken,
+    reporter: &mut dyn Reporter,
+) -> Result<ServerBinary, Error> {
+    let workspace = options.workspace.as_ref().ok_or(Error::NoWorkspace)?;
+    reporter.report(RunEvent::Build(&BuildEvent::ServerBuilding));
+    // Cargo is killed if the build is cut short: it makes nothing the engine holds.
+    let server = tokio::select! {
+        built = build_static_server(workspace) => built?,
+        () = cancel.cancelled() => return Err(Error::Interrupted),
+    };
+    reporter.report(RunEvent::Build(&BuildEvent::ServerReady));
+    Ok(server)
+}
+
+/// Builds the variant images the container scenarios run (none when there is none),
+/// reporting the build's progress as it goes.
+async fn build_variants(
+    engine: &Engine,
+    workspace: &Workspace,
+    server: &ServerBinary,
+    scenarios: &[Scenario],
+    cancel: &CancellationToken,
+    reporter: &mut dyn Reporter,
+) -> Result<VariantImages, Error> {
+    let pairs: Vec<(Variant, Base)> = scenarios
+        .iter()
+        .filter_map(Scenario::container)
+        .map(|c| (c.variant, c.base))
+        .collect();
+    if pairs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // The build reports from inside concurrent futures: through a channel, forwarded here.
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let progress = move |event: BuildEvent| {
+        let _ = tx.send(event);
+    };
+    let build = ensure_variant_images(engine, workspace, server, &pairs, &progress, cancel);
+    tokio::pin!(build);
+    let images = loop {
+        tokio::select! {
+            built = &mut build => break built?,
+            Some(event) = rx.recv() => reporter.report(RunEvent::Build(&event)),
+        }
+    };
+    while let Ok(event) = rx.try_recv() {
+        reporter.report(RunEvent::Build(&event));
+    }
+    Ok(images)
+}
+
+/// Forges one image, `name` in the build's progress, reporting when it starts and ends; its tag.
+async fn forge_reported(
+    name: &str,
+    forging: impl Future<Output = Result<Forged, BuildError>>,
+    reporter: &mut dyn Reporter,
+) -> Result<String, Error> {
+    reporter.report(RunEvent::Build(&BuildEvent::ImageStarted {
+        name: name.to_string(),
+    }));
+    let forged = forging.await?;
+    reporter.report(RunEvent::Build(&BuildEvent::ImageFinished {
+        name: name.to_string(),
+        built: forged.built,
+    }));
+    Ok(forged.tag)
 }
 
 /// Forges the images the runtime scenarios run, each distinct one once, reporting each; one at
@@ -355,16 +381,9 @@ async fn forge_runtime_images(
         if cancel.is_cancelled() {
             return Err(Error::Interrupted);
         }
-        let name = image.short_name();
-        reporter.report(RunEvent::Build(&BuildEvent::ImageStarted {
-            name: name.clone(),
-        }));
-        let made = runtime_image(engine, &image).await?;
-        reporter.report(RunEvent::Build(&BuildEvent::ImageFinished {
-            name,
-            built: made.built,
-        }));
-        forged.insert(image, made.tag);
+        let tag =
+            forge_reported(&image.short_name(), runtime_image(engine, &image), reporter).await?;
+        forged.insert(image, tag);
     }
     Ok(forged)
 }
