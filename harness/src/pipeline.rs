@@ -17,8 +17,8 @@ use crate::engine::{Engine, EngineKind, LABEL_RUN, new_run_id};
 use crate::error::Error;
 use crate::events::{BuildEvent, Event};
 use crate::images::{
-    BuildError, RuntimeImage, ServerBinary, build_static_server, ensure_variant_images,
-    runtime_image,
+    BuildError, Forged, RuntimeImage, ServerBinary, VariantImages, build_static_server,
+    ensure_variant_images, runtime_image,
 };
 use crate::judge::judge;
 use crate::report::{Reporter, RunEvent};
@@ -100,8 +100,39 @@ pub async fn run(
         scenarios,
         jobs: options.jobs,
     });
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let jobs = options.jobs.max(1);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut tasks = spawn_scenarios(&cx, scenarios, options.jobs, tx);
+    let results = judge_as_they_end(rx, scenarios, &cancel, run_started, reporter).await;
+    while tasks.join_next().await.is_some() {}
+    let duration = run_started.elapsed();
+    if let Some(engine) = &cx.engine {
+        // Belt and braces: whatever a failed or panicked scenario left behind goes now.
+        let label = format!("{LABEL_RUN}={}", options.run_id);
+        if let Err(error) = engine.remove_labelled_containers(&label).await {
+            reporter.report(RunEvent::CleanupFailed(&error));
+        }
+    }
+
+    let results = RunResults {
+        scenarios: results,
+        duration,
+        build_duration,
+        engine: cx.engine.as_ref().map(|e| e.info().clone()),
+    };
+    reporter.report(RunEvent::RunFinished { results: &results });
+    Ok(results)
+}
+
+/// Starts every scenario as a task that waits for its share of the `jobs`, each telling `tx`
+/// when it begins, what happens and when it ends. `tx` goes when they are spawned: the
+/// channel closes when the last scenario is done.
+fn spawn_scenarios(
+    cx: &RunContext,
+    scenarios: &[Scenario],
+    jobs: usize,
+    tx: mpsc::UnboundedSender<Message>,
+) -> tokio::task::JoinSet<()> {
+    let jobs = jobs.max(1);
     let permits = Arc::new(Semaphore::new(jobs));
     // A stream keeps a core busy and measures latencies: it weighs a core's share of the jobs,
     // so streams run at most one per core, beside few other scenarios. The semaphore is fair:
@@ -109,43 +140,68 @@ pub async fn run(
     let stream_weight = u32::try_from((jobs / cores()).max(1)).unwrap_or(u32::MAX);
     let mut tasks = tokio::task::JoinSet::new();
     for (index, scenario) in scenarios.iter().enumerate() {
-        let sink = EventSink::new(index, tx.clone());
-        let tx = tx.clone();
-        let scenario = scenario.clone();
-        let permits = Arc::clone(&permits);
         let weight = if scenario.load.is_some() {
             stream_weight
         } else {
             1
         };
-        let cx = cx.clone();
-        tasks.spawn(async move {
-            let _permit = tokio::select! {
-                permit = permits.acquire_many_owned(weight) => permit,
-                () = cx.cancel.cancelled() => {
-                    let _ = tx.send(Message::Ended(index, Some(ScenarioError::Interrupted)));
-                    return;
-                }
-            };
-            if cx.cancel.is_cancelled() {
-                let _ = tx.send(Message::Ended(index, Some(ScenarioError::Interrupted)));
-                return;
-            }
-            let _ = tx.send(Message::Began(index));
-            let one = run_scenario(&cx, index, &scenario, &sink);
-            // A panicking scenario is reported with the others instead of ending the run.
-            let error = match AssertUnwindSafe(one).catch_unwind().await {
-                Ok(Ok(())) => None,
-                Ok(Err(error)) => Some(error),
-                Err(panic) => Some(ScenarioError::Panicked {
-                    message: panic_message(panic.as_ref()),
-                }),
-            };
-            let _ = tx.send(Message::Ended(index, error));
-        });
+        tasks.spawn(run_in_turn(
+            cx.clone(),
+            index,
+            scenario.clone(),
+            Arc::clone(&permits),
+            weight,
+            tx.clone(),
+        ));
     }
-    drop(tx);
+    tasks
+}
 
+/// Runs scenario `index` once it holds `weight` of the `permits` (unless the run is cancelled
+/// first), telling `tx` when it begins and how it ended.
+async fn run_in_turn(
+    cx: RunContext,
+    index: usize,
+    scenario: Scenario,
+    permits: Arc<Semaphore>,
+    weight: u32,
+    tx: mpsc::UnboundedSender<Message>,
+) {
+    let sink = EventSink::new(index, tx.clone());
+    let _permit = tokio::select! {
+        permit = permits.acquire_many_owned(weight) => permit,
+        () = cx.cancel.cancelled() => {
+            let _ = tx.send(Message::Ended(index, Some(ScenarioError::Interrupted)));
+            return;
+        }
+    };
+    if cx.cancel.is_cancelled() {
+        let _ = tx.send(Message::Ended(index, Some(ScenarioError::Interrupted)));
+        return;
+    }
+    let _ = tx.send(Message::Began(index));
+    let one = run_scenario(&cx, index, &scenario, &sink);
+    // A panicking scenario is reported with the others instead of ending the run.
+    let error = match AssertUnwindSafe(one).catch_unwind().await {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error),
+        Err(panic) => Some(ScenarioError::Panicked {
+            message: panic_message(panic.as_ref()),
+        }),
+    };
+    let _ = tx.send(Message::Ended(index, error));
+}
+
+/// Hears the scenarios until the last one ends: reports each event as it comes, and judges
+/// each scenario the moment it ends. A lost engine cancels the rest of the run. The results
+/// are in the order of `scenarios`.
+async fn judge_as_they_end(
+    mut rx: mpsc::UnboundedReceiver<Message>,
+    scenarios: &[Scenario],
+    cancel: &CancellationToken,
+    run_started: Instant,
+    reporter: &mut dyn Reporter,
+) -> Vec<ScenarioResult> {
     let mut events: Vec<Vec<Event>> = vec![Vec::new(); scenarios.len()];
     let mut results: Vec<Option<ScenarioResult>> = vec![None; scenarios.len()];
     while let Some(message) = rx.recv().await {
@@ -180,24 +236,7 @@ pub async fn run(
             }
         }
     }
-    while tasks.join_next().await.is_some() {}
-    let duration = run_started.elapsed();
-    if let Some(engine) = &cx.engine {
-        // Belt and braces: whatever a failed or panicked scenario left behind goes now.
-        let label = format!("{LABEL_RUN}={}", options.run_id);
-        if let Err(error) = engine.remove_labelled_containers(&label).await {
-            reporter.report(RunEvent::CleanupFailed(&error));
-        }
-    }
-
-    let results = RunResults {
-        scenarios: results.into_iter().flatten().collect(),
-        duration,
-        build_duration,
-        engine: cx.engine.as_ref().map(|e| e.info().clone()),
-    };
-    reporter.report(RunEvent::RunFinished { results: &results });
-    Ok(results)
+    results.into_iter().flatten().collect()
 }
 
 /// Builds what the scenarios need, reporting the build's progress: the static server (when a
@@ -215,46 +254,17 @@ async fn prepare(
         (_, engine) => engine.cloned(),
     };
     let needs_relay = scenarios.iter().any(has_latency);
-    let server: Option<ServerBinary> =
-        if needs_relay || scenarios.iter().any(Scenario::runs_our_server) {
-            let workspace = options.workspace.as_ref().ok_or(Error::NoWorkspace)?;
-            reporter.report(RunEvent::Build(&BuildEvent::ServerBuilding));
-            // Cargo is killed if the build is cut short: it makes nothing the engine holds.
-            let server = tokio::select! {
-                built = build_static_server(workspace) => built?,
-                () = cancel.cancelled() => return Err(Error::Interrupted),
-            };
-            reporter.report(RunEvent::Build(&BuildEvent::ServerReady));
-            Some(server)
-        } else {
-            None
-        };
-    let pairs: Vec<(Variant, Base)> = scenarios
-        .iter()
-        .filter_map(Scenario::container)
-        .map(|c| (c.variant, c.base))
-        .collect();
-    let mut images = HashMap::new();
-    if let (Some(engine), Some(server), Some(workspace), false) =
-        (&engine, &server, &options.workspace, pairs.is_empty())
-    {
-        // The build reports from inside concurrent futures: through a channel, forwarded here.
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let progress = move |event: BuildEvent| {
-            let _ = tx.send(event);
-        };
-        let build = ensure_variant_images(engine, workspace, server, &pairs, &progress, cancel);
-        tokio::pin!(build);
-        images = loop {
-            tokio::select! {
-                built = &mut build => break built?,
-                Some(event) = rx.recv() => reporter.report(RunEvent::Build(&event)),
-            }
-        };
-        while let Ok(event) = rx.try_recv() {
-            reporter.report(RunEvent::Build(&event));
+    let server = if needs_relay || scenarios.iter().any(Scenario::runs_our_server) {
+        Some(build_server(options, cancel, reporter).await?)
+    } else {
+        None
+    };
+    let images = match (&engine, &server, &options.workspace) {
+        (Some(engine), Some(server), Some(workspace)) => {
+            build_variants(engine, workspace, server, scenarios, cancel, reporter).await?
         }
-    }
+        _ => HashMap::new(),
+    };
     let mut balancer = None;
     let mut relay = None;
     let mut runtime_images = HashMap::new();
@@ -265,28 +275,12 @@ async fn prepare(
             }
         }
         if scenarios.iter().any(|s| s.rollout.is_some()) {
-            let name = "balancer:haproxy".to_string();
-            reporter.report(RunEvent::Build(&BuildEvent::ImageStarted {
-                name: name.clone(),
-            }));
-            let forged = balancer_image(engine).await?;
-            reporter.report(RunEvent::Build(&BuildEvent::ImageFinished {
-                name,
-                built: forged.built,
-            }));
-            balancer = Some(forged.tag);
+            let forged = balancer_image(engine);
+            balancer = Some(forge_reported("balancer:haproxy", forged, reporter).await?);
         }
         if let (true, Some(server)) = (needs_relay, &server) {
-            let name = "relay".to_string();
-            reporter.report(RunEvent::Build(&BuildEvent::ImageStarted {
-                name: name.clone(),
-            }));
-            let forged = relay_image(engine, &server.relay).await?;
-            reporter.report(RunEvent::Build(&BuildEvent::ImageFinished {
-                name,
-                built: forged.built,
-            }));
-            relay = Some(forged.tag);
+            let forged = relay_image(engine, &server.relay);
+            relay = Some(forge_reported("relay", forged, reporter).await?);
         }
         runtime_images = forge_runtime_images(engine, scenarios, cancel, reporter).await?;
     }
@@ -300,6 +294,77 @@ async fn prepare(
         run_id: options.run_id.clone(),
         cancel: cancel.clone(),
     })
+}
+
+/// Builds the static server from the options' workspace, reporting it.
+async fn build_server(
+    options: &RunOptions,
+    cancel: &CancellationToken,
+    reporter: &mut dyn Reporter,
+) -> Result<ServerBinary, Error> {
+    let workspace = options.workspace.as_ref().ok_or(Error::NoWorkspace)?;
+    reporter.report(RunEvent::Build(&BuildEvent::ServerBuilding));
+    // Cargo is killed if the build is cut short: it makes nothing the engine holds.
+    let server = tokio::select! {
+        built = build_static_server(workspace) => built?,
+        () = cancel.cancelled() => return Err(Error::Interrupted),
+    };
+    reporter.report(RunEvent::Build(&BuildEvent::ServerReady));
+    Ok(server)
+}
+
+/// Builds the variant images the container scenarios run (none when there is none),
+/// reporting the build's progress as it goes.
+async fn build_variants(
+    engine: &Engine,
+    workspace: &Workspace,
+    server: &ServerBinary,
+    scenarios: &[Scenario],
+    cancel: &CancellationToken,
+    reporter: &mut dyn Reporter,
+) -> Result<VariantImages, Error> {
+    let pairs: Vec<(Variant, Base)> = scenarios
+        .iter()
+        .filter_map(Scenario::container)
+        .map(|c| (c.variant, c.base))
+        .collect();
+    if pairs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // The build reports from inside concurrent futures: through a channel, forwarded here.
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let progress = move |event: BuildEvent| {
+        let _ = tx.send(event);
+    };
+    let build = ensure_variant_images(engine, workspace, server, &pairs, &progress, cancel);
+    tokio::pin!(build);
+    let images = loop {
+        tokio::select! {
+            built = &mut build => break built?,
+            Some(event) = rx.recv() => reporter.report(RunEvent::Build(&event)),
+        }
+    };
+    while let Ok(event) = rx.try_recv() {
+        reporter.report(RunEvent::Build(&event));
+    }
+    Ok(images)
+}
+
+/// Forges one image, `name` in the build's progress, reporting when it starts and ends; its tag.
+async fn forge_reported(
+    name: &str,
+    forging: impl Future<Output = Result<Forged, BuildError>>,
+    reporter: &mut dyn Reporter,
+) -> Result<String, Error> {
+    reporter.report(RunEvent::Build(&BuildEvent::ImageStarted {
+        name: name.to_string(),
+    }));
+    let forged = forging.await?;
+    reporter.report(RunEvent::Build(&BuildEvent::ImageFinished {
+        name: name.to_string(),
+        built: forged.built,
+    }));
+    Ok(forged.tag)
 }
 
 /// Forges the images the runtime scenarios run, each distinct one once, reporting each; one at
@@ -316,16 +381,9 @@ async fn forge_runtime_images(
         if cancel.is_cancelled() {
             return Err(Error::Interrupted);
         }
-        let name = image.short_name();
-        reporter.report(RunEvent::Build(&BuildEvent::ImageStarted {
-            name: name.clone(),
-        }));
-        let made = runtime_image(engine, &image).await?;
-        reporter.report(RunEvent::Build(&BuildEvent::ImageFinished {
-            name,
-            built: made.built,
-        }));
-        forged.insert(image, made.tag);
+        let tag =
+            forge_reported(&image.short_name(), runtime_image(engine, &image), reporter).await?;
+        forged.insert(image, tag);
     }
     Ok(forged)
 }

@@ -119,16 +119,55 @@ pub fn facts_of(path: &Path, text: &str) -> DockerfileFacts {
     let cmd = dockerfile::last(&instructions, "CMD").map(|i| command_facts(i, &shell));
     let stop_signal =
         dockerfile::last(&instructions, "STOPSIGNAL").map(|i| (i.line, i.args.clone()));
-    let mut findings = Vec::new();
-    let at = |line: usize, rule: Option<&str>, message: String| Finding {
-        file: path.to_path_buf(),
-        line,
-        rule: rule.map(str::to_string),
-        message,
+    let mut findings = Findings {
+        path,
+        found: Vec::new(),
     };
-
     for (keyword, command) in [("ENTRYPOINT", &entrypoint), ("CMD", &cmd)] {
-        let Some(command) = command else { continue };
+        if let Some(command) = command {
+            findings.command_form(keyword, command, &shell);
+        }
+    }
+    if let (Some(ep), Some(cmd)) = (&entrypoint, &cmd) {
+        findings.ignored_cmd(ep, cmd);
+    }
+    let script = find_script(path, &instructions, entrypoint.as_ref().or(cmd.as_ref()));
+    if let Some(script) = &script {
+        findings.script_end(script);
+    }
+    findings.stop_signal(stop_signal.as_ref(), entrypoint.as_ref().or(cmd.as_ref()));
+    let mut findings = findings.found;
+    findings.sort_by_key(|f| (f.file != path, f.line));
+    DockerfileFacts {
+        path: path.to_path_buf(),
+        entrypoint,
+        cmd,
+        stop_signal,
+        script,
+        findings,
+    }
+}
+
+/// The findings of one Dockerfile at `path`, as they are found (sorted by line at the end).
+struct Findings<'a> {
+    path: &'a Path,
+    found: Vec<Finding>,
+}
+
+impl Findings<'_> {
+    /// A finding at `line` of the Dockerfile.
+    fn at(&mut self, line: usize, rule: Option<&str>, message: String) {
+        self.found.push(Finding {
+            file: self.path.to_path_buf(),
+            line,
+            rule: rule.map(str::to_string),
+            message,
+        });
+    }
+
+    /// What the form of `command` (the ENTRYPOINT or CMD, `keyword`) means for PID 1: a shell
+    /// form is DL3025's; an exec form that runs a shell is the same trap DL3025 misses.
+    fn command_form(&mut self, keyword: &str, command: &CommandFacts, shell: &[String]) {
         let script = command.shell_script.as_deref().unwrap_or_default();
         let execs = starts_with_exec(script);
         match command.form {
@@ -142,13 +181,13 @@ pub fn facts_of(path: &Path, text: &str) -> DockerfileFacts {
                         shell.join(" ")
                     )
                 };
-                findings.push(at(
+                self.at(
                     command.line,
                     Some(DL3025),
                     format!(
                         "{keyword} is in shell form; hadolint DL3025 warns (\"{DL3025_MESSAGE}\"): {consequence}"
                     ),
-                ));
+                );
             }
             Form::Exec if command.shell_script.is_some() => {
                 let consequence = if execs {
@@ -159,36 +198,38 @@ pub fn facts_of(path: &Path, text: &str) -> DockerfileFacts {
                         script.split_whitespace().collect::<Vec<_>>().join("\", \"")
                     )
                 };
-                findings.push(at(
+                self.at(
                     command.line,
                     None,
                     format!(
                         "{keyword} is exec form (hadolint DL3025 is silent) but goes through {}: {consequence}",
                         command.args[0]
                     ),
-                ));
+                );
             }
             Form::Exec => {}
         }
     }
-    if let (Some(ep), Some(cmd)) = (&entrypoint, &cmd) {
+
+    /// A CMD beside a shell-form ENTRYPOINT (`ep`) is never run.
+    fn ignored_cmd(&mut self, ep: &CommandFacts, cmd: &CommandFacts) {
         if ep.form == Form::Shell {
-            findings.push(at(
+            self.at(
                 cmd.line,
                 None,
                 format!(
                     "CMD is ignored: a shell-form ENTRYPOINT (line {}) takes no arguments from CMD",
                     ep.line
                 ),
-            ));
+            );
         }
     }
 
-    let script = find_script(path, &instructions, entrypoint.as_ref().or(cmd.as_ref()));
-    if let Some(script) = &script {
+    /// How the entrypoint script ends, found in the script itself (or, unread, at its COPY).
+    fn script_end(&mut self, script: &ScriptFacts) {
         let from = script.host_path.display();
         match (&script.last_command, script.ends_with_exec) {
-            (Some((line, last)), Some(false)) => findings.push(Finding {
+            (Some((line, last)), Some(false)) => self.found.push(Finding {
                 file: script.host_path.clone(),
                 line: *line,
                 rule: None,
@@ -196,11 +237,11 @@ pub fn facts_of(path: &Path, text: &str) -> DockerfileFacts {
                     "the entrypoint script {} (COPY at {}:{}) ends with `{last}` without `exec`: its shell stays PID 1 \
                      and SIGTERM never reaches the server (hadolint does not read scripts); end it with `exec \"$@\"`",
                     script.image_path,
-                    path.display(),
+                    self.path.display(),
                     script.copied_at
                 ),
             }),
-            (Some((line, last)), _) => findings.push(Finding {
+            (Some((line, last)), _) => self.found.push(Finding {
                 file: script.host_path.clone(),
                 line: *line,
                 rule: None,
@@ -209,42 +250,40 @@ pub fn facts_of(path: &Path, text: &str) -> DockerfileFacts {
                     script.image_path
                 ),
             }),
-            (None, _) => findings.push(at(
+            (None, _) => self.at(
                 script.copied_at,
                 None,
                 format!(
                     "the entrypoint script {} is copied from {from}, which could not be read: cannot tell whether it ends with `exec`",
                     script.image_path
                 ),
-            )),
+            ),
         }
     }
 
-    match &stop_signal {
-        Some((line, signal)) => findings.push(at(
-            *line,
-            None,
-            format!("STOPSIGNAL {signal}: docker stop sends {signal}; the server must shut down gracefully on it"),
-        )),
-        None => {
-            if let Some(command) = entrypoint.as_ref().or(cmd.as_ref()) {
-                findings.push(at(
-                    command.line,
-                    None,
-                    "no STOPSIGNAL: docker stop sends SIGTERM, then SIGKILL after the stop timeout (10 s unless set)"
-                        .to_string(),
-                ));
+    /// What `docker stop` sends: the STOPSIGNAL, or else SIGTERM (said at the `command`).
+    fn stop_signal(
+        &mut self,
+        stop_signal: Option<&(usize, String)>,
+        command: Option<&CommandFacts>,
+    ) {
+        match stop_signal {
+            Some((line, signal)) => self.at(
+                *line,
+                None,
+                format!("STOPSIGNAL {signal}: docker stop sends {signal}; the server must shut down gracefully on it"),
+            ),
+            None => {
+                if let Some(command) = command {
+                    self.at(
+                        command.line,
+                        None,
+                        "no STOPSIGNAL: docker stop sends SIGTERM, then SIGKILL after the stop timeout (10 s unless set)"
+                            .to_string(),
+                    );
+                }
             }
         }
-    }
-    findings.sort_by_key(|f| (f.file != path, f.line));
-    DockerfileFacts {
-        path: path.to_path_buf(),
-        entrypoint,
-        cmd,
-        stop_signal,
-        script,
-        findings,
     }
 }
 

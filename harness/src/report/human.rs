@@ -9,7 +9,7 @@ use crate::events::EventKind;
 use crate::observation::TimedEvent;
 use crate::results::{RunResults, ScenarioResult};
 use crate::rollout::RolloutPhase;
-use crate::scenario::Target;
+use crate::scenario::{Scenario, Target};
 use crate::server_log;
 use crate::verdict::Met;
 
@@ -68,11 +68,76 @@ fn timeline(out: &mut String, result: &ScenarioResult) {
     }
 }
 
+/// One scenario's timeline, one line per entry, before wrapping: what ran, the events, then
+/// the requirements, the summary of its stream or rollout, and the verdict.
 fn timeline_lines(out: &mut String, result: &ScenarioResult) {
+    let _ = writeln!(out, "── {} ──", result.scenario.name);
+    setup_lines(out, result);
+    for event in &result.observation.timeline {
+        if let Some(line) = describe_event(event, result) {
+            let _ = writeln!(out, "   {:>8}  {line}", seconds(event.ms));
+        }
+    }
+    for check in &result.verdict.requirements {
+        let statement = check.requirement.statement();
+        let _ = match check.met {
+            Met::Yes => writeln!(out, "   {statement}: met ({})", check.evidence),
+            Met::No => writeln!(out, "   {statement}: NOT met ({})", check.evidence),
+            // The evidence says why it was not tested.
+            Met::Untested(_) => writeln!(out, "   {statement}: {}", check.evidence),
+        };
+    }
+    match (&result.observation.rollout, &result.observation.load) {
+        (Some(rollout), _) => rollout_summary(out, rollout),
+        (None, Some(load)) => load_summary(out, load),
+        (None, None) => {}
+    }
+    verdict_lines(out, result);
+}
+
+/// What ran: the target, a rollout's settings and PID 1.
+fn setup_lines(out: &mut String, result: &ScenarioResult) {
     let scenario = &result.scenario;
-    let observation = &result.observation;
-    let _ = writeln!(out, "── {} ──", scenario.name);
-    match (&scenario.target, &observation.image) {
+    target_line(out, scenario, result.observation.image.as_deref());
+    if let Some(spec) = &scenario.rollout {
+        let _ = writeln!(
+            out,
+            "   rollout: {} replica(s), {} replaced; preStop {}, endpoint lag {}, termination grace {}; {} addresses",
+            spec.replicas,
+            spec.replace,
+            spec.pre_stop.describe(),
+            duration::format(spec.endpoint_lag),
+            duration::format(spec.termination_grace),
+            if spec.address_reuse {
+                "reused"
+            } else {
+                "never reused"
+            },
+        );
+        let _ = writeln!(
+            out,
+            "   readiness probe: {}",
+            spec.readiness.describe(scenario.ready_path())
+        );
+        let _ = writeln!(out, "   HAProxy: {}", spec.balancer.describe());
+    }
+    if let Some(pid1) = &result.observation.pid1 {
+        let handles = if pid1.handles_stop_signal {
+            "handles"
+        } else {
+            "does not handle"
+        };
+        let _ = writeln!(
+            out,
+            "   PID 1: {} ({handles} {})",
+            pid1.command, scenario.stop.signal
+        );
+    }
+}
+
+/// What the scenario stops, and how: the container (its `image` when known) or the process.
+fn target_line(out: &mut String, scenario: &Scenario, image: Option<&str>) {
+    match (&scenario.target, image) {
         (Target::Container(spec), Some(image)) => {
             let init = if spec.init { ", --init" } else { "" };
             let _ = writeln!(
@@ -97,7 +162,7 @@ fn timeline_lines(out: &mut String, result: &ScenarioResult) {
         }
         (Target::Runtime(spec), image) => {
             let init = if spec.init { ", --init" } else { "" };
-            let image = image.as_deref().unwrap_or("image not forged");
+            let image = image.unwrap_or("image not forged");
             let _ = writeln!(
                 out,
                 "   {} ({image}{init}), stop signal {}, grace {}",
@@ -127,59 +192,12 @@ fn timeline_lines(out: &mut String, result: &ScenarioResult) {
             );
         }
     }
-    if let Some(spec) = &scenario.rollout {
-        let _ = writeln!(
-            out,
-            "   rollout: {} replica(s), {} replaced; preStop {}, endpoint lag {}, termination grace {}; {} addresses",
-            spec.replicas,
-            spec.replace,
-            spec.pre_stop.describe(),
-            duration::format(spec.endpoint_lag),
-            duration::format(spec.termination_grace),
-            if spec.address_reuse {
-                "reused"
-            } else {
-                "never reused"
-            },
-        );
-        let _ = writeln!(
-            out,
-            "   readiness probe: {}",
-            spec.readiness.describe(scenario.ready_path())
-        );
-        let _ = writeln!(out, "   HAProxy: {}", spec.balancer.describe());
-    }
-    if let Some(pid1) = &observation.pid1 {
-        let handles = if pid1.handles_stop_signal {
-            "handles"
-        } else {
-            "does not handle"
-        };
-        let _ = writeln!(
-            out,
-            "   PID 1: {} ({handles} {})",
-            pid1.command, scenario.stop.signal
-        );
-    }
-    for event in &observation.timeline {
-        if let Some(line) = describe_event(event, result) {
-            let _ = writeln!(out, "   {:>8}  {line}", seconds(event.ms));
-        }
-    }
-    for check in &result.verdict.requirements {
-        let statement = check.requirement.statement();
-        let _ = match check.met {
-            Met::Yes => writeln!(out, "   {statement}: met ({})", check.evidence),
-            Met::No => writeln!(out, "   {statement}: NOT met ({})", check.evidence),
-            // The evidence says why it was not tested.
-            Met::Untested(_) => writeln!(out, "   {statement}: {}", check.evidence),
-        };
-    }
-    match (&observation.rollout, &observation.load) {
-        (Some(rollout), _) => rollout_summary(out, rollout),
-        (None, Some(load)) => load_summary(out, load),
-        (None, None) => {}
-    }
+}
+
+/// The verdict, with the error, the delivery and the failures that explain it, and why the
+/// scenario is expected to end as it does.
+fn verdict_lines(out: &mut String, result: &ScenarioResult) {
+    let scenario = &result.scenario;
     let unmet = result.verdict.requirements.iter().any(|r| r.met == Met::No);
     // A check's expectations are the two requirements themselves: say so.
     let verdict = match (&scenario.target, result.passed()) {

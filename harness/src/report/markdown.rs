@@ -9,6 +9,7 @@ use super::evidence::requirement_outcomes;
 use super::line::{baseline, counts};
 use crate::duration;
 use crate::exit_code;
+use crate::observation::{LoadObservation, LoadSummary, RolloutObservation};
 use crate::results::{RunResults, ScenarioResult};
 use crate::verdict::{Met, Requirement};
 
@@ -109,81 +110,9 @@ fn scenario_details(out: &mut String, result: &ScenarioResult) {
     }
     let _ = writeln!(out, "\n### `{}`\n", cell(&result.scenario.name));
     if let Some(rollout) = &observation.rollout {
-        let _ = writeln!(
-            out,
-            "Rollout: lost {} of {}{}.\n",
-            rollout.lost,
-            rollout.sent,
-            if rollout.unattributed > 0 {
-                format!(
-                    " ({} the balancer logged nothing for)",
-                    rollout.unattributed
-                )
-            } else {
-                String::new()
-            }
-        );
-        let _ = writeln!(out, "| replica | routed to it | lost | exit |");
-        let _ = writeln!(out, "|---|---|---|---|");
-        for replica in &rollout.replicas {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                replica.name,
-                replica.routed,
-                replica.lost,
-                replica
-                    .exit_code
-                    .map_or_else(|| "-".to_string(), |c| cell(&exit_code::describe(c)))
-            );
-        }
-        let _ = writeln!(out);
+        rollout_details(out, rollout);
     } else if let Some(load) = &observation.load {
-        let summary = &load.summary;
-        let _ = writeln!(
-            out,
-            "Load: {} requests/s, {} client: {}.\n",
-            load.rate,
-            load.client,
-            counts(&summary.total)
-        );
-        if !summary.phases.is_empty() {
-            // Cut or not served, when the server's log cannot tell which, is a column of its
-            // own: folded into either, it would claim what was not observed.
-            let untold = !summary.told_apart;
-            let _ = writeln!(
-                out,
-                "| phase | sent | ok | cut | not served |{} lost |",
-                if untold { " cut or not served |" } else { "" }
-            );
-            let _ = writeln!(
-                out,
-                "|---|---|---|---|---|{}---|",
-                if untold { "---|" } else { "" }
-            );
-            for (phase, c) in &summary.phases {
-                let untold = if untold {
-                    format!(" {} |", c.cut_or_not_served)
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} |{untold} {} |",
-                    phase.name(),
-                    c.sent,
-                    c.ok,
-                    c.cut,
-                    c.not_served,
-                    c.lost
-                );
-            }
-            let _ = writeln!(out);
-        }
-        if let Some(mut said) = summary.baseline.as_ref().and_then(baseline) {
-            said[..1].make_ascii_uppercase();
-            let _ = writeln!(out, "{said}.\n");
-        }
+        load_details(out, load);
     }
     if let Some(not_delivered) = &result.verdict.not_delivered {
         let _ = writeln!(
@@ -203,6 +132,93 @@ fn scenario_details(out: &mut String, result: &ScenarioResult) {
     for failure in failures {
         let _ = writeln!(out, "- {}", cell(&failure));
     }
+}
+
+/// What a rollout lost, and a table of its replicas.
+fn rollout_details(out: &mut String, rollout: &RolloutObservation) {
+    let _ = writeln!(
+        out,
+        "Rollout: lost {} of {}{}.\n",
+        rollout.lost,
+        rollout.sent,
+        if rollout.unattributed > 0 {
+            format!(
+                " ({} the balancer logged nothing for)",
+                rollout.unattributed
+            )
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(out, "| replica | routed to it | lost | exit |");
+    let _ = writeln!(out, "|---|---|---|---|");
+    for replica in &rollout.replicas {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            replica.name,
+            replica.routed,
+            replica.lost,
+            replica
+                .exit_code
+                .map_or_else(|| "-".to_string(), |c| cell(&exit_code::describe(c)))
+        );
+    }
+    let _ = writeln!(out);
+}
+
+/// A stream's counts, a table of them by phase, and its baseline.
+fn load_details(out: &mut String, load: &LoadObservation) {
+    let summary = &load.summary;
+    let _ = writeln!(
+        out,
+        "Load: {} requests/s, {} client: {}.\n",
+        load.rate,
+        load.client,
+        counts(&summary.total)
+    );
+    if !summary.phases.is_empty() {
+        phase_table(out, summary);
+    }
+    if let Some(mut said) = summary.baseline.as_ref().and_then(baseline) {
+        said[..1].make_ascii_uppercase();
+        let _ = writeln!(out, "{said}.\n");
+    }
+}
+
+/// A stream's counts by phase, one row each.
+fn phase_table(out: &mut String, summary: &LoadSummary) {
+    // Cut or not served, when the server's log cannot tell which, is a column of its
+    // own: folded into either, it would claim what was not observed.
+    let untold = !summary.told_apart;
+    let _ = writeln!(
+        out,
+        "| phase | sent | ok | cut | not served |{} lost |",
+        if untold { " cut or not served |" } else { "" }
+    );
+    let _ = writeln!(
+        out,
+        "|---|---|---|---|---|{}---|",
+        if untold { "---|" } else { "" }
+    );
+    for (phase, c) in &summary.phases {
+        let untold = if untold {
+            format!(" {} |", c.cut_or_not_served)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |{untold} {} |",
+            phase.name(),
+            c.sent,
+            c.ok,
+            c.cut,
+            c.not_served,
+            c.lost
+        );
+    }
+    let _ = writeln!(out);
 }
 
 /// A requirement's cell: `met: ok`, `NOT met: reset`, `not tested`, `-`; a stream's requirement
