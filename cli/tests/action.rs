@@ -111,7 +111,10 @@ async fn the_action_writes_the_reports_and_the_job_summary_and_exits_as_the_chec
                 &[
                     ("INPUT_PATH", "/?delay=500ms"),
                     ("INPUT_LOAD", "50/s"),
-                    ("INPUT_MAX_LOST", "0.1%"),
+                    // A request sent in the last millisecond or two before the signal can
+                    // reach the server through docker-proxy after its listener closed (0 to 2
+                    // per run): 3% of the ~90 sent before it leaves room for two.
+                    ("INPUT_MAX_LOST", "3%"),
                     ("INPUT_ARGS", "--stop-timeout 5 --load-duration 1s"),
                 ],
             )
