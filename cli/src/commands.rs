@@ -146,6 +146,7 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
                         connect_timeout: args.connect_timeout,
                         ..BalancerSettings::default()
                     },
+                    orchestrator: args.orchestrator.orchestrator(),
                 }),
                 max_lost: args.max_lost,
                 max_cut: args.max_cut,
@@ -162,6 +163,7 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
             finish(live, &results, &args.output, true)
         }
         Command::Explain(args) => explain_command(args, cli.engine, run_id, cancel).await,
+        Command::Swarm(args) => super::swarm::swarm_command(&args, cli.engine).await,
         Command::Clean(args) => {
             let engine = Engine::connect_to(cli.engine).await?;
             let reaped = engine.reap_dead_runs().await?;

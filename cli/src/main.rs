@@ -8,6 +8,7 @@ mod events;
 mod interrupt;
 mod live;
 mod slices;
+mod swarm;
 mod table;
 
 use std::process::ExitCode;

@@ -280,7 +280,9 @@ impl Engine {
     }
 
     /// Removes every network carrying `label`; returns how many. Their containers go first.
+    /// Swarm services carrying it go first: their tasks hold their overlay network.
     pub async fn remove_labelled_networks(&self, label: &str) -> Result<usize, EngineError> {
+        self.remove_labelled_services(label).await?;
         let mut removed = 0;
         for network in self.labelled_networks(label).await? {
             if self.remove_network(&network.name).await? {
