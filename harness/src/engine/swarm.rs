@@ -109,6 +109,8 @@ pub struct TaskFact {
     pub state: String,
     /// Its container, once it has one.
     pub container: Option<String>,
+    /// What Swarm said went wrong with it, if anything.
+    pub error: Option<String>,
 }
 
 /// What happened to a task's container, by the engine's events.
@@ -317,8 +319,11 @@ impl Engine {
     }
 
     /// The update state of service `name` (`updating`, `completed`, `paused`, ...; None before
-    /// any update).
-    pub async fn service_update_state(&self, name: &str) -> Result<Option<String>, EngineError> {
+    /// any update) and Swarm's message about it.
+    pub async fn service_update_state(
+        &self,
+        name: &str,
+    ) -> Result<Option<(String, String)>, EngineError> {
         let service = deadline("inspect service", CALL_DEADLINE, async {
             self.docker()
                 .inspect_service(name, None)
@@ -326,10 +331,10 @@ impl Engine {
                 .map_err(|e| EngineError::call("inspect service", e))
         })
         .await?;
-        Ok(service
-            .update_status
-            .and_then(|s| s.state)
-            .map(|s| s.to_string()))
+        Ok(service.update_status.and_then(|s| {
+            let state = s.state?.to_string();
+            Some((state, s.message.unwrap_or_default()))
+        }))
     }
 
     /// Every task of service `name`, in no order.
@@ -361,6 +366,7 @@ impl Engine {
                         .container_status
                         .and_then(|c| c.container_id)
                         .filter(|id| !id.is_empty()),
+                    error: status.err.filter(|e| !e.is_empty()),
                 })
             })
             .collect())

@@ -322,12 +322,15 @@ async fn wait_replaced(
     let until = Instant::now() + within;
     loop {
         let update = engine.service_update_state(service).await?;
-        if let Some(state) = update.as_deref()
+        if let Some((state, message)) = &update
             && (state.contains("paused") || state.contains("rollback"))
         {
             return Err(ScenarioError::Start {
                 what: format!("the update of service {service}"),
-                reason: format!("Swarm {state} it (tasks: {})", tasks_summary(tasks)),
+                reason: format!(
+                    "Swarm's update is {state}: {message} (tasks: {})",
+                    tasks_summary(tasks)
+                ),
             });
         }
         let done = {
@@ -338,14 +341,10 @@ async fn wait_replaced(
                     "shutdown" | "complete" | "failed" | "rejected" | "orphaned" | "remove"
                 )
             };
-            let old: Vec<&TaskFact> = seen
-                .latest
-                .iter()
-                .filter(|t| t.desired != "running")
-                .collect();
+            let old: Vec<&TaskFact> = seen.latest.iter().filter(|t| shutting(t)).collect();
             old.len() >= usize::from(replicas) && old.iter().all(|t| ended(t))
         };
-        if update.as_deref() == Some("completed") && done {
+        if update.is_some_and(|(state, _)| state == "completed") && done {
             return Ok(());
         }
         if Instant::now() >= until {
@@ -416,8 +415,8 @@ async fn poll_tasks(
                         },
                     );
                 }
-                let shutting = task.desired != "running" && known.is_some();
-                if shutting && !lock(&tasks).terminating.contains(&number) {
+                if known.is_some() && shutting(task) && !lock(&tasks).terminating.contains(&number)
+                {
                     lock(&tasks).terminating.push(number);
                     sink.emit_at(at, EventKind::TerminationBegan { replica });
                 }
@@ -586,6 +585,11 @@ fn emit_deferred(deferred: Deferred, tasks: &Mutex<Tasks>, sink: &EventSink) {
     }
 }
 
+/// Whether Swarm wants `task` gone (a new task waits as `ready` until it may run).
+fn shutting(task: &TaskFact) -> bool {
+    matches!(task.desired.as_str(), "shutdown" | "remove" | "orphaned")
+}
+
 /// `r1 running/running, r3 shutdown/running`: the tasks as last polled, for error messages.
 fn tasks_summary(tasks: &Mutex<Tasks>) -> String {
     let seen = lock(tasks);
@@ -597,7 +601,12 @@ fn tasks_summary(tasks: &Mutex<Tasks>) -> String {
                 .by_task
                 .get(&t.id)
                 .map_or_else(|| format!("slot {}", t.slot), |n| replica_name(*n));
-            format!("{name} wanted {} is {}", t.desired, t.state)
+            let error = t
+                .error
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            format!("{name} wanted {} is {}{error}", t.desired, t.state)
         })
         .collect();
     if parts.is_empty() {
