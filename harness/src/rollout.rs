@@ -166,6 +166,22 @@ impl Default for RolloutSpec {
 }
 
 impl RolloutSpec {
+    /// `swarm: 2 task(s), update start-first 1 at a time, stop grace period 5s; the balancer
+    /// resolves them every 1s and keeps a vanished one 0s`: for reports.
+    pub fn describe_swarm(&self) -> String {
+        let (order, parallelism) = match self.orchestrator {
+            Orchestrator::Swarm { order, parallelism } => (order.name(), parallelism),
+            Orchestrator::Emulated => ("none", 0),
+        };
+        format!(
+            "swarm: {} task(s), update {order} {parallelism} at a time, stop grace period {}; the balancer resolves them every {} and keeps a vanished one {}",
+            self.replicas,
+            crate::duration::format(self.termination_grace),
+            crate::duration::format(self.balancer.resolve_every),
+            crate::duration::format(self.balancer.hold_obsolete),
+        )
+    }
+
     /// The requests a terminated replica is expected to lose to the stale endpoint, at `rate`
     /// requests/s: from its signal until it leaves the pool the balancer still sends it its
     /// share of the stream (its listener is closed, then it is gone), and nothing retries them

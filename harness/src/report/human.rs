@@ -126,7 +126,14 @@ fn timeline_lines(out: &mut String, result: &ScenarioResult) {
             );
         }
     }
-    if let Some(spec) = &scenario.rollout {
+    if let Some(spec) = scenario
+        .rollout
+        .as_ref()
+        .filter(|s| s.orchestrator.is_swarm())
+    {
+        let _ = writeln!(out, "   {}", spec.describe_swarm());
+        let _ = writeln!(out, "   HAProxy: {}", spec.balancer.describe());
+    } else if let Some(spec) = &scenario.rollout {
         let _ = writeln!(
             out,
             "   rollout: {} replica(s), {} replaced; preStop {}, endpoint lag {}, termination grace {}; {} addresses",
