@@ -98,6 +98,15 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
             Ok(EXIT_OK)
         }
         Command::Check(args) => {
+            super::swarm::refuse_emulated_flags(
+                args.orchestrator,
+                &[
+                    ("pre-stop-sleep", args.pre_stop_sleep.is_some()),
+                    ("pre-stop-exec", args.pre_stop_exec.is_some()),
+                    ("address-reuse", args.address_reuse),
+                    ("balancer-checks", args.balancer_checks.is_some()),
+                ],
+            )?;
             let engine = connect(cli.engine).await?;
             let options = CheckOptions {
                 port: args.port,

@@ -44,6 +44,24 @@ impl OrchestratorArg {
     }
 }
 
+/// Refuses the emulation's flags (`given`: each flag's name and whether it was given) on a
+/// Swarm rollout: Swarm has nothing they could set, and a run would test something else.
+pub fn refuse_emulated_flags(
+    orchestrator: OrchestratorArg,
+    given: &[(&'static str, bool)],
+) -> Result<(), Error> {
+    if orchestrator != OrchestratorArg::Swarm {
+        return Ok(());
+    }
+    match given.iter().find(|(_, given)| *given) {
+        Some((option, _)) => Err(Error::InvalidOption {
+            option,
+            reason: "has no Swarm equivalent (Swarm runs no hook, allocates task addresses itself, and the balancer finds tasks through DNS alone): leave it out with --orchestrator swarm".to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Runs `swarm init` or `swarm leave`, saying what it did.
 pub async fn swarm_command(args: &SwarmArgs, engine: Option<EngineKind>) -> Result<u8, Error> {
     let engine = Engine::connect_to(engine).await?;

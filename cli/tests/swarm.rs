@@ -136,3 +136,17 @@ async fn without_a_swarm_the_cell_is_skipped_with_how_to_get_one() {
     let line = report::line::line(result, 0);
     assert!(line.starts_with("SKIP"), "{line}");
 }
+
+#[test]
+fn check_refuses_the_emulation_s_flags_on_a_swarm_rollout_naming_the_flag() {
+    let output = assert_cmd::cargo::cargo_bin_cmd!("shutdown-harness")
+        .args(["check", "--image", "any", "--port", "1202", "--rollout"])
+        .args(["--orchestrator", "swarm", "--pre-stop-sleep", "2s"])
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--pre-stop-sleep"), "{stderr}");
+    assert!(stderr.contains("no Swarm equivalent"), "{stderr}");
+}
