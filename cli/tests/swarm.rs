@@ -135,6 +135,11 @@ async fn without_a_swarm_the_cell_is_skipped_with_how_to_get_one() {
     assert!(said.contains("shutdown-harness swarm init"), "{said}");
     let line = report::line::line(result, 0);
     assert!(line.starts_with("SKIP"), "{line}");
+    let summary = report::human::summary_line(&results);
+    assert!(
+        summary.starts_with("0 passed, 0 failed, 1 skipped in "),
+        "{summary}"
+    );
 }
 
 #[test]

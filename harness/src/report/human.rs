@@ -320,9 +320,10 @@ pub fn summary_line(results: &RunResults) -> String {
     let failed: Vec<&str> = results
         .scenarios
         .iter()
-        .filter(|s| !s.passed())
+        .filter(|s| !s.passed() && !s.skipped())
         .map(|s| s.scenario.name.as_str())
         .collect();
+    let skipped = results.scenarios.iter().filter(|s| s.skipped()).count();
     let on = results
         .engine
         .as_ref()
@@ -335,6 +336,10 @@ pub fn summary_line(results: &RunResults) -> String {
         duration::format(results.longest_scenario()),
         duration::format(results.build_duration),
     );
+    if skipped > 0 {
+        // Neither passed nor failed: each skipped line says why and what to run.
+        line = line.replacen(" failed in ", &format!(" failed, {skipped} skipped in "), 1);
+    }
     if !failed.is_empty() {
         line.push_str(&format!("\nfailed: {}", failed.join(", ")));
     }
