@@ -183,7 +183,10 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
                 removed += engine.remove_labelled_containers(LABEL_MANAGED).await?;
                 networks += engine.remove_labelled_networks(LABEL_MANAGED).await?;
             }
-            println!("removed {removed} container(s), {networks} network(s)");
+            println!(
+                "removed {removed} container(s), {networks} network(s), {} Swarm service(s)",
+                reaped.services
+            );
             if args.images {
                 let removed = engine.remove_managed_images().await?;
                 println!("removed {removed} image(s)");

@@ -155,3 +155,84 @@ fn check_refuses_the_emulation_s_flags_on_a_swarm_rollout_naming_the_flag() {
     assert!(stderr.contains("--pre-stop-sleep"), "{stderr}");
     assert!(stderr.contains("no Swarm equivalent"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_killed_swarm_rollout_is_reaped_with_its_service_and_network_by_clean() {
+    let engine = engine().await;
+    assert_eq!(
+        engine.swarm_state().await.expect("the engine answers"),
+        SwarmState::Manager,
+        "this test needs the Docker engine to be a swarm manager: run `cargo run --bin shutdown-harness -- swarm init` (or .ci/run), and `swarm leave` afterwards"
+    );
+    let events = std::env::temp_dir().join(format!("swarm-killed-{}.jsonl", std::process::id()));
+    let scenarios = workspace().root().join("scenarios/swarm.toml");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("shutdown-harness"))
+        .arg("run")
+        .arg(&scenarios)
+        .args(["--filter", "swarm/start-first", "--events"])
+        .arg(&events)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the harness starts");
+    let pid = child.id();
+    // Killed once a task is in the balancer's pool: its service, network and balancer exist.
+    let in_pool = async {
+        loop {
+            let text = tokio::fs::read_to_string(&events).await.unwrap_or_default();
+            if text.contains("\"replica-in-pool\"") {
+                return;
+            }
+            // A file has no notification here: read it again shortly (bounded below).
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(120), in_pool)
+        .await
+        .expect("a task entered the pool");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("killed");
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&events);
+    let owned_by = |labels: &std::collections::HashMap<String, String>| {
+        labels
+            .get(shutdown_harness::engine::LABEL_OWNER)
+            .is_some_and(|o| o.contains(&format!("/{pid}/")))
+    };
+    let managed = shutdown_harness::engine::LABEL_MANAGED;
+    let services = engine.labelled_services(managed).await.expect("lists");
+    assert!(
+        services.iter().any(|s| owned_by(&s.labels)),
+        "a SIGKILLed run cannot clean up: {services:?}"
+    );
+
+    let clean = std::process::Command::new(assert_cmd::cargo::cargo_bin!("shutdown-harness"))
+        .arg("clean")
+        .output()
+        .expect("clean runs");
+    let stdout = String::from_utf8_lossy(&clean.stdout);
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    assert!(stdout.contains("1 Swarm service(s)"), "{stdout}");
+    let services = engine.labelled_services(managed).await.expect("lists");
+    assert!(
+        !services.iter().any(|s| owned_by(&s.labels)),
+        "{services:?}"
+    );
+    let networks = engine.labelled_networks(managed).await.expect("lists");
+    assert!(
+        !networks.iter().any(|n| owned_by(&n.labels)),
+        "{networks:?}"
+    );
+    let containers = engine.labelled_containers(managed).await.expect("lists");
+    assert!(
+        !containers.iter().any(|c| owned_by(&c.labels)),
+        "{containers:?}"
+    );
+}
