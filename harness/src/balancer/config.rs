@@ -26,7 +26,9 @@ pub const REQUEST_LOG_PREFIX: &str = "shreq ";
 /// replica fills them; nothing takes one out of the pool but the runtime API (or the health
 /// checks, when asked for). With `BALANCER_SERVICE` set (a Swarm rollout) the slots are filled
 /// by DNS instead: `server-template` resolves `tasks.<service>` through the engine's DNS, and
-/// each request's line carries the address it went to (`addr=`), the slots being no replica's.
+/// each request's line carries the address it went to (`dst=`: its connection's destination;
+/// `addr=`: the slot's address when it was logged, which DNS may have changed), the slots being
+/// no replica's.
 pub const HAPROXY_CONFIG: &str = r#"global
     log stdout format raw local0 info
     stats socket ipv4@0.0.0.0:9999 level admin
@@ -44,7 +46,7 @@ resolvers engine
 defaults
     mode http
     log global
-    log-format "shreq id=%[capture.req.hdr(0)] srv=%s addr=%si rc=%rc ts=%tsc st=%ST Tc=%Tc Ta=%Ta"
+    log-format "shreq id=%[capture.req.hdr(0)] srv=%s addr=%si dst=%[bc_dst] rc=%rc ts=%tsc st=%ST Tc=%Tc Ta=%Ta"
     timeout connect "${BALANCER_CONNECT_TIMEOUT}"
     timeout client 30s
     timeout server 30s

@@ -30,14 +30,26 @@ pub fn parse(line: &str) -> BalancerLine {
     }
 }
 
-/// The address a request's line says it went to (`addr=`, HAProxy's `%si`): a Swarm rollout's
-/// slots are no replica's, their addresses are.
+/// The address a request's line says it went to: a Swarm rollout's slots are no replica's,
+/// their addresses are. Its connection's destination (`dst=`, `bc_dst`) when it had one, else
+/// its slot's address when the line was written (`addr=`, `%si`), which a DNS change in between
+/// may have moved on.
 pub fn request_address(line: &str) -> Option<std::net::IpAddr> {
+    let fields = line.strip_prefix(REQUEST_LOG_PREFIX)?;
+    let field = |name: &str| {
+        fields
+            .split_whitespace()
+            .find_map(|f| f.strip_prefix(name)?.parse().ok())
+    };
+    field("dst=").or_else(|| field("addr="))
+}
+
+/// The server slot a request's line names (`srv=t2`); None for `<NOSRV>`.
+pub fn request_server(line: &str) -> Option<&str> {
     line.strip_prefix(REQUEST_LOG_PREFIX)?
         .split_whitespace()
-        .find_map(|f| f.strip_prefix("addr="))?
-        .parse()
-        .ok()
+        .find_map(|f| f.strip_prefix("srv="))
+        .filter(|s| !s.starts_with('<'))
 }
 
 /// What a line of the balancer's says a DNS resolution did to a server slot.
@@ -177,6 +189,12 @@ mod tests {
         let line = "shreq id=7 srv=t2 addr=10.0.1.3 rc=0 ts=---- st=200 Tc=0 Ta=101";
         assert_eq!(request_address(line), "10.0.1.3".parse().ok());
         assert_eq!(request_address("shreq id=7 srv=<NOSRV> addr=- rc=0"), None);
+        let moved = "shreq id=8 srv=t2 addr=10.0.1.7 dst=10.0.1.2 rc=0 ts=---- st=200";
+        assert_eq!(request_address(moved), "10.0.1.2".parse().ok());
+        let unconnected = "shreq id=9 srv=t2 addr=10.0.1.7 dst=- rc=3 ts=SC-- st=503";
+        assert_eq!(request_address(unconnected), "10.0.1.7".parse().ok());
+        assert_eq!(request_server(unconnected), Some("t2"));
+        assert_eq!(request_server("shreq id=9 srv=<NOSRV> addr=- rc=0"), None);
         assert_eq!(
             dns_change(
                 "[WARNING]  (1) : replicas/t3 changed its IP from (none) to 10.0.1.6 by DNS cache."

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use crate::balancer::{
     ADMIN_PORT, BalancerLine, DnsChange, FRONTEND_PORT, RuntimeApi, dns_change, parse_log_line,
-    request_address,
+    request_address, request_server,
 };
 use crate::engine::{
     Attachment, ContainerAction, ContainerConfig, Engine, ServiceConfig, SwarmState, TaskFact,
@@ -469,14 +469,19 @@ async fn follow_balancer(
     futures_util::pin_mut!(lines);
     let mut deferred = Deferred::default();
     let mut slots: HashMap<String, IpAddr> = HashMap::new();
+    // Each slot's last address, kept after DNS took it away.
+    let mut last: HashMap<String, IpAddr> = HashMap::new();
     let mut recent: std::collections::VecDeque<String> = std::collections::VecDeque::new();
     while let Some(logged) = lines.next().await {
         let at = logged.at.map_or_else(Instant::now, harness_instant);
         let line = match parse_log_line(&logged.text) {
             BalancerLine::Request(record) => {
-                deferred
-                    .records
-                    .push((record, request_address(&logged.text)));
+                // A request that never connected, logged after its slot lost its address,
+                // names no address: it went to the slot's last one.
+                let address = request_address(&logged.text).or_else(|| {
+                    request_server(&logged.text).and_then(|slot| last.get(slot).copied())
+                });
+                deferred.records.push((record, address));
                 continue;
             }
             BalancerLine::Unnumbered => continue,
@@ -497,6 +502,7 @@ async fn follow_balancer(
                 }
                 match to {
                     Some(to) => {
+                        last.insert(slot.clone(), to);
                         slots.insert(slot, to);
                         deferred.entered.push((at, to));
                     }
