@@ -119,7 +119,7 @@ impl Live {
 
     fn scenario_finished(&mut self, result: &ScenarioResult) {
         self.running = self.running.saturating_sub(1);
-        if !result.passed() {
+        if !result.passed() && !result.skipped() {
             self.failed += 1;
         }
         self.bar.inc(1);
@@ -135,7 +135,8 @@ impl Live {
                     &self.fail
                 };
                 let mut text = format!("{}{rest}\n", style.apply_to(status));
-                if self.verbose || !result.passed() {
+                // A skipped line says why and what to run: no timeline to show.
+                if self.verbose || !(result.passed() || result.skipped()) {
                     text.push_str(&human::render_scenario(result));
                     text.push('\n');
                 }
