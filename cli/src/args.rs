@@ -51,6 +51,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Remove what runs whose process is gone left behind (`--all`: every run's containers).
     Clean(CleanArgs),
+    /// Make the engine a single-node swarm manager (`swarm init`) or leave it (`swarm leave`).
+    Swarm(crate::swarm::SwarmArgs),
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +201,10 @@ pub struct CheckArgs {
     /// steady stream (`--load`, else 100/s of PATH); --stop-timeout is the termination grace.
     #[arg(long)]
     pub rollout: bool,
+    /// Who replaces the replicas: the harness in Kubernetes' order, or a Docker Swarm rolling
+    /// update (needs `shutdown-harness swarm init`).
+    #[arg(long, value_enum, default_value_t = crate::swarm::OrchestratorArg::Emulated, requires = "rollout")]
+    pub orchestrator: crate::swarm::OrchestratorArg,
     /// How many replicas serve; each is replaced in turn.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=4), requires = "rollout")]
     pub replicas: u8,

@@ -34,6 +34,7 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
         Command::Check(args) => check(&args, cli.engine, session).await,
         Command::Explain(args) => explain_command(&args, cli.engine, session).await,
         Command::Clean(args) => clean(&args, cli.engine).await,
+        Command::Swarm(args) => super::swarm::swarm_command(&args, cli.engine).await,
     }
 }
 
@@ -102,6 +103,18 @@ async fn check(
     kind: Option<EngineKind>,
     session: Session<'_>,
 ) -> Result<u8, Error> {
+    if let Some(refused) = super::swarm::refuse_emulated_flags(
+        args.orchestrator,
+        &[
+            ("pre-stop-sleep", args.pre_stop_sleep.is_some()),
+            ("pre-stop-exec", args.pre_stop_exec.is_some()),
+            ("address-reuse", args.address_reuse),
+            ("balancer-checks", args.balancer_checks.is_some()),
+        ],
+    ) {
+        eprintln!("error: {refused}");
+        return Ok(EXIT_ERROR);
+    }
     let engine = connect(kind).await?;
     let options = options::check_options(args, session);
     let mut log = event_log(&args.output)?;
@@ -129,7 +142,10 @@ async fn clean(args: &CleanArgs, kind: Option<EngineKind>) -> Result<u8, Error> 
         removed += engine.remove_labelled_containers(LABEL_MANAGED).await?;
         networks += engine.remove_labelled_networks(LABEL_MANAGED).await?;
     }
-    println!("removed {removed} container(s), {networks} network(s)");
+    println!(
+        "removed {removed} container(s), {networks} network(s), {} Swarm service(s)",
+        reaped.services
+    );
     if args.images {
         let removed = engine.remove_managed_images().await?;
         println!("removed {removed} image(s)");

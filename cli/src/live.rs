@@ -112,7 +112,7 @@ impl Live {
 
     fn scenario_finished(&mut self, result: &ScenarioResult) {
         self.running = self.running.saturating_sub(1);
-        if !result.passed() && !result.not_delivered() {
+        if !result.passed() && !result.not_delivered() && !result.skipped() {
             self.failed += 1;
         }
         self.bar.inc(1);
@@ -128,7 +128,8 @@ impl Live {
                     &self.fail
                 };
                 let mut text = format!("{}{rest}\n", style.apply_to(status));
-                if self.verbose || !result.passed() {
+                // A skipped line says why and what to run: no timeline to show.
+                if self.verbose || !(result.passed() || result.skipped()) {
                     text.push_str(&human::render_scenario(result));
                     text.push('\n');
                 }

@@ -164,6 +164,7 @@ fn rollout_spec(args: &CheckArgs) -> Option<RolloutSpec> {
             connect_timeout: args.connect_timeout,
             ..BalancerSettings::default()
         },
+        orchestrator: args.orchestrator.orchestrator(),
     })
 }
 

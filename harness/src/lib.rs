@@ -88,8 +88,9 @@ pub use pipeline::{RunOptions, default_jobs, default_jobs_on, run};
 pub use report::{EventLog, FanOut, Reporter, RunEvent};
 pub use results::{RunResults, ScenarioResult};
 pub use rollout::{
-    BalancerRecord, BalancerSettings, HealthChecks, HookOutcome, MAX_REPLICAS, PreStop, Readiness,
-    RetryOn, Reuse, RolloutExpectation, RolloutPhase, RolloutSpec, replica_name,
+    BalancerRecord, BalancerSettings, HealthChecks, HookOutcome, MAX_REPLICAS, Orchestrator,
+    PreStop, Readiness, RetryOn, Reuse, RolloutExpectation, RolloutPhase, RolloutSpec,
+    replica_name,
 };
 pub use run::{ScenarioError, load_stream};
 pub use runtime::Runtime;

@@ -35,6 +35,12 @@ impl ScenarioResult {
         self.error.is_none() && self.verdict.not_delivered.is_some()
     }
 
+    /// Skipped: it needs a Docker Swarm manager and the engine is none. Neither passed nor
+    /// failed; its error says why and how to get one.
+    pub fn skipped(&self) -> bool {
+        matches!(self.error.as_deref(), Some(ScenarioError::NoSwarm { .. }))
+    }
+
     /// Whether `requirement` was met; None when it was not judged (thresholds, when there are
     /// none).
     pub fn requirement(&self, requirement: Requirement) -> Option<Met> {
@@ -60,14 +66,16 @@ pub struct RunResults {
 }
 
 impl RunResults {
-    /// Every scenario passed.
+    /// Every scenario passed (or was skipped).
     pub fn passed(&self) -> bool {
-        self.scenarios.iter().all(ScenarioResult::passed)
+        self.scenarios.iter().all(|s| s.passed() || s.skipped())
     }
 
     /// Some scenario could not be run at all (an environment problem, not a failed expectation).
     pub fn errored(&self) -> bool {
-        self.scenarios.iter().any(|s| s.error.is_some())
+        self.scenarios
+            .iter()
+            .any(|s| s.error.is_some() && !s.skipped())
     }
 
     /// Some scenario's load was not delivered as asked (an environment limit: what depends on

@@ -102,6 +102,49 @@ pub struct RolloutSpec {
     pub address_reuse: bool,
     /// The balancer's settings.
     pub balancer: BalancerSettings,
+    /// Who replaces the replicas: the harness in Kubernetes' order, or Docker Swarm.
+    pub orchestrator: Orchestrator,
+}
+
+/// Who runs a rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "name")]
+pub enum Orchestrator {
+    /// The harness, in an emulation of Kubernetes' order of termination on single containers.
+    #[default]
+    Emulated,
+    /// Docker Swarm: the replicas are a service's tasks, replaced by `docker service update
+    /// --force` in Swarm's own order, found by the balancer through the engine's DNS.
+    Swarm {
+        /// `--update-order`.
+        order: crate::engine::UpdateOrder,
+        /// `--update-parallelism`: how many tasks are replaced at once.
+        parallelism: u8,
+    },
+}
+
+impl Orchestrator {
+    /// `emulated` or `swarm`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Orchestrator::Emulated => "emulated",
+            Orchestrator::Swarm { .. } => "swarm",
+        }
+    }
+
+    /// Swarm's rolling update with its defaults for a rollout (start-first, one at a time, as
+    /// the emulation replaces replicas).
+    pub fn swarm() -> Orchestrator {
+        Orchestrator::Swarm {
+            order: crate::engine::UpdateOrder::StartFirst,
+            parallelism: 1,
+        }
+    }
+
+    /// Whether Swarm runs it.
+    pub fn is_swarm(self) -> bool {
+        matches!(self, Orchestrator::Swarm { .. })
+    }
 }
 
 impl Default for RolloutSpec {
@@ -117,11 +160,28 @@ impl Default for RolloutSpec {
             readiness: Readiness::default(),
             address_reuse: false,
             balancer: BalancerSettings::default(),
+            orchestrator: Orchestrator::Emulated,
         }
     }
 }
 
 impl RolloutSpec {
+    /// `swarm: 2 task(s), update start-first 1 at a time, stop grace period 5s; the balancer
+    /// resolves them every 1s and keeps a vanished one 0s`: for reports.
+    pub fn describe_swarm(&self) -> String {
+        let (order, parallelism) = match self.orchestrator {
+            Orchestrator::Swarm { order, parallelism } => (order.name(), parallelism),
+            Orchestrator::Emulated => ("none", 0),
+        };
+        format!(
+            "swarm: {} task(s), update {order} {parallelism} at a time, stop grace period {}; the balancer resolves them every {} and keeps a vanished one {}",
+            self.replicas,
+            crate::duration::format(self.termination_grace),
+            crate::duration::format(self.balancer.resolve_every),
+            crate::duration::format(self.balancer.hold_obsolete),
+        )
+    }
+
     /// The requests a terminated replica is expected to lose to the stale endpoint, at `rate`
     /// requests/s: from its signal until it leaves the pool the balancer still sends it its
     /// share of the stream (its listener is closed, then it is gone), and nothing retries them
@@ -188,6 +248,19 @@ impl Readiness {
             },
         )
     }
+}
+
+/// The balancer's environment on a Swarm rollout: `settings`' and the service whose tasks it
+/// resolves (`tasks.<service>:<port>`).
+pub fn swarm_balancer_env(
+    settings: &BalancerSettings,
+    service: &str,
+    port: u16,
+) -> Vec<(String, String)> {
+    let mut env = settings.env();
+    env.push(("BALANCER_SERVICE".to_string(), service.to_string()));
+    env.push(("BALANCER_SERVICE_PORT".to_string(), port.to_string()));
+    env
 }
 
 /// The name of the `n`th replica of a rollout (`r1`, `r2`, ...): the first ones, then their
@@ -494,6 +567,14 @@ pub struct BalancerSettings {
     /// connection itself, so it is only for replicas that are not replaced.
     #[serde(serialize_with = "as_millis", rename = "latency_ms")]
     pub latency: Duration,
+    /// How often the balancer resolves a Swarm service's tasks through the engine's DNS
+    /// (HAProxy's `timeout resolve` and `hold valid`; 1 s).
+    #[serde(serialize_with = "as_millis", rename = "resolve_every_ms")]
+    pub resolve_every: Duration,
+    /// How long the balancer keeps a task that vanished from DNS (HAProxy's `hold obsolete`;
+    /// 0 s: it leaves at the first answer without it).
+    #[serde(serialize_with = "as_millis", rename = "hold_obsolete_ms")]
+    pub hold_obsolete: Duration,
 }
 
 impl Default for BalancerSettings {
@@ -508,6 +589,8 @@ impl Default for BalancerSettings {
             keep_alive_timeout: Duration::from_secs(5),
             checks: None,
             latency: Duration::ZERO,
+            resolve_every: Duration::from_secs(1),
+            hold_obsolete: Duration::ZERO,
         }
     }
 }
@@ -529,6 +612,8 @@ impl BalancerSettings {
                 ms(self.keep_alive_timeout),
             ),
         ];
+        env.push(("BALANCER_RESOLVE_EVERY".to_string(), ms(self.resolve_every)));
+        env.push(("BALANCER_HOLD_OBSOLETE".to_string(), ms(self.hold_obsolete)));
         if self.redispatch {
             env.push(("BALANCER_REDISPATCH".to_string(), "1".to_string()));
         }

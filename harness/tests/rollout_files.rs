@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use shutdown_harness::engine::UpdateOrder;
 use shutdown_harness::scenario_file::parse;
-use shutdown_harness::{PreStop, Reuse, RolloutSpec, ScenarioFileError};
+use shutdown_harness::{Orchestrator, PreStop, Reuse, RolloutSpec, ScenarioFileError};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -165,4 +166,59 @@ fn mistakes_are_located_and_say_what_to_write() {
         ),
         &["every"],
     );
+}
+
+#[test]
+fn a_swarm_rollout_takes_swarm_s_keys_and_the_balancer_s_resolution() {
+    let spec = rollout(
+        "rollout = { replicas = 3, termination-grace = \"2s\", orchestrator = \"swarm\", update-order = \"stop-first\", parallelism = 2 }\nbalancer = { resolve-every = \"3s\", hold-obsolete = \"4s\" }\nexpect = { lost = 0 }",
+    );
+    assert_eq!(
+        spec.orchestrator,
+        Orchestrator::Swarm {
+            order: UpdateOrder::StopFirst,
+            parallelism: 2
+        }
+    );
+    assert_eq!(spec.replicas, 3);
+    assert_eq!(spec.termination_grace, Duration::from_secs(2));
+    assert_eq!(spec.balancer.resolve_every, Duration::from_secs(3));
+    assert_eq!(spec.balancer.hold_obsolete, Duration::from_secs(4));
+    let defaults =
+        rollout("rollout = { replicas = 2, orchestrator = \"swarm\" }\nexpect = { lost = 0 }");
+    assert_eq!(defaults.orchestrator, Orchestrator::swarm());
+    assert_eq!(defaults.balancer.resolve_every, Duration::from_secs(1));
+    assert_eq!(
+        rollout("rollout = { replicas = 2 }\nexpect = { lost = 0 }").orchestrator,
+        Orchestrator::Emulated
+    );
+}
+
+#[test]
+fn a_swarm_rollout_refuses_what_swarm_has_no_equivalent_of_saying_why() {
+    for (key, why) in [
+        ("endpoint-lag = \"1s\"", "out of DNS"),
+        ("pre-stop = { sleep = \"2s\" }", "no hook"),
+        ("address-reuse = true", "allocates task addresses"),
+        ("readiness = { period = \"1s\" }", "once it runs"),
+        ("replace = 1", "replaces every task"),
+    ] {
+        let lines = errors(&format!(
+            "rollout = {{ replicas = 2, orchestrator = \"swarm\", {key} }}\nexpect = {{ lost = 0 }}"
+        ));
+        assert_one(
+            &lines,
+            &["no Swarm equivalent", why, "orchestrator = \"swarm\""],
+        );
+    }
+    let lines =
+        errors("rollout = { replicas = 2, update-order = \"start-first\" }\nexpect = { lost = 0 }");
+    assert_one(&lines, &["update-order", "orchestrator = \"swarm\""]);
+    let lines =
+        errors("rollout = { replicas = 2, orchestrator = \"nomad\" }\nexpect = { lost = 0 }");
+    assert_one(&lines, &["nomad", "emulated", "swarm"]);
+    let lines = errors(
+        "rollout = { replicas = 2, orchestrator = \"swarm\" }\nbalancer = { checks = true }\nexpect = { lost = 0 }",
+    );
+    assert_one(&lines, &["checks", "swarm"]);
 }

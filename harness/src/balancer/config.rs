@@ -24,16 +24,29 @@ pub const REQUEST_LOG_PREFIX: &str = "shreq ";
 /// stream's `x-request-id`), the server it went to, its retries, its termination state, its
 /// status and its timers. Servers start disabled (maintenance) at a placeholder address until a
 /// replica fills them; nothing takes one out of the pool but the runtime API (or the health
-/// checks, when asked for).
+/// checks, when asked for). With `BALANCER_SERVICE` set (a Swarm rollout) the slots are filled
+/// by DNS instead: `server-template` resolves `tasks.<service>` through the engine's DNS, and
+/// each request's line carries the address it went to (`dst=`: its connection's destination;
+/// `addr=`: the slot's address when it was logged, which DNS may have changed), the slots being
+/// no replica's.
 pub const HAPROXY_CONFIG: &str = r#"global
     log stdout format raw local0 info
     stats socket ipv4@0.0.0.0:9999 level admin
     hard-stop-after 5s
 
+.if defined(BALANCER_SERVICE)
+resolvers engine
+    nameserver docker 127.0.0.11:53
+    accepted_payload_size 8192
+    hold valid "${BALANCER_RESOLVE_EVERY}"
+    hold obsolete "${BALANCER_HOLD_OBSOLETE}"
+    timeout resolve "${BALANCER_RESOLVE_EVERY}"
+.endif
+
 defaults
     mode http
     log global
-    log-format "shreq id=%[capture.req.hdr(0)] srv=%s rc=%rc ts=%tsc st=%ST Tc=%Tc Ta=%Ta"
+    log-format "shreq id=%[capture.req.hdr(0)] srv=%s addr=%si dst=%[bc_dst] rc=%rc ts=%tsc st=%ST Tc=%Tc Ta=%Ta"
     timeout connect "${BALANCER_CONNECT_TIMEOUT}"
     timeout client 30s
     timeout server 30s
@@ -55,6 +68,9 @@ backend replicas
 .if defined(BALANCER_CHECKS)
     default-server check inter "${BALANCER_CHECK_INTER}" fall "${BALANCER_CHECK_FALL}" rise "${BALANCER_CHECK_RISE}"
 .endif
+.if defined(BALANCER_SERVICE)
+    server-template t 8 "tasks.${BALANCER_SERVICE}:${BALANCER_SERVICE_PORT}" resolvers engine init-addr none
+.else
     server s1 127.0.0.1:1 disabled
     server s2 127.0.0.1:1 disabled
     server s3 127.0.0.1:1 disabled
@@ -63,6 +79,7 @@ backend replicas
     server s6 127.0.0.1:1 disabled
     server s7 127.0.0.1:1 disabled
     server s8 127.0.0.1:1 disabled
+.endif
 "#;
 
 /// The balancer's image: the host's HAProxy (Debian package `haproxy`) with its libraries and
@@ -110,7 +127,8 @@ mod tests {
             checks: Some(crate::rollout::HealthChecks::default()),
             ..Default::default()
         };
-        for (variable, _) in settings.env() {
+        let swarm = crate::rollout::swarm_balancer_env(&settings, "svc", 1202);
+        for (variable, _) in settings.env().into_iter().chain(swarm) {
             assert!(HAPROXY_CONFIG.contains(&variable), "{variable}");
         }
         assert!(HAPROXY_CONFIG.contains(REQUEST_LOG_PREFIX.trim()));

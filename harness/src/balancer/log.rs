@@ -30,6 +30,71 @@ pub fn parse(line: &str) -> BalancerLine {
     }
 }
 
+/// The address a request's line says it went to: a Swarm rollout's slots are no replica's,
+/// their addresses are. Its connection's destination (`dst=`, `bc_dst`) when it had one, else
+/// its slot's address when the line was written (`addr=`, `%si`), which a DNS change in between
+/// may have moved on.
+pub fn request_address(line: &str) -> Option<std::net::IpAddr> {
+    let fields = line.strip_prefix(REQUEST_LOG_PREFIX)?;
+    let field = |name: &str| {
+        fields
+            .split_whitespace()
+            .find_map(|f| f.strip_prefix(name)?.parse().ok())
+    };
+    field("dst=").or_else(|| field("addr="))
+}
+
+/// The server slot a request's line names (`srv=t2`); None for `<NOSRV>`.
+pub fn request_server(line: &str) -> Option<&str> {
+    line.strip_prefix(REQUEST_LOG_PREFIX)?
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("srv="))
+        .filter(|s| !s.starts_with('<'))
+}
+
+/// What a line of the balancer's says a DNS resolution did to a server slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DnsChange {
+    /// `replicas/t3 changed its IP from (none) to 10.0.1.6 by DNS cache.`: the slot's address
+    /// changed (None: it had none, or has none now).
+    Changed {
+        /// The slot (`t3`).
+        slot: String,
+        /// The address it had.
+        from: Option<std::net::IpAddr>,
+        /// The address it has.
+        to: Option<std::net::IpAddr>,
+    },
+    /// `Server replicas/t1 is going DOWN for maintenance (No IP for server ).`: the slot's
+    /// address vanished from DNS and the slot left the pool.
+    Gone {
+        /// The slot.
+        slot: String,
+    },
+}
+
+/// Reads a DNS change off one of the balancer's lines (without its level prefix), if it is one.
+pub fn dns_change(line: &str) -> Option<DnsChange> {
+    let line = without_level(line.trim_end());
+    if let Some(rest) = line.strip_prefix("replicas/")
+        && let Some((slot, change)) = rest.split_once(" changed its IP from ")
+        && let Some((from, to)) = change.split_once(" to ")
+    {
+        let address = |text: &str| text.split_whitespace().next()?.parse().ok();
+        return Some(DnsChange::Changed {
+            slot: slot.to_string(),
+            from: address(from),
+            to: address(to),
+        });
+    }
+    let rest = line.strip_prefix("Server replicas/")?;
+    let (slot, why) = rest.split_once(' ')?;
+    why.starts_with("is going DOWN for maintenance (No IP")
+        .then(|| DnsChange::Gone {
+            slot: slot.to_string(),
+        })
+}
+
 /// `Server ... is UP` from `[WARNING]  (1) : Server ... is UP`.
 fn without_level(line: &str) -> &str {
     if line.starts_with('[')
@@ -117,6 +182,39 @@ mod tests {
             panic!("a request line");
         };
         assert_eq!(nowhere.replica, None);
+    }
+
+    #[test]
+    fn swarm_lines_give_addresses_and_dns_changes() {
+        let line = "shreq id=7 srv=t2 addr=10.0.1.3 rc=0 ts=---- st=200 Tc=0 Ta=101";
+        assert_eq!(request_address(line), "10.0.1.3".parse().ok());
+        assert_eq!(request_address("shreq id=7 srv=<NOSRV> addr=- rc=0"), None);
+        let moved = "shreq id=8 srv=t2 addr=10.0.1.7 dst=10.0.1.2 rc=0 ts=---- st=200";
+        assert_eq!(request_address(moved), "10.0.1.2".parse().ok());
+        let unconnected = "shreq id=9 srv=t2 addr=10.0.1.7 dst=- rc=3 ts=SC-- st=503";
+        assert_eq!(request_address(unconnected), "10.0.1.7".parse().ok());
+        assert_eq!(request_server(unconnected), Some("t2"));
+        assert_eq!(request_server("shreq id=9 srv=<NOSRV> addr=- rc=0"), None);
+        assert_eq!(
+            dns_change(
+                "[WARNING]  (1) : replicas/t3 changed its IP from (none) to 10.0.1.6 by DNS cache."
+            ),
+            Some(DnsChange::Changed {
+                slot: "t3".to_string(),
+                from: None,
+                to: "10.0.1.6".parse().ok(),
+            })
+        );
+        assert_eq!(
+            dns_change(
+                "Server replicas/t1 is going DOWN for maintenance (No IP for server ). 3 active and 0 backup servers left."
+            ),
+            Some(DnsChange::Gone {
+                slot: "t1".to_string()
+            })
+        );
+        assert_eq!(dns_change("Server replicas/t1 is UP"), None);
+        assert_eq!(dns_change("replicas/t1 changed its IP from"), None);
     }
 
     #[test]

@@ -382,7 +382,9 @@ impl Engine {
     }
 
     /// Force-removes every container carrying `label` (`key` or `key=value`); returns how many.
+    /// Swarm services carrying it go first: they would replace their tasks' containers.
     pub async fn remove_labelled_containers(&self, label: &str) -> Result<usize, EngineError> {
+        self.remove_labelled_services(label).await?;
         let mut removed = 0;
         for container in self.labelled_containers(label).await? {
             if self.remove_container(&container.id).await? {

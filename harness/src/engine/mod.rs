@@ -11,6 +11,7 @@ mod labels;
 mod networks;
 mod reap;
 mod streams;
+mod swarm;
 
 pub use client::{Engine, EngineInfo, EngineKind, MAX_STOP_TIMEOUT};
 pub use containers::{ContainerConfig, ContainerState, ExecOutcome, LabelledContainer, STATE_POLL};
@@ -20,3 +21,7 @@ pub use labels::{LABEL_MANAGED, LABEL_OWNER, LABEL_RUN, Owner, new_run_id, run_l
 pub use networks::{Attachment, LabelledNetwork, RunNetwork, Subnet};
 pub use reap::Reaped;
 pub use streams::{KillEvent, LogLine};
+pub use swarm::{
+    ContainerAction, ContainerEvent, LabelledService, ServiceConfig, SwarmState, TaskFact,
+    UpdateOrder,
+};

@@ -99,6 +99,9 @@ pub struct Attachment {
     pub address: Option<IpAddr>,
 }
 
+/// How often a removed network is looked for until the engine no longer knows it.
+const REMOVED_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 impl Attachment {
     /// The engine's view of it.
     pub(super) fn endpoint(&self) -> EndpointSettings {
@@ -280,7 +283,9 @@ impl Engine {
     }
 
     /// Removes every network carrying `label`; returns how many. Their containers go first.
+    /// Swarm services carrying it go first: their tasks hold their overlay network.
     pub async fn remove_labelled_networks(&self, label: &str) -> Result<usize, EngineError> {
+        self.remove_labelled_services(label).await?;
         let mut removed = 0;
         for network in self.labelled_networks(label).await? {
             if self.remove_network(&network.name).await? {
@@ -301,6 +306,17 @@ impl Engine {
             }
         })
         .await?;
+        // A swarm-scoped (overlay) network leaves the manager's store first and this node's
+        // list a moment later: done once the engine no longer knows it.
+        if removed {
+            deadline("remove network", CALL_DEADLINE, async {
+                while self.docker().inspect_network(name, None).await.is_ok() {
+                    tokio::time::sleep(REMOVED_POLL).await;
+                }
+                Ok(())
+            })
+            .await?;
+        }
         if self.info().kind == EngineKind::Podman && self.info().local {
             forward::forget(&forward::bridge_name(name)).await;
         }

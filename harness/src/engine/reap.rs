@@ -16,6 +16,8 @@ pub struct Reaped {
     pub runs: BTreeMap<String, Vec<LabelledContainer>>,
     /// How many networks of dead runs were removed (after their containers).
     pub networks: usize,
+    /// How many Swarm services of dead runs were removed (before anything else).
+    pub services: usize,
 }
 
 impl Reaped {
@@ -26,10 +28,16 @@ impl Reaped {
 }
 
 impl Engine {
-    /// Removes the containers, then the networks, of every run whose owning process on this
+    /// Removes the Swarm services, the containers, then the networks, of every run whose owning process on this
     /// host is gone.
     pub async fn reap_dead_runs(&self) -> Result<Reaped, EngineError> {
         let mut reaped = Reaped::default();
+        // A service first: it would replace its tasks' containers as they go.
+        for service in self.labelled_services(LABEL_MANAGED).await? {
+            if owner_is_gone(&service.labels) && self.remove_service(&service.name).await? {
+                reaped.services += 1;
+            }
+        }
         for container in self.labelled_containers(LABEL_MANAGED).await? {
             if !owner_is_gone(&container.labels) {
                 continue;

@@ -99,7 +99,14 @@ fn timeline_lines(out: &mut String, result: &ScenarioResult) {
 fn setup_lines(out: &mut String, result: &ScenarioResult) {
     let scenario = &result.scenario;
     target_line(out, scenario, result.observation.image.as_deref());
-    if let Some(spec) = &scenario.rollout {
+    if let Some(spec) = scenario
+        .rollout
+        .as_ref()
+        .filter(|s| s.orchestrator.is_swarm())
+    {
+        let _ = writeln!(out, "   {}", spec.describe_swarm());
+        let _ = writeln!(out, "   HAProxy: {}", spec.balancer.describe());
+    } else if let Some(spec) = &scenario.rollout {
         let _ = writeln!(
             out,
             "   rollout: {} replica(s), {} replaced; preStop {}, endpoint lag {}, termination grace {}; {} addresses",
@@ -332,7 +339,7 @@ pub fn summary_line(results: &RunResults) -> String {
     let failed: Vec<&str> = results
         .scenarios
         .iter()
-        .filter(|s| !s.passed() && !s.not_delivered())
+        .filter(|s| !s.passed() && !s.not_delivered() && !s.skipped())
         .map(|s| s.scenario.name.as_str())
         .collect();
     let late: Vec<&str> = results
@@ -346,11 +353,16 @@ pub fn summary_line(results: &RunResults) -> String {
         .as_ref()
         .map(|e| format!(" on {} {}", e.kind.name(), e.version))
         .unwrap_or_default();
-    let late_count = if late.is_empty() {
-        String::new()
+    // Neither passed nor failed: each skipped or undelivered line says why.
+    let skipped = results.scenarios.iter().filter(|s| s.skipped()).count();
+    let mut late_count = if skipped > 0 {
+        format!(", {skipped} skipped")
     } else {
-        format!(", {} not delivered", late.len())
+        String::new()
     };
+    if !late.is_empty() {
+        late_count.push_str(&format!(", {} not delivered", late.len()));
+    }
     let mut line = format!(
         "{passed} passed, {} failed{late_count} in {}{on} (longest scenario {}, builds {})",
         failed.len(),

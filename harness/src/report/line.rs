@@ -18,6 +18,8 @@ const HEAD_WIDTH: usize = 12;
 pub fn line(result: &ScenarioResult, name_width: usize) -> String {
     let status = if result.passed() {
         "PASS"
+    } else if result.skipped() {
+        "SKIP"
     } else if result.error.is_some() {
         "ERR"
     } else if result.not_delivered() {

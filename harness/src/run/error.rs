@@ -112,6 +112,15 @@ pub enum ScenarioError {
         /// The scenario's name.
         scenario: String,
     },
+    /// The scenario needs a Docker Swarm manager and the engine is none: it is skipped, neither
+    /// passed nor failed. The harness never makes the engine a swarm manager by itself.
+    #[error(
+        "skipped: {reason}; run `shutdown-harness swarm init` (a single-node swarm on 127.0.0.1; `shutdown-harness swarm leave` undoes it) to run it"
+    )]
+    NoSwarm {
+        /// What the engine is instead.
+        reason: String,
+    },
     /// The scenario's task panicked: a bug in the harness.
     #[error("the scenario panicked (a bug in the harness): {message}")]
     Panicked {

@@ -14,6 +14,7 @@ mod reqwest_client;
 mod rollout;
 mod schedule;
 mod sink;
+mod swarm;
 
 use std::collections::HashMap;
 
@@ -72,7 +73,7 @@ pub(crate) async fn run_scenario(
         let (Some(image), Some(balancer)) = (image, &cx.balancer) else {
             return Err(not_prepared());
         };
-        return rollout::run(rollout::Plan {
+        let plan = rollout::Plan {
             engine: engine()?,
             scenario,
             spec,
@@ -81,8 +82,11 @@ pub(crate) async fn run_scenario(
             name: &name,
             cx,
             sink,
-        })
-        .await;
+        };
+        if spec.orchestrator.is_swarm() {
+            return swarm::run(plan).await;
+        }
+        return rollout::run(plan).await;
     }
     match &scenario.target {
         Target::Process => {

@@ -46,7 +46,7 @@ const ADDRESSES: usize = 2 + crate::balancer::SLOTS;
 /// How long a replica may take to exit after SIGKILL.
 const KILL_WAIT: Duration = Duration::from_secs(30);
 /// How long the request that proves the balancer reaches its replicas may take.
-const PROBE_DEADLINE: Duration = Duration::from_secs(10);
+pub(super) const PROBE_DEADLINE: Duration = Duration::from_secs(10);
 /// The stream when the scenario names none: 100 requests/s of a 100 ms handler.
 const DEFAULT_RATE: u32 = 100;
 
@@ -574,7 +574,7 @@ async fn start_relay(
 
 /// Checks that one request through the balancer is answered by a replica: a fact the stream's
 /// counts rely on (a balancer that reaches nothing would make every cell "lossy").
-async fn serves_through(
+pub(super) async fn serves_through(
     engine: &Engine,
     frontend: std::net::SocketAddr,
     path: &str,
@@ -614,7 +614,7 @@ fn failed_exec(outcome: &ExecOutcome) -> String {
 
 /// The stream of a rollout that names none: 100 requests/s of a 100 ms handler on our server,
 /// of `/` on another.
-fn default_load(scenario: &Scenario) -> LoadSpec {
+pub(super) fn default_load(scenario: &Scenario) -> LoadSpec {
     let path = if scenario.runs_our_server() {
         "/?delay=100ms"
     } else {

@@ -264,6 +264,9 @@ pub(super) struct RolloutDoc {
     pub(super) termination_grace: Option<Sp<String>>,
     pub(super) readiness: Option<Sp<ReadinessDoc>>,
     pub(super) address_reuse: Option<Sp<bool>>,
+    pub(super) orchestrator: Option<Sp<String>>,
+    pub(super) update_order: Option<Sp<String>>,
+    pub(super) parallelism: Option<Sp<i64>>,
 }
 
 /// `readiness = { path = "/healthz", period = "500ms", timeout = "1s", success-threshold = 1,
@@ -300,6 +303,8 @@ pub(super) struct BalancerDoc {
     pub(super) keep_alive_timeout: Option<Sp<String>>,
     pub(super) checks: Option<Sp<ChecksDoc>>,
     pub(super) latency: Option<Sp<String>>,
+    pub(super) resolve_every: Option<Sp<String>>,
+    pub(super) hold_obsolete: Option<Sp<String>>,
 }
 
 /// `checks = true` (HAProxy's own timings), `false`, or `{ inter = "200ms", fall = 2, rise = 1 }`.

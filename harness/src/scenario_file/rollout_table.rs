@@ -8,8 +8,10 @@ use std::ops::Range;
 use std::time::Duration;
 
 use crate::client::path_problem;
+use crate::engine::UpdateOrder;
 use crate::rollout::{
-    BalancerSettings, HealthChecks, MAX_REPLICAS, PreStop, Readiness, RetryOn, Reuse, RolloutSpec,
+    BalancerSettings, HealthChecks, MAX_REPLICAS, Orchestrator, PreStop, Readiness, RetryOn, Reuse,
+    RolloutSpec,
 };
 
 use super::doc::{BalancerDoc, ChecksDoc, ReadinessDoc, RolloutDoc, Sp};
@@ -128,6 +130,7 @@ impl FileCx<'_> {
                 ),
             );
         }
+        let orchestrator = self.orchestrator(cx, doc, balancer_at, &balancer);
         if self.errors.len() > errors_before {
             return None;
         }
@@ -140,7 +143,115 @@ impl FileCx<'_> {
             readiness,
             address_reuse,
             balancer,
+            orchestrator,
         }))
+    }
+
+    /// Who runs the rollout (`orchestrator`, with Swarm's `update-order` and `parallelism`).
+    /// A Swarm rollout refuses every key Swarm has no equivalent of, saying why.
+    fn orchestrator(
+        &mut self,
+        cx: &Context,
+        doc: &Sp<RolloutDoc>,
+        balancer_at: usize,
+        balancer: &BalancerSettings,
+    ) -> Orchestrator {
+        let table = doc.get_ref();
+        let swarm = match table
+            .orchestrator
+            .as_ref()
+            .map(|o| (o.get_ref().as_str(), o))
+        {
+            None | Some(("emulated", _)) => false,
+            Some(("swarm", _)) => true,
+            Some((other, o)) => {
+                self.error(
+                    o.span().start,
+                    format!("unknown rollout `orchestrator` {other:?}: write \"emulated\" (the harness, in Kubernetes' order) or \"swarm\" (a Docker Swarm rolling update)"),
+                );
+                return Orchestrator::Emulated;
+            }
+        };
+        if !swarm {
+            for (key, given) in [
+                (
+                    "update-order",
+                    table.update_order.as_ref().map(|v| v.span().start),
+                ),
+                (
+                    "parallelism",
+                    table.parallelism.as_ref().map(|v| v.span().start),
+                ),
+            ] {
+                if let Some(key_at) = given {
+                    self.error(
+                        key_at,
+                        format!("{}: rollout `{key}` is Swarm's (`docker service update --update-{key}`): add orchestrator = \"swarm\", or leave it out", cx.what),
+                    );
+                }
+            }
+            return Orchestrator::Emulated;
+        }
+        // Swarm has nothing of these: a run would silently test something else.
+        let refused: [(&str, Option<usize>, &str); 5] = [
+            (
+                "pre-stop",
+                table.pre_stop.as_ref().map(|v| v.span().start),
+                "Swarm runs no hook before the stop signal (it waits 2 s on its own after taking a task out of DNS)",
+            ),
+            (
+                "endpoint-lag",
+                table.endpoint_lag.as_ref().map(|v| v.span().start),
+                "Swarm takes a task out of DNS on its own timing; the balancer's delay in noticing is balancer `resolve-every`",
+            ),
+            (
+                "address-reuse",
+                table.address_reuse.as_ref().map(|v| v.span().start),
+                "Swarm's overlay allocates task addresses itself",
+            ),
+            (
+                "readiness",
+                table.readiness.as_ref().map(|v| v.span().start),
+                "a task is in DNS once it runs; Swarm's health checks are not modelled here",
+            ),
+            (
+                "replace",
+                table.replace.as_ref().map(|v| v.span().start),
+                "`docker service update --force` replaces every task",
+            ),
+        ];
+        for (key, given, why) in refused {
+            if let Some(key_at) = given {
+                self.error(
+                    key_at,
+                    format!("{}: rollout `{key}` has no Swarm equivalent ({why}): leave it out with orchestrator = \"swarm\"", cx.what),
+                );
+            }
+        }
+        if balancer.checks.is_some() || !balancer.latency.is_zero() {
+            self.error(
+                balancer_at,
+                format!("{}: balancer `checks` and `latency` are not available with orchestrator = \"swarm\" (the balancer finds the tasks through DNS alone)", cx.what),
+            );
+        }
+        let order = match &table.update_order {
+            None => UpdateOrder::StartFirst,
+            Some(o) => UpdateOrder::parse(o.get_ref()).unwrap_or_else(|| {
+                self.error(
+                    o.span().start,
+                    format!("unknown rollout `update-order` {:?}: write \"start-first\" or \"stop-first\"", o.get_ref()),
+                );
+                UpdateOrder::StartFirst
+            }),
+        };
+        let parallelism = self
+            .count(
+                "rollout `parallelism`",
+                table.parallelism.as_ref(),
+                1..=i64::from(MAX_REPLICAS),
+            )
+            .unwrap_or(1);
+        Orchestrator::Swarm { order, parallelism }
     }
 
     /// The readiness probe, Kubernetes' meaning and the harness's defaults for what `doc`
@@ -251,6 +362,24 @@ impl FileCx<'_> {
             table.keep_alive_timeout.as_ref(),
             settings.keep_alive_timeout,
         );
+        settings.resolve_every = self.duration_or(
+            "balancer",
+            "resolve-every",
+            table.resolve_every.as_ref(),
+            settings.resolve_every,
+        );
+        settings.hold_obsolete = self.duration_or(
+            "balancer",
+            "hold-obsolete",
+            table.hold_obsolete.as_ref(),
+            settings.hold_obsolete,
+        );
+        if settings.resolve_every.is_zero() {
+            self.error(
+                doc.span().start,
+                "balancer `resolve-every` must be longer than zero (HAProxy's usual is 1s)",
+            );
+        }
         if settings.connect_timeout.is_zero() {
             self.error(
                 doc.span().start,
