@@ -9,20 +9,17 @@ mod common;
 use shutdown_harness::engine::{LABEL_RUN, SwarmState};
 use shutdown_harness::{Outcome, RolloutPhase, RunOptions, ScenarioError, report};
 
-use common::{assert_run_left_nothing, engine, failed_report, named, podman, scenario, workspace};
+use common::{
+    assert_run_left_nothing, engine, failed_report, named, podman, scenario, swarm, workspace,
+};
 
 /// Swarm's order, lossless; and a balancer that keeps vanished addresses past the signal.
 const CELLS: [&str; 2] = ["swarm/start-first", "swarm/hold-obsolete-4s"];
 
 #[tokio::test]
 async fn swarm_s_order_loses_nothing_and_a_balancer_slower_than_it_loses_after_the_signal() {
+    let _swarm = swarm().await;
     let engine = engine().await;
-    let state = engine.swarm_state().await.expect("the engine answers");
-    assert_eq!(
-        state,
-        SwarmState::Manager,
-        "these tests need the Docker engine to be a swarm manager: run `cargo run --bin shutdown-harness -- swarm init` (or .ci/run, which makes one and leaves it on exit), and `swarm leave` afterwards"
-    );
     let cells = named(&CELLS);
     let options = RunOptions::new(Some(workspace()));
     let results = shutdown_harness::run(Some(&engine), &cells, &options, &mut ())
@@ -167,12 +164,8 @@ fn check_refuses_the_emulation_s_flags_on_a_swarm_rollout_naming_the_flag() {
 
 #[tokio::test]
 async fn a_killed_swarm_rollout_is_reaped_with_its_service_and_network_by_clean() {
+    let _swarm = swarm().await;
     let engine = engine().await;
-    assert_eq!(
-        engine.swarm_state().await.expect("the engine answers"),
-        SwarmState::Manager,
-        "this test needs the Docker engine to be a swarm manager: run `cargo run --bin shutdown-harness -- swarm init` (or .ci/run), and `swarm leave` afterwards"
-    );
     let events = std::env::temp_dir().join(format!("swarm-killed-{}.jsonl", std::process::id()));
     let scenarios = workspace().root().join("scenarios/swarm.toml");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("shutdown-harness"))

@@ -4,8 +4,11 @@
 #![allow(dead_code)]
 
 mod podman_service;
+mod swarm;
 
 pub use podman_service::podman_endpoint;
+#[allow(unused_imports)] // Only the Swarm tests hold a swarm.
+pub use swarm::{SwarmGuard, swarm};
 
 use std::path::Path;
 use std::time::Duration;
