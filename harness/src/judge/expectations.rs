@@ -58,31 +58,8 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
     }
     failures.extend(not_in_flight(scenario, observation));
     failures.extend(exited_before_the_stop(observation));
-    let not_delivered = not_delivered(observation);
-    if not_delivered.is_some() {
-        // What the requests met says more of the generator or the machine than of the server:
-        // the requests' expectations and the requirements are not judged.
-        failures.extend(rollout_failures(scenario, observation));
-        failures.retain(|f| !depends_on_requests(f));
-        let requirements = [
-            Requirement::AnswersInFlight,
-            Requirement::RefusesNew,
-            Requirement::WithinThresholds,
-        ]
-        .into_iter()
-        .filter(|r| *r != Requirement::WithinThresholds || !expect.thresholds.is_empty())
-        .map(|requirement| RequirementCheck {
-            requirement,
-            met: Met::Untested(Untested::NotDelivered),
-            evidence: "not tested: the load was not delivered as asked".to_string(),
-        })
-        .collect();
-        return Verdict {
-            passed: failures.is_empty(),
-            failures,
-            requirements,
-            not_delivered,
-        };
+    if let Some(not_delivered) = not_delivered(observation) {
+        return not_judged(scenario, observation, failures, not_delivered);
     }
     failures.extend(load_failures(scenario, observation));
     failures.extend(load_in_flight(scenario, observation));
@@ -100,7 +77,39 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
         passed: failures.is_empty(),
         failures,
         requirements,
-        not_delivered,
+        not_delivered: None,
+    }
+}
+
+/// The verdict of a scenario whose load was not delivered as asked: what its requests met says
+/// more of the generator or the machine than of the server, so the requests' expectations and
+/// the requirements are not judged; `failures` keeps what the server did on its own.
+fn not_judged(
+    scenario: &Scenario,
+    observation: &Observation,
+    mut failures: Vec<Failure>,
+    not_delivered: NotDelivered,
+) -> Verdict {
+    failures.extend(rollout_failures(scenario, observation));
+    failures.retain(|f| !depends_on_requests(f));
+    let requirements = [
+        Requirement::AnswersInFlight,
+        Requirement::RefusesNew,
+        Requirement::WithinThresholds,
+    ]
+    .into_iter()
+    .filter(|r| *r != Requirement::WithinThresholds || !scenario.expect.thresholds.is_empty())
+    .map(|requirement| RequirementCheck {
+        requirement,
+        met: Met::Untested(Untested::NotDelivered),
+        evidence: "not tested: the load was not delivered as asked".to_string(),
+    })
+    .collect();
+    Verdict {
+        passed: failures.is_empty(),
+        failures,
+        requirements,
+        not_delivered: Some(not_delivered),
     }
 }
 
