@@ -49,6 +49,21 @@ pub(crate) struct RunContext {
     pub(crate) cancel: CancellationToken,
 }
 
+impl RunContext {
+    /// The image scenario `scenario` runs, as prepared: its variant's, the user's, or its
+    /// runtime's; None for processes and running containers, or when it was not prepared.
+    fn image_of<'a>(&'a self, scenario: &'a Scenario) -> Option<&'a String> {
+        match &scenario.target {
+            Target::Container(c) => self.images.get(&(c.variant, c.base)),
+            Target::Image(i) => Some(&i.image),
+            Target::Runtime(_) => {
+                RuntimeImage::of(scenario).and_then(|image| self.runtime_images.get(&image))
+            }
+            Target::Process | Target::Running(_) => None,
+        }
+    }
+}
+
 /// Runs scenario `index` to its end, emitting its events to `sink`.
 pub(crate) async fn run_scenario(
     cx: &RunContext,
@@ -62,15 +77,7 @@ pub(crate) async fn run_scenario(
     let engine = || cx.engine.as_ref().ok_or_else(not_prepared);
     let name = format!("shutdown-harness-{}-{index}", cx.run_id);
     if let Some(spec) = &scenario.rollout {
-        let image = match &scenario.target {
-            Target::Container(c) => cx.images.get(&(c.variant, c.base)),
-            Target::Image(i) => Some(&i.image),
-            Target::Runtime(_) => {
-                RuntimeImage::of(scenario).and_then(|image| cx.runtime_images.get(&image))
-            }
-            Target::Process | Target::Running(_) => None,
-        };
-        let (Some(image), Some(balancer)) = (image, &cx.balancer) else {
+        let (Some(image), Some(balancer)) = (cx.image_of(scenario), &cx.balancer) else {
             return Err(not_prepared());
         };
         let plan = rollout::Plan {
@@ -97,20 +104,8 @@ pub(crate) async fn run_scenario(
                 () = cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
             }
         }
-        Target::Container(spec) => {
-            let image = cx
-                .images
-                .get(&(spec.variant, spec.base))
-                .ok_or_else(not_prepared)?;
-            container::run(engine()?, scenario, image, &name, cx, sink).await
-        }
-        Target::Image(spec) => {
-            container::run(engine()?, scenario, &spec.image, &name, cx, sink).await
-        }
-        Target::Runtime(_) => {
-            let image = RuntimeImage::of(scenario)
-                .and_then(|image| cx.runtime_images.get(&image))
-                .ok_or_else(not_prepared)?;
+        Target::Container(_) | Target::Image(_) | Target::Runtime(_) => {
+            let image = cx.image_of(scenario).ok_or_else(not_prepared)?;
             container::run(engine()?, scenario, image, &name, cx, sink).await
         }
         Target::Running(spec) => {
