@@ -171,6 +171,7 @@ async fn check_rollout_loses_the_stale_window_s_share_and_nothing_with_a_long_en
     assert_eq!(code, Some(0), "{report:#}\n{stderr}");
     assert_eq!(rollout["lost"], 0, "{report:#}");
     assert_eq!(rollout["replica_count"], 2, "{report:#}");
+    assert_eq!(rollout["orchestrator"], "emulated", "{report:#}");
     assert_eq!(
         rollout["replicas"].as_array().map(Vec::len),
         Some(4),

@@ -38,6 +38,8 @@ pub struct JsonReport<'a> {
 /// A rolling update: what was asked, and what was seen.
 #[derive(Debug, Serialize)]
 pub struct JsonRollout<'a> {
+    /// Who replaced the replicas: `emulated` (the harness, in Kubernetes' order) or `swarm`.
+    pub orchestrator: &'static str,
     /// How many replicas serve (`replicas` lists every one, old and new).
     pub replica_count: u8,
     /// How many of them were replaced, one at a time.
@@ -294,6 +296,7 @@ impl<'a> JsonScenario<'a> {
                 .as_ref()
                 .zip(observation.rollout.as_ref())
                 .map(|(spec, observed)| JsonRollout {
+                    orchestrator: spec.orchestrator.name(),
                     replica_count: spec.replicas,
                     replaced: spec.replace,
                     readiness: JsonReadiness {
