@@ -62,7 +62,14 @@ async fn a_representative_subset_of_the_rollout_matrix_behaves_as_its_file_says(
         .find(|c| c.phase == RolloutPhase::StaleEndpoint)
         .expect("every phase is counted");
     assert!(stale.lost > 0, "{text}");
-    assert_eq!(lossy.unattributed, 0, "{text}");
+    // Every loss is attributed. A request that was answered may lack its log line (HAProxy
+    // logged none for 1 and 3 answered requests in two CI runs): that costs nothing here.
+    let unattributed = lossy
+        .by_phase
+        .iter()
+        .find(|c| c.phase == RolloutPhase::Unattributed)
+        .map_or(0, |c| c.lost);
+    assert_eq!(unattributed, 0, "{text}");
     let terminated: Vec<_> = lossy
         .replicas
         .iter()

@@ -41,7 +41,7 @@ async fn swarm_s_order_loses_nothing_and_a_balancer_slower_than_it_loses_after_t
         .rollout
         .as_ref()
         .expect("a rollout was observed");
-    assert_eq!((lossless.lost, lossless.unattributed), (0, 0), "{text}");
+    assert_eq!(lossless.lost, 0, "{text}");
     assert_eq!(lossless.replicas.len(), 4, "{text}");
     let terminated: Vec<_> = lossless
         .replicas
@@ -73,7 +73,13 @@ async fn swarm_s_order_loses_nothing_and_a_balancer_slower_than_it_loses_after_t
         .as_ref()
         .expect("a rollout was observed");
     assert!(lossy.lost > 0, "{text}");
-    assert_eq!(lossy.unattributed, 0, "{text}");
+    // Every loss goes to a task (an answered request may lack its log line: that costs nothing).
+    let unattributed = lossy
+        .by_phase
+        .iter()
+        .find(|c| c.phase == RolloutPhase::Unattributed)
+        .map_or(0, |c| c.lost);
+    assert_eq!(unattributed, 0, "{text}");
     let terminated: Vec<_> = lossy
         .replicas
         .iter()
