@@ -32,14 +32,14 @@ use crate::traffic::{ClientProfile, LoadSpec};
 /// How long a replica may take to pass its readiness probe.
 const START_WAIT: Duration = Duration::from_secs(30);
 /// How long HAProxy may take to answer its runtime API.
-const BALANCER_START: Duration = Duration::from_secs(15);
+pub(super) const BALANCER_START: Duration = Duration::from_secs(15);
 /// How long a new replica may take to pass the balancer's health checks, when it runs them.
 const POOL_WAIT: Duration = Duration::from_secs(30);
 /// How often the balancer is asked whether a new replica passed its health checks.
 const POOL_POLL: Duration = Duration::from_millis(50);
 /// How long the balancer may take to finish its last requests, write their log lines and exit
 /// once told to stop.
-const BALANCER_STOP: Duration = Duration::from_secs(10);
+pub(super) const BALANCER_STOP: Duration = Duration::from_secs(10);
 /// How many addresses of the run's network are set aside: the balancer's, then one for each
 /// replica and replacement, then the relay's.
 const ADDRESSES: usize = 2 + crate::balancer::SLOTS;
@@ -245,6 +245,16 @@ async fn rollout(plan: Plan<'_>, made: &mut Made) -> Result<(), ScenarioError> {
     rollout.stop_balancer(&balancer, made).await
 }
 
+/// HAProxy's soft stop (SIGUSR1): it finishes what it serves, writes its last log lines and
+/// exits; SIGKILL if it has not within [`BALANCER_STOP`]. Both runners end their balancer so.
+pub(super) async fn soft_stop(engine: &Engine, id: &str) -> Result<(), ScenarioError> {
+    engine.kill_container(id, "SIGUSR1").await?;
+    if engine.wait_container(id, BALANCER_STOP).await.is_err() {
+        engine.kill_container(id, "SIGKILL").await?;
+    }
+    Ok(())
+}
+
 impl Rollout<'_> {
     /// Starts replica `k` (`rk`, slot `sk`) at its own address (unless the scenario lets the
     /// engine reuse addresses), waits until its readiness probe passes, puts it in the
@@ -361,11 +371,7 @@ impl Rollout<'_> {
     /// its last log lines and exits), then waits until its log has been read to the end, so
     /// that every request of the stream has its record.
     async fn stop_balancer(&self, id: &str, made: &mut Made) -> Result<(), ScenarioError> {
-        let engine = self.plan.engine;
-        engine.kill_container(id, "SIGUSR1").await?;
-        if engine.wait_container(id, BALANCER_STOP).await.is_err() {
-            engine.kill_container(id, "SIGKILL").await?;
-        }
+        soft_stop(self.plan.engine, id).await?;
         if let Some(follower) = made.balancer_log.take() {
             // The log ends with the container; bounded in case the engine's stream does not.
             let _ = tokio::time::timeout(BALANCER_STOP, follower).await;

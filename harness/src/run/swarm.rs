@@ -29,16 +29,14 @@ use crate::rollout::{BalancerRecord, Orchestrator, replica_name, swarm_balancer_
 use crate::run::error::ScenarioError;
 use crate::run::load;
 use crate::run::logs::harness_instant;
-use crate::run::rollout::{Plan, default_load, serves_through};
+use crate::run::rollout::{
+    BALANCER_START, BALANCER_STOP, Plan, default_load, serves_through, soft_stop,
+};
 use crate::run::sink::EventSink;
 use crate::scenario::Target;
 
 /// How long the service's first tasks may take to run and enter the balancer's pool.
 const START_WAIT: Duration = Duration::from_secs(60);
-/// How long HAProxy may take to answer its runtime API.
-const BALANCER_START: Duration = Duration::from_secs(15);
-/// How long the balancer may take to finish its last requests and exit once told to stop.
-const BALANCER_STOP: Duration = Duration::from_secs(10);
 /// How often the service's tasks are listed: the precision of a task's state change.
 const TASK_POLL: Duration = Duration::from_millis(50);
 /// How long Swarm waits between taking a task out of DNS and stopping it (moby's
@@ -294,15 +292,7 @@ async fn rollout(plan: Plan<'_>, made: &mut Made) -> Result<(), ScenarioError> {
     let (_, stepped) = tokio::join!(stream, steps);
     stepped?;
 
-    // HAProxy's soft stop: it finishes what it serves, writes its last lines and exits.
-    engine.kill_container(&balancer, "SIGUSR1").await?;
-    if engine
-        .wait_container(&balancer, BALANCER_STOP)
-        .await
-        .is_err()
-    {
-        engine.kill_container(&balancer, "SIGKILL").await?;
-    }
+    soft_stop(engine, &balancer).await?;
     if let Some(follower) = made.balancer_log.take()
         && let Ok(Ok(deferred)) = tokio::time::timeout(BALANCER_STOP, follower).await
     {
