@@ -200,6 +200,15 @@ impl Engine {
             }),
             ..Default::default()
         };
+        self.create_network_as(request).await
+    }
+
+    /// Creates the network `request` describes; returns its id. Every network the harness
+    /// makes, bridge or overlay, is created through here.
+    pub(super) async fn create_network_as(
+        &self,
+        request: NetworkCreateRequest,
+    ) -> Result<String, EngineError> {
         deadline("create network", CALL_DEADLINE, async {
             self.docker()
                 .create_network(request)

@@ -217,14 +217,7 @@ impl Engine {
             labels: Some(labels),
             ..Default::default()
         };
-        deadline("create network", CALL_DEADLINE, async {
-            self.docker()
-                .create_network(request)
-                .await
-                .map(|created| created.id)
-                .map_err(|e| EngineError::call("create network", e))
-        })
-        .await
+        self.create_network_as(request).await
     }
 
     /// Creates `config`'s service, its tasks found through DNS only (`--endpoint-mode
