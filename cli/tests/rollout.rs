@@ -14,7 +14,7 @@ use shutdown_harness::engine::LABEL_RUN;
 use shutdown_harness::images::build_variant_images;
 use shutdown_harness::{Base, HookOutcome, Outcome, RolloutPhase, RunOptions, Variant, report};
 
-use common::{assert_run_left_nothing, engine, failed_report, named, scenario, workspace};
+use common::{assert_run_left_nothing, engine, failed_report, lost_in, named, scenario, workspace};
 
 /// One cell per lesson of the file.
 const SUBSET: [&str; 4] = [
@@ -56,20 +56,10 @@ async fn a_representative_subset_of_the_rollout_matrix_behaves_as_its_file_says(
     let expected = spec
         .expected_lost_per_replica(rate)
         .expect("no checks, no redispatch");
-    let stale = lossy
-        .by_phase
-        .iter()
-        .find(|c| c.phase == RolloutPhase::StaleEndpoint)
-        .expect("every phase is counted");
-    assert!(stale.lost > 0, "{text}");
+    assert!(lost_in(lossy, RolloutPhase::StaleEndpoint) > 0, "{text}");
     // Every loss is attributed. A request that was answered may lack its log line (HAProxy
     // logged none for 1 and 3 answered requests in two CI runs): that costs nothing here.
-    let unattributed = lossy
-        .by_phase
-        .iter()
-        .find(|c| c.phase == RolloutPhase::Unattributed)
-        .map_or(0, |c| c.lost);
-    assert_eq!(unattributed, 0, "{text}");
+    assert_eq!(lost_in(lossy, RolloutPhase::Unattributed), 0, "{text}");
     let terminated: Vec<_> = lossy
         .replicas
         .iter()

@@ -10,7 +10,8 @@ use shutdown_harness::engine::{LABEL_RUN, SwarmState};
 use shutdown_harness::{Outcome, RolloutPhase, RunOptions, ScenarioError, report};
 
 use common::{
-    assert_run_left_nothing, engine, failed_report, named, podman, scenario, swarm, workspace,
+    assert_run_left_nothing, engine, failed_report, lost_in, named, podman, scenario, swarm,
+    workspace,
 };
 
 /// Swarm's order, lossless; and a balancer that keeps vanished addresses past the signal.
@@ -74,12 +75,7 @@ async fn swarm_s_order_loses_nothing_and_a_balancer_slower_than_it_loses_after_t
         .expect("a rollout was observed");
     assert!(lossy.lost > 0, "{text}");
     // Every loss goes to a task (an answered request may lack its log line: that costs nothing).
-    let unattributed = lossy
-        .by_phase
-        .iter()
-        .find(|c| c.phase == RolloutPhase::Unattributed)
-        .map_or(0, |c| c.lost);
-    assert_eq!(unattributed, 0, "{text}");
+    assert_eq!(lost_in(lossy, RolloutPhase::Unattributed), 0, "{text}");
     let terminated: Vec<_> = lossy
         .replicas
         .iter()

@@ -80,7 +80,7 @@ pub use events::{BuildEvent, Event, EventKind};
 pub use explain::{ExplainOptions, Explanation, explain};
 pub use images::BuildError;
 pub use judge::judge;
-pub use observation::{Observation, RequestObservation, TimedEvent};
+pub use observation::{Observation, RequestObservation, RolloutObservation, TimedEvent};
 pub use option_name::OptionName;
 pub use outcome::{Expected, Outcome};
 pub use pid1::Pid1;

@@ -94,6 +94,18 @@ pub fn scenario<'a>(results: &'a RunResults, name: &str) -> &'a ScenarioResult {
         })
 }
 
+/// The requests a rollout lost in `phase` (of the replica each went to, or unattributed).
+pub fn lost_in(
+    rollout: &shutdown_harness::RolloutObservation,
+    phase: shutdown_harness::RolloutPhase,
+) -> u64 {
+    rollout
+        .by_phase
+        .iter()
+        .find(|c| c.phase == phase)
+        .map_or(0, |c| c.lost)
+}
+
 /// The reports of the scenarios that did not pass, each opening with why: what a failed
 /// `results.passed()` assertion prints (CI logs keep a test's first and last lines, so the
 /// failing cell must not hide among the passing ones).
