@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::observation::Goaway;
@@ -159,6 +160,9 @@ fn header(bytes: &[u8]) -> Frame {
 #[derive(Debug, Clone, Default)]
 pub struct TapLog {
     inner: Arc<Mutex<TapState>>,
+    /// GOAWAY frames counted, shared by the logs of one client's connections, so a caller can
+    /// wait for one to arrive.
+    counted: Arc<watch::Sender<usize>>,
 }
 
 #[derive(Debug, Default)]
@@ -170,6 +174,27 @@ struct TapState {
 }
 
 impl TapLog {
+    /// A log for another connection of the same client: its GOAWAY frames are counted with
+    /// this one's.
+    pub fn sibling(&self) -> TapLog {
+        TapLog {
+            inner: Arc::default(),
+            counted: self.counted.clone(),
+        }
+    }
+
+    /// Waits until this log and its siblings have read `count` GOAWAY frames in all.
+    pub async fn until_goaways(&self, count: usize) {
+        let mut counted = self.counted.subscribe();
+        // The sender lives as long as `self`: the wait ends only with the count.
+        let _ = counted.wait_for(|n| *n >= count).await;
+    }
+
+    /// How many GOAWAY frames this log and its siblings have read in all.
+    pub fn goaways_counted(&self) -> usize {
+        *self.counted.borrow()
+    }
+
     /// The GOAWAY frames read so far, in order.
     pub fn goaways(&self) -> Vec<Goaway> {
         self.lock().goaways.clone()
@@ -196,6 +221,7 @@ impl TapLog {
         state.frames += frames.len();
         for frame in frames {
             if let Some(fields) = frame.goaway() {
+                self.counted.send_modify(|n| *n += 1);
                 state.goaways.push(Goaway {
                     at,
                     last_stream_id: fields.last_stream_id,

@@ -47,12 +47,19 @@ pub struct GrpcObservation {
 /// A connection the client made, and the frames it read on it.
 type Connections = Arc<Mutex<Vec<(Duration, TapLog)>>>;
 
+/// Where the client's connections count their GOAWAY frames together.
+#[derive(Debug, Clone, Default)]
+struct Taps {
+    counter: TapLog,
+    made: Connections,
+}
+
 /// A gRPC client to one server, observing its calls.
 #[derive(Debug)]
 pub struct GrpcClient {
     start: Instant,
     client: ProbeClient<TrailerSpy<Channel>>,
-    connections: Connections,
+    taps: Taps,
     calls: Vec<StreamHandle>,
 }
 
@@ -66,16 +73,17 @@ impl GrpcClient {
                 reason: e.to_string(),
             }
         })?;
-        let connections = Connections::default();
-        let made = connections.clone();
+        let taps = Taps::default();
+        let made = taps.clone();
         let connector = tower::service_fn(move |_: hyper::Uri| {
             let made = made.clone();
             async move {
                 let opened = Instant::now().saturating_duration_since(start);
                 let tcp = TcpStream::connect(addr).await?;
                 let _ = tcp.set_nodelay(true);
-                let log = TapLog::default();
-                made.lock()
+                let log = made.counter.sibling();
+                made.made
+                    .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push((opened, log.clone()));
                 Ok::<_, std::io::Error>(TokioIo::new(Tap::new(tcp, start, log)))
@@ -85,7 +93,7 @@ impl GrpcClient {
         Ok(Self {
             start,
             client: ProbeClient::new(TrailerSpy { inner: channel }),
-            connections,
+            taps,
             calls: Vec::new(),
         })
     }
@@ -103,6 +111,7 @@ impl GrpcClient {
         };
         let request = request(message, id)?;
         let mut client = self.client.clone();
+        let taps = self.taps.clone();
         let recorder = Recorder::new(
             self.start,
             Protocol::Grpc,
@@ -118,7 +127,7 @@ impl GrpcClient {
                     });
                     ok_end(recorder, &trailers)
                 }
-                Err(status) => failed(recorder, &status, &trailers),
+                Err(status) => failed(recorder, &status, &trailers, &taps),
             }
         });
         self.calls.push(handle);
@@ -140,6 +149,7 @@ impl GrpcClient {
         };
         let request = request(message, id)?;
         let mut client = self.client.clone();
+        let taps = self.taps.clone();
         let recorder = Recorder::new(
             self.start,
             Protocol::Grpc,
@@ -149,7 +159,7 @@ impl GrpcClient {
             let (request, trailers) = request;
             let mut stream = match client.tick(request).await {
                 Ok(response) => response.into_inner(),
-                Err(status) => return failed(recorder, &status, &trailers),
+                Err(status) => return failed(recorder, &status, &trailers, &taps),
             };
             recorder.push(Item::Head { status: 200 });
             loop {
@@ -159,7 +169,7 @@ impl GrpcClient {
                         text: String::new(),
                     }),
                     Ok(None) => return ok_end(recorder, &trailers),
-                    Err(status) => return failed(recorder, &status, &trailers),
+                    Err(status) => return failed(recorder, &status, &trailers, &taps),
                 }
             }
         });
@@ -176,6 +186,14 @@ impl GrpcClient {
         }
     }
 
+    /// Waits until the client's connections have received `count` GOAWAY frames in all, at
+    /// most `within`; false if they have not by then.
+    pub async fn until_goaways(&self, count: usize, within: Duration) -> bool {
+        tokio::time::timeout(within, self.taps.counter.until_goaways(count))
+            .await
+            .is_ok()
+    }
+
     /// Waits for every call to end (each within its deadline) and returns what was seen.
     pub async fn finish(self) -> Result<GrpcObservation, ProtocolError> {
         let mut calls = Vec::with_capacity(self.calls.len());
@@ -183,7 +201,8 @@ impl GrpcClient {
             calls.push(call.finish().await?);
         }
         let connections = self
-            .connections
+            .taps
+            .made
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
@@ -231,20 +250,45 @@ fn ok_end(recorder: Recorder, trailers: &TrailerSlot) -> StreamObservation {
 
 /// The end of a call tonic reported as failed: the server's status if the server sent one,
 /// else what its connection did.
-fn failed(recorder: Recorder, status: &tonic::Status, trailers: &TrailerSlot) -> StreamObservation {
+fn failed(
+    recorder: Recorder,
+    status: &tonic::Status,
+    trailers: &TrailerSlot,
+    taps: &Taps,
+) -> StreamObservation {
     let end = if trailers.seen() {
         StreamEnd::grpc_status(status.code() as i32, status.message())
     } else {
-        transport_end(status)
+        transport_end(status, taps.counter.goaways_counted() > 0)
     };
-    let detail = format!("{:?}: {}", status.code(), status.message());
-    recorder.end(end, detail)
+    recorder.end(end, describe(status))
 }
 
-/// What a status tonic made up for a failed transport says happened to the call.
-fn transport_end(status: &tonic::Status) -> StreamEnd {
+/// A status in words, with the chain of errors under it (the transport's, when tonic made the
+/// status up).
+fn describe(status: &tonic::Status) -> String {
+    let mut words = format!("{:?}: {}", status.code(), status.message());
     let mut source = std::error::Error::source(status);
     while let Some(error) = source {
+        words.push_str(": ");
+        words.push_str(&error.to_string());
+        source = error.source();
+    }
+    words
+}
+
+/// What a status tonic made up for a failed transport says happened to the call, given whether
+/// the client has received a GOAWAY.
+fn transport_end(status: &tonic::Status, after_goaway: bool) -> StreamEnd {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        // hyper cancels a request it never sent because its connection was closing: after a
+        // GOAWAY, that is the GOAWAY refusing it.
+        if let Some(hyper) = error.downcast_ref::<hyper::Error>() {
+            if hyper.is_canceled() && after_goaway {
+                return StreamEnd::RefusedByGoaway;
+            }
+        }
         if let Some(io) = error.downcast_ref::<std::io::Error>() {
             if io.kind() == std::io::ErrorKind::ConnectionRefused {
                 return StreamEnd::Refused;

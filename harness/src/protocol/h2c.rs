@@ -103,6 +103,14 @@ impl H2cConnection {
         }
     }
 
+    /// Waits until the connection has received `count` GOAWAY frames, at most `within`; false
+    /// if it has not by then.
+    pub async fn until_goaways(&self, count: usize, within: Duration) -> bool {
+        tokio::time::timeout(within, self.tap.until_goaways(count))
+            .await
+            .is_ok()
+    }
+
     /// The GOAWAY frames received so far.
     pub fn goaways(&self) -> Vec<Goaway> {
         self.tap.goaways()

@@ -1,0 +1,281 @@
+//! The protocol observers against the real graceful-server, as a host process: streams open at
+//! SIGTERM, in graceful and abrupt mode, observed per stream and per frame. No engine needed.
+//! Each test waits for facts (log lines, a stream's first message, a GOAWAY), never for sleeps.
+
+mod server_process;
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use server_contract::stream::{GOING_AWAY_REASON, SSE_GOING_AWAY_EVENT, WS_GOING_AWAY_CODE};
+use shutdown_harness::protocol::{
+    GoawaySequence, GrpcClient, H2cConnection, Item, MAX_STREAM_ID, StreamEnd, StreamObservation,
+    WS_ABNORMAL_CLOSURE, open_sse, open_websocket,
+};
+use tokio::time::Instant;
+
+use server_process::{DEADLINE, Server};
+
+/// How long a test's stream may stay open before its observer gives up.
+const STREAM_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Sends SIGTERM and returns its time on the test's timeline.
+fn sigterm(server: &Server, start: Instant) -> Duration {
+    let at = start.elapsed();
+    server.signal(Signal::SIGTERM);
+    at
+}
+
+/// The number of messages and events a stream received (heads and body bytes aside).
+fn messages(stream: &StreamObservation) -> usize {
+    stream
+        .received
+        .iter()
+        .filter(|r| matches!(r.item, Item::Message { .. } | Item::Event { .. }))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2c_graceful_two_goaways_streams_in_flight_complete_and_a_late_stream_is_refused() {
+    let mut server = Server::start(&[]).await;
+    let start = Instant::now();
+    let mut connection = H2cConnection::connect(server.addr, start).await.unwrap();
+    connection
+        .request("/?delay=400ms", "a", STREAM_DEADLINE)
+        .unwrap();
+    connection
+        .request("/?delay=400ms", "b", STREAM_DEADLINE)
+        .unwrap();
+    server
+        .expect_line("Receive Request... GET /?delay=400ms id=a")
+        .await;
+    server
+        .expect_line("Receive Request... GET /?delay=400ms id=b")
+        .await;
+
+    let signal = sigterm(&server, start);
+    assert!(
+        connection.until_goaways(2, DEADLINE).await,
+        "no second GOAWAY"
+    );
+    // A stream opened once the final GOAWAY has arrived: never processed.
+    let late = connection
+        .request("/?delay=10ms", "late", STREAM_DEADLINE)
+        .unwrap();
+    assert!(!connection.until_received(late, 1).await);
+    let seen = connection.finish().await.unwrap();
+
+    assert_eq!(seen.goaway_sequence(), GoawaySequence::TwoStep, "{seen:#?}");
+    let steps: Vec<(u32, u32)> = seen
+        .goaways
+        .iter()
+        .map(|g| (g.last_stream_id, g.error_code))
+        .collect();
+    // Streams 1 and 3 were in flight: the final GOAWAY names 3.
+    assert_eq!(steps, [(MAX_STREAM_ID, 0), (3, 0)], "{seen:#?}");
+    assert!(seen.goaways.iter().all(|g| g.at >= signal), "{seen:#?}");
+    assert!(seen.goaways[0].at <= seen.goaways[1].at);
+    for stream in &seen.streams[..2] {
+        assert_eq!(stream.end, StreamEnd::Complete, "{stream:#?}");
+        assert_eq!(stream.status(), Some(200));
+        assert!(stream.ended > seen.goaways[1].at, "{stream:#?}");
+    }
+    let late = &seen.streams[2];
+    assert_eq!(late.end, StreamEnd::RefusedByGoaway, "{late:#?}");
+    assert!(late.end.never_processed());
+    assert!(
+        seen.closed.is_some(),
+        "the server never closed the connection"
+    );
+    assert_eq!(server.exit_code().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2c_abrupt_cuts_the_stream_without_goaway() {
+    let mut server = Server::start(&["--mode", "abrupt"]).await;
+    let start = Instant::now();
+    let mut connection = H2cConnection::connect(server.addr, start).await.unwrap();
+    connection
+        .request("/?delay=5s", "a", STREAM_DEADLINE)
+        .unwrap();
+    server
+        .expect_line("Receive Request... GET /?delay=5s id=a")
+        .await;
+
+    sigterm(&server, start);
+    let seen = connection.finish().await.unwrap();
+    assert_eq!(seen.goaway_sequence(), GoawaySequence::None, "{seen:#?}");
+    assert_eq!(seen.streams[0].end, StreamEnd::Cut, "{seen:#?}");
+    assert!(!seen.streams[0].end.never_processed());
+    assert_eq!(server.exit_code().await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_graceful_closes_with_1001() {
+    let mut server = Server::start(&[]).await;
+    let start = Instant::now();
+    let mut ws = open_websocket(server.addr, "/ws?every=50ms", start, STREAM_DEADLINE).unwrap();
+    // The 101, then tick 1.
+    assert!(ws.until_received(2).await, "no first message");
+
+    let signal = sigterm(&server, start);
+    let seen = ws.finish().await.unwrap();
+    assert_eq!(
+        seen.end,
+        StreamEnd::Closed {
+            code: WS_GOING_AWAY_CODE,
+            reason: GOING_AWAY_REASON.to_string()
+        },
+        "{seen:#?}"
+    );
+    assert_eq!(seen.close_code(), Some(1001));
+    assert_eq!(seen.status(), Some(101));
+    assert!(seen.last_number() >= Some(1), "{seen:#?}");
+    // No tick after the goodbye; at most one already on its way when the signal went out.
+    assert!(seen.received_after(signal) <= 1, "{seen:#?}");
+    assert_eq!(server.exit_code().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_abrupt_ends_without_a_close_frame() {
+    let mut server = Server::start(&["--mode", "abrupt"]).await;
+    let start = Instant::now();
+    let mut ws = open_websocket(server.addr, "/ws?every=50ms", start, STREAM_DEADLINE).unwrap();
+    assert!(ws.until_received(2).await, "no first message");
+
+    sigterm(&server, start);
+    let seen = ws.finish().await.unwrap();
+    assert_eq!(seen.end, StreamEnd::Cut, "{seen:#?}");
+    assert_eq!(seen.close_code(), Some(WS_ABNORMAL_CLOSURE));
+    assert_eq!(server.exit_code().await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_graceful_ends_after_the_going_away_event() {
+    let mut server = Server::start(&[]).await;
+    let start = Instant::now();
+    let mut events = open_sse(
+        server.addr,
+        "/events?every=50ms&for=10s",
+        start,
+        STREAM_DEADLINE,
+    )
+    .unwrap();
+    // The head, then event 1.
+    assert!(events.until_received(2).await, "no first event");
+
+    let signal = sigterm(&server, start);
+    let seen = events.finish().await.unwrap();
+    assert_eq!(seen.end, StreamEnd::GoingAway, "{seen:#?}");
+    assert_eq!(seen.last_event_name(), Some(SSE_GOING_AWAY_EVENT));
+    let last_id: u64 = seen.last_event_id().unwrap().parse().unwrap();
+    assert!(last_id >= 1);
+    // Numbered 1, 2, ... with none missing, then the goodbye.
+    assert_eq!(messages(&seen), usize::try_from(last_id).unwrap() + 1);
+    assert!(seen.ended >= signal);
+    assert_eq!(server.exit_code().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_abrupt_is_cut_mid_stream() {
+    let mut server = Server::start(&["--mode", "abrupt"]).await;
+    let start = Instant::now();
+    let mut events = open_sse(
+        server.addr,
+        "/events?every=50ms&for=10s",
+        start,
+        STREAM_DEADLINE,
+    )
+    .unwrap();
+    assert!(events.until_received(2).await, "no first event");
+
+    sigterm(&server, start);
+    let seen = events.finish().await.unwrap();
+    assert_eq!(seen.end, StreamEnd::Cut, "{seen:#?}");
+    assert_ne!(seen.last_event_name(), Some(SSE_GOING_AWAY_EVENT));
+    assert!(seen.last_event_id().is_some());
+    assert_eq!(server.exit_code().await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_graceful_answers_the_call_in_flight_and_refuses_a_new_one() {
+    let mut server = Server::start(&[]).await;
+    let start = Instant::now();
+    let mut grpc = GrpcClient::new(server.addr, start).unwrap();
+    let slow = grpc
+        .slow(Duration::from_millis(500), "slow", STREAM_DEADLINE)
+        .unwrap();
+    let tick = grpc
+        .tick(
+            Duration::from_millis(50),
+            Duration::from_secs(60),
+            "tick",
+            STREAM_DEADLINE,
+        )
+        .unwrap();
+    server
+        .expect_line("Receive Request... POST /shutdown.v1.Probe/Slow id=slow")
+        .await;
+    // The head, then tick 1.
+    assert!(grpc.until_received(tick, 2).await, "no first tick");
+
+    sigterm(&server, start);
+    assert!(grpc.until_goaways(2, DEADLINE).await, "no second GOAWAY");
+    let late = grpc
+        .slow(Duration::from_millis(10), "late", STREAM_DEADLINE)
+        .unwrap();
+    assert!(!grpc.until_received(late, 1).await);
+    let seen = grpc.finish().await.unwrap();
+
+    let (slow, tick, late) = (&seen.calls[slow], &seen.calls[tick], &seen.calls[late]);
+    assert_eq!(slow.end, StreamEnd::grpc_status(0, ""), "{slow:#?}");
+    assert!(slow.ended_with_trailers());
+    // A 60 s stream cannot finish within the drain: the server ends it, cleanly.
+    assert_eq!(
+        tick.end,
+        StreamEnd::grpc_status(14, GOING_AWAY_REASON),
+        "{tick:#?}"
+    );
+    assert!(tick.ended_with_trailers());
+    assert!(tick.last_number() >= Some(1));
+    // The new call never reached the server.
+    assert!(late.end.never_processed(), "{late:#?}");
+    assert_eq!(
+        seen.connections[0].goaway_sequence(),
+        GoawaySequence::TwoStep,
+        "{seen:#?}"
+    );
+    assert_eq!(server.exit_code().await, 0);
+    assert!(!server.log().await.contains("id=late"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_abrupt_cuts_the_calls_without_a_status() {
+    let mut server = Server::start(&["--mode", "abrupt"]).await;
+    let start = Instant::now();
+    let mut grpc = GrpcClient::new(server.addr, start).unwrap();
+    let slow = grpc
+        .slow(Duration::from_secs(5), "slow", STREAM_DEADLINE)
+        .unwrap();
+    let tick = grpc
+        .tick(
+            Duration::from_millis(50),
+            Duration::from_secs(60),
+            "tick",
+            STREAM_DEADLINE,
+        )
+        .unwrap();
+    server
+        .expect_line("Receive Request... POST /shutdown.v1.Probe/Slow id=slow")
+        .await;
+    assert!(grpc.until_received(tick, 2).await, "no first tick");
+
+    sigterm(&server, start);
+    let seen = grpc.finish().await.unwrap();
+    for call in [&seen.calls[slow], &seen.calls[tick]] {
+        assert_eq!(call.end, StreamEnd::Cut, "{call:#?}");
+        assert!(!call.ended_with_trailers());
+    }
+    assert_eq!(seen.connections[0].goaway_sequence(), GoawaySequence::None);
+    assert_eq!(server.exit_code().await, 2);
+}
