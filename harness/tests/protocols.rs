@@ -105,6 +105,7 @@ async fn h2c_abrupt_cuts_the_stream_without_goaway() {
     sigterm(&server, start);
     let seen = connection.finish().await.unwrap();
     assert_eq!(seen.goaway_sequence(), GoawaySequence::None, "{seen:#?}");
+    assert!(seen.closed.is_some(), "{seen:#?}");
     assert_eq!(seen.streams[0].end, StreamEnd::Cut, "{seen:#?}");
     assert!(!seen.streams[0].end.never_processed());
     assert_eq!(server.exit_code().await, 2);
@@ -245,6 +246,7 @@ async fn grpc_graceful_answers_the_call_in_flight_and_refuses_a_new_one() {
         GoawaySequence::TwoStep,
         "{seen:#?}"
     );
+    assert!(seen.connections[0].closed.is_some(), "{seen:#?}");
     assert_eq!(server.exit_code().await, 0);
     assert!(!server.log().await.contains("id=late"));
 }

@@ -160,9 +160,16 @@ fn header(bytes: &[u8]) -> Frame {
 #[derive(Debug, Clone, Default)]
 pub struct TapLog {
     inner: Arc<Mutex<TapState>>,
-    /// GOAWAY frames counted, shared by the logs of one client's connections, so a caller can
-    /// wait for one to arrive.
-    counted: Arc<watch::Sender<usize>>,
+    /// GOAWAY frames and ended connections counted, shared by the logs of one client's
+    /// connections, so a caller can wait for them.
+    counted: Arc<watch::Sender<Counts>>,
+}
+
+/// What the logs of one client's connections have counted together.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    goaways: usize,
+    ended: usize,
 }
 
 #[derive(Debug, Default)]
@@ -171,6 +178,8 @@ struct TapState {
     goaways: Vec<Goaway>,
     resets: Vec<(u32, u32)>,
     frames: usize,
+    /// When the connection ended (end of file, a failed read, or dropped by the client), first.
+    closed: Option<Duration>,
 }
 
 impl TapLog {
@@ -187,12 +196,18 @@ impl TapLog {
     pub async fn until_goaways(&self, count: usize) {
         let mut counted = self.counted.subscribe();
         // The sender lives as long as `self`: the wait ends only with the count.
-        let _ = counted.wait_for(|n| *n >= count).await;
+        let _ = counted.wait_for(|n| n.goaways >= count).await;
+    }
+
+    /// Waits until `count` connections of this log and its siblings have ended.
+    pub async fn until_ended(&self, count: usize) {
+        let mut counted = self.counted.subscribe();
+        let _ = counted.wait_for(|n| n.ended >= count).await;
     }
 
     /// How many GOAWAY frames this log and its siblings have read in all.
     pub fn goaways_counted(&self) -> usize {
-        *self.counted.borrow()
+        self.counted.borrow().goaways
     }
 
     /// The GOAWAY frames read so far, in order.
@@ -205,6 +220,12 @@ impl TapLog {
         self.lock().resets.clone()
     }
 
+    /// When the connection ended, if it has: the server's end of file, a failed read, or the
+    /// client letting it go, whichever came first.
+    pub fn closed(&self) -> Option<Duration> {
+        self.lock().closed
+    }
+
     /// How many frames have been read so far.
     pub fn frames(&self) -> usize {
         self.lock().frames
@@ -215,13 +236,25 @@ impl TapLog {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn ended(&self, at: Duration) {
+        let first = {
+            let mut state = self.lock();
+            let first = state.closed.is_none();
+            state.closed.get_or_insert(at);
+            first
+        };
+        if first {
+            self.counted.send_modify(|n| n.ended += 1);
+        }
+    }
+
     fn feed(&self, bytes: &[u8], at: Duration) {
         let mut state = self.lock();
         let frames = state.reader.feed(bytes);
         state.frames += frames.len();
         for frame in frames {
             if let Some(fields) = frame.goaway() {
-                self.counted.send_modify(|n| *n += 1);
+                self.counted.send_modify(|n| n.goaways += 1);
                 state.goaways.push(Goaway {
                     at,
                     last_stream_id: fields.last_stream_id,
@@ -258,15 +291,32 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tap<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
+        let room = buf.remaining();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = polled {
-            let new = &buf.filled()[before..];
-            if !new.is_empty() {
-                let at = Instant::now().saturating_duration_since(self.start);
-                self.log.feed(new, at);
+        let at = || Instant::now().saturating_duration_since(self.start);
+        match &polled {
+            Poll::Ready(Ok(())) => {
+                let new = &buf.filled()[before..];
+                if !new.is_empty() {
+                    self.log.feed(new, at());
+                } else if room > 0 {
+                    // Nothing read into room for something: end of file.
+                    self.log.ended(at());
+                }
             }
+            Poll::Ready(Err(_)) => self.log.ended(at()),
+            Poll::Pending => {}
         }
         polled
+    }
+}
+
+impl<S> Drop for Tap<S> {
+    fn drop(&mut self) {
+        // The client let the connection go before reading its end (an h2 client closes a
+        // connection itself once a GOAWAY has arrived and its streams are done).
+        self.log
+            .ended(Instant::now().saturating_duration_since(self.start));
     }
 }
 
@@ -366,6 +416,36 @@ mod tests {
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0].length, 10_008);
         assert_eq!(frames[0].goaway().unwrap().debug.len(), 256);
+    }
+
+    #[tokio::test]
+    async fn a_tap_logs_the_goaways_it_reads_and_the_end_of_file() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let (mut server, client) = tokio::io::duplex(64);
+        let log = TapLog::default();
+        let mut tap = Tap::new(client, Instant::now(), log.clone());
+        let mut wire = goaway(0x7fff_ffff, 0, b"");
+        wire.extend(goaway(1, 0, b""));
+        let writer = tokio::spawn(async move {
+            // In pieces smaller than a frame.
+            for piece in wire.chunks(5) {
+                server.write_all(piece).await.unwrap();
+            }
+        });
+        let mut read = Vec::new();
+        tap.read_to_end(&mut read).await.unwrap();
+        writer.await.unwrap();
+        let ids: Vec<u32> = log.goaways().iter().map(|g| g.last_stream_id).collect();
+        assert_eq!(ids, [0x7fff_ffff, 1]);
+        assert_eq!(log.goaways_counted(), 2);
+        assert_eq!(read.len(), 34, "the client reads every byte");
+        assert!(log.closed().is_some());
+        // A sibling counts with it.
+        let sibling = log.sibling();
+        sibling.feed(&goaway(0, 2, b""), Duration::ZERO);
+        assert_eq!(log.goaways_counted(), 3);
+        assert_eq!(log.goaways().len(), 2);
     }
 
     /// Frames of any kind, with short payloads.

@@ -30,6 +30,9 @@ pub mod proto {
 
 use proto::probe_client::ProbeClient;
 
+/// How long [`GrpcClient::finish`] waits for the connections to end once the calls have.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
 /// The metadata key gRPC status codes travel under, in trailers or a trailers-only response.
 const GRPC_STATUS: &str = "grpc-status";
 
@@ -38,7 +41,7 @@ const GRPC_STATUS: &str = "grpc-status";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrpcObservation {
     /// The connections, in the order they were made; their `streams` are empty (a call is not
-    /// tied to a connection the client can name).
+    /// tied to a connection the client can name), `closed` is when it ended, at either end.
     pub connections: Vec<ConnectionObservation>,
     /// The calls, in the order they were made.
     pub calls: Vec<StreamObservation>,
@@ -194,12 +197,20 @@ impl GrpcClient {
             .is_ok()
     }
 
-    /// Waits for every call to end (each within its deadline) and returns what was seen.
+    /// Waits for every call to end (each within its deadline), then for the server to close
+    /// the client's connections (at most 2 s more), and returns what was seen.
     pub async fn finish(self) -> Result<GrpcObservation, ProtocolError> {
         let mut calls = Vec::with_capacity(self.calls.len());
         for call in self.calls {
             calls.push(call.finish().await?);
         }
+        let made = self
+            .taps
+            .made
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len();
+        let _ = tokio::time::timeout(CLOSE_WAIT, self.taps.counter.until_ended(made)).await;
         let connections = self
             .taps
             .made
@@ -210,7 +221,7 @@ impl GrpcClient {
                 protocol: Protocol::Grpc,
                 opened: *opened,
                 goaways: log.goaways(),
-                closed: None,
+                closed: log.closed(),
                 streams: Vec::new(),
             })
             .collect();
