@@ -281,3 +281,48 @@ async fn grpc_abrupt_cuts_the_calls_without_a_status() {
     assert_eq!(seen.connections[0].goaway_sequence(), GoawaySequence::None);
     assert_eq!(server.exit_code().await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadline_and_a_refused_connect_are_observations_not_errors() {
+    let mut server = Server::start(&[]).await;
+    let start = Instant::now();
+    // A 10 s stream watched for 200 ms: ended by the observer, with what it had received.
+    let mut events = open_sse(
+        server.addr,
+        "/events?every=20ms&for=10s",
+        start,
+        Duration::from_millis(200),
+    )
+    .unwrap();
+    assert!(events.until_received(2).await, "no first event");
+    let seen = events.finish().await.unwrap();
+    assert_eq!(seen.end, StreamEnd::TimedOut, "{seen:#?}");
+    assert!(seen.last_event_id().is_some(), "{seen:#?}");
+    assert!(seen.detail.contains("deadline"), "{seen:#?}");
+
+    sigterm(&server, start);
+    assert_eq!(server.exit_code().await, 0);
+    // Nothing listens any more.
+    let ws = open_websocket(server.addr, "/ws", start, STREAM_DEADLINE).unwrap();
+    assert_eq!(ws.finish().await.unwrap().end, StreamEnd::Refused);
+    let events = open_sse(server.addr, "/events", start, STREAM_DEADLINE).unwrap();
+    assert_eq!(events.finish().await.unwrap().end, StreamEnd::Refused);
+    let mut grpc = GrpcClient::new(server.addr, start).unwrap();
+    grpc.slow(Duration::from_millis(1), "after", STREAM_DEADLINE)
+        .unwrap();
+    let seen = grpc.finish().await.unwrap();
+    assert_eq!(seen.calls[0].end, StreamEnd::Refused, "{seen:#?}");
+    let refused = H2cConnection::connect(server.addr, start)
+        .await
+        .unwrap_err();
+    assert!(refused.is_refused(), "{refused}");
+
+    // Bad input is refused with what to write instead, before anything is sent.
+    let bad = open_websocket(server.addr, "ws", start, STREAM_DEADLINE).unwrap_err();
+    assert!(bad.to_string().contains("starting with '/'"), "{bad}");
+    let bad = GrpcClient::new(server.addr, start)
+        .unwrap()
+        .slow(Duration::ZERO, "new\nline", STREAM_DEADLINE)
+        .unwrap_err();
+    assert!(bad.to_string().contains("visible ASCII"), "{bad}");
+}

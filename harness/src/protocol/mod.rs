@@ -4,7 +4,10 @@
 //!
 //! Each observer runs its streams in the background ([`StreamHandle`]) so the caller can wait for
 //! a fact (the first message), send the stop, and collect the observation afterwards; all times
-//! are offsets from an `Instant` the caller passes, the run's timeline.
+//! are offsets from an `Instant` the caller passes, the run's timeline. What happens to a stream
+//! once asked for (refused, cut, timed out) is an observation; [`ProtocolError`] is for bad input
+//! and for an h2c connection that could not be made. The observers spawn tokio tasks: call them
+//! inside a tokio runtime.
 
 mod error;
 mod frames;
