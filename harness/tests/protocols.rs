@@ -9,8 +9,9 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use server_contract::stream::{GOING_AWAY_REASON, SSE_GOING_AWAY_EVENT, WS_GOING_AWAY_CODE};
 use shutdown_harness::protocol::{
-    GoawaySequence, GrpcClient, H2cConnection, Item, MAX_STREAM_ID, StreamEnd, StreamObservation,
-    WS_ABNORMAL_CLOSURE, open_sse, open_websocket,
+    GoawaySequence, GrpcClient, H2cConnection, Item, MAX_STREAM_ID, Protocol, StreamEnd,
+    StreamObservation, StreamRequest, StreamSet, StreamWhat, WS_ABNORMAL_CLOSURE, open_sse,
+    open_websocket,
 };
 use tokio::time::Instant;
 
@@ -325,4 +326,77 @@ async fn a_deadline_and_a_refused_connect_are_observations_not_errors() {
         .slow(Duration::ZERO, "new\nline", STREAM_DEADLINE)
         .unwrap_err();
     assert!(bad.to_string().contains("visible ASCII"), "{bad}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_set_sees_every_protocol_end_cleanly_across_one_graceful_stop() {
+    let mut server = Server::start(&[]).await;
+    let start = Instant::now();
+    // Longer than the drain (10 s): a gRPC tick stream that could finish within it is finished.
+    let every = StreamWhat::Stream {
+        every: Duration::from_millis(50),
+        lasting: Some(Duration::from_secs(60)),
+    };
+    let delay = StreamWhat::Request {
+        delay: Duration::from_millis(300),
+    };
+    let requests = [
+        ("ws", Protocol::Websocket, every),
+        ("sse", Protocol::Sse, every),
+        ("h2-events", Protocol::H2c, every),
+        ("h2-request", Protocol::H2c, delay),
+        ("grpc-tick", Protocol::Grpc, every),
+        ("grpc-call", Protocol::Grpc, delay),
+    ];
+    let mut set = StreamSet::new(server.addr, start, STREAM_DEADLINE);
+    for (name, protocol, what) in requests {
+        let request = StreamRequest {
+            name: name.to_string(),
+            protocol,
+            what,
+        };
+        set.open(&request).await.unwrap();
+    }
+    for name in ["ws", "sse", "h2-events", "grpc-tick"] {
+        assert!(
+            set.until_received(name, 2).await,
+            "{name}: no first message"
+        );
+    }
+    server
+        .expect_line("Receive Request... GET /?delay=300ms id=h2-request")
+        .await;
+    server
+        .expect_line("Receive Request... POST /shutdown.v1.Probe/Slow id=grpc-call")
+        .await;
+
+    let signal = sigterm(&server, start);
+    let seen = set.finish().await.unwrap();
+    assert_eq!(server.exit_code().await, 0);
+    let names: Vec<&str> = seen.streams.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, requests.map(|(name, _, _)| name));
+    for named in &seen.streams {
+        let stream = &named.stream;
+        assert!(
+            stream.opened < signal && stream.ended >= signal,
+            "{named:#?}"
+        );
+        let clean = match stream.protocol {
+            Protocol::Websocket => stream.close_code() == Some(1001),
+            Protocol::Sse => stream.end == StreamEnd::GoingAway,
+            Protocol::H2c => stream.end == StreamEnd::Complete,
+            Protocol::Grpc => stream.ended_with_trailers(),
+            Protocol::Http1 => false,
+        };
+        assert!(clean, "{named:#?}");
+    }
+    // One h2c connection and one gRPC connection, each told to go away in two steps.
+    assert_eq!(seen.connections.len(), 2, "{seen:#?}");
+    for connection in &seen.connections {
+        assert_eq!(connection.goaway_sequence(), GoawaySequence::TwoStep);
+    }
+    let json = serde_json::to_value(&seen).unwrap();
+    assert_eq!(json["streams"][0]["name"], "ws");
+    assert_eq!(json["streams"][0]["end"], "closed");
+    assert_eq!(json["streams"][0]["code"], 1001);
 }

@@ -22,6 +22,17 @@ pub enum ProtocolError {
         id: String,
     },
 
+    /// A stream asking its protocol for what it does not serve.
+    #[error("stream {name:?} over {}: {} takes {how}", protocol.name(), protocol.name())]
+    Unsupported {
+        /// The stream's name.
+        name: String,
+        /// Its protocol.
+        protocol: super::observation::Protocol,
+        /// What the protocol takes instead.
+        how: &'static str,
+    },
+
     /// The TCP connection for an HTTP/2 connection could not be made.
     #[error("cannot connect to {addr}: {reason}; is the server listening there?")]
     Connect {

@@ -14,6 +14,7 @@ mod frames;
 mod grpc;
 mod h2c;
 mod observation;
+mod set;
 mod sse;
 mod stream;
 mod websocket;
@@ -27,6 +28,7 @@ pub use observation::{
     Received, StreamEnd, StreamObservation, WS_ABNORMAL_CLOSURE, WS_NO_STATUS, goaway_sequence,
     grpc_code_name,
 };
+pub use set::{NamedStream, StreamRequest, StreamSet, StreamWhat, StreamsObservation};
 pub use sse::open as open_sse;
 pub use sse::{Event, EventParser};
 pub use stream::StreamHandle;
