@@ -10,8 +10,8 @@ use nix::sys::signal::Signal;
 use server_contract::stream::{GOING_AWAY_REASON, SSE_GOING_AWAY_EVENT, WS_GOING_AWAY_CODE};
 use shutdown_harness::protocol::{
     GoawaySequence, GrpcClient, H2cConnection, Item, MAX_STREAM_ID, Protocol, StreamEnd,
-    StreamObservation, StreamRequest, StreamSet, StreamWhat, WS_ABNORMAL_CLOSURE, open_sse,
-    open_websocket,
+    StreamExpectations, StreamObservation, StreamRequest, StreamSet, StreamWhat,
+    StreamsObservation, WS_ABNORMAL_CLOSURE, open_sse, open_streams_end_cleanly, open_websocket,
 };
 use tokio::time::Instant;
 
@@ -328,9 +328,20 @@ async fn a_deadline_and_a_refused_connect_are_observations_not_errors() {
     assert!(bad.to_string().contains("visible ASCII"), "{bad}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stream_set_sees_every_protocol_end_cleanly_across_one_graceful_stop() {
-    let mut server = Server::start(&[]).await;
+/// The streams every protocol opens at once in the stream-set tests.
+const EVERY_PROTOCOL: [&str; 6] = [
+    "ws",
+    "sse",
+    "h2-events",
+    "h2-request",
+    "grpc-tick",
+    "grpc-call",
+];
+
+/// Opens a stream of every protocol on a server started with `args`, sends SIGTERM once each is
+/// known to be open, and returns what was seen, the signal's time and the exit code.
+async fn every_protocol_across_the_stop(args: &[&str]) -> (StreamsObservation, Duration, i32) {
+    let mut server = Server::start(args).await;
     let start = Instant::now();
     // Longer than the drain (10 s): a gRPC tick stream that could finish within it is finished.
     let every = StreamWhat::Stream {
@@ -340,16 +351,16 @@ async fn a_stream_set_sees_every_protocol_end_cleanly_across_one_graceful_stop()
     let delay = StreamWhat::Request {
         delay: Duration::from_millis(300),
     };
-    let requests = [
-        ("ws", Protocol::Websocket, every),
-        ("sse", Protocol::Sse, every),
-        ("h2-events", Protocol::H2c, every),
-        ("h2-request", Protocol::H2c, delay),
-        ("grpc-tick", Protocol::Grpc, every),
-        ("grpc-call", Protocol::Grpc, delay),
+    let protocols = [
+        (Protocol::Websocket, every),
+        (Protocol::Sse, every),
+        (Protocol::H2c, every),
+        (Protocol::H2c, delay),
+        (Protocol::Grpc, every),
+        (Protocol::Grpc, delay),
     ];
     let mut set = StreamSet::new(server.addr, start, STREAM_DEADLINE);
-    for (name, protocol, what) in requests {
+    for (name, (protocol, what)) in EVERY_PROTOCOL.into_iter().zip(protocols) {
         let request = StreamRequest {
             name: name.to_string(),
             protocol,
@@ -372,31 +383,51 @@ async fn a_stream_set_sees_every_protocol_end_cleanly_across_one_graceful_stop()
 
     let signal = sigterm(&server, start);
     let seen = set.finish().await.unwrap();
-    assert_eq!(server.exit_code().await, 0);
     let names: Vec<&str> = seen.streams.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, requests.map(|(name, _, _)| name));
-    for named in &seen.streams {
-        let stream = &named.stream;
-        assert!(
-            stream.opened < signal && stream.ended >= signal,
-            "{named:#?}"
-        );
-        let clean = match stream.protocol {
-            Protocol::Websocket => stream.close_code() == Some(1001),
-            Protocol::Sse => stream.end == StreamEnd::GoingAway,
-            Protocol::H2c => stream.end == StreamEnd::Complete,
-            Protocol::Grpc => stream.ended_with_trailers(),
-            Protocol::Http1 => false,
-        };
-        assert!(clean, "{named:#?}");
-    }
+    assert_eq!(names, EVERY_PROTOCOL);
+    (seen, signal, server.exit_code().await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_set_sees_every_protocol_end_cleanly_across_one_graceful_stop() {
+    let (seen, signal, exit_code) = every_protocol_across_the_stop(&[]).await;
+    assert_eq!(exit_code, 0);
+    let open = open_streams_end_cleanly(&seen, signal);
+    assert_eq!(open.len(), EVERY_PROTOCOL.len(), "{seen:#?}");
+    assert!(open.iter().all(|check| check.met), "{open:#?}");
+    let expect = StreamExpectations {
+        close_code: Some(1001),
+        goaway: Some(GoawaySequence::TwoStep),
+        streams_cut: Some(0),
+        last_event: Some(SSE_GOING_AWAY_EVENT.to_string()),
+        grpc_status: None,
+    };
+    let checks = expect.check(&seen);
     // One h2c connection and one gRPC connection, each told to go away in two steps.
-    assert_eq!(seen.connections.len(), 2, "{seen:#?}");
-    for connection in &seen.connections {
-        assert_eq!(connection.goaway_sequence(), GoawaySequence::TwoStep);
-    }
+    assert_eq!(checks.iter().filter(|c| c.what == "goaway").count(), 2);
+    assert!(checks.iter().all(|check| check.met), "{checks:#?}");
     let json = serde_json::to_value(&seen).unwrap();
     assert_eq!(json["streams"][0]["name"], "ws");
     assert_eq!(json["streams"][0]["end"], "closed");
     assert_eq!(json["streams"][0]["code"], 1001);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_set_sees_every_protocol_cut_by_an_abrupt_stop() {
+    let (seen, signal, exit_code) = every_protocol_across_the_stop(&["--mode", "abrupt"]).await;
+    assert_eq!(exit_code, 2);
+    let open = open_streams_end_cleanly(&seen, signal);
+    assert_eq!(open.len(), EVERY_PROTOCOL.len(), "{seen:#?}");
+    assert!(open.iter().all(|check| !check.met), "{open:#?}");
+    let cut = StreamExpectations {
+        streams_cut: Some(0),
+        ..StreamExpectations::default()
+    }
+    .check(&seen);
+    assert_eq!(cut[0].seen, EVERY_PROTOCOL.len().to_string(), "{cut:#?}");
+    assert!(
+        seen.connections
+            .iter()
+            .all(|c| c.goaway_sequence() == GoawaySequence::None)
+    );
 }

@@ -10,6 +10,7 @@
 //! inside a tokio runtime.
 
 mod error;
+mod expectation;
 mod frames;
 mod grpc;
 mod h2c;
@@ -20,6 +21,10 @@ mod stream;
 mod websocket;
 
 pub use error::ProtocolError;
+pub use expectation::{
+    StreamCheck, StreamExpectations, check_grpc_status_name, ends_cleanly, no_new_stream_accepted,
+    open_streams_end_cleanly,
+};
 pub use frames::{Frame, FrameReader, GoawayFields, Tap, TapLog};
 pub use grpc::{GrpcClient, GrpcObservation, proto};
 pub use h2c::H2cConnection;

@@ -148,6 +148,31 @@ pub enum StreamEnd {
 }
 
 impl StreamEnd {
+    /// Its name in JSON and reports (`complete`, `going-away`, `refused-by-goaway`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            StreamEnd::Complete => "complete",
+            StreamEnd::GoingAway => "going-away",
+            StreamEnd::RefusedByGoaway => "refused-by-goaway",
+            StreamEnd::Reset { .. } => "reset",
+            StreamEnd::Refused => "refused",
+            StreamEnd::Cut => "cut",
+            StreamEnd::Closed { .. } => "closed",
+            StreamEnd::Status { .. } => "status",
+            StreamEnd::TimedOut => "timed-out",
+        }
+    }
+
+    /// Whether the connection failed under the stream after the server had it: a cut, or a
+    /// reset other than REFUSED_STREAM (the vocabulary's `cut`).
+    pub fn is_cut(&self) -> bool {
+        match self {
+            StreamEnd::Cut => true,
+            StreamEnd::Reset { code } => *code != REFUSED_STREAM,
+            _ => false,
+        }
+    }
+
     /// The stream was never processed by the server, so a client may retry it anywhere: refused
     /// by a GOAWAY, reset with REFUSED_STREAM, or never connected.
     pub fn never_processed(&self) -> bool {
@@ -316,6 +341,29 @@ pub enum GoawaySequence {
     TwoStep,
 }
 
+impl GoawaySequence {
+    /// Every shape, in display order.
+    pub const ALL: [GoawaySequence; 3] = [
+        GoawaySequence::None,
+        GoawaySequence::Single,
+        GoawaySequence::TwoStep,
+    ];
+
+    /// The name in scenario files, reports and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            GoawaySequence::None => "none",
+            GoawaySequence::Single => "single",
+            GoawaySequence::TwoStep => "two-step",
+        }
+    }
+
+    /// The shape called `name`, as [`GoawaySequence::name`] writes it.
+    pub fn from_name(name: &str) -> Option<GoawaySequence> {
+        GoawaySequence::ALL.into_iter().find(|g| g.name() == name)
+    }
+}
+
 /// One HTTP/2 connection: the GOAWAY frames it received and its streams.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionObservation {
@@ -441,6 +489,15 @@ mod tests {
     }
 
     #[test]
+    fn goaway_sequence_names_read_back() {
+        for sequence in GoawaySequence::ALL {
+            assert_eq!(GoawaySequence::from_name(sequence.name()), Some(sequence));
+            let json = serde_json::to_string(&sequence).unwrap();
+            assert_eq!(json, format!("\"{}\"", sequence.name()));
+        }
+    }
+
+    #[test]
     fn protocol_names_read_back() {
         for protocol in Protocol::ALL {
             assert_eq!(Protocol::from_name(protocol.name()), Some(protocol));
@@ -502,6 +559,35 @@ mod tests {
         assert_eq!(stream.last_number(), Some(7));
         assert_eq!(stream.received_after(Duration::from_millis(3)), 1);
         assert_eq!(stream.status(), Some(200));
+    }
+
+    #[test]
+    fn end_names_are_their_json_tags() {
+        let ends = [
+            StreamEnd::Complete,
+            StreamEnd::GoingAway,
+            StreamEnd::RefusedByGoaway,
+            StreamEnd::Reset { code: 2 },
+            StreamEnd::Refused,
+            StreamEnd::Cut,
+            StreamEnd::Closed {
+                code: 1001,
+                reason: String::new(),
+            },
+            StreamEnd::grpc_status(14, "x"),
+            StreamEnd::TimedOut,
+        ];
+        for end in ends {
+            let json = serde_json::to_value(&end).unwrap();
+            assert_eq!(json["end"], end.name());
+        }
+        assert!(StreamEnd::Reset { code: 2 }.is_cut());
+        assert!(
+            !StreamEnd::Reset {
+                code: REFUSED_STREAM
+            }
+            .is_cut()
+        );
     }
 
     #[test]
