@@ -11,7 +11,8 @@ use server_contract::stream::{GOING_AWAY_REASON, SSE_GOING_AWAY_EVENT, WS_GOING_
 use shutdown_harness::protocol::{
     GoawaySequence, GrpcClient, H2cConnection, Item, MAX_STREAM_ID, Protocol, StreamEnd,
     StreamExpectations, StreamObservation, StreamRequest, StreamSet, StreamWhat,
-    StreamsObservation, WS_ABNORMAL_CLOSURE, open_sse, open_streams_end_cleanly, open_websocket,
+    StreamsObservation, WS_ABNORMAL_CLOSURE, is_cut, open_sse, open_streams_end_cleanly,
+    open_websocket,
 };
 use tokio::time::Instant;
 
@@ -92,7 +93,7 @@ async fn h2c_graceful_two_goaways_streams_in_flight_complete_and_a_late_stream_i
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn h2c_abrupt_cuts_the_stream_without_goaway() {
+async fn h2c_abrupt_cuts_the_stream_in_flight_without_goaway() {
     let mut server = Server::start(&["--mode", "abrupt"]).await;
     let start = Instant::now();
     let mut connection = H2cConnection::connect(server.addr, start).await.unwrap();
@@ -103,12 +104,15 @@ async fn h2c_abrupt_cuts_the_stream_without_goaway() {
         .expect_line("Receive Request... GET /?delay=5s id=a")
         .await;
 
-    sigterm(&server, start);
+    let signal = sigterm(&server, start);
     let seen = connection.finish().await.unwrap();
     assert_eq!(seen.goaway_sequence(), GoawaySequence::None, "{seen:#?}");
     assert!(seen.closed.is_some(), "{seen:#?}");
-    assert_eq!(seen.streams[0].end, StreamEnd::Cut, "{seen:#?}");
-    assert!(!seen.streams[0].end.never_processed());
+    // In flight, no response yet: an empty reply, which the signal's time makes a cut.
+    let stream = &seen.streams[0];
+    assert_eq!(stream.end, StreamEnd::EmptyReply, "{seen:#?}");
+    assert!(!stream.end.never_processed());
+    assert!(is_cut(stream, signal));
     assert_eq!(server.exit_code().await, 2);
 }
 
@@ -273,11 +277,15 @@ async fn grpc_abrupt_cuts_the_calls_without_a_status() {
         .await;
     assert!(grpc.until_received(tick, 2).await, "no first tick");
 
-    sigterm(&server, start);
+    let signal = sigterm(&server, start);
     let seen = grpc.finish().await.unwrap();
-    for call in [&seen.calls[slow], &seen.calls[tick]] {
-        assert_eq!(call.end, StreamEnd::Cut, "{call:#?}");
+    let (slow, tick) = (&seen.calls[slow], &seen.calls[tick]);
+    // The unary call had no reply yet; the stream had begun.
+    assert_eq!(slow.end, StreamEnd::EmptyReply, "{slow:#?}");
+    assert_eq!(tick.end, StreamEnd::Cut, "{tick:#?}");
+    for call in [slow, tick] {
         assert!(!call.ended_with_trailers());
+        assert!(is_cut(call, signal));
     }
     assert_eq!(seen.connections[0].goaway_sequence(), GoawaySequence::None);
     assert_eq!(server.exit_code().await, 2);
@@ -402,7 +410,7 @@ async fn a_stream_set_sees_every_protocol_end_cleanly_across_one_graceful_stop()
         last_event: Some(SSE_GOING_AWAY_EVENT.to_string()),
         grpc_status: None,
     };
-    let checks = expect.check(&seen);
+    let checks = expect.check(&seen, signal);
     // One h2c connection and one gRPC connection, each told to go away in two steps.
     assert_eq!(checks.iter().filter(|c| c.what == "goaway").count(), 2);
     assert!(checks.iter().all(|check| check.met), "{checks:#?}");
@@ -423,7 +431,7 @@ async fn a_stream_set_sees_every_protocol_cut_by_an_abrupt_stop() {
         streams_cut: Some(0),
         ..StreamExpectations::default()
     }
-    .check(&seen);
+    .check(&seen, signal);
     assert_eq!(cut[0].seen, EVERY_PROTOCOL.len().to_string(), "{cut:#?}");
     assert!(
         seen.connections

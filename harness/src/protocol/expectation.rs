@@ -24,7 +24,8 @@ pub struct StreamExpectations {
     pub close_code: Option<u16>,
     /// Every HTTP/2 connection's GOAWAY frames.
     pub goaway: Option<GoawaySequence>,
-    /// How many streams were cut (accepted, then the connection failed under them).
+    /// How many streams were cut: accepted, then the connection failed under them (see
+    /// [`is_cut`]).
     pub streams_cut: Option<usize>,
     /// The type of every event stream's last event (`message` for one with no `event:` field).
     pub last_event: Option<String>,
@@ -62,9 +63,10 @@ impl StreamCheck {
 }
 
 impl StreamExpectations {
-    /// Each expectation checked: one check per stream or connection it applies to (none when
-    /// there is none of that protocol: an expectation of nothing is not tested).
-    pub fn check(&self, seen: &StreamsObservation) -> Vec<StreamCheck> {
+    /// Each expectation checked against what was seen, the signal having gone out at `signal`
+    /// on the run's timeline: one check per stream or connection it applies to (none when there
+    /// is none of that protocol: an expectation of nothing is not tested).
+    pub fn check(&self, seen: &StreamsObservation, signal: Duration) -> Vec<StreamCheck> {
         let mut checks = Vec::new();
         let of = |protocol: Protocol| {
             seen.streams
@@ -99,7 +101,7 @@ impl StreamExpectations {
             let count = seen
                 .streams
                 .iter()
-                .filter(|s| s.stream.end.is_cut())
+                .filter(|s| is_cut(&s.stream, signal))
                 .count();
             checks.push(StreamCheck::new(
                 "streams-cut",
@@ -135,6 +137,15 @@ impl StreamExpectations {
         }
         checks
     }
+}
+
+/// Whether `stream` was cut, the signal having gone out at `signal`: the connection failed
+/// under it once its response had begun, or the server reset it; or it got no reply at all
+/// though opened before the signal (the server had it: an empty reply then is a cut, as for an
+/// HTTP/1.1 request in flight). An empty reply to a stream opened after the signal is "not
+/// served", not cut.
+pub fn is_cut(stream: &StreamObservation, signal: Duration) -> bool {
+    stream.end.is_cut() || (stream.end == StreamEnd::EmptyReply && stream.opened < signal)
 }
 
 /// The type of the stream's last event, if it received one.
@@ -351,7 +362,7 @@ mod tests {
             last_event: Some("going-away".to_string()),
             grpc_status: Some("UNAVAILABLE".to_string()),
         };
-        let checks = expect.check(&graceful());
+        let checks = expect.check(&graceful(), Duration::from_millis(100));
         let whats: Vec<&str> = checks.iter().map(|c| c.what.as_str()).collect();
         assert_eq!(
             whats,
@@ -400,6 +411,16 @@ mod tests {
                     StreamEnd::Reset { code: 2 },
                     vec![],
                 ),
+                // In flight at the signal, never answered: cut.
+                stream("call", Protocol::Grpc, 10, StreamEnd::EmptyReply, vec![]),
+                // Opened after the signal, never answered: not served, not cut.
+                stream(
+                    "late-call",
+                    Protocol::Grpc,
+                    200,
+                    StreamEnd::EmptyReply,
+                    vec![],
+                ),
                 // Opened after the signal and served: accepted.
                 stream(
                     "late",
@@ -417,8 +438,9 @@ mod tests {
             last_event: Some("going-away".to_string()),
             ..StreamExpectations::default()
         };
+        let signal = Duration::from_millis(100);
         let seen_words: Vec<(String, String)> = expect
-            .check(&seen)
+            .check(&seen, signal)
             .into_iter()
             .filter(|c| !c.met)
             .map(|c| (c.subject, c.seen))
@@ -428,19 +450,20 @@ mod tests {
             [
                 ("ws".to_string(), "1006".to_string()),
                 ("late".to_string(), "1006".to_string()),
-                ("all streams".to_string(), "4".to_string()),
+                ("all streams".to_string(), "5".to_string()),
                 ("sse".to_string(), "none".to_string()),
             ]
         );
-        let signal = Duration::from_millis(100);
         assert!(
             open_streams_end_cleanly(&seen, signal)
                 .iter()
                 .all(|c| !c.met)
         );
         let late = no_new_stream_accepted(&seen, signal);
-        assert_eq!(late[0].seen, "accepted, then cut");
-        assert!(!late[0].met);
+        assert_eq!(late[0].seen, "empty-reply");
+        assert!(late[0].met);
+        assert_eq!(late[1].seen, "accepted, then cut");
+        assert!(!late[1].met);
     }
 
     #[test]

@@ -130,7 +130,7 @@ impl GrpcClient {
                     });
                     ok_end(recorder, &trailers)
                 }
-                Err(status) => failed(recorder, &status, &trailers, &taps),
+                Err(status) => failed(recorder, &status, &trailers, &taps, false),
             }
         });
         self.calls.push(handle);
@@ -162,7 +162,7 @@ impl GrpcClient {
             let (request, trailers) = request;
             let mut stream = match client.tick(request).await {
                 Ok(response) => response.into_inner(),
-                Err(status) => return failed(recorder, &status, &trailers, &taps),
+                Err(status) => return failed(recorder, &status, &trailers, &taps, false),
             };
             recorder.push(Item::Head { status: 200 });
             loop {
@@ -172,7 +172,7 @@ impl GrpcClient {
                         text: String::new(),
                     }),
                     Ok(None) => return ok_end(recorder, &trailers),
-                    Err(status) => return failed(recorder, &status, &trailers, &taps),
+                    Err(status) => return failed(recorder, &status, &trailers, &taps, true),
                 }
             }
         });
@@ -260,17 +260,22 @@ fn ok_end(recorder: Recorder, trailers: &TrailerSlot) -> StreamObservation {
 }
 
 /// The end of a call tonic reported as failed: the server's status if the server sent one,
-/// else what its connection did.
+/// else what its connection did (after a response had begun, if `answered`; a unary call's
+/// reply and status come together, so a failed one was never answered).
 fn failed(
     recorder: Recorder,
     status: &tonic::Status,
     trailers: &TrailerSlot,
     taps: &Taps,
+    answered: bool,
 ) -> StreamObservation {
     let end = if trailers.seen() {
         StreamEnd::grpc_status(status.code() as i32, status.message())
     } else {
-        transport_end(status, taps.counter.goaways_counted() > 0)
+        match transport_end(status, taps.counter.goaways_counted() > 0) {
+            StreamEnd::Cut if !answered => StreamEnd::EmptyReply,
+            end => end,
+        }
     };
     recorder.end(end, describe(status))
 }

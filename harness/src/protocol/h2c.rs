@@ -151,17 +151,17 @@ async fn observe(
 ) -> super::observation::StreamObservation {
     let mut ready = match send.ready().await {
         Ok(ready) => ready,
-        Err(error) => return ended(recorder, &error, None, &tap),
+        Err(error) => return ended(recorder, &error, None, false, &tap),
     };
     let (response, _body) = match ready.send_request(request, true) {
         Ok(sent) => sent,
-        Err(error) => return ended(recorder, &error, None, &tap),
+        Err(error) => return ended(recorder, &error, None, false, &tap),
     };
     let id = u32::from(response.stream_id());
     recorder.stream_id(id);
     let response = match response.await {
         Ok(response) => response,
-        Err(error) => return ended(recorder, &error, Some(id), &tap),
+        Err(error) => return ended(recorder, &error, Some(id), false, &tap),
     };
     recorder.push(Item::Head {
         status: response.status().as_u16(),
@@ -173,25 +173,31 @@ async fn observe(
                 let _ = body.flow_control().release_capacity(chunk.len());
                 recorder.data(chunk.len());
             }
-            Err(error) => return ended(recorder, &error, Some(id), &tap),
+            Err(error) => return ended(recorder, &error, Some(id), true, &tap),
         }
     }
     recorder.end(StreamEnd::Complete, "")
 }
 
-/// Ends a stream that failed with `error`, told apart by the frames the server sent.
+/// Ends a stream that failed with `error` (after its response head, if `answered`), told apart
+/// by the frames the server sent.
 fn ended(
     recorder: Recorder,
     error: &h2::Error,
     id: Option<u32>,
+    answered: bool,
     tap: &TapLog,
 ) -> super::observation::StreamObservation {
-    let end = classify(error, id, &tap.goaways(), &tap.resets());
+    let end = match classify(error, id, &tap.goaways(), &tap.resets()) {
+        StreamEnd::Cut if !answered => StreamEnd::EmptyReply,
+        end => end,
+    };
     recorder.end(end, error.to_string())
 }
 
 /// How a failed stream ended: refused by a GOAWAY whose last stream id is below its own (or,
-/// before it had an id, by any GOAWAY), reset by the server, or cut with the connection.
+/// before it had an id, by any GOAWAY), reset by the server, or cut with the connection (the
+/// caller tells a cut before the response head, an empty reply, apart).
 pub(crate) fn classify(
     error: &h2::Error,
     id: Option<u32>,

@@ -22,8 +22,8 @@ mod websocket;
 
 pub use error::ProtocolError;
 pub use expectation::{
-    StreamCheck, StreamExpectations, check_grpc_status_name, ends_cleanly, no_new_stream_accepted,
-    open_streams_end_cleanly,
+    StreamCheck, StreamExpectations, check_grpc_status_name, ends_cleanly, is_cut,
+    no_new_stream_accepted, open_streams_end_cleanly,
 };
 pub use frames::{Frame, FrameReader, GoawayFields, Tap, TapLog};
 pub use grpc::{GrpcClient, GrpcObservation, proto};

@@ -124,8 +124,13 @@ pub enum StreamEnd {
     },
     /// The TCP connect was refused: the stream never reached a server.
     Refused,
-    /// The connection dropped mid-stream, with no protocol ending.
+    /// The connection dropped mid-stream (after the response had begun), with no protocol
+    /// ending.
     Cut,
+    /// The connection closed or failed before any response to this stream arrived (curl's
+    /// "empty reply"): whether the server had taken the stream on, the client cannot tell; the
+    /// run's phases can (before the signal: cut; after: not served).
+    EmptyReply,
     /// A WebSocket close frame arrived.
     Closed {
         /// Its close code (1001 is going away; 1005 when the frame had none).
@@ -134,7 +139,8 @@ pub enum StreamEnd {
         reason: String,
     },
     /// A gRPC call ended with this status, sent by the server (in trailers, or a trailers-only
-    /// response). A call whose connection failed ends `Cut`, `Refused` or `RefusedByGoaway`.
+    /// response). A call whose connection failed ends `Cut`, `EmptyReply`, `Refused` or
+    /// `RefusedByGoaway`.
     Status {
         /// The gRPC status code (0 is OK, 14 UNAVAILABLE).
         code: i32,
@@ -157,14 +163,16 @@ impl StreamEnd {
             StreamEnd::Reset { .. } => "reset",
             StreamEnd::Refused => "refused",
             StreamEnd::Cut => "cut",
+            StreamEnd::EmptyReply => "empty-reply",
             StreamEnd::Closed { .. } => "closed",
             StreamEnd::Status { .. } => "status",
             StreamEnd::TimedOut => "timed-out",
         }
     }
 
-    /// Whether the connection failed under the stream after the server had it: a cut, or a
-    /// reset other than REFUSED_STREAM (the vocabulary's `cut`).
+    /// Whether the connection failed under the stream once its response had begun, or the
+    /// server reset it (other than REFUSED_STREAM): cut, whenever it was opened. An
+    /// [`StreamEnd::EmptyReply`] is cut only if the stream was opened before the signal.
     pub fn is_cut(&self) -> bool {
         match self {
             StreamEnd::Cut => true,
@@ -570,6 +578,7 @@ mod tests {
             StreamEnd::Reset { code: 2 },
             StreamEnd::Refused,
             StreamEnd::Cut,
+            StreamEnd::EmptyReply,
             StreamEnd::Closed {
                 code: 1001,
                 reason: String::new(),

@@ -148,7 +148,8 @@ impl StreamSet {
     }
 
     /// Opens `request` (the h2c connection or the gRPC client first, if this is the first of
-    /// its kind). A connection the server refuses is an observation: the stream ends `Refused`.
+    /// its kind). A connection the server refuses or drops is an observation: the stream ends
+    /// `Refused` or `EmptyReply`.
     pub async fn open(&mut self, request: &StreamRequest) -> Result<(), ProtocolError> {
         let path = request.path()?;
         let (name, deadline) = (request.name.as_str(), self.deadline);
@@ -157,11 +158,15 @@ impl StreamSet {
                 if self.h2c.is_none() {
                     match H2cConnection::connect(self.addr, self.start).await {
                         Ok(connection) => self.h2c = Some(connection),
-                        Err(error @ ProtocolError::Connect { .. }) => {
+                        // Through a proxy that accepts and drops, a handshake fails too.
+                        Err(
+                            error @ (ProtocolError::Connect { .. }
+                            | ProtocolError::Handshake { .. }),
+                        ) => {
                             let end = if error.is_refused() {
                                 StreamEnd::Refused
                             } else {
-                                StreamEnd::Cut
+                                StreamEnd::EmptyReply
                             };
                             let never = Recorder::new(self.start, Protocol::H2c, &path);
                             self.streams.push((

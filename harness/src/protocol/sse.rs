@@ -55,20 +55,20 @@ async fn observe(
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             return recorder.end(StreamEnd::Refused, e.to_string());
         }
-        Err(e) => return recorder.end(StreamEnd::Cut, e.to_string()),
+        Err(e) => return recorder.end(StreamEnd::EmptyReply, e.to_string()),
     };
     let _ = tcp.set_nodelay(true);
     let (mut send, connection) =
         match hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await {
             Ok(pair) => pair,
-            Err(e) => return recorder.end(StreamEnd::Cut, e.to_string()),
+            Err(e) => return recorder.end(StreamEnd::EmptyReply, e.to_string()),
         };
     let driver = tokio::spawn(connection);
     let response = match send.send_request(request).await {
         Ok(response) => response,
         Err(e) => {
             driver.abort();
-            return recorder.end(StreamEnd::Cut, e.to_string());
+            return recorder.end(StreamEnd::EmptyReply, e.to_string());
         }
     };
     recorder.push(Item::Head {

@@ -37,7 +37,7 @@ async fn observe(addr: SocketAddr, url: String, recorder: Recorder) -> StreamObs
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             return recorder.end(StreamEnd::Refused, e.to_string());
         }
-        Err(e) => return recorder.end(StreamEnd::Cut, e.to_string()),
+        Err(e) => return recorder.end(StreamEnd::EmptyReply, e.to_string()),
     };
     let _ = tcp.set_nodelay(true);
     let mut socket = match tokio_tungstenite::client_async(url.as_str(), tcp).await {
@@ -54,7 +54,8 @@ async fn observe(addr: SocketAddr, url: String, recorder: Recorder) -> StreamObs
             });
             return recorder.end(StreamEnd::Complete, "the server did not upgrade");
         }
-        Err(e) => return recorder.end(StreamEnd::Cut, e.to_string()),
+        // Closed or failed before the upgrade's answer.
+        Err(e) => return recorder.end(StreamEnd::EmptyReply, e.to_string()),
     };
     let mut close: Option<StreamEnd> = None;
     loop {
