@@ -120,7 +120,8 @@ async fn h2c_abrupt_cuts_the_stream_in_flight_without_goaway() {
 async fn websocket_graceful_closes_with_1001() {
     let mut server = Server::start(&[]).await;
     let start = Instant::now();
-    let mut ws = open_websocket(server.addr, "/ws?every=50ms", start, STREAM_DEADLINE).unwrap();
+    let mut ws =
+        open_websocket(server.addr, "/ws?every=50ms", "ws", start, STREAM_DEADLINE).unwrap();
     // The 101, then tick 1.
     assert!(ws.until_received(2).await, "no first message");
 
@@ -140,13 +141,18 @@ async fn websocket_graceful_closes_with_1001() {
     // No tick after the goodbye; at most one already on its way when the signal went out.
     assert!(seen.received_after(signal) <= 1, "{seen:#?}");
     assert_eq!(server.exit_code().await, 0);
+    server
+        .expect_line("Stream closed... ws #1 going-away")
+        .await;
+    assert!(server.log().await.contains("/ws?every=50ms id=ws"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_abrupt_ends_without_a_close_frame() {
     let mut server = Server::start(&["--mode", "abrupt"]).await;
     let start = Instant::now();
-    let mut ws = open_websocket(server.addr, "/ws?every=50ms", start, STREAM_DEADLINE).unwrap();
+    let mut ws =
+        open_websocket(server.addr, "/ws?every=50ms", "ws", start, STREAM_DEADLINE).unwrap();
     assert!(ws.until_received(2).await, "no first message");
 
     sigterm(&server, start);
@@ -163,6 +169,7 @@ async fn sse_graceful_ends_after_the_going_away_event() {
     let mut events = open_sse(
         server.addr,
         "/events?every=50ms&for=10s",
+        "sse",
         start,
         STREAM_DEADLINE,
     )
@@ -180,6 +187,12 @@ async fn sse_graceful_ends_after_the_going_away_event() {
     assert_eq!(messages(&seen), usize::try_from(last_id).unwrap() + 1);
     assert!(seen.ended >= signal);
     assert_eq!(server.exit_code().await, 0);
+    assert!(
+        server
+            .log()
+            .await
+            .contains("/events?every=50ms&for=10s id=sse")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,6 +202,7 @@ async fn sse_abrupt_is_cut_mid_stream() {
     let mut events = open_sse(
         server.addr,
         "/events?every=50ms&for=10s",
+        "sse",
         start,
         STREAM_DEADLINE,
     )
@@ -299,6 +313,7 @@ async fn a_deadline_and_a_refused_connect_are_observations_not_errors() {
     let mut events = open_sse(
         server.addr,
         "/events?every=20ms&for=10s",
+        "sse",
         start,
         Duration::from_millis(200),
     )
@@ -312,9 +327,9 @@ async fn a_deadline_and_a_refused_connect_are_observations_not_errors() {
     sigterm(&server, start);
     assert_eq!(server.exit_code().await, 0);
     // Nothing listens any more.
-    let ws = open_websocket(server.addr, "/ws", start, STREAM_DEADLINE).unwrap();
+    let ws = open_websocket(server.addr, "/ws", "ws", start, STREAM_DEADLINE).unwrap();
     assert_eq!(ws.finish().await.unwrap().end, StreamEnd::Refused);
-    let events = open_sse(server.addr, "/events", start, STREAM_DEADLINE).unwrap();
+    let events = open_sse(server.addr, "/events", "sse", start, STREAM_DEADLINE).unwrap();
     assert_eq!(events.finish().await.unwrap().end, StreamEnd::Refused);
     let mut grpc = GrpcClient::new(server.addr, start).unwrap();
     grpc.slow(Duration::from_millis(1), "after", STREAM_DEADLINE)
@@ -327,8 +342,10 @@ async fn a_deadline_and_a_refused_connect_are_observations_not_errors() {
     assert!(refused.is_refused(), "{refused}");
 
     // Bad input is refused with what to write instead, before anything is sent.
-    let bad = open_websocket(server.addr, "ws", start, STREAM_DEADLINE).unwrap_err();
+    let bad = open_websocket(server.addr, "ws", "ws", start, STREAM_DEADLINE).unwrap_err();
     assert!(bad.to_string().contains("starting with '/'"), "{bad}");
+    let bad = open_sse(server.addr, "/events", "new\nline", start, STREAM_DEADLINE).unwrap_err();
+    assert!(bad.to_string().contains("visible ASCII"), "{bad}");
     let bad = GrpcClient::new(server.addr, start)
         .unwrap()
         .slow(Duration::ZERO, "new\nline", STREAM_DEADLINE)

@@ -201,10 +201,12 @@ impl StreamSet {
                 };
                 Slot::Grpc(index)
             }
-            (Protocol::Websocket, _) => {
-                Slot::Own(websocket::open(self.addr, &path, self.start, deadline)?)
+            (Protocol::Websocket, _) => Slot::Own(websocket::open(
+                self.addr, &path, name, self.start, deadline,
+            )?),
+            (Protocol::Sse, _) => {
+                Slot::Own(sse::open(self.addr, &path, name, self.start, deadline)?)
             }
-            (Protocol::Sse, _) => Slot::Own(sse::open(self.addr, &path, self.start, deadline)?),
             // Refused by `path()` above.
             (Protocol::Http1, _) => return Ok(()),
         };

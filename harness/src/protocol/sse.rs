@@ -22,18 +22,23 @@ use super::stream::{Recorder, StreamHandle};
 /// observer hold its whole stream.
 const MAX_LINE: usize = 64 * 1024;
 
-/// Opens `GET path` on `addr` (e.g. `/events?every=100ms&for=10s`) and observes the event
-/// stream for at most `deadline`, timing from `start`. The response head is its first item.
+/// Opens `GET path` on `addr` (e.g. `/events?every=100ms&for=10s`) with request id `id` (the
+/// `x-request-id` header the server logs) and observes the event stream for at most
+/// `deadline`, timing from `start`. The response head is its first item.
 pub fn open(
     addr: SocketAddr,
     path: &str,
+    id: &str,
     start: Instant,
     deadline: Duration,
 ) -> Result<StreamHandle, ProtocolError> {
     check_path(path)?;
+    let id = hyper::header::HeaderValue::from_str(id)
+        .map_err(|_| ProtocolError::BadRequestId { id: id.to_string() })?;
     let request = hyper::Request::get(path)
         .header(hyper::header::HOST, addr.to_string())
         .header(hyper::header::ACCEPT, "text/event-stream")
+        .header(server_contract::REQUEST_ID_HEADER, id)
         .body(Empty::<bytes::Bytes>::new())
         .map_err(|_| ProtocolError::BadPath {
             path: path.to_string(),

@@ -7,31 +7,46 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::error::{ProtocolError, check_path};
 use super::observation::{Item, Protocol, StreamEnd, StreamObservation, WS_NO_STATUS};
 use super::stream::{Recorder, StreamHandle};
 
-/// Opens a WebSocket to `path` on `addr` (e.g. `/ws?every=100ms`) and observes it for at most
-/// `deadline`, timing from `start`. The upgrade's `101` is its first item; a refused connect or a
-/// failed upgrade is an observation (ended `Refused`, `Cut`, or `Complete` with another status).
+/// Opens a WebSocket to `path` on `addr` (e.g. `/ws?every=100ms`) with request id `id` (the
+/// `x-request-id` header the server logs) and observes it for at most `deadline`, timing from
+/// `start`. The upgrade's `101` is its first item; a refused connect or a failed upgrade is an
+/// observation (ended `Refused`, `EmptyReply`, or `Complete` with another status).
 pub fn open(
     addr: SocketAddr,
     path: &str,
+    id: &str,
     start: Instant,
     deadline: Duration,
 ) -> Result<StreamHandle, ProtocolError> {
     check_path(path)?;
-    let url = format!("ws://{addr}{path}");
+    let bad_path = || ProtocolError::BadPath {
+        path: path.to_string(),
+    };
+    let mut request = format!("ws://{addr}{path}")
+        .into_client_request()
+        .map_err(|_| bad_path())?;
+    let id = HeaderValue::from_str(id)
+        .map_err(|_| ProtocolError::BadRequestId { id: id.to_string() })?;
+    request
+        .headers_mut()
+        .insert(server_contract::REQUEST_ID_HEADER, id);
     let recorder = Recorder::new(start, Protocol::Websocket, path);
     Ok(StreamHandle::spawn(recorder, deadline, move |recorder| {
-        observe(addr, url, recorder)
+        observe(addr, request, recorder)
     }))
 }
 
 /// Connects, upgrades and reads until the connection ends.
-async fn observe(addr: SocketAddr, url: String, recorder: Recorder) -> StreamObservation {
+async fn observe(addr: SocketAddr, request: Request, recorder: Recorder) -> StreamObservation {
     let tcp = match TcpStream::connect(addr).await {
         Ok(tcp) => tcp,
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
@@ -40,7 +55,7 @@ async fn observe(addr: SocketAddr, url: String, recorder: Recorder) -> StreamObs
         Err(e) => return recorder.end(StreamEnd::EmptyReply, e.to_string()),
     };
     let _ = tcp.set_nodelay(true);
-    let mut socket = match tokio_tungstenite::client_async(url.as_str(), tcp).await {
+    let mut socket = match tokio_tungstenite::client_async(request, tcp).await {
         Ok((socket, response)) => {
             recorder.push(Item::Head {
                 status: response.status().as_u16(),
