@@ -456,3 +456,47 @@ async fn a_stream_set_sees_every_protocol_cut_by_an_abrupt_stop() {
             .all(|c| c.goaway_sequence() == GoawaySequence::None)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_that_accepts_and_drops_gives_empty_replies() {
+    // What a client sees through docker-proxy once the server's listener has closed: the
+    // proxy accepts, then closes the connection before any byte of an answer.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dropper = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            drop(socket);
+        }
+    });
+    let start = Instant::now();
+    let mut set = StreamSet::new(addr, start, STREAM_DEADLINE);
+    let every = StreamWhat::Stream {
+        every: Duration::from_millis(50),
+        lasting: None,
+    };
+    let delay = StreamWhat::Request {
+        delay: Duration::from_millis(10),
+    };
+    let requests = [
+        ("ws", Protocol::Websocket, every),
+        ("sse", Protocol::Sse, every),
+        ("h2-request", Protocol::H2c, delay),
+        ("grpc-call", Protocol::Grpc, delay),
+    ];
+    for (name, protocol, what) in requests {
+        let request = StreamRequest {
+            name: name.to_string(),
+            protocol,
+            what,
+        };
+        set.open(&request).await.unwrap();
+    }
+    let seen = set.finish().await.unwrap();
+    dropper.abort();
+    for named in &seen.streams {
+        assert_eq!(named.stream.end, StreamEnd::EmptyReply, "{named:#?}");
+        // Opened "after the signal" (at 0): not served, not cut.
+        assert!(!is_cut(&named.stream, Duration::ZERO), "{named:#?}");
+    }
+    assert_eq!(seen.streams.len(), requests.len());
+}

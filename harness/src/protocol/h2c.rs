@@ -78,6 +78,8 @@ impl H2cConnection {
         deadline: Duration,
     ) -> Result<usize, ProtocolError> {
         check_path(path)?;
+        let id = hyper::header::HeaderValue::from_str(id)
+            .map_err(|_| ProtocolError::BadRequestId { id: id.to_string() })?;
         let request = hyper::Request::get(format!("http://localhost{path}"))
             .header(server_contract::REQUEST_ID_HEADER, id)
             .body(())
