@@ -347,6 +347,7 @@ mod tests {
                         debug: String::new(),
                     })
                     .to_vec(),
+                pings: Vec::new(),
                 closed: None,
                 streams: Vec::new(),
             }],

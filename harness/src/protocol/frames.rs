@@ -25,6 +25,9 @@ pub const RST_STREAM: u8 = 0x3;
 /// Frame type PING (RFC 9113 §6.7).
 pub const PING: u8 = 0x6;
 
+/// The ACK flag of a PING frame.
+const PING_ACK: u8 = 0x1;
+
 /// The size of a frame header.
 const HEADER_LEN: usize = 9;
 /// How much of a kept payload is kept: a GOAWAY's ids and the start of its debug data.
@@ -177,6 +180,7 @@ struct TapState {
     reader: FrameReader,
     goaways: Vec<Goaway>,
     resets: Vec<(u32, u32)>,
+    pings: Vec<Duration>,
     frames: usize,
     /// When the connection ended (end of file, a failed read, or dropped by the client), first.
     closed: Option<Duration>,
@@ -213,6 +217,12 @@ impl TapLog {
     /// The GOAWAY frames read so far, in order.
     pub fn goaways(&self) -> Vec<Goaway> {
         self.lock().goaways.clone()
+    }
+
+    /// When each PING the server sent (not an answer to the client's) arrived, in order: a
+    /// graceful server sends one between its two GOAWAY frames to time the second.
+    pub fn pings(&self) -> Vec<Duration> {
+        self.lock().pings.clone()
     }
 
     /// The RST_STREAM frames read so far: (stream id, error code), in order.
@@ -261,6 +271,9 @@ impl TapLog {
                     error_code: fields.error_code,
                     debug: fields.debug,
                 });
+            }
+            if frame.kind == PING && frame.flags & PING_ACK == 0 {
+                state.pings.push(at);
             }
             if let Some(code) = frame.reset_code() {
                 state.resets.push((frame.stream_id, code));

@@ -221,6 +221,7 @@ impl GrpcClient {
                 protocol: Protocol::Grpc,
                 opened: *opened,
                 goaways: log.goaways(),
+                pings: log.pings(),
                 closed: log.closed(),
                 streams: Vec::new(),
             })

@@ -138,6 +138,7 @@ impl H2cConnection {
             protocol: Protocol::H2c,
             opened: self.opened,
             goaways: self.tap.goaways(),
+            pings: self.tap.pings(),
             closed: closed_at,
             streams,
         })

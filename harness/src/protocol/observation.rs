@@ -382,6 +382,10 @@ pub struct ConnectionObservation {
     pub opened: Duration,
     /// The GOAWAY frames, in the order they arrived.
     pub goaways: Vec<Goaway>,
+    /// When each PING the server sent arrived (its answers to the client's aside): a graceful
+    /// server times its second GOAWAY with one.
+    #[serde(rename = "pings_ms", with = "millis::list", default)]
+    pub pings: Vec<Duration>,
     /// When the client saw the connection end, if it did before the observer stopped.
     #[serde(rename = "closed_ms", with = "millis::option")]
     pub closed: Option<Duration>,
@@ -437,6 +441,29 @@ mod millis {
     fn from_ms<E: serde::de::Error>(ms: f64) -> Result<Duration, E> {
         Duration::try_from_secs_f64(ms / 1000.0)
             .map_err(|_| E::custom(format!("{ms} is not a time in milliseconds from the start")))
+    }
+
+    /// The same for lists of times.
+    pub(super) mod list {
+        use std::time::Duration;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(
+            times: &[Duration],
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(times.iter().map(|at| super::to_ms(*at)))
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Vec<Duration>, D::Error> {
+            Vec::<f64>::deserialize(deserializer)?
+                .into_iter()
+                .map(super::from_ms)
+                .collect()
+        }
     }
 
     /// The same for optional times (null when absent).
