@@ -415,19 +415,19 @@ pub fn goaway_sequence(goaways: &[Goaway]) -> GoawaySequence {
 }
 
 /// Durations as milliseconds with a fraction (microsecond precision), as the reports read them.
-mod millis {
+pub(super) mod millis {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(
+    pub(crate) fn serialize<S: Serializer>(
         at: &Duration,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         serializer.serialize_f64(to_ms(*at))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Duration, D::Error> {
         from_ms(f64::deserialize(deserializer)?)
@@ -444,7 +444,7 @@ mod millis {
     }
 
     /// The same for lists of times.
-    pub(super) mod list {
+    pub(crate) mod list {
         use std::time::Duration;
 
         use serde::{Deserialize, Deserializer, Serializer};
@@ -467,7 +467,7 @@ mod millis {
     }
 
     /// The same for optional times (null when absent).
-    pub(super) mod option {
+    pub(crate) mod option {
         use std::time::Duration;
 
         use serde::{Deserialize, Deserializer, Serializer};

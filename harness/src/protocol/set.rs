@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::error::ProtocolError;
 use super::grpc::GrpcClient;
 use super::h2c::H2cConnection;
-use super::observation::{ConnectionObservation, Protocol, StreamEnd, StreamObservation};
+use super::observation::{ConnectionObservation, Protocol, StreamEnd, StreamObservation, millis};
 use super::stream::{Recorder, StreamHandle};
 use super::{sse, websocket};
 
@@ -23,6 +23,7 @@ pub enum StreamWhat {
     /// One request answered after `delay`: h2c `GET /?delay=`, gRPC `Slow(delay)`.
     Request {
         /// How long the server waits before answering.
+        #[serde(rename = "delay_ms", with = "millis")]
         delay: Duration,
     },
     /// A stream of numbered messages, one every `every`, for `lasting` (the server's default,
@@ -30,8 +31,10 @@ pub enum StreamWhat {
     /// it lasts until shutdown), server-sent events.
     Stream {
         /// How often the server sends.
+        #[serde(rename = "every_ms", with = "millis")]
         every: Duration,
         /// How long the server keeps it going.
+        #[serde(rename = "for_ms", with = "millis::option")]
         lasting: Option<Duration>,
     },
 }
@@ -279,6 +282,23 @@ mod tests {
             protocol,
             what,
         }
+    }
+
+    #[test]
+    fn a_request_reads_back_from_json_in_milliseconds() {
+        let request = request(
+            Protocol::Grpc,
+            StreamWhat::Stream {
+                every: Duration::from_millis(100),
+                lasting: None,
+            },
+        );
+        let json = serde_json::to_value(&request).unwrap();
+        assert_eq!(json["protocol"], "grpc");
+        assert_eq!(json["what"]["stream"]["every_ms"], 100.0);
+        assert!(json["what"]["stream"]["for_ms"].is_null());
+        let back: StreamRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(back, request);
     }
 
     #[test]
