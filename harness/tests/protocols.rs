@@ -435,6 +435,14 @@ async fn a_stream_set_sees_every_protocol_end_cleanly_across_one_graceful_stop()
         grpc_status: None,
     };
     let checks = expect.check(&seen, signal);
+    // The event stream over h2c said goodbye as the one over HTTP/1.1 did.
+    assert_eq!(
+        seen.streams[2].stream.end,
+        StreamEnd::GoingAway,
+        "{seen:#?}"
+    );
+    let last_events = checks.iter().filter(|c| c.what == "last-event").count();
+    assert_eq!(last_events, 2, "{checks:#?}");
     // One h2c connection and one gRPC connection, each told to go away in two steps.
     assert_eq!(checks.iter().filter(|c| c.what == "goaway").count(), 2);
     assert!(checks.iter().all(|check| check.met), "{checks:#?}");

@@ -27,7 +27,8 @@ pub struct StreamExpectations {
     /// How many streams were cut: accepted, then the connection failed under them (see
     /// [`is_cut`]).
     pub streams_cut: Option<usize>,
-    /// The type of every event stream's last event (`message` for one with no `event:` field).
+    /// The type of every event stream's last event (`message` for one with no `event:` field),
+    /// over HTTP/1.1 or h2c.
     pub last_event: Option<String>,
     /// Every gRPC call's status name (`OK`, `UNAVAILABLE`, ...).
     pub grpc_status: Option<String>,
@@ -111,7 +112,12 @@ impl StreamExpectations {
             ));
         }
         if let Some(event) = &self.last_event {
-            for named in of(Protocol::Sse) {
+            // Event streams: over HTTP/1.1, and over h2c when they carried events.
+            let event_streams = seen.streams.iter().filter(|s| {
+                s.stream.protocol == Protocol::Sse
+                    || (s.stream.protocol == Protocol::H2c && last_event_type(&s.stream).is_some())
+            });
+            for named in event_streams {
                 let last = last_event_type(&named.stream).unwrap_or("none");
                 checks.push(StreamCheck::new(
                     "last-event",

@@ -1,5 +1,6 @@
 //! HTTP/2 without TLS, prior knowledge (h2c): one connection, streams on it, each stream's end,
 //! and the GOAWAY frames the server sent, read through a [`Tap`] since the h2 crate hides them.
+//! A response body is recorded chunk by chunk, or event by event when it is an event stream.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use tokio::time::Instant;
 use super::error::{ProtocolError, check_path};
 use super::frames::{Tap, TapLog};
 use super::observation::{ConnectionObservation, Goaway, Item, Protocol, StreamEnd};
+use super::sse::{EventRecorder, is_event_stream};
 use super::stream::{Recorder, StreamHandle};
 
 /// How long [`H2cConnection::finish`] waits for the connection to end once its streams have.
@@ -169,17 +171,25 @@ async fn observe(
     recorder.push(Item::Head {
         status: response.status().as_u16(),
     });
+    // An event stream over HTTP/2 is recorded event by event, as over HTTP/1.1.
+    let mut events = is_event_stream(response.headers()).then(EventRecorder::default);
     let mut body = response.into_body();
     while let Some(chunk) = body.data().await {
         match chunk {
             Ok(chunk) => {
                 let _ = body.flow_control().release_capacity(chunk.len());
-                recorder.data(chunk.len());
+                match &mut events {
+                    Some(events) => events.feed(&recorder, &chunk),
+                    None => recorder.data(chunk.len()),
+                }
             }
             Err(error) => return ended(recorder, &error, Some(id), true, &tap),
         }
     }
-    recorder.end(StreamEnd::Complete, "")
+    let end = events
+        .as_ref()
+        .map_or(StreamEnd::Complete, EventRecorder::clean_end);
+    recorder.end(end, "")
 }
 
 /// Ends a stream that failed with `error` (after its response head, if `answered`), told apart

@@ -80,35 +80,61 @@ async fn observe(
         status: response.status().as_u16(),
     });
     let mut body = response.into_body();
-    let mut parser = EventParser::default();
-    let mut last_name: Option<String> = None;
+    let mut events = EventRecorder::default();
     let end = loop {
         match body.frame().await {
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {
-                    for event in parser.feed(data) {
-                        last_name = event.event.clone();
-                        recorder.push(Item::Event {
-                            id: event.id,
-                            event: event.event,
-                            data: event.data,
-                        });
-                    }
+                    events.feed(&recorder, data);
                 }
             }
             Some(Err(e)) => break (StreamEnd::Cut, e.to_string()),
-            None => {
-                let end = if last_name.as_deref() == Some(SSE_GOING_AWAY_EVENT) {
-                    StreamEnd::GoingAway
-                } else {
-                    StreamEnd::Complete
-                };
-                break (end, String::new());
-            }
+            None => break (events.clean_end(), String::new()),
         }
     };
     driver.abort();
     recorder.end(end.0, end.1)
+}
+
+/// Records the events of a response body as they complete, and tells its clean end: after the
+/// server's `going-away` event, or on its own. Over HTTP/1.1 here, and over HTTP/2 in the h2c
+/// observer.
+#[derive(Debug, Default)]
+pub(crate) struct EventRecorder {
+    parser: EventParser,
+    last_type: Option<String>,
+}
+
+impl EventRecorder {
+    /// Records the events `bytes` complete.
+    pub(crate) fn feed(&mut self, recorder: &Recorder, bytes: &[u8]) {
+        for event in self.parser.feed(bytes) {
+            self.last_type = event.event.clone();
+            recorder.push(Item::Event {
+                id: event.id,
+                event: event.event,
+                data: event.data,
+            });
+        }
+    }
+
+    /// How a stream that ended cleanly ended: [`StreamEnd::GoingAway`] if its last event was the
+    /// server's goodbye, else [`StreamEnd::Complete`].
+    pub(crate) fn clean_end(&self) -> StreamEnd {
+        if self.last_type.as_deref() == Some(SSE_GOING_AWAY_EVENT) {
+            StreamEnd::GoingAway
+        } else {
+            StreamEnd::Complete
+        }
+    }
+}
+
+/// Whether a response's content type is an event stream.
+pub(crate) fn is_event_stream(headers: &hyper::HeaderMap) -> bool {
+    headers
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().starts_with("text/event-stream"))
 }
 
 /// One dispatched event.
