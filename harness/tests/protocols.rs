@@ -11,8 +11,8 @@ use server_contract::stream::{GOING_AWAY_REASON, SSE_GOING_AWAY_EVENT, WS_GOING_
 use shutdown_harness::protocol::{
     GoawaySequence, GrpcClient, H2cConnection, Item, MAX_STREAM_ID, Protocol, StreamEnd,
     StreamExpectations, StreamObservation, StreamRequest, StreamSet, StreamWhat,
-    StreamsObservation, WS_ABNORMAL_CLOSURE, is_cut, open_sse, open_streams_end_cleanly,
-    open_websocket,
+    StreamsObservation, WS_ABNORMAL_CLOSURE, is_cut, no_new_stream_accepted, open_sse,
+    open_streams_end_cleanly, open_websocket,
 };
 use tokio::time::Instant;
 
@@ -370,9 +370,14 @@ const EVERY_PROTOCOL: [&str; 6] = [
     "grpc-call",
 ];
 
+/// Streams opened once the server has closed its listener, on connections of their own.
+const LATE: [&str; 2] = ["late-ws", "late-sse"];
+
 /// Opens a stream of every protocol on a server started with `args`, sends SIGTERM once each is
-/// known to be open, and returns what was seen, the signal's time and the exit code.
+/// known to be open, opens [`LATE`] once the listener is closed, and returns what was seen, the
+/// signal's time and the exit code.
 async fn every_protocol_across_the_stop(args: &[&str]) -> (StreamsObservation, Duration, i32) {
+    let abrupt = args.contains(&"abrupt");
     let mut server = Server::start(args).await;
     let start = Instant::now();
     // Longer than the drain (10 s): a gRPC tick stream that could finish within it is finished.
@@ -414,10 +419,29 @@ async fn every_protocol_across_the_stop(args: &[&str]) -> (StreamsObservation, D
         .await;
 
     let signal = sigterm(&server, start);
+    // The listener is closed: at once in graceful mode, with the process in abrupt mode.
+    let mut exit_code = None;
+    if abrupt {
+        exit_code = Some(server.exit_code().await);
+    } else {
+        server.expect_line("Close Server...").await;
+    }
+    for (name, protocol) in LATE.into_iter().zip([Protocol::Websocket, Protocol::Sse]) {
+        let request = StreamRequest {
+            name: name.to_string(),
+            protocol,
+            what: every,
+        };
+        set.open(&request).await.unwrap();
+    }
     let seen = set.finish().await.unwrap();
     let names: Vec<&str> = seen.streams.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, EVERY_PROTOCOL);
-    (seen, signal, server.exit_code().await)
+    assert_eq!(names, [&EVERY_PROTOCOL[..], &LATE[..]].concat());
+    let exit_code = match exit_code {
+        Some(code) => code,
+        None => server.exit_code().await,
+    };
+    (seen, signal, exit_code)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -446,6 +470,14 @@ async fn a_stream_set_sees_every_protocol_end_cleanly_across_one_graceful_stop()
     // One h2c connection and one gRPC connection, each told to go away in two steps.
     assert_eq!(checks.iter().filter(|c| c.what == "goaway").count(), 2);
     assert!(checks.iter().all(|check| check.met), "{checks:#?}");
+    // The streams opened once the listener had closed were refused.
+    let late = no_new_stream_accepted(&seen, signal);
+    assert_eq!(late.len(), LATE.len(), "{seen:#?}");
+    assert!(late.iter().all(|check| check.met), "{late:#?}");
+    assert!(
+        late.iter().all(|check| check.seen == "refused"),
+        "{late:#?}"
+    );
     let json = serde_json::to_value(&seen).unwrap();
     assert_eq!(json["streams"][0]["name"], "ws");
     assert_eq!(json["streams"][0]["end"], "closed");
@@ -465,6 +497,11 @@ async fn a_stream_set_sees_every_protocol_cut_by_an_abrupt_stop() {
     }
     .check(&seen, signal);
     assert_eq!(cut[0].seen, EVERY_PROTOCOL.len().to_string(), "{cut:#?}");
+    let late = no_new_stream_accepted(&seen, signal);
+    assert!(
+        late.iter().all(|check| check.seen == "refused"),
+        "{late:#?}"
+    );
     assert!(
         seen.connections
             .iter()
