@@ -8,7 +8,7 @@ use shutdown_harness::engine::{LABEL_MANAGED, Reaped};
 use shutdown_harness::report::{self, Format, json};
 use shutdown_harness::{
     Engine, EngineError, EngineKind, Error, EventLog, FanOut, RunOptions, RunResults, Scenario,
-    ScenarioError, Target, Workspace, check_image, explain,
+    ScenarioError, ScenarioFault, Target, Workspace, check_image, explain,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -267,8 +267,8 @@ fn html_link(output: &OutputArgs) -> Option<&str> {
 }
 
 /// The engine error of a scenario that lost the engine.
-fn lost_engine(error: &ScenarioError) -> Option<&EngineError> {
-    match error {
+fn lost_engine(error: &dyn ScenarioFault) -> Option<&EngineError> {
+    match error.as_error().downcast_ref::<ScenarioError>()? {
         ScenarioError::Engine(engine) if engine.is_lost() => Some(engine),
         _ => None,
     }

@@ -137,7 +137,13 @@ async fn without_a_swarm_the_cell_is_skipped_with_how_to_get_one() {
     let Some(error) = result.error.as_deref() else {
         panic!("a skipped cell says why");
     };
-    assert!(matches!(error, ScenarioError::NoSwarm { .. }), "{error}");
+    assert!(
+        matches!(
+            error.as_error().downcast_ref(),
+            Some(ScenarioError::NoSwarm { .. })
+        ),
+        "{error}"
+    );
     let said = error.to_string();
     assert!(said.contains("not in a swarm"), "{said}");
     assert!(said.contains("shutdown-harness swarm init"), "{said}");

@@ -16,20 +16,20 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, MAX_STOP_TIMEOUT};
 use crate::error::{Error, Result};
-use crate::option_name::OptionName;
-use crate::outcome::{Expected, Outcome};
-use crate::pipeline::{self, RunOptions};
-use crate::report::Reporter;
-use crate::results::ScenarioResult;
-use crate::rollout::{RolloutExpectation, RolloutSpec};
-use crate::scenario::{
+use crate::model::load::{
+    Bound, Limit, LoadExpectation, LoadSpec, LoadThreshold, LoadWhat, Phase, Quantile,
+};
+use crate::model::outcome::{Expected, Outcome};
+use crate::model::results::ScenarioResult;
+use crate::model::rollout::{RolloutExpectation, RolloutSpec};
+use crate::model::scenario::{
     Expectations, FromPath, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec, Scenario,
     ServerSpec, StopSpec, Target,
 };
-use crate::traffic::{
-    Bound, Limit, LoadExpectation, LoadSpec, LoadThreshold, LoadWhat, Phase, Quantile,
-};
-use crate::variant::{ServerMode, StopSignal};
+use crate::model::variant::{ServerMode, StopSignal};
+use crate::option_name::OptionName;
+use crate::pipeline::{self, RunOptions};
+use crate::report::Reporter;
 
 /// What to check and how.
 #[derive(Debug, Clone)]
@@ -180,7 +180,7 @@ impl CheckOptions {
             if let Some(problem) = crate::client::path_problem(&load.path) {
                 return invalid(OptionName::LoadPath, problem);
             }
-            if !(1..=crate::traffic::MAX_RATE).contains(&load.rate) {
+            if !(1..=crate::model::load::MAX_RATE).contains(&load.rate) {
                 return invalid(
                     OptionName::LoadRate,
                     format!("{} requests/s is out of range", load.rate),
@@ -204,14 +204,14 @@ impl CheckOptions {
             }
         }
         if let Some(rollout) = &self.rollout
-            && !(1..=crate::rollout::MAX_REPLICAS).contains(&rollout.replicas)
+            && !(1..=crate::model::rollout::MAX_REPLICAS).contains(&rollout.replicas)
         {
             return invalid(
                 OptionName::Replicas,
                 format!(
                     "{} is not from 1 to {}",
                     rollout.replicas,
-                    crate::rollout::MAX_REPLICAS
+                    crate::model::rollout::MAX_REPLICAS
                 ),
             );
         }
@@ -326,7 +326,7 @@ fn rollout_scenario(
         rate: 100,
         duration: Duration::from_secs(1),
         path: options.path.clone(),
-        client: crate::traffic::ClientProfile::Fresh,
+        client: crate::model::load::ClientProfile::Fresh,
         connections: None,
     });
     let mut scenario = scenario(
@@ -523,7 +523,7 @@ mod tests {
             rate: 0,
             duration: Duration::from_secs(1),
             path: "/".to_string(),
-            client: crate::traffic::ClientProfile::Fresh,
+            client: crate::model::load::ClientProfile::Fresh,
             connections: None,
         });
         let error = options.validate().unwrap_err();

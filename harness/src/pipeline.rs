@@ -13,19 +13,20 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::balancer::{balancer_image, relay_image};
-use crate::engine::{Engine, EngineKind, LABEL_RUN, new_run_id};
+use crate::engine::{Engine, LABEL_RUN, new_run_id};
 use crate::error::Error;
-use crate::events::{BuildEvent, Event};
 use crate::images::{
     BuildError, Forged, RuntimeImage, ServerBinary, VariantImages, build_static_server,
     ensure_variant_images, runtime_image,
 };
 use crate::judge::judge;
+use crate::model::engine_info::EngineKind;
+use crate::model::events::{BuildEvent, Event};
+use crate::model::results::{RunResults, ScenarioResult};
+use crate::model::scenario::{Scenario, Target};
+use crate::model::variant::{Base, Variant};
 use crate::report::{Reporter, RunEvent};
-use crate::results::{RunResults, ScenarioResult};
 use crate::run::{EventSink, Message, RunContext, ScenarioError, run_scenario};
-use crate::scenario::{Scenario, Target};
-use crate::variant::{Base, Variant};
 use crate::workspace::Workspace;
 
 /// How to run a plan.

@@ -13,7 +13,7 @@ mod reap;
 mod streams;
 mod swarm;
 
-pub use client::{Engine, EngineInfo, EngineKind, MAX_STOP_TIMEOUT};
+pub use client::{Engine, MAX_STOP_TIMEOUT};
 pub use containers::{ContainerConfig, ContainerState, ExecOutcome, LabelledContainer, STATE_POLL};
 pub use error::EngineError;
 pub use images::ImageConfig;
@@ -23,5 +23,4 @@ pub use reap::Reaped;
 pub use streams::{KillEvent, LogLine};
 pub use swarm::{
     ContainerAction, ContainerEvent, LabelledService, ServiceConfig, SwarmState, TaskFact,
-    UpdateOrder,
 };

@@ -118,7 +118,7 @@ impl Engine {
             ("type".to_string(), vec!["container".to_string()]),
             (
                 "event".to_string(),
-                vec![self.info().kind.removed_action().to_string()],
+                vec![super::client::removed_action(self.info().kind).to_string()],
             ),
             ("label".to_string(), vec![label.to_string()]),
         ]);

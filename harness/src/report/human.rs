@@ -5,13 +5,13 @@ use std::fmt::Write;
 
 use super::line;
 use crate::duration;
-use crate::events::EventKind;
-use crate::observation::TimedEvent;
-use crate::results::{RunResults, ScenarioResult};
-use crate::rollout::RolloutPhase;
-use crate::scenario::{Scenario, Target};
+use crate::model::events::EventKind;
+use crate::model::observation::TimedEvent;
+use crate::model::results::{RunResults, ScenarioResult};
+use crate::model::rollout::RolloutPhase;
+use crate::model::scenario::{Scenario, Target};
+use crate::model::verdict::Met;
 use crate::server_log;
-use crate::verdict::Met;
 
 /// Renders timelines and the summary.
 pub fn render(results: &RunResults) -> String {
@@ -383,7 +383,7 @@ pub fn summary_line(results: &RunResults) -> String {
 }
 
 /// What the rollout lost, by phase and by replica.
-fn rollout_summary(out: &mut String, rollout: &crate::observation::RolloutObservation) {
+fn rollout_summary(out: &mut String, rollout: &crate::model::observation::RolloutObservation) {
     let outcomes: Vec<String> = rollout
         .lost_by_outcome
         .iter()
@@ -439,7 +439,7 @@ fn rollout_summary(out: &mut String, rollout: &crate::observation::RolloutObserv
 }
 
 /// The stream's counts, overall and by phase, with latencies.
-fn load_summary(out: &mut String, load: &crate::observation::LoadObservation) {
+fn load_summary(out: &mut String, load: &crate::model::observation::LoadObservation) {
     let summary = &load.summary;
     let _ = writeln!(
         out,
@@ -448,15 +448,15 @@ fn load_summary(out: &mut String, load: &crate::observation::LoadObservation) {
         load.client,
         line::counts(&summary.total)
     );
-    for phase in crate::traffic::Phase::ALL {
+    for phase in crate::model::load::Phase::ALL {
         let counts_of = summary.phase(phase);
         if counts_of.sent == 0 {
             continue;
         }
         let latency = match phase {
-            crate::traffic::Phase::BeforeSignal => summary.latency_before_signal,
-            crate::traffic::Phase::Draining => summary.latency_draining,
-            crate::traffic::Phase::AfterExit => None,
+            crate::model::load::Phase::BeforeSignal => summary.latency_before_signal,
+            crate::model::load::Phase::Draining => summary.latency_draining,
+            crate::model::load::Phase::AfterExit => None,
         };
         let latency = latency
             .map(|p| {

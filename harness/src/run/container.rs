@@ -11,7 +11,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::engine::{ContainerConfig, Engine, run_labels};
-use crate::events::EventKind;
+use crate::model::events::EventKind;
+use crate::model::scenario::{RunningSpec, Scenario, Target};
+use crate::model::variant::StopSignal;
 use crate::procfs;
 use crate::run::RunContext;
 use crate::run::error::ScenarioError;
@@ -19,8 +21,6 @@ use crate::run::logs::{self, Writer, harness_instant};
 use crate::run::ready;
 use crate::run::schedule::{self, Stopper};
 use crate::run::sink::EventSink;
-use crate::scenario::{RunningSpec, Scenario, Target};
-use crate::variant::StopSignal;
 
 /// How long a started container may take to log its start line.
 const START_WAIT: Duration = Duration::from_secs(30);

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::balancer::{BalancerLine, parse_log_line};
 use crate::engine::Engine;
-use crate::events::EventKind;
+use crate::model::events::EventKind;
 use crate::run::sink::EventSink;
 use crate::server_log;
 

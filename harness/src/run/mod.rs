@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
 use crate::images::{RuntimeImage, VariantImages};
-use crate::scenario::{Scenario, Target};
+use crate::model::scenario::{Scenario, Target};
 
 pub use error::ScenarioError;
 pub use load::stream as load_stream;

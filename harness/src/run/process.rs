@@ -11,11 +11,11 @@ use tokio::process::{Child, Command};
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
-use crate::events::EventKind;
+use crate::model::events::EventKind;
+use crate::model::scenario::Scenario;
 use crate::run::error::ScenarioError;
 use crate::run::schedule::{self, Stopper};
 use crate::run::sink::EventSink;
-use crate::scenario::Scenario;
 use crate::server_log;
 
 /// How long a freshly spawned server may take to log its start line.

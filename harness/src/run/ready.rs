@@ -9,7 +9,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use crate::client;
-use crate::rollout::Readiness;
+use crate::model::rollout::Readiness;
 use crate::run::error::ScenarioError;
 
 /// Between two probes of a port that does not answer yet.

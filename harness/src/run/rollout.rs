@@ -17,17 +17,18 @@ use crate::balancer::{
     ADMIN_PORT, FRONTEND_PORT, RELAY_PORT_BASE, RELAY_READY_LINE, RuntimeApi, ServerStatus,
     relay_env,
 };
-use crate::engine::{Attachment, ContainerConfig, Engine, EngineKind, ExecOutcome, run_labels};
-use crate::events::EventKind;
-use crate::rollout::{HookOutcome, PreStop, RolloutSpec, replica_name};
+use crate::engine::{Attachment, ContainerConfig, Engine, ExecOutcome, run_labels};
+use crate::model::engine_info::EngineKind;
+use crate::model::events::EventKind;
+use crate::model::load::{ClientProfile, LoadSpec};
+use crate::model::rollout::{HookOutcome, PreStop, RolloutSpec, replica_name};
+use crate::model::scenario::{Scenario, Target};
 use crate::run::RunContext;
 use crate::run::error::ScenarioError;
 use crate::run::load;
 use crate::run::logs::{self, Writer};
 use crate::run::ready;
 use crate::run::sink::EventSink;
-use crate::scenario::{Scenario, Target};
-use crate::traffic::{ClientProfile, LoadSpec};
 
 /// How long a replica may take to pass its readiness probe.
 const START_WAIT: Duration = Duration::from_secs(30);

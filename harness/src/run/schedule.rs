@@ -13,11 +13,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::client;
-use crate::events::EventKind;
+use crate::model::events::EventKind;
+use crate::model::scenario::{RequestSpec, Scenario};
 use crate::run::error::ScenarioError;
 use crate::run::load;
 use crate::run::sink::EventSink;
-use crate::scenario::{RequestSpec, Scenario};
 
 /// Issues the stop of one kind of target; returns when the stop has returned.
 pub(super) trait Stopper {
@@ -200,7 +200,7 @@ async fn stop_moment(
         let sent = Instant::now();
         let response = client::get(addr, path, WARMUP_DEADLINE, None, || {}).await;
         let took = sent.elapsed();
-        if response.outcome != crate::outcome::Outcome::Ok {
+        if response.outcome != crate::model::outcome::Outcome::Ok {
             break;
         }
         latencies.push(took);

@@ -24,8 +24,9 @@ use crate::engine::{
     Attachment, ContainerAction, ContainerConfig, Engine, ServiceConfig, SwarmState, TaskFact,
     run_labels,
 };
-use crate::events::EventKind;
-use crate::rollout::{BalancerRecord, Orchestrator, replica_name, swarm_balancer_env};
+use crate::model::events::EventKind;
+use crate::model::rollout::{BalancerRecord, Orchestrator, replica_name, swarm_balancer_env};
+use crate::model::scenario::Target;
 use crate::run::error::ScenarioError;
 use crate::run::load;
 use crate::run::logs::harness_instant;
@@ -33,7 +34,6 @@ use crate::run::rollout::{
     BALANCER_START, BALANCER_STOP, Plan, default_load, serves_through, soft_stop,
 };
 use crate::run::sink::EventSink;
-use crate::scenario::Target;
 
 /// How long the service's first tasks may take to run and enter the balancer's pool.
 const START_WAIT: Duration = Duration::from_secs(60);
@@ -424,7 +424,7 @@ async fn follow_containers(
     service: String,
     tasks: Arc<Mutex<Tasks>>,
     sink: EventSink,
-    signal: crate::variant::StopSignal,
+    signal: crate::model::variant::StopSignal,
 ) {
     let events = engine.service_container_events(&service);
     futures_util::pin_mut!(events);

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::matrix::{self, Axis, Condition};
-use crate::variant::Variant;
+use crate::model::variant::Variant;
 
 use super::doc::{MatrixDoc, Sp, WhenDoc};
 use super::file::{Context, FileCx, Produced, lookup_with_defaults};

@@ -28,8 +28,8 @@ mod values;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::model::scenario::Scenario;
 use crate::option_name::OptionName;
-use crate::scenario::Scenario;
 
 use diagnostics::{display_path, position};
 use file::{FileCx, Produced};

@@ -8,8 +8,8 @@ use std::ops::Range;
 use std::time::Duration;
 
 use crate::client::path_problem;
-use crate::engine::UpdateOrder;
-use crate::rollout::{
+use crate::model::rollout::UpdateOrder;
+use crate::model::rollout::{
     BalancerSettings, HealthChecks, MAX_REPLICAS, Orchestrator, PreStop, Readiness, RetryOn, Reuse,
     RolloutSpec,
 };

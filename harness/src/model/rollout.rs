@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::traffic::Bound;
+use super::load::Bound;
 
 /// The most replicas a rollout may have (the balancer has a slot for each and its replacement).
 pub const MAX_REPLICAS: u8 = 4;
@@ -117,10 +117,37 @@ pub enum Orchestrator {
     /// --force` in Swarm's own order, found by the balancer through the engine's DNS.
     Swarm {
         /// `--update-order`.
-        order: crate::engine::UpdateOrder,
+        order: UpdateOrder,
         /// `--update-parallelism`: how many tasks are replaced at once.
         parallelism: u8,
     },
+}
+
+/// In which order Swarm replaces a task (`--update-order`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateOrder {
+    /// The new task starts, then the old one stops (max surge 1).
+    StartFirst,
+    /// The old task stops, then the new one starts (Swarm's default).
+    StopFirst,
+}
+
+impl UpdateOrder {
+    /// The word in scenario files and in `docker service update --update-order`.
+    pub fn name(self) -> &'static str {
+        match self {
+            UpdateOrder::StartFirst => "start-first",
+            UpdateOrder::StopFirst => "stop-first",
+        }
+    }
+
+    /// Parses `start-first` or `stop-first`.
+    pub fn parse(text: &str) -> Option<UpdateOrder> {
+        [UpdateOrder::StartFirst, UpdateOrder::StopFirst]
+            .into_iter()
+            .find(|o| o.name() == text.trim())
+    }
 }
 
 impl Orchestrator {
@@ -136,7 +163,7 @@ impl Orchestrator {
     /// the emulation replaces replicas).
     pub fn swarm() -> Orchestrator {
         Orchestrator::Swarm {
-            order: crate::engine::UpdateOrder::StartFirst,
+            order: UpdateOrder::StartFirst,
             parallelism: 1,
         }
     }
@@ -661,6 +688,19 @@ impl BalancerSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn update_orders_read_as_swarm_writes_them() {
+        assert_eq!(
+            UpdateOrder::parse("start-first"),
+            Some(UpdateOrder::StartFirst)
+        );
+        assert_eq!(
+            UpdateOrder::parse("stop-first"),
+            Some(UpdateOrder::StopFirst)
+        );
+        assert_eq!(UpdateOrder::parse("random"), None);
+    }
 
     #[test]
     fn defaults_are_haproxys_and_reach_its_environment() {

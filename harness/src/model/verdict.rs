@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
+use super::load::{Bound, format_percent};
+use super::observation::{Baseline, Delivery, Percentiles, RequestObservation, RolloutPhaseCounts};
+use super::outcome::Expected;
+use super::rollout::HookOutcome;
 use crate::duration;
-use crate::observation::{Baseline, Delivery, Percentiles, RequestObservation, RolloutPhaseCounts};
-use crate::outcome::Expected;
-use crate::rollout::HookOutcome;
-use crate::traffic::{Bound, format_percent};
 
 /// The two requirements of a server shut down correctly (the experiment's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -619,8 +619,8 @@ fn as_millis<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Outcome;
-    use crate::rollout::RolloutPhase;
+    use crate::model::outcome::Outcome;
+    use crate::model::rollout::RolloutPhase;
 
     /// One failure of each kind.
     fn one_of_each() -> Vec<Failure> {

@@ -1,6 +1,6 @@
 //! The scenario model: what to run, when to stop it, which requests to send, what to expect.
 //!
-//! A scenario is plain data. [`crate::reproduce`] builds the experiment's scenarios in code and
+//! A scenario is plain data. The `reproduce` module builds the experiment's scenarios in code and
 //! scenario files are parsed into the same structs; the runner only ever sees these.
 
 use std::time::Duration;
@@ -8,11 +8,11 @@ use std::time::Duration;
 use server_contract::KeepAliveDrain;
 use server_contract::env as server_env;
 
-use crate::outcome::Expected;
-use crate::rollout::{RolloutExpectation, RolloutSpec};
-use crate::runtime::{HTTP_PORT, Runtime};
-use crate::traffic::{Bound, LoadExpectation, LoadSpec, LoadThreshold};
-use crate::variant::{Base, ServerMode, StopSignal, Variant};
+use super::load::{Bound, LoadExpectation, LoadSpec, LoadThreshold};
+use super::outcome::Expected;
+use super::rollout::{RolloutExpectation, RolloutSpec};
+use super::runtime::{HTTP_PORT, Runtime};
+use super::variant::{Base, ServerMode, StopSignal, Variant};
 
 /// One experiment: a server, a stop, requests around the stop, and expectations.
 #[derive(Debug, Clone, PartialEq)]
