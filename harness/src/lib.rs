@@ -37,13 +37,11 @@ pub mod check;
 pub mod engine;
 pub mod explain;
 pub mod images;
-pub mod matrix;
 pub mod report;
 pub mod reproduce;
 pub mod scenario_file;
 
 mod client;
-mod dockerfile;
 mod duration;
 mod error;
 pub mod exit_code;

@@ -2,6 +2,7 @@
 //! image, why, and what fixes it, from the image config, a short run's `/proc` and the Dockerfile.
 
 mod advice;
+mod dockerfile;
 mod dockerfile_facts;
 mod predict;
 mod read;

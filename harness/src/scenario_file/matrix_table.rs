@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::matrix::{self, Axis, Condition};
+use super::matrix::{self, Axis, Condition};
 use crate::model::variant::Variant;
 
 use super::doc::{MatrixDoc, Sp, WhenDoc};

@@ -17,6 +17,7 @@ mod doc;
 mod expect_table;
 mod file;
 mod load_table;
+pub mod matrix;
 mod matrix_table;
 mod request_table;
 mod resolve;
