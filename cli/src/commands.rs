@@ -165,7 +165,8 @@ async fn run_and_report(
     let mut log = event_log(output)?;
     let mut live = live(output, show);
     let reporter = &mut FanOut::new().with(&mut log).with(&mut live);
-    let results = shutdown_harness::run(Some(engine), scenarios, options, reporter).await?;
+    let results =
+        shutdown_harness::run_scenarios(Some(engine), scenarios, options, reporter).await?;
     finish(live, &results, output, with_table)
 }
 

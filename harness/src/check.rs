@@ -454,7 +454,7 @@ async fn run_one(
         workspace: None,
         cancel: options.cancel.clone(),
     };
-    let results = pipeline::run(
+    let results = pipeline::run_scenarios(
         Some(engine),
         std::slice::from_ref(&scenario),
         &run,

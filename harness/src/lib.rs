@@ -1,8 +1,8 @@
 //! shutdown-harness: proves on a real container engine whether an HTTP server in a container
 //! shuts down gracefully when `docker stop` arrives while requests are in flight.
 //!
-//! Data flows one way: [`Scenario`]s (data, from code or [`load_scenarios`]) name images built
-//! from variant Dockerfiles on bases forged from host files ([`images`]); [`run`] starts each
+//! Data flows one way: [`Scenario`]s (data, from code or [`scenario_file::read`]) name images built
+//! from variant Dockerfiles on bases forged from host files ([`images`]); [`run_scenarios`] starts each
 //! one, drives its requests and its stop, and reports its [`Event`]s live to a [`Reporter`]
 //! (several at once through a [`FanOut`]; [`report`] holds all a reporter hears);
 //! each finished scenario's events are folded and judged into a [`ScenarioResult`] at once.
@@ -79,8 +79,8 @@ pub use model::pid1::Pid1;
 pub use model::results::{RunResults, ScenarioFault, ScenarioResult};
 pub use model::rollout::{
     BalancerRecord, BalancerSettings, HealthChecks, HookOutcome, MAX_REPLICAS, Orchestrator,
-    PreStop, Readiness, RetryOn, Reuse, RolloutExpectation, RolloutPhase, RolloutSpec, UpdateOrder,
-    replica_name,
+    PreStop, ReadinessProbe, RetryOn, Reuse, RolloutExpectation, RolloutPhase, RolloutSpec,
+    UpdateOrder, replica_name,
 };
 pub use model::runtime::Runtime;
 pub use model::scenario::{
@@ -93,8 +93,8 @@ pub use model::verdict::{
     Verdict,
 };
 pub use option_name::OptionName;
-pub use pipeline::{RunOptions, default_jobs, default_jobs_on, run};
+pub use pipeline::{RunOptions, default_jobs, default_jobs_on, run_scenarios};
 pub use report::{EventLog, FanOut, Reporter, RunEvent};
 pub use run::{ScenarioError, load_stream};
-pub use scenario_file::{Diagnostic, ScenarioFileError, load as load_scenarios};
+pub use scenario_file::{Diagnostic, ScenarioFileError};
 pub use workspace::Workspace;

@@ -81,7 +81,7 @@ pub fn default_jobs_on(kind: EngineKind) -> usize {
 /// Runs every scenario and judges it, reporting as it goes. `engine` is needed only when some
 /// scenario is a container. An error is returned only for what stops the whole run (no engine,
 /// a failed build); a scenario that cannot run carries its error in its result.
-pub async fn run(
+pub async fn run_scenarios(
     engine: Option<&Engine>,
     scenarios: &[Scenario],
     options: &RunOptions,

@@ -10,7 +10,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::ListNetworksOptions;
 
-use super::client::{CALL_DEADLINE, Engine, deadline};
+use super::connection::{CALL_DEADLINE, Engine, deadline};
 use super::error::{EngineError, is_not_found};
 use super::forward;
 use crate::model::engine_info::EngineKind;

@@ -19,7 +19,7 @@ use bollard::query_parameters::{
 use futures_util::{Stream, StreamExt};
 use server_contract::StopSignal;
 
-use super::client::{CALL_DEADLINE, Engine, deadline};
+use super::connection::{CALL_DEADLINE, Engine, deadline};
 use super::error::{EngineError, is_not_found};
 use crate::model::rollout::UpdateOrder;
 

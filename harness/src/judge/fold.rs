@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use server_contract::LogLine;
 
-use super::load::{self, Gathered, Moments};
-use super::rollout;
+use super::fold_load::{self, Gathered, Moments};
+use super::fold_rollout;
 use crate::model::events::{Event, EventKind};
 use crate::model::observation::{LoadObservation, Observation, RequestObservation, TimedEvent};
 use crate::model::outcome::Outcome;
@@ -215,7 +215,7 @@ impl Folding {
             .stream
             .as_ref()
             .map_or((&[][..], 0), |s| (&s.records[..], s.started_ms));
-        self.observation.rollout = rollout::observe(
+        self.observation.rollout = fold_rollout::observe(
             &self.observation.timeline,
             records,
             &self.balanced,
@@ -247,6 +247,6 @@ impl Folding {
             received_before_signal: (reads_signal_log && observation.signal_logged_ms.is_some())
                 .then_some(&self.received_before_signal),
         };
-        load::observe(stream, &moments)
+        fold_load::observe(stream, &moments)
     }
 }

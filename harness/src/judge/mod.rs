@@ -4,8 +4,8 @@
 
 mod expectations;
 mod fold;
-mod load;
-mod rollout;
+mod fold_load;
+mod fold_rollout;
 
 use std::sync::Arc;
 

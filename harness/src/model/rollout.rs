@@ -94,7 +94,7 @@ pub struct RolloutSpec {
     pub termination_grace: Duration,
     /// The probe a new replica must pass before it enters the pool (the kubelet's readiness
     /// probe).
-    pub readiness: Readiness,
+    pub readiness: ReadinessProbe,
     /// Whether a new replica may be given an address a replica of the run had before, as the
     /// engine's own allocation does within seconds. Off (the default), every replica gets an
     /// address of its own, as pods in a cluster do: requests still trying a gone replica's
@@ -184,7 +184,7 @@ impl Default for RolloutSpec {
             pre_stop: PreStop::None,
             endpoint_lag: Duration::ZERO,
             termination_grace: Duration::from_secs(30),
-            readiness: Readiness::default(),
+            readiness: ReadinessProbe::default(),
             address_reuse: false,
             balancer: BalancerSettings::default(),
             orchestrator: Orchestrator::Emulated,
@@ -234,7 +234,7 @@ impl RolloutSpec {
 /// `success_threshold` in a row make the replica ready, and only then does it enter the pool.
 /// A probe gates entry only: a replica leaves the pool by the orchestrator's step alone.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Readiness {
+pub struct ReadinessProbe {
     /// The path probed (None: `/healthz` on our server, the load's path on any other).
     pub path: Option<String>,
     /// `initialDelaySeconds`.
@@ -248,9 +248,9 @@ pub struct Readiness {
     pub success_threshold: u8,
 }
 
-impl Default for Readiness {
+impl Default for ReadinessProbe {
     fn default() -> Self {
-        Readiness {
+        ReadinessProbe {
             path: None,
             initial_delay: Duration::ZERO,
             period: Duration::from_millis(500),
@@ -260,7 +260,7 @@ impl Default for Readiness {
     }
 }
 
-impl Readiness {
+impl ReadinessProbe {
     /// `GET /healthz every 500ms, 1 success`: for reports.
     pub fn describe(&self, default_path: &str) -> String {
         format!(

@@ -32,7 +32,7 @@ const STOPPING_WAIT: Duration = Duration::from_secs(30);
 
 /// Runs `scenario` in a new container of `image` named `name`; removes it before returning,
 /// also when the run is cancelled (the create itself is never cut: what it makes is removed).
-pub(super) async fn run(
+pub(super) async fn run_container(
     engine: &Engine,
     scenario: &Scenario,
     image: &str,

@@ -3,6 +3,7 @@
 //! emits events; it neither judges nor prints.
 
 mod container;
+mod emulated;
 mod error;
 mod fixed;
 mod load;
@@ -11,7 +12,6 @@ mod pooled;
 mod process;
 pub(crate) mod ready;
 mod reqwest_client;
-mod rollout;
 mod schedule;
 mod sink;
 mod swarm;
@@ -80,7 +80,7 @@ pub(crate) async fn run_scenario(
         let (Some(image), Some(balancer)) = (cx.image_of(scenario), &cx.balancer) else {
             return Err(not_prepared());
         };
-        let plan = rollout::Plan {
+        let plan = emulated::Plan {
             engine: engine()?,
             scenario,
             spec,
@@ -91,22 +91,22 @@ pub(crate) async fn run_scenario(
             sink,
         };
         if spec.orchestrator.is_swarm() {
-            return swarm::run(plan).await;
+            return swarm::run_on_swarm(plan).await;
         }
-        return rollout::run(plan).await;
+        return emulated::run_emulated(plan).await;
     }
     match &scenario.target {
         Target::Process => {
             let binary = cx.server.as_ref().ok_or_else(not_prepared)?;
             // Dropping the run kills the process (kill_on_drop): nothing is left.
             tokio::select! {
-                outcome = process::run(scenario, binary, sink) => outcome,
+                outcome = process::run_process(scenario, binary, sink) => outcome,
                 () = cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
             }
         }
         Target::Container(_) | Target::Image(_) | Target::Runtime(_) => {
             let image = cx.image_of(scenario).ok_or_else(not_prepared)?;
-            container::run(engine()?, scenario, image, &name, cx, sink).await
+            container::run_container(engine()?, scenario, image, &name, cx, sink).await
         }
         Target::Running(spec) => {
             // Someone else's container: left as it is, for its owner.

@@ -22,7 +22,7 @@ use crate::server_log;
 const START_WAIT: Duration = Duration::from_secs(10);
 
 /// Runs `scenario` against `server` (the graceful-server binary) as a child process.
-pub(super) async fn run(
+pub(super) async fn run_process(
     scenario: &Scenario,
     server: &Path,
     sink: &EventSink,

@@ -9,7 +9,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use crate::client;
-use crate::model::rollout::Readiness;
+use crate::model::rollout::ReadinessProbe;
 use crate::run::error::ScenarioError;
 
 /// Between two probes of a port that does not answer yet.
@@ -81,7 +81,7 @@ pub(crate) async fn answers(
 pub(super) async fn probe_passes(
     addr: SocketAddr,
     path: &str,
-    probe: &Readiness,
+    probe: &ReadinessProbe,
     limit: Duration,
     what: &str,
 ) -> Result<(), ScenarioError> {

@@ -27,12 +27,12 @@ use crate::engine::{
 use crate::model::events::EventKind;
 use crate::model::rollout::{BalancerRecord, Orchestrator, replica_name, swarm_balancer_env};
 use crate::model::scenario::Target;
+use crate::run::emulated::{
+    BALANCER_START, BALANCER_STOP, Plan, default_load, serves_through, soft_stop,
+};
 use crate::run::error::ScenarioError;
 use crate::run::load;
 use crate::run::logs::harness_instant;
-use crate::run::rollout::{
-    BALANCER_START, BALANCER_STOP, Plan, default_load, serves_through, soft_stop,
-};
 use crate::run::sink::EventSink;
 
 /// How long the service's first tasks may take to run and enter the balancer's pool.
@@ -107,7 +107,7 @@ struct Deferred {
 
 /// Runs `plan`'s rollout on Swarm; everything it made is removed before returning, also when
 /// the run is cancelled. Without a swarm manager to run it on, it is skipped.
-pub(super) async fn run(plan: Plan<'_>) -> Result<(), ScenarioError> {
+pub(super) async fn run_on_swarm(plan: Plan<'_>) -> Result<(), ScenarioError> {
     match plan.engine.swarm_state().await? {
         SwarmState::Manager => {}
         SwarmState::Inactive => {
@@ -455,7 +455,7 @@ async fn follow_balancer(
     sink: EventSink,
     pool: watch::Sender<usize>,
 ) -> Deferred {
-    let lines = engine.log_lines(&id);
+    let lines = engine.output_lines(&id);
     futures_util::pin_mut!(lines);
     let mut deferred = Deferred::default();
     let mut slots: HashMap<String, IpAddr> = HashMap::new();

@@ -1,9 +1,11 @@
-//! Runs a rolling update behind a real load balancer: a network of its own (internal: no route
+//! Runs a rollout as the harness emulates it (Orchestrator::Emulated, Kubernetes' order of
+//! termination on single containers), behind a real load balancer: a network of its own (internal: no route
 //! out, a subnet of its own so that no replica is handed an address another one had), HAProxy
 //! on it with its frontend published on 127.0.0.1 and its log followed, the replicas, a steady
 //! stream through the balancer, and each replica replaced in turn (the new one starts and enters
 //! the pool once its readiness probe passes, then the old one is terminated in Kubernetes'
-//! order). Everything it made is removed whatever happens.
+//! order). Everything it made is removed whatever happens. The plan, deadlines and helpers both
+//! rollout runners share (the Swarm one in `swarm.rs`) live here too.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -115,7 +117,7 @@ pub(super) struct Plan<'a> {
 
 /// Runs `plan`'s rollout; every container and the network are removed before returning, also
 /// when the run is cancelled.
-pub(super) async fn run(plan: Plan<'_>) -> Result<(), ScenarioError> {
+pub(super) async fn run_emulated(plan: Plan<'_>) -> Result<(), ScenarioError> {
     let mut made = Made::default();
     let outcome = tokio::select! {
         outcome = rollout(plan, &mut made) => outcome,
@@ -558,7 +560,7 @@ async fn start_relay(
         .await?;
     made.containers.push(id.clone());
     plan.engine.start_container(&id).await?;
-    let lines = plan.engine.log_lines(&id);
+    let lines = plan.engine.output_lines(&id);
     let listening = async {
         futures_util::pin_mut!(lines);
         while let Some(line) = lines.next().await {

@@ -1,4 +1,5 @@
-//! HAProxy's runtime API, over TCP: one command per connection, its answer read to the end.
+//! Controlling a running HAProxy through what HAProxy calls its Runtime API, over TCP: one command
+//! per connection, its answer read to the end.
 //! The harness fills a server slot with a replica's address, puts it in or out of service
 //! (`state ready` / `state maint`, as an ingress controller does when endpoints change), and
 //! reads what the balancer thinks of it (`show stat`).
