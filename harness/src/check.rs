@@ -20,6 +20,7 @@ use crate::model::load::{
     Bound, Limit, LoadExpectation, LoadSpec, LoadThreshold, LoadWhat, Phase, Quantile,
 };
 use crate::model::outcome::{Expected, Outcome};
+use crate::model::readiness::Readiness;
 use crate::model::results::ScenarioResult;
 use crate::model::rollout::{RolloutExpectation, RolloutSpec};
 use crate::model::scenario::{
@@ -284,8 +285,7 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
             image: image.to_string(),
             port: options.port,
             init: options.init,
-            ready_path: ready_path(options),
-            ready_within: options.startup_timeout,
+            readiness: readiness(options),
         }),
         // Not our server: nothing is configured through it; the delay bounds the waits.
         server: ServerSpec {
@@ -367,11 +367,16 @@ fn rollout_scenario(
     scenario
 }
 
-fn ready_path(options: &CheckOptions) -> String {
-    options
-        .ready_path
-        .clone()
-        .unwrap_or_else(|| options.path.clone())
+/// A checked server is ready when its ready path (else its request path) answers 2xx within the
+/// startup timeout.
+fn readiness(options: &CheckOptions) -> Readiness {
+    Readiness::HttpPath {
+        path: options
+            .ready_path
+            .clone()
+            .unwrap_or_else(|| options.path.clone()),
+        within: options.startup_timeout,
+    }
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -424,8 +429,7 @@ pub async fn check_container(
         container: id.to_string(),
         image,
         port: options.port,
-        ready_path: ready_path(options),
-        ready_within: options.startup_timeout,
+        readiness: readiness(options),
     });
     run_one(engine, plan, options, reporter).await
 }

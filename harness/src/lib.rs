@@ -76,6 +76,7 @@ pub use model::load::{
 pub use model::observation::{Observation, RequestObservation, RolloutObservation, TimedEvent};
 pub use model::outcome::{Expected, Outcome};
 pub use model::pid1::Pid1;
+pub use model::readiness::Readiness;
 pub use model::results::{RunResults, ScenarioFault, ScenarioResult};
 pub use model::rollout::{
     BalancerRecord, BalancerSettings, HealthChecks, HookOutcome, MAX_REPLICAS, Orchestrator,

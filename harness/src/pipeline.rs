@@ -285,16 +285,19 @@ async fn prepare(
         }
         runtime_images = forge_runtime_images(engine, scenarios, cancel, reporter).await?;
     }
-    Ok(RunContext {
+    let mut cx = RunContext {
         engine,
         server: server.map(|s| s.path),
         images,
         balancer,
         relay,
         runtime_images,
+        scenarios: Vec::new(),
         run_id: options.run_id.clone(),
         cancel: cancel.clone(),
-    })
+    };
+    cx.prepare(scenarios);
+    Ok(cx)
 }
 
 /// Builds the static server from the options' workspace, reporting it.

@@ -629,8 +629,10 @@ mod tests {
                 image: "busybox-httpd".to_string(),
                 port: 8080,
                 init: true,
-                ready_path: "/".to_string(),
-                ready_within: std::time::Duration::from_secs(30),
+                readiness: crate::model::readiness::Readiness::HttpPath {
+                    path: "/".to_string(),
+                    within: std::time::Duration::from_secs(30),
+                },
             });
         observation.signal_sent_ms = Some(1020);
         observation.requests[0] = request("in-flight", Outcome::Ok, 0, 12);

@@ -9,6 +9,7 @@ pub mod load;
 pub mod observation;
 pub mod outcome;
 pub mod pid1;
+pub mod readiness;
 pub mod results;
 pub mod rollout;
 pub mod runtime;

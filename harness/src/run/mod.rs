@@ -43,13 +43,37 @@ pub(crate) struct RunContext {
     pub(crate) relay: Option<String>,
     /// The runtimes' images, by what they are made of.
     pub(crate) runtime_images: HashMap<RuntimeImage, String>,
+    /// What was worked out once for each scenario, in plan order (see [`RunContext::prepare`]).
+    pub(crate) scenarios: Vec<Prepared>,
     /// The run's id: in container names and labels.
     pub(crate) run_id: String,
     /// Cancelled when the run must stop: scenarios then end at once, removing what they made.
     pub(crate) cancel: CancellationToken,
 }
 
+/// What is worked out once for a scenario when the run is prepared, for the runner to use.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    /// The image it runs (None for processes and running containers, or when it was not
+    /// prepared).
+    pub(crate) image: Option<String>,
+    /// Its budget: the longest it can take once its server is ready ([`Scenario::budget`]).
+    pub(crate) budget: std::time::Duration,
+}
+
 impl RunContext {
+    /// Works out, once, what each of `scenarios` runs and its budget, once the images are
+    /// built.
+    pub(crate) fn prepare(&mut self, scenarios: &[Scenario]) {
+        self.scenarios = scenarios
+            .iter()
+            .map(|scenario| Prepared {
+                image: self.image_of(scenario).cloned(),
+                budget: scenario.budget(),
+            })
+            .collect();
+    }
+
     /// The image scenario `scenario` runs, as prepared: its variant's, the user's, or its
     /// runtime's; None for processes and running containers, or when it was not prepared.
     fn image_of<'a>(&'a self, scenario: &'a Scenario) -> Option<&'a String> {
@@ -75,9 +99,11 @@ pub(crate) async fn run_scenario(
         scenario: scenario.name.clone(),
     };
     let engine = || cx.engine.as_ref().ok_or_else(not_prepared);
+    let prepared = cx.scenarios.get(index).ok_or_else(not_prepared)?;
+    let image = || prepared.image.as_ref().ok_or_else(not_prepared);
     let name = format!("shutdown-harness-{}-{index}", cx.run_id);
     if let Some(spec) = &scenario.rollout {
-        let (Some(image), Some(balancer)) = (cx.image_of(scenario), &cx.balancer) else {
+        let (Some(image), Some(balancer)) = (&prepared.image, &cx.balancer) else {
             return Err(not_prepared());
         };
         let plan = emulated::Plan {
@@ -100,18 +126,19 @@ pub(crate) async fn run_scenario(
             let binary = cx.server.as_ref().ok_or_else(not_prepared)?;
             // Dropping the run kills the process (kill_on_drop): nothing is left.
             tokio::select! {
-                outcome = process::run_process(scenario, binary, sink) => outcome,
+                outcome = process::run_process(scenario, binary, prepared.budget, sink) => outcome,
                 () = cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
             }
         }
         Target::Container(_) | Target::Image(_) | Target::Runtime(_) => {
-            let image = cx.image_of(scenario).ok_or_else(not_prepared)?;
-            container::run_container(engine()?, scenario, image, &name, cx, sink).await
+            let (engine, image) = (engine()?, image()?);
+            container::run_container(engine, scenario, image, &name, prepared.budget, cx, sink)
+                .await
         }
         Target::Running(spec) => {
             // Someone else's container: left as it is, for its owner.
             tokio::select! {
-                outcome = container::drive_running(engine()?, scenario, spec, sink) => outcome,
+                outcome = container::drive_running(engine()?, scenario, spec, prepared.budget, sink) => outcome,
                 () = cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
             }
         }

@@ -25,6 +25,7 @@ const START_WAIT: Duration = Duration::from_secs(10);
 pub(super) async fn run_process(
     scenario: &Scenario,
     server: &Path,
+    budget: Duration,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
     let what = format!("{} ({})", server.display(), scenario.name);
@@ -99,7 +100,7 @@ pub(super) async fn run_process(
         delivered: None,
         exited: exit_rx,
     };
-    schedule::drive(scenario, addr, ready, facts, &mut stopper, sink).await?;
+    schedule::drive(scenario, budget, addr, ready, facts, &mut stopper, sink).await?;
     // The pipe closes when the process is gone: every line has been read.
     let _ = logs.await;
     Ok(())

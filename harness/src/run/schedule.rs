@@ -43,10 +43,12 @@ pub(super) struct Facts {
 }
 
 /// Sends the scenario's requests (and its load) to `addr` and issues the stop, emitting events
-/// to `sink`. `ready` is the instant the server was ready. Returns once the stop has returned
-/// and every request has an outcome.
+/// to `sink`. `budget` (the scenario's, worked out when the run was prepared) bounds every wait;
+/// `ready` is the instant the server was ready. Returns once the stop has returned and every
+/// request has an outcome.
 pub(super) async fn drive(
     scenario: &Scenario,
+    budget: Duration,
     addr: SocketAddr,
     ready: Instant,
     facts: Facts,
@@ -55,7 +57,6 @@ pub(super) async fn drive(
 ) -> Result<(), ScenarioError> {
     let load = async {
         if let Some(spec) = &scenario.load {
-            let budget = scenario.budget();
             load::send(
                 spec,
                 addr,
@@ -72,6 +73,7 @@ pub(super) async fn drive(
         load,
         requests_and_stop(
             scenario,
+            budget,
             addr,
             ready,
             facts.received,
@@ -86,6 +88,7 @@ pub(super) async fn drive(
 /// The scenario's own requests, and the stop at its time.
 async fn requests_and_stop(
     scenario: &Scenario,
+    deadline: Duration,
     addr: SocketAddr,
     ready: Instant,
     received: Option<watch::Receiver<usize>>,
@@ -93,7 +96,6 @@ async fn requests_and_stop(
     delivered: Option<Delivered>,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
-    let deadline = scenario.budget();
     let mut requests = JoinSet::new();
     // With the moment measured from the path, the in-flight requests go out together once the
     // warm-ups are done, and the stop half their latency later.
