@@ -638,11 +638,16 @@ mod tests {
         observation.requests[0] = request("in-flight", Outcome::Ok, 0, 12);
         let verdict = verdict(&scenario, &observation);
         assert!(!verdict.passed);
+        // Spelled as the CLI spells options, the remedy names the path's flag.
+        let flags = |o: crate::option_name::OptionName| match o {
+            crate::option_name::OptionName::Path => "--path".to_string(),
+            other => other.words(),
+        };
         assert!(
             verdict
                 .failures
                 .iter()
-                .any(|f| f.to_string().contains("--path")),
+                .any(|f| f.message_with(&flags).contains("--path")),
             "{:?}",
             verdict.failures
         );
