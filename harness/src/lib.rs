@@ -1,9 +1,10 @@
 //! shutdown-harness: proves on a real container engine whether an HTTP server in a container
 //! shuts down gracefully when `docker stop` arrives while requests are in flight.
 //!
-//! Data flows one way: [`Scenario`]s (data, from code or [`scenario_file::read`]) name images built
-//! from variant Dockerfiles on bases forged from host files ([`images`]); [`run_scenarios`] starts each
-//! one, drives its requests and its stop, and reports its [`Event`]s live to a [`Reporter`]
+//! Data flows one way: [`Scenario`]s (the model's data, from code or [`scenario_file::read`])
+//! name images built from variant Dockerfiles on bases forged from host files ([`images`]);
+//! [`run_scenarios`] starts each one, drives its requests and its stop, and reports its
+//! [`Event`]s live to a [`Reporter`]
 //! (several at once through a [`FanOut`]; [`report`] holds all a reporter hears);
 //! each finished scenario's events are folded and judged into a [`ScenarioResult`] at once.
 //! [`check`] does the same for any image or running container, [`explain()`] says why, and

@@ -55,32 +55,15 @@ pub(super) async fn drive(
     stopper: &mut impl Stopper,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
+    let exited = facts.exited.clone();
     let load = async {
         if let Some(spec) = &scenario.load {
-            load::send(
-                spec,
-                addr,
-                ready,
-                facts.exited.clone(),
-                budget,
-                budget,
-                sink,
-            )
-            .await;
+            load::send(spec, addr, ready, exited, budget, budget, sink).await;
         }
     };
     let (_, driven) = tokio::join!(
         load,
-        requests_and_stop(
-            scenario,
-            budget,
-            addr,
-            ready,
-            facts.received,
-            stopper,
-            facts.delivered,
-            sink
-        )
+        requests_and_stop(scenario, budget, addr, ready, facts, stopper, sink)
     );
     driven
 }
@@ -91,11 +74,15 @@ async fn requests_and_stop(
     deadline: Duration,
     addr: SocketAddr,
     ready: Instant,
-    received: Option<watch::Receiver<usize>>,
+    facts: Facts,
     stopper: &mut impl Stopper,
-    delivered: Option<Delivered>,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
+    let Facts {
+        received,
+        delivered,
+        ..
+    } = facts;
     let mut requests = JoinSet::new();
     // With the moment measured from the path, the in-flight requests go out together once the
     // warm-ups are done, and the stop half their latency later.
