@@ -12,6 +12,7 @@ mod pooled;
 mod process;
 pub(crate) mod ready;
 mod reqwest_client;
+mod rollout_plan;
 mod schedule;
 mod sink;
 mod swarm;
@@ -106,7 +107,7 @@ pub(crate) async fn run_scenario(
         let (Some(image), Some(balancer)) = (&prepared.image, &cx.balancer) else {
             return Err(not_prepared());
         };
-        let plan = emulated::Plan {
+        let plan = rollout_plan::Plan {
             engine: engine()?,
             scenario,
             spec,

@@ -27,12 +27,12 @@ use crate::engine::{
 use crate::model::events::EventKind;
 use crate::model::rollout::{BalancerRecord, Orchestrator, replica_name, swarm_balancer_env};
 use crate::model::scenario::Target;
-use crate::run::emulated::{
-    BALANCER_START, BALANCER_STOP, Plan, default_load, serves_through, soft_stop,
-};
 use crate::run::error::ScenarioError;
 use crate::run::load;
 use crate::run::logs::harness_instant;
+use crate::run::rollout_plan::{
+    BALANCER_START, BALANCER_STOP, Plan, default_load, serves_through, soft_stop,
+};
 use crate::run::sink::EventSink;
 
 /// How long the service's first tasks may take to run and enter the balancer's pool.
