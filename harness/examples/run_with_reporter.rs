@@ -1,4 +1,4 @@
-//! Embeds the harness: loads the workspace's blog scenarios, runs them on the engine with a
+//! Embeds the harness: reads the workspace's blog scenarios, runs them on the engine with a
 //! reporter that prints each result the moment its scenario finishes (beside the JSON-lines
 //! event log, through a fan-out), then checks an image.
 //!
