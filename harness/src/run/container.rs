@@ -16,7 +16,7 @@ use crate::model::readiness::{Readiness, START_WAIT};
 use crate::model::scenario::{RunningSpec, Scenario, Target};
 use crate::model::variant::StopSignal;
 use crate::procfs;
-use crate::run::RunContext;
+use crate::run::context::RunContext;
 use crate::run::error::ScenarioError;
 use crate::run::logs::{self, Writer, harness_instant};
 use crate::run::ready;

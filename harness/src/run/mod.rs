@@ -3,6 +3,8 @@
 //! emits events; it neither judges nor prints.
 
 mod container;
+mod context;
+mod dispatch;
 mod emulated;
 mod error;
 mod fixed;
@@ -17,131 +19,8 @@ mod schedule;
 mod sink;
 mod swarm;
 
-use std::collections::HashMap;
-
-use tokio_util::sync::CancellationToken;
-
-use crate::engine::Engine;
-use crate::images::{RuntimeImage, VariantImages};
-use crate::model::scenario::{Scenario, Target};
-
+pub(crate) use context::RunContext;
+pub(crate) use dispatch::run_scenario;
 pub use error::ScenarioError;
 pub use load::stream as load_stream;
 pub(crate) use sink::{EventSink, Message};
-
-/// What the scenarios of a run share: the engine, the server binary and the images, the run id.
-#[derive(Debug, Clone)]
-pub(crate) struct RunContext {
-    /// The engine, when a scenario needs one.
-    pub(crate) engine: Option<Engine>,
-    /// The static server binary, for process scenarios.
-    pub(crate) server: Option<std::path::PathBuf>,
-    /// The variant images.
-    pub(crate) images: VariantImages,
-    /// The balancer's image, when a scenario is a rollout.
-    pub(crate) balancer: Option<String>,
-    /// The delaying relay's image, when a rollout's balancer has a latency to its replicas.
-    pub(crate) relay: Option<String>,
-    /// The runtimes' images, by what they are made of.
-    pub(crate) runtime_images: HashMap<RuntimeImage, String>,
-    /// What was worked out once for each scenario, in plan order (see [`RunContext::prepare`]).
-    pub(crate) scenarios: Vec<Prepared>,
-    /// The run's id: in container names and labels.
-    pub(crate) run_id: String,
-    /// Cancelled when the run must stop: scenarios then end at once, removing what they made.
-    pub(crate) cancel: CancellationToken,
-}
-
-/// What is worked out once for a scenario when the run is prepared, for the runner to use.
-#[derive(Debug, Clone)]
-pub(crate) struct Prepared {
-    /// The image it runs (None for processes and running containers, or when it was not
-    /// prepared).
-    pub(crate) image: Option<String>,
-    /// Its budget: the longest it can take once its server is ready ([`Scenario::budget`]).
-    pub(crate) budget: std::time::Duration,
-}
-
-impl RunContext {
-    /// Works out, once, what each of `scenarios` runs and its budget, once the images are
-    /// built.
-    pub(crate) fn prepare(&mut self, scenarios: &[Scenario]) {
-        self.scenarios = scenarios
-            .iter()
-            .map(|scenario| Prepared {
-                image: self.image_of(scenario).cloned(),
-                budget: scenario.budget(),
-            })
-            .collect();
-    }
-
-    /// The image scenario `scenario` runs, as prepared: its variant's, the user's, or its
-    /// runtime's; None for processes and running containers, or when it was not prepared.
-    fn image_of<'a>(&'a self, scenario: &'a Scenario) -> Option<&'a String> {
-        match &scenario.target {
-            Target::Container(c) => self.images.get(&(c.variant, c.base)),
-            Target::Image(i) => Some(&i.image),
-            Target::Runtime(_) => {
-                RuntimeImage::of(scenario).and_then(|image| self.runtime_images.get(&image))
-            }
-            Target::Process | Target::Running(_) => None,
-        }
-    }
-}
-
-/// Runs scenario `index` to its end, emitting its events to `sink`.
-pub(crate) async fn run_scenario(
-    cx: &RunContext,
-    index: usize,
-    scenario: &Scenario,
-    sink: &EventSink,
-) -> Result<(), ScenarioError> {
-    let not_prepared = || ScenarioError::NotPrepared {
-        scenario: scenario.name.clone(),
-    };
-    let engine = || cx.engine.as_ref().ok_or_else(not_prepared);
-    let prepared = cx.scenarios.get(index).ok_or_else(not_prepared)?;
-    let image = || prepared.image.as_ref().ok_or_else(not_prepared);
-    let name = format!("shutdown-harness-{}-{index}", cx.run_id);
-    if let Some(spec) = &scenario.rollout {
-        let (Some(image), Some(balancer)) = (&prepared.image, &cx.balancer) else {
-            return Err(not_prepared());
-        };
-        let plan = rollout_plan::Plan {
-            engine: engine()?,
-            scenario,
-            spec,
-            image,
-            balancer_image: balancer,
-            name: &name,
-            cx,
-            sink,
-        };
-        if spec.orchestrator.is_swarm() {
-            return swarm::run_on_swarm(plan).await;
-        }
-        return emulated::run_emulated(plan).await;
-    }
-    match &scenario.target {
-        Target::Process => {
-            let binary = cx.server.as_ref().ok_or_else(not_prepared)?;
-            // Dropping the run kills the process (kill_on_drop): nothing is left.
-            tokio::select! {
-                outcome = process::run_process(scenario, binary, prepared.budget, sink) => outcome,
-                () = cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
-            }
-        }
-        Target::Container(_) | Target::Image(_) | Target::Runtime(_) => {
-            let (engine, image) = (engine()?, image()?);
-            container::run_container(engine, scenario, image, &name, prepared.budget, cx, sink)
-                .await
-        }
-        Target::Running(spec) => {
-            // Someone else's container: left as it is, for its owner.
-            tokio::select! {
-                outcome = container::drive_running(engine()?, scenario, spec, prepared.budget, sink) => outcome,
-                () = cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
-            }
-        }
-    }
-}

@@ -9,7 +9,7 @@ use crate::model::engine_info::EngineKind;
 use crate::model::load::{ClientProfile, LoadSpec};
 use crate::model::rollout::RolloutSpec;
 use crate::model::scenario::Scenario;
-use crate::run::RunContext;
+use crate::run::context::RunContext;
 use crate::run::error::ScenarioError;
 use crate::run::sink::EventSink;
 
