@@ -50,14 +50,14 @@ impl ServerStatus {
 
 /// A client of one balancer's runtime API.
 #[derive(Debug, Clone, Copy)]
-pub struct RuntimeApi {
+pub struct BalancerControl {
     addr: SocketAddr,
 }
 
-impl RuntimeApi {
+impl BalancerControl {
     /// The API at `addr` (the balancer's published admin port).
-    pub fn new(addr: SocketAddr) -> RuntimeApi {
-        RuntimeApi { addr }
+    pub fn new(addr: SocketAddr) -> BalancerControl {
+        BalancerControl { addr }
     }
 
     /// Waits until the balancer answers `show info`: it has read its configuration and listens.

@@ -12,7 +12,7 @@ mod relay;
 pub use config::{
     ADMIN_PORT, FRONTEND_PORT, HAPROXY_CONFIG, REQUEST_LOG_PREFIX, SLOTS, balancer_image,
 };
-pub use control::{RuntimeApi, ServerStatus};
+pub use control::{BalancerControl, ServerStatus};
 pub use error::BalancerError;
 pub use log::{
     BalancerLine, DnsChange, dns_change, parse as parse_log_line, request_address, request_server,

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::balancer::{
-    ADMIN_PORT, FRONTEND_PORT, RELAY_PORT_BASE, RELAY_READY_LINE, RuntimeApi, ServerStatus,
+    ADMIN_PORT, BalancerControl, FRONTEND_PORT, RELAY_PORT_BASE, RELAY_READY_LINE, ServerStatus,
     relay_env,
 };
 use crate::engine::{Attachment, ContainerConfig, Engine, ExecOutcome, run_labels};
@@ -87,7 +87,7 @@ struct Rollout<'a> {
     plan: Plan<'a>,
     network: String,
     addresses: Vec<IpAddr>,
-    api: RuntimeApi,
+    api: BalancerControl,
     relay: Option<IpAddr>,
 }
 
@@ -164,7 +164,7 @@ async fn rollout(plan: Plan<'_>, made: &mut Made) -> Result<(), ScenarioError> {
             })
     };
     let (frontend, admin) = (published(FRONTEND_PORT)?, published(ADMIN_PORT)?);
-    let api = RuntimeApi::new(admin);
+    let api = BalancerControl::new(admin);
     api.wait_answering(BALANCER_START).await?;
     sink.emit(EventKind::Started {
         image: Some(image.to_string()),

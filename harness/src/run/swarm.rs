@@ -17,8 +17,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::balancer::{
-    ADMIN_PORT, BalancerLine, DnsChange, FRONTEND_PORT, RuntimeApi, dns_change, parse_log_line,
-    request_address, request_server,
+    ADMIN_PORT, BalancerControl, BalancerLine, DnsChange, FRONTEND_PORT, dns_change,
+    parse_log_line, request_address, request_server,
 };
 use crate::engine::{
     Attachment, ContainerAction, ContainerConfig, Engine, ServiceConfig, SwarmState, TaskFact,
@@ -235,7 +235,7 @@ async fn rollout(plan: Plan<'_>, made: &mut Made) -> Result<(), ScenarioError> {
     };
     let (frontend, admin): (SocketAddr, SocketAddr) =
         (published(FRONTEND_PORT)?, published(ADMIN_PORT)?);
-    RuntimeApi::new(admin)
+    BalancerControl::new(admin)
         .wait_answering(BALANCER_START)
         .await?;
     sink.emit(EventKind::Started {
