@@ -18,6 +18,8 @@ pub fn flag(option: OptionName) -> &'static str {
         OptionName::LoadRate => "--load",
         OptionName::LoadPath => "--load-path",
         OptionName::LoadDuration => "--load-duration",
+        OptionName::LoadClient => "--load-client",
+        OptionName::LoadConnections => "--load-connections",
         OptionName::Rollout => "--rollout",
         OptionName::Replicas => "--replicas",
         OptionName::MaxLost => "--max-lost",

@@ -30,6 +30,10 @@ pub enum OptionName {
     LoadPath,
     /// How long the stream runs.
     LoadDuration,
+    /// Which client sends the load.
+    LoadClient,
+    /// How many connections the load's fixed client keeps.
+    LoadConnections,
     /// A rolling update instead of one stop.
     Rollout,
     /// How many replicas a rollout runs.
@@ -50,7 +54,7 @@ pub enum OptionName {
 
 impl OptionName {
     /// Every option, so that a front end can prove it spells each.
-    pub const ALL: [OptionName; 20] = [
+    pub const ALL: [OptionName; 22] = [
         OptionName::Path,
         OptionName::ReadyPath,
         OptionName::Port,
@@ -63,6 +67,8 @@ impl OptionName {
         OptionName::LoadRate,
         OptionName::LoadPath,
         OptionName::LoadDuration,
+        OptionName::LoadClient,
+        OptionName::LoadConnections,
         OptionName::Rollout,
         OptionName::Replicas,
         OptionName::MaxLost,
@@ -88,6 +94,8 @@ impl OptionName {
             OptionName::LoadRate => "the load's rate",
             OptionName::LoadPath => "the load's path",
             OptionName::LoadDuration => "the load's duration",
+            OptionName::LoadClient => "the load's client",
+            OptionName::LoadConnections => "the load's connections",
             OptionName::Rollout => "the rollout",
             OptionName::Replicas => "the rollout's replicas",
             OptionName::MaxLost => "the most lost",

@@ -11,19 +11,18 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::engine::{ContainerConfig, Engine, run_labels};
-use crate::events::EventKind;
+use crate::model::events::EventKind;
+use crate::model::readiness::{Readiness, START_WAIT};
+use crate::model::scenario::{RunningSpec, Scenario, Target};
+use crate::model::variant::StopSignal;
 use crate::procfs;
-use crate::run::RunContext;
+use crate::run::context::RunContext;
 use crate::run::error::ScenarioError;
 use crate::run::logs::{self, Writer, harness_instant};
 use crate::run::ready;
 use crate::run::schedule::{self, Stopper};
 use crate::run::sink::EventSink;
-use crate::scenario::{RunningSpec, Scenario, Target};
-use crate::variant::StopSignal;
 
-/// How long a started container may take to log its start line.
-const START_WAIT: Duration = Duration::from_secs(30);
 /// How long the log stream may outlive the container's exit before it is dropped: under load
 /// the engine's log stream lags seconds behind the container.
 const LOG_DRAIN: Duration = Duration::from_secs(30);
@@ -32,11 +31,12 @@ const STOPPING_WAIT: Duration = Duration::from_secs(30);
 
 /// Runs `scenario` in a new container of `image` named `name`; removes it before returning,
 /// also when the run is cancelled (the create itself is never cut: what it makes is removed).
-pub(super) async fn run(
+pub(super) async fn run_container(
     engine: &Engine,
     scenario: &Scenario,
     image: &str,
     name: &str,
+    budget: Duration,
     cx: &RunContext,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
@@ -49,7 +49,7 @@ pub(super) async fn run(
             image: Some(image.to_string()),
         });
         let what = format!("container {name} ({image})");
-        drive(engine, scenario, &id, &what, sink).await
+        drive(engine, scenario, budget, &id, &what, sink).await
     };
     let outcome = tokio::select! {
         outcome = driven => outcome,
@@ -66,13 +66,14 @@ pub(super) async fn drive_running(
     engine: &Engine,
     scenario: &Scenario,
     spec: &RunningSpec,
+    budget: Duration,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
     sink.emit(EventKind::Started {
         image: Some(spec.image.clone()),
     });
     let what = format!("container {}", spec.container);
-    drive(engine, scenario, &spec.container, &what, sink).await
+    drive(engine, scenario, budget, &spec.container, &what, sink).await
 }
 
 /// The container of `scenario`: its port published on 127.0.0.1, the run's labels, the stop
@@ -103,10 +104,12 @@ fn config(scenario: &Scenario, image: &str, name: &str, run_id: &str) -> Contain
 async fn drive(
     engine: &Engine,
     scenario: &Scenario,
+    budget: Duration,
     id: &str,
     what: &str,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
+    let readiness = scenario.readiness();
     let (started_tx, started_rx) = oneshot::channel();
     let (received_tx, received_rx) = watch::channel(0usize);
     let (exit_tx, exit_rx) = watch::channel(None);
@@ -124,7 +127,7 @@ async fn drive(
     followers.exit = Some(tokio::spawn(wait_exit(
         engine.clone(),
         id.to_string(),
-        scenario.budget() + START_WAIT,
+        budget + readiness.within().max(START_WAIT),
         sink.clone(),
         exit_tx,
     )));
@@ -158,23 +161,11 @@ async fn drive(
             port,
         })?;
 
-    // A server that is not ours is ready when its path answers; ours, when it logs its start.
-    let probe = match &scenario.target {
-        Target::Image(spec) => Some((spec.ready_path.as_str(), spec.ready_within)),
-        Target::Running(spec) => Some((spec.ready_path.as_str(), spec.ready_within)),
-        Target::Runtime(spec) => Some((spec.runtime.ready_path(), START_WAIT)),
-        Target::Container(_) | Target::Process => None,
-    };
-    let received = match probe {
-        Some((path, within)) => {
-            ready::answers(addr, path, within, exit_rx.clone(), what).await?;
-            None
-        }
-        None => {
-            ready::logged_start(started_rx, START_WAIT, exit_rx.clone(), what).await?;
-            Some(received_rx)
-        }
-    };
+    // Ours is ready when it logs its start line, and only then are its received requests
+    // counted from its log.
+    let counts_received = matches!(readiness, Readiness::LogLine { .. });
+    ready::until_ready(&readiness, addr, started_rx, exit_rx.clone(), what).await?;
+    let received = counts_received.then_some(received_rx);
     let ready = Instant::now();
     sink.emit(EventKind::Ready);
     // Only a local engine's process ids are this host's; unreadable /proc leaves PID 1 unknown.
@@ -196,7 +187,7 @@ async fn drive(
         delivered: Some(delivered_rx),
         exited: exit_rx,
     };
-    let driven = schedule::drive(scenario, addr, ready, facts, &mut stopper, sink).await;
+    let driven = schedule::drive(scenario, budget, addr, ready, facts, &mut stopper, sink).await;
     followers.finish().await;
     driven
 }

@@ -30,8 +30,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::client::{classify_io, path_problem};
-use crate::outcome::Outcome;
-use crate::traffic::{Connection, LoadRecord, MAX_CONNECTIONS};
+use crate::model::load::{Connection, LoadRecord, MAX_CONNECTIONS};
+use crate::model::outcome::Outcome;
 
 /// Bytes a connection reads at once; a response head must fit in [`MAX_HEAD`].
 const READ_CHUNK: usize = 16 * 1024;
@@ -619,7 +619,7 @@ mod tests {
     use tokio::net::TcpListener;
 
     use super::*;
-    use crate::traffic::{ClientProfile, LoadSpec};
+    use crate::model::load::{ClientProfile, LoadSpec};
 
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
 

@@ -13,12 +13,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::client;
-use crate::events::{Event, EventKind};
+use crate::model::events::{Event, EventKind};
+use crate::model::load::{ClientProfile, Connection, LoadRecord, LoadSpec};
 use crate::run::fixed::FixedClient;
 use crate::run::pooled::PooledClient;
 use crate::run::reqwest_client::ReqwestClient;
 use crate::run::sink::{EventSink, Message};
-use crate::traffic::{ClientProfile, Connection, LoadRecord, LoadSpec};
 
 /// How often the records that have an outcome go out as one event.
 const BATCH_EVERY: Duration = Duration::from_millis(100);
@@ -39,7 +39,7 @@ impl Client {
         path: &str,
         id: u32,
         deadline: Duration,
-    ) -> (crate::outcome::Outcome, u16, Connection) {
+    ) -> (crate::model::outcome::Outcome, u16, Connection) {
         match self {
             Client::Fresh(addr) => {
                 let response = client::get(*addr, path, deadline, Some(id), || {}).await;

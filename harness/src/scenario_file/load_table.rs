@@ -2,7 +2,7 @@
 //! requests across the stop. The `client` setting, which a matrix can make an axis, overrides
 //! the table's.
 
-use crate::traffic::{ClientProfile, LoadSpec, MAX_CONNECTIONS, MAX_RATE};
+use crate::model::load::{ClientProfile, LoadSpec, MAX_CONNECTIONS, MAX_RATE};
 
 use super::doc::{LoadDoc, Sp};
 use super::file::{Context, FileCx};

@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::events::EventKind;
-use crate::outcome::Outcome;
-use crate::pid1::Pid1;
-use crate::rollout::{HookOutcome, RolloutPhase};
-use crate::traffic::{ClientProfile, LoadRecord, Phase};
+use super::events::EventKind;
+use super::load::{ClientProfile, LoadRecord, Phase};
+use super::outcome::Outcome;
+use super::pid1::Pid1;
+use super::rollout::{HookOutcome, RolloutPhase};
 
 /// What one request met, with times in ms from the moment the server was ready.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -214,10 +214,10 @@ impl ObservedRequest {
     /// race): no response on a reused connection, and (when the log can tell) never seen by
     /// the server.
     pub fn failed_on_reused_connection(&self) -> bool {
-        self.record.connection == crate::traffic::Connection::Reused
+        self.record.connection == super::load::Connection::Reused
             && matches!(
                 self.record.outcome,
-                crate::outcome::Outcome::EmptyReply | crate::outcome::Outcome::Reset
+                super::outcome::Outcome::EmptyReply | super::outcome::Outcome::Reset
             )
             && self.class != Class::Cut
     }
