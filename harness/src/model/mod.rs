@@ -1,6 +1,6 @@
 //! The model: plain data every layer shares and none of them owns: what to run (scenario,
 //! variant, runtime, rollout, load, PID 1), what a run emits (events), what was seen
-//! (observation), what was judged (verdict) and each scenario's result. It imports no layer
+//! (observation, long-lived streams), what was judged (verdict) and each scenario's result. It imports no layer
 //! (engine, run, images, balancer); they import it.
 
 pub mod engine_info;
@@ -14,5 +14,6 @@ pub mod results;
 pub mod rollout;
 pub mod runtime;
 pub mod scenario;
+pub mod streams;
 pub mod variant;
 pub mod verdict;

@@ -28,7 +28,7 @@ pub enum ProtocolError {
         /// The stream's name.
         name: String,
         /// Its protocol.
-        protocol: super::observation::Protocol,
+        protocol: crate::model::streams::Protocol,
         /// What the protocol takes instead.
         how: &'static str,
     },

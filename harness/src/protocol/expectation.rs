@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::observation::{
+use crate::model::streams::StreamsObservation;
+use crate::model::streams::{
     GoawaySequence, Item, Protocol, StreamEnd, StreamObservation, grpc_code_name,
 };
-use super::set::StreamsObservation;
 
 /// The SSE event type of an event with no `event:` field (HTML standard).
 const DEFAULT_EVENT: &str = "message";
@@ -270,8 +270,8 @@ pub fn check_grpc_status_name(name: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::observation::{ConnectionObservation, Goaway, MAX_STREAM_ID, Received};
-    use crate::protocol::set::NamedStream;
+    use crate::model::streams::NamedStream;
+    use crate::model::streams::{ConnectionObservation, Goaway, MAX_STREAM_ID, Received};
 
     fn stream(
         name: &str,

@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::observation::Goaway;
+use crate::model::streams::Goaway;
 
 /// Frame type GOAWAY (RFC 9113 §6.8).
 pub const GOAWAY: u8 = 0x7;

@@ -19,8 +19,8 @@ use tonic::transport::{Channel, Endpoint};
 
 use super::error::ProtocolError;
 use super::frames::{Tap, TapLog};
-use super::observation::{ConnectionObservation, Item, Protocol, StreamEnd, StreamObservation};
 use super::stream::{Recorder, StreamHandle};
+use crate::model::streams::{ConnectionObservation, Item, Protocol, StreamEnd, StreamObservation};
 
 /// The client generated from the server's .proto (`build.rs`).
 pub mod proto {

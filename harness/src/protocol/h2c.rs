@@ -13,9 +13,9 @@ use tokio::time::Instant;
 
 use super::error::{ProtocolError, check_path};
 use super::frames::{Tap, TapLog};
-use super::observation::{ConnectionObservation, Goaway, Item, Protocol, StreamEnd};
 use super::sse::{EventRecorder, is_event_stream};
 use super::stream::{Recorder, StreamHandle};
+use crate::model::streams::{ConnectionObservation, Goaway, Item, Protocol, StreamEnd};
 
 /// How long [`H2cConnection::finish`] waits for the connection to end once its streams have.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
@@ -153,7 +153,7 @@ async fn observe(
     request: hyper::Request<()>,
     tap: TapLog,
     recorder: Recorder,
-) -> super::observation::StreamObservation {
+) -> crate::model::streams::StreamObservation {
     let mut ready = match send.ready().await {
         Ok(ready) => ready,
         Err(error) => return ended(recorder, &error, None, false, &tap),
@@ -200,7 +200,7 @@ fn ended(
     id: Option<u32>,
     answered: bool,
     tap: &TapLog,
-) -> super::observation::StreamObservation {
+) -> crate::model::streams::StreamObservation {
     let end = match classify(error, id, &tap.goaways(), &tap.resets()) {
         StreamEnd::Cut if !answered => StreamEnd::EmptyReply,
         end => end,

@@ -14,12 +14,16 @@ mod expectation;
 mod frames;
 mod grpc;
 mod h2c;
-mod observation;
 mod set;
 mod sse;
 mod stream;
 mod websocket;
 
+pub use crate::model::streams::{
+    ConnectionObservation, Goaway, GoawaySequence, Item, MAX_STREAM_ID, NamedStream, Protocol,
+    REFUSED_STREAM, Received, StreamEnd, StreamObservation, StreamRequest, StreamWhat,
+    StreamsObservation, WS_ABNORMAL_CLOSURE, WS_NO_STATUS, goaway_sequence, grpc_code_name,
+};
 pub use error::ProtocolError;
 pub use expectation::{
     StreamCheck, StreamExpectations, check_grpc_status_name, ends_cleanly, is_cut,
@@ -28,12 +32,7 @@ pub use expectation::{
 pub use frames::{Frame, FrameReader, GoawayFields, Tap, TapLog};
 pub use grpc::{GrpcClient, GrpcObservation, proto};
 pub use h2c::H2cConnection;
-pub use observation::{
-    ConnectionObservation, Goaway, GoawaySequence, Item, MAX_STREAM_ID, Protocol, REFUSED_STREAM,
-    Received, StreamEnd, StreamObservation, WS_ABNORMAL_CLOSURE, WS_NO_STATUS, goaway_sequence,
-    grpc_code_name,
-};
-pub use set::{NamedStream, StreamRequest, StreamSet, StreamWhat, StreamsObservation};
+pub use set::StreamSet;
 pub use sse::open as open_sse;
 pub use sse::{Event, EventParser};
 pub use stream::StreamHandle;

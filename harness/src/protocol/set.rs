@@ -5,112 +5,17 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use server_contract::stream::{EVENTS_PATH, WS_PATH};
 use tokio::time::Instant;
 
 use super::error::ProtocolError;
 use super::grpc::GrpcClient;
 use super::h2c::H2cConnection;
-use super::observation::{ConnectionObservation, Protocol, StreamEnd, StreamObservation, millis};
 use super::stream::{Recorder, StreamHandle};
 use super::{sse, websocket};
-
-/// What one stream asks the server for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StreamWhat {
-    /// One request answered after `delay`: h2c `GET /?delay=`, gRPC `Slow(delay)`.
-    Request {
-        /// How long the server waits before answering.
-        #[serde(rename = "delay_ms", with = "millis")]
-        delay: Duration,
-    },
-    /// A stream of numbered messages, one every `every`, for `lasting` (the server's default,
-    /// 10 s, when None): h2c `GET /events`, gRPC `Tick`, a WebSocket (`lasting` does not apply:
-    /// it lasts until shutdown), server-sent events.
-    Stream {
-        /// How often the server sends.
-        #[serde(rename = "every_ms", with = "millis")]
-        every: Duration,
-        /// How long the server keeps it going.
-        #[serde(rename = "for_ms", with = "millis::option")]
-        lasting: Option<Duration>,
-    },
-}
-
-/// One named stream of a scenario.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StreamRequest {
-    /// Its name in the scenario, the report and the server's log (`x-request-id`).
-    pub name: String,
-    /// Its protocol.
-    pub protocol: Protocol,
-    /// What it asks for.
-    pub what: StreamWhat,
-}
-
-impl StreamRequest {
-    /// The path it asks for (the gRPC method's path for gRPC), or why it cannot be asked.
-    pub fn path(&self) -> Result<String, ProtocolError> {
-        let query = |every: Duration, lasting: Option<Duration>| {
-            let mut query = format!("every={}ms", every.as_millis().max(1));
-            if let Some(lasting) = lasting {
-                query.push_str(&format!("&for={}ms", lasting.as_millis().max(1)));
-            }
-            query
-        };
-        match (self.protocol, self.what) {
-            (Protocol::H2c, StreamWhat::Request { delay }) => {
-                Ok(format!("/?delay={}ms", delay.as_millis()))
-            }
-            (Protocol::H2c | Protocol::Sse, StreamWhat::Stream { every, lasting }) => {
-                Ok(format!("{EVENTS_PATH}?{}", query(every, lasting)))
-            }
-            (Protocol::Websocket, StreamWhat::Stream { every, .. }) => {
-                Ok(format!("{WS_PATH}?{}", query(every, None)))
-            }
-            (Protocol::Grpc, StreamWhat::Request { .. }) => {
-                Ok(server_contract::stream::GRPC_SLOW_PATH.to_string())
-            }
-            (Protocol::Grpc, StreamWhat::Stream { .. }) => {
-                Ok(server_contract::stream::GRPC_TICK_PATH.to_string())
-            }
-            (Protocol::Websocket | Protocol::Sse, StreamWhat::Request { .. }) => {
-                Err(ProtocolError::Unsupported {
-                    name: self.name.clone(),
-                    protocol: self.protocol,
-                    how: "a stream: write `stream = { every = \"100ms\" }` instead of a delay",
-                })
-            }
-            (Protocol::Http1, _) => Err(ProtocolError::Unsupported {
-                name: self.name.clone(),
-                protocol: self.protocol,
-                how: "an ordinary request (HTTP/1.1 requests are not long-lived streams)",
-            }),
-        }
-    }
-}
-
-/// A scenario's streams, one named observation each, and the HTTP/2 connections they used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StreamsObservation {
-    /// Each stream, in the order it was opened.
-    pub streams: Vec<NamedStream>,
-    /// The h2c connection and the gRPC client's connections, with their GOAWAY frames (their
-    /// streams are in `streams`, not repeated here).
-    pub connections: Vec<ConnectionObservation>,
-}
-
-/// A stream with its name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NamedStream {
-    /// Its name in the scenario.
-    pub name: String,
-    /// What was seen of it.
-    #[serde(flatten)]
-    pub stream: StreamObservation,
-}
+use crate::model::streams::{
+    NamedStream, Protocol, StreamEnd, StreamObservation, StreamRequest, StreamWhat,
+    StreamsObservation,
+};
 
 /// Where each named stream is being observed.
 #[derive(Debug)]
@@ -154,7 +59,11 @@ impl StreamSet {
     /// its kind). A connection the server refuses or drops is an observation: the stream ends
     /// `Refused` or `EmptyReply`.
     pub async fn open(&mut self, request: &StreamRequest) -> Result<(), ProtocolError> {
-        let path = request.path()?;
+        let path = request.path().ok_or_else(|| ProtocolError::Unsupported {
+            name: request.name.clone(),
+            protocol: request.protocol,
+            how: request.unsupported().unwrap_or("another request"),
+        })?;
         let (name, deadline) = (request.name.as_str(), self.deadline);
         let slot = match (request.protocol, request.what) {
             (Protocol::H2c, _) => {
@@ -276,64 +185,21 @@ impl StreamSet {
 mod tests {
     use super::*;
 
-    fn request(protocol: Protocol, what: StreamWhat) -> StreamRequest {
-        StreamRequest {
-            name: "s".to_string(),
-            protocol,
-            what,
-        }
-    }
-
-    #[test]
-    fn a_request_reads_back_from_json_in_milliseconds() {
-        let request = request(
-            Protocol::Grpc,
-            StreamWhat::Stream {
-                every: Duration::from_millis(100),
-                lasting: None,
+    #[tokio::test]
+    async fn a_request_its_protocol_does_not_serve_is_refused_before_anything_is_sent() {
+        // Nothing listens there: the request is refused before any connect.
+        let addr = "127.0.0.1:9".parse().unwrap();
+        let mut set = StreamSet::new(addr, Instant::now(), Duration::from_secs(1));
+        let request = StreamRequest {
+            name: "ws".to_string(),
+            protocol: Protocol::Websocket,
+            what: StreamWhat::Request {
+                delay: Duration::from_millis(1),
             },
-        );
-        let json = serde_json::to_value(&request).unwrap();
-        assert_eq!(json["protocol"], "grpc");
-        assert_eq!(json["what"]["stream"]["every_ms"], 100.0);
-        assert!(json["what"]["stream"]["for_ms"].is_null());
-        let back: StreamRequest = serde_json::from_value(json).unwrap();
-        assert_eq!(back, request);
-    }
-
-    #[test]
-    fn each_protocol_asks_for_its_route() {
-        let stream = StreamWhat::Stream {
-            every: Duration::from_millis(100),
-            lasting: Some(Duration::from_secs(2)),
         };
-        let delay = StreamWhat::Request {
-            delay: Duration::from_millis(400),
-        };
-        let path = |protocol, what| request(protocol, what).path();
-        assert_eq!(path(Protocol::H2c, delay).unwrap(), "/?delay=400ms");
-        assert_eq!(
-            path(Protocol::H2c, stream).unwrap(),
-            "/events?every=100ms&for=2000ms"
-        );
-        assert_eq!(
-            path(Protocol::Sse, stream).unwrap(),
-            "/events?every=100ms&for=2000ms"
-        );
-        assert_eq!(
-            path(Protocol::Websocket, stream).unwrap(),
-            "/ws?every=100ms"
-        );
-        assert_eq!(
-            path(Protocol::Grpc, stream).unwrap(),
-            "/shutdown.v1.Probe/Tick"
-        );
-        assert_eq!(
-            path(Protocol::Grpc, delay).unwrap(),
-            "/shutdown.v1.Probe/Slow"
-        );
-        let refused = path(Protocol::Websocket, delay).unwrap_err().to_string();
-        assert!(refused.contains("stream = { every"), "{refused}");
-        assert!(path(Protocol::Http1, delay).is_err());
+        let error = set.open(&request).await.unwrap_err().to_string();
+        assert!(error.contains("stream = { every"), "{error}");
+        assert!(error.contains("\"ws\""), "{error}");
+        assert!(set.finish().await.unwrap().streams.is_empty());
     }
 }

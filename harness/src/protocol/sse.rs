@@ -15,8 +15,8 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::error::{ProtocolError, check_path};
-use super::observation::{Item, Protocol, StreamEnd, StreamObservation};
 use super::stream::{Recorder, StreamHandle};
+use crate::model::streams::{Item, Protocol, StreamEnd, StreamObservation};
 
 /// The most bytes of one unfinished line kept: a server that never ends a line cannot make the
 /// observer hold its whole stream.

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::error::ProtocolError;
-use super::observation::{Item, Protocol, Received, StreamEnd, StreamObservation};
+use crate::model::streams::{Item, Protocol, Received, StreamEnd, StreamObservation};
 
 /// Where an observer writes what its stream receives, timed against the run's start.
 ///

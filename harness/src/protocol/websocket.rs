@@ -13,8 +13,8 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::error::{ProtocolError, check_path};
-use super::observation::{Item, Protocol, StreamEnd, StreamObservation, WS_NO_STATUS};
 use super::stream::{Recorder, StreamHandle};
+use crate::model::streams::{Item, Protocol, StreamEnd, StreamObservation, WS_NO_STATUS};
 
 /// Opens a WebSocket to `path` on `addr` (e.g. `/ws?every=100ms`) with request id `id` (the
 /// `x-request-id` header the server logs) and observes it for at most `deadline`, timing from

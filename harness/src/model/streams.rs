@@ -1,9 +1,12 @@
-//! What a client saw of long-lived connections: per stream, what arrived and how it ended; per
-//! HTTP/2 connection, the GOAWAY frames. Plain data: times are offsets from the run's start.
+//! Long-lived streams as plain data: what a scenario asks of one (protocol, a request or a
+//! stream of messages), and what a client saw of it: what arrived and how it ended; per HTTP/2
+//! connection, the GOAWAY frames. Times are offsets from the run's start. The observers that
+//! fill these in are in `protocol/`.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use server_contract::stream::{EVENTS_PATH, GRPC_SLOW_PATH, GRPC_TICK_PATH, WS_PATH};
 
 /// The largest HTTP/2 stream id (2^31-1): a GOAWAY naming it is the first step of a graceful
 /// shutdown (RFC 9113 §6.8), "no new streams soon, but all so far will be processed".
@@ -414,6 +417,102 @@ pub fn goaway_sequence(goaways: &[Goaway]) -> GoawaySequence {
     }
 }
 
+/// What one stream asks the server for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StreamWhat {
+    /// One request answered after `delay`: h2c `GET /?delay=`, gRPC `Slow(delay)`.
+    Request {
+        /// How long the server waits before answering.
+        #[serde(rename = "delay_ms", with = "millis")]
+        delay: Duration,
+    },
+    /// A stream of numbered messages, one every `every`, for `lasting` (the server's default,
+    /// 10 s, when None): h2c `GET /events`, gRPC `Tick`, a WebSocket (`lasting` does not apply:
+    /// it lasts until shutdown), server-sent events.
+    Stream {
+        /// How often the server sends.
+        #[serde(rename = "every_ms", with = "millis")]
+        every: Duration,
+        /// How long the server keeps it going.
+        #[serde(rename = "for_ms", with = "millis::option")]
+        lasting: Option<Duration>,
+    },
+}
+
+/// One named stream of a scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamRequest {
+    /// Its name in the scenario, the report and the server's log (`x-request-id`).
+    pub name: String,
+    /// Its protocol.
+    pub protocol: Protocol,
+    /// What it asks for.
+    pub what: StreamWhat,
+}
+
+impl StreamRequest {
+    /// The path it asks for (the gRPC method's path for gRPC); None when its protocol does not
+    /// serve what it asks ([`StreamRequest::unsupported`] says what it takes instead).
+    pub fn path(&self) -> Option<String> {
+        let query = |every: Duration, lasting: Option<Duration>| {
+            let mut query = format!("every={}ms", every.as_millis().max(1));
+            if let Some(lasting) = lasting {
+                query.push_str(&format!("&for={}ms", lasting.as_millis().max(1)));
+            }
+            query
+        };
+        match (self.protocol, self.what) {
+            (Protocol::H2c, StreamWhat::Request { delay }) => {
+                Some(format!("/?delay={}ms", delay.as_millis()))
+            }
+            (Protocol::H2c | Protocol::Sse, StreamWhat::Stream { every, lasting }) => {
+                Some(format!("{EVENTS_PATH}?{}", query(every, lasting)))
+            }
+            (Protocol::Websocket, StreamWhat::Stream { every, .. }) => {
+                Some(format!("{WS_PATH}?{}", query(every, None)))
+            }
+            (Protocol::Grpc, StreamWhat::Request { .. }) => Some(GRPC_SLOW_PATH.to_string()),
+            (Protocol::Grpc, StreamWhat::Stream { .. }) => Some(GRPC_TICK_PATH.to_string()),
+            (Protocol::Websocket | Protocol::Sse, StreamWhat::Request { .. })
+            | (Protocol::Http1, _) => None,
+        }
+    }
+
+    /// What the request's protocol takes instead, when it does not serve what it asks.
+    pub fn unsupported(&self) -> Option<&'static str> {
+        match (self.protocol, self.what) {
+            (Protocol::Websocket | Protocol::Sse, StreamWhat::Request { .. }) => {
+                Some("a stream: write `stream = { every = \"100ms\" }` instead of a delay")
+            }
+            (Protocol::Http1, _) => {
+                Some("an ordinary request (HTTP/1.1 requests are not long-lived streams)")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A scenario's streams, one named observation each, and the HTTP/2 connections they used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamsObservation {
+    /// Each stream, in the order it was opened.
+    pub streams: Vec<NamedStream>,
+    /// The h2c connection and the gRPC client's connections, with their GOAWAY frames (their
+    /// streams are in `streams`, not repeated here).
+    pub connections: Vec<ConnectionObservation>,
+}
+
+/// A stream with its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedStream {
+    /// Its name in the scenario.
+    pub name: String,
+    /// What was seen of it.
+    #[serde(flatten)]
+    pub stream: StreamObservation,
+}
+
 /// Durations as milliseconds with a fraction (microsecond precision), as the reports read them.
 pub(super) mod millis {
     use std::time::Duration;
@@ -646,5 +745,77 @@ mod tests {
         assert_eq!(stream.close_code(), Some(1001));
         assert!(StreamEnd::Reset { code: 7 }.never_processed());
         assert!(!StreamEnd::Cut.never_processed());
+    }
+}
+
+#[cfg(test)]
+mod request_tests {
+    use super::*;
+
+    fn request(protocol: Protocol, what: StreamWhat) -> StreamRequest {
+        StreamRequest {
+            name: "s".to_string(),
+            protocol,
+            what,
+        }
+    }
+
+    #[test]
+    fn a_request_reads_back_from_json_in_milliseconds() {
+        let request = request(
+            Protocol::Grpc,
+            StreamWhat::Stream {
+                every: Duration::from_millis(100),
+                lasting: None,
+            },
+        );
+        let json = serde_json::to_value(&request).unwrap();
+        assert_eq!(json["protocol"], "grpc");
+        assert_eq!(json["what"]["stream"]["every_ms"], 100.0);
+        assert!(json["what"]["stream"]["for_ms"].is_null());
+        let back: StreamRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(back, request);
+    }
+
+    #[test]
+    fn each_protocol_asks_for_its_route() {
+        let stream = StreamWhat::Stream {
+            every: Duration::from_millis(100),
+            lasting: Some(Duration::from_secs(2)),
+        };
+        let delay = StreamWhat::Request {
+            delay: Duration::from_millis(400),
+        };
+        let path = |protocol, what| request(protocol, what).path();
+        assert_eq!(path(Protocol::H2c, delay).unwrap(), "/?delay=400ms");
+        assert_eq!(
+            path(Protocol::H2c, stream).unwrap(),
+            "/events?every=100ms&for=2000ms"
+        );
+        assert_eq!(
+            path(Protocol::Sse, stream).unwrap(),
+            "/events?every=100ms&for=2000ms"
+        );
+        assert_eq!(
+            path(Protocol::Websocket, stream).unwrap(),
+            "/ws?every=100ms"
+        );
+        assert_eq!(
+            path(Protocol::Grpc, stream).unwrap(),
+            "/shutdown.v1.Probe/Tick"
+        );
+        assert_eq!(
+            path(Protocol::Grpc, delay).unwrap(),
+            "/shutdown.v1.Probe/Slow"
+        );
+        assert_eq!(path(Protocol::Websocket, delay), None);
+        assert!(
+            request(Protocol::Websocket, delay)
+                .unsupported()
+                .unwrap()
+                .contains("stream = { every")
+        );
+        assert_eq!(path(Protocol::Http1, delay), None);
+        assert_eq!(request(Protocol::Grpc, delay).unsupported(), None);
     }
 }
