@@ -487,7 +487,7 @@ fn one_bad_file_of_two_returns_nothing_and_lists_errors_of_both() {
         [
             "harness/tests/fixtures/bad/bad-values.toml:4:9: bad duration \"1,5s\" for `delay`: write it like 250ms, 2s or 1.5s",
             "harness/tests/fixtures/bad/bad-values.toml:11:11: variant `script-exec` needs /bin/sh, but base `none` has no shell (use exec-form or tini on `none`, or a base with a shell)",
-            "harness/tests/fixtures/bad/unknown-key.toml:7:1: unknown key `stop-timout` in [[scenario]]: did you mean `stop-timeout`? (expected one of: name, reason, expect, signals, requests, load, rollout, balancer, target, runtime, base, variant, init, mode, delay, drain-timeout, stop-signal, stop-timeout, stop-at, client, keep-alive, linger, idle-timeout)",
+            "harness/tests/fixtures/bad/unknown-key.toml:7:1: unknown key `stop-timout` in [[scenario]]: did you mean `stop-timeout`? (expected one of: name, reason, expect, signals, requests, load, rollout, balancer, target, runtime, base, variant, init, mode, delay, drain-timeout, stop-signal, stop-timeout, stop-at, client, keep-alive, linger, idle-timeout, protocol)",
         ]
     );
     // A good file next to a bad one does not load either.

@@ -1,5 +1,6 @@
 //! Folds a finished scenario's events into what was observed.
 
+use crate::model::streams::NamedStream;
 use tokio::time::Instant;
 
 use std::collections::HashSet;
@@ -117,6 +118,13 @@ impl Folding {
                     request.bytes = *bytes;
                     request.done_ms = ms;
                 }
+            }
+            EventKind::StreamObserved { name, stream } => {
+                observation.streams.push(NamedStream {
+                    name: name.clone(),
+                    stream: (**stream).clone(),
+                });
+                return false;
             }
             EventKind::StopMomentMeasured {
                 median, stop_after, ..

@@ -4,6 +4,7 @@
 //! They sit here, below the reporters, because the runner, the images stage and the
 //! observations use them too.
 
+use super::streams::StreamObservation;
 use tokio::time::Instant;
 
 use super::load::{ClientProfile, LoadRecord};
@@ -55,6 +56,15 @@ pub enum EventKind {
         status: Option<u16>,
         /// Body bytes received.
         bytes: u64,
+    },
+    /// A long-lived stream (a request of another protocol than HTTP/1.1) ended: all that was
+    /// seen of it, its times from the moment the server was ready. Its outcome in the
+    /// vocabulary is its [`EventKind::RequestDone`].
+    StreamObserved {
+        /// The request's name.
+        name: String,
+        /// What was seen of it.
+        stream: Box<StreamObservation>,
     },
     /// The stop's moment was measured from the path: its median latency over the warm-up
     /// requests, and how long after the in-flight requests the stop goes out (half of it).

@@ -1,5 +1,6 @@
 //! What was observed of one scenario: outcomes, stop, exit, signal, PID 1, the timeline.
 
+use super::streams::NamedStream;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -73,6 +74,9 @@ pub struct Observation {
     pub load: Option<LoadObservation>,
     /// The rolling update, if the scenario was one.
     pub rollout: Option<RolloutObservation>,
+    /// Each long-lived stream (a request of another protocol than HTTP/1.1), in the order they
+    /// ended; its times are from the moment the server was ready.
+    pub streams: Vec<NamedStream>,
 }
 
 /// The stop's moment as measured from the path: its latency over the warm-up requests, and how

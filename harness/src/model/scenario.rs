@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::streams::{Protocol, StreamWhat, stream_path};
 use server_contract::KeepAliveDrain;
 use server_contract::env as server_env;
 
@@ -222,6 +223,14 @@ pub enum RequestKind {
         /// The path and query.
         path: String,
     },
+    /// A long-lived stream, or a request over another protocol than HTTP/1.1 (h2c, gRPC,
+    /// WebSocket, server-sent events), observed per stream by the protocol observers.
+    Stream {
+        /// Its protocol (never `http1`: the scenario file refuses it).
+        protocol: Protocol,
+        /// A request answered after a delay, or a stream of numbered messages.
+        what: StreamWhat,
+    },
 }
 
 impl RequestKind {
@@ -234,6 +243,9 @@ impl RequestKind {
                 format!("/download?bytes={bytes}&rate={rate}")
             }
             RequestKind::Get { path } => path.clone(),
+            RequestKind::Stream { protocol, what } => {
+                stream_path(*protocol, *what).unwrap_or_else(|| "/".to_string())
+            }
         }
     }
 }
@@ -352,6 +364,16 @@ impl Scenario {
                         Duration::from_millis(bytes.saturating_mul(1000) / (*rate).max(1))
                     }
                     RequestKind::Get { .. } => self.server.delay,
+                    RequestKind::Stream {
+                        what: StreamWhat::Request { delay },
+                        ..
+                    } => *delay,
+                    // A stream lasts until the server ends it, at the latest at the stop's
+                    // grace period (the budget's floor) or its own `for`.
+                    RequestKind::Stream {
+                        what: StreamWhat::Stream { lasting, .. },
+                        ..
+                    } => lasting.unwrap_or_default(),
                 };
                 after_stop + work
             })

@@ -6,6 +6,8 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use super::outcome::Outcome;
 use server_contract::stream::{EVENTS_PATH, GRPC_SLOW_PATH, GRPC_TICK_PATH, WS_PATH};
 
 /// The largest HTTP/2 stream id (2^31-1): a GOAWAY naming it is the first step of a graceful
@@ -315,6 +317,42 @@ impl StreamObservation {
         matches!(self.end, StreamEnd::Status { .. })
     }
 
+    /// The stream's outcome in the vocabulary of requests, for expectations and reports that
+    /// speak it: `ok` for a clean end with a success (a 2xx or 101 head, a close 1000 or 1001,
+    /// gRPC OK); `http-error` for a clean end with another status or close code; `truncated`
+    /// for a cut after the response began; `reset` for a reset or a GOAWAY's refusal;
+    /// `empty-reply`, `refused` and `timeout` as they are.
+    pub fn outcome(&self) -> Outcome {
+        let success =
+            |status: Option<u16>| status.is_some_and(|s| s == 101 || (200..300).contains(&s));
+        match &self.end {
+            StreamEnd::Complete | StreamEnd::GoingAway if success(self.status()) => Outcome::Ok,
+            StreamEnd::Complete | StreamEnd::GoingAway => Outcome::HttpError,
+            StreamEnd::Closed {
+                code: 1000 | 1001, ..
+            } => Outcome::Ok,
+            StreamEnd::Closed { .. } => Outcome::HttpError,
+            StreamEnd::Status { code: 0, .. } => Outcome::Ok,
+            StreamEnd::Status { .. } => Outcome::HttpError,
+            StreamEnd::Cut => Outcome::Truncated,
+            StreamEnd::Reset { .. } | StreamEnd::RefusedByGoaway => Outcome::Reset,
+            StreamEnd::EmptyReply => Outcome::EmptyReply,
+            StreamEnd::Refused => Outcome::Refused,
+            StreamEnd::TimedOut => Outcome::Timeout,
+        }
+    }
+
+    /// Body bytes received (HTTP/2 data; 0 for streams of messages).
+    pub fn bytes(&self) -> u64 {
+        self.received
+            .iter()
+            .map(|r| match r.item {
+                Item::Data { bytes } => bytes,
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// The HTTP status of the response head, if one arrived.
     pub fn status(&self) -> Option<u16> {
         self.received.iter().find_map(|r| match r.item {
@@ -455,28 +493,7 @@ impl StreamRequest {
     /// The path it asks for (the gRPC method's path for gRPC); None when its protocol does not
     /// serve what it asks ([`StreamRequest::unsupported`] says what it takes instead).
     pub fn path(&self) -> Option<String> {
-        let query = |every: Duration, lasting: Option<Duration>| {
-            let mut query = format!("every={}ms", every.as_millis().max(1));
-            if let Some(lasting) = lasting {
-                query.push_str(&format!("&for={}ms", lasting.as_millis().max(1)));
-            }
-            query
-        };
-        match (self.protocol, self.what) {
-            (Protocol::H2c, StreamWhat::Request { delay }) => {
-                Some(format!("/?delay={}ms", delay.as_millis()))
-            }
-            (Protocol::H2c | Protocol::Sse, StreamWhat::Stream { every, lasting }) => {
-                Some(format!("{EVENTS_PATH}?{}", query(every, lasting)))
-            }
-            (Protocol::Websocket, StreamWhat::Stream { every, .. }) => {
-                Some(format!("{WS_PATH}?{}", query(every, None)))
-            }
-            (Protocol::Grpc, StreamWhat::Request { .. }) => Some(GRPC_SLOW_PATH.to_string()),
-            (Protocol::Grpc, StreamWhat::Stream { .. }) => Some(GRPC_TICK_PATH.to_string()),
-            (Protocol::Websocket | Protocol::Sse, StreamWhat::Request { .. })
-            | (Protocol::Http1, _) => None,
-        }
+        stream_path(self.protocol, self.what)
     }
 
     /// What the request's protocol takes instead, when it does not serve what it asks.
@@ -490,6 +507,33 @@ impl StreamRequest {
             }
             _ => None,
         }
+    }
+}
+
+/// The path `what` asks for over `protocol` on graceful-server (the gRPC method's path for
+/// gRPC); None when the protocol does not serve it.
+pub fn stream_path(protocol: Protocol, what: StreamWhat) -> Option<String> {
+    let query = |every: Duration, lasting: Option<Duration>| {
+        let mut query = format!("every={}ms", every.as_millis().max(1));
+        if let Some(lasting) = lasting {
+            query.push_str(&format!("&for={}ms", lasting.as_millis().max(1)));
+        }
+        query
+    };
+    match (protocol, what) {
+        (Protocol::H2c, StreamWhat::Request { delay }) => {
+            Some(format!("/?delay={}ms", delay.as_millis()))
+        }
+        (Protocol::H2c | Protocol::Sse, StreamWhat::Stream { every, lasting }) => {
+            Some(format!("{EVENTS_PATH}?{}", query(every, lasting)))
+        }
+        (Protocol::Websocket, StreamWhat::Stream { every, .. }) => {
+            Some(format!("{WS_PATH}?{}", query(every, None)))
+        }
+        (Protocol::Grpc, StreamWhat::Request { .. }) => Some(GRPC_SLOW_PATH.to_string()),
+        (Protocol::Grpc, StreamWhat::Stream { .. }) => Some(GRPC_TICK_PATH.to_string()),
+        (Protocol::Websocket | Protocol::Sse, StreamWhat::Request { .. })
+        | (Protocol::Http1, _) => None,
     }
 }
 

@@ -254,6 +254,8 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
             let request = result.observation.request(name)?;
             format!("← {name}: {}", request.describe())
         }
+        // Its outcome is the request's line; the stream itself is in the JSON report.
+        EventKind::StreamObserved { .. } => return None,
         EventKind::StopMomentMeasured {
             warmups,
             median,

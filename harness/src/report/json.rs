@@ -122,6 +122,9 @@ pub struct JsonScenario<'a> {
     pub started_ms: u64,
     /// Each request's outcome and times.
     pub requests: &'a [RequestObservation],
+    /// Each long-lived stream as observed (times from ready); left out when there was none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub streams: &'a [crate::model::streams::NamedStream],
     /// The two requirements, with evidence.
     pub requirements: Vec<JsonRequirement<'a>>,
     /// One line per expectation that did not hold, the scenario's error first.
@@ -277,6 +280,7 @@ impl<'a> JsonScenario<'a> {
             duration_ms: observation.duration.as_millis() as u64,
             started_ms: result.started.as_millis() as u64,
             requests: &observation.requests,
+            streams: &observation.streams,
             requirements: result
                 .verdict
                 .requirements

@@ -17,6 +17,7 @@ mod reqwest_client;
 mod rollout_plan;
 mod schedule;
 mod sink;
+mod streams;
 mod swarm;
 
 pub(crate) use context::RunContext;

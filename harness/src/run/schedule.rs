@@ -14,10 +14,11 @@ use tokio::time::Instant;
 
 use crate::client;
 use crate::model::events::EventKind;
-use crate::model::scenario::{RequestSpec, Scenario};
+use crate::model::scenario::{RequestKind, RequestSpec, Scenario};
 use crate::run::error::ScenarioError;
 use crate::run::load;
 use crate::run::sink::EventSink;
+use crate::run::streams;
 
 /// Issues the stop of one kind of target; returns when the stop has returned.
 pub(super) trait Stopper {
@@ -114,6 +115,7 @@ async fn requests_and_stop(
         requests.spawn(send(
             (*request).clone(),
             addr,
+            ready,
             send_at,
             deadline,
             sink.clone(),
@@ -154,6 +156,7 @@ async fn requests_and_stop(
         requests.spawn(send(
             request.clone(),
             addr,
+            ready,
             send_at,
             deadline,
             sink.clone(),
@@ -208,9 +211,12 @@ async fn stop_moment(
     stop_after
 }
 
+/// Sends `request` at `at` (a stream's times are from `ready`) and emits its outcome.
+#[allow(clippy::too_many_arguments)]
 async fn send(
     request: RequestSpec,
     addr: SocketAddr,
+    ready: Instant,
     at: Instant,
     deadline: Duration,
     sink: EventSink,
@@ -220,12 +226,31 @@ async fn send(
     sink.emit(EventKind::RequestSent {
         name: request.name.clone(),
     });
-    let response = client::get(addr, &request.kind.path(), deadline, None, || {
+    let connected = || {
         if let Some(tx) = connected {
             let _ = tx.send(());
         }
-    })
-    .await;
+    };
+    let response = match request.kind {
+        RequestKind::Stream { protocol, what } => {
+            let (response, stream) = streams::observe(
+                &request.name,
+                protocol,
+                what,
+                addr,
+                ready,
+                deadline,
+                connected,
+            )
+            .await;
+            sink.emit(EventKind::StreamObserved {
+                name: request.name.clone(),
+                stream: Box::new(stream),
+            });
+            response
+        }
+        _ => client::get(addr, &request.kind.path(), deadline, None, connected).await,
+    };
     sink.emit(EventKind::RequestDone {
         name: request.name,
         outcome: response.outcome,

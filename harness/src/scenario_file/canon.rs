@@ -147,6 +147,14 @@ impl FileCx<'_> {
                     ))
                 }
             }),
+            "protocol" => crate::model::streams::Protocol::from_name(text)
+                .map(|p| p.name().to_string())
+                .ok_or_else(|| {
+                    format!(
+                        "unknown protocol {text:?} (expected one of: {})",
+                        names(crate::model::streams::Protocol::ALL.map(|p| p.name()))
+                    )
+                }),
             "delay" | "drain-timeout" | "stop-timeout" | "stop-at" => {
                 parse_duration(key, text).map(canon_duration)
             }

@@ -146,6 +146,7 @@ macro_rules! settings_table {
             pub(super) keep_alive: Option<Sp<OneOrMany<String>>>,
             pub(super) linger: Option<Sp<OneOrMany<String>>>,
             pub(super) idle_timeout: Option<Sp<OneOrMany<String>>>,
+            pub(super) protocol: Option<Sp<OneOrMany<String>>>,
         }
 
         impl $name {
@@ -167,6 +168,7 @@ macro_rules! settings_table {
                 Setting::push_str(&mut out, "keep-alive", self.keep_alive.take());
                 Setting::push_str(&mut out, "linger", self.linger.take());
                 Setting::push_str(&mut out, "idle-timeout", self.idle_timeout.take());
+                Setting::push_str(&mut out, "protocol", self.protocol.take());
                 out
             }
         }
@@ -231,6 +233,16 @@ pub(super) struct RequestDoc {
     pub(super) delay: Option<Sp<String>>,
     pub(super) download: Option<Sp<DownloadDoc>>,
     pub(super) path: Option<Sp<String>>,
+    pub(super) stream: Option<Sp<StreamDoc>>,
+}
+
+/// `stream = { every = "100ms", for = "10s" }`: a long-lived stream of numbered messages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct StreamDoc {
+    pub(super) every: Option<Sp<String>>,
+    #[serde(rename = "for")]
+    pub(super) lasting: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

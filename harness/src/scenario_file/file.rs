@@ -173,6 +173,7 @@ pub(super) fn lookup_with_defaults(
                 "mode" => "graceful",
                 "stop-signal" => "SIGTERM",
                 "stop-timeout" => "10s",
+                "protocol" => "http1",
                 _ => return None,
             }
             .to_string(),

@@ -1,26 +1,38 @@
-//! A request table (`{ name, at, delay | download | path }`) into a [`RequestSpec`].
+//! A request table (`{ name, at, delay | download | path | stream }`) into a [`RequestSpec`]:
+//! an HTTP/1.1 request, or with another `protocol` a request or stream of that protocol.
 
 use crate::model::scenario::{Offset, RequestKind, RequestSpec};
+use crate::model::streams::{Protocol, StreamRequest, StreamWhat};
 
-use super::doc::{DownloadDoc, RequestDoc, Sp};
+use super::doc::{DownloadDoc, RequestDoc, Sp, StreamDoc};
 use super::file::{FileCx, MAX_DOWNLOAD};
 use super::values::parse_duration;
 
 impl FileCx<'_> {
-    /// The request of `doc`, whose name must differ from the `earlier` ones; None when the
-    /// table is wrong. Name, offset and kind are each checked, so one pass reports all three.
+    /// The request of `doc`, sent over `protocol`, whose name must differ from the `earlier`
+    /// ones; None when the table is wrong. Name, offset and kind are each checked, so one pass
+    /// reports all three.
     pub(super) fn request(
         &mut self,
         doc: &Sp<RequestDoc>,
         earlier: &[RequestSpec],
+        protocol: Protocol,
     ) -> Option<RequestSpec> {
         let at_table = doc.span().start;
         let doc = doc.get_ref();
         let name = self.request_name(doc, at_table, earlier);
         let at = self.request_at(doc, at_table);
-        let kind = match &doc.path {
-            Some(path) => self.get_path(doc, path),
-            None => self.endpoint(doc),
+        let kind = match (&doc.path, protocol) {
+            (_, Protocol::Http1) if doc.stream.is_some() => {
+                self.error(
+                    doc.stream.as_ref().map_or(at_table, |s| s.span().start),
+                    "a `stream` needs a protocol that streams: set protocol = \"websocket\", \"sse\", \"grpc\" or \"h2c\"",
+                );
+                None
+            }
+            (Some(path), Protocol::Http1) => self.get_path(doc, path),
+            (None, Protocol::Http1) => self.endpoint(doc),
+            (_, protocol) => self.stream_kind(doc, at_table, protocol, name.as_deref()),
         };
         Some(RequestSpec {
             name: name?,
@@ -131,6 +143,103 @@ impl FileCx<'_> {
             (None, None) => Some(RequestKind::Slow { delay: None }),
             (None, Some(download)) => self.download(download),
         }
+    }
+
+    /// A request of `protocol` (not HTTP/1.1): `delay` (an h2c `GET /?delay=`, a gRPC `Slow`)
+    /// or `stream = { every, for }` (a WebSocket, an event stream, a gRPC `Tick`, h2c events).
+    fn stream_kind(
+        &mut self,
+        doc: &RequestDoc,
+        at_table: usize,
+        protocol: Protocol,
+        name: Option<&str>,
+    ) -> Option<RequestKind> {
+        let http1 = doc.path.as_ref().map(|p| ("path", p.span().start));
+        let http1 = http1.or(doc.download.as_ref().map(|d| ("download", d.span().start)));
+        if let Some((key, at)) = http1 {
+            self.error(
+                at,
+                format!(
+                    "`{key}` is an HTTP/1.1 request, and this scenario's protocol is {}: give the request `delay` or `stream = {{ every = \"100ms\" }}`",
+                    protocol.name()
+                ),
+            );
+            return None;
+        }
+        let what = match (&doc.delay, &doc.stream) {
+            (Some(delay), Some(_)) => {
+                self.error(
+                    delay.span().start,
+                    "a request has either `delay` (one answer after it) or `stream` (numbered messages), not both",
+                );
+                return None;
+            }
+            (Some(delay), None) => match parse_duration("delay", delay.get_ref()) {
+                Ok(delay) => StreamWhat::Request { delay },
+                Err(message) => {
+                    self.error(delay.span().start, message);
+                    return None;
+                }
+            },
+            (None, Some(stream)) => self.stream_table(stream)?,
+            (None, None) => {
+                self.error(
+                    at_table,
+                    format!(
+                        "with protocol = \"{}\" a request has `delay` (like delay = \"2s\") or `stream` (like stream = {{ every = \"100ms\" }})",
+                        protocol.name()
+                    ),
+                );
+                return None;
+            }
+        };
+        let request = StreamRequest {
+            name: name.unwrap_or_default().to_string(),
+            protocol,
+            what,
+        };
+        if let Some(how) = request.unsupported() {
+            self.error(
+                doc.delay.as_ref().map_or(at_table, |d| d.span().start),
+                format!("a {} request takes {how}", protocol.name()),
+            );
+            return None;
+        }
+        Some(RequestKind::Stream { protocol, what })
+    }
+
+    /// `stream = { every, for }`: `every` defaults to the server's (100ms), `for` to the
+    /// server's (10s; a WebSocket lasts until the server ends it).
+    fn stream_table(&mut self, stream: &Sp<StreamDoc>) -> Option<StreamWhat> {
+        let table = stream.get_ref();
+        let mut duration = |key: &str, value: &Option<Sp<String>>| match value {
+            None => Some(None),
+            Some(text) => match parse_duration(key, text.get_ref()) {
+                Ok(d)
+                    if d >= std::time::Duration::from_millis(1)
+                        && d <= server_contract::MAX_DELAY =>
+                {
+                    Some(Some(d))
+                }
+                Ok(_) => {
+                    self.error(
+                        text.span().start,
+                        format!("stream `{key}` must be from 1ms to 10m, as the server takes"),
+                    );
+                    None
+                }
+                Err(message) => {
+                    self.error(text.span().start, message);
+                    None
+                }
+            },
+        };
+        let every = duration("every", &table.every);
+        let lasting = duration("for", &table.lasting);
+        Some(StreamWhat::Stream {
+            every: every?.unwrap_or(server_contract::stream::DEFAULT_EVERY),
+            lasting: lasting?,
+        })
     }
 
     /// A `download` of `bytes` at `rate`, both within what the server takes.

@@ -1,6 +1,7 @@
 //! A cell's settings (a scenario's, or a matrix cell's) resolved into a [`Scenario`]: its
 //! target, server, stop and requests, every problem reported.
 
+use crate::model::streams::Protocol;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -62,7 +63,14 @@ impl FileCx<'_> {
         let stop_timeout = self.stop_timeout(cx, &cell);
         let load = self.load(cx, traffic.load.as_ref(), cell.get("client"));
         let has_load = matches!(load, Some(Some(_)));
-        let specs = self.requests(cx, traffic.requests.as_ref(), has_load);
+        let protocol = cell
+            .get("protocol")
+            .and_then(|p| Protocol::from_name(&p))
+            .unwrap_or(Protocol::Http1);
+        let specs = self.requests(cx, traffic.requests.as_ref(), has_load, protocol);
+        if protocol != Protocol::Http1 {
+            self.protocol_applies(cx, &cell, &target, has_load, protocol);
+        }
         let stop_at = self.stop_at(cx, &cell, &specs, has_load);
         let rollout = self.rollout(
             cx,
@@ -119,6 +127,37 @@ impl FileCx<'_> {
             expect: expectations?,
             reason,
         })
+    }
+
+    /// Reports a `protocol` other than HTTP/1.1 where it cannot apply yet: to a server other
+    /// than graceful-server (its routes are graceful-server's), or with a load (HTTP/1.1).
+    fn protocol_applies(
+        &mut self,
+        cx: &Context,
+        cell: &Cell<'_>,
+        target: &Option<Target>,
+        has_load: bool,
+        protocol: Protocol,
+    ) {
+        let at = cell.span_of("protocol").unwrap_or(cx.at);
+        if matches!(target, Some(t) if !matches!(t, Target::Process | Target::Container(_))) {
+            self.error(
+                at,
+                format!(
+                    "protocol = \"{}\" asks graceful-server's routes (/ws, /events, its gRPC service): use it with target = \"container\" or \"process\"",
+                    protocol.name()
+                ),
+            );
+        }
+        if has_load {
+            self.error(
+                at,
+                format!(
+                    "a `load` is sent over HTTP/1.1: leave it out of a scenario with protocol = \"{}\"",
+                    protocol.name()
+                ),
+            );
+        }
     }
 
     /// Reports each of `keys` this cell sets itself (not through `[defaults]`) as not applying
@@ -335,6 +374,7 @@ impl FileCx<'_> {
         cx: &Context,
         requests: Option<&RequestsDoc>,
         has_load: bool,
+        protocol: Protocol,
     ) -> Vec<RequestSpec> {
         let mut specs: Vec<RequestSpec> = Vec::new();
         match requests {
@@ -352,7 +392,7 @@ impl FileCx<'_> {
             ),
             Some(list) => {
                 for request in list.get_ref() {
-                    if let Some(spec) = self.request(request, &specs) {
+                    if let Some(spec) = self.request(request, &specs, protocol) {
                         specs.push(spec);
                     }
                 }

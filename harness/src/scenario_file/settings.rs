@@ -6,7 +6,7 @@ use super::doc::{BalancerDoc, ExpectDoc, LoadDoc, NumberOrWord, RequestDoc, Roll
 pub(super) use super::doc::{Setting, Val};
 
 /// The settings a scenario or matrix cell is made of, as written in files (`requests` aside).
-pub(super) const SETTING_KEYS: [&str; 16] = [
+pub(super) const SETTING_KEYS: [&str; 17] = [
     "target",
     "runtime",
     "base",
@@ -23,6 +23,7 @@ pub(super) const SETTING_KEYS: [&str; 16] = [
     "keep-alive",
     "linger",
     "idle-timeout",
+    "protocol",
 ];
 
 /// A cell's settings: one value per key.

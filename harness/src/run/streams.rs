@@ -1,0 +1,62 @@
+//! A request of another protocol than HTTP/1.1 (a long-lived stream, or an h2c or gRPC request),
+//! sent through the protocol observers: its outcome in the vocabulary, and all that was seen.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::client::Response;
+use crate::model::streams::{Protocol, StreamEnd, StreamObservation, StreamRequest, StreamWhat};
+use crate::protocol::StreamSet;
+
+/// Opens the stream `name` asks for, calls `connected` once it is under way, and observes it to
+/// its end (at most `deadline`), timing from `ready`. A stream its protocol cannot carry ends
+/// at once, refused with the reason (the scenario file refuses such requests first).
+pub(super) async fn observe(
+    name: &str,
+    protocol: Protocol,
+    what: StreamWhat,
+    addr: SocketAddr,
+    ready: Instant,
+    deadline: Duration,
+    connected: impl FnOnce(),
+) -> (Response, StreamObservation) {
+    let request = StreamRequest {
+        name: name.to_string(),
+        protocol,
+        what,
+    };
+    let mut set = StreamSet::new(addr, ready, deadline);
+    let opened = set.open(&request).await;
+    // The schedule also waits for the server to log it as received.
+    connected();
+    let stream = match opened {
+        Ok(()) => set
+            .finish()
+            .await
+            .ok()
+            .and_then(|seen| seen.streams.into_iter().next())
+            .map(|named| named.stream),
+        Err(_) => None,
+    };
+    let stream = stream.unwrap_or_else(|| StreamObservation {
+        protocol,
+        target: request.path().unwrap_or_default(),
+        stream_id: None,
+        opened: Instant::now().saturating_duration_since(ready),
+        received: Vec::new(),
+        end: StreamEnd::Refused,
+        ended: Instant::now().saturating_duration_since(ready),
+        detail: request.unsupported().map_or_else(String::new, |how| {
+            format!("{} takes {how}", protocol.name())
+        }),
+    });
+    let response = Response {
+        outcome: stream.outcome(),
+        status: stream.status(),
+        bytes: stream.bytes(),
+        connected: None,
+    };
+    (response, stream)
+}
