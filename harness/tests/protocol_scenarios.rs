@@ -211,3 +211,49 @@ expect = { exit-code = 0, requests = { ws = "ok", late = "not-served" } }
         "{json:#}"
     );
 }
+
+#[tokio::test]
+async fn every_protocol_runs_from_one_matrix_across_a_graceful_stop() {
+    // Streams longer than the drain: the server ends each with its protocol's goodbye.
+    let text = r#"
+[[matrix]]
+name = "{protocol}"
+target = "process"
+delay = "1s"
+stop-timeout = "5s"
+protocol = ["websocket", "sse", "grpc", "h2c"]
+requests = [
+  { name = "open", at = "-300ms", stream = { every = "50ms", for = "1m" } },
+  { name = "late", at = "+300ms", stream = { every = "50ms", for = "1m" } },
+]
+expect = { requests = { open = "ok", late = "not-served" }, exit-code = 0 }
+
+[[matrix.rule]]
+when = { protocol = "grpc" }
+reason = "a draining server ends a gRPC stream it cannot finish with UNAVAILABLE, in trailers"
+expect = { requests = { open = "http-error" } }
+"#;
+    let scenarios = scenarios(text);
+    let workspace = Workspace::find_from(&workspace()).expect("a checkout");
+    let mut reporter = |_: shutdown_harness::RunEvent<'_>| {};
+    let results = shutdown_harness::run_scenarios(
+        None,
+        &scenarios,
+        &RunOptions::new(Some(workspace)),
+        &mut reporter,
+    )
+    .await
+    .expect("the run completes");
+    assert!(results.passed(), "{:#?}", results.scenarios);
+    for result in &results.scenarios {
+        let open = &result.observation.streams.iter().find(|s| s.name == "open");
+        let open = open.unwrap_or_else(|| panic!("{result:#?}"));
+        let clean = match open.stream.protocol {
+            Protocol::Websocket => open.stream.close_code() == Some(1001),
+            Protocol::Sse | Protocol::H2c => open.stream.end == StreamEnd::GoingAway,
+            Protocol::Grpc => open.stream.end == StreamEnd::grpc_status(14, "server shutting down"),
+            Protocol::Http1 => false,
+        };
+        assert!(clean, "{open:#?}");
+    }
+}
