@@ -206,8 +206,10 @@ expect = { exit-code = 0, requests = { ws = "ok", late = "not-served" } }
     // The JSON report carries the streams.
     let json = shutdown_harness::report::render(&results, shutdown_harness::report::Format::Json);
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let stream = &json["scenarios"][0]["streams"][0];
     assert_eq!(
-        json["scenarios"][0]["streams"][0]["end"], "closed",
+        (&stream["name"], &stream["end"]),
+        (&"ws".into(), &"closed".into()),
         "{json:#}"
     );
 }

@@ -396,8 +396,18 @@ fn signal_ms(observation: &Observation) -> Option<i64> {
 /// Whether `request`, sent before the stop, was answered before the signal went out: it was
 /// never in flight. A request cut by the signal ends about when the engine logs it (the kill
 /// event is stamped after the kill, by up to ~100 ms under load): only a complete answer counts.
-fn answered_before_signal(request: &RequestObservation, signal: i64) -> bool {
-    request.outcome == Outcome::Ok && request.done_ms < signal
+/// Nor does a stream the server ended with its goodbye: the shutdown ended it, so it was open
+/// at the signal, however soon after the signal (and before its kill event) the goodbye came.
+fn answered_before_signal(
+    request: &RequestObservation,
+    signal: i64,
+    observation: &Observation,
+) -> bool {
+    let said_goodbye = observation
+        .streams
+        .iter()
+        .any(|s| s.name == request.name && s.stream.end.is_goodbye());
+    request.outcome == Outcome::Ok && request.done_ms < signal && !said_goodbye
 }
 
 /// Requests meant to be in flight that were already answered when the signal went out: the
@@ -415,7 +425,7 @@ fn not_in_flight(scenario: &Scenario, observation: &Observation) -> Vec<Failure>
     observation
         .requests
         .iter()
-        .filter(|r| r.sent_before_stop && answered_before_signal(r, signal_ms))
+        .filter(|r| r.sent_before_stop && answered_before_signal(r, signal_ms, observation))
         .map(|r| Failure::NeverInFlight {
             request: r.name.clone(),
             answered_ms: r.done_ms,
@@ -436,7 +446,7 @@ fn requirements(observation: &Observation) -> Vec<RequirementCheck> {
     let signal = signal_ms(observation);
     let (early, in_flight): (Vec<_>, Vec<_>) = before
         .iter()
-        .partition(|r| signal.is_some_and(|signal| answered_before_signal(r, signal)));
+        .partition(|r| signal.is_some_and(|signal| answered_before_signal(r, signal, observation)));
     let answers = if in_flight.is_empty() && !early.is_empty() {
         RequirementCheck {
             requirement: Requirement::AnswersInFlight,

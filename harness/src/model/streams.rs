@@ -149,7 +149,9 @@ pub enum StreamEnd {
     Status {
         /// The gRPC status code (0 is OK, 14 UNAVAILABLE).
         code: i32,
-        /// The code's canonical name (`OK`, `UNAVAILABLE`, ...).
+        /// The code's canonical name (`OK`, `UNAVAILABLE`, ...); `status` in JSON, where `name`
+        /// is the stream's.
+        #[serde(rename = "status")]
         name: String,
         /// The status message.
         message: String,
@@ -173,6 +175,17 @@ impl StreamEnd {
             StreamEnd::Status { .. } => "status",
             StreamEnd::TimedOut => "timed-out",
         }
+    }
+
+    /// Whether this is a server's goodbye at shutdown: the `going-away` event then the end, a
+    /// WebSocket close 1001 (going away), a gRPC UNAVAILABLE status.
+    pub fn is_goodbye(&self) -> bool {
+        matches!(
+            self,
+            StreamEnd::GoingAway
+                | StreamEnd::Closed { code: 1001, .. }
+                | StreamEnd::Status { code: 14, .. }
+        )
     }
 
     /// Whether the connection failed under the stream once its response had begun, or the
@@ -737,6 +750,32 @@ mod tests {
         assert_eq!(stream.last_number(), Some(7));
         assert_eq!(stream.received_after(Duration::from_millis(3)), 1);
         assert_eq!(stream.status(), Some(200));
+    }
+
+    #[test]
+    fn a_named_grpc_stream_keeps_its_name_beside_its_status() {
+        let named = NamedStream {
+            name: "tick".to_string(),
+            stream: StreamObservation {
+                protocol: Protocol::Grpc,
+                target: "/shutdown.v1.Probe/Tick".to_string(),
+                stream_id: None,
+                opened: Duration::ZERO,
+                received: Vec::new(),
+                end: StreamEnd::grpc_status(14, "server shutting down"),
+                ended: Duration::ZERO,
+                detail: String::new(),
+            },
+        };
+        let json = serde_json::to_value(&named).unwrap();
+        assert_eq!(json["name"], "tick");
+        assert_eq!(json["status"], "UNAVAILABLE");
+        assert_eq!(json["code"], 14);
+        let back: NamedStream = serde_json::from_value(json).unwrap();
+        assert_eq!(back, named);
+        assert!(named.stream.end.is_goodbye());
+        assert!(!StreamEnd::grpc_status(0, "").is_goodbye());
+        assert!(!StreamEnd::Complete.is_goodbye());
     }
 
     #[test]
