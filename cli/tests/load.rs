@@ -118,6 +118,7 @@ async fn a_stream_on_a_bare_process_is_refused_once_the_listener_closes() {
             path: "/?delay=50ms".to_string(),
             client: ClientProfile::Fresh,
             connections: None,
+            vantage: None,
         }),
         expect: Default::default(),
         ..base
@@ -172,6 +173,7 @@ async fn a_fixed_stream_on_a_bare_process_records_every_request_on_its_connectio
             path: "/?delay=20ms".to_string(),
             client: ClientProfile::Fixed,
             connections: Some(16),
+            vantage: None,
         }),
         expect: Default::default(),
         ..base

@@ -328,6 +328,7 @@ fn rollout_scenario(
         path: options.path.clone(),
         client: crate::traffic::ClientProfile::Fresh,
         connections: None,
+        vantage: None,
     });
     let mut scenario = scenario(
         image,
@@ -525,6 +526,7 @@ mod tests {
             path: "/".to_string(),
             client: crate::traffic::ClientProfile::Fresh,
             connections: None,
+            vantage: None,
         });
         let error = options.validate().unwrap_err();
         assert!(

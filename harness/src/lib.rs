@@ -62,6 +62,7 @@ mod runtime;
 mod scenario;
 mod server_log;
 mod traffic;
+mod vantage;
 mod variant;
 mod verdict;
 mod workspace;
@@ -103,6 +104,7 @@ pub use traffic::{
     Bound, ClientProfile, Connection, DEFAULT_CONNECTIONS, Limit, LoadExpectation, LoadRecord,
     LoadSpec, LoadThreshold, LoadWhat, MAX_CONNECTIONS, MAX_RATE, Phase, Quantile,
 };
+pub use vantage::Vantage;
 pub use variant::{Base, ServerMode, StopSignal, Variant};
 pub use verdict::{
     Failure, Met, Remedy, Requirement, RequirementCheck, ThresholdCheck, ThresholdSeen, Untested,

@@ -5,12 +5,14 @@
 mod bases;
 mod context;
 mod error;
+mod generator;
 mod rootfs;
 mod runtimes;
 mod server_binary;
 mod variants;
 
 pub use error::BuildError;
+pub use generator::generator_image;
 pub use rootfs::{Forged, GeneratedFile, HostBinary, HostTree, RootfsImage, forge};
 pub(crate) use runtimes::third_party_label;
 pub use runtimes::{

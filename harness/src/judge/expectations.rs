@@ -665,6 +665,7 @@ mod tests {
         observation.load = Some(LoadObservation {
             rate: 200,
             client: crate::traffic::ClientProfile::Fresh,
+            vantage: crate::vantage::Vantage::Host,
             started_ms: 0,
             requests: Vec::new(),
             summary: LoadSummary {

@@ -83,10 +83,15 @@ impl Folding {
             EventKind::Started { image } => observation.image.clone_from(image),
             EventKind::Ready => observation.ready = true,
             EventKind::ServerLog { line } => return self.server_log(ms, line),
-            EventKind::LoadStarted { rate, client } => {
+            EventKind::LoadStarted {
+                rate,
+                client,
+                vantage,
+            } => {
                 self.stream = Some(Gathered {
                     rate: *rate,
                     client: *client,
+                    vantage: *vantage,
                     started_ms: ms,
                     records: Vec::new(),
                 });

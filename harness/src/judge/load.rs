@@ -12,12 +12,15 @@ use crate::observation::{
 };
 use crate::outcome::Outcome;
 use crate::traffic::{ClientProfile, LoadRecord, Phase};
+use crate::vantage::Vantage;
 
 /// What the fold gathered of a stream.
 pub(super) struct Gathered {
     /// Requests per second and client, from the start event.
     pub(super) rate: u32,
     pub(super) client: ClientProfile,
+    /// Where the client stood, from the start event.
+    pub(super) vantage: Vantage,
     /// When the stream started, ms from ready.
     pub(super) started_ms: i64,
     /// Every record.
@@ -72,6 +75,7 @@ pub(super) fn observe(gathered: Gathered, moments: &Moments<'_>) -> LoadObservat
     LoadObservation {
         rate: gathered.rate,
         client: gathered.client,
+        vantage: gathered.vantage,
         started_ms: gathered.started_ms,
         requests,
         summary,
@@ -242,6 +246,7 @@ mod tests {
         let gathered = Gathered {
             rate: 10,
             client: ClientProfile::Pooled,
+            vantage: Vantage::Host,
             started_ms: 0,
             records: vec![
                 record(0, 0, Outcome::Ok, Connection::New),
@@ -299,6 +304,7 @@ mod tests {
         let gathered = Gathered {
             rate: 1000,
             client: ClientProfile::Fixed,
+            vantage: Vantage::Host,
             started_ms: 0,
             records,
         };
@@ -323,6 +329,7 @@ mod tests {
         let gathered = Gathered {
             rate: 10,
             client: ClientProfile::Fixed,
+            vantage: Vantage::Host,
             started_ms: 0,
             records: Vec::new(),
         };
@@ -341,6 +348,7 @@ mod tests {
         let gathered = Gathered {
             rate: 10,
             client: ClientProfile::Fresh,
+            vantage: Vantage::Host,
             started_ms: 0,
             records: vec![record(0, 0, Outcome::Reset, Connection::New)],
         };
@@ -364,6 +372,7 @@ mod tests {
         let gathered = Gathered {
             rate: 10,
             client: ClientProfile::Fresh,
+            vantage: Vantage::Host,
             started_ms: 0,
             records: vec![
                 record(0, 1000, Outcome::Ok, Connection::New),
@@ -387,6 +396,7 @@ mod tests {
         let gathered = Gathered {
             rate: 10,
             client: ClientProfile::Fresh,
+            vantage: Vantage::Host,
             started_ms: 0,
             records: vec![
                 record(0, 0, Outcome::Ok, Connection::New),
@@ -415,6 +425,7 @@ mod tests {
         let gathered = Gathered {
             rate: 10,
             client: ClientProfile::Fresh,
+            vantage: Vantage::Host,
             started_ms: 0,
             records: vec![
                 record(0, 0, Outcome::Ok, Connection::New),
@@ -458,6 +469,7 @@ mod tests {
         let gathered = Gathered {
             rate: 10,
             client: ClientProfile::Fresh,
+            vantage: Vantage::Host,
             started_ms: 0,
             records: vec![record(0, 0, Outcome::Ok, Connection::New)],
         };

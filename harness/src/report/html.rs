@@ -1388,6 +1388,7 @@ mod tests {
         LoadObservation {
             rate: 100,
             client: ClientProfile::Fresh,
+            vantage: crate::vantage::Vantage::Host,
             started_ms,
             requests,
             summary: LoadSummary {

@@ -278,8 +278,15 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
             let took = result.observation.stop_duration.unwrap_or_default();
             format!("stop returned after {}", duration::format(took))
         }
-        EventKind::LoadStarted { rate, client } => {
-            format!("load begins: {rate} requests/s, {client} client")
+        EventKind::LoadStarted {
+            rate,
+            client,
+            vantage,
+        } => {
+            format!(
+                "load begins: {rate} requests/s, {client} client, from {}",
+                vantage.describe()
+            )
         }
         EventKind::LoadRecords(_) => return None,
         EventKind::LoadEnded => "load ends: every request has an outcome".to_string(),

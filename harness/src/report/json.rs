@@ -396,6 +396,7 @@ mod tests {
         LoadObservation {
             rate: 1000,
             client: ClientProfile::Fixed,
+            vantage: crate::vantage::Vantage::Host,
             started_ms: 0,
             requests: Vec::new(),
             summary: LoadSummary {

@@ -4,7 +4,6 @@
 
 mod container;
 mod error;
-mod fixed;
 mod load;
 mod logs;
 mod pooled;

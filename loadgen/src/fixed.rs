@@ -4,7 +4,7 @@
 //! How it differs from the other two: `fresh` opens a connection per request; `pooled` (reqwest's
 //! pool) opens another connection whenever every open one is busy, so a client that falls behind
 //! turns into thousands of connections. Here the count never grows: a request due while every
-//! connection is busy waits in line, and its departure lag (`started_us - sent_us`) shows it.
+//! connection is busy waits in line, and its departure lag (`departed_us - due_us`) shows it.
 //! Connections are opened when first needed and again after the server closed one; like hyper's
 //! pool, a connection the server closes while it is idle is noticed and replaced before the next
 //! request, so a failure on a reused connection is the keep-alive race (the close crossed the
@@ -29,9 +29,11 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::client::{classify_io, path_problem};
-use crate::outcome::Outcome;
-use crate::traffic::{Connection, LoadRecord, MAX_CONNECTIONS};
+use crate::record::{Outcome, Record, micros};
+use crate::schedule::Sender;
+
+/// The most connections a client may keep: each is a file descriptor.
+pub const MAX_CONNECTIONS: u16 = 4096;
 
 /// Bytes a connection reads at once; a response head must fit in [`MAX_HEAD`].
 const READ_CHUNK: usize = 16 * 1024;
@@ -127,7 +129,7 @@ struct Settings {
     addr: SocketAddr,
     /// The request head up to the request id's value.
     head_start: Vec<u8>,
-    /// Whether the path could be sent at all (checked where it enters; any server would answer
+    /// Whether the path can be sent at all (checked where it enters; any server would answer
     /// 400 to one that is not a URI path).
     path_ok: bool,
     deadline: Duration,
@@ -136,7 +138,7 @@ struct Settings {
 }
 
 /// The fixed client, its connections running on the runtime that started it.
-pub(super) struct FixedClient {
+pub struct FixedClient {
     dispatch: Arc<Dispatch>,
     connections: JoinSet<()>,
 }
@@ -144,14 +146,16 @@ pub(super) struct FixedClient {
 impl FixedClient {
     /// Starts `connections` connection tasks (each opens its connection when first needed) for
     /// `GET path` to `addr`; each request has at most `deadline`, and its record goes to `done`
-    /// with times from `start`.
-    pub(super) fn start(
+    /// with times from `start`. A path that is not `path_ok` is never sent: every request is
+    /// recorded as the 400 any server would answer.
+    pub fn start(
         addr: SocketAddr,
         path: &str,
+        path_ok: bool,
         connections: u16,
         deadline: Duration,
         start: Instant,
-        done: Arc<Mutex<Vec<LoadRecord>>>,
+        done: Arc<Mutex<Vec<Record>>>,
     ) -> FixedClient {
         let count = usize::from(connections.clamp(1, MAX_CONNECTIONS));
         let dispatch = Arc::new(Dispatch {
@@ -171,7 +175,7 @@ impl FixedClient {
                 server_contract::REQUEST_ID_HEADER
             )
             .into_bytes(),
-            path_ok: path_problem(path).is_none(),
+            path_ok,
             deadline,
             start,
         });
@@ -190,13 +194,16 @@ impl FixedClient {
         }
     }
 
+}
+
+impl Sender for FixedClient {
     /// Request `id`, due at `at`: it leaves on the first free connection.
-    pub(super) fn send(&self, id: u32, at: Instant) {
+    fn send(&mut self, id: u32, at: Instant) {
         self.dispatch.send(Due { id, at });
     }
 
     /// Sends what still waits, then closes every connection. Cancel-safe.
-    pub(super) async fn finish(&mut self) {
+    async fn finish(&mut self) {
         self.dispatch.end();
         while self.connections.join_next().await.is_some() {}
     }
@@ -207,7 +214,7 @@ async fn drive(
     index: usize,
     dispatch: Arc<Dispatch>,
     settings: Arc<Settings>,
-    done: Arc<Mutex<Vec<LoadRecord>>>,
+    done: Arc<Mutex<Vec<Record>>>,
 ) {
     let mut conn: Option<Conn> = None;
     let mut head = Vec::with_capacity(settings.head_start.len() + 16);
@@ -252,18 +259,14 @@ async fn drive(
             status = 400;
             Outcome::HttpError
         };
-        let record = LoadRecord {
+        let record = Record {
             id: due.id,
-            sent_us: micros(due.at.saturating_duration_since(settings.start)),
-            started_us: micros(started.saturating_duration_since(settings.start)),
-            done_us: micros(Instant::now().saturating_duration_since(settings.start)),
+            due_us: micros(due.at.saturating_duration_since(settings.start)),
+            departed_us: micros(started.saturating_duration_since(settings.start)),
+            ended_us: micros(Instant::now().saturating_duration_since(settings.start)),
             outcome,
             status,
-            connection: if reused {
-                Connection::Reused
-            } else {
-                Connection::New
-            },
+            reused,
         };
         done.lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -295,7 +298,7 @@ async fn exchange(
                 let _ = stream.set_nodelay(true);
                 conn.insert(Conn::new(stream))
             }
-            Err(error) => return classify_io(&error, Outcome::Refused),
+            Err(error) => return Outcome::of_io(&error, Outcome::Refused),
         },
     };
     let (outcome, keep) = open.request(head, status).await;
@@ -383,7 +386,7 @@ impl Conn {
         // Whatever a finished exchange left unread was dropped with it.
         (self.start, self.end) = (0, 0);
         if let Err(error) = self.stream.write_all(head).await {
-            return (classify_io(&error, Outcome::Reset), false);
+            return (Outcome::of_io(&error, Outcome::Reset), false);
         }
         let response = loop {
             match self.head() {
@@ -404,7 +407,7 @@ impl Conn {
                 Read::Bytes => {}
                 // Closed before a whole head: nothing of a response arrived (curl 52).
                 Read::Closed => return (Outcome::EmptyReply, false),
-                Read::Failed(error) => return (classify_io(&error, Outcome::EmptyReply), false),
+                Read::Failed(error) => return (Outcome::of_io(&error, Outcome::EmptyReply), false),
             }
         };
         *status = response.status;
@@ -606,10 +609,6 @@ fn push_decimal(out: &mut Vec<u8>, n: u32) {
     out.extend_from_slice(&digits[at..]);
 }
 
-fn micros(duration: Duration) -> u32 {
-    u32::try_from(duration.as_micros()).unwrap_or(u32::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -619,7 +618,7 @@ mod tests {
     use tokio::net::TcpListener;
 
     use super::*;
-    use crate::traffic::{ClientProfile, LoadSpec};
+    use crate::Plan;
 
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
 
@@ -704,17 +703,33 @@ mod tests {
         duration: Duration,
         connections: u16,
         deadline: Duration,
-    ) -> Vec<LoadRecord> {
-        let spec = LoadSpec {
-            rate,
-            duration,
+    ) -> Vec<Record> {
+        let plan = Plan {
+            target: addr,
             path: "/".to_string(),
-            client: ClientProfile::Fixed,
-            connections: Some(connections),
+            rate,
+            connections,
+            duration,
+            deadline,
         };
-        let mut records = crate::load_stream(&spec, addr, deadline).await;
+        let mut records = crate::stream(&plan).await;
         records.sort_by_key(|r| r.id);
         records
+    }
+
+    /// Which connection a request went out on.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Connection {
+        New,
+        Reused,
+    }
+
+    fn conn(record: &Record) -> Connection {
+        if record.reused {
+            Connection::Reused
+        } else {
+            Connection::New
+        }
     }
 
     /// How many requests the open model makes due in `duration` at `rate`.
@@ -741,14 +756,14 @@ mod tests {
         );
         let new = records
             .iter()
-            .filter(|r| r.connection == Connection::New)
+            .filter(|r| conn(r) == Connection::New)
             .count();
         assert!((1..=4).contains(&new), "{new} connections opened");
         assert!(accepted.load(Ordering::SeqCst) <= 4);
         assert!(
             records
                 .iter()
-                .all(|r| r.sent_us <= r.started_us && r.started_us <= r.done_us)
+                .all(|r| r.due_us <= r.departed_us && r.departed_us <= r.ended_us)
         );
     }
 
@@ -765,7 +780,7 @@ mod tests {
         assert!(accepted.load(Ordering::SeqCst) <= 4);
         let latest = records
             .iter()
-            .map(|r| r.started_us - r.sent_us)
+            .map(|r| r.departed_us - r.due_us)
             .max()
             .unwrap_or(0);
         // 300 requests through 4 connections at 50 ms each leave over 3.75 s.
@@ -781,7 +796,7 @@ mod tests {
         let records = stream(addr, 100, duration, 2, Duration::from_millis(200)).await;
         assert_eq!(records.len(), due(100, duration));
         assert!(records.iter().all(|r| r.outcome == Outcome::Timeout));
-        assert!(records.iter().all(|r| r.connection == Connection::New));
+        assert!(records.iter().all(|r| conn(r) == Connection::New));
         assert_eq!(accepted.load(Ordering::SeqCst), records.len());
     }
 
@@ -795,7 +810,7 @@ mod tests {
         assert_eq!(records.len(), 10);
         for record in &records {
             assert_eq!(
-                (record.outcome, record.connection),
+                (record.outcome, conn(record)),
                 (Outcome::Ok, Connection::New),
                 "{record:?}"
             );
@@ -809,7 +824,7 @@ mod tests {
         let (addr, _) = serve(Peer::DropSecond { reset: false }).await;
         let records = stream(addr, 20, Duration::from_millis(250), 1, DEADLINE).await;
         let seen: Vec<(Outcome, Connection)> =
-            records.iter().map(|r| (r.outcome, r.connection)).collect();
+            records.iter().map(|r| (r.outcome, conn(r))).collect();
         assert_eq!(
             seen,
             [
@@ -829,7 +844,7 @@ mod tests {
         let (addr, _) = serve(Peer::DropSecond { reset: true }).await;
         let records = stream(addr, 20, Duration::from_millis(150), 1, DEADLINE).await;
         let seen: Vec<(Outcome, Connection)> =
-            records.iter().map(|r| (r.outcome, r.connection)).collect();
+            records.iter().map(|r| (r.outcome, conn(r))).collect();
         assert_eq!(
             seen,
             [
@@ -850,7 +865,7 @@ mod tests {
         assert!(
             records
                 .iter()
-                .all(|r| (r.outcome, r.connection) == (Outcome::Refused, Connection::New))
+                .all(|r| (r.outcome, conn(r)) == (Outcome::Refused, Connection::New))
         );
     }
 
