@@ -136,6 +136,7 @@ fn load_spec(args: &CheckArgs) -> Option<LoadSpec> {
         path: args.load_path.clone().unwrap_or_else(|| args.path.clone()),
         client: args.load_client,
         connections: args.load_connections,
+        vantage: args.vantage,
     })
 }
 

@@ -192,6 +192,16 @@ impl CheckOptions {
                     "it must be longer than 0 and at most an hour".to_string(),
                 );
             }
+            if load.vantage == Some(crate::vantage::Vantage::Netns) && !load.client.runs_in_netns()
+            {
+                return invalid(
+                    OptionName::Vantage,
+                    format!(
+                        "netns runs the load generator, which is client fresh or fixed: the {} client runs on the host only",
+                        load.client.name()
+                    ),
+                );
+            }
         }
         // A threshold judges the stream: a rollout always has one, a single stop only with a load.
         for (option, set) in [

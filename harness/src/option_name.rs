@@ -30,6 +30,8 @@ pub enum OptionName {
     LoadPath,
     /// How long the stream runs.
     LoadDuration,
+    /// Where the stream's client stands.
+    Vantage,
     /// A rolling update instead of one stop.
     Rollout,
     /// How many replicas a rollout runs.
@@ -50,7 +52,7 @@ pub enum OptionName {
 
 impl OptionName {
     /// Every option, so that a front end can prove it spells each.
-    pub const ALL: [OptionName; 20] = [
+    pub const ALL: [OptionName; 21] = [
         OptionName::Path,
         OptionName::ReadyPath,
         OptionName::Port,
@@ -63,6 +65,7 @@ impl OptionName {
         OptionName::LoadRate,
         OptionName::LoadPath,
         OptionName::LoadDuration,
+        OptionName::Vantage,
         OptionName::Rollout,
         OptionName::Replicas,
         OptionName::MaxLost,
@@ -88,6 +91,7 @@ impl OptionName {
             OptionName::LoadRate => "the load's rate",
             OptionName::LoadPath => "the load's path",
             OptionName::LoadDuration => "the load's duration",
+            OptionName::Vantage => "the load's vantage",
             OptionName::Rollout => "the rollout",
             OptionName::Replicas => "the rollout's replicas",
             OptionName::MaxLost => "the most lost",

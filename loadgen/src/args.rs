@@ -4,14 +4,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::Plan;
 use crate::fixed::MAX_CONNECTIONS;
+use crate::{ClientKind, Plan};
 
 /// What `--help` prints.
-pub const USAGE: &str = "usage: load-generator --target ADDR:PORT --rate N [--path /P] [--connections N] [--duration-ms MS] [--limit-ms MS] [--deadline-ms MS]
+pub const USAGE: &str = "usage: load-generator --target ADDR:PORT --rate N [--path /P] [--client fresh|fixed] [--connections N] [--duration-ms MS] [--limit-ms MS] [--deadline-ms MS]
 
-Sends GET PATH to ADDR:PORT at N requests per second (open model) on a fixed set of keep-alive
-connections, from the moment it starts, for --duration-ms and on until it gets SIGTERM (the
+Sends GET PATH to ADDR:PORT at N requests per second (open model), on a connection per request
+(fresh) or a fixed set of keep-alive connections (fixed, the default), from the moment it starts, for --duration-ms and on until it gets SIGTERM (the
 server exited) and 300 ms more, or until --limit-ms. Writes `started <µs since the Unix epoch>`,
 then `records ...` lines, then `ended <count>` to stdout.";
 
@@ -54,6 +54,7 @@ impl Args {
         let mut target = None;
         let mut rate = None;
         let mut path = "/".to_string();
+        let mut client = ClientKind::Fixed;
         let mut connections = 64u16;
         let mut duration = Duration::from_secs(1);
         let mut limit = None;
@@ -67,6 +68,7 @@ impl Args {
                 "--target" => "--target",
                 "--rate" => "--rate",
                 "--path" => "--path",
+                "--client" => "--client",
                 "--connections" => "--connections",
                 "--duration-ms" => "--duration-ms",
                 "--limit-ms" => "--limit-ms",
@@ -108,6 +110,12 @@ impl Args {
                     }
                     path = value;
                 }
+                "--client" => {
+                    client = [ClientKind::Fresh, ClientKind::Fixed]
+                        .into_iter()
+                        .find(|c| c.name() == value)
+                        .ok_or_else(|| invalid("fresh or fixed"))?;
+                }
                 "--connections" => {
                     connections = value
                         .parse::<u16>()
@@ -124,6 +132,7 @@ impl Args {
             target: target.ok_or(ArgsError::Missing("--target"))?,
             path,
             rate: rate.ok_or(ArgsError::Missing("--rate"))?,
+            client,
             connections,
             duration,
             deadline,
@@ -141,6 +150,7 @@ impl Args {
             ("--target", plan.target.to_string()),
             ("--path", plan.path.clone()),
             ("--rate", plan.rate.to_string()),
+            ("--client", plan.client.name().to_string()),
             ("--connections", plan.connections.to_string()),
             ("--duration-ms", plan.duration.as_millis().to_string()),
             ("--limit-ms", self.limit.as_millis().to_string()),
@@ -167,6 +177,7 @@ mod tests {
                 target: "127.0.0.1:1202".parse().unwrap(),
                 path: "/?delay=10ms".to_string(),
                 rate: 5000,
+                client: ClientKind::Fresh,
                 connections: 128,
                 duration: Duration::from_millis(3000),
                 deadline: Duration::from_millis(20_000),

@@ -44,9 +44,9 @@ const MAX_HEADERS: usize = 64;
 
 /// A request due: its id and when it was due.
 #[derive(Debug, Clone, Copy)]
-struct Due {
-    id: u32,
-    at: Instant,
+pub(crate) struct Due {
+    pub(crate) id: u32,
+    pub(crate) at: Instant,
 }
 
 /// What the stream and the connections share: the requests due that no connection has taken
@@ -125,7 +125,7 @@ impl Dispatch {
 }
 
 /// What every connection needs to know.
-struct Settings {
+pub(crate) struct Settings {
     addr: SocketAddr,
     /// The request head up to the request id's value.
     head_start: Vec<u8>,
@@ -135,6 +135,32 @@ struct Settings {
     deadline: Duration,
     /// The stream's start, which record times count from.
     start: Instant,
+}
+
+impl Settings {
+    /// What requests for `GET path` to `addr` need; with `close`, each asks the server to
+    /// close its connection after the response.
+    pub(crate) fn new(
+        addr: SocketAddr,
+        path: &str,
+        path_ok: bool,
+        deadline: Duration,
+        start: Instant,
+        close: bool,
+    ) -> Settings {
+        let connection = if close { "connection: close\r\n" } else { "" };
+        Settings {
+            addr,
+            head_start: format!(
+                "GET {path} HTTP/1.1\r\nhost: {addr}\r\n{connection}{}: ",
+                server_contract::REQUEST_ID_HEADER
+            )
+            .into_bytes(),
+            path_ok,
+            deadline,
+            start,
+        }
+    }
 }
 
 /// The fixed client, its connections running on the runtime that started it.
@@ -168,17 +194,7 @@ impl FixedClient {
             }),
             wake: (0..count).map(|_| Notify::new()).collect(),
         });
-        let settings = Arc::new(Settings {
-            addr,
-            head_start: format!(
-                "GET {path} HTTP/1.1\r\nhost: {addr}\r\n{}: ",
-                server_contract::REQUEST_ID_HEADER
-            )
-            .into_bytes(),
-            path_ok,
-            deadline,
-            start,
-        });
+        let settings = Arc::new(Settings::new(addr, path, path_ok, deadline, start, false));
         let mut tasks = JoinSet::new();
         for index in 0..count {
             let (dispatch, settings, done) = (
@@ -193,7 +209,6 @@ impl FixedClient {
             connections: tasks,
         }
     }
-
 }
 
 impl Sender for FixedClient {
@@ -238,39 +253,50 @@ async fn drive(
             Idle::Due(Some(due)) => due,
             Idle::Due(None) => break,
         };
-        let started = Instant::now();
-        let reused = conn.is_some();
-        let mut status = 0;
-        let outcome = if settings.path_ok {
-            head.clear();
-            head.extend_from_slice(&settings.head_start);
-            push_decimal(&mut head, due.id);
-            head.extend_from_slice(b"\r\n\r\n");
-            let exchange = exchange(&mut conn, &settings, &head, &mut status);
-            match tokio::time::timeout(settings.deadline, exchange).await {
-                Ok(outcome) => outcome,
-                Err(_elapsed) => {
-                    // What the connection holds now is unknown: it is not used again.
-                    conn = None;
-                    Outcome::Timeout
-                }
-            }
-        } else {
-            status = 400;
-            Outcome::HttpError
-        };
-        let record = Record {
-            id: due.id,
-            due_us: micros(due.at.saturating_duration_since(settings.start)),
-            departed_us: micros(started.saturating_duration_since(settings.start)),
-            ended_us: micros(Instant::now().saturating_duration_since(settings.start)),
-            outcome,
-            status,
-            reused,
-        };
+        let record = one_request(&mut conn, &settings, &mut head, due).await;
         done.lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(record);
+    }
+}
+
+/// Request `due` on `conn` (opened first when None), with `head` as scratch space: its
+/// record. Leaves `conn` None when the connection cannot carry another request.
+pub(crate) async fn one_request(
+    conn: &mut Option<Conn>,
+    settings: &Settings,
+    head: &mut Vec<u8>,
+    due: Due,
+) -> Record {
+    let started = Instant::now();
+    let reused = conn.is_some();
+    let mut status = 0;
+    let outcome = if settings.path_ok {
+        head.clear();
+        head.extend_from_slice(&settings.head_start);
+        push_decimal(head, due.id);
+        head.extend_from_slice(b"\r\n\r\n");
+        let exchange = exchange(conn, settings, head, &mut status);
+        match tokio::time::timeout(settings.deadline, exchange).await {
+            Ok(outcome) => outcome,
+            Err(_elapsed) => {
+                // What the connection holds now is unknown: it is not used again.
+                *conn = None;
+                Outcome::Timeout
+            }
+        }
+    } else {
+        status = 400;
+        Outcome::HttpError
+    };
+    Record {
+        id: due.id,
+        due_us: micros(due.at.saturating_duration_since(settings.start)),
+        departed_us: micros(started.saturating_duration_since(settings.start)),
+        ended_us: micros(Instant::now().saturating_duration_since(settings.start)),
+        outcome,
+        status,
+        reused,
     }
 }
 
@@ -309,7 +335,7 @@ async fn exchange(
 }
 
 /// An open connection and what it has read.
-struct Conn {
+pub(crate) struct Conn {
     stream: TcpStream,
     /// Bytes read; `buf[start..end]` are not consumed yet.
     buf: Vec<u8>,
@@ -708,6 +734,7 @@ mod tests {
             target: addr,
             path: "/".to_string(),
             rate,
+            client: crate::ClientKind::Fixed,
             connections,
             duration,
             deadline,

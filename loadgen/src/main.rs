@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
-use load_generator::{Args, ArgsError, FixedClient, Line, RECORDS_PER_LINE, Record, Timing};
+use load_generator::{Args, ArgsError, Client, Line, RECORDS_PER_LINE, Record, Timing};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::Instant;
 
@@ -75,15 +75,7 @@ async fn generate(args: &Args) -> std::io::Result<()> {
     out.line(&Line::Started(wall));
     let plan = &args.plan;
     let done: Arc<Mutex<Vec<Record>>> = Arc::default();
-    let mut client = FixedClient::start(
-        plan.target,
-        &plan.path,
-        load_generator::sendable(&plan.path),
-        plan.connections,
-        plan.deadline,
-        start,
-        Arc::clone(&done),
-    );
+    let mut client = Client::start(plan, start, &done);
     let timing = Timing {
         rate: plan.rate,
         duration: plan.duration,

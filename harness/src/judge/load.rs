@@ -11,7 +11,7 @@ use crate::observation::{
     PhaseCounts, Second,
 };
 use crate::outcome::Outcome;
-use crate::traffic::{ClientProfile, LoadRecord, Phase};
+use crate::traffic::{ClientProfile, Connection, LoadRecord, Phase};
 use crate::vantage::Vantage;
 
 /// What the fold gathered of a stream.
@@ -65,12 +65,15 @@ pub(super) fn observe(gathered: Gathered, moments: &Moments<'_>) -> LoadObservat
                         phase(went_ms, moments)
                     }
                 }),
-                class: class(&record, moments.received),
+                class: class(&record, moments.received, gathered.vantage),
                 record,
             }
         })
         .collect();
-    let mut summary = summarise(&requests, moments.received.is_some());
+    // From inside the namespace a refused connect and a dropped connection are told apart by
+    // the client alone (no proxy accepts for the server).
+    let told_apart = moments.received.is_some() || gathered.vantage == Vantage::Netns;
+    let mut summary = summarise(&requests, told_apart);
     summary.baseline = baseline(&requests, gathered.started_ms, moments);
     LoadObservation {
         rate: gathered.rate,
@@ -94,8 +97,17 @@ fn phase(sent_ms: i64, moments: &Moments<'_>) -> Phase {
 /// What a request's outcome means. Through docker-proxy a closed listener also reads as an
 /// empty reply or a reset, so only the server's own log of a request id tells a request it cut
 /// from one it never saw; without that log the two are not told apart.
-fn class(record: &LoadRecord, received: Option<&HashSet<u32>>) -> Class {
+fn class(record: &LoadRecord, received: Option<&HashSet<u32>>, vantage: Vantage) -> Class {
     let accepted = received.map(|ids| ids.contains(&record.id));
+    // Without the server's log: from inside the namespace a reset or an empty reply on a
+    // connection opened for the request means the server's listener took it (a closed one
+    // refuses) and it was dropped: cut. Through docker-proxy, or on a reused connection (the
+    // keep-alive race, where the request may never have reached the server), it may be either.
+    let dropped = if vantage == Vantage::Netns && record.connection == Connection::New {
+        Class::Cut
+    } else {
+        Class::CutOrNotServed
+    };
     match record.outcome {
         Outcome::Ok => Class::Ok,
         Outcome::HttpError => Class::HttpError,
@@ -108,7 +120,7 @@ fn class(record: &LoadRecord, received: Option<&HashSet<u32>>) -> Class {
         Outcome::EmptyReply | Outcome::Reset => match accepted {
             Some(true) => Class::Cut,
             Some(false) => Class::NotServed,
-            None => Class::CutOrNotServed,
+            None => dropped,
         },
     }
 }

@@ -450,9 +450,10 @@ fn load_summary(out: &mut String, load: &crate::observation::LoadObservation) {
     let summary = &load.summary;
     let _ = writeln!(
         out,
-        "   load ({} requests/s, {} client): {}",
+        "   load ({} requests/s, {} client, vantage {}): {}",
         load.rate,
         load.client,
+        load.vantage,
         line::counts(&summary.total)
     );
     for phase in crate::traffic::Phase::ALL {

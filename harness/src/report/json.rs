@@ -16,6 +16,7 @@ use crate::results::{RunResults, ScenarioResult};
 use crate::rollout::BalancerSettings;
 use crate::rollout::PreStop;
 use crate::traffic::{ClientProfile, Connection, Phase};
+use crate::vantage::Vantage;
 use crate::verdict::{Failure, NotDelivered, RequirementCheck, Untested};
 
 /// The whole report.
@@ -173,6 +174,9 @@ pub struct JsonLoad<'a> {
     pub rate: u32,
     /// `fresh` or `pooled`.
     pub client: ClientProfile,
+    /// Where the client stood: `host` (through the published port) or `netns` (inside the
+    /// container's network namespace).
+    pub vantage: Vantage,
     /// When the stream started, ms from ready.
     pub started_ms: i64,
     /// Whether cut and not-served could be told apart (the server logs request ids).
@@ -334,6 +338,7 @@ impl<'a> JsonLoad<'a> {
         JsonLoad {
             rate: load.rate,
             client: load.client,
+            vantage: load.vantage,
             started_ms: load.started_ms,
             told_apart: summary.told_apart,
             total: &summary.total,

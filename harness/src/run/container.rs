@@ -16,6 +16,7 @@ use crate::procfs;
 use crate::run::RunContext;
 use crate::run::error::ScenarioError;
 use crate::run::logs::{self, Writer, harness_instant};
+use crate::run::netns::{self, Generator};
 use crate::run::ready;
 use crate::run::schedule::{self, Stopper};
 use crate::run::sink::EventSink;
@@ -38,6 +39,7 @@ pub(super) async fn run(
     image: &str,
     name: &str,
     cx: &RunContext,
+    generator: Option<&Generator>,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
     let id = engine
@@ -49,14 +51,21 @@ pub(super) async fn run(
             image: Some(image.to_string()),
         });
         let what = format!("container {name} ({image})");
-        drive(engine, scenario, &id, &what, sink).await
+        drive(engine, scenario, &id, &what, generator, sink).await
     };
     let outcome = tokio::select! {
         outcome = driven => outcome,
         () = cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
     };
+    // The generator first: it lives in the target's network namespace. By name, since it may
+    // have been created when the run was cut short.
+    let generator_removed = match generator {
+        Some(generator) => engine.remove_container(&generator.name).await.map(drop),
+        None => Ok(()),
+    };
     let removed = engine.remove_container(&id).await;
     outcome?;
+    generator_removed?;
     removed?;
     Ok(())
 }
@@ -66,13 +75,14 @@ pub(super) async fn drive_running(
     engine: &Engine,
     scenario: &Scenario,
     spec: &RunningSpec,
+    generator: Option<&Generator>,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
     sink.emit(EventKind::Started {
         image: Some(spec.image.clone()),
     });
     let what = format!("container {}", spec.container);
-    drive(engine, scenario, &spec.container, &what, sink).await
+    drive(engine, scenario, &spec.container, &what, generator, sink).await
 }
 
 /// The container of `scenario`: its port published on 127.0.0.1, the run's labels, the stop
@@ -105,6 +115,7 @@ async fn drive(
     scenario: &Scenario,
     id: &str,
     what: &str,
+    generator: Option<&Generator>,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
     let (started_tx, started_rx) = oneshot::channel();
@@ -175,7 +186,7 @@ async fn drive(
             Some(received_rx)
         }
     };
-    let ready = Instant::now();
+    let mut ready = Instant::now();
     sink.emit(EventKind::Ready);
     // Only a local engine's process ids are this host's; unreadable /proc leaves PID 1 unknown.
     if let Some(pid) = state.pid.filter(|_| engine.info().local)
@@ -191,12 +202,22 @@ async fn drive(
         what,
         stopping: delivered_tx.map(|tx| (scenario.stop.signal, tx, sink.clone())),
     };
+    // From inside the namespace, the scenario's schedule counts from the generator's start.
+    let netns = match (generator, &scenario.load) {
+        (Some(generator), Some(spec)) => {
+            let started =
+                netns::start(engine, generator, id, what, spec, port, scenario.budget()).await?;
+            ready = started.start;
+            Some(started)
+        }
+        _ => None,
+    };
     let facts = schedule::Facts {
         received,
         delivered: Some(delivered_rx),
         exited: exit_rx,
     };
-    let driven = schedule::drive(scenario, addr, ready, facts, &mut stopper, sink).await;
+    let driven = schedule::drive(scenario, addr, ready, facts, netns, &mut stopper, sink).await;
     followers.finish().await;
     driven
 }

@@ -31,12 +31,7 @@ enum Client {
 }
 
 impl Client {
-    async fn get(
-        &self,
-        path: &str,
-        id: u32,
-        deadline: Duration,
-    ) -> (Outcome, u16, Connection) {
+    async fn get(&self, path: &str, id: u32, deadline: Duration) -> (Outcome, u16, Connection) {
         match self {
             Client::Fresh(addr) => {
                 let response = client::get(*addr, path, deadline, Some(id), || {}).await;

@@ -6,6 +6,7 @@ mod container;
 mod error;
 mod load;
 mod logs;
+mod netns;
 mod pooled;
 mod process;
 pub(crate) mod ready;
@@ -40,6 +41,9 @@ pub(crate) struct RunContext {
     pub(crate) balancer: Option<String>,
     /// The delaying relay's image, when a rollout's balancer has a latency to its replicas.
     pub(crate) relay: Option<String>,
+    /// The load generator's image, when a stream runs from inside a container's network
+    /// namespace.
+    pub(crate) generator: Option<String>,
     /// The runtimes' images, by what they are made of.
     pub(crate) runtime_images: HashMap<RuntimeImage, String>,
     /// The run's id: in container names and labels.
@@ -94,6 +98,16 @@ pub(crate) async fn run_scenario(
         }
         return rollout::run(plan).await;
     }
+    // A stream from inside the target's network namespace, when it can run there.
+    let generator = cx
+        .generator
+        .clone()
+        .filter(|_| crate::vantage::Vantage::of(scenario) == crate::vantage::Vantage::Netns)
+        .map(|image| netns::Generator {
+            image,
+            name: format!("{name}-load"),
+            run_id: cx.run_id.clone(),
+        });
     match &scenario.target {
         Target::Process => {
             let binary = cx.server.as_ref().ok_or_else(not_prepared)?;
@@ -105,14 +119,28 @@ pub(crate) async fn run_scenario(
         }
         Target::Container(_) | Target::Image(_) | Target::Runtime(_) => {
             let image = cx.image_of(scenario).ok_or_else(not_prepared)?;
-            container::run(engine()?, scenario, image, &name, cx, sink).await
+            container::run(
+                engine()?,
+                scenario,
+                image,
+                &name,
+                cx,
+                generator.as_ref(),
+                sink,
+            )
+            .await
         }
         Target::Running(spec) => {
-            // Someone else's container: left as it is, for its owner.
-            tokio::select! {
-                outcome = container::drive_running(engine()?, scenario, spec, sink) => outcome,
+            // Someone else's container: left as it is, for its owner; the generator is ours.
+            let engine = engine()?;
+            let outcome = tokio::select! {
+                outcome = container::drive_running(engine, scenario, spec, generator.as_ref(), sink) => outcome,
                 () = cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
+            };
+            if let Some(generator) = &generator {
+                engine.remove_container(&generator.name).await?;
             }
+            outcome
         }
     }
 }

@@ -99,7 +99,7 @@ pub(super) async fn run(
         delivered: None,
         exited: exit_rx,
     };
-    schedule::drive(scenario, addr, ready, facts, &mut stopper, sink).await?;
+    schedule::drive(scenario, addr, ready, facts, None, &mut stopper, sink).await?;
     // The pipe closes when the process is gone: every line has been read.
     let _ = logs.await;
     Ok(())

@@ -15,8 +15,8 @@ use tokio::time::Instant;
 use crate::client;
 use crate::events::EventKind;
 use crate::run::error::ScenarioError;
-use crate::run::load;
 use crate::run::sink::EventSink;
+use crate::run::{load, netns};
 use crate::scenario::{RequestSpec, Scenario};
 
 /// Issues the stop of one kind of target; returns when the stop has returned.
@@ -50,11 +50,15 @@ pub(super) async fn drive(
     addr: SocketAddr,
     ready: Instant,
     facts: Facts,
+    netns: Option<netns::Running>,
     stopper: &mut impl Stopper,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
     let load = async {
-        if let Some(spec) = &scenario.load {
+        // Started already, inside the target's network namespace.
+        if let (Some(running), Some(spec)) = (netns, &scenario.load) {
+            netns::follow(running, spec, facts.exited.clone(), sink).await;
+        } else if let Some(spec) = &scenario.load {
             let budget = scenario.budget();
             load::send(
                 spec,
