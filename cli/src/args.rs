@@ -114,6 +114,10 @@ pub struct RunArgs {
     /// Also print the verdict table after the per-scenario lines.
     #[arg(long)]
     pub table: bool,
+    /// Every stream from this vantage, whatever the files say: `netns` or `host` (a stream
+    /// that cannot run inside the namespace runs from the host all the same).
+    #[arg(long, value_name = "VANTAGE", value_parser = vantage_parser())]
+    pub vantage: Option<Vantage>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -125,6 +125,7 @@ pub fn check_options(args: &CheckArgs, session: Session<'_>) -> CheckOptions {
         max_lost: args.max_lost,
         max_cut: args.max_cut,
         max_p99: args.max_p99,
+        workspace: None,
     }
 }
 

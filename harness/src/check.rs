@@ -76,6 +76,9 @@ pub struct CheckOptions {
     /// answered across the stop (those sent while the server drains are refused by a server
     /// that drains correctly, so their phase alone would have nothing to measure).
     pub max_p99: Option<Duration>,
+    /// The project checkout the load generator is built from, for a stream from inside the
+    /// container's network namespace (None: the stream runs from the host).
+    pub workspace: Option<crate::workspace::Workspace>,
 }
 
 impl CheckOptions {
@@ -98,6 +101,7 @@ impl CheckOptions {
             rollout: None,
             max_lost: None,
             max_cut: None,
+            workspace: None,
             max_p99: None,
         }
     }
@@ -462,7 +466,7 @@ async fn run_one(
     let run = RunOptions {
         jobs: 1,
         run_id: options.run_id.clone(),
-        workspace: None,
+        workspace: options.workspace.clone(),
         cancel: options.cancel.clone(),
     };
     let results = pipeline::run(

@@ -33,7 +33,7 @@ impl Vantage {
     pub fn describe(self) -> &'static str {
         match self {
             Vantage::Host => "from the host, through the published port",
-            Vantage::Netns => "inside the container's network namespace",
+            Vantage::Netns => "from inside the container's network namespace",
         }
     }
 

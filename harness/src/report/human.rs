@@ -284,7 +284,7 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
             vantage,
         } => {
             format!(
-                "load begins: {rate} requests/s, {client} client, from {}",
+                "load begins: {rate} requests/s, {client} client, {}",
                 vantage.describe()
             )
         }
