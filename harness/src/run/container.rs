@@ -205,10 +205,21 @@ async fn drive(
     // From inside the namespace, the scenario's schedule counts from the generator's start.
     let netns = match (generator, &scenario.load) {
         (Some(generator), Some(spec)) => {
-            let started =
-                netns::start(engine, generator, id, what, spec, port, scenario.budget()).await?;
-            ready = started.start;
-            Some(started)
+            let budget = scenario.budget();
+            match netns::start(engine, generator, id, what, spec, port, budget).await {
+                Ok(started) => {
+                    ready = started.start;
+                    Some(started)
+                }
+                // An engine that refuses to share the namespace, when nobody asked for it:
+                // the stream runs from the host, and its start event says so.
+                Err(ScenarioError::Engine(refused))
+                    if spec.vantage.is_none() && !refused.is_lost() =>
+                {
+                    None
+                }
+                Err(error) => return Err(error),
+            }
         }
         _ => None,
     };
