@@ -27,6 +27,22 @@ pub(super) struct Gathered {
     pub(super) records: Vec<LoadRecord>,
 }
 
+/// When the first request refused from inside the network namespace left, ms from ready,
+/// among those that left at `after_ms` or later; None from the host, where docker-proxy
+/// accepts for a closed listener.
+pub(super) fn first_refusal_from_netns(gathered: &Gathered, after_ms: i64) -> Option<i64> {
+    if gathered.vantage != Vantage::Netns {
+        return None;
+    }
+    gathered
+        .records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Refused)
+        .map(|r| gathered.started_ms + i64::from(r.started_us / 1000))
+        .filter(|ms| *ms >= after_ms)
+        .min()
+}
+
 /// When the server's life changed, ms from ready, and what its log told.
 pub(super) struct Moments<'a> {
     /// Whether the stream crossed one stop (false in a rollout, whose replicas stop one after
@@ -250,6 +266,72 @@ mod tests {
             status: if outcome == Outcome::Ok { 200 } else { 0 },
             connection,
         }
+    }
+
+    /// From inside the namespace a refused connect after the stop went out bounds the signal's
+    /// moment; a dropped connection there is `cut` without the server's log. From the host
+    /// neither holds.
+    #[test]
+    fn from_inside_the_namespace_the_client_tells_refused_from_cut() {
+        let gathered = |vantage| Gathered {
+            rate: 10,
+            client: ClientProfile::Fresh,
+            vantage,
+            started_ms: 100,
+            records: vec![
+                record(0, 0, Outcome::Ok, Connection::New),
+                // Refused before the stop: not a fact about the stop.
+                record(1, 500, Outcome::Refused, Connection::New),
+                record(2, 1000, Outcome::Reset, Connection::New),
+                record(3, 1020, Outcome::Refused, Connection::New),
+                record(4, 1040, Outcome::Refused, Connection::New),
+                record(5, 1060, Outcome::EmptyReply, Connection::Reused),
+            ],
+        };
+        assert_eq!(
+            first_refusal_from_netns(&gathered(Vantage::Netns), 1000),
+            Some(1120)
+        );
+        assert_eq!(
+            first_refusal_from_netns(&gathered(Vantage::Host), 1000),
+            None
+        );
+        let moments = Moments {
+            one_stop: true,
+            signal_ms: Some(1110),
+            exit_ms: Some(1300),
+            received: None,
+            received_before_signal: None,
+        };
+        let classes = |vantage| {
+            observe(gathered(vantage), &moments)
+                .requests
+                .iter()
+                .map(|r| r.class)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            classes(Vantage::Netns),
+            [
+                Class::Ok,
+                Class::NotServed,
+                Class::Cut,
+                Class::NotServed,
+                Class::NotServed,
+                Class::CutOrNotServed
+            ]
+        );
+        assert_eq!(classes(Vantage::Host)[2], Class::CutOrNotServed);
+        assert!(
+            observe(gathered(Vantage::Netns), &moments)
+                .summary
+                .told_apart
+        );
+        assert!(
+            !observe(gathered(Vantage::Host), &moments)
+                .summary
+                .told_apart
+        );
     }
 
     #[test]
