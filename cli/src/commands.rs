@@ -8,7 +8,7 @@ use shutdown_harness::engine::{LABEL_MANAGED, Reaped};
 use shutdown_harness::report::{self, Format, json};
 use shutdown_harness::{
     Engine, EngineError, EngineKind, Error, EventLog, FanOut, RunOptions, RunResults, Scenario,
-    ScenarioError, Target, Workspace, check_image, explain,
+    ScenarioError, ScenarioFault, Target, Workspace, check_image, explain,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -174,7 +174,8 @@ async fn run_and_report(
     let mut log = event_log(output)?;
     let mut live = live(output, show);
     let reporter = &mut FanOut::new().with(&mut log).with(&mut live);
-    let results = shutdown_harness::run(Some(engine), scenarios, options, reporter).await?;
+    let results =
+        shutdown_harness::run_scenarios(Some(engine), scenarios, options, reporter).await?;
     finish(live, &results, output, with_table)
 }
 
@@ -276,8 +277,8 @@ fn html_link(output: &OutputArgs) -> Option<&str> {
 }
 
 /// The engine error of a scenario that lost the engine.
-fn lost_engine(error: &ScenarioError) -> Option<&EngineError> {
-    match error {
+fn lost_engine(error: &dyn ScenarioFault) -> Option<&EngineError> {
+    match error.as_error().downcast_ref::<ScenarioError>()? {
         ScenarioError::Engine(engine) if engine.is_lost() => Some(engine),
         _ => None,
     }

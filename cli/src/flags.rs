@@ -19,6 +19,8 @@ pub fn flag(option: OptionName) -> &'static str {
         OptionName::LoadPath => "--load-path",
         OptionName::LoadDuration => "--load-duration",
         OptionName::Vantage => "--vantage",
+        OptionName::LoadClient => "--load-client",
+        OptionName::LoadConnections => "--load-connections",
         OptionName::Rollout => "--rollout",
         OptionName::Replicas => "--replicas",
         OptionName::MaxLost => "--max-lost",

@@ -10,6 +10,7 @@ use console::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shutdown_harness::report::{human, line};
 
+use crate::flags;
 use crate::table;
 
 use shutdown_harness::{BuildEvent, Reporter, RunEvent, RunResults, ScenarioResult};
@@ -118,7 +119,7 @@ impl Live {
         self.bar.inc(1);
         self.bar.set_message(self.counts());
         let text = match self.show {
-            Show::Timelines => format!("{}\n", human::render_scenario(result)),
+            Show::Timelines => format!("{}\n", human::render_scenario_with(result, &flags::spell)),
             Show::Lines => {
                 let line = line::line(result, self.name_width);
                 let (status, rest) = line.split_at(line.find(' ').unwrap_or(0));
@@ -130,7 +131,7 @@ impl Live {
                 let mut text = format!("{}{rest}\n", style.apply_to(status));
                 // A skipped line says why and what to run: no timeline to show.
                 if self.verbose || !(result.passed() || result.skipped()) {
-                    text.push_str(&human::render_scenario(result));
+                    text.push_str(&human::render_scenario_with(result, &flags::spell));
                     text.push('\n');
                 }
                 text

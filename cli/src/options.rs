@@ -8,7 +8,7 @@ use std::time::Duration;
 use shutdown_harness::reproduce::{self, Timings};
 use shutdown_harness::{
     BalancerSettings, CheckOptions, EngineKind, Error, ExplainOptions, LoadSpec, PreStop,
-    Readiness, RolloutSpec, RunOptions, Scenario, Workspace, scenario_file,
+    ReadinessProbe, RolloutSpec, RunOptions, Scenario, Workspace, scenario_file,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -98,7 +98,7 @@ pub fn select_scenarios(
     } else {
         select.paths.clone()
     };
-    let scenarios = scenario_file::load(&root, &paths)?;
+    let scenarios = scenario_file::read(&root, &paths)?;
     Ok(match &select.filter {
         Some(glob) => scenario_file::filter(scenarios, glob)?,
         None => scenarios,
@@ -156,9 +156,9 @@ fn rollout_spec(args: &CheckArgs) -> Option<RolloutSpec> {
         },
         endpoint_lag: args.endpoint_lag,
         termination_grace: Duration::from_secs(u64::from(args.stop_timeout)),
-        readiness: Readiness {
+        readiness: ReadinessProbe {
             period: args.readiness_period,
-            ..Readiness::default()
+            ..ReadinessProbe::default()
         },
         address_reuse: args.address_reuse,
         balancer: BalancerSettings {

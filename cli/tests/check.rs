@@ -469,12 +469,14 @@ async fn a_fast_path_tests_nothing_and_the_check_says_so() {
         "{report}"
     );
     assert!(!result.passed(), "{report}");
+    // The remedy names the path option: in the library's words, and as a front end spells it
+    // (the CLI: `--path`).
     assert!(
-        result
-            .verdict
-            .failures
-            .iter()
-            .any(|f| f.to_string().contains("--path")),
+        result.verdict.failures.iter().any(|f| f
+            .to_string()
+            .contains("point the path at a slower endpoint")
+            && f.message_with(&|option| format!("<{option:?}>"))
+                .contains("point <Path> at")),
         "{report}"
     );
     assert_no_managed_container_of(&image).await;

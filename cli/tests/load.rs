@@ -8,7 +8,7 @@ mod common;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
-use shutdown_harness::scenario_file::load;
+use shutdown_harness::scenario_file::read;
 use shutdown_harness::{ClientProfile, LoadSpec, Phase, RunOptions, Scenario, Target, report};
 
 use common::{assert_run_left_nothing, engine, failed_report, scenario, workspace};
@@ -24,7 +24,7 @@ const SUBSET: [&str; 5] = [
 #[tokio::test]
 async fn a_representative_subset_of_the_load_matrix_behaves_as_its_file_says() {
     let workspace = workspace();
-    let all = load(workspace.root(), &[workspace.scenarios().join("load.toml")])
+    let all = read(workspace.root(), &[workspace.scenarios().join("load.toml")])
         .expect("load.toml is valid");
     assert!(all.len() >= 12, "the load matrix has {} cells", all.len());
     let subset: Vec<Scenario> = all
@@ -35,7 +35,7 @@ async fn a_representative_subset_of_the_load_matrix_behaves_as_its_file_says() {
 
     let engine = engine().await;
     let options = RunOptions::new(Some(workspace));
-    let results = shutdown_harness::run(Some(&engine), &subset, &options, &mut ())
+    let results = shutdown_harness::run_scenarios(Some(&engine), &subset, &options, &mut ())
         .await
         .expect("the run completes");
     assert_run_left_nothing(&options.run_id).await;
@@ -125,7 +125,7 @@ async fn a_stream_on_a_bare_process_is_refused_once_the_listener_closes() {
         expect: Default::default(),
         ..base
     };
-    let results = shutdown_harness::run(
+    let results = shutdown_harness::run_scenarios(
         None,
         std::slice::from_ref(&scenario),
         &RunOptions::new(Some(workspace())),
@@ -180,7 +180,7 @@ async fn a_fixed_stream_on_a_bare_process_records_every_request_on_its_connectio
         expect: Default::default(),
         ..base
     };
-    let results = shutdown_harness::run(
+    let results = shutdown_harness::run_scenarios(
         None,
         std::slice::from_ref(&scenario),
         &RunOptions::new(Some(workspace())),

@@ -30,7 +30,7 @@ async fn a_representative_subset_of_the_matrix_behaves_as_its_file_says() {
 
     let engine = engine().await;
     let options = RunOptions::new(Some(workspace()));
-    let results = shutdown_harness::run(Some(&engine), &subset, &options, &mut ())
+    let results = shutdown_harness::run_scenarios(Some(&engine), &subset, &options, &mut ())
         .await
         .expect("the run completes");
     assert_run_left_nothing(&options.run_id).await;

@@ -41,7 +41,7 @@ async fn the_matrix_subset_and_the_experiment_hold_on_podman() {
         jobs: default_jobs_on(EngineKind::Podman),
         ..RunOptions::new(Some(workspace()))
     };
-    let results = shutdown_harness::run(Some(&engine), &scenarios, &options, &mut ())
+    let results = shutdown_harness::run_scenarios(Some(&engine), &scenarios, &options, &mut ())
         .await
         .expect("the run completes");
     assert_run_left_nothing_on(&engine, &options.run_id).await;
@@ -174,7 +174,7 @@ async fn a_rollout_runs_on_podman_beside_docker_and_leaves_no_firewall_rule() {
         jobs: default_jobs_on(EngineKind::Podman),
         ..RunOptions::new(Some(workspace()))
     };
-    let results = shutdown_harness::run(
+    let results = shutdown_harness::run_scenarios(
         Some(&engine),
         &named(&["rollout/no-pre-stop/lag-1s"]),
         &options,

@@ -23,7 +23,7 @@ async fn swarm_s_order_loses_nothing_and_a_balancer_slower_than_it_loses_after_t
     let engine = engine().await;
     let cells = named(&CELLS);
     let options = RunOptions::new(Some(workspace()));
-    let results = shutdown_harness::run(Some(&engine), &cells, &options, &mut ())
+    let results = shutdown_harness::run_scenarios(Some(&engine), &cells, &options, &mut ())
         .await
         .expect("the run completes");
     let label = format!("{LABEL_RUN}={}", options.run_id);
@@ -126,7 +126,7 @@ async fn without_a_swarm_the_cell_is_skipped_with_how_to_get_one() {
     );
     let cells = named(&CELLS[..1]);
     let options = RunOptions::new(Some(workspace()));
-    let results = shutdown_harness::run(Some(&engine), &cells, &options, &mut ())
+    let results = shutdown_harness::run_scenarios(Some(&engine), &cells, &options, &mut ())
         .await
         .expect("the run completes");
     let result = &results.scenarios[0];
@@ -137,7 +137,13 @@ async fn without_a_swarm_the_cell_is_skipped_with_how_to_get_one() {
     let Some(error) = result.error.as_deref() else {
         panic!("a skipped cell says why");
     };
-    assert!(matches!(error, ScenarioError::NoSwarm { .. }), "{error}");
+    assert!(
+        matches!(
+            error.as_error().downcast_ref(),
+            Some(ScenarioError::NoSwarm { .. })
+        ),
+        "{error}"
+    );
     let said = error.to_string();
     assert!(said.contains("not in a swarm"), "{said}");
     assert!(said.contains("shutdown-harness swarm init"), "{said}");

@@ -1,4 +1,4 @@
-//! Embeds the harness: loads the workspace's blog scenarios, runs them on the engine with a
+//! Embeds the harness: reads the workspace's blog scenarios, runs them on the engine with a
 //! reporter that prints each result the moment its scenario finishes (beside the JSON-lines
 //! event log, through a fan-out), then checks an image.
 //!
@@ -7,14 +7,15 @@
 
 use shutdown_harness::{
     CheckOptions, Engine, EventLog, FanOut, Requirement, RunEvent, RunOptions, Workspace,
-    check_image, load_scenarios, run,
+    check_image, run_scenarios, scenario_file,
 };
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let here = std::env::current_dir()?;
     let workspace = Workspace::find_from(&here).ok_or("run this from the project's checkout")?;
-    let scenarios = load_scenarios(workspace.root(), &[workspace.scenarios().join("blog.toml")])?;
+    let scenarios =
+        scenario_file::read(workspace.root(), &[workspace.scenarios().join("blog.toml")])?;
     let engine = Engine::connect().await?;
 
     // A reporter is any FnMut(RunEvent): it hears the build, each event and each result live.
@@ -30,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut log = EventLog::create(&events)?;
     let reporters = &mut FanOut::new().with(&mut log).with(&mut reporter);
     let options = RunOptions::new(Some(workspace));
-    let results = run(Some(&engine), &scenarios, &options, reporters).await?;
+    let results = run_scenarios(Some(&engine), &scenarios, &options, reporters).await?;
     println!("events: {}", events.display());
     println!(
         "{} of {} passed",

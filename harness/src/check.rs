@@ -16,20 +16,21 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, MAX_STOP_TIMEOUT};
 use crate::error::{Error, Result};
-use crate::option_name::OptionName;
-use crate::outcome::{Expected, Outcome};
-use crate::pipeline::{self, RunOptions};
-use crate::report::Reporter;
-use crate::results::ScenarioResult;
-use crate::rollout::{RolloutExpectation, RolloutSpec};
-use crate::scenario::{
+use crate::model::load::{
+    Bound, Limit, LoadExpectation, LoadSpec, LoadThreshold, LoadWhat, Phase, Quantile,
+};
+use crate::model::outcome::{Expected, Outcome};
+use crate::model::readiness::Readiness;
+use crate::model::results::ScenarioResult;
+use crate::model::rollout::{RolloutExpectation, RolloutSpec};
+use crate::model::scenario::{
     Expectations, FromPath, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec, Scenario,
     ServerSpec, StopSpec, Target,
 };
-use crate::traffic::{
-    Bound, Limit, LoadExpectation, LoadSpec, LoadThreshold, LoadWhat, Phase, Quantile,
-};
-use crate::variant::{ServerMode, StopSignal};
+use crate::model::variant::{ServerMode, StopSignal};
+use crate::option_name::OptionName;
+use crate::pipeline::{self, RunOptions};
+use crate::report::Reporter;
 
 /// What to check and how.
 #[derive(Debug, Clone)]
@@ -184,7 +185,7 @@ impl CheckOptions {
             if let Some(problem) = crate::client::path_problem(&load.path) {
                 return invalid(OptionName::LoadPath, problem);
             }
-            if !(1..=crate::traffic::MAX_RATE).contains(&load.rate) {
+            if !(1..=crate::model::load::MAX_RATE).contains(&load.rate) {
                 return invalid(
                     OptionName::LoadRate,
                     format!("{} requests/s is out of range", load.rate),
@@ -196,7 +197,8 @@ impl CheckOptions {
                     "it must be longer than 0 and at most an hour".to_string(),
                 );
             }
-            if load.vantage == Some(crate::vantage::Vantage::Netns) && !load.client.runs_in_netns()
+            if load.vantage == Some(crate::model::vantage::Vantage::Netns)
+                && !load.client.runs_in_netns()
             {
                 return invalid(
                     OptionName::Vantage,
@@ -218,14 +220,14 @@ impl CheckOptions {
             }
         }
         if let Some(rollout) = &self.rollout
-            && !(1..=crate::rollout::MAX_REPLICAS).contains(&rollout.replicas)
+            && !(1..=crate::model::rollout::MAX_REPLICAS).contains(&rollout.replicas)
         {
             return invalid(
                 OptionName::Replicas,
                 format!(
                     "{} is not from 1 to {}",
                     rollout.replicas,
-                    crate::rollout::MAX_REPLICAS
+                    crate::model::rollout::MAX_REPLICAS
                 ),
             );
         }
@@ -298,8 +300,7 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
             image: image.to_string(),
             port: options.port,
             init: options.init,
-            ready_path: ready_path(options),
-            ready_within: options.startup_timeout,
+            readiness: readiness(options),
         }),
         // Not our server: nothing is configured through it; the delay bounds the waits.
         server: ServerSpec {
@@ -340,7 +341,7 @@ fn rollout_scenario(
         rate: 100,
         duration: Duration::from_secs(1),
         path: options.path.clone(),
-        client: crate::traffic::ClientProfile::Fresh,
+        client: crate::model::load::ClientProfile::Fresh,
         connections: None,
         vantage: None,
     });
@@ -382,11 +383,16 @@ fn rollout_scenario(
     scenario
 }
 
-fn ready_path(options: &CheckOptions) -> String {
-    options
-        .ready_path
-        .clone()
-        .unwrap_or_else(|| options.path.clone())
+/// A checked server is ready when its ready path (else its request path) answers 2xx within the
+/// startup timeout.
+fn readiness(options: &CheckOptions) -> Readiness {
+    Readiness::HttpPath {
+        path: options
+            .ready_path
+            .clone()
+            .unwrap_or_else(|| options.path.clone()),
+        within: options.startup_timeout,
+    }
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -439,8 +445,7 @@ pub async fn check_container(
         container: id.to_string(),
         image,
         port: options.port,
-        ready_path: ready_path(options),
-        ready_within: options.startup_timeout,
+        readiness: readiness(options),
     });
     run_one(engine, plan, options, reporter).await
 }
@@ -469,7 +474,7 @@ async fn run_one(
         workspace: options.workspace.clone(),
         cancel: options.cancel.clone(),
     };
-    let results = pipeline::run(
+    let results = pipeline::run_scenarios(
         Some(engine),
         std::slice::from_ref(&scenario),
         &run,
@@ -538,7 +543,7 @@ mod tests {
             rate: 0,
             duration: Duration::from_secs(1),
             path: "/".to_string(),
-            client: crate::traffic::ClientProfile::Fresh,
+            client: crate::model::load::ClientProfile::Fresh,
             connections: None,
             vantage: None,
         });

@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::outcome::Outcome;
+use crate::model::outcome::Outcome;
 
 /// What happened to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use crate::engine::EngineError;
 use crate::images::BuildError;
+use crate::model::results::ScenarioFault;
 use crate::option_name::OptionName;
-use crate::run::ScenarioError;
 use crate::scenario_file::ScenarioFileError;
 
 /// Everything that can stop the harness before a verdict can be given.
@@ -29,7 +29,7 @@ pub enum Error {
     ScenarioFile(#[from] ScenarioFileError),
     /// A check could not even start (no port, exited at once, a 404).
     #[error(transparent)]
-    Scenario(#[from] std::sync::Arc<ScenarioError>),
+    Scenario(#[from] std::sync::Arc<dyn ScenarioFault>),
     /// An option of a check or an explanation is out of range or malformed.
     #[error("{}", self.message_with(&OptionName::words))]
     InvalidOption {

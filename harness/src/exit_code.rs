@@ -3,8 +3,8 @@
 //! signal the program does not handle ends it as PID 1. Reports print the code with its meaning,
 //! and scenario files may expect a death by signal by name (`"signal:SIGTERM"`).
 
+use crate::model::variant::StopSignal;
 use crate::procfs::signal_name;
-use crate::variant::StopSignal;
 
 /// The exit code of a process killed by `signal`, as a shell and the engine report it: 128 + n.
 pub fn of_signal(signal: StopSignal) -> i64 {

@@ -1,9 +1,10 @@
 //! shutdown-harness: proves on a real container engine whether an HTTP server in a container
 //! shuts down gracefully when `docker stop` arrives while requests are in flight.
 //!
-//! Data flows one way: [`Scenario`]s (data, from code or [`load_scenarios`]) name images built
-//! from variant Dockerfiles on bases forged from host files ([`images`]); [`run`] starts each
-//! one, drives its requests and its stop, and reports its [`Event`]s live to a [`Reporter`]
+//! Data flows one way: [`Scenario`]s (the model's data, from code or [`scenario_file::read`])
+//! name images built from variant Dockerfiles on bases forged from host files ([`images`]);
+//! [`run_scenarios`] starts each one, drives its requests and its stop, and reports its
+//! [`Event`]s live to a [`Reporter`]
 //! (several at once through a [`FanOut`]; [`report`] holds all a reporter hears);
 //! each finished scenario's events are folded and judged into a [`ScenarioResult`] at once.
 //! [`check`] does the same for any image or running container, [`explain()`] says why, and
@@ -37,34 +38,21 @@ pub mod check;
 pub mod engine;
 pub mod explain;
 pub mod images;
-pub mod matrix;
 pub mod report;
 pub mod reproduce;
 pub mod scenario_file;
 
 mod client;
-mod dockerfile;
 mod duration;
 mod error;
-mod events;
 pub mod exit_code;
 mod judge;
-mod observation;
+mod model;
 mod option_name;
-mod outcome;
-mod pid1;
 mod pipeline;
 mod procfs;
-mod results;
-mod rollout;
 mod run;
-mod runtime;
-mod scenario;
 mod server_log;
-mod traffic;
-mod vantage;
-mod variant;
-mod verdict;
 mod workspace;
 
 #[cfg(feature = "testcontainers")]
@@ -75,39 +63,41 @@ pub use duration::{
     MAX as MAX_DURATION, format as format_duration, parse as parse_duration,
     parse_at_most as parse_duration_at_most,
 };
-pub use engine::{Engine, EngineError, EngineInfo, EngineKind, new_run_id};
+pub use engine::{Engine, EngineError, new_run_id};
 pub use error::{Error, Result};
-pub use events::{BuildEvent, Event, EventKind};
 pub use explain::{ExplainOptions, Explanation, explain};
 pub use images::BuildError;
 pub use judge::judge;
-pub use observation::{Observation, RequestObservation, RolloutObservation, TimedEvent};
-pub use option_name::OptionName;
-pub use outcome::{Expected, Outcome};
-pub use pid1::Pid1;
-pub use pipeline::{RunOptions, default_jobs, default_jobs_on, run};
-pub use report::{EventLog, FanOut, Reporter, RunEvent};
-pub use results::{RunResults, ScenarioResult};
-pub use rollout::{
-    BalancerRecord, BalancerSettings, HealthChecks, HookOutcome, MAX_REPLICAS, Orchestrator,
-    PreStop, Readiness, RetryOn, Reuse, RolloutExpectation, RolloutPhase, RolloutSpec,
-    replica_name,
-};
-pub use run::{ScenarioError, load_stream};
-pub use runtime::Runtime;
-pub use scenario::{
-    ContainerSpec, Expectations, FromPath, ImageSpec, Offset, RequestKind, RequestSpec,
-    RunningSpec, RuntimeSpec, Scenario, ServerSpec, StopSpec, Target,
-};
-pub use scenario_file::{Diagnostic, ScenarioFileError, load as load_scenarios};
-pub use traffic::{
+pub use model::engine_info::{EngineInfo, EngineKind};
+pub use model::events::{BuildEvent, Event, EventKind};
+pub use model::load::{
     Bound, ClientProfile, Connection, DEFAULT_CONNECTIONS, Limit, LoadExpectation, LoadRecord,
     LoadSpec, LoadThreshold, LoadWhat, MAX_CONNECTIONS, MAX_RATE, Phase, Quantile,
 };
-pub use vantage::Vantage;
-pub use variant::{Base, ServerMode, StopSignal, Variant};
-pub use verdict::{
+pub use model::observation::{Observation, RequestObservation, RolloutObservation, TimedEvent};
+pub use model::outcome::{Expected, Outcome};
+pub use model::pid1::Pid1;
+pub use model::readiness::Readiness;
+pub use model::results::{RunResults, ScenarioFault, ScenarioResult};
+pub use model::rollout::{
+    BalancerRecord, BalancerSettings, HealthChecks, HookOutcome, MAX_REPLICAS, Orchestrator,
+    PreStop, ReadinessProbe, RetryOn, Reuse, RolloutExpectation, RolloutPhase, RolloutSpec,
+    UpdateOrder, replica_name,
+};
+pub use model::runtime::Runtime;
+pub use model::scenario::{
+    ContainerSpec, Expectations, FromPath, ImageSpec, Offset, RequestKind, RequestSpec,
+    RunningSpec, RuntimeSpec, Scenario, ServerSpec, StopSpec, Target,
+};
+pub use model::vantage::Vantage;
+pub use model::variant::{Base, ServerMode, StopSignal, Variant};
+pub use model::verdict::{
     Failure, Met, Remedy, Requirement, RequirementCheck, ThresholdCheck, ThresholdSeen, Untested,
     Verdict,
 };
+pub use option_name::OptionName;
+pub use pipeline::{RunOptions, default_jobs, default_jobs_on, run_scenarios};
+pub use report::{EventLog, FanOut, Reporter, RunEvent};
+pub use run::{ScenarioError, load_stream};
+pub use scenario_file::{Diagnostic, ScenarioFileError};
 pub use workspace::Workspace;

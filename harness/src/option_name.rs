@@ -32,6 +32,10 @@ pub enum OptionName {
     LoadDuration,
     /// Where the stream's client stands.
     Vantage,
+    /// Which client sends the load.
+    LoadClient,
+    /// How many connections the load's fixed client keeps.
+    LoadConnections,
     /// A rolling update instead of one stop.
     Rollout,
     /// How many replicas a rollout runs.
@@ -52,7 +56,7 @@ pub enum OptionName {
 
 impl OptionName {
     /// Every option, so that a front end can prove it spells each.
-    pub const ALL: [OptionName; 21] = [
+    pub const ALL: [OptionName; 23] = [
         OptionName::Path,
         OptionName::ReadyPath,
         OptionName::Port,
@@ -66,6 +70,8 @@ impl OptionName {
         OptionName::LoadPath,
         OptionName::LoadDuration,
         OptionName::Vantage,
+        OptionName::LoadClient,
+        OptionName::LoadConnections,
         OptionName::Rollout,
         OptionName::Replicas,
         OptionName::MaxLost,
@@ -92,6 +98,8 @@ impl OptionName {
             OptionName::LoadPath => "the load's path",
             OptionName::LoadDuration => "the load's duration",
             OptionName::Vantage => "the load's vantage",
+            OptionName::LoadClient => "the load's client",
+            OptionName::LoadConnections => "the load's connections",
             OptionName::Rollout => "the rollout",
             OptionName::Replicas => "the rollout's replicas",
             OptionName::MaxLost => "the most lost",

@@ -13,19 +13,20 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::balancer::{balancer_image, relay_image};
-use crate::engine::{Engine, EngineKind, LABEL_RUN, new_run_id};
+use crate::engine::{Engine, LABEL_RUN, new_run_id};
 use crate::error::Error;
-use crate::events::{BuildEvent, Event};
 use crate::images::{
     BuildError, Forged, RuntimeImage, ServerBinary, VariantImages, build_static_server,
     ensure_variant_images, generator_image, runtime_image,
 };
 use crate::judge::judge;
+use crate::model::engine_info::EngineKind;
+use crate::model::events::{BuildEvent, Event};
+use crate::model::results::{RunResults, ScenarioResult};
+use crate::model::scenario::{Scenario, Target};
+use crate::model::variant::{Base, Variant};
 use crate::report::{Reporter, RunEvent};
-use crate::results::{RunResults, ScenarioResult};
 use crate::run::{EventSink, Message, RunContext, ScenarioError, run_scenario};
-use crate::scenario::{Scenario, Target};
-use crate::variant::{Base, Variant};
 use crate::workspace::Workspace;
 
 /// How to run a plan.
@@ -80,7 +81,7 @@ pub fn default_jobs_on(kind: EngineKind) -> usize {
 /// Runs every scenario and judges it, reporting as it goes. `engine` is needed only when some
 /// scenario is a container. An error is returned only for what stops the whole run (no engine,
 /// a failed build); a scenario that cannot run carries its error in its result.
-pub async fn run(
+pub async fn run_scenarios(
     engine: Option<&Engine>,
     scenarios: &[Scenario],
     options: &RunOptions,
@@ -257,9 +258,9 @@ async fn prepare(
     // The generator is built with the server; without a workspace to build it from, the
     // streams run from the host.
     let needs_generator = options.workspace.is_some()
-        && scenarios
-            .iter()
-            .any(|s| crate::vantage::Vantage::of(s) == crate::vantage::Vantage::Netns);
+        && scenarios.iter().any(|s| {
+            crate::model::vantage::Vantage::of(s) == crate::model::vantage::Vantage::Netns
+        });
     let server =
         if needs_relay || needs_generator || scenarios.iter().any(Scenario::runs_our_server) {
             Some(build_server(options, cancel, reporter).await?)
@@ -296,7 +297,7 @@ async fn prepare(
         }
         runtime_images = forge_runtime_images(engine, scenarios, cancel, reporter).await?;
     }
-    Ok(RunContext {
+    let mut cx = RunContext {
         engine,
         server: server.map(|s| s.path),
         images,
@@ -304,9 +305,12 @@ async fn prepare(
         relay,
         generator,
         runtime_images,
+        scenarios: Vec::new(),
         run_id: options.run_id.clone(),
         cancel: cancel.clone(),
-    })
+    };
+    cx.prepare(scenarios);
+    Ok(cx)
 }
 
 /// Builds the static server from the options' workspace, reporting it.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::pid1::Pid1;
+use crate::model::pid1::Pid1;
 
 /// Reads `/proc/<pid>` for the process that is PID 1 inside a container; `stop_signal` is the
 /// signal number whose handler matters.

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use crate::outcome::{Expected, Outcome};
-use crate::scenario::{
+use crate::model::outcome::{Expected, Outcome};
+use crate::model::scenario::{
     ContainerSpec, Expectations, Offset, RequestKind, RequestSpec, Scenario, ServerSpec, StopSpec,
     Target,
 };
-use crate::variant::{Base, ServerMode, StopSignal, Variant};
+use crate::model::variant::{Base, ServerMode, StopSignal, Variant};
 
 /// The experiment's timings, or scaled-down ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -347,10 +347,14 @@ async fn process_results() -> RunResults {
         2,
         "the experiment has two process scenarios"
     );
-    let results =
-        shutdown_harness::run(None, &scenarios, &RunOptions::new(Some(workspace)), &mut ())
-            .await
-            .expect("process scenarios need no engine");
+    let results = shutdown_harness::run_scenarios(
+        None,
+        &scenarios,
+        &RunOptions::new(Some(workspace)),
+        &mut (),
+    )
+    .await
+    .expect("process scenarios need no engine");
     assert!(results.passed(), "{}", render(&results, Format::Table));
     results
 }

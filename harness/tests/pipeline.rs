@@ -71,7 +71,7 @@ async fn the_first_result_reaches_the_reporter_before_the_last_scenario_finishes
         };
         recording.0.push(entry);
     };
-    let results = shutdown_harness::run(
+    let results = shutdown_harness::run_scenarios(
         None,
         &scenarios,
         &RunOptions::new(Some(workspace())),

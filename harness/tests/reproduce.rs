@@ -12,7 +12,7 @@ async fn the_experiment_holds_with_fast_timings() {
     let timings = Timings::fast();
     let engine = engine().await;
     let options = RunOptions::new(Some(workspace()));
-    let results = shutdown_harness::run(
+    let results = shutdown_harness::run_scenarios(
         Some(&engine),
         &reproduce::scenarios(timings),
         &options,

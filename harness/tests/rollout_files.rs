@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use shutdown_harness::engine::UpdateOrder;
+use shutdown_harness::UpdateOrder;
 use shutdown_harness::scenario_file::parse;
 use shutdown_harness::{Orchestrator, PreStop, Reuse, RolloutSpec, ScenarioFileError};
 

@@ -96,7 +96,7 @@ async fn a_subset_of_the_runtimes_behaves_as_its_file_says_and_as_explain_predic
     let subset = named(&SUBSET);
     let engine = engine().await;
     let options = RunOptions::new(Some(workspace()));
-    let results = shutdown_harness::run(Some(&engine), &subset, &options, &mut ())
+    let results = shutdown_harness::run_scenarios(Some(&engine), &subset, &options, &mut ())
         .await
         .expect("the run completes");
     assert_run_left_nothing(&options.run_id).await;

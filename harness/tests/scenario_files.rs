@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use shutdown_harness::scenario_file::{filter, load, parse};
+use shutdown_harness::scenario_file::{filter, parse, read};
 use shutdown_harness::{
     Base, Expected, Outcome, RequestKind, Runtime, ScenarioFileError, ServerMode, StopSignal,
     Target, Variant,
@@ -88,7 +88,7 @@ fn all_expected(scenarios: &[shutdown_harness::Scenario]) {
 
 #[test]
 fn blog_file_is_the_experiment_with_fast_timings() {
-    let scenarios = load(&workspace(), &[workspace().join("scenarios/blog.toml")]).unwrap();
+    let scenarios = read(&workspace(), &[workspace().join("scenarios/blog.toml")]).unwrap();
     let names: Vec<_> = scenarios.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["blog/shell-form", "blog/exec-form"]);
     all_expected(&scenarios);
@@ -127,7 +127,7 @@ fn blog_file_is_the_experiment_with_fast_timings() {
 
 #[test]
 fn matrix_file_loads_every_cell_with_expectations() {
-    let scenarios = load(&workspace(), &[workspace().join("scenarios/matrix.toml")]).unwrap();
+    let scenarios = read(&workspace(), &[workspace().join("scenarios/matrix.toml")]).unwrap();
     assert!(scenarios.len() >= 30, "only {} scenarios", scenarios.len());
     all_expected(&scenarios);
     // No cell puts a shell-needing variant on `none`.
@@ -189,15 +189,15 @@ fn matrix_file_loads_every_cell_with_expectations() {
 
 #[test]
 fn a_directory_loads_its_files_sorted() {
-    let scenarios = load(&workspace(), &[workspace().join("scenarios")]).unwrap();
+    let scenarios = read(&workspace(), &[workspace().join("scenarios")]).unwrap();
     assert_eq!(scenarios[0].name, "blog/shell-form");
-    let matrix = load(&workspace(), &[workspace().join("scenarios/matrix.toml")]).unwrap();
+    let matrix = read(&workspace(), &[workspace().join("scenarios/matrix.toml")]).unwrap();
     assert!(scenarios.len() >= 2 + matrix.len());
 }
 
 #[test]
 fn filter_selects_by_glob() {
-    let scenarios = load(&workspace(), &[workspace().join("scenarios")]).unwrap();
+    let scenarios = read(&workspace(), &[workspace().join("scenarios")]).unwrap();
     let dash = filter(scenarios.clone(), "dash/*").unwrap();
     assert!(!dash.is_empty());
     assert!(dash.iter().all(|s| s.name.starts_with("dash/")));
@@ -367,7 +367,7 @@ fn duplicate_names_within_and_across_files() {
     );
 
     let dir = fixtures();
-    let result = load(
+    let result = read(
         &workspace(),
         &[
             workspace().join("scenarios/blog.toml"),
@@ -472,7 +472,7 @@ fn syntax_errors_are_one_line_with_a_position() {
 #[test]
 fn one_bad_file_of_two_returns_nothing_and_lists_errors_of_both() {
     let dir = fixtures();
-    let result = load(
+    let result = read(
         &workspace(),
         &[dir.join("unknown-key.toml"), dir.join("bad-values.toml")],
     );
@@ -491,7 +491,7 @@ fn one_bad_file_of_two_returns_nothing_and_lists_errors_of_both() {
         ]
     );
     // A good file next to a bad one does not load either.
-    let result = load(
+    let result = read(
         &workspace(),
         &[
             workspace().join("scenarios/blog.toml"),
@@ -503,7 +503,7 @@ fn one_bad_file_of_two_returns_nothing_and_lists_errors_of_both() {
 
 #[test]
 fn a_missing_file_is_a_read_error() {
-    let result = load(&workspace(), &[workspace().join("scenarios/nope.toml")]);
+    let result = read(&workspace(), &[workspace().join("scenarios/nope.toml")]);
     assert!(
         matches!(result, Err(ScenarioFileError::Read { .. })),
         "{result:?}"
@@ -512,7 +512,7 @@ fn a_missing_file_is_a_read_error() {
 
 #[test]
 fn a_malformed_filter_glob_is_an_error() {
-    let scenarios = load(&workspace(), &[workspace().join("scenarios")]).unwrap();
+    let scenarios = read(&workspace(), &[workspace().join("scenarios")]).unwrap();
     let error = filter(scenarios, "dash/[").unwrap_err();
     let message = error.to_string();
     assert!(
@@ -553,7 +553,7 @@ fn wrong_types_and_unknown_when_keys() {
 
 #[test]
 fn runtimes_file_loads_every_cell_with_expectations() {
-    let scenarios = load(&workspace(), &[workspace().join("scenarios/runtimes.toml")]).unwrap();
+    let scenarios = read(&workspace(), &[workspace().join("scenarios/runtimes.toml")]).unwrap();
     all_expected(&scenarios);
     let runtimes: HashSet<_> = scenarios
         .iter()

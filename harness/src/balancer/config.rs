@@ -122,12 +122,12 @@ mod tests {
         }
         assert!(!HAPROXY_CONFIG.contains(&format!("server s{} ", SLOTS + 1)));
         // Every variable the settings set is read, and nothing else is.
-        let settings = crate::rollout::BalancerSettings {
+        let settings = crate::model::rollout::BalancerSettings {
             redispatch: true,
-            checks: Some(crate::rollout::HealthChecks::default()),
+            checks: Some(crate::model::rollout::HealthChecks::default()),
             ..Default::default()
         };
-        let swarm = crate::rollout::swarm_balancer_env(&settings, "svc", 1202);
+        let swarm = crate::model::rollout::swarm_balancer_env(&settings, "svc", 1202);
         for (variable, _) in settings.env().into_iter().chain(swarm) {
             assert!(HAPROXY_CONFIG.contains(&variable), "{variable}");
         }

@@ -4,7 +4,7 @@
 //! [`HAPROXY_CONFIG`]: super::HAPROXY_CONFIG
 
 use super::config::REQUEST_LOG_PREFIX;
-use crate::rollout::BalancerRecord;
+use crate::model::rollout::BalancerRecord;
 
 /// What one line of the balancer's output is.
 #[derive(Debug, Clone, PartialEq, Eq)]

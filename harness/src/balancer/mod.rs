@@ -4,17 +4,17 @@
 //! request.
 
 mod config;
+mod control;
 mod error;
 mod log;
 mod relay;
-mod runtime_api;
 
 pub use config::{
     ADMIN_PORT, FRONTEND_PORT, HAPROXY_CONFIG, REQUEST_LOG_PREFIX, SLOTS, balancer_image,
 };
+pub use control::{BalancerControl, ServerStatus};
 pub use error::BalancerError;
 pub use log::{
     BalancerLine, DnsChange, dns_change, parse as parse_log_line, request_address, request_server,
 };
 pub use relay::{RELAY_PORT_BASE, RELAY_READY_LINE, relay_env, relay_image};
-pub use runtime_api::{RuntimeApi, ServerStatus};

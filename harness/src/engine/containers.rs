@@ -18,7 +18,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use server_contract::StopSignal;
 
-use super::client::{CALL_DEADLINE, Engine, deadline};
+use super::connection::{CALL_DEADLINE, Engine, deadline};
 use super::error::{EngineError, is_not_found, is_podman_stopped_state};
 use super::networks::Attachment;
 

@@ -26,9 +26,9 @@ pub enum EngineError {
         /// Where it was reached.
         endpoint: String,
         /// The kind asked for.
-        wanted: super::EngineKind,
+        wanted: crate::model::engine_info::EngineKind,
         /// The kind that answered.
-        found: super::EngineKind,
+        found: crate::model::engine_info::EngineKind,
     },
     /// An image is not present locally (nothing is ever pulled).
     #[error(
@@ -110,7 +110,7 @@ impl EngineError {
                 found,
             } => format!(
                 "the engine at {endpoint} is {found}, not {wanted}: point {} at a {wanted} socket, or leave out {}",
-                if *wanted == super::EngineKind::Podman {
+                if *wanted == crate::model::engine_info::EngineKind::Podman {
                     "CONTAINER_HOST"
                 } else {
                     "DOCKER_HOST"

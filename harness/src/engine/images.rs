@@ -8,7 +8,7 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 
-use super::client::{CALL_DEADLINE, Engine, deadline};
+use super::connection::{CALL_DEADLINE, Engine, deadline};
 use super::error::{EngineError, is_not_found};
 use super::labels::LABEL_MANAGED;
 

@@ -10,9 +10,10 @@ use bollard::models::{
 };
 use bollard::query_parameters::ListNetworksOptions;
 
-use super::client::{CALL_DEADLINE, Engine, EngineKind, deadline};
+use super::connection::{CALL_DEADLINE, Engine, deadline};
 use super::error::{EngineError, is_not_found};
 use super::forward;
+use crate::model::engine_info::EngineKind;
 
 /// How many times a network is asked for again when another run took its subnet in between.
 const SUBNET_ATTEMPTS: usize = 8;

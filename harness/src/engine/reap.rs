@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::client::Engine;
+use super::connection::Engine;
 use super::containers::LabelledContainer;
 use super::error::EngineError;
 use super::labels::{LABEL_MANAGED, LABEL_OWNER, LABEL_RUN, Owner};

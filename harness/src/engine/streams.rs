@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use bollard::query_parameters::{EventsOptions, LogsOptions};
 use futures_util::{Stream, StreamExt, stream};
 
-use super::client::{CALL_DEADLINE, Engine, deadline};
+use super::connection::{CALL_DEADLINE, Engine, deadline};
 use super::error::EngineError;
 
 /// A signal the engine sent to a container, when it sent it (the engine's clock, which is this
@@ -23,7 +23,7 @@ pub struct KillEvent {
 /// A line a container printed, and when the engine received it (its own timestamp: the
 /// stream itself can lag seconds behind under load).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
+pub struct OutputLine {
     /// The line, without its newline.
     pub text: String,
     /// When the engine received it, if it said.
@@ -33,7 +33,7 @@ pub struct LogLine {
 impl Engine {
     /// Follows container `id`'s output (stdout and stderr), one line at a time, from its start
     /// until it exits.
-    pub fn log_lines(&self, id: &str) -> impl Stream<Item = LogLine> + Send + 'static {
+    pub fn output_lines(&self, id: &str) -> impl Stream<Item = OutputLine> + Send + 'static {
         let options = LogsOptions {
             follow: true,
             stdout: true,
@@ -42,7 +42,7 @@ impl Engine {
             ..Default::default()
         };
         let chunks = self.docker().logs(id, Some(options)).boxed();
-        let state = (Some(chunks), String::new(), VecDeque::<LogLine>::new());
+        let state = (Some(chunks), String::new(), VecDeque::<OutputLine>::new());
         stream::unfold(state, |(mut chunks, mut pending, mut ready)| async move {
             loop {
                 if let Some(line) = ready.pop_front() {
@@ -118,7 +118,7 @@ impl Engine {
             ("type".to_string(), vec!["container".to_string()]),
             (
                 "event".to_string(),
-                vec![self.info().kind.removed_action().to_string()],
+                vec![super::connection::removed_action(self.info().kind).to_string()],
             ),
             ("label".to_string(), vec![label.to_string()]),
         ]);
@@ -149,29 +149,31 @@ impl Engine {
 /// A line as the engine sends it with timestamps (`2026-11-28T22:41:07.123456789Z text`).
 /// Podman's compatible API stamps whole seconds only (`2026-11-28T22:41:07Z`): such a stamp is
 /// read off and dropped, since a second's precision would misplace the line on a timeline.
-fn stamped(line: &str) -> LogLine {
+fn stamped(line: &str) -> OutputLine {
     match line.split_once(' ') {
-        Some((ts, text)) if !ts.contains('.') && humantime::parse_rfc3339(ts).is_ok() => LogLine {
-            text: text.to_string(),
-            at: None,
-        },
+        Some((ts, text)) if !ts.contains('.') && humantime::parse_rfc3339(ts).is_ok() => {
+            OutputLine {
+                text: text.to_string(),
+                at: None,
+            }
+        }
         Some((ts, text)) => match humantime::parse_rfc3339(ts) {
-            Ok(at) => LogLine {
+            Ok(at) => OutputLine {
                 text: text.to_string(),
                 at: Some(at),
             },
-            Err(_) => LogLine {
+            Err(_) => OutputLine {
                 text: line.to_string(),
                 at: None,
             },
         },
         // An empty line: only the timestamp.
         None => match humantime::parse_rfc3339(line) {
-            Ok(at) => LogLine {
+            Ok(at) => OutputLine {
                 text: String::new(),
                 at: Some(at),
             },
-            Err(_) => LogLine {
+            Err(_) => OutputLine {
                 text: line.to_string(),
                 at: None,
             },

@@ -19,8 +19,9 @@ use bollard::query_parameters::{
 use futures_util::{Stream, StreamExt};
 use server_contract::StopSignal;
 
-use super::client::{CALL_DEADLINE, Engine, deadline};
+use super::connection::{CALL_DEADLINE, Engine, deadline};
 use super::error::{EngineError, is_not_found};
+use crate::model::rollout::UpdateOrder;
 
 /// The label Swarm puts on a task's container: its service's name.
 const SERVICE_LABEL: &str = "com.docker.swarm.service.name";
@@ -40,33 +41,6 @@ pub enum SwarmState {
     Manager,
     /// In a swarm, but services cannot be made from here (a worker, pending, locked, in error).
     Other(String),
-}
-
-/// In which order Swarm replaces a task (`--update-order`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum UpdateOrder {
-    /// The new task starts, then the old one stops (max surge 1).
-    StartFirst,
-    /// The old task stops, then the new one starts (Swarm's default).
-    StopFirst,
-}
-
-impl UpdateOrder {
-    /// The word in scenario files and in `docker service update --update-order`.
-    pub fn name(self) -> &'static str {
-        match self {
-            UpdateOrder::StartFirst => "start-first",
-            UpdateOrder::StopFirst => "stop-first",
-        }
-    }
-
-    /// Parses `start-first` or `stop-first`.
-    pub fn parse(text: &str) -> Option<UpdateOrder> {
-        [UpdateOrder::StartFirst, UpdateOrder::StopFirst]
-            .into_iter()
-            .find(|o| o.name() == text.trim())
-    }
 }
 
 /// A service to create.
@@ -491,16 +465,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn update_orders_read_as_swarm_writes_them() {
-        assert_eq!(
-            UpdateOrder::parse("start-first"),
-            Some(UpdateOrder::StartFirst)
-        );
-        assert_eq!(
-            UpdateOrder::parse("stop-first"),
-            Some(UpdateOrder::StopFirst)
-        );
-        assert_eq!(UpdateOrder::parse("random"), None);
+    fn durations_are_nanoseconds() {
         assert_eq!(nanos(Duration::from_secs(2)), 2_000_000_000);
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::dockerfile::{self, Instruction};
+use super::dockerfile::{self, Instruction};
 use crate::error::{Error, Result};
 
 /// The rule hadolint applies to ENTRYPOINT and CMD: it warns on shell form, and on nothing else.

@@ -2,6 +2,7 @@
 //! image, why, and what fixes it, from the image config, a short run's `/proc` and the Dockerfile.
 
 mod advice;
+mod dockerfile;
 mod dockerfile_facts;
 mod predict;
 mod read;
@@ -15,9 +16,9 @@ use serde::Serialize;
 use crate::engine::Engine;
 use crate::engine::new_run_id;
 use crate::error::{Error, Result};
+use crate::model::pid1::Pid1;
+use crate::model::variant::StopSignal;
 use crate::option_name::OptionName;
-use crate::pid1::Pid1;
-use crate::variant::StopSignal;
 
 pub use dockerfile_facts::{
     CommandFacts, DockerfileFacts, Finding, Form, ScriptFacts, explain_dockerfile,

@@ -2,8 +2,8 @@
 //! from that: pure functions of the facts, tested without an engine.
 
 use super::{Prediction, RunFacts};
-use crate::pid1::Pid1;
-use crate::variant::StopSignal;
+use crate::model::pid1::Pid1;
+use crate::model::variant::StopSignal;
 
 /// A runtime recognised by facts, whose shutdown behaviour is known from its documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,7 +245,7 @@ fn predict(observed: &RunFacts, signal: StopSignal) -> Prediction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pid1::Pid1;
+    use crate::model::pid1::Pid1;
 
     fn tree(command: &str, catches: &[&str], blocks: &[&str], handles: bool) -> Pid1 {
         Pid1 {

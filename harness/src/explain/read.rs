@@ -10,10 +10,10 @@ use super::predict::{is_shell_process, shell_script};
 use super::{ExplainOptions, ImageFacts, RunFacts};
 use crate::engine::{ContainerConfig, Engine, run_labels};
 use crate::error::{Error, Result};
-use crate::pid1::Pid1;
+use crate::model::pid1::Pid1;
+use crate::model::variant::StopSignal;
 use crate::procfs;
 use crate::run::ready;
-use crate::variant::StopSignal;
 
 /// How long the server may take to answer `path` on `port`.
 const READY_WAIT: Duration = Duration::from_secs(30);

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{DockerfileFacts, Explanation, Form, Prediction};
-use crate::pid1::Pid1;
+use crate::model::pid1::Pid1;
 
 /// The explanation as plain text: the prediction first, then the evidence, then the fixes.
 pub fn render(e: &Explanation) -> String {

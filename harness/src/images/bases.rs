@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::error::BuildError;
 use super::rootfs::{HostBinary, RootfsImage, forge};
 use crate::engine::Engine;
-use crate::variant::Base;
+use crate::model::variant::Base;
 
 /// busybox applets linked into the busybox base besides `sh` (what scripts and variants call).
 const BUSYBOX_APPLETS: [&str; 4] = ["sh", "sleep", "env", "cat"];

@@ -27,7 +27,7 @@ pub use variants::{VariantImages, ensure_variant_images};
 pub async fn build_variant_images(
     engine: &crate::engine::Engine,
     workspace: &crate::workspace::Workspace,
-    pairs: &[(crate::variant::Variant, crate::variant::Base)],
+    pairs: &[(crate::model::variant::Variant, crate::model::variant::Base)],
 ) -> Result<VariantImages, BuildError> {
     let server = build_static_server(workspace).await?;
     let never = tokio_util::sync::CancellationToken::new();

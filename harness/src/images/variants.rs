@@ -13,8 +13,8 @@ use super::context::{BuildContext, ContentKey};
 use super::error::{BuildError, read_host_file};
 use super::server_binary::ServerBinary;
 use crate::engine::Engine;
-use crate::events::BuildEvent;
-use crate::variant::{Base, Variant};
+use crate::model::events::BuildEvent;
+use crate::model::variant::{Base, Variant};
 use crate::workspace::Workspace;
 
 /// How many images are built at once: builds are CPU-bound and the machines have 2 cores.

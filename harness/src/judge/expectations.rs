@@ -1,11 +1,11 @@
 //! Judges an observation against a scenario's expectations, and against the two requirements
 //! of a correct shutdown.
 
-use crate::observation::{Observation, RequestObservation};
-use crate::outcome::Outcome;
-use crate::scenario::Scenario;
-use crate::traffic::{LoadExpectation, LoadThreshold, LoadWhat, Phase, Quantile};
-use crate::verdict::{
+use crate::model::load::{LoadExpectation, LoadThreshold, LoadWhat, Phase, Quantile};
+use crate::model::observation::{Observation, RequestObservation};
+use crate::model::outcome::Outcome;
+use crate::model::scenario::Scenario;
+use crate::model::verdict::{
     Failure, Met, NotDelivered, Remedy, Requirement, RequirementCheck, RolloutLosses,
     ThresholdCheck, ThresholdList, ThresholdSeen, Untested, Verdict, share_ppm,
 };
@@ -242,7 +242,7 @@ fn thresholds(
 }
 
 /// The count of `what` in `counts`.
-fn count_of(counts: &crate::observation::PhaseCounts, what: LoadWhat) -> u64 {
+fn count_of(counts: &crate::model::observation::PhaseCounts, what: LoadWhat) -> u64 {
     match what {
         LoadWhat::Sent => counts.sent,
         LoadWhat::Ok => counts.ok,
@@ -329,7 +329,7 @@ fn rollout_failures(scenario: &Scenario, observation: &Observation) -> Vec<Failu
     }
     if let Some(wanted) = expect.hook_done {
         for replica in &terminated {
-            let done = replica.pre_stop == Some(crate::rollout::HookOutcome::Done);
+            let done = replica.pre_stop == Some(crate::model::rollout::HookOutcome::Done);
             if done != wanted {
                 failures.push(Failure::PreStop {
                     replica: replica.name.clone(),
@@ -345,7 +345,9 @@ fn rollout_failures(scenario: &Scenario, observation: &Observation) -> Vec<Failu
 /// A rollout's requirement: every request of the stream is answered, whichever replica the
 /// balancer sent it to. Which replica refused what is the balancer's business, so the second
 /// requirement is not tested as such.
-fn rollout_requirements(rollout: &crate::observation::RolloutObservation) -> Vec<RequirementCheck> {
+fn rollout_requirements(
+    rollout: &crate::model::observation::RolloutObservation,
+) -> Vec<RequirementCheck> {
     vec![
         RequirementCheck {
             requirement: Requirement::AnswersInFlight,
@@ -372,7 +374,7 @@ fn exited_before_the_stop(observation: &Observation) -> Option<Failure> {
         .timeline
         .iter()
         .find_map(|event| match event.kind {
-            crate::events::EventKind::Exited { code } => Some((event.ms, code)),
+            crate::model::events::EventKind::Exited { code } => Some((event.ms, code)),
             _ => None,
         })?;
     match observation.stop_issued_ms {
@@ -458,7 +460,7 @@ fn requirements(observation: &Observation) -> Vec<RequirementCheck> {
 
 /// The requirements of a stream without requests of its own: every request the server accepted
 /// is answered (nothing cut); the second is the stream's counts' to tell, by phase.
-fn load_requirements(load: &crate::observation::LoadObservation) -> Vec<RequirementCheck> {
+fn load_requirements(load: &crate::model::observation::LoadObservation) -> Vec<RequirementCheck> {
     let total = &load.summary.total;
     let answers = if total.cut_or_not_served > 0 {
         RequirementCheck {
@@ -476,7 +478,7 @@ fn load_requirements(load: &crate::observation::LoadObservation) -> Vec<Requirem
             evidence: format!("load: {} of {} cut", total.cut, total.sent),
         }
     };
-    let draining = load.summary.phase(crate::traffic::Phase::Draining);
+    let draining = load.summary.phase(crate::model::load::Phase::Draining);
     let refuses = RequirementCheck {
         requirement: Requirement::RefusesNew,
         met: Met::Untested(Untested::ByCounts),
@@ -622,22 +624,30 @@ mod tests {
     fn a_fast_path_on_any_image_tests_nothing_and_fails_with_advice() {
         // `check` on a path answered in 12 ms, the signal sent at 1020 ms.
         let (mut scenario, mut observation) = exec_form();
-        scenario.target = crate::scenario::Target::Image(crate::scenario::ImageSpec {
-            image: "busybox-httpd".to_string(),
-            port: 8080,
-            init: true,
-            ready_path: "/".to_string(),
-            ready_within: std::time::Duration::from_secs(30),
-        });
+        scenario.target =
+            crate::model::scenario::Target::Image(crate::model::scenario::ImageSpec {
+                image: "busybox-httpd".to_string(),
+                port: 8080,
+                init: true,
+                readiness: crate::model::readiness::Readiness::HttpPath {
+                    path: "/".to_string(),
+                    within: std::time::Duration::from_secs(30),
+                },
+            });
         observation.signal_sent_ms = Some(1020);
         observation.requests[0] = request("in-flight", Outcome::Ok, 0, 12);
         let verdict = verdict(&scenario, &observation);
         assert!(!verdict.passed);
+        // Spelled as the CLI spells options, the remedy names the path's flag.
+        let flags = |o: crate::option_name::OptionName| match o {
+            crate::option_name::OptionName::Path => "--path".to_string(),
+            other => other.words(),
+        };
         assert!(
             verdict
                 .failures
                 .iter()
-                .any(|f| f.to_string().contains("--path")),
+                .any(|f| f.message_with(&flags).contains("--path")),
             "{:?}",
             verdict.failures
         );
@@ -649,7 +659,7 @@ mod tests {
 
     /// A stream of 1000 requests, 20 of them lost, 10 draining; answered in 40 ms at p99.
     fn with_a_stream(observation: &mut Observation) {
-        use crate::observation::{LoadObservation, LoadSummary, Percentiles, PhaseCounts};
+        use crate::model::observation::{LoadObservation, LoadSummary, Percentiles, PhaseCounts};
         let total = PhaseCounts {
             sent: 1000,
             ok: 980,
@@ -664,8 +674,8 @@ mod tests {
         };
         observation.load = Some(LoadObservation {
             rate: 200,
-            client: crate::traffic::ClientProfile::Fresh,
-            vantage: crate::vantage::Vantage::Host,
+            client: crate::model::load::ClientProfile::Fresh,
+            vantage: crate::model::vantage::Vantage::Host,
             started_ms: 0,
             requests: Vec::new(),
             summary: LoadSummary {
@@ -762,14 +772,14 @@ mod tests {
         scenario.expect.load = vec![LoadExpectation {
             what: LoadWhat::Ok,
             phase: None,
-            bound: crate::traffic::Bound::All,
+            bound: crate::model::load::Bound::All,
         }];
         let verdict = verdict(&scenario, &observation);
         assert_eq!(
             verdict.failures,
             [Failure::LoadCount {
                 key: "ok".to_string(),
-                expected: crate::traffic::Bound::All,
+                expected: crate::model::load::Bound::All,
                 seen: 980,
                 sent: 1000,
             }]
@@ -785,7 +795,7 @@ mod tests {
     /// the server did on its own (its exit) still is.
     #[test]
     fn a_load_not_delivered_is_not_judged_on_its_requests() {
-        use crate::observation::{Delivery, Percentiles};
+        use crate::model::observation::{Delivery, Percentiles};
         let (mut scenario, mut observation) = exec_form();
         with_a_stream(&mut observation);
         let lag = Percentiles {
@@ -801,7 +811,7 @@ mod tests {
         scenario.expect.load = vec![LoadExpectation {
             what: LoadWhat::Ok,
             phase: None,
-            bound: crate::traffic::Bound::All,
+            bound: crate::model::load::Bound::All,
         }];
         let verdict = verdict(&scenario, &observation);
         let not_delivered = verdict.not_delivered.expect("not delivered");
@@ -827,10 +837,10 @@ mod tests {
     /// before any stop, at its rate, and no more.
     #[test]
     fn in_flight_losses_are_judged_beyond_the_paths_baseline() {
-        use crate::observation::Baseline;
+        use crate::model::observation::Baseline;
         let (mut scenario, mut observation) = exec_form();
         with_a_stream(&mut observation);
-        scenario.expect.load_in_flight = Some(crate::traffic::Bound::Exactly(0));
+        scenario.expect.load_in_flight = Some(crate::model::load::Bound::Exactly(0));
         let mut judge = |baseline: Baseline| {
             observation
                 .load
@@ -856,7 +866,7 @@ mod tests {
         assert_eq!(
             failures,
             [Failure::LoadInFlight {
-                expected: crate::traffic::Bound::Exactly(0),
+                expected: crate::model::load::Bound::Exactly(0),
                 seen: 2,
                 baseline: cut,
             }]

@@ -6,12 +6,12 @@ use std::collections::HashSet;
 
 use server_contract::LogLine;
 
-use super::load::{self, Gathered, Moments};
-use super::rollout;
-use crate::events::{Event, EventKind};
-use crate::observation::{LoadObservation, Observation, RequestObservation, TimedEvent};
-use crate::outcome::Outcome;
-use crate::rollout::BalancerRecord;
+use super::fold_load::{self, Gathered, Moments};
+use super::fold_rollout;
+use crate::model::events::{Event, EventKind};
+use crate::model::observation::{LoadObservation, Observation, RequestObservation, TimedEvent};
+use crate::model::outcome::Outcome;
+use crate::model::rollout::BalancerRecord;
 use crate::server_log;
 
 /// Folds `events` (of one scenario, in order). `reads_signal_log`: whether the server is
@@ -126,7 +126,7 @@ impl Folding {
             EventKind::StopMomentMeasured {
                 median, stop_after, ..
             } => {
-                observation.stop_moment = Some(crate::observation::StopMoment {
+                observation.stop_moment = Some(crate::model::observation::StopMoment {
                     path_latency_ms: median.map(|m| m.as_millis() as u64),
                     stop_after_ms: stop_after.as_millis() as u64,
                 });
@@ -220,7 +220,7 @@ impl Folding {
             .stream
             .as_ref()
             .map_or((&[][..], 0), |s| (&s.records[..], s.started_ms));
-        self.observation.rollout = rollout::observe(
+        self.observation.rollout = fold_rollout::observe(
             &self.observation.timeline,
             records,
             &self.balanced,
@@ -250,7 +250,7 @@ impl Folding {
                 .map(|ms| {
                     let refused = observation
                         .stop_issued_ms
-                        .and_then(|issued| load::first_refusal_from_netns(&stream, issued));
+                        .and_then(|issued| fold_load::first_refusal_from_netns(&stream, issued));
                     refused.map_or(ms, |refused| ms.min(refused))
                 }),
             exit_ms: self.exit_ms,
@@ -261,6 +261,6 @@ impl Folding {
             received_before_signal: (reads_signal_log && observation.signal_logged_ms.is_some())
                 .then_some(&self.received_before_signal),
         };
-        load::observe(stream, &moments)
+        fold_load::observe(stream, &moments)
     }
 }

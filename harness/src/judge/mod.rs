@@ -4,17 +4,17 @@
 
 mod expectations;
 mod fold;
-mod load;
-mod rollout;
+mod fold_load;
+mod fold_rollout;
 
 use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::events::Event;
-use crate::results::ScenarioResult;
+use crate::model::events::Event;
+use crate::model::results::ScenarioResult;
+use crate::model::scenario::Scenario;
 use crate::run::ScenarioError;
-use crate::scenario::Scenario;
 
 pub use expectations::verdict;
 pub use fold::fold;
@@ -36,6 +36,6 @@ pub fn judge(
         }),
         observation,
         verdict,
-        error: error.map(Arc::new),
+        error: error.map(|e| Arc::new(e) as Arc<dyn crate::model::results::ScenarioFault>),
     }
 }

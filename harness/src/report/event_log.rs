@@ -11,7 +11,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::reporter::{Reporter, RunEvent};
-use crate::events::{BuildEvent, EventKind};
+use crate::model::events::{BuildEvent, EventKind};
 
 /// A reporter writing one JSON line per event to `W` (the events file, unless told).
 pub struct EventLog<W: Write = BufWriter<File>> {
@@ -152,8 +152,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::events::Event;
-    use crate::outcome::Outcome;
+    use crate::model::events::Event;
+    use crate::model::outcome::Outcome;
     use crate::reproduce::{Timings, scenarios};
 
     /// The lines `events` make, parsed, each without its `ms` (checked to be there).

@@ -1,8 +1,8 @@
 //! A requirement's verdict in short, with the outcomes that show it: what the verdict tables
 //! (text, HTML, Markdown) print in their requirement columns.
 
-use crate::results::ScenarioResult;
-use crate::verdict::{Met, Requirement};
+use crate::model::results::ScenarioResult;
+use crate::model::verdict::{Met, Requirement};
 
 /// Whether `which` was met, and the outcomes of the requests that are its
 /// evidence (those sent before the stop for R1, after it for R2); None when it was not judged.

@@ -9,17 +9,17 @@ use super::evidence::requirement_outcomes;
 use super::human::summary_line;
 use super::line;
 use crate::duration;
-use crate::events::EventKind;
-use crate::observation::{
+use crate::model::events::EventKind;
+use crate::model::observation::{
     LoadObservation, Observation, ReplicaObservation, RequestObservation, RolloutObservation,
 };
-use crate::outcome::Outcome;
+use crate::model::outcome::Outcome;
+use crate::model::results::{RunResults, ScenarioResult};
+use crate::model::rollout::replica_name;
+use crate::model::scenario::Target;
+use crate::model::verdict::{Met, Requirement};
 use crate::procfs::signal_name;
-use crate::results::{RunResults, ScenarioResult};
-use crate::rollout::replica_name;
-use crate::scenario::Target;
 use crate::server_log;
-use crate::verdict::{Met, Requirement};
 
 /// Renders `results` as one HTML document that needs nothing else to be read.
 pub fn render(results: &RunResults) -> String {
@@ -384,7 +384,7 @@ fn step(kind: &EventKind) -> Option<(&'static str, String)> {
         EventKind::PreStopEnded { replica, outcome } => (
             "stop",
             match outcome {
-                crate::rollout::HookOutcome::Done => format!("{replica} preStop done"),
+                crate::model::rollout::HookOutcome::Done => format!("{replica} preStop done"),
                 _ => format!("{replica} preStop failed"),
             },
         ),
@@ -1306,12 +1306,12 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::observation::{
+    use crate::model::load::{ClientProfile, Connection, LoadRecord};
+    use crate::model::observation::{
         Class, LoadSummary, ObservedRequest, PhaseCounts, RolloutRequest, Second, TimedEvent,
     };
+    use crate::model::verdict::Verdict;
     use crate::reproduce::{Timings, scenarios};
-    use crate::traffic::{ClientProfile, Connection, LoadRecord};
-    use crate::verdict::Verdict;
 
     /// `scenario` with `observation`, passed.
     fn result(name: &str, observation: Observation) -> ScenarioResult {
@@ -1388,7 +1388,7 @@ mod tests {
         LoadObservation {
             rate: 100,
             client: ClientProfile::Fresh,
-            vantage: crate::vantage::Vantage::Host,
+            vantage: crate::model::vantage::Vantage::Host,
             started_ms,
             requests,
             summary: LoadSummary {
@@ -1431,7 +1431,7 @@ mod tests {
                 at(
                     1190,
                     EventKind::StopIssued {
-                        signal: crate::variant::StopSignal::Sigterm,
+                        signal: crate::model::variant::StopSignal::Sigterm,
                         timeout_ms: 2000,
                     },
                 ),
@@ -1547,7 +1547,7 @@ mod tests {
                 "terminating" => EventKind::TerminationBegan { replica },
                 "signalled" => EventKind::ReplicaSignalled {
                     replica,
-                    signal: crate::variant::StopSignal::Sigterm,
+                    signal: crate::model::variant::StopSignal::Sigterm,
                 },
                 "exited" => EventKind::ReplicaExited { replica, code: 0 },
                 _ => EventKind::EndpointRemoved { replica },
@@ -1609,7 +1609,7 @@ mod tests {
             ..Observation::default()
         };
         let mut result = result("rollout/synthetic", observation);
-        result.scenario.rollout = Some(crate::rollout::RolloutSpec::default());
+        result.scenario.rollout = Some(crate::model::rollout::RolloutSpec::default());
         result
     }
 
@@ -1680,7 +1680,7 @@ mod tests {
                 RolloutRequest {
                     id,
                     replica: replica.map(str::to_string),
-                    phase: crate::rollout::RolloutPhase::Steady,
+                    phase: crate::model::rollout::RolloutPhase::Steady,
                     retries: 0,
                     // Two the balancer sent to r3 and r4 after retries on r2, gone.
                     redispatched: (301..=302).contains(&id),

@@ -5,13 +5,14 @@ use std::fmt::Write;
 
 use super::line;
 use crate::duration;
-use crate::events::EventKind;
-use crate::observation::TimedEvent;
-use crate::results::{RunResults, ScenarioResult};
-use crate::rollout::RolloutPhase;
-use crate::scenario::{Scenario, Target};
+use crate::model::events::EventKind;
+use crate::model::observation::TimedEvent;
+use crate::model::results::{RunResults, ScenarioResult};
+use crate::model::rollout::RolloutPhase;
+use crate::model::scenario::{Scenario, Target};
+use crate::model::verdict::Met;
+use crate::option_name::OptionName;
 use crate::server_log;
-use crate::verdict::Met;
 
 /// Renders timelines and the summary.
 pub fn render(results: &RunResults) -> String {
@@ -28,26 +29,35 @@ pub fn render(results: &RunResults) -> String {
             let _ = writeln!(out, "{kind}\n");
             previous_kind = Some(kind);
         }
-        timeline(&mut out, result);
+        timeline(&mut out, result, &OptionName::words);
         out.push('\n');
     }
     summary(&mut out, results);
     out
 }
 
-/// Renders one scenario's timeline and verdict.
+/// Renders one scenario's timeline and verdict, naming options in the library's words.
 pub fn render_scenario(result: &ScenarioResult) -> String {
+    render_scenario_with(result, &OptionName::words)
+}
+
+/// Renders one scenario's timeline and verdict, each option a remedy or an error asks to
+/// change spelled by `spell` (a front end's flags).
+pub fn render_scenario_with(
+    result: &ScenarioResult,
+    spell: &dyn Fn(OptionName) -> String,
+) -> String {
     let mut out = String::new();
-    timeline(&mut out, result);
+    timeline(&mut out, result, spell);
     out
 }
 
 /// No line of a timeline is wider than this (long words, such as image names, stay whole).
 const WIDTH: usize = 100;
 
-fn timeline(out: &mut String, result: &ScenarioResult) {
+fn timeline(out: &mut String, result: &ScenarioResult, spell: &dyn Fn(OptionName) -> String) {
     let mut lines = String::new();
-    timeline_lines(&mut lines, result);
+    timeline_lines(&mut lines, result, spell);
     for line in lines.lines() {
         if textwrap::core::display_width(line) <= WIDTH {
             out.push_str(line);
@@ -70,7 +80,7 @@ fn timeline(out: &mut String, result: &ScenarioResult) {
 
 /// One scenario's timeline, one line per entry, before wrapping: what ran, the events, then
 /// the requirements, the summary of its stream or rollout, and the verdict.
-fn timeline_lines(out: &mut String, result: &ScenarioResult) {
+fn timeline_lines(out: &mut String, result: &ScenarioResult, spell: &dyn Fn(OptionName) -> String) {
     let _ = writeln!(out, "── {} ──", result.scenario.name);
     setup_lines(out, result);
     for event in &result.observation.timeline {
@@ -92,7 +102,7 @@ fn timeline_lines(out: &mut String, result: &ScenarioResult) {
         (None, Some(load)) => load_summary(out, load),
         (None, None) => {}
     }
-    verdict_lines(out, result);
+    verdict_lines(out, result, spell);
 }
 
 /// What ran: the target, a rollout's settings and PID 1.
@@ -203,7 +213,7 @@ fn target_line(out: &mut String, scenario: &Scenario, image: Option<&str>) {
 
 /// The verdict, with the error, the delivery and the failures that explain it, and why the
 /// scenario is expected to end as it does.
-fn verdict_lines(out: &mut String, result: &ScenarioResult) {
+fn verdict_lines(out: &mut String, result: &ScenarioResult, spell: &dyn Fn(OptionName) -> String) {
     let scenario = &result.scenario;
     let unmet = result.verdict.requirements.iter().any(|r| r.met == Met::No);
     // A check's expectations are the two requirements themselves: say so.
@@ -219,13 +229,13 @@ fn verdict_lines(out: &mut String, result: &ScenarioResult) {
     };
     let _ = writeln!(out, "   verdict: {verdict}");
     if let Some(error) = &result.error {
-        let _ = writeln!(out, "     error: {error}");
+        let _ = writeln!(out, "     error: {}", error.message_with(spell));
     }
     if let Some(not_delivered) = &result.verdict.not_delivered {
-        let _ = writeln!(out, "     {not_delivered}");
+        let _ = writeln!(out, "     {}", not_delivered.message_with(spell));
     }
     for failure in &result.verdict.failures {
-        let _ = writeln!(out, "     - {failure}");
+        let _ = writeln!(out, "     - {}", failure.message_with(spell));
     }
     if let Some(reason) = &scenario.reason {
         let _ = writeln!(out, "   why: {reason}");
@@ -390,7 +400,7 @@ pub fn summary_line(results: &RunResults) -> String {
 }
 
 /// What the rollout lost, by phase and by replica.
-fn rollout_summary(out: &mut String, rollout: &crate::observation::RolloutObservation) {
+fn rollout_summary(out: &mut String, rollout: &crate::model::observation::RolloutObservation) {
     let outcomes: Vec<String> = rollout
         .lost_by_outcome
         .iter()
@@ -446,7 +456,7 @@ fn rollout_summary(out: &mut String, rollout: &crate::observation::RolloutObserv
 }
 
 /// The stream's counts, overall and by phase, with latencies.
-fn load_summary(out: &mut String, load: &crate::observation::LoadObservation) {
+fn load_summary(out: &mut String, load: &crate::model::observation::LoadObservation) {
     let summary = &load.summary;
     let _ = writeln!(
         out,
@@ -456,15 +466,15 @@ fn load_summary(out: &mut String, load: &crate::observation::LoadObservation) {
         load.vantage,
         line::counts(&summary.total)
     );
-    for phase in crate::traffic::Phase::ALL {
+    for phase in crate::model::load::Phase::ALL {
         let counts_of = summary.phase(phase);
         if counts_of.sent == 0 {
             continue;
         }
         let latency = match phase {
-            crate::traffic::Phase::BeforeSignal => summary.latency_before_signal,
-            crate::traffic::Phase::Draining => summary.latency_draining,
-            crate::traffic::Phase::AfterExit => None,
+            crate::model::load::Phase::BeforeSignal => summary.latency_before_signal,
+            crate::model::load::Phase::Draining => summary.latency_draining,
+            crate::model::load::Phase::AfterExit => None,
         };
         let latency = latency
             .map(|p| {

@@ -4,20 +4,20 @@ use serde::Serialize;
 
 use std::collections::BTreeMap;
 
-use crate::engine::EngineInfo;
-use crate::observation::{
+use crate::model::engine_info::EngineInfo;
+use crate::model::load::{ClientProfile, Connection, Phase};
+use crate::model::observation::{
     Baseline, Class, Delivery, LoadObservation, Percentiles, PhaseCounts, RequestObservation,
     Second,
 };
-use crate::observation::{RolloutObservation, RolloutRequest};
-use crate::outcome::Outcome;
-use crate::pid1::Pid1;
-use crate::results::{RunResults, ScenarioResult};
-use crate::rollout::BalancerSettings;
-use crate::rollout::PreStop;
-use crate::traffic::{ClientProfile, Connection, Phase};
-use crate::vantage::Vantage;
-use crate::verdict::{Failure, NotDelivered, RequirementCheck, Untested};
+use crate::model::observation::{RolloutObservation, RolloutRequest};
+use crate::model::outcome::Outcome;
+use crate::model::pid1::Pid1;
+use crate::model::results::{RunResults, ScenarioResult};
+use crate::model::rollout::BalancerSettings;
+use crate::model::rollout::PreStop;
+use crate::model::vantage::Vantage;
+use crate::model::verdict::{Failure, NotDelivered, RequirementCheck, Untested};
 
 /// The whole report.
 #[derive(Debug, Serialize)]
@@ -105,7 +105,7 @@ pub struct JsonScenario<'a> {
     /// How the stop's moment was measured from the path (`check`'s default); absent when the
     /// scenario set it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop_moment: Option<&'a crate::observation::StopMoment>,
+    pub stop_moment: Option<&'a crate::model::observation::StopMoment>,
     /// How long the stop took to return.
     pub stop_duration_ms: Option<u64>,
     /// When the engine sent the stop signal (Docker's kill event; on Podman, when the state
@@ -394,14 +394,14 @@ pub fn render_with_records(results: &RunResults, records: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observation::LoadSummary;
-    use crate::traffic::ClientProfile;
+    use crate::model::load::ClientProfile;
+    use crate::model::observation::LoadSummary;
 
     fn load(departure_lag: Option<Percentiles>) -> LoadObservation {
         LoadObservation {
             rate: 1000,
             client: ClientProfile::Fixed,
-            vantage: crate::vantage::Vantage::Host,
+            vantage: crate::model::vantage::Vantage::Host,
             started_ms: 0,
             requests: Vec::new(),
             summary: LoadSummary {
@@ -443,7 +443,7 @@ mod tests {
     fn failed(error: Option<crate::run::ScenarioError>) -> RunResults {
         use crate::reproduce::{Timings, scenarios};
         let scenario = scenarios(Timings::fast())[3].clone();
-        let observation = crate::observation::Observation {
+        let observation = crate::model::observation::Observation {
             exit_code: Some(137),
             stop_issued_ms: Some(300),
             signal_sent_ms: Some(1100),
@@ -477,7 +477,10 @@ mod tests {
                 scenario,
                 observation,
                 verdict,
-                error: error.map(std::sync::Arc::new),
+                error: error.map(|e| {
+                    std::sync::Arc::new(e)
+                        as std::sync::Arc<dyn crate::model::results::ScenarioFault>
+                }),
                 started: std::time::Duration::ZERO,
             }],
             duration: std::time::Duration::ZERO,

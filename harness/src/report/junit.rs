@@ -2,9 +2,9 @@
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
+use crate::model::results::RunResults;
+use crate::model::verdict::Failure;
 use crate::report::human;
-use crate::results::RunResults;
-use crate::verdict::Failure;
 
 /// Renders `results` as JUnit XML; a failed scenario's `type` names the kinds of its failures
 /// (`error`, `exit-code`, ...), its message gives their sentences, and its timeline is the test
@@ -63,9 +63,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::model::results::ScenarioResult;
+    use crate::model::verdict::Verdict;
     use crate::reproduce::{Timings, scenarios};
-    use crate::results::ScenarioResult;
-    use crate::verdict::Verdict;
 
     #[test]
     fn a_failures_type_names_its_kinds_and_its_message_their_sentences() {

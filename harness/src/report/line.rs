@@ -2,8 +2,8 @@
 //! `PASS  2.2s  dash/shell-form/graceful  in-flight ok · after-stop not-served · exit 0`.
 
 use crate::duration;
-use crate::outcome::Expected;
-use crate::results::ScenarioResult;
+use crate::model::outcome::Expected;
+use crate::model::results::ScenarioResult;
 
 /// No line is wider than this many columns.
 pub const MAX_WIDTH: usize = 100;
@@ -134,7 +134,7 @@ fn numbered_stem(name: &str) -> Option<&str> {
 }
 
 /// `sent 800 · ok 780 · not-served 20`: the counts that are not zero (sent and ok always).
-pub fn counts(counts: &crate::observation::PhaseCounts) -> String {
+pub fn counts(counts: &crate::model::observation::PhaseCounts) -> String {
     let mut parts = vec![format!("sent {}", counts.sent), format!("ok {}", counts.ok)];
     for (word, n) in [
         ("cut", counts.cut),
@@ -153,7 +153,7 @@ pub fn counts(counts: &crate::observation::PhaseCounts) -> String {
 
 /// The path's baseline in words, when it is not clean: what the reports say apart from the
 /// shutdown verdict.
-pub fn baseline(baseline: &crate::observation::Baseline) -> Option<String> {
+pub fn baseline(baseline: &crate::model::observation::Baseline) -> Option<String> {
     (!baseline.clean()).then(|| {
         format!(
             "before any stop, the server or the path in front of it fails {} of {} requests under this load (its baseline); in flight at the signal, {} of {} were lost",

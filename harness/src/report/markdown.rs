@@ -9,9 +9,9 @@ use super::evidence::requirement_outcomes;
 use super::line::{baseline, counts};
 use crate::duration;
 use crate::exit_code;
-use crate::observation::{LoadObservation, LoadSummary, RolloutObservation};
-use crate::results::{RunResults, ScenarioResult};
-use crate::verdict::{Met, Requirement};
+use crate::model::observation::{LoadObservation, LoadSummary, RolloutObservation};
+use crate::model::results::{RunResults, ScenarioResult};
+use crate::model::verdict::{Met, Requirement};
 
 /// Renders `results` as Markdown; `html`, when given, is where the HTML report was written
 /// (a path or URL relative to where the Markdown is read), linked at the end.

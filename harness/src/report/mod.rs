@@ -19,7 +19,7 @@ pub mod markdown;
 pub use event_log::EventLog;
 pub use reporter::{FanOut, Reporter, RunEvent};
 
-use crate::results::RunResults;
+use crate::model::results::RunResults;
 
 /// The formats a whole report can be rendered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,9 +10,9 @@
 //! [`EventLog`]: super::EventLog
 
 use crate::engine::EngineError;
-use crate::events::{BuildEvent, Event};
-use crate::results::{RunResults, ScenarioResult};
-use crate::scenario::Scenario;
+use crate::model::events::{BuildEvent, Event};
+use crate::model::results::{RunResults, ScenarioResult};
+use crate::model::scenario::Scenario;
 
 /// What a run tells its reporter, in order: the build, then for each scenario its start, its
 /// events and its result (scenarios interleave), then the end.

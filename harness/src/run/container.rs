@@ -11,37 +11,48 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::engine::{ContainerConfig, Engine, run_labels};
-use crate::events::EventKind;
+use crate::model::events::EventKind;
+use crate::model::readiness::{Readiness, START_WAIT};
+use crate::model::scenario::{RunningSpec, Scenario, Target};
+use crate::model::variant::StopSignal;
 use crate::procfs;
-use crate::run::RunContext;
+use crate::run::context::RunContext;
 use crate::run::error::ScenarioError;
 use crate::run::logs::{self, Writer, harness_instant};
 use crate::run::netns::{self, Generator};
 use crate::run::ready;
 use crate::run::schedule::{self, Stopper};
 use crate::run::sink::EventSink;
-use crate::scenario::{RunningSpec, Scenario, Target};
-use crate::variant::StopSignal;
 
-/// How long a started container may take to log its start line.
-const START_WAIT: Duration = Duration::from_secs(30);
 /// How long the log stream may outlive the container's exit before it is dropped: under load
 /// the engine's log stream lags seconds behind the container.
 const LOG_DRAIN: Duration = Duration::from_secs(30);
 /// How long past the grace period the container's state is watched for the stop's beginning.
 const STOPPING_WAIT: Duration = Duration::from_secs(30);
 
-/// Runs `scenario` in a new container of `image` named `name`; removes it before returning,
-/// also when the run is cancelled (the create itself is never cut: what it makes is removed).
-pub(super) async fn run(
+/// What a container run is given besides its scenario: the container's name, the scenario's
+/// budget, and the load generator's container when its stream runs from inside the namespace.
+pub(super) struct Run<'a> {
+    /// The container's name.
+    pub(super) name: &'a str,
+    /// The longest the scenario can take once its server is ready.
+    pub(super) budget: Duration,
+    /// The generator beside the container, for the `netns` vantage.
+    pub(super) generator: Option<&'a Generator>,
+}
+
+/// Runs `scenario` in a new container of `image` named as `run` says; removes it before
+/// returning, also when the run is cancelled (the create itself is never cut: what it makes is
+/// removed).
+pub(super) async fn run_container(
     engine: &Engine,
     scenario: &Scenario,
     image: &str,
-    name: &str,
+    run: &Run<'_>,
     cx: &RunContext,
-    generator: Option<&Generator>,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
+    let (name, generator) = (run.name, run.generator);
     let id = engine
         .create_container(&config(scenario, image, name, &cx.run_id))
         .await?;
@@ -51,7 +62,7 @@ pub(super) async fn run(
             image: Some(image.to_string()),
         });
         let what = format!("container {name} ({image})");
-        drive(engine, scenario, &id, &what, generator, sink).await
+        drive(engine, scenario, run.budget, &id, &what, generator, sink).await
     };
     let outcome = tokio::select! {
         outcome = driven => outcome,
@@ -75,14 +86,24 @@ pub(super) async fn drive_running(
     engine: &Engine,
     scenario: &Scenario,
     spec: &RunningSpec,
-    generator: Option<&Generator>,
+    run: &Run<'_>,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
     sink.emit(EventKind::Started {
         image: Some(spec.image.clone()),
     });
     let what = format!("container {}", spec.container);
-    drive(engine, scenario, &spec.container, &what, generator, sink).await
+    let (budget, generator) = (run.budget, run.generator);
+    drive(
+        engine,
+        scenario,
+        budget,
+        &spec.container,
+        &what,
+        generator,
+        sink,
+    )
+    .await
 }
 
 /// The container of `scenario`: its port published on 127.0.0.1, the run's labels, the stop
@@ -113,11 +134,13 @@ fn config(scenario: &Scenario, image: &str, name: &str, run_id: &str) -> Contain
 async fn drive(
     engine: &Engine,
     scenario: &Scenario,
+    budget: Duration,
     id: &str,
     what: &str,
     generator: Option<&Generator>,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
+    let readiness = scenario.readiness();
     let (started_tx, started_rx) = oneshot::channel();
     let (received_tx, received_rx) = watch::channel(0usize);
     let (exit_tx, exit_rx) = watch::channel(None);
@@ -135,7 +158,7 @@ async fn drive(
     followers.exit = Some(tokio::spawn(wait_exit(
         engine.clone(),
         id.to_string(),
-        scenario.budget() + START_WAIT,
+        budget + readiness.within().max(START_WAIT),
         sink.clone(),
         exit_tx,
     )));
@@ -169,23 +192,11 @@ async fn drive(
             port,
         })?;
 
-    // A server that is not ours is ready when its path answers; ours, when it logs its start.
-    let probe = match &scenario.target {
-        Target::Image(spec) => Some((spec.ready_path.as_str(), spec.ready_within)),
-        Target::Running(spec) => Some((spec.ready_path.as_str(), spec.ready_within)),
-        Target::Runtime(spec) => Some((spec.runtime.ready_path(), START_WAIT)),
-        Target::Container(_) | Target::Process => None,
-    };
-    let received = match probe {
-        Some((path, within)) => {
-            ready::answers(addr, path, within, exit_rx.clone(), what).await?;
-            None
-        }
-        None => {
-            ready::logged_start(started_rx, START_WAIT, exit_rx.clone(), what).await?;
-            Some(received_rx)
-        }
-    };
+    // Ours is ready when it logs its start line, and only then are its received requests
+    // counted from its log.
+    let counts_received = matches!(readiness, Readiness::LogLine { .. });
+    ready::until_ready(&readiness, addr, started_rx, exit_rx.clone(), what).await?;
+    let received = counts_received.then_some(received_rx);
     let mut ready = Instant::now();
     sink.emit(EventKind::Ready);
     // Only a local engine's process ids are this host's; unreadable /proc leaves PID 1 unknown.
@@ -205,7 +216,6 @@ async fn drive(
     // From inside the namespace, the scenario's schedule counts from the generator's start.
     let netns = match (generator, &scenario.load) {
         (Some(generator), Some(spec)) => {
-            let budget = scenario.budget();
             match netns::start(engine, generator, id, what, spec, port, budget).await {
                 Ok(started) => {
                     ready = started.start;
@@ -227,8 +237,9 @@ async fn drive(
         received,
         delivered: Some(delivered_rx),
         exited: exit_rx,
+        netns,
     };
-    let driven = schedule::drive(scenario, addr, ready, facts, netns, &mut stopper, sink).await;
+    let driven = schedule::drive(scenario, budget, addr, ready, facts, &mut stopper, sink).await;
     followers.finish().await;
     driven
 }

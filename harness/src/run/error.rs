@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::engine::EngineError;
+use crate::model::results::ScenarioFault;
 use crate::option_name::OptionName;
 
 /// A scenario that could not run to its end. Its result then fails, whatever was observed.
@@ -152,5 +153,19 @@ impl ScenarioError {
             ScenarioError::Engine(error) => error.message_with(spell),
             other => other.to_string(),
         }
+    }
+}
+
+impl ScenarioFault for ScenarioError {
+    fn skipped(&self) -> bool {
+        matches!(self, ScenarioError::NoSwarm { .. })
+    }
+
+    fn message_with(&self, spell: &dyn Fn(OptionName) -> String) -> String {
+        ScenarioError::message_with(self, spell)
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
     }
 }

@@ -13,14 +13,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::client;
-use crate::events::{Event, EventKind};
-use crate::outcome::Outcome;
+use crate::model::events::{Event, EventKind};
+use crate::model::load::{ClientProfile, Connection, LoadRecord, LoadSpec};
+use crate::model::outcome::Outcome;
 use load_generator::{FixedClient, Record, micros, schedule};
 
 use crate::run::pooled::PooledClient;
 use crate::run::reqwest_client::ReqwestClient;
 use crate::run::sink::{EventSink, Message};
-use crate::traffic::{ClientProfile, Connection, LoadRecord, LoadSpec};
 
 /// A client that sends each request in a task of its own: a connection per request, a pool of
 /// keep-alive ones that notes each request's connection, or reqwest itself.
@@ -230,7 +230,7 @@ async fn stream_on_this_thread(
         EventKind::LoadStarted {
             rate: spec.rate,
             client: spec.client,
-            vantage: crate::vantage::Vantage::Host,
+            vantage: crate::model::vantage::Vantage::Host,
         },
     );
     let done: Arc<Mutex<Vec<LoadRecord>>> = Arc::default();

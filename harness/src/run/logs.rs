@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::balancer::{BalancerLine, parse_log_line};
 use crate::engine::Engine;
-use crate::events::EventKind;
+use crate::model::events::EventKind;
 use crate::run::sink::EventSink;
 use crate::server_log;
 
@@ -35,7 +35,7 @@ pub(super) async fn follow(
     received: Option<watch::Sender<usize>>,
 ) {
     let mut started = Some(started);
-    let lines = engine.log_lines(&id);
+    let lines = engine.output_lines(&id);
     futures_util::pin_mut!(lines);
     while let Some(logged) = lines.next().await {
         let line = logged.text;
@@ -80,7 +80,7 @@ const RECENT_MESSAGES: usize = 8;
 /// Streams the balancer `id`'s log until it exits: its request lines as batches of records,
 /// its other lines (servers going up, down, into maintenance; warnings) as they come.
 pub(super) async fn follow_balancer(engine: Engine, id: String, sink: EventSink) {
-    let lines = engine.log_lines(&id);
+    let lines = engine.output_lines(&id);
     futures_util::pin_mut!(lines);
     let mut records = Vec::new();
     let mut recent: std::collections::VecDeque<String> = std::collections::VecDeque::new();

@@ -18,14 +18,14 @@ use load_generator::{Args, ClientKind, Line, Plan};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::engine::{ContainerConfig, Engine, LogLine, run_labels};
-use crate::events::EventKind;
+use crate::engine::{ContainerConfig, Engine, OutputLine, run_labels};
+use crate::model::events::EventKind;
+use crate::model::load::{ClientProfile, LoadSpec};
+use crate::model::vantage::Vantage;
 use crate::run::error::ScenarioError;
 use crate::run::load::load_record;
 use crate::run::logs::harness_instant;
 use crate::run::sink::EventSink;
-use crate::traffic::{ClientProfile, LoadSpec};
-use crate::vantage::Vantage;
 
 /// How long the generator may take to start and say so.
 const START_WAIT: Duration = Duration::from_secs(30);
@@ -48,7 +48,7 @@ pub(crate) struct Generator {
 pub(super) struct Running {
     engine: Engine,
     id: String,
-    lines: Pin<Box<dyn Stream<Item = LogLine> + Send>>,
+    lines: Pin<Box<dyn Stream<Item = OutputLine> + Send>>,
     /// When its stream started, on the harness's clock.
     pub(super) start: Instant,
     /// The longest it runs.
@@ -94,7 +94,7 @@ pub(super) async fn start(
         })
         .await?;
     engine.start_container(&id).await?;
-    let mut lines = engine.log_lines(&id).boxed();
+    let mut lines = engine.output_lines(&id).boxed();
     let who = format!("the load generator in the network namespace of {what}");
     let mut last = None;
     let started = tokio::time::timeout(START_WAIT, async {

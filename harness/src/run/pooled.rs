@@ -21,8 +21,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
 use crate::client::{classify_hyper, read_body};
-use crate::outcome::Outcome;
-use crate::traffic::Connection;
+use crate::model::load::Connection;
+use crate::model::outcome::Outcome;
 
 /// reqwest's pool settings: idle connections are kept 90 s, as many as there are.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);

@@ -11,20 +11,21 @@ use tokio::process::{Child, Command};
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
-use crate::events::EventKind;
+use crate::model::events::EventKind;
+use crate::model::scenario::Scenario;
 use crate::run::error::ScenarioError;
 use crate::run::schedule::{self, Stopper};
 use crate::run::sink::EventSink;
-use crate::scenario::Scenario;
 use crate::server_log;
 
 /// How long a freshly spawned server may take to log its start line.
 const START_WAIT: Duration = Duration::from_secs(10);
 
 /// Runs `scenario` against `server` (the graceful-server binary) as a child process.
-pub(super) async fn run(
+pub(super) async fn run_process(
     scenario: &Scenario,
     server: &Path,
+    budget: Duration,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
     let what = format!("{} ({})", server.display(), scenario.name);
@@ -98,8 +99,9 @@ pub(super) async fn run(
         received: Some(received_rx),
         delivered: None,
         exited: exit_rx,
+        netns: None,
     };
-    schedule::drive(scenario, addr, ready, facts, None, &mut stopper, sink).await?;
+    schedule::drive(scenario, budget, addr, ready, facts, &mut stopper, sink).await?;
     // The pipe closes when the process is gone: every line has been read.
     let _ = logs.await;
     Ok(())

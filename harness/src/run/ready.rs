@@ -1,6 +1,6 @@
-//! Waiting until a started server is ready, on facts: its start line, or its port answering
-//! HTTP, or a readiness probe passing as the kubelet runs it; and failing fast when the
-//! container exits first.
+//! Waiting until a started server is ready, on facts: what its [`Readiness`] names (its start
+//! line, an HTTP path answering, its port accepting), or a readiness probe passing as the kubelet
+//! runs it; and failing fast when the container exits first.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -9,14 +9,31 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use crate::client;
-use crate::rollout::Readiness;
+use crate::model::readiness::Readiness;
+use crate::model::rollout::ReadinessProbe;
 use crate::run::error::ScenarioError;
 
 /// Between two probes of a port that does not answer yet.
 const PROBE_INTERVAL: Duration = Duration::from_millis(50);
 
+/// Waits until the server at `addr` is ready as `readiness` says: its start line (signalled on
+/// `started`), its path answering 2xx, or its port accepting; fails when it exits first.
+pub(super) async fn until_ready(
+    readiness: &Readiness,
+    addr: SocketAddr,
+    started: oneshot::Receiver<()>,
+    exited: watch::Receiver<Option<i64>>,
+    what: &str,
+) -> Result<(), ScenarioError> {
+    match readiness {
+        Readiness::LogLine { within } => logged_start(started, *within, exited, what).await,
+        Readiness::HttpPath { path, within } => answers(addr, path, *within, exited, what).await,
+        Readiness::TcpPort { within } => accepts(addr, *within, exited, what).await,
+    }
+}
+
 /// Waits for graceful-server's start line (signalled on `started`).
-pub(super) async fn logged_start(
+async fn logged_start(
     started: oneshot::Receiver<()>,
     limit: Duration,
     exited: watch::Receiver<Option<i64>>,
@@ -75,13 +92,36 @@ pub(crate) async fn answers(
     }
 }
 
+/// Polls a TCP connect to `addr` until one is accepted.
+async fn accepts(
+    addr: SocketAddr,
+    limit: Duration,
+    exited: watch::Receiver<Option<i64>>,
+    what: &str,
+) -> Result<(), ScenarioError> {
+    let poll = async {
+        loop {
+            match tokio::net::TcpStream::connect(addr).await {
+                Ok(_) => return,
+                Err(_) => tokio::time::sleep(PROBE_INTERVAL).await,
+            }
+        }
+    };
+    tokio::select! {
+        outcome = tokio::time::timeout(limit, poll) => outcome.map_err(|_| {
+            not_ready(what, limit, format!("{addr} accepted no connection"))
+        }),
+        code = exit_code(exited) => Err(exited_early(what, code)),
+    }
+}
+
 /// Runs `probe` on `addr` as the kubelet runs a readiness probe: the first `GET path` after its
 /// initial delay, then one every period, each with its timeout; ready once `success_threshold`
 /// probes in a row answered 2xx. Gives up after `limit`.
 pub(super) async fn probe_passes(
     addr: SocketAddr,
     path: &str,
-    probe: &Readiness,
+    probe: &ReadinessProbe,
     limit: Duration,
     what: &str,
 ) -> Result<(), ScenarioError> {

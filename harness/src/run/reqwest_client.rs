@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::client::{classify_hyper, classify_io};
-use crate::outcome::Outcome;
-use crate::traffic::Connection;
+use crate::model::load::Connection;
+use crate::model::outcome::Outcome;
 
 /// A reqwest client with its defaults, to one address.
 pub(super) struct ReqwestClient {

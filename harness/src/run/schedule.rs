@@ -13,11 +13,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::client;
-use crate::events::EventKind;
+use crate::model::events::EventKind;
+use crate::model::scenario::{RequestSpec, Scenario};
 use crate::run::error::ScenarioError;
 use crate::run::sink::EventSink;
 use crate::run::{load, netns};
-use crate::scenario::{RequestSpec, Scenario};
 
 /// Issues the stop of one kind of target; returns when the stop has returned.
 pub(super) trait Stopper {
@@ -40,49 +40,37 @@ pub(super) struct Facts {
     pub(super) delivered: Option<Delivered>,
     /// The server's exit code, once it has exited.
     pub(super) exited: watch::Receiver<Option<i64>>,
+    /// The stream, when it already runs inside the server's network namespace (its start is
+    /// the schedule's `ready`).
+    pub(super) netns: Option<netns::Running>,
 }
 
 /// Sends the scenario's requests (and its load) to `addr` and issues the stop, emitting events
-/// to `sink`. `ready` is the instant the server was ready. Returns once the stop has returned
-/// and every request has an outcome.
+/// to `sink`. `budget` (the scenario's, worked out when the run was prepared) bounds every wait;
+/// `ready` is the instant the server was ready. Returns once the stop has returned and every
+/// request has an outcome.
 pub(super) async fn drive(
     scenario: &Scenario,
+    budget: Duration,
     addr: SocketAddr,
     ready: Instant,
-    facts: Facts,
-    netns: Option<netns::Running>,
+    mut facts: Facts,
     stopper: &mut impl Stopper,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
+    let exited = facts.exited.clone();
+    let netns = facts.netns.take();
     let load = async {
         // Started already, inside the target's network namespace.
         if let (Some(running), Some(spec)) = (netns, &scenario.load) {
-            netns::follow(running, spec, facts.exited.clone(), sink).await;
+            netns::follow(running, spec, exited, sink).await;
         } else if let Some(spec) = &scenario.load {
-            let budget = scenario.budget();
-            load::send(
-                spec,
-                addr,
-                ready,
-                facts.exited.clone(),
-                budget,
-                budget,
-                sink,
-            )
-            .await;
+            load::send(spec, addr, ready, exited, budget, budget, sink).await;
         }
     };
     let (_, driven) = tokio::join!(
         load,
-        requests_and_stop(
-            scenario,
-            addr,
-            ready,
-            facts.received,
-            stopper,
-            facts.delivered,
-            sink
-        )
+        requests_and_stop(scenario, budget, addr, ready, facts, stopper, sink)
     );
     driven
 }
@@ -90,14 +78,18 @@ pub(super) async fn drive(
 /// The scenario's own requests, and the stop at its time.
 async fn requests_and_stop(
     scenario: &Scenario,
+    deadline: Duration,
     addr: SocketAddr,
     ready: Instant,
-    received: Option<watch::Receiver<usize>>,
+    facts: Facts,
     stopper: &mut impl Stopper,
-    delivered: Option<Delivered>,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
-    let deadline = scenario.budget();
+    let Facts {
+        received,
+        delivered,
+        ..
+    } = facts;
     let mut requests = JoinSet::new();
     // With the moment measured from the path, the in-flight requests go out together once the
     // warm-ups are done, and the stop half their latency later.
@@ -204,7 +196,7 @@ async fn stop_moment(
         let sent = Instant::now();
         let response = client::get(addr, path, WARMUP_DEADLINE, None, || {}).await;
         let took = sent.elapsed();
-        if response.outcome != crate::outcome::Outcome::Ok {
+        if response.outcome != crate::model::outcome::Outcome::Ok {
             break;
         }
         latencies.push(took);

@@ -4,7 +4,7 @@
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::events::{Event, EventKind};
+use crate::model::events::{Event, EventKind};
 use crate::run::ScenarioError;
 
 /// What flows from the scenario tasks to the pipeline, in order per scenario: it began (got its

@@ -17,23 +17,23 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::balancer::{
-    ADMIN_PORT, BalancerLine, DnsChange, FRONTEND_PORT, RuntimeApi, dns_change, parse_log_line,
-    request_address, request_server,
+    ADMIN_PORT, BalancerControl, BalancerLine, DnsChange, FRONTEND_PORT, dns_change,
+    parse_log_line, request_address, request_server,
 };
 use crate::engine::{
     Attachment, ContainerAction, ContainerConfig, Engine, ServiceConfig, SwarmState, TaskFact,
     run_labels,
 };
-use crate::events::EventKind;
-use crate::rollout::{BalancerRecord, Orchestrator, replica_name, swarm_balancer_env};
+use crate::model::events::EventKind;
+use crate::model::rollout::{BalancerRecord, Orchestrator, replica_name, swarm_balancer_env};
+use crate::model::scenario::Target;
 use crate::run::error::ScenarioError;
 use crate::run::load;
 use crate::run::logs::harness_instant;
-use crate::run::rollout::{
+use crate::run::rollout_plan::{
     BALANCER_START, BALANCER_STOP, Plan, default_load, serves_through, soft_stop,
 };
 use crate::run::sink::EventSink;
-use crate::scenario::Target;
 
 /// How long the service's first tasks may take to run and enter the balancer's pool.
 const START_WAIT: Duration = Duration::from_secs(60);
@@ -107,7 +107,7 @@ struct Deferred {
 
 /// Runs `plan`'s rollout on Swarm; everything it made is removed before returning, also when
 /// the run is cancelled. Without a swarm manager to run it on, it is skipped.
-pub(super) async fn run(plan: Plan<'_>) -> Result<(), ScenarioError> {
+pub(super) async fn run_on_swarm(plan: Plan<'_>) -> Result<(), ScenarioError> {
     match plan.engine.swarm_state().await? {
         SwarmState::Manager => {}
         SwarmState::Inactive => {
@@ -235,7 +235,7 @@ async fn rollout(plan: Plan<'_>, made: &mut Made) -> Result<(), ScenarioError> {
     };
     let (frontend, admin): (SocketAddr, SocketAddr) =
         (published(FRONTEND_PORT)?, published(ADMIN_PORT)?);
-    RuntimeApi::new(admin)
+    BalancerControl::new(admin)
         .wait_answering(BALANCER_START)
         .await?;
     sink.emit(EventKind::Started {
@@ -424,7 +424,7 @@ async fn follow_containers(
     service: String,
     tasks: Arc<Mutex<Tasks>>,
     sink: EventSink,
-    signal: crate::variant::StopSignal,
+    signal: crate::model::variant::StopSignal,
 ) {
     let events = engine.service_container_events(&service);
     futures_util::pin_mut!(events);
@@ -455,7 +455,7 @@ async fn follow_balancer(
     sink: EventSink,
     pool: watch::Sender<usize>,
 ) -> Deferred {
-    let lines = engine.log_lines(&id);
+    let lines = engine.output_lines(&id);
     futures_util::pin_mut!(lines);
     let mut deferred = Deferred::default();
     let mut slots: HashMap<String, IpAddr> = HashMap::new();

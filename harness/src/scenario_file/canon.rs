@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::runtime::Runtime;
-use crate::variant::{Base, ServerMode, Variant};
+use crate::model::runtime::Runtime;
+use crate::model::variant::{Base, ServerMode, Variant};
 
 use super::file::FileCx;
 use super::settings::{Val, Values};
@@ -106,12 +106,12 @@ impl FileCx<'_> {
                 format!("unknown mode {text:?} (expected one of: graceful, abrupt, unhandled)")
             }),
             "stop-signal" => parse_signal(text).map(|s| s.name().to_string()),
-            "client" => crate::traffic::ClientProfile::parse(text)
+            "client" => crate::model::load::ClientProfile::parse(text)
                 .map(|c| c.name().to_string())
                 .ok_or_else(|| {
                     format!(
                         "unknown client {text:?}: write one of {}",
-                        crate::traffic::ClientProfile::choices()
+                        crate::model::load::ClientProfile::choices()
                     )
                 }),
             "keep-alive" => text

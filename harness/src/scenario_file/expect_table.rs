@@ -1,9 +1,9 @@
 //! An `expect` table into [`Expectations`]: per-request outcomes, exit code, signal, stop bounds.
 
-use crate::outcome::Expected;
-use crate::rollout::RolloutExpectation;
-use crate::scenario::{Expectations, RequestSpec};
-use crate::traffic::{Bound, LoadExpectation, LoadThreshold, LoadWhat};
+use crate::model::load::{Bound, LoadExpectation, LoadThreshold, LoadWhat};
+use crate::model::outcome::Expected;
+use crate::model::rollout::RolloutExpectation;
+use crate::model::scenario::{Expectations, RequestSpec};
 
 use super::doc::{NumberOrWord, Sp};
 use super::file::{Context, FileCx};

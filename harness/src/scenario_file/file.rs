@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::scenario::Scenario;
+use crate::model::scenario::Scenario;
 
 use super::diagnostics::{Diagnostic, toml_message};
 use super::doc::{FileDoc, MatrixDoc, ScenarioDoc, Sp};

@@ -2,8 +2,8 @@
 //! requests across the stop. The `client` setting, which a matrix can make an axis, overrides
 //! the table's.
 
-use crate::traffic::{ClientProfile, LoadSpec, MAX_CONNECTIONS, MAX_RATE};
-use crate::vantage::Vantage;
+use crate::model::load::{ClientProfile, LoadSpec, MAX_CONNECTIONS, MAX_RATE};
+use crate::model::vantage::Vantage;
 
 use super::doc::{LoadDoc, Sp};
 use super::file::{Context, FileCx};

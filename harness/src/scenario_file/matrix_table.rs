@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use crate::matrix::{self, Axis, Condition};
-use crate::variant::Variant;
+use super::matrix::{self, Axis, Condition};
+use crate::model::variant::Variant;
 
 use super::doc::{MatrixDoc, Sp, WhenDoc};
 use super::file::{Context, FileCx, Produced, lookup_with_defaults};

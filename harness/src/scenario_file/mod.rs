@@ -8,7 +8,7 @@
 //! scenario or matrix; in a matrix a list makes an axis. See `scenarios/matrix.toml` for a
 //! commented example and the README for the reference.
 //!
-//! Nothing is half-loaded: [`load`] reads every file, collects every error of every file, and
+//! Nothing is half-loaded: [`read`] reads every file, collects every error of every file, and
 //! returns either all the scenarios or all the errors.
 
 mod canon;
@@ -17,6 +17,7 @@ mod doc;
 mod expect_table;
 mod file;
 mod load_table;
+pub mod matrix;
 mod matrix_table;
 mod request_table;
 mod resolve;
@@ -28,8 +29,8 @@ mod values;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::model::scenario::Scenario;
 use crate::option_name::OptionName;
-use crate::scenario::Scenario;
 
 use diagnostics::{display_path, position};
 use file::{FileCx, Produced};
@@ -83,7 +84,7 @@ impl ScenarioFileError {
 /// Every error of every file is collected: the result is all the scenarios or
 /// [`ScenarioFileError::Invalid`] with one `path:line:column: message` diagnostic per problem.
 /// `workspace` is the root holding `Dockerfiles/`; paths under it are shown relative to it.
-pub fn load(workspace: &Path, paths: &[PathBuf]) -> Result<Vec<Scenario>, ScenarioFileError> {
+pub fn read(workspace: &Path, paths: &[PathBuf]) -> Result<Vec<Scenario>, ScenarioFileError> {
     let mut lines = Vec::new();
     let mut files = Vec::new();
     for path in paths {
@@ -142,7 +143,7 @@ pub fn load(workspace: &Path, paths: &[PathBuf]) -> Result<Vec<Scenario>, Scenar
 }
 
 /// Parses one scenario file's text (`path` is used in messages and made relative to
-/// `workspace` when it is under it). Errors are collected as by [`load`].
+/// `workspace` when it is under it). Errors are collected as by [`read`].
 pub fn parse(
     workspace: &Path,
     path: &Path,

@@ -1,6 +1,6 @@
 //! A request table (`{ name, at, delay | download | path }`) into a [`RequestSpec`].
 
-use crate::scenario::{Offset, RequestKind, RequestSpec};
+use crate::model::scenario::{Offset, RequestKind, RequestSpec};
 
 use super::doc::{DownloadDoc, RequestDoc, Sp};
 use super::file::{FileCx, MAX_DOWNLOAD};

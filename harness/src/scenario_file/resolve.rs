@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::runtime::Runtime;
-use crate::scenario::{
+use crate::model::runtime::Runtime;
+use crate::model::scenario::{
     ContainerSpec, RequestSpec, RuntimeSpec, Scenario, ServerSpec, StopSpec, Target,
 };
 use server_contract::KeepAliveDrain;
 
-use crate::variant::{Base, ServerMode, StopSignal, Variant};
+use crate::model::variant::{Base, ServerMode, StopSignal, Variant};
 
 use super::file::{Context, DEFAULT_STOP_TIMEOUT, FileCx, lookup_with_defaults};
 use super::settings::{ExpectParts, RequestsDoc, TrafficDoc, Values};

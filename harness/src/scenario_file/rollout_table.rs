@@ -8,10 +8,10 @@ use std::ops::Range;
 use std::time::Duration;
 
 use crate::client::path_problem;
-use crate::engine::UpdateOrder;
-use crate::rollout::{
-    BalancerSettings, HealthChecks, MAX_REPLICAS, Orchestrator, PreStop, Readiness, RetryOn, Reuse,
-    RolloutSpec,
+use crate::model::rollout::UpdateOrder;
+use crate::model::rollout::{
+    BalancerSettings, HealthChecks, MAX_REPLICAS, Orchestrator, PreStop, ReadinessProbe, RetryOn,
+    Reuse, RolloutSpec,
 };
 
 use super::doc::{BalancerDoc, ChecksDoc, ReadinessDoc, RolloutDoc, Sp};
@@ -256,8 +256,8 @@ impl FileCx<'_> {
 
     /// The readiness probe, Kubernetes' meaning and the harness's defaults for what `doc`
     /// leaves out.
-    fn readiness(&mut self, doc: Option<&Sp<ReadinessDoc>>) -> Readiness {
-        let defaults = Readiness::default();
+    fn readiness(&mut self, doc: Option<&Sp<ReadinessDoc>>) -> ReadinessProbe {
+        let defaults = ReadinessProbe::default();
         let Some(doc) = doc else {
             return defaults;
         };
@@ -294,7 +294,7 @@ impl FileCx<'_> {
                 );
             }
         }
-        Readiness {
+        ReadinessProbe {
             path,
             initial_delay: self.duration_or(
                 "readiness",

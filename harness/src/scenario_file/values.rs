@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::variant::StopSignal;
+use crate::model::variant::StopSignal;
 
 /// What is wrong with a scenario name, if anything.
 pub(super) fn name_problem(text: &str) -> Option<String> {

@@ -57,7 +57,7 @@ pub const MATRIX_SUBSET: [&str; 12] = [
 /// Every scenario of the workspace's scenarios/.
 pub fn all_scenarios() -> Vec<Scenario> {
     let workspace = workspace();
-    shutdown_harness::scenario_file::load(workspace.root(), &[workspace.scenarios()])
+    shutdown_harness::scenario_file::read(workspace.root(), &[workspace.scenarios()])
         .expect("the scenario files are valid")
 }
 

@@ -16,14 +16,14 @@ use std::time::Duration;
 use super::error::BuildError;
 use super::rootfs::{Forged, GeneratedFile, forge};
 use crate::engine::Engine;
-use crate::runtime::Runtime;
-use crate::scenario::{Scenario, Target};
-use crate::variant::ServerMode;
+use crate::model::runtime::Runtime;
+use crate::model::scenario::{Scenario, Target};
+use crate::model::variant::ServerMode;
 
 pub use busybox::busybox_httpd_image;
 pub use nginx::nginx_image;
 
-pub use crate::runtime::HTTP_PORT;
+pub use crate::model::runtime::HTTP_PORT;
 /// nginx's slow path: [`BIG_FILE_LEN`] bytes sent at [`NGINX_RATE_PER_S`], so a download is in
 /// flight for about 4 s and declares its Content-Length (a cut one is seen as `truncated`).
 pub const NGINX_SLOW_PATH: &str = "/slow";

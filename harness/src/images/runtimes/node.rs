@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use super::{HTTP_PORT, RuntimeImage, accounts, keep_dir, text, third_party_label};
 use crate::images::rootfs::{HostBinary, HostTree, RootfsImage};
-use crate::runtime::Runtime;
-use crate::variant::ServerMode;
+use crate::model::runtime::Runtime;
+use crate::model::variant::ServerMode;
 
 /// Where npm lives: nodesource's package keeps npm and its modules in one tree; Debian's `npm`
 /// puts npm and every module it needs, each its own package, in Debian's node module tree.

@@ -5,7 +5,7 @@ use std::fmt;
 
 /// Which shell (if any) a base image provides as `/bin/sh`.
 ///
-/// Bases are forged from host binaries because nothing can be pulled: see [`crate::images`].
+/// Bases are forged from host binaries because nothing can be pulled: see the `images` module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Base {

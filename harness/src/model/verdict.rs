@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
+use super::load::{Bound, format_percent};
+use super::observation::{Baseline, Delivery, Percentiles, RequestObservation, RolloutPhaseCounts};
+use super::outcome::Expected;
+use super::rollout::HookOutcome;
 use crate::duration;
-use crate::observation::{Baseline, Delivery, Percentiles, RequestObservation, RolloutPhaseCounts};
-use crate::outcome::Expected;
-use crate::rollout::HookOutcome;
-use crate::traffic::{Bound, format_percent};
+use crate::option_name::OptionName;
 
 /// The two requirements of a server shut down correctly (the experiment's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -148,20 +149,29 @@ pub struct NotDelivered {
     pub delivery: Delivery,
 }
 
-impl fmt::Display for NotDelivered {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl NotDelivered {
+    /// The sentence, with each option it asks to change spelled by `spell` (a front end's
+    /// flags; [`OptionName::words`] in `Display`).
+    pub fn message_with(&self, spell: &dyn Fn(OptionName) -> String) -> String {
         let (lag, bounds) = (&self.departure_lag_ms, &self.delivery);
-        write!(
-            f,
-            "the load was not delivered: {} requests/s asked, and they left {:.1} ms late at the median, {:.1} ms at p99, {:.1} ms at most (bounds {} ms, {} ms, {} ms); the generator or this machine cannot hold this rate, so nothing that depends on the requests was judged: lower the rate or use --load-client fixed with more --load-connections",
+        format!(
+            "the load was not delivered: {} requests/s asked, and they left {:.1} ms late at the median, {:.1} ms at p99, {:.1} ms at most (bounds {} ms, {} ms, {} ms); the generator or this machine cannot hold this rate, so nothing that depends on the requests was judged: lower the rate or use {} fixed with more {}",
             self.rate,
             lag.p50_ms,
             lag.p99_ms,
             lag.max_ms,
             bounds.p50_bound_ms,
             bounds.p99_bound_ms,
-            bounds.max_bound_ms
+            bounds.max_bound_ms,
+            spell(OptionName::LoadClient),
+            spell(OptionName::LoadConnections)
         )
+    }
+}
+
+impl fmt::Display for NotDelivered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message_with(&OptionName::words))
     }
 }
 
@@ -326,6 +336,20 @@ pub enum Remedy {
     SlowerPath,
 }
 
+impl Remedy {
+    /// What to do, with each option to change spelled by `spell`.
+    pub fn message_with(self, spell: &dyn Fn(OptionName) -> String) -> String {
+        match self {
+            Remedy::LongerDelay => "lengthen its delay or run fewer scenarios at once".to_string(),
+            Remedy::SlowerPath => format!(
+                "point {} at a slower endpoint (one that answers after the stop), or raise {} so that some stay in flight",
+                spell(OptionName::Path),
+                spell(OptionName::Requests)
+            ),
+        }
+    }
+}
+
 /// One threshold of a stream, measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ThresholdCheck {
@@ -392,6 +416,25 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// The sentence, with each option it asks to change spelled by `spell` (a front end's
+    /// flags; [`OptionName::words`] in `Display`).
+    pub fn message_with(&self, spell: &dyn Fn(OptionName) -> String) -> String {
+        match self {
+            Failure::NeverInFlight {
+                request,
+                answered_ms,
+                signal_ms,
+                remedy,
+            } => format!(
+                "request `{request}` was never in flight: answered at {answered_ms} ms, the signal was sent at {signal_ms} ms; {}",
+                remedy.message_with(spell)
+            ),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -439,21 +482,7 @@ impl fmt::Display for Failure {
                 duration::format(*took)
             ),
             Failure::StopNeverReturned => f.write_str("stop duration: the stop never returned"),
-            Failure::NeverInFlight {
-                request,
-                answered_ms,
-                signal_ms,
-                remedy,
-            } => write!(
-                f,
-                "request `{request}` was never in flight: answered at {answered_ms} ms, the signal was sent at {signal_ms} ms; {}",
-                match remedy {
-                    Remedy::LongerDelay => "lengthen its delay or run fewer scenarios at once",
-                    Remedy::SlowerPath => {
-                        "point --path at a slower endpoint (one that answers after the stop), or raise --requests so that some stay in flight"
-                    }
-                }
-            ),
+            Failure::NeverInFlight { .. } => f.write_str(&self.message_with(&OptionName::words)),
             Failure::ExitedBeforeStop {
                 code,
                 exited_ms,
@@ -619,8 +648,8 @@ fn as_millis<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Outcome;
-    use crate::rollout::RolloutPhase;
+    use crate::model::outcome::Outcome;
+    use crate::model::rollout::RolloutPhase;
 
     /// One failure of each kind.
     fn one_of_each() -> Vec<Failure> {

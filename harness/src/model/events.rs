@@ -1,16 +1,16 @@
 //! The events of a run, as they happen: the one record every stage shares. The runner emits
 //! them, the judge folds a finished scenario's events into its observation, and reporters hear
-//! them live inside a [`RunEvent`](crate::report::RunEvent), which lists all a reporter hears.
+//! them live inside a `RunEvent` (the `report` module), which lists all a reporter hears.
 //! They sit here, below the reporters, because the runner, the images stage and the
 //! observations use them too.
 
 use tokio::time::Instant;
 
-use crate::outcome::Outcome;
-use crate::pid1::Pid1;
-use crate::rollout::{BalancerRecord, HookOutcome};
-use crate::traffic::{ClientProfile, LoadRecord};
-use crate::variant::StopSignal;
+use super::load::{ClientProfile, LoadRecord};
+use super::outcome::Outcome;
+use super::pid1::Pid1;
+use super::rollout::{BalancerRecord, HookOutcome};
+use super::variant::StopSignal;
 
 /// Something that happened during a scenario, at a moment on the harness's clock.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,7 +101,7 @@ pub enum EventKind {
         /// The client.
         client: ClientProfile,
         /// Where the client stands.
-        vantage: crate::vantage::Vantage,
+        vantage: crate::model::vantage::Vantage,
     },
     /// Requests of the stream that have an outcome, in batches (a stream records every
     /// request, so they travel together).

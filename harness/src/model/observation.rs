@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::events::EventKind;
-use crate::outcome::Outcome;
-use crate::pid1::Pid1;
-use crate::rollout::{HookOutcome, RolloutPhase};
-use crate::traffic::{ClientProfile, LoadRecord, Phase};
+use super::events::EventKind;
+use super::load::{ClientProfile, LoadRecord, Phase};
+use super::outcome::Outcome;
+use super::pid1::Pid1;
+use super::rollout::{HookOutcome, RolloutPhase};
 
 /// What one request met, with times in ms from the moment the server was ready.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -190,7 +190,7 @@ pub struct LoadObservation {
     /// The client.
     pub client: ClientProfile,
     /// Where the client stood.
-    pub vantage: crate::vantage::Vantage,
+    pub vantage: crate::model::vantage::Vantage,
     /// When the stream started, ms from ready.
     pub started_ms: i64,
     /// Every request, by id.
@@ -216,10 +216,10 @@ impl ObservedRequest {
     /// race): no response on a reused connection, and (when the log can tell) never seen by
     /// the server.
     pub fn failed_on_reused_connection(&self) -> bool {
-        self.record.connection == crate::traffic::Connection::Reused
+        self.record.connection == super::load::Connection::Reused
             && matches!(
                 self.record.outcome,
-                crate::outcome::Outcome::EmptyReply | crate::outcome::Outcome::Reset
+                super::outcome::Outcome::EmptyReply | super::outcome::Outcome::Reset
             )
             && self.class != Class::Cut
     }

@@ -6,13 +6,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::events::EventKind;
-use crate::observation::{
+use crate::model::events::EventKind;
+use crate::model::load::LoadRecord;
+use crate::model::observation::{
     ReplicaObservation, RolloutObservation, RolloutPhaseCounts, RolloutRequest, TimedEvent,
 };
-use crate::outcome::Outcome;
-use crate::rollout::{BalancerRecord, RolloutPhase, replica_name};
-use crate::traffic::LoadRecord;
+use crate::model::outcome::Outcome;
+use crate::model::rollout::{BalancerRecord, RolloutPhase, replica_name};
 
 /// The rollout seen in `timeline` (ms from ready), the stream's `records` (their times µs from
 /// `stream_started_ms`) and the balancer's `balanced` records; None when the timeline holds no
@@ -169,9 +169,9 @@ fn phase_of(replica: &ReplicaObservation, ms: i64) -> RolloutPhase {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rollout::HookOutcome;
-    use crate::traffic::Connection;
-    use crate::variant::StopSignal;
+    use crate::model::load::Connection;
+    use crate::model::rollout::HookOutcome;
+    use crate::model::variant::StopSignal;
 
     fn at(ms: i64, kind: EventKind) -> TimedEvent {
         TimedEvent { ms, kind }

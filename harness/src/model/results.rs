@@ -3,11 +3,26 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::engine::EngineInfo;
-use crate::observation::Observation;
-use crate::run::ScenarioError;
-use crate::scenario::Scenario;
-use crate::verdict::{Met, Requirement, Verdict};
+use super::engine_info::EngineInfo;
+use super::observation::Observation;
+use super::scenario::Scenario;
+use super::verdict::{Met, Requirement, Verdict};
+use crate::option_name::OptionName;
+
+/// What a result knows of the error that cut its scenario short. The runner's error
+/// (`ScenarioError`, in the `run` module) is one; a result holds it as this trait so that
+/// the model names no layer, and [`ScenarioFault::as_error`] gives the typed error back.
+pub trait ScenarioFault: std::error::Error + Send + Sync + 'static {
+    /// The scenario was skipped (it needs something the engine is not), neither passed nor
+    /// failed.
+    fn skipped(&self) -> bool;
+
+    /// The message, with each option it asks to change spelled by `spell`.
+    fn message_with(&self, spell: &dyn Fn(OptionName) -> String) -> String;
+
+    /// The error itself, for a caller that wants its type back (`downcast_ref`).
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static);
+}
 
 /// One scenario's result.
 #[derive(Debug, Clone)]
@@ -19,7 +34,7 @@ pub struct ScenarioResult {
     /// How it compares with the expectations.
     pub verdict: Verdict,
     /// The error that cut the run short, if any (the verdict then fails).
-    pub error: Option<Arc<ScenarioError>>,
+    pub error: Option<Arc<dyn ScenarioFault>>,
     /// When its server started, counted from the start of the run (queueing included).
     pub started: Duration,
 }
@@ -38,7 +53,7 @@ impl ScenarioResult {
     /// Skipped: it needs a Docker Swarm manager and the engine is none. Neither passed nor
     /// failed; its error says why and how to get one.
     pub fn skipped(&self) -> bool {
-        matches!(self.error.as_deref(), Some(ScenarioError::NoSwarm { .. }))
+        self.error.as_deref().is_some_and(ScenarioFault::skipped)
     }
 
     /// Whether `requirement` was met; None when it was not judged (thresholds, when there are

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::traffic::Bound;
+use super::load::Bound;
 
 /// The most replicas a rollout may have (the balancer has a slot for each and its replacement).
 pub const MAX_REPLICAS: u8 = 4;
@@ -94,7 +94,7 @@ pub struct RolloutSpec {
     pub termination_grace: Duration,
     /// The probe a new replica must pass before it enters the pool (the kubelet's readiness
     /// probe).
-    pub readiness: Readiness,
+    pub readiness: ReadinessProbe,
     /// Whether a new replica may be given an address a replica of the run had before, as the
     /// engine's own allocation does within seconds. Off (the default), every replica gets an
     /// address of its own, as pods in a cluster do: requests still trying a gone replica's
@@ -117,10 +117,37 @@ pub enum Orchestrator {
     /// --force` in Swarm's own order, found by the balancer through the engine's DNS.
     Swarm {
         /// `--update-order`.
-        order: crate::engine::UpdateOrder,
+        order: UpdateOrder,
         /// `--update-parallelism`: how many tasks are replaced at once.
         parallelism: u8,
     },
+}
+
+/// In which order Swarm replaces a task (`--update-order`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateOrder {
+    /// The new task starts, then the old one stops (max surge 1).
+    StartFirst,
+    /// The old task stops, then the new one starts (Swarm's default).
+    StopFirst,
+}
+
+impl UpdateOrder {
+    /// The word in scenario files and in `docker service update --update-order`.
+    pub fn name(self) -> &'static str {
+        match self {
+            UpdateOrder::StartFirst => "start-first",
+            UpdateOrder::StopFirst => "stop-first",
+        }
+    }
+
+    /// Parses `start-first` or `stop-first`.
+    pub fn parse(text: &str) -> Option<UpdateOrder> {
+        [UpdateOrder::StartFirst, UpdateOrder::StopFirst]
+            .into_iter()
+            .find(|o| o.name() == text.trim())
+    }
 }
 
 impl Orchestrator {
@@ -136,7 +163,7 @@ impl Orchestrator {
     /// the emulation replaces replicas).
     pub fn swarm() -> Orchestrator {
         Orchestrator::Swarm {
-            order: crate::engine::UpdateOrder::StartFirst,
+            order: UpdateOrder::StartFirst,
             parallelism: 1,
         }
     }
@@ -157,7 +184,7 @@ impl Default for RolloutSpec {
             pre_stop: PreStop::None,
             endpoint_lag: Duration::ZERO,
             termination_grace: Duration::from_secs(30),
-            readiness: Readiness::default(),
+            readiness: ReadinessProbe::default(),
             address_reuse: false,
             balancer: BalancerSettings::default(),
             orchestrator: Orchestrator::Emulated,
@@ -207,7 +234,7 @@ impl RolloutSpec {
 /// `success_threshold` in a row make the replica ready, and only then does it enter the pool.
 /// A probe gates entry only: a replica leaves the pool by the orchestrator's step alone.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Readiness {
+pub struct ReadinessProbe {
     /// The path probed (None: `/healthz` on our server, the load's path on any other).
     pub path: Option<String>,
     /// `initialDelaySeconds`.
@@ -221,9 +248,9 @@ pub struct Readiness {
     pub success_threshold: u8,
 }
 
-impl Default for Readiness {
+impl Default for ReadinessProbe {
     fn default() -> Self {
-        Readiness {
+        ReadinessProbe {
             path: None,
             initial_delay: Duration::ZERO,
             period: Duration::from_millis(500),
@@ -233,7 +260,7 @@ impl Default for Readiness {
     }
 }
 
-impl Readiness {
+impl ReadinessProbe {
     /// `GET /healthz every 500ms, 1 success`: for reports.
     pub fn describe(&self, default_path: &str) -> String {
         format!(
@@ -661,6 +688,19 @@ impl BalancerSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn update_orders_read_as_swarm_writes_them() {
+        assert_eq!(
+            UpdateOrder::parse("start-first"),
+            Some(UpdateOrder::StartFirst)
+        );
+        assert_eq!(
+            UpdateOrder::parse("stop-first"),
+            Some(UpdateOrder::StopFirst)
+        );
+        assert_eq!(UpdateOrder::parse("random"), None);
+    }
 
     #[test]
     fn defaults_are_haproxys_and_reach_its_environment() {

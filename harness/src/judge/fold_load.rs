@@ -6,13 +6,13 @@ use std::collections::HashSet;
 
 use hdrhistogram::Histogram;
 
-use crate::observation::{
+use crate::model::load::{ClientProfile, Connection, LoadRecord, Phase};
+use crate::model::observation::{
     Baseline, Class, Delivery, LoadObservation, LoadSummary, ObservedRequest, Percentiles,
     PhaseCounts, Second,
 };
-use crate::outcome::Outcome;
-use crate::traffic::{ClientProfile, Connection, LoadRecord, Phase};
-use crate::vantage::Vantage;
+use crate::model::outcome::Outcome;
+use crate::model::vantage::Vantage;
 
 /// What the fold gathered of a stream.
 pub(super) struct Gathered {
@@ -254,7 +254,7 @@ fn per_second(requests: &[ObservedRequest]) -> Vec<Second> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::traffic::Connection;
+    use crate::model::load::Connection;
 
     fn record(id: u32, sent_ms: u32, outcome: Outcome, connection: Connection) -> LoadRecord {
         LoadRecord {

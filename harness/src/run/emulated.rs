@@ -1,9 +1,11 @@
-//! Runs a rolling update behind a real load balancer: a network of its own (internal: no route
-//! out, a subnet of its own so that no replica is handed an address another one had), HAProxy
-//! on it with its frontend published on 127.0.0.1 and its log followed, the replicas, a steady
-//! stream through the balancer, and each replica replaced in turn (the new one starts and enters
-//! the pool once its readiness probe passes, then the old one is terminated in Kubernetes'
-//! order). Everything it made is removed whatever happens.
+//! Runs a rollout as the harness emulates it (Kubernetes' order of termination on single
+//! containers) behind a real load balancer: a network of its own (internal: no route out, a
+//! subnet of its own so that no replica is handed an address another one had), HAProxy on it
+//! with its frontend published on 127.0.0.1 and its log followed, the replicas, a steady stream
+//! through the balancer, and each replica replaced in turn (the new one starts and enters the
+//! pool once its readiness probe passes, then the old one is terminated in Kubernetes' order).
+//! Everything it made is removed whatever happens. What both rollout runners share is in
+//! `rollout_plan.rs`.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -14,41 +16,32 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::balancer::{
-    ADMIN_PORT, FRONTEND_PORT, RELAY_PORT_BASE, RELAY_READY_LINE, RuntimeApi, ServerStatus,
+    ADMIN_PORT, BalancerControl, FRONTEND_PORT, RELAY_PORT_BASE, RELAY_READY_LINE, ServerStatus,
     relay_env,
 };
-use crate::engine::{Attachment, ContainerConfig, Engine, EngineKind, ExecOutcome, run_labels};
-use crate::events::EventKind;
-use crate::rollout::{HookOutcome, PreStop, RolloutSpec, replica_name};
-use crate::run::RunContext;
+use crate::engine::{Attachment, ContainerConfig, Engine, ExecOutcome, run_labels};
+use crate::model::events::EventKind;
+use crate::model::rollout::{HookOutcome, PreStop, replica_name};
+use crate::model::scenario::Target;
 use crate::run::error::ScenarioError;
 use crate::run::load;
 use crate::run::logs::{self, Writer};
 use crate::run::ready;
-use crate::run::sink::EventSink;
-use crate::scenario::{Scenario, Target};
-use crate::traffic::{ClientProfile, LoadSpec};
+use crate::run::rollout_plan::{
+    BALANCER_START, BALANCER_STOP, Plan, default_load, serves_through, soft_stop,
+};
 
 /// How long a replica may take to pass its readiness probe.
 const START_WAIT: Duration = Duration::from_secs(30);
-/// How long HAProxy may take to answer its runtime API.
-pub(super) const BALANCER_START: Duration = Duration::from_secs(15);
 /// How long a new replica may take to pass the balancer's health checks, when it runs them.
 const POOL_WAIT: Duration = Duration::from_secs(30);
 /// How often the balancer is asked whether a new replica passed its health checks.
 const POOL_POLL: Duration = Duration::from_millis(50);
-/// How long the balancer may take to finish its last requests, write their log lines and exit
-/// once told to stop.
-pub(super) const BALANCER_STOP: Duration = Duration::from_secs(10);
 /// How many addresses of the run's network are set aside: the balancer's, then one for each
 /// replica and replacement, then the relay's.
 const ADDRESSES: usize = 2 + crate::balancer::SLOTS;
 /// How long a replica may take to exit after SIGKILL.
 const KILL_WAIT: Duration = Duration::from_secs(30);
-/// How long the request that proves the balancer reaches its replicas may take.
-pub(super) const PROBE_DEADLINE: Duration = Duration::from_secs(10);
-/// The stream when the scenario names none: 100 requests/s of a 100 ms handler.
-const DEFAULT_RATE: u32 = 100;
 
 /// What the rollout made, removed at the end in reverse: containers, then the network.
 #[derive(Default)]
@@ -94,27 +87,13 @@ struct Rollout<'a> {
     plan: Plan<'a>,
     network: String,
     addresses: Vec<IpAddr>,
-    api: RuntimeApi,
+    api: BalancerControl,
     relay: Option<IpAddr>,
-}
-
-/// A rollout to run: `scenario`'s `spec`, replicas of `image` behind a balancer of
-/// `balancer_image`, everything named after `name`.
-#[derive(Clone, Copy)]
-pub(super) struct Plan<'a> {
-    pub(super) engine: &'a Engine,
-    pub(super) scenario: &'a Scenario,
-    pub(super) spec: &'a RolloutSpec,
-    pub(super) image: &'a str,
-    pub(super) balancer_image: &'a str,
-    pub(super) name: &'a str,
-    pub(super) cx: &'a RunContext,
-    pub(super) sink: &'a EventSink,
 }
 
 /// Runs `plan`'s rollout; every container and the network are removed before returning, also
 /// when the run is cancelled.
-pub(super) async fn run(plan: Plan<'_>) -> Result<(), ScenarioError> {
+pub(super) async fn run_emulated(plan: Plan<'_>) -> Result<(), ScenarioError> {
     let mut made = Made::default();
     let outcome = tokio::select! {
         outcome = rollout(plan, &mut made) => outcome,
@@ -185,7 +164,7 @@ async fn rollout(plan: Plan<'_>, made: &mut Made) -> Result<(), ScenarioError> {
             })
     };
     let (frontend, admin) = (published(FRONTEND_PORT)?, published(ADMIN_PORT)?);
-    let api = RuntimeApi::new(admin);
+    let api = BalancerControl::new(admin);
     api.wait_answering(BALANCER_START).await?;
     sink.emit(EventKind::Started {
         image: Some(image.to_string()),
@@ -243,16 +222,6 @@ async fn rollout(plan: Plan<'_>, made: &mut Made) -> Result<(), ScenarioError> {
     let (_, stepped) = tokio::join!(stream, steps);
     stepped?;
     rollout.stop_balancer(&balancer, made).await
-}
-
-/// HAProxy's soft stop (SIGUSR1): it finishes what it serves, writes its last log lines and
-/// exits; SIGKILL if it has not within [`BALANCER_STOP`]. Both runners end their balancer so.
-pub(super) async fn soft_stop(engine: &Engine, id: &str) -> Result<(), ScenarioError> {
-    engine.kill_container(id, "SIGUSR1").await?;
-    if engine.wait_container(id, BALANCER_STOP).await.is_err() {
-        engine.kill_container(id, "SIGKILL").await?;
-    }
-    Ok(())
 }
 
 impl Rollout<'_> {
@@ -557,7 +526,7 @@ async fn start_relay(
         .await?;
     made.containers.push(id.clone());
     plan.engine.start_container(&id).await?;
-    let lines = plan.engine.log_lines(&id);
+    let lines = plan.engine.output_lines(&id);
     let listening = async {
         futures_util::pin_mut!(lines);
         while let Some(line) = lines.next().await {
@@ -578,36 +547,6 @@ async fn start_relay(
     }
 }
 
-/// Checks that one request through the balancer is answered by a replica: a fact the stream's
-/// counts rely on (a balancer that reaches nothing would make every cell "lossy").
-pub(super) async fn serves_through(
-    engine: &Engine,
-    frontend: std::net::SocketAddr,
-    path: &str,
-) -> Result<(), ScenarioError> {
-    let response = crate::client::get(frontend, path, PROBE_DEADLINE, None, || {}).await;
-    if response.status.is_some_and(|s| (200..300).contains(&s)) {
-        return Ok(());
-    }
-    let answer = match response.status {
-        Some(status) => format!("{status}"),
-        None => response.outcome.to_string(),
-    };
-    // Measured: Docker sets the FORWARD policy to DROP and bridged traffic goes through
-    // iptables (br_netfilter); the engine module lets a Podman run's bridge through
-    // DOCKER-USER, and another firewall on the host may still drop it.
-    let hint = if engine.info().kind == EngineKind::Podman {
-        "; on Podman beside Docker the run's bridge is let through Docker's firewall by a DOCKER-USER rule: check that it is there (iptables -S DOCKER-USER) and that no other rule drops forwarded traffic".to_string()
-    } else {
-        String::new()
-    };
-    Err(ScenarioError::NotThroughBalancer {
-        path: path.to_string(),
-        answer,
-        hint,
-    })
-}
-
 /// What a failed exec hook said: its status and the first line of its output.
 fn failed_exec(outcome: &ExecOutcome) -> String {
     let said = outcome.output.lines().next().unwrap_or("").trim();
@@ -615,23 +554,5 @@ fn failed_exec(outcome: &ExecOutcome) -> String {
         (Some(code), true) => format!("exit {code}"),
         (Some(code), false) => format!("exit {code}: {said}"),
         (None, _) => said.to_string(),
-    }
-}
-
-/// The stream of a rollout that names none: 100 requests/s of a 100 ms handler on our server,
-/// of `/` on another.
-pub(super) fn default_load(scenario: &Scenario) -> LoadSpec {
-    let path = if scenario.runs_our_server() {
-        "/?delay=100ms"
-    } else {
-        "/"
-    };
-    LoadSpec {
-        rate: DEFAULT_RATE,
-        duration: Duration::from_secs(1),
-        path: path.to_string(),
-        client: ClientProfile::Fresh,
-        connections: None,
-        vantage: None,
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Scenario, Target};
+use crate::model::scenario::{Scenario, Target};
 
 /// Where a stream's client stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

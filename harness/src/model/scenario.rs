@@ -1,6 +1,6 @@
 //! The scenario model: what to run, when to stop it, which requests to send, what to expect.
 //!
-//! A scenario is plain data. [`crate::reproduce`] builds the experiment's scenarios in code and
+//! A scenario is plain data. The `reproduce` module builds the experiment's scenarios in code and
 //! scenario files are parsed into the same structs; the runner only ever sees these.
 
 use std::time::Duration;
@@ -8,11 +8,12 @@ use std::time::Duration;
 use server_contract::KeepAliveDrain;
 use server_contract::env as server_env;
 
-use crate::outcome::Expected;
-use crate::rollout::{RolloutExpectation, RolloutSpec};
-use crate::runtime::{HTTP_PORT, Runtime};
-use crate::traffic::{Bound, LoadExpectation, LoadSpec, LoadThreshold};
-use crate::variant::{Base, ServerMode, StopSignal, Variant};
+use super::load::{Bound, LoadExpectation, LoadSpec, LoadThreshold};
+use super::outcome::Expected;
+use super::readiness::{Readiness, START_WAIT};
+use super::rollout::{RolloutExpectation, RolloutSpec};
+use super::runtime::{HTTP_PORT, Runtime};
+use super::variant::{Base, ServerMode, StopSignal, Variant};
 
 /// One experiment: a server, a stop, requests around the stop, and expectations.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,10 +66,8 @@ pub struct RunningSpec {
     pub image: String,
     /// The container port the server listens on (it must be published).
     pub port: u16,
-    /// The path polled until the server answers; ready means a 2xx response.
-    pub ready_path: String,
-    /// How long the server may take to answer.
-    pub ready_within: Duration,
+    /// What proves its server ready, and how long it may take.
+    pub readiness: Readiness,
 }
 
 /// A user's image: whatever server it runs, whatever its PID 1.
@@ -80,10 +79,8 @@ pub struct ImageSpec {
     pub port: u16,
     /// `docker run --init`.
     pub init: bool,
-    /// The path polled until the server answers; ready means a 2xx response.
-    pub ready_path: String,
-    /// How long the server may take to answer after the container started.
-    pub ready_within: Duration,
+    /// What proves its server ready after the container started, and how long it may take.
+    pub readiness: Readiness,
 }
 
 /// A runtime's container: which runtime, and whether docker's init runs it.
@@ -311,13 +308,27 @@ impl Scenario {
     }
 
     /// The path that answers 2xx once the server is ready: graceful-server's `/healthz`, a
-    /// runtime's own, the one given for an image.
+    /// runtime's own, the one given for an image (`/` when its readiness is not a path).
     pub fn ready_path(&self) -> &str {
         match &self.target {
-            Target::Image(spec) => &spec.ready_path,
-            Target::Running(spec) => &spec.ready_path,
+            Target::Image(ImageSpec { readiness, .. })
+            | Target::Running(RunningSpec { readiness, .. }) => readiness.path().unwrap_or("/"),
             Target::Runtime(spec) => spec.runtime.ready_path(),
             Target::Process | Target::Container(_) => "/healthz",
+        }
+    }
+
+    /// What proves the server ready once started: our server's start line, a runtime's own
+    /// path, or what was given for an image or a running container.
+    pub fn readiness(&self) -> Readiness {
+        match &self.target {
+            Target::Image(ImageSpec { readiness, .. })
+            | Target::Running(RunningSpec { readiness, .. }) => readiness.clone(),
+            Target::Runtime(spec) => Readiness::HttpPath {
+                path: spec.runtime.ready_path().to_string(),
+                within: START_WAIT,
+            },
+            Target::Process | Target::Container(_) => Readiness::LogLine { within: START_WAIT },
         }
     }
 

@@ -1,4 +1,5 @@
-//! HAProxy's runtime API, over TCP: one command per connection, its answer read to the end.
+//! Controlling a running HAProxy through what HAProxy calls its Runtime API, over TCP: one command
+//! per connection, its answer read to the end.
 //! The harness fills a server slot with a replica's address, puts it in or out of service
 //! (`state ready` / `state maint`, as an ingress controller does when endpoints change), and
 //! reads what the balancer thinks of it (`show stat`).
@@ -49,14 +50,14 @@ impl ServerStatus {
 
 /// A client of one balancer's runtime API.
 #[derive(Debug, Clone, Copy)]
-pub struct RuntimeApi {
+pub struct BalancerControl {
     addr: SocketAddr,
 }
 
-impl RuntimeApi {
+impl BalancerControl {
     /// The API at `addr` (the balancer's published admin port).
-    pub fn new(addr: SocketAddr) -> RuntimeApi {
-        RuntimeApi { addr }
+    pub fn new(addr: SocketAddr) -> BalancerControl {
+        BalancerControl { addr }
     }
 
     /// Waits until the balancer answers `show info`: it has read its configuration and listens.

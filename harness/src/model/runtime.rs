@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// The port every runtime's server listens on inside its container.
 pub const HTTP_PORT: u16 = 8080;
 
-/// A server the project did not write, imaged from host packages (see [`crate::images`]).
+/// A server the project did not write, imaged from host packages (by the `images` module).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Runtime {

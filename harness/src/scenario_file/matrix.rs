@@ -5,7 +5,7 @@
 //! caller carries along (for scenario files, the value with its place in the file).
 //!
 //! ```
-//! use shutdown_harness::matrix::{product, render, Axis};
+//! use shutdown_harness::scenario_file::matrix::{product, render, Axis};
 //!
 //! let axes = [
 //!     Axis::new("base", vec!["dash", "bash"]),

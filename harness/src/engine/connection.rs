@@ -5,104 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::Docker;
-use serde::Serialize;
 
 use super::error::EngineError;
+use crate::model::engine_info::{EngineInfo, EngineKind};
 
-/// Where Docker is looked for when `DOCKER_HOST` is not set.
-const DOCKER_SOCKET: &str = "unix:///var/run/docker.sock";
-/// Where rootful Podman's API service listens by default (`podman.socket`).
-const PODMAN_SOCKET: &str = "unix:///run/podman/podman.sock";
 /// The deadline of a call that should answer at once (inspect, create, start, remove): generous,
 /// because the engine serialises container churn and answers late under a burst.
 pub(super) const CALL_DEADLINE: Duration = Duration::from_secs(60);
 /// The longest stop timeout a scenario may ask for; the client's own timeout is set above it so
 /// that `docker stop` is never cut by the client.
 pub const MAX_STOP_TIMEOUT: Duration = Duration::from_secs(3600);
-
-/// Which engine answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EngineKind {
-    /// Docker Engine (dockerd).
-    Docker,
-    /// Podman's Docker-compatible API service.
-    Podman,
-}
-
-impl EngineKind {
-    /// Both kinds, in the order the CLI lists them.
-    pub const ALL: [EngineKind; 2] = [EngineKind::Docker, EngineKind::Podman];
-
-    /// The name used in reports and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            EngineKind::Docker => "docker",
-            EngineKind::Podman => "podman",
-        }
-    }
-
-    /// Whether the engine reports each signal it sends a container as a `kill` event. Docker
-    /// does, `docker stop`'s too; Podman 4 sends the stop signal without any event, so the
-    /// moment it began stopping is read off the container's state instead.
-    pub fn reports_kill_events(self) -> bool {
-        self == EngineKind::Docker
-    }
-
-    /// The event action that says a container was removed: Docker's `destroy`, Podman's
-    /// `remove`.
-    pub(super) fn removed_action(self) -> &'static str {
-        match self {
-            EngineKind::Docker => "destroy",
-            EngineKind::Podman => "remove",
-        }
-    }
-
-    /// Where this kind of engine is looked for: its own environment variable (`DOCKER_HOST`,
-    /// Podman's `CONTAINER_HOST`), else its default socket. `env` reads a variable.
-    pub fn endpoint(self, env: impl Fn(&str) -> Option<String>) -> String {
-        let (variable, default) = match self {
-            EngineKind::Docker => ("DOCKER_HOST", DOCKER_SOCKET),
-            EngineKind::Podman => ("CONTAINER_HOST", PODMAN_SOCKET),
-        };
-        env(variable)
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| default.to_string())
-    }
-}
-
-impl std::str::FromStr for EngineKind {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        EngineKind::ALL
-            .into_iter()
-            .find(|kind| kind.name() == text)
-            .ok_or_else(|| format!("unknown engine `{text}`: use docker or podman"))
-    }
-}
-
-impl std::fmt::Display for EngineKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// What the engine said about itself when the harness connected.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EngineInfo {
-    /// Docker or Podman.
-    pub kind: EngineKind,
-    /// The engine's version (`20.10.24+dfsg1`).
-    pub version: String,
-    /// The API version agreed on (`1.41`).
-    pub api_version: String,
-    /// Where it was reached (`unix:///var/run/docker.sock`).
-    pub endpoint: String,
-    /// Whether it runs on this host (a Unix socket): only then are its process ids this host's,
-    /// so only then can `/proc` be read for them.
-    pub local: bool,
-}
 
 /// A connection to a container engine. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -210,4 +122,12 @@ pub(super) async fn deadline<T>(
     tokio::time::timeout(after, call)
         .await
         .unwrap_or(Err(EngineError::Timeout { operation, after }))
+}
+
+/// The event action that says a container was removed: Docker's `destroy`, Podman's `remove`.
+pub(super) fn removed_action(kind: EngineKind) -> &'static str {
+    match kind {
+        EngineKind::Docker => "destroy",
+        EngineKind::Podman => "remove",
+    }
 }
