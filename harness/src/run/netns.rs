@@ -107,10 +107,6 @@ pub(super) async fn start(
         None
     })
     .await;
-    let reason = |last: Option<String>| match last {
-        Some(said) => format!("it never said it started; it said {said:?}"),
-        None => "it never said it started".to_string(),
-    };
     match started {
         Ok(Some(us)) => Ok(Running {
             engine: engine.clone(),
@@ -119,15 +115,14 @@ pub(super) async fn start(
             start: harness_instant(SystemTime::UNIX_EPOCH + Duration::from_micros(us)),
             limit: args.limit + args.plan.deadline,
         }),
-        Ok(None) => Err(ScenarioError::NotReady {
+        // It exited, or never said it started within the wait.
+        Ok(None) | Err(_) => Err(ScenarioError::NotReady {
             what: who,
             waited: START_WAIT,
-            reason: reason(last),
-        }),
-        Err(_) => Err(ScenarioError::NotReady {
-            what: who,
-            waited: START_WAIT,
-            reason: reason(last),
+            reason: match last {
+                Some(said) => format!("it never said it started; it said {said:?}"),
+                None => "it never said it started".to_string(),
+            },
         }),
     }
 }
