@@ -24,9 +24,8 @@ use shutdown_harness::{Engine, Readiness, Runtime, ServerMode, StopSignal, new_r
 
 use common::{assert_run_left_nothing, engine};
 
-/// How long a started server may take to answer its protocol once found ready: through
-/// docker-proxy a port accepts before the server listens, so a TCP-port readiness is followed
-/// by a few refused attempts.
+/// How long a started server may take to answer its protocol once found ready (a few attempts
+/// at most: ready means listening, not yet serving).
 const ANSWER_WAIT: Duration = Duration::from_secs(20);
 
 /// The grace period of every stop here: long enough for each graceful drain measured (grpcio's
@@ -109,7 +108,7 @@ async fn until_ready(readiness: &Readiness, addr: SocketAddr) {
     loop {
         let ready = match readiness {
             Readiness::HttpPath { path, .. } => http_status(addr, path).await == Some(200),
-            Readiness::TcpPort { .. } => tokio::net::TcpStream::connect(addr).await.is_ok(),
+            Readiness::TcpPort { .. } => held_open(addr).await,
             Readiness::LogLine { .. } => panic!("no runtime logs graceful-server's start line"),
         };
         if ready {
@@ -117,6 +116,19 @@ async fn until_ready(readiness: &Readiness, addr: SocketAddr) {
         }
         assert!(Instant::now() < deadline, "{addr} not ready: {readiness:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether a connection to `addr` stays open (or the server speaks first): as the runner
+/// reads a TCP-port readiness, since docker-proxy accepts and drops while nothing listens.
+async fn held_open(addr: SocketAddr) -> bool {
+    let Ok(mut tcp) = tokio::net::TcpStream::connect(addr).await else {
+        return false;
+    };
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(Duration::from_millis(200), tcp.read(&mut first)).await {
+        Err(_) => true,
+        Ok(read) => matches!(read, Ok(1..)),
     }
 }
 
@@ -284,7 +296,7 @@ async fn grpc_cell(
 ) {
     let started = start(cell, run_id).await;
     let deadline = Instant::now() + ANSWER_WAIT;
-    // Found ready by its port, which docker-proxy opens before grpcio listens: a call answers.
+    // Found ready by its port held open: a call answers.
     loop {
         let mut probe = GrpcClient::new(started.addr, started.start).expect("a client");
         probe
@@ -334,7 +346,7 @@ async fn grpc_cell(
 async fn h2c_cell(cell: Cell, run_id: &str) -> (StreamObservation, GoawaySequence, Stopped) {
     let started = start(cell, run_id).await;
     let deadline = Instant::now() + ANSWER_WAIT;
-    // Found ready by its port: `GET /` over h2c answers 200.
+    // Found ready by its port held open: `GET /` over h2c answers 200.
     loop {
         if let Ok(mut probe) = H2cConnection::connect(started.addr, started.start).await {
             probe
