@@ -134,19 +134,20 @@ def main():
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
     server.add_generic_rpc_handlers((HANDLERS,))
     server.add_insecure_port(f"0.0.0.0:{PORT}")
-    server.start()
-    log(f"listening on {PORT} ({MODE})")
+    stopped = threading.Event()
     if MODE == "graceful":
-        stopped = threading.Event()
-
         def on_signal(signum, _frame):
             log(f"{signal.Signals(signum).name}: stop({GRACE_S}): in-flight calls get {GRACE_S} s")
             # stop() returns at once; the event is set when every call ended (or was cancelled).
             server.stop(GRACE_S).wait()
             stopped.set()
 
+        # Before the port opens: a signal sent as soon as it accepts finds the handler.
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+    server.start()
+    log(f"listening on {PORT} ({MODE})")
+    if MODE == "graceful":
         while not stopped.is_set():
             stopped.wait(0.5)  # a timed wait, so that the main thread runs the handler
         log("stopped, exiting")
