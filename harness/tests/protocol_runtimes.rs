@@ -3,9 +3,8 @@
 //! starts, is found ready as its runtime says, answers its protocol, and meets the stop as it
 //! was measured on the host: one cell per way the stop goes.
 //!
-//! Timings measured here (2 cores): about 10 s once the images exist; forging the seven the
-//! first time (node, Python's standard library twice over, grpcio's 49 libraries) about a
-//! minute more.
+//! Timings measured here (2 cores): 9-11 s once the images exist; 29 s when the seven were
+//! forged first (node, Python's standard library, grpcio and its 49 libraries).
 
 mod common;
 
