@@ -38,6 +38,7 @@ pub mod check;
 pub mod engine;
 pub mod explain;
 pub mod images;
+pub mod protocol;
 pub mod report;
 pub mod reproduce;
 pub mod scenario_file;

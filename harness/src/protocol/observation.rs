@@ -1,0 +1,650 @@
+//! What a client saw of long-lived connections: per stream, what arrived and how it ended; per
+//! HTTP/2 connection, the GOAWAY frames. Plain data: times are offsets from the run's start.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The largest HTTP/2 stream id (2^31-1): a GOAWAY naming it is the first step of a graceful
+/// shutdown (RFC 9113 §6.8), "no new streams soon, but all so far will be processed".
+pub const MAX_STREAM_ID: u32 = (1 << 31) - 1;
+
+/// The WebSocket close code a client reports when the connection ended without a close frame
+/// (RFC 6455 §7.1.5: 1006, abnormal closure; it is never sent on the wire).
+pub const WS_ABNORMAL_CLOSURE: u16 = 1006;
+
+/// The WebSocket close code of a close frame that carried no code (RFC 6455 §7.1.5).
+pub const WS_NO_STATUS: u16 = 1005;
+
+/// The HTTP/2 error code REFUSED_STREAM (RFC 9113 §7): the stream was not processed.
+pub const REFUSED_STREAM: u32 = 0x7;
+
+/// The protocol a stream speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// HTTP/1.1: one request per exchange.
+    Http1,
+    /// HTTP/2 without TLS, with prior knowledge: streams on one connection.
+    H2c,
+    /// gRPC calls (over h2c).
+    Grpc,
+    /// A WebSocket (HTTP/1.1 upgrade).
+    Websocket,
+    /// Server-sent events (an HTTP/1.1 response that goes on).
+    Sse,
+}
+
+impl Protocol {
+    /// Every protocol, in display order.
+    pub const ALL: [Protocol; 5] = [
+        Protocol::Http1,
+        Protocol::H2c,
+        Protocol::Grpc,
+        Protocol::Websocket,
+        Protocol::Sse,
+    ];
+
+    /// The name in scenario files, reports and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Http1 => "http1",
+            Protocol::H2c => "h2c",
+            Protocol::Grpc => "grpc",
+            Protocol::Websocket => "websocket",
+            Protocol::Sse => "sse",
+        }
+    }
+
+    /// The protocol called `name`, as [`Protocol::name`] writes it.
+    pub fn from_name(name: &str) -> Option<Protocol> {
+        Protocol::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// One thing a stream received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Item {
+    /// A response head: the HTTP status (`101` for a WebSocket, `200` for a gRPC call).
+    Head {
+        /// The status code.
+        status: u16,
+    },
+    /// Body bytes of an HTTP response.
+    Data {
+        /// How many.
+        bytes: u64,
+    },
+    /// A message: a WebSocket text message (`tick N` carries number N) or a gRPC reply.
+    Message {
+        /// The message's number, when it carries one (`tick 3`, a gRPC `TickReply`).
+        number: Option<u64>,
+        /// Its text (a gRPC reply's fields, written out).
+        text: String,
+    },
+    /// A server-sent event.
+    Event {
+        /// Its `id:` field, when it had one.
+        id: Option<String>,
+        /// Its `event:` field, when it had one (`going-away` for the server's goodbye).
+        event: Option<String>,
+        /// Its data lines, joined with `\n`.
+        data: String,
+    },
+}
+
+/// One item with the time it arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Received {
+    /// When it arrived, from the start of the run.
+    #[serde(rename = "at_ms", with = "millis")]
+    pub at: Duration,
+    /// What it was.
+    #[serde(flatten)]
+    pub item: Item,
+}
+
+/// How a stream ended, as the client saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "end", rename_all = "kebab-case")]
+pub enum StreamEnd {
+    /// It ran to its end with the protocol's normal ending (HTTP/2 END_STREAM, the last chunk).
+    Complete,
+    /// The server said goodbye in the protocol's own way and then ended the stream cleanly: an
+    /// event stream's last event was `going-away`, then its last chunk.
+    GoingAway,
+    /// The stream's id was above the last stream id of a GOAWAY the server sent, or it could not
+    /// be opened because a GOAWAY had arrived: never processed, safe to retry.
+    RefusedByGoaway,
+    /// The server reset the stream (HTTP/2 RST_STREAM) with this error code.
+    Reset {
+        /// The HTTP/2 error code (7 is REFUSED_STREAM: not processed).
+        code: u32,
+    },
+    /// The TCP connect was refused: the stream never reached a server.
+    Refused,
+    /// The connection dropped mid-stream (after the response had begun), with no protocol
+    /// ending.
+    Cut,
+    /// The connection closed or failed before any response to this stream arrived (curl's
+    /// "empty reply"): whether the server had taken the stream on, the client cannot tell; the
+    /// run's phases can (before the signal: cut; after: not served).
+    EmptyReply,
+    /// A WebSocket close frame arrived.
+    Closed {
+        /// Its close code (1001 is going away; 1005 when the frame had none).
+        code: u16,
+        /// Its reason.
+        reason: String,
+    },
+    /// A gRPC call ended with this status, sent by the server (in trailers, or a trailers-only
+    /// response). A call whose connection failed ends `Cut`, `EmptyReply`, `Refused` or
+    /// `RefusedByGoaway`.
+    Status {
+        /// The gRPC status code (0 is OK, 14 UNAVAILABLE).
+        code: i32,
+        /// The code's canonical name (`OK`, `UNAVAILABLE`, ...).
+        name: String,
+        /// The status message.
+        message: String,
+    },
+    /// The observer's deadline passed with the stream still open.
+    TimedOut,
+}
+
+impl StreamEnd {
+    /// Its name in JSON and reports (`complete`, `going-away`, `refused-by-goaway`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            StreamEnd::Complete => "complete",
+            StreamEnd::GoingAway => "going-away",
+            StreamEnd::RefusedByGoaway => "refused-by-goaway",
+            StreamEnd::Reset { .. } => "reset",
+            StreamEnd::Refused => "refused",
+            StreamEnd::Cut => "cut",
+            StreamEnd::EmptyReply => "empty-reply",
+            StreamEnd::Closed { .. } => "closed",
+            StreamEnd::Status { .. } => "status",
+            StreamEnd::TimedOut => "timed-out",
+        }
+    }
+
+    /// Whether the connection failed under the stream once its response had begun, or the
+    /// server reset it (other than REFUSED_STREAM): cut, whenever it was opened. An
+    /// [`StreamEnd::EmptyReply`] is cut only if the stream was opened before the signal.
+    pub fn is_cut(&self) -> bool {
+        match self {
+            StreamEnd::Cut => true,
+            StreamEnd::Reset { code } => *code != REFUSED_STREAM,
+            _ => false,
+        }
+    }
+
+    /// The stream was never processed by the server, so a client may retry it anywhere: refused
+    /// by a GOAWAY, reset with REFUSED_STREAM, or never connected.
+    pub fn never_processed(&self) -> bool {
+        matches!(
+            self,
+            StreamEnd::RefusedByGoaway
+                | StreamEnd::Refused
+                | StreamEnd::Reset {
+                    code: REFUSED_STREAM
+                }
+        )
+    }
+
+    /// A gRPC status as a [`StreamEnd::Status`], with the code's canonical name.
+    pub fn grpc_status(code: i32, message: impl Into<String>) -> StreamEnd {
+        StreamEnd::Status {
+            code,
+            name: grpc_code_name(code).to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The canonical name of gRPC status `code` (`UNKNOWN_CODE` for one outside 0..=16).
+pub fn grpc_code_name(code: i32) -> &'static str {
+    const NAMES: [&str; 17] = [
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    ];
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| NAMES.get(i).copied())
+        .unwrap_or("UNKNOWN_CODE")
+}
+
+/// One stream from its opening to its end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamObservation {
+    /// Its protocol.
+    pub protocol: Protocol,
+    /// What was asked for: the path and query, or the gRPC method's path.
+    pub target: String,
+    /// The HTTP/2 stream id, when it had one.
+    pub stream_id: Option<u32>,
+    /// When the client began to open it, from the start of the run.
+    #[serde(rename = "opened_ms", with = "millis")]
+    pub opened: Duration,
+    /// What arrived, in order.
+    pub received: Vec<Received>,
+    /// How it ended.
+    #[serde(flatten)]
+    pub end: StreamEnd,
+    /// When it ended (when the client knew how).
+    #[serde(rename = "ended_ms", with = "millis")]
+    pub ended: Duration,
+    /// The client library's words for a failure, for people (empty when it ended cleanly).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+impl StreamObservation {
+    /// How many items arrived strictly after `at` (e.g. the signal): heads, data, messages and
+    /// events alike.
+    pub fn received_after(&self, at: Duration) -> usize {
+        self.received.iter().filter(|r| r.at > at).count()
+    }
+
+    /// The highest message number received: a WebSocket `tick N`, a gRPC tick, or a server-sent
+    /// event whose id is a number.
+    pub fn last_number(&self) -> Option<u64> {
+        self.received
+            .iter()
+            .filter_map(|r| match &r.item {
+                Item::Message { number, .. } => *number,
+                Item::Event { id, .. } => id.as_deref().and_then(|id| id.parse().ok()),
+                _ => None,
+            })
+            .max()
+    }
+
+    /// The id of the last server-sent event that had one (what a client would send back as
+    /// `Last-Event-ID` when it reconnects).
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.received.iter().rev().find_map(|r| match &r.item {
+            Item::Event { id: Some(id), .. } => Some(id.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The name of the last server-sent event that had one.
+    pub fn last_event_name(&self) -> Option<&str> {
+        self.received.iter().rev().find_map(|r| match &r.item {
+            Item::Event {
+                event: Some(event), ..
+            } => Some(event.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The WebSocket close code as a client library reports it: the close frame's code, or
+    /// 1006 (abnormal closure) when the connection ended without one. None for a stream that
+    /// never opened or is no WebSocket.
+    pub fn close_code(&self) -> Option<u16> {
+        match &self.end {
+            StreamEnd::Closed { code, .. } => Some(*code),
+            StreamEnd::Cut if self.protocol == Protocol::Websocket => Some(WS_ABNORMAL_CLOSURE),
+            _ => None,
+        }
+    }
+
+    /// Whether the stream ended with a status the server sent (gRPC trailers), rather than with
+    /// a failure of its connection.
+    pub fn ended_with_trailers(&self) -> bool {
+        matches!(self.end, StreamEnd::Status { .. })
+    }
+
+    /// The HTTP status of the response head, if one arrived.
+    pub fn status(&self) -> Option<u16> {
+        self.received.iter().find_map(|r| match r.item {
+            Item::Head { status } => Some(status),
+            _ => None,
+        })
+    }
+}
+
+/// A GOAWAY frame the server sent on an HTTP/2 connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Goaway {
+    /// When it arrived, from the start of the run.
+    #[serde(rename = "at_ms", with = "millis")]
+    pub at: Duration,
+    /// The last stream id the server says it may process (2^31-1 in a first, warning GOAWAY).
+    pub last_stream_id: u32,
+    /// The HTTP/2 error code (0 is NO_ERROR).
+    pub error_code: u32,
+    /// The debug data, as text (lossy), when there was any.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub debug: String,
+}
+
+/// The shape of the GOAWAY frames one connection received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GoawaySequence {
+    /// No GOAWAY arrived.
+    None,
+    /// GOAWAY frames arrived, but not as the two steps: e.g. one naming the last stream at once,
+    /// so a request sent meanwhile is refused without warning.
+    Single,
+    /// RFC 9113 §6.8's two steps: first 2^31-1, then a later one naming a real last stream.
+    TwoStep,
+}
+
+impl GoawaySequence {
+    /// Every shape, in display order.
+    pub const ALL: [GoawaySequence; 3] = [
+        GoawaySequence::None,
+        GoawaySequence::Single,
+        GoawaySequence::TwoStep,
+    ];
+
+    /// The name in scenario files, reports and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            GoawaySequence::None => "none",
+            GoawaySequence::Single => "single",
+            GoawaySequence::TwoStep => "two-step",
+        }
+    }
+
+    /// The shape called `name`, as [`GoawaySequence::name`] writes it.
+    pub fn from_name(name: &str) -> Option<GoawaySequence> {
+        GoawaySequence::ALL.into_iter().find(|g| g.name() == name)
+    }
+}
+
+/// One HTTP/2 connection: the GOAWAY frames it received and its streams.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionObservation {
+    /// Its protocol (`h2c`, or `grpc` for a gRPC client's connections).
+    pub protocol: Protocol,
+    /// When the client began to connect, from the start of the run.
+    #[serde(rename = "opened_ms", with = "millis")]
+    pub opened: Duration,
+    /// The GOAWAY frames, in the order they arrived.
+    pub goaways: Vec<Goaway>,
+    /// When each PING the server sent arrived (its answers to the client's aside): a graceful
+    /// server times its second GOAWAY with one.
+    #[serde(rename = "pings_ms", with = "millis::list", default)]
+    pub pings: Vec<Duration>,
+    /// When the client saw the connection end, if it did before the observer stopped.
+    #[serde(rename = "closed_ms", with = "millis::option")]
+    pub closed: Option<Duration>,
+    /// Its streams, in the order they were opened.
+    pub streams: Vec<StreamObservation>,
+}
+
+impl ConnectionObservation {
+    /// The shape of the GOAWAY frames received.
+    pub fn goaway_sequence(&self) -> GoawaySequence {
+        goaway_sequence(&self.goaways)
+    }
+}
+
+/// The shape of a connection's GOAWAY frames, in the order they arrived.
+pub fn goaway_sequence(goaways: &[Goaway]) -> GoawaySequence {
+    match goaways {
+        [] => GoawaySequence::None,
+        [first, rest @ ..]
+            if first.last_stream_id == MAX_STREAM_ID
+                && rest.iter().any(|g| g.last_stream_id < MAX_STREAM_ID) =>
+        {
+            GoawaySequence::TwoStep
+        }
+        _ => GoawaySequence::Single,
+    }
+}
+
+/// Durations as milliseconds with a fraction (microsecond precision), as the reports read them.
+pub(super) mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(
+        at: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(to_ms(*at))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        from_ms(f64::deserialize(deserializer)?)
+    }
+
+    fn to_ms(at: Duration) -> f64 {
+        // Whole microseconds: enough for a timeline, and exact in an f64 for centuries.
+        u64::try_from(at.as_micros()).unwrap_or(u64::MAX) as f64 / 1000.0
+    }
+
+    fn from_ms<E: serde::de::Error>(ms: f64) -> Result<Duration, E> {
+        Duration::try_from_secs_f64(ms / 1000.0)
+            .map_err(|_| E::custom(format!("{ms} is not a time in milliseconds from the start")))
+    }
+
+    /// The same for lists of times.
+    pub(crate) mod list {
+        use std::time::Duration;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(
+            times: &[Duration],
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(times.iter().map(|at| super::to_ms(*at)))
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Vec<Duration>, D::Error> {
+            Vec::<f64>::deserialize(deserializer)?
+                .into_iter()
+                .map(super::from_ms)
+                .collect()
+        }
+    }
+
+    /// The same for optional times (null when absent).
+    pub(crate) mod option {
+        use std::time::Duration;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(
+            at: &Option<Duration>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match at {
+                Some(at) => serializer.serialize_f64(super::to_ms(*at)),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Duration>, D::Error> {
+            Option::<f64>::deserialize(deserializer)?
+                .map(super::from_ms)
+                .transpose()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn goaway(last_stream_id: u32) -> Goaway {
+        Goaway {
+            at: Duration::ZERO,
+            last_stream_id,
+            error_code: 0,
+            debug: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_goaway_sequence_is_told_from_the_stream_ids() {
+        assert_eq!(goaway_sequence(&[]), GoawaySequence::None);
+        assert_eq!(goaway_sequence(&[goaway(3)]), GoawaySequence::Single);
+        assert_eq!(
+            goaway_sequence(&[goaway(MAX_STREAM_ID)]),
+            GoawaySequence::Single
+        );
+        assert_eq!(
+            goaway_sequence(&[goaway(MAX_STREAM_ID), goaway(3)]),
+            GoawaySequence::TwoStep
+        );
+        assert_eq!(
+            goaway_sequence(&[goaway(3), goaway(MAX_STREAM_ID)]),
+            GoawaySequence::Single
+        );
+    }
+
+    #[test]
+    fn goaway_sequence_names_read_back() {
+        for sequence in GoawaySequence::ALL {
+            assert_eq!(GoawaySequence::from_name(sequence.name()), Some(sequence));
+            let json = serde_json::to_string(&sequence).unwrap();
+            assert_eq!(json, format!("\"{}\"", sequence.name()));
+        }
+    }
+
+    #[test]
+    fn protocol_names_read_back() {
+        for protocol in Protocol::ALL {
+            assert_eq!(Protocol::from_name(protocol.name()), Some(protocol));
+            let json = serde_json::to_string(&protocol).unwrap();
+            assert_eq!(json, format!("\"{}\"", protocol.name()));
+        }
+        assert_eq!(Protocol::from_name("http3"), None);
+    }
+
+    #[test]
+    fn grpc_codes_have_their_canonical_names() {
+        assert_eq!(grpc_code_name(0), "OK");
+        assert_eq!(grpc_code_name(14), "UNAVAILABLE");
+        assert_eq!(grpc_code_name(-1), "UNKNOWN_CODE");
+        assert_eq!(grpc_code_name(17), "UNKNOWN_CODE");
+    }
+
+    #[test]
+    fn a_stream_reads_back_from_json() {
+        let stream = StreamObservation {
+            protocol: Protocol::Sse,
+            target: "/events".to_string(),
+            stream_id: None,
+            opened: Duration::from_micros(1500),
+            received: vec![
+                Received {
+                    at: Duration::from_millis(2),
+                    item: Item::Head { status: 200 },
+                },
+                Received {
+                    at: Duration::from_millis(3),
+                    item: Item::Event {
+                        id: Some("7".to_string()),
+                        event: None,
+                        data: "7".to_string(),
+                    },
+                },
+                Received {
+                    at: Duration::from_millis(4),
+                    item: Item::Event {
+                        id: None,
+                        event: Some("going-away".to_string()),
+                        data: "server shutting down".to_string(),
+                    },
+                },
+            ],
+            end: StreamEnd::GoingAway,
+            ended: Duration::from_millis(5),
+            detail: String::new(),
+        };
+        let json = serde_json::to_value(&stream).unwrap();
+        assert_eq!(json["end"], "going-away");
+        assert_eq!(json["opened_ms"], 1.5);
+        assert_eq!(json["received"][1]["kind"], "event");
+        let back: StreamObservation = serde_json::from_value(json).unwrap();
+        assert_eq!(back, stream);
+        assert_eq!(stream.last_event_id(), Some("7"));
+        assert_eq!(stream.last_event_name(), Some("going-away"));
+        assert_eq!(stream.last_number(), Some(7));
+        assert_eq!(stream.received_after(Duration::from_millis(3)), 1);
+        assert_eq!(stream.status(), Some(200));
+    }
+
+    #[test]
+    fn end_names_are_their_json_tags() {
+        let ends = [
+            StreamEnd::Complete,
+            StreamEnd::GoingAway,
+            StreamEnd::RefusedByGoaway,
+            StreamEnd::Reset { code: 2 },
+            StreamEnd::Refused,
+            StreamEnd::Cut,
+            StreamEnd::EmptyReply,
+            StreamEnd::Closed {
+                code: 1001,
+                reason: String::new(),
+            },
+            StreamEnd::grpc_status(14, "x"),
+            StreamEnd::TimedOut,
+        ];
+        for end in ends {
+            let json = serde_json::to_value(&end).unwrap();
+            assert_eq!(json["end"], end.name());
+        }
+        assert!(StreamEnd::Reset { code: 2 }.is_cut());
+        assert!(
+            !StreamEnd::Reset {
+                code: REFUSED_STREAM
+            }
+            .is_cut()
+        );
+    }
+
+    #[test]
+    fn a_websocket_cut_reads_as_abnormal_closure() {
+        let mut stream = StreamObservation {
+            protocol: Protocol::Websocket,
+            target: "/ws".to_string(),
+            stream_id: None,
+            opened: Duration::ZERO,
+            received: Vec::new(),
+            end: StreamEnd::Cut,
+            ended: Duration::ZERO,
+            detail: String::new(),
+        };
+        assert_eq!(stream.close_code(), Some(WS_ABNORMAL_CLOSURE));
+        stream.end = StreamEnd::Closed {
+            code: 1001,
+            reason: "bye".to_string(),
+        };
+        assert_eq!(stream.close_code(), Some(1001));
+        assert!(StreamEnd::Reset { code: 7 }.never_processed());
+        assert!(!StreamEnd::Cut.never_processed());
+    }
+}
