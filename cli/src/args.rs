@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use shutdown_harness::{ClientProfile, EngineKind, HealthChecks, Limit, StopSignal};
+use shutdown_harness::{ClientProfile, EngineKind, HealthChecks, Limit, StopSignal, Vantage};
 
 /// Proves on a real container engine whether an HTTP server shuts down gracefully on
 /// `docker stop`.
@@ -114,6 +114,10 @@ pub struct RunArgs {
     /// Also print the verdict table after the per-scenario lines.
     #[arg(long)]
     pub table: bool,
+    /// Every stream from this vantage, whatever the files say: `netns` or `host` (a stream
+    /// that cannot run inside the namespace runs from the host all the same).
+    #[arg(long, value_name = "VANTAGE", value_parser = vantage_parser())]
+    pub vantage: Option<Vantage>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -197,6 +201,11 @@ pub struct CheckArgs {
     /// How many connections `--load-client fixed` keeps [default: 64].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(shutdown_harness::MAX_CONNECTIONS)), requires = "load")]
     pub load_connections: Option<u16>,
+    /// Where the stream's client stands: `netns` (inside the container's network namespace, a
+    /// helper container beside it: no docker-proxy, so a closed listener refuses) or `host`
+    /// (through the published port) [default: netns, for the fresh and fixed clients].
+    #[arg(long, value_name = "VANTAGE", value_parser = vantage_parser(), requires = "load")]
+    pub vantage: Option<Vantage>,
     /// Instead of one stop: a rolling update of replicas of the image behind HAProxy, under a
     /// steady stream (`--load`, else 100/s of PATH); --stop-timeout is the termination grace.
     #[arg(long)]
@@ -310,6 +319,13 @@ pub enum ReportFormat {
 
 fn parse_engine(text: &str) -> Result<EngineKind, String> {
     text.parse()
+}
+
+/// `--vantage`: the library's vantages by their names.
+fn vantage_parser() -> impl TypedValueParser<Value = Vantage> {
+    let values = Vantage::ALL.map(|v| PossibleValue::new(v.name()).help(v.describe()));
+    PossibleValuesParser::new(values)
+        .try_map(|name| Vantage::parse(&name).ok_or_else(|| format!("unknown vantage `{name}`")))
 }
 
 /// `--load-client`: the library's clients by their names, each with its help line.

@@ -31,7 +31,7 @@ pub async fn execute(cli: Cli, run_id: &str, cancel: CancellationToken) -> Resul
         Command::Reproduce(args) => reproduce(&args, cli.engine, workspace, session).await,
         Command::Run(args) => run(&args, cli.engine, workspace, session).await,
         Command::List(args) => list(&args, workspace.as_ref()),
-        Command::Check(args) => check(&args, cli.engine, session).await,
+        Command::Check(args) => check(&args, cli.engine, workspace, session).await,
         Command::Explain(args) => explain_command(&args, cli.engine, session).await,
         Command::Clean(args) => clean(&args, cli.engine).await,
         Command::Swarm(args) => super::swarm::swarm_command(&args, cli.engine).await,
@@ -65,10 +65,16 @@ async fn run(
     workspace: Option<Workspace>,
     session: Session<'_>,
 ) -> Result<u8, Error> {
-    let scenarios = options::select_scenarios(&args.select, workspace.as_ref())?;
+    let mut scenarios = options::select_scenarios(&args.select, workspace.as_ref())?;
     if scenarios.is_empty() {
         eprintln!("no scenario matches; see `shutdown-harness list`");
         return Ok(EXIT_ERROR);
+    }
+    // One vantage for every stream, whatever the files say (where it cannot run, the host's).
+    if let Some(vantage) = args.vantage {
+        for load in scenarios.iter_mut().filter_map(|s| s.load.as_mut()) {
+            load.vantage = Some(vantage);
+        }
     }
     let engine = connect(kind).await?;
     let options = options::run_options(args, engine.info().kind, workspace, session);
@@ -101,6 +107,7 @@ fn list(args: &ListArgs, workspace: Option<&Workspace>) -> Result<u8, Error> {
 async fn check(
     args: &CheckArgs,
     kind: Option<EngineKind>,
+    workspace: Option<Workspace>,
     session: Session<'_>,
 ) -> Result<u8, Error> {
     if let Some(refused) = super::swarm::refuse_emulated_flags(
@@ -116,7 +123,9 @@ async fn check(
         return Ok(EXIT_ERROR);
     }
     let engine = connect(kind).await?;
-    let options = options::check_options(args, session);
+    let mut options = options::check_options(args, session);
+    // The load generator is built from the checkout, for a stream from inside the namespace.
+    options.workspace = workspace;
     let mut log = event_log(&args.output)?;
     let mut live = live(&args.output, Show::Timelines);
     let reporter = &mut FanOut::new().with(&mut log).with(&mut live);

@@ -18,6 +18,7 @@ pub fn flag(option: OptionName) -> &'static str {
         OptionName::LoadRate => "--load",
         OptionName::LoadPath => "--load-path",
         OptionName::LoadDuration => "--load-duration",
+        OptionName::Vantage => "--vantage",
         OptionName::LoadClient => "--load-client",
         OptionName::LoadConnections => "--load-connections",
         OptionName::Rollout => "--rollout",

@@ -125,6 +125,7 @@ pub fn check_options(args: &CheckArgs, session: Session<'_>) -> CheckOptions {
         max_lost: args.max_lost,
         max_cut: args.max_cut,
         max_p99: args.max_p99,
+        workspace: None,
     }
 }
 
@@ -136,6 +137,7 @@ fn load_spec(args: &CheckArgs) -> Option<LoadSpec> {
         path: args.load_path.clone().unwrap_or_else(|| args.path.clone()),
         client: args.load_client,
         connections: args.load_connections,
+        vantage: args.vantage,
     })
 }
 

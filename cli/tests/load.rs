@@ -47,6 +47,8 @@ async fn a_representative_subset_of_the_load_matrix_behaves_as_its_file_says() {
     let load = graceful.observation.load.as_ref().expect("a load");
     assert_eq!(load.summary.total.cut, 0, "{text}");
     assert!(load.summary.told_apart, "our server logs request ids");
+    // A fresh stream on a container runs from inside its network namespace by default.
+    assert_eq!(load.vantage, shutdown_harness::Vantage::Netns, "{text}");
     assert!(load.summary.phase(Phase::Draining).not_served > 0, "{text}");
     assert!(load.summary.latency_before_signal.is_some(), "{text}");
     let abrupt = scenario(&results, "load/exec-form/abrupt/fresh");
@@ -118,6 +120,7 @@ async fn a_stream_on_a_bare_process_is_refused_once_the_listener_closes() {
             path: "/?delay=50ms".to_string(),
             client: ClientProfile::Fresh,
             connections: None,
+            vantage: None,
         }),
         expect: Default::default(),
         ..base
@@ -172,6 +175,7 @@ async fn a_fixed_stream_on_a_bare_process_records_every_request_on_its_connectio
             path: "/?delay=20ms".to_string(),
             client: ClientProfile::Fixed,
             connections: Some(16),
+            vantage: None,
         }),
         expect: Default::default(),
         ..base
@@ -421,4 +425,86 @@ fn requirement<'a>(report: &'a Value, name: &str) -> &'a Value {
         .as_array()
         .and_then(|all| all.iter().find(|r| r["requirement"] == name))
         .unwrap_or_else(|| panic!("no requirement {name} in {report:#}"))
+}
+
+/// Our shell-form image on dash, built (or found) for `check`.
+async fn shell_form_on_dash() -> String {
+    let pair = (
+        shutdown_harness::Variant::ShellForm,
+        shutdown_harness::Base::Dash,
+    );
+    let images =
+        shutdown_harness::images::build_variant_images(&engine().await, &workspace(), &[pair])
+            .await
+            .expect("the image builds");
+    images[&pair].clone()
+}
+
+/// `check --load` on an image it treats as anyone's (it reads no request ids from its log):
+/// the shell-form server never hears SIGTERM and is SIGKILLed with its requests in flight.
+/// From inside the namespace the client alone tells them apart: the dropped connections are
+/// `cut`, and once the listener is gone every connect is `refused` (`not-served`). Through
+/// docker-proxy the same drops can only be `cut-or-not-served`.
+#[tokio::test]
+async fn check_from_inside_the_namespace_tells_refused_from_cut_on_any_image() {
+    let image = shell_form_on_dash().await;
+    let check = |vantage: &'static str| {
+        let image = image.clone();
+        std::thread::spawn(move || {
+            let output = cargo_bin_cmd!("shutdown-harness")
+                .args(["check", "--image", &image, "--port", "1202"])
+                .args(["--path", "/?delay=3s", "--stop-timeout", "1"])
+                .args(["--load", "50/s", "--load-duration", "1s"])
+                .args(["--load-path", "/?delay=2s", "--vantage", vantage])
+                .args(["--format", "json", "--load-records"])
+                .output()
+                .expect("the binary runs");
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            let report: Value = serde_json::from_str(&stdout)
+                .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}"));
+            (output.status.code(), report)
+        })
+    };
+    let (netns, host) = (check("netns"), check("host"));
+
+    let (code, report) = netns.join().expect("joins");
+    let load = &report["scenarios"][0]["load"];
+    // The requests in flight at the SIGKILL are lost: the image fails the check.
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(load["vantage"], "netns", "{report:#}");
+    assert_eq!(load["told_apart"], true, "{report:#}");
+    assert_eq!(load["total"]["cut_or_not_served"], 0, "{report:#}");
+    assert!(
+        load["total"]["cut"].as_u64().is_some_and(|n| n > 0),
+        "{report:#}"
+    );
+    let records = load["records"].as_array().expect("records");
+    let after_exit: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["phase"] == "after-exit")
+        .collect();
+    assert!(!after_exit.is_empty(), "{report:#}");
+    assert!(
+        after_exit
+            .iter()
+            .all(|r| r["outcome"] == "refused" && r["class"] == "not-served"),
+        "{report:#}"
+    );
+    for cut in records.iter().filter(|r| r["class"] == "cut") {
+        assert!(
+            cut["outcome"] == "reset" || cut["outcome"] == "empty-reply",
+            "{cut}"
+        );
+    }
+
+    let (_, report) = host.join().expect("joins");
+    let load = &report["scenarios"][0]["load"];
+    assert_eq!(load["vantage"], "host", "{report:#}");
+    assert_eq!(load["told_apart"], false, "{report:#}");
+    assert!(
+        load["total"]["cut_or_not_served"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{report:#}"
+    );
 }

@@ -294,6 +294,7 @@ async fn measure(addr: SocketAddr, client: ClientProfile, rate: u32, duration: D
         path: "/healthz".to_string(),
         client,
         connections: Some(connections()),
+        vantage: None,
     };
     let before = cpu(UsageWho::RUSAGE_SELF);
     let records = load_stream(&spec, addr, DEADLINE).await;

@@ -77,6 +77,9 @@ pub struct CheckOptions {
     /// answered across the stop (those sent while the server drains are refused by a server
     /// that drains correctly, so their phase alone would have nothing to measure).
     pub max_p99: Option<Duration>,
+    /// The project checkout the load generator is built from, for a stream from inside the
+    /// container's network namespace (None: the stream runs from the host).
+    pub workspace: Option<crate::workspace::Workspace>,
 }
 
 impl CheckOptions {
@@ -99,6 +102,7 @@ impl CheckOptions {
             rollout: None,
             max_lost: None,
             max_cut: None,
+            workspace: None,
             max_p99: None,
         }
     }
@@ -191,6 +195,17 @@ impl CheckOptions {
                 return invalid(
                     OptionName::LoadDuration,
                     "it must be longer than 0 and at most an hour".to_string(),
+                );
+            }
+            if load.vantage == Some(crate::model::vantage::Vantage::Netns)
+                && !load.client.runs_in_netns()
+            {
+                return invalid(
+                    OptionName::Vantage,
+                    format!(
+                        "netns runs the load generator, which is client fresh or fixed: the {} client runs on the host only",
+                        load.client.name()
+                    ),
                 );
             }
         }
@@ -328,6 +343,7 @@ fn rollout_scenario(
         path: options.path.clone(),
         client: crate::model::load::ClientProfile::Fresh,
         connections: None,
+        vantage: None,
     });
     let mut scenario = scenario(
         image,
@@ -455,7 +471,7 @@ async fn run_one(
     let run = RunOptions {
         jobs: 1,
         run_id: options.run_id.clone(),
-        workspace: None,
+        workspace: options.workspace.clone(),
         cancel: options.cancel.clone(),
     };
     let results = pipeline::run_scenarios(
@@ -529,6 +545,7 @@ mod tests {
             path: "/".to_string(),
             client: crate::model::load::ClientProfile::Fresh,
             connections: None,
+            vantage: None,
         });
         let error = options.validate().unwrap_err();
         assert!(

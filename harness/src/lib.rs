@@ -90,6 +90,7 @@ pub use model::scenario::{
     ContainerSpec, Expectations, FromPath, ImageSpec, Offset, RequestKind, RequestSpec,
     RunningSpec, RuntimeSpec, Scenario, ServerSpec, StopSpec, Target,
 };
+pub use model::vantage::Vantage;
 pub use model::variant::{Base, ServerMode, StopSignal, Variant};
 pub use model::verdict::{
     Failure, Met, Remedy, Requirement, RequirementCheck, ThresholdCheck, ThresholdSeen, Untested,

@@ -30,6 +30,8 @@ pub enum OptionName {
     LoadPath,
     /// How long the stream runs.
     LoadDuration,
+    /// Where the stream's client stands.
+    Vantage,
     /// Which client sends the load.
     LoadClient,
     /// How many connections the load's fixed client keeps.
@@ -54,7 +56,7 @@ pub enum OptionName {
 
 impl OptionName {
     /// Every option, so that a front end can prove it spells each.
-    pub const ALL: [OptionName; 22] = [
+    pub const ALL: [OptionName; 23] = [
         OptionName::Path,
         OptionName::ReadyPath,
         OptionName::Port,
@@ -67,6 +69,7 @@ impl OptionName {
         OptionName::LoadRate,
         OptionName::LoadPath,
         OptionName::LoadDuration,
+        OptionName::Vantage,
         OptionName::LoadClient,
         OptionName::LoadConnections,
         OptionName::Rollout,
@@ -94,6 +97,7 @@ impl OptionName {
             OptionName::LoadRate => "the load's rate",
             OptionName::LoadPath => "the load's path",
             OptionName::LoadDuration => "the load's duration",
+            OptionName::Vantage => "the load's vantage",
             OptionName::LoadClient => "the load's client",
             OptionName::LoadConnections => "the load's connections",
             OptionName::Rollout => "the rollout",

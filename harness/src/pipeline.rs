@@ -17,7 +17,7 @@ use crate::engine::{Engine, LABEL_RUN, new_run_id};
 use crate::error::Error;
 use crate::images::{
     BuildError, Forged, RuntimeImage, ServerBinary, VariantImages, build_static_server,
-    ensure_variant_images, runtime_image,
+    ensure_variant_images, generator_image, runtime_image,
 };
 use crate::judge::judge;
 use crate::model::engine_info::EngineKind;
@@ -255,11 +255,18 @@ async fn prepare(
         (_, engine) => engine.cloned(),
     };
     let needs_relay = scenarios.iter().any(has_latency);
-    let server = if needs_relay || scenarios.iter().any(Scenario::runs_our_server) {
-        Some(build_server(options, cancel, reporter).await?)
-    } else {
-        None
-    };
+    // The generator is built with the server; without a workspace to build it from, the
+    // streams run from the host.
+    let needs_generator = options.workspace.is_some()
+        && scenarios.iter().any(|s| {
+            crate::model::vantage::Vantage::of(s) == crate::model::vantage::Vantage::Netns
+        });
+    let server =
+        if needs_relay || needs_generator || scenarios.iter().any(Scenario::runs_our_server) {
+            Some(build_server(options, cancel, reporter).await?)
+        } else {
+            None
+        };
     let images = match (&engine, &server, &options.workspace) {
         (Some(engine), Some(server), Some(workspace)) => {
             build_variants(engine, workspace, server, scenarios, cancel, reporter).await?
@@ -268,6 +275,7 @@ async fn prepare(
     };
     let mut balancer = None;
     let mut relay = None;
+    let mut generator = None;
     let mut runtime_images = HashMap::new();
     if let Some(engine) = &engine {
         for scenario in scenarios {
@@ -283,6 +291,10 @@ async fn prepare(
             let forged = relay_image(engine, &server.relay);
             relay = Some(forge_reported("relay", forged, reporter).await?);
         }
+        if let (true, Some(server)) = (needs_generator, &server) {
+            let forged = generator_image(engine, &server.generator);
+            generator = Some(forge_reported("load-generator", forged, reporter).await?);
+        }
         runtime_images = forge_runtime_images(engine, scenarios, cancel, reporter).await?;
     }
     let mut cx = RunContext {
@@ -291,6 +303,7 @@ async fn prepare(
         images,
         balancer,
         relay,
+        generator,
         runtime_images,
         scenarios: Vec::new(),
         run_id: options.run_id.clone(),

@@ -201,6 +201,7 @@ fn rollout_results() -> RunResults {
             path: "/?delay=100ms".to_string(),
             client: ClientProfile::Fresh,
             connections: None,
+            vantage: None,
         }),
         rollout: Some(RolloutSpec {
             endpoint_lag: Duration::from_secs(1),
@@ -266,6 +267,7 @@ fn rollout_results() -> RunResults {
         EventKind::LoadStarted {
             rate: 100,
             client: ClientProfile::Fresh,
+            vantage: shutdown_harness::Vantage::Host,
         },
     ));
     let (records, balanced) = stream();

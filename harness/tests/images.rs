@@ -112,6 +112,7 @@ async fn a_shell_variant_on_scratch_is_refused_before_building() {
         path: PathBuf::from("/nonexistent/server"),
         digest: "0".repeat(64),
         relay: PathBuf::from("/nonexistent/delay-relay"),
+        generator: PathBuf::from("/nonexistent/load-generator"),
     };
     let wanted = [
         (Variant::ExecForm, Base::None),

@@ -562,11 +562,24 @@ fn runtimes_file_loads_every_cell_with_expectations() {
             _ => None,
         })
         .collect();
+    // The long-lived protocol runtimes' cells hold streams open across the stop: they are
+    // protocol cells (issue 19), not HTTP/1.1 requests around the stop.
+    let protocol_runtimes = [
+        Runtime::NginxH2c,
+        Runtime::NginxH2cShellForm,
+        Runtime::PythonWebsockets,
+        Runtime::PythonWebsocketsShellForm,
+        Runtime::NodeWs,
+        Runtime::NodeWsShellForm,
+        Runtime::Grpcio,
+        Runtime::GrpcioShellForm,
+    ];
     assert_eq!(
         runtimes.len(),
-        Runtime::ALL.len(),
+        Runtime::ALL.len() - protocol_runtimes.len(),
         "every runtime has a cell"
     );
+    assert!(runtimes.iter().all(|r| !protocol_runtimes.contains(r)));
     for s in &scenarios {
         assert_eq!(s.expect.signal_received, None, "{}: not our server", s.name);
     }
@@ -798,6 +811,71 @@ fn load_thresholds_are_shares_and_percentiles() {
         )),
         "scenarios/test.toml:",
         &["nothing is answered after the exit"],
+    );
+}
+
+/// `vantage` chooses where the client stands: netns by default where it can run (a container,
+/// the fresh or fixed client), host when asked or for a process; netns with a client only the
+/// host runs, or an unknown vantage, is refused.
+#[test]
+fn a_load_says_where_its_client_stands() {
+    use shutdown_harness::Vantage;
+    let cell = |target: &str, load: &str| {
+        format!(
+            "{GOOD_HEAD}\n[[scenario]]\nname = \"x\"\n{target}\nreason = \"r\"\n\
+             expect = {{ requests = {{ in-flight = \"ok\", after-stop = \"reset\" }} }}\n\
+             load = {load}\n"
+        )
+    };
+    let path = workspace().join("scenarios/test.toml");
+    let container = "variant = \"exec-form\"";
+    let vantage = |target: &str, load: &str| {
+        let scenarios = parse(&workspace(), &path, &cell(target, load)).expect("valid");
+        (
+            scenarios[0].load.as_ref().and_then(|l| l.vantage),
+            Vantage::of(&scenarios[0]),
+        )
+    };
+    assert_eq!(
+        vantage(container, r#"{ rate = 100, duration = "1s" }"#),
+        (None, Vantage::Netns)
+    );
+    assert_eq!(
+        vantage(
+            container,
+            r#"{ rate = 100, duration = "1s", vantage = "host" }"#
+        ),
+        (Some(Vantage::Host), Vantage::Host)
+    );
+    assert_eq!(
+        vantage(
+            container,
+            r#"{ rate = 100, duration = "1s", client = "pooled" }"#
+        ),
+        (None, Vantage::Host)
+    );
+    assert_eq!(
+        vantage(
+            "target = \"process\"",
+            r#"{ rate = 100, duration = "1s", vantage = "netns" }"#
+        ),
+        (Some(Vantage::Netns), Vantage::Host)
+    );
+    assert_one_error(
+        &errors(&cell(
+            container,
+            r#"{ rate = 100, duration = "1s", client = "reqwest", vantage = "netns" }"#,
+        )),
+        "scenarios/test.toml:",
+        &["`vantage` = \"netns\"", "reqwest", "host only"],
+    );
+    assert_one_error(
+        &errors(&cell(
+            container,
+            r#"{ rate = 100, duration = "1s", vantage = "inside" }"#,
+        )),
+        "scenarios/test.toml:",
+        &["unknown vantage \"inside\"", "\"host\"", "\"netns\""],
     );
 }
 

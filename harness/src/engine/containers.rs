@@ -48,6 +48,10 @@ pub struct ContainerConfig {
     pub stop_timeout: Option<Duration>,
     /// The network to create it on (None: the engine's default network).
     pub network: Option<Attachment>,
+    /// Another container whose network namespace it joins (`network_mode: container:<id>`):
+    /// it then has that container's interfaces and loopback, and no network or ports of its
+    /// own (`network` and `publish` must be empty).
+    pub network_of: Option<String>,
     /// Arguments replacing the image's CMD.
     pub cmd: Option<Vec<String>>,
 }
@@ -140,7 +144,10 @@ impl Engine {
                         .collect()
                 }),
                 init: Some(config.init),
-                network_mode: config.network.as_ref().map(|a| a.network.clone()),
+                network_mode: match (&config.network_of, &config.network) {
+                    (Some(other), _) => Some(format!("container:{other}")),
+                    (None, attachment) => attachment.as_ref().map(|a| a.network.clone()),
+                },
                 ..Default::default()
             }),
             networking_config: config.network.as_ref().map(|attachment| {

@@ -5,17 +5,20 @@
 mod bases;
 mod context;
 mod error;
+mod generator;
 mod rootfs;
 mod runtimes;
 mod server_binary;
 mod variants;
 
 pub use error::BuildError;
+pub use generator::generator_image;
 pub use rootfs::{Forged, GeneratedFile, HostBinary, HostTree, RootfsImage, forge};
 pub(crate) use runtimes::third_party_label;
 pub use runtimes::{
-    BIG_FILE_LEN, BUSYBOX_CGI_SLEEP_S, BUSYBOX_SLOW_PATH, HTTP_PORT, NGINX_RATE_PER_S,
-    NGINX_SLOW_PATH, RuntimeImage, busybox_httpd_image, nginx_image, runtime_image,
+    BIG_FILE_LEN, BUSYBOX_CGI_SLEEP_S, BUSYBOX_SLOW_PATH, H2C_EVENTS, HTTP_PORT, NGINX_EVENTS_PATH,
+    NGINX_RATE_PER_S, NGINX_SLOW_PATH, RuntimeImage, busybox_httpd_image, nginx_image,
+    runtime_image,
 };
 pub use server_binary::{STATIC_BUILD_COMMAND, ServerBinary, build_static_server};
 pub use variants::{VariantImages, ensure_variant_images};

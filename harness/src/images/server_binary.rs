@@ -1,5 +1,6 @@
 //! Building the static binaries the images are made of: the server every image and process
-//! scenario runs, and the delaying relay a balancer's path can go through.
+//! scenario runs, the delaying relay a balancer's path can go through, and the load generator
+//! that runs inside a container's network namespace.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -14,7 +15,7 @@ use crate::workspace::Workspace;
 ///
 /// Static because the images are `FROM scratch`; an explicit glibc target because no musl target
 /// can be installed on the machines this runs on.
-pub const STATIC_BUILD_COMMAND: &str = "RUSTFLAGS=\"-C target-feature=+crt-static\" cargo build --release -p graceful-server -p delay-relay --target x86_64-unknown-linux-gnu --target-dir target/static";
+pub const STATIC_BUILD_COMMAND: &str = "RUSTFLAGS=\"-C target-feature=+crt-static\" cargo build --release -p graceful-server -p delay-relay -p load-generator --target x86_64-unknown-linux-gnu --target-dir target/static";
 
 /// The Rust target the static server is built for.
 const TARGET: &str = "x86_64-unknown-linux-gnu";
@@ -24,7 +25,7 @@ const TARGET_DIR: &str = "target/static";
 const STDERR_TAIL_LINES: usize = 20;
 
 /// The static server binary and the digest of its content (part of every image's cache key),
-/// and the static relay built beside it.
+/// and the static relay and load generator built beside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerBinary {
     /// Path to `target/static/x86_64-unknown-linux-gnu/release/server`.
@@ -33,6 +34,8 @@ pub struct ServerBinary {
     pub digest: String,
     /// Path to `target/static/x86_64-unknown-linux-gnu/release/delay-relay`.
     pub relay: PathBuf,
+    /// Path to `target/static/x86_64-unknown-linux-gnu/release/load-generator`.
+    pub generator: PathBuf,
 }
 
 /// Where [`STATIC_BUILD_COMMAND`] leaves binary `name` in `workspace`.
@@ -56,6 +59,7 @@ pub async fn build_static_server(workspace: &Workspace) -> Result<ServerBinary, 
         path,
         digest,
         relay: static_path(workspace.root(), "delay-relay"),
+        generator: static_path(workspace.root(), "load-generator"),
     })
 }
 
@@ -71,6 +75,8 @@ async fn run_cargo_build(root: &Path) -> Result<(), BuildError> {
             "graceful-server",
             "-p",
             "delay-relay",
+            "-p",
+            "load-generator",
         ])
         .args(["--target", TARGET, "--target-dir", TARGET_DIR])
         .env("RUSTFLAGS", "-C target-feature=+crt-static")

@@ -685,6 +685,7 @@ mod tests {
         observation.load = Some(LoadObservation {
             rate: 200,
             client: crate::model::load::ClientProfile::Fresh,
+            vantage: crate::model::vantage::Vantage::Host,
             started_ms: 0,
             requests: Vec::new(),
             summary: LoadSummary {

@@ -84,10 +84,15 @@ impl Folding {
             EventKind::Started { image } => observation.image.clone_from(image),
             EventKind::Ready => observation.ready = true,
             EventKind::ServerLog { line } => return self.server_log(ms, line),
-            EventKind::LoadStarted { rate, client } => {
+            EventKind::LoadStarted {
+                rate,
+                client,
+                vantage,
+            } => {
                 self.stream = Some(Gathered {
                     rate: *rate,
                     client: *client,
+                    vantage: *vantage,
                     started_ms: ms,
                     records: Vec::new(),
                 });
@@ -242,11 +247,20 @@ impl Folding {
             // A rollout's replicas stop one after the other: no single stop splits its stream.
             one_stop: observation.rollout.is_none(),
             // The server's own word for when it got the signal is the closest fact; else the
-            // engine's kill event (stamped after the kill), else the stop's issue.
+            // engine's kill event (stamped after the kill), else the stop's issue. Both stamps
+            // are the engine's, taken when it read them, and lag under load; from inside the
+            // namespace a connect refused after the stop went out is a fact too (the listener
+            // was closed), and bounds the moment from above.
             signal_ms: observation
                 .signal_logged_ms
                 .or(observation.signal_sent_ms)
-                .or(observation.stop_issued_ms),
+                .or(observation.stop_issued_ms)
+                .map(|ms| {
+                    let refused = observation
+                        .stop_issued_ms
+                        .and_then(|issued| fold_load::first_refusal_from_netns(&stream, issued));
+                    refused.map_or(ms, |refused| ms.min(refused))
+                }),
             exit_ms: self.exit_ms,
             // Only our server logs request ids on receipt.
             received: reads_signal_log.then_some(&self.received),

@@ -6,22 +6,41 @@ use std::collections::HashSet;
 
 use hdrhistogram::Histogram;
 
-use crate::model::load::{ClientProfile, LoadRecord, Phase};
+use crate::model::load::{ClientProfile, Connection, LoadRecord, Phase};
 use crate::model::observation::{
     Baseline, Class, Delivery, LoadObservation, LoadSummary, ObservedRequest, Percentiles,
     PhaseCounts, Second,
 };
 use crate::model::outcome::Outcome;
+use crate::model::vantage::Vantage;
 
 /// What the fold gathered of a stream.
 pub(super) struct Gathered {
     /// Requests per second and client, from the start event.
     pub(super) rate: u32,
     pub(super) client: ClientProfile,
+    /// Where the client stood, from the start event.
+    pub(super) vantage: Vantage,
     /// When the stream started, ms from ready.
     pub(super) started_ms: i64,
     /// Every record.
     pub(super) records: Vec<LoadRecord>,
+}
+
+/// When the first request refused from inside the network namespace left, ms from ready,
+/// among those that left at `after_ms` or later; None from the host, where docker-proxy
+/// accepts for a closed listener.
+pub(super) fn first_refusal_from_netns(gathered: &Gathered, after_ms: i64) -> Option<i64> {
+    if gathered.vantage != Vantage::Netns {
+        return None;
+    }
+    gathered
+        .records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Refused)
+        .map(|r| gathered.started_ms + i64::from(r.started_us / 1000))
+        .filter(|ms| *ms >= after_ms)
+        .min()
 }
 
 /// When the server's life changed, ms from ready, and what its log told.
@@ -62,16 +81,20 @@ pub(super) fn observe(gathered: Gathered, moments: &Moments<'_>) -> LoadObservat
                         phase(went_ms, moments)
                     }
                 }),
-                class: class(&record, moments.received),
+                class: class(&record, moments.received, gathered.vantage),
                 record,
             }
         })
         .collect();
-    let mut summary = summarise(&requests, moments.received.is_some());
+    // From inside the namespace a refused connect and a dropped connection are told apart by
+    // the client alone (no proxy accepts for the server).
+    let told_apart = moments.received.is_some() || gathered.vantage == Vantage::Netns;
+    let mut summary = summarise(&requests, told_apart);
     summary.baseline = baseline(&requests, gathered.started_ms, moments);
     LoadObservation {
         rate: gathered.rate,
         client: gathered.client,
+        vantage: gathered.vantage,
         started_ms: gathered.started_ms,
         requests,
         summary,
@@ -90,8 +113,17 @@ fn phase(sent_ms: i64, moments: &Moments<'_>) -> Phase {
 /// What a request's outcome means. Through docker-proxy a closed listener also reads as an
 /// empty reply or a reset, so only the server's own log of a request id tells a request it cut
 /// from one it never saw; without that log the two are not told apart.
-fn class(record: &LoadRecord, received: Option<&HashSet<u32>>) -> Class {
+fn class(record: &LoadRecord, received: Option<&HashSet<u32>>, vantage: Vantage) -> Class {
     let accepted = received.map(|ids| ids.contains(&record.id));
+    // Without the server's log: from inside the namespace a reset or an empty reply on a
+    // connection opened for the request means the server's listener took it (a closed one
+    // refuses) and it was dropped: cut. Through docker-proxy, or on a reused connection (the
+    // keep-alive race, where the request may never have reached the server), it may be either.
+    let dropped = if vantage == Vantage::Netns && record.connection == Connection::New {
+        Class::Cut
+    } else {
+        Class::CutOrNotServed
+    };
     match record.outcome {
         Outcome::Ok => Class::Ok,
         Outcome::HttpError => Class::HttpError,
@@ -104,7 +136,7 @@ fn class(record: &LoadRecord, received: Option<&HashSet<u32>>) -> Class {
         Outcome::EmptyReply | Outcome::Reset => match accepted {
             Some(true) => Class::Cut,
             Some(false) => Class::NotServed,
-            None => Class::CutOrNotServed,
+            None => dropped,
         },
     }
 }
@@ -236,12 +268,79 @@ mod tests {
         }
     }
 
+    /// From inside the namespace a refused connect after the stop went out bounds the signal's
+    /// moment; a dropped connection there is `cut` without the server's log. From the host
+    /// neither holds.
+    #[test]
+    fn from_inside_the_namespace_the_client_tells_refused_from_cut() {
+        let gathered = |vantage| Gathered {
+            rate: 10,
+            client: ClientProfile::Fresh,
+            vantage,
+            started_ms: 100,
+            records: vec![
+                record(0, 0, Outcome::Ok, Connection::New),
+                // Refused before the stop: not a fact about the stop.
+                record(1, 500, Outcome::Refused, Connection::New),
+                record(2, 1000, Outcome::Reset, Connection::New),
+                record(3, 1020, Outcome::Refused, Connection::New),
+                record(4, 1040, Outcome::Refused, Connection::New),
+                record(5, 1060, Outcome::EmptyReply, Connection::Reused),
+            ],
+        };
+        assert_eq!(
+            first_refusal_from_netns(&gathered(Vantage::Netns), 1000),
+            Some(1120)
+        );
+        assert_eq!(
+            first_refusal_from_netns(&gathered(Vantage::Host), 1000),
+            None
+        );
+        let moments = Moments {
+            one_stop: true,
+            signal_ms: Some(1110),
+            exit_ms: Some(1300),
+            received: None,
+            received_before_signal: None,
+        };
+        let classes = |vantage| {
+            observe(gathered(vantage), &moments)
+                .requests
+                .iter()
+                .map(|r| r.class)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            classes(Vantage::Netns),
+            [
+                Class::Ok,
+                Class::NotServed,
+                Class::Cut,
+                Class::NotServed,
+                Class::NotServed,
+                Class::CutOrNotServed
+            ]
+        );
+        assert_eq!(classes(Vantage::Host)[2], Class::CutOrNotServed);
+        assert!(
+            observe(gathered(Vantage::Netns), &moments)
+                .summary
+                .told_apart
+        );
+        assert!(
+            !observe(gathered(Vantage::Host), &moments)
+                .summary
+                .told_apart
+        );
+    }
+
     #[test]
     fn phases_and_classes_follow_the_facts() {
         let received: HashSet<u32> = [0, 1, 2].into_iter().collect();
         let gathered = Gathered {
             rate: 10,
             client: ClientProfile::Pooled,
+            vantage: Vantage::Host,
             started_ms: 0,
             records: vec![
                 record(0, 0, Outcome::Ok, Connection::New),
@@ -299,6 +398,7 @@ mod tests {
         let gathered = Gathered {
             rate: 1000,
             client: ClientProfile::Fixed,
+            vantage: Vantage::Host,
             started_ms: 0,
             records,
         };
@@ -323,6 +423,7 @@ mod tests {
         let gathered = Gathered {
             rate: 10,
             client: ClientProfile::Fixed,
+            vantage: Vantage::Host,
             started_ms: 0,
             records: Vec::new(),
         };
@@ -341,6 +442,7 @@ mod tests {
         let gathered = Gathered {
             rate: 10,
             client: ClientProfile::Fresh,
+            vantage: Vantage::Host,
             started_ms: 0,
             records: vec![record(0, 0, Outcome::Reset, Connection::New)],
         };
@@ -364,6 +466,7 @@ mod tests {
         let gathered = Gathered {
             rate: 10,
             client: ClientProfile::Fresh,
+            vantage: Vantage::Host,
             started_ms: 0,
             records: vec![
                 record(0, 1000, Outcome::Ok, Connection::New),
@@ -387,6 +490,7 @@ mod tests {
         let gathered = Gathered {
             rate: 10,
             client: ClientProfile::Fresh,
+            vantage: Vantage::Host,
             started_ms: 0,
             records: vec![
                 record(0, 0, Outcome::Ok, Connection::New),
@@ -415,6 +519,7 @@ mod tests {
         let gathered = Gathered {
             rate: 10,
             client: ClientProfile::Fresh,
+            vantage: Vantage::Host,
             started_ms: 0,
             records: vec![
                 record(0, 0, Outcome::Ok, Connection::New),
@@ -458,6 +563,7 @@ mod tests {
         let gathered = Gathered {
             rate: 10,
             client: ClientProfile::Fresh,
+            vantage: Vantage::Host,
             started_ms: 0,
             records: vec![record(0, 0, Outcome::Ok, Connection::New)],
         };

@@ -110,6 +110,8 @@ pub enum EventKind {
         rate: u32,
         /// The client.
         client: ClientProfile,
+        /// Where the client stands.
+        vantage: crate::model::vantage::Vantage,
     },
     /// Requests of the stream that have an outcome, in batches (a stream records every
     /// request, so they travel together).

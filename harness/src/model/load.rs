@@ -67,6 +67,12 @@ impl ClientProfile {
             .into_iter()
             .find(|c| c.name() == text.trim())
     }
+
+    /// Whether the load generator runs this client, so that it can run inside a container's
+    /// network namespace (`pooled` and `reqwest` are hyper's and reqwest's pools, on the host).
+    pub fn runs_in_netns(self) -> bool {
+        matches!(self, ClientProfile::Fresh | ClientProfile::Fixed)
+    }
 }
 
 impl std::fmt::Display for ClientProfile {
@@ -122,6 +128,9 @@ pub struct LoadSpec {
     /// How many connections the `fixed` client keeps (None: [`DEFAULT_CONNECTIONS`]); the
     /// other clients take none.
     pub connections: Option<u16>,
+    /// Where the client stands (None: `netns` where it works, else `host`; see
+    /// [`crate::Vantage::of`]).
+    pub vantage: Option<crate::Vantage>,
 }
 
 impl LoadSpec {

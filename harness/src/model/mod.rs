@@ -1,5 +1,5 @@
 //! The model: plain data every layer shares and none of them owns: what to run (scenario,
-//! variant, runtime, rollout, load, PID 1), what a run emits (events), what was seen
+//! variant, runtime, rollout, load and its vantage, PID 1), what a run emits (events), what was seen
 //! (observation, long-lived streams), what was judged (verdict) and each scenario's result. It imports no layer
 //! (engine, run, images, balancer); they import it.
 
@@ -15,5 +15,6 @@ pub mod rollout;
 pub mod runtime;
 pub mod scenario;
 pub mod streams;
+pub mod vantage;
 pub mod variant;
 pub mod verdict;

@@ -193,6 +193,8 @@ pub struct LoadObservation {
     pub rate: u32,
     /// The client.
     pub client: ClientProfile,
+    /// Where the client stood.
+    pub vantage: crate::model::vantage::Vantage,
     /// When the stream started, ms from ready.
     pub started_ms: i64,
     /// Every request, by id.

@@ -23,8 +23,10 @@ pub enum Readiness {
         /// How long it may take to answer.
         within: Duration,
     },
-    /// Its port accepts a TCP connection: a server that speaks no HTTP. Through docker-proxy a
-    /// port accepts before anything listens behind it, so from the host this proves little.
+    /// Its port accepts a TCP connection and holds it open: a server that speaks no HTTP/1.1
+    /// (nginx's h2c listener, grpcio). Through docker-proxy a port accepts before anything
+    /// listens behind it, then drops the connection, so a connection closed at once is not
+    /// readiness.
     TcpPort {
         /// How long it may take to accept.
         within: Duration,

@@ -1,10 +1,13 @@
 //! The runtimes people ship, as scenario files name them: a real server or language runtime
-//! from the host's packages, started the way its users start it, with a slow endpoint.
+//! from the host's packages, started the way its users start it, with a slow endpoint or a
+//! long-lived protocol (HTTP/2, WebSocket, gRPC).
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use super::readiness::{Readiness, START_WAIT};
 
 /// The port every runtime's server listens on inside its container.
 pub const HTTP_PORT: u16 = 8080;
@@ -23,16 +26,41 @@ pub enum Runtime {
     NpmStart,
     /// gunicorn (Python, sync workers) as PID 1: its arbiter and one worker.
     Gunicorn,
+    /// nginx with HTTP/2 on a cleartext listener (h2c, prior knowledge only) as PID 1: a 4 s
+    /// download and a trickled event stream.
+    NginxH2c,
+    /// The same nginx started in shell form: `/bin/sh -c` (dash) is PID 1.
+    NginxH2cShellForm,
+    /// A WebSocket server on Debian's python3-websockets, `python3 server.py` in exec form.
+    PythonWebsockets,
+    /// The same server in shell form: `/bin/sh -c` (dash) is PID 1.
+    PythonWebsocketsShellForm,
+    /// A WebSocket server on node with Debian's `ws` package, `node server.js` in exec form.
+    NodeWs,
+    /// The same server in shell form: `/bin/sh -c` (dash) is PID 1.
+    NodeWsShellForm,
+    /// The project's gRPC service on Debian's python3-grpcio, `python3 server.py` in exec form.
+    Grpcio,
+    /// The same server in shell form: `/bin/sh -c` (dash) is PID 1.
+    GrpcioShellForm,
 }
 
 impl Runtime {
     /// Every runtime, in display order.
-    pub const ALL: [Runtime; 5] = [
+    pub const ALL: [Runtime; 13] = [
         Runtime::Nginx,
         Runtime::BusyboxHttpd,
         Runtime::Node,
         Runtime::NpmStart,
         Runtime::Gunicorn,
+        Runtime::NginxH2c,
+        Runtime::NginxH2cShellForm,
+        Runtime::PythonWebsockets,
+        Runtime::PythonWebsocketsShellForm,
+        Runtime::NodeWs,
+        Runtime::NodeWsShellForm,
+        Runtime::Grpcio,
+        Runtime::GrpcioShellForm,
     ];
 
     /// The name used in scenario files, image names and reports.
@@ -43,6 +71,14 @@ impl Runtime {
             Runtime::Node => "node",
             Runtime::NpmStart => "npm-start",
             Runtime::Gunicorn => "gunicorn",
+            Runtime::NginxH2c => "nginx-h2c",
+            Runtime::NginxH2cShellForm => "nginx-h2c-shell-form",
+            Runtime::PythonWebsockets => "python-websockets",
+            Runtime::PythonWebsocketsShellForm => "python-websockets-shell-form",
+            Runtime::NodeWs => "node-ws",
+            Runtime::NodeWsShellForm => "node-ws-shell-form",
+            Runtime::Grpcio => "grpcio",
+            Runtime::GrpcioShellForm => "grpcio-shell-form",
         }
     }
 
@@ -51,28 +87,70 @@ impl Runtime {
         Runtime::ALL.into_iter().find(|r| r.name() == name)
     }
 
-    /// The path polled until the server answers (answered at once).
-    pub fn ready_path(self) -> &'static str {
+    /// The same server started in exec form (itself for the others): the image's program and
+    /// files are the same, only PID 1 differs.
+    pub fn exec_form(self) -> Runtime {
         match self {
-            Runtime::Nginx | Runtime::BusyboxHttpd => "/",
-            Runtime::Node | Runtime::NpmStart | Runtime::Gunicorn => "/healthz",
+            Runtime::NginxH2cShellForm => Runtime::NginxH2c,
+            Runtime::PythonWebsocketsShellForm => Runtime::PythonWebsockets,
+            Runtime::NodeWsShellForm => Runtime::NodeWs,
+            Runtime::GrpcioShellForm => Runtime::Grpcio,
+            other => other,
+        }
+    }
+
+    /// Whether its image's ENTRYPOINT is in shell form, so that `/bin/sh -c` (dash, which
+    /// forks the command and passes no signal on) is PID 1. npm-start is not: npm is PID 1 and
+    /// only its start script runs through the shell.
+    pub fn shell_form(self) -> bool {
+        self.exec_form() != self
+    }
+
+    /// The path polled until the server answers (answered at once); `/` where readiness is not
+    /// an HTTP/1.1 path (see [`Runtime::readiness`]).
+    pub fn ready_path(self) -> &'static str {
+        match self.exec_form() {
+            Runtime::Nginx | Runtime::BusyboxHttpd | Runtime::NginxH2c | Runtime::Grpcio => "/",
+            _ => "/healthz",
+        }
+    }
+
+    /// What proves the server ready: its HTTP/1.1 path answering, or, for the two that speak
+    /// only HTTP/2 on their port (nginx's h2c listener answers HTTP/1.1 with a GOAWAY; grpcio
+    /// speaks gRPC only), its port accepting.
+    pub fn readiness(self) -> Readiness {
+        match self.exec_form() {
+            Runtime::NginxH2c | Runtime::Grpcio => Readiness::TcpPort { within: START_WAIT },
+            _ => Readiness::HttpPath {
+                path: self.ready_path().to_string(),
+                within: START_WAIT,
+            },
         }
     }
 
     /// How long the slow endpoint takes when the runtime fixes it (nginx's download, busybox's
-    /// CGI script); None when the scenario's `delay` sets it.
+    /// CGI script); None when the scenario's `delay` sets it (`GET /` of node, gunicorn and the
+    /// WebSocket servers, grpcio's `Slow` called with no delay).
     pub fn fixed_delay(self) -> Option<Duration> {
-        match self {
-            Runtime::Nginx => Some(Duration::from_secs(4)),
+        match self.exec_form() {
+            Runtime::Nginx | Runtime::NginxH2c => Some(Duration::from_secs(4)),
             Runtime::BusyboxHttpd => Some(Duration::from_secs(3)),
-            Runtime::Node | Runtime::NpmStart | Runtime::Gunicorn => None,
+            _ => None,
         }
     }
 
     /// Whether the server's `mode` is chosen: `graceful` (a SIGTERM handler that closes the
-    /// listener and drains) or `unhandled` (none), in node's server.js.
+    /// listener and drains, or closes its WebSockets with 1001, or stops gRPC with a grace) or
+    /// `unhandled` (none): node's server.js and the WebSocket and gRPC servers.
     pub fn takes_mode(self) -> bool {
-        matches!(self, Runtime::Node | Runtime::NpmStart)
+        matches!(
+            self.exec_form(),
+            Runtime::Node
+                | Runtime::NpmStart
+                | Runtime::PythonWebsockets
+                | Runtime::NodeWs
+                | Runtime::Grpcio
+        )
     }
 
     /// Whether `drain-timeout` applies: gunicorn's `--graceful-timeout`.
@@ -97,5 +175,23 @@ mod tests {
             assert_eq!(Runtime::parse(runtime.name()), Some(runtime));
         }
         assert_eq!(Runtime::parse("deno"), None);
+    }
+
+    #[test]
+    fn a_shell_form_twin_is_its_exec_form_with_another_pid_1() {
+        for runtime in Runtime::ALL {
+            let exec = runtime.exec_form();
+            assert_eq!(exec.exec_form(), exec);
+            assert_eq!(runtime.readiness(), exec.readiness());
+            assert_eq!(runtime.takes_mode(), exec.takes_mode());
+            if runtime.shell_form() {
+                assert_eq!(runtime.name(), format!("{}-shell-form", exec.name()));
+            }
+        }
+        assert!(!Runtime::NpmStart.shell_form());
+        assert_eq!(
+            Runtime::Grpcio.readiness(),
+            Readiness::TcpPort { within: START_WAIT }
+        );
     }
 }

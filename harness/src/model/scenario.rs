@@ -336,10 +336,7 @@ impl Scenario {
         match &self.target {
             Target::Image(ImageSpec { readiness, .. })
             | Target::Running(RunningSpec { readiness, .. }) => readiness.clone(),
-            Target::Runtime(spec) => Readiness::HttpPath {
-                path: spec.runtime.ready_path().to_string(),
-                within: START_WAIT,
-            },
+            Target::Runtime(spec) => spec.runtime.readiness(),
             Target::Process | Target::Container(_) => Readiness::LogLine { within: START_WAIT },
         }
     }

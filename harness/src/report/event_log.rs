@@ -136,9 +136,14 @@ fn kind_and_detail(kind: &EventKind) -> (&'static str, Value) {
         }
         EventKind::StopReturned => ("stop-returned", Value::Null),
         EventKind::Exited { code } => ("exited", json!(code)),
-        EventKind::LoadStarted { rate, client } => {
-            ("load-started", json!({"rate": rate, "client": client}))
-        }
+        EventKind::LoadStarted {
+            rate,
+            client,
+            vantage,
+        } => (
+            "load-started",
+            json!({"rate": rate, "client": client, "vantage": vantage}),
+        ),
         EventKind::LoadRecords(records) => ("load-records", json!(records.len())),
         EventKind::LoadEnded => ("load-ended", Value::Null),
         EventKind::BalancerRecords(records) => ("balancer-records", json!(records.len())),

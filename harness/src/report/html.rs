@@ -816,7 +816,7 @@ fn load_strip(load: &LoadObservation, markers: &[Marker], scale: &Scale, name: &
     let in_flight = in_flight(spans, width);
     html! {
         p.load-counts {
-            "load: " (load.rate) " requests/s, " (load.client) " client — "
+            "load: " (load.rate) " requests/s, " (load.client) " client, vantage " (load.vantage) " — "
             (line::counts(&load.summary.total))
         }
         svg.load-strip xmlns="http://www.w3.org/2000/svg" width=(px(WIDTH)) height=(px(height))
@@ -1388,6 +1388,7 @@ mod tests {
         LoadObservation {
             rate: 100,
             client: ClientProfile::Fresh,
+            vantage: crate::model::vantage::Vantage::Host,
             started_ms,
             requests,
             summary: LoadSummary {

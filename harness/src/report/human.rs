@@ -290,8 +290,15 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
             let took = result.observation.stop_duration.unwrap_or_default();
             format!("stop returned after {}", duration::format(took))
         }
-        EventKind::LoadStarted { rate, client } => {
-            format!("load begins: {rate} requests/s, {client} client")
+        EventKind::LoadStarted {
+            rate,
+            client,
+            vantage,
+        } => {
+            format!(
+                "load begins: {rate} requests/s, {client} client, {}",
+                vantage.describe()
+            )
         }
         EventKind::LoadRecords(_) => return None,
         EventKind::LoadEnded => "load ends: every request has an outcome".to_string(),
@@ -455,9 +462,10 @@ fn load_summary(out: &mut String, load: &crate::model::observation::LoadObservat
     let summary = &load.summary;
     let _ = writeln!(
         out,
-        "   load ({} requests/s, {} client): {}",
+        "   load ({} requests/s, {} client, vantage {}): {}",
         load.rate,
         load.client,
+        load.vantage,
         line::counts(&summary.total)
     );
     for phase in crate::model::load::Phase::ALL {

@@ -16,6 +16,7 @@ use crate::model::pid1::Pid1;
 use crate::model::results::{RunResults, ScenarioResult};
 use crate::model::rollout::BalancerSettings;
 use crate::model::rollout::PreStop;
+use crate::model::vantage::Vantage;
 use crate::model::verdict::{Failure, NotDelivered, RequirementCheck, Untested};
 
 /// The whole report.
@@ -176,6 +177,9 @@ pub struct JsonLoad<'a> {
     pub rate: u32,
     /// `fresh` or `pooled`.
     pub client: ClientProfile,
+    /// Where the client stood: `host` (through the published port) or `netns` (inside the
+    /// container's network namespace).
+    pub vantage: Vantage,
     /// When the stream started, ms from ready.
     pub started_ms: i64,
     /// Whether cut and not-served could be told apart (the server logs request ids).
@@ -338,6 +342,7 @@ impl<'a> JsonLoad<'a> {
         JsonLoad {
             rate: load.rate,
             client: load.client,
+            vantage: load.vantage,
             started_ms: load.started_ms,
             told_apart: summary.told_apart,
             total: &summary.total,
@@ -400,6 +405,7 @@ mod tests {
         LoadObservation {
             rate: 1000,
             client: ClientProfile::Fixed,
+            vantage: crate::model::vantage::Vantage::Host,
             started_ms: 0,
             requests: Vec::new(),
             summary: LoadSummary {

@@ -172,9 +172,10 @@ fn load_details(out: &mut String, load: &LoadObservation) {
     let summary = &load.summary;
     let _ = writeln!(
         out,
-        "Load: {} requests/s, {} client: {}.\n",
+        "Load: {} requests/s, {} client, vantage {}: {}.\n",
         load.rate,
         load.client,
+        load.vantage,
         counts(&summary.total)
     );
     if !summary.phases.is_empty() {

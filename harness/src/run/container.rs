@@ -19,6 +19,7 @@ use crate::procfs;
 use crate::run::context::RunContext;
 use crate::run::error::ScenarioError;
 use crate::run::logs::{self, Writer, harness_instant};
+use crate::run::netns::{self, Generator};
 use crate::run::ready;
 use crate::run::schedule::{self, Stopper};
 use crate::run::sink::EventSink;
@@ -29,17 +30,29 @@ const LOG_DRAIN: Duration = Duration::from_secs(30);
 /// How long past the grace period the container's state is watched for the stop's beginning.
 const STOPPING_WAIT: Duration = Duration::from_secs(30);
 
-/// Runs `scenario` in a new container of `image` named `name`; removes it before returning,
-/// also when the run is cancelled (the create itself is never cut: what it makes is removed).
+/// What a container run is given besides its scenario: the container's name, the scenario's
+/// budget, and the load generator's container when its stream runs from inside the namespace.
+pub(super) struct Run<'a> {
+    /// The container's name.
+    pub(super) name: &'a str,
+    /// The longest the scenario can take once its server is ready.
+    pub(super) budget: Duration,
+    /// The generator beside the container, for the `netns` vantage.
+    pub(super) generator: Option<&'a Generator>,
+}
+
+/// Runs `scenario` in a new container of `image` named as `run` says; removes it before
+/// returning, also when the run is cancelled (the create itself is never cut: what it makes is
+/// removed).
 pub(super) async fn run_container(
     engine: &Engine,
     scenario: &Scenario,
     image: &str,
-    name: &str,
-    budget: Duration,
+    run: &Run<'_>,
     cx: &RunContext,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
+    let (name, generator) = (run.name, run.generator);
     let id = engine
         .create_container(&config(scenario, image, name, &cx.run_id))
         .await?;
@@ -49,14 +62,21 @@ pub(super) async fn run_container(
             image: Some(image.to_string()),
         });
         let what = format!("container {name} ({image})");
-        drive(engine, scenario, budget, &id, &what, sink).await
+        drive(engine, scenario, run.budget, &id, &what, generator, sink).await
     };
     let outcome = tokio::select! {
         outcome = driven => outcome,
         () = cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
     };
+    // The generator first: it lives in the target's network namespace. By name, since it may
+    // have been created when the run was cut short.
+    let generator_removed = match generator {
+        Some(generator) => engine.remove_container(&generator.name).await.map(drop),
+        None => Ok(()),
+    };
     let removed = engine.remove_container(&id).await;
     outcome?;
+    generator_removed?;
     removed?;
     Ok(())
 }
@@ -66,14 +86,24 @@ pub(super) async fn drive_running(
     engine: &Engine,
     scenario: &Scenario,
     spec: &RunningSpec,
-    budget: Duration,
+    run: &Run<'_>,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
     sink.emit(EventKind::Started {
         image: Some(spec.image.clone()),
     });
     let what = format!("container {}", spec.container);
-    drive(engine, scenario, budget, &spec.container, &what, sink).await
+    let (budget, generator) = (run.budget, run.generator);
+    drive(
+        engine,
+        scenario,
+        budget,
+        &spec.container,
+        &what,
+        generator,
+        sink,
+    )
+    .await
 }
 
 /// The container of `scenario`: its port published on 127.0.0.1, the run's labels, the stop
@@ -107,6 +137,7 @@ async fn drive(
     budget: Duration,
     id: &str,
     what: &str,
+    generator: Option<&Generator>,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
     let readiness = scenario.readiness();
@@ -166,7 +197,7 @@ async fn drive(
     let counts_received = matches!(readiness, Readiness::LogLine { .. });
     ready::until_ready(&readiness, addr, started_rx, exit_rx.clone(), what).await?;
     let received = counts_received.then_some(received_rx);
-    let ready = Instant::now();
+    let mut ready = Instant::now();
     sink.emit(EventKind::Ready);
     // Only a local engine's process ids are this host's; unreadable /proc leaves PID 1 unknown.
     if let Some(pid) = state.pid.filter(|_| engine.info().local)
@@ -182,10 +213,31 @@ async fn drive(
         what,
         stopping: delivered_tx.map(|tx| (scenario.stop.signal, tx, sink.clone())),
     };
+    // From inside the namespace, the scenario's schedule counts from the generator's start.
+    let netns = match (generator, &scenario.load) {
+        (Some(generator), Some(spec)) => {
+            match netns::start(engine, generator, id, what, spec, port, budget).await {
+                Ok(started) => {
+                    ready = started.start;
+                    Some(started)
+                }
+                // An engine that refuses to share the namespace, when nobody asked for it:
+                // the stream runs from the host, and its start event says so.
+                Err(ScenarioError::Engine(refused))
+                    if spec.vantage.is_none() && !refused.is_lost() =>
+                {
+                    None
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        _ => None,
+    };
     let facts = schedule::Facts {
         received,
         delivered: Some(delivered_rx),
         exited: exit_rx,
+        netns,
     };
     let driven = schedule::drive(scenario, budget, addr, ready, facts, &mut stopper, sink).await;
     followers.finish().await;

@@ -23,6 +23,9 @@ pub(crate) struct RunContext {
     pub(crate) balancer: Option<String>,
     /// The delaying relay's image, when a rollout's balancer has a latency to its replicas.
     pub(crate) relay: Option<String>,
+    /// The load generator's image, when a stream runs from inside a container's network
+    /// namespace.
+    pub(crate) generator: Option<String>,
     /// The runtimes' images, by what they are made of.
     pub(crate) runtime_images: HashMap<RuntimeImage, String>,
     /// What was worked out once for each scenario, in plan order (see [`RunContext::prepare`]).

@@ -2,10 +2,11 @@
 //! container, or a rollout (emulated or on Swarm).
 
 use crate::model::scenario::{Scenario, Target};
+use crate::model::vantage::Vantage;
 use crate::run::context::RunContext;
 use crate::run::error::ScenarioError;
 use crate::run::sink::EventSink;
-use crate::run::{container, emulated, process, rollout_plan, swarm};
+use crate::run::{container, emulated, netns, process, rollout_plan, swarm};
 
 /// Runs scenario `index` to its end, emitting its events to `sink`.
 pub(crate) async fn run_scenario(
@@ -40,6 +41,16 @@ pub(crate) async fn run_scenario(
         }
         return emulated::run_emulated(plan).await;
     }
+    // A stream from inside the target's network namespace, when it can run there.
+    let generator = cx
+        .generator
+        .clone()
+        .filter(|_| Vantage::of(scenario) == Vantage::Netns)
+        .map(|image| netns::Generator {
+            image,
+            name: format!("{name}-load"),
+            run_id: cx.run_id.clone(),
+        });
     match &scenario.target {
         Target::Process => {
             let binary = cx.server.as_ref().ok_or_else(not_prepared)?;
@@ -51,15 +62,29 @@ pub(crate) async fn run_scenario(
         }
         Target::Container(_) | Target::Image(_) | Target::Runtime(_) => {
             let (engine, image) = (engine()?, image()?);
-            container::run_container(engine, scenario, image, &name, prepared.budget, cx, sink)
-                .await
+            let run = container::Run {
+                name: &name,
+                budget: prepared.budget,
+                generator: generator.as_ref(),
+            };
+            container::run_container(engine, scenario, image, &run, cx, sink).await
         }
         Target::Running(spec) => {
-            // Someone else's container: left as it is, for its owner.
-            tokio::select! {
-                outcome = container::drive_running(engine()?, scenario, spec, prepared.budget, sink) => outcome,
+            // Someone else's container: left as it is, for its owner; the generator is ours.
+            let engine = engine()?;
+            let run = container::Run {
+                name: &name,
+                budget: prepared.budget,
+                generator: generator.as_ref(),
+            };
+            let outcome = tokio::select! {
+                outcome = container::drive_running(engine, scenario, spec, &run, sink) => outcome,
                 () = cx.cancel.cancelled() => Err(ScenarioError::Interrupted),
+            };
+            if let Some(generator) = &generator {
+                engine.remove_container(&generator.name).await?;
             }
+            outcome
         }
     }
 }

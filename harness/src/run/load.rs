@@ -1,7 +1,7 @@
-//! A steady stream of requests across the stop, in the open model (as wrk2 and vegeta send
-//! them): request i leaves at start + i / rate whether or not earlier ones have answered, so a
-//! stalled server shows as latency and loss, never as a slower load. The stream runs its
-//! duration and on until the server has exited (and a little after), recording every request.
+//! A steady stream of requests across the stop from the host vantage (through the published
+//! port), on the load generator's open-model schedule: request i leaves at start + i / rate
+//! whether or not earlier ones have answered. The stream runs its duration and on until the
+//! server has exited (and a little after), recording every request.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -15,15 +15,12 @@ use tokio_util::sync::CancellationToken;
 use crate::client;
 use crate::model::events::{Event, EventKind};
 use crate::model::load::{ClientProfile, Connection, LoadRecord, LoadSpec};
-use crate::run::fixed::FixedClient;
+use crate::model::outcome::Outcome;
+use load_generator::{FixedClient, Record, micros, schedule};
+
 use crate::run::pooled::PooledClient;
 use crate::run::reqwest_client::ReqwestClient;
 use crate::run::sink::{EventSink, Message};
-
-/// How often the records that have an outcome go out as one event.
-const BATCH_EVERY: Duration = Duration::from_millis(100);
-/// How long the stream goes on after the server exited, to see what comes after the exit.
-const AFTER_EXIT: Duration = Duration::from_millis(300);
 
 /// A client that sends each request in a task of its own: a connection per request, a pool of
 /// keep-alive ones that notes each request's connection, or reqwest itself.
@@ -34,12 +31,7 @@ enum Client {
 }
 
 impl Client {
-    async fn get(
-        &self,
-        path: &str,
-        id: u32,
-        deadline: Duration,
-    ) -> (crate::model::outcome::Outcome, u16, Connection) {
+    async fn get(&self, path: &str, id: u32, deadline: Duration) -> (Outcome, u16, Connection) {
         match self {
             Client::Fresh(addr) => {
                 let response = client::get(*addr, path, deadline, Some(id), || {}).await;
@@ -66,7 +58,10 @@ enum Sender {
         done: Arc<Mutex<Vec<LoadRecord>>>,
         requests: JoinSet<()>,
     },
-    Fixed(FixedClient),
+    Fixed {
+        client: FixedClient,
+        done: Arc<Mutex<Vec<Record>>>,
+    },
 }
 
 impl Sender {
@@ -82,14 +77,20 @@ impl Sender {
             ClientProfile::Pooled => Client::Pooled(Box::new(PooledClient::new(addr))),
             ClientProfile::Reqwest => Client::Reqwest(Box::new(ReqwestClient::new(addr))),
             ClientProfile::Fixed => {
-                return Sender::Fixed(FixedClient::start(
+                let fixed_done = Arc::default();
+                let client = FixedClient::start(
                     addr,
                     &spec.path,
+                    client::path_problem(&spec.path).is_none(),
                     spec.fixed_connections(),
                     deadline,
                     start,
-                    Arc::clone(done),
-                ));
+                    Arc::clone(&fixed_done),
+                );
+                return Sender::Fixed {
+                    client,
+                    done: fixed_done,
+                };
             }
         };
         Sender::Tasks {
@@ -102,10 +103,20 @@ impl Sender {
         }
     }
 
+    /// Where the fixed client puts its records, in the generator's own form.
+    fn fixed_records(&self) -> Option<Arc<Mutex<Vec<Record>>>> {
+        match self {
+            Sender::Fixed { done, .. } => Some(Arc::clone(done)),
+            Sender::Tasks { .. } => None,
+        }
+    }
+}
+
+impl schedule::Sender for Sender {
     /// Sends request `id`, due at `due`.
     fn send(&mut self, id: u32, due: Instant) {
         let (client, path, deadline, start, done, requests) = match self {
-            Sender::Fixed(fixed) => return fixed.send(id, due),
+            Sender::Fixed { client, .. } => return client.send(id, due),
             Sender::Tasks {
                 client,
                 path,
@@ -146,13 +157,13 @@ impl Sender {
     async fn finish(&mut self) {
         match self {
             Sender::Tasks { requests, .. } => while requests.join_next().await.is_some() {},
-            Sender::Fixed(fixed) => fixed.finish().await,
+            Sender::Fixed { client, .. } => client.finish().await,
         }
     }
 }
 
 /// Sends `spec`'s stream to `addr` from `start`, until it has run its duration and the server
-/// has exited (`exited` turns Some) plus [`AFTER_EXIT`], or until `limit` after `start`; each
+/// has exited (`exited` turns Some) plus [`schedule::AFTER_EXIT`], or until `limit` after `start`; each
 /// request has at most `deadline`. Emits the stream's events to `sink`.
 ///
 /// The stream runs on a thread of its own, in a single-threaded runtime, as wrk runs each of
@@ -219,45 +230,30 @@ async fn stream_on_this_thread(
         EventKind::LoadStarted {
             rate: spec.rate,
             client: spec.client,
+            vantage: crate::model::vantage::Vantage::Host,
         },
     );
     let done: Arc<Mutex<Vec<LoadRecord>>> = Arc::default();
     let mut sender = Sender::new(spec, addr, start, deadline, &done);
-    let interval = Duration::from_secs(1) / spec.rate.max(1);
-    let mut exit_seen: Option<Instant> = None;
-    let mut next_batch = start + BATCH_EVERY;
-    for id in 0u32.. {
-        let due = start + interval * id;
-        let elapsed = due.saturating_duration_since(start);
-        if exit_seen.is_none() && exited.borrow_and_update().is_some() {
-            exit_seen = Some(Instant::now());
-        }
-        let finished =
-            elapsed >= spec.duration && exit_seen.is_some_and(|at| due >= at + AFTER_EXIT);
-        if finished || elapsed >= limit {
-            break;
-        }
-        // The timer wakes at most once a millisecond: past that rate, every request already
-        // due leaves at once, without a timer of its own.
-        let mut now = Instant::now();
-        if due > now {
-            tokio::time::sleep_until(due).await;
-            now = Instant::now();
-        }
-        if now >= next_batch {
+    let timing = schedule::Timing {
+        rate: spec.rate,
+        duration: spec.duration,
+        limit,
+    };
+    let fixed = sender.fixed_records();
+    schedule::run(
+        timing,
+        start,
+        &mut sender,
+        || exited.borrow_and_update().is_some(),
+        || {
+            if let Some(fixed) = &fixed {
+                take_fixed(fixed, &done);
+            }
             flush(&done, sink);
-            next_batch = now + BATCH_EVERY;
-        }
-        sender.send(id, due);
-    }
-    let mut batches = tokio::time::interval(BATCH_EVERY);
-    loop {
-        tokio::select! {
-            () = sender.finish() => break,
-            _ = batches.tick() => flush(&done, sink),
-        }
-    }
-    flush(&done, sink);
+        },
+    )
+    .await;
     sink.emit(EventKind::LoadEnded);
 }
 
@@ -298,6 +294,43 @@ pub async fn stream(spec: &LoadSpec, addr: SocketAddr, deadline: Duration) -> Ve
     tokio::join!(sending, collecting).1
 }
 
+/// Moves the fixed client's records to `done`, in the harness's form.
+fn take_fixed(fixed: &Mutex<Vec<Record>>, done: &Mutex<Vec<LoadRecord>>) {
+    let batch = match fixed.lock() {
+        Ok(mut fixed) if !fixed.is_empty() => std::mem::take(&mut *fixed),
+        _ => return,
+    };
+    if let Ok(mut done) = done.lock() {
+        done.extend(batch.iter().map(load_record));
+    }
+}
+
+/// The generator's record of a request as the harness's.
+pub(super) fn load_record(record: &Record) -> LoadRecord {
+    use load_generator::Outcome as Generated;
+    LoadRecord {
+        id: record.id,
+        sent_us: record.due_us,
+        started_us: record.departed_us,
+        done_us: record.ended_us,
+        outcome: match record.outcome {
+            Generated::Ok => Outcome::Ok,
+            Generated::HttpError => Outcome::HttpError,
+            Generated::Truncated => Outcome::Truncated,
+            Generated::EmptyReply => Outcome::EmptyReply,
+            Generated::Reset => Outcome::Reset,
+            Generated::Refused => Outcome::Refused,
+            Generated::Timeout => Outcome::Timeout,
+        },
+        status: record.status,
+        connection: if record.reused {
+            Connection::Reused
+        } else {
+            Connection::New
+        },
+    }
+}
+
 /// Sends what has an outcome as one event.
 fn flush(done: &Mutex<Vec<LoadRecord>>, sink: &EventSink) {
     let batch = match done.lock() {
@@ -305,8 +338,4 @@ fn flush(done: &Mutex<Vec<LoadRecord>>, sink: &EventSink) {
         _ => return,
     };
     sink.emit(EventKind::LoadRecords(batch));
-}
-
-fn micros(duration: Duration) -> u32 {
-    u32::try_from(duration.as_micros()).unwrap_or(u32::MAX)
 }

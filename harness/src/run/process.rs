@@ -99,6 +99,7 @@ pub(super) async fn run_process(
         received: Some(received_rx),
         delivered: None,
         exited: exit_rx,
+        netns: None,
     };
     schedule::drive(scenario, budget, addr, ready, facts, &mut stopper, sink).await?;
     // The pipe closes when the process is gone: every line has been read.

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use tokio::io::AsyncReadExt;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
@@ -15,6 +16,10 @@ use crate::run::error::ScenarioError;
 
 /// Between two probes of a port that does not answer yet.
 const PROBE_INTERVAL: Duration = Duration::from_millis(50);
+/// How long a connection to a port must stay open to prove a server behind it: docker-proxy
+/// accepts for a container whose server does not listen yet, then closes the connection as
+/// soon as its own connect is refused (measured: grpcio "ready" 0.9 s before it listened).
+const HELD_OPEN: Duration = Duration::from_millis(200);
 
 /// Waits until the server at `addr` is ready as `readiness` says: its start line (signalled on
 /// `started`), its path answering 2xx, or its port accepting; fails when it exits first.
@@ -92,7 +97,7 @@ pub(crate) async fn answers(
     }
 }
 
-/// Polls a TCP connect to `addr` until one is accepted.
+/// Polls a TCP connect to `addr` until one is accepted and held open.
 async fn accepts(
     addr: SocketAddr,
     limit: Duration,
@@ -101,15 +106,22 @@ async fn accepts(
 ) -> Result<(), ScenarioError> {
     let poll = async {
         loop {
-            match tokio::net::TcpStream::connect(addr).await {
-                Ok(_) => return,
-                Err(_) => tokio::time::sleep(PROBE_INTERVAL).await,
+            if let Ok(mut tcp) = tokio::net::TcpStream::connect(addr).await {
+                let mut first = [0u8; 1];
+                match tokio::time::timeout(HELD_OPEN, tcp.read(&mut first)).await {
+                    // Held open (the server awaits the client's first bytes), or the server
+                    // spoke first (an HTTP/2 server's SETTINGS): something listens.
+                    Err(_) | Ok(Ok(1..)) => return,
+                    // Closed or reset at once: docker-proxy found nothing listening behind.
+                    Ok(_) => {}
+                }
             }
+            tokio::time::sleep(PROBE_INTERVAL).await;
         }
     };
     tokio::select! {
         outcome = tokio::time::timeout(limit, poll) => outcome.map_err(|_| {
-            not_ready(what, limit, format!("{addr} accepted no connection"))
+            not_ready(what, limit, format!("{addr} held no connection open"))
         }),
         code = exit_code(exited) => Err(exited_early(what, code)),
     }
@@ -184,5 +196,37 @@ fn exited_early(what: &str, code: i64) -> ScenarioError {
     ScenarioError::ExitedEarly {
         what: what.to_string(),
         code,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A listener that accepts and drops every connection, as docker-proxy does while nothing
+    /// listens behind it, is not ready; one that holds its connections open is.
+    #[tokio::test]
+    async fn a_port_is_ready_when_it_holds_a_connection_open() {
+        let (_exit_tx, exited) = watch::channel(None);
+        let dropping = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = dropping.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = dropping.accept().await {
+                drop(tcp);
+            }
+        });
+        let limit = Duration::from_millis(600);
+        let dropped = accepts(addr, limit, exited.clone(), "proxy").await;
+        assert!(dropped.is_err(), "{dropped:?}");
+
+        let holding = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = holding.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((tcp, _)) = holding.accept().await {
+                held.push(tcp);
+            }
+        });
+        accepts(addr, limit, exited, "server").await.unwrap();
     }
 }

@@ -94,5 +94,6 @@ pub(super) fn default_load(scenario: &Scenario) -> LoadSpec {
         path: path.to_string(),
         client: ClientProfile::Fresh,
         connections: None,
+        vantage: None,
     }
 }

@@ -16,9 +16,8 @@ use crate::client;
 use crate::model::events::EventKind;
 use crate::model::scenario::{RequestKind, RequestSpec, Scenario};
 use crate::run::error::ScenarioError;
-use crate::run::load;
 use crate::run::sink::EventSink;
-use crate::run::streams;
+use crate::run::{load, netns, streams};
 
 /// Issues the stop of one kind of target; returns when the stop has returned.
 pub(super) trait Stopper {
@@ -41,6 +40,9 @@ pub(super) struct Facts {
     pub(super) delivered: Option<Delivered>,
     /// The server's exit code, once it has exited.
     pub(super) exited: watch::Receiver<Option<i64>>,
+    /// The stream, when it already runs inside the server's network namespace (its start is
+    /// the schedule's `ready`).
+    pub(super) netns: Option<netns::Running>,
 }
 
 /// Sends the scenario's requests (and its load) to `addr` and issues the stop, emitting events
@@ -52,13 +54,17 @@ pub(super) async fn drive(
     budget: Duration,
     addr: SocketAddr,
     ready: Instant,
-    facts: Facts,
+    mut facts: Facts,
     stopper: &mut impl Stopper,
     sink: &EventSink,
 ) -> Result<(), ScenarioError> {
     let exited = facts.exited.clone();
+    let netns = facts.netns.take();
     let load = async {
-        if let Some(spec) = &scenario.load {
+        // Started already, inside the target's network namespace.
+        if let (Some(running), Some(spec)) = (netns, &scenario.load) {
+            netns::follow(running, spec, exited, sink).await;
+        } else if let Some(spec) = &scenario.load {
             load::send(spec, addr, ready, exited, budget, budget, sink).await;
         }
     };

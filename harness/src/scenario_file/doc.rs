@@ -253,7 +253,7 @@ pub(super) struct DownloadDoc {
 }
 
 /// `load = { rate = 200, duration = "4s", path = "/?delay=100ms", client = "pooled" }`;
-/// `connections = 64` with `client = "fixed"`.
+/// `connections = 64` with `client = "fixed"`; `vantage = "host"` or `"netns"`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct LoadDoc {
@@ -262,6 +262,7 @@ pub(super) struct LoadDoc {
     pub(super) path: Option<Sp<String>>,
     pub(super) client: Option<Sp<String>>,
     pub(super) connections: Option<Sp<i64>>,
+    pub(super) vantage: Option<Sp<String>>,
 }
 
 /// `rollout = { replicas = 2, pre-stop = { exec = ["sleep", "2"] }, endpoint-lag = "1s",

@@ -1,8 +1,9 @@
-//! A `load` table (`{ rate, duration, path, client, connections }`) into a [`LoadSpec`]: a steady stream of
+//! A `load` table (`{ rate, duration, path, client, connections, vantage }`) into a [`LoadSpec`]: a steady stream of
 //! requests across the stop. The `client` setting, which a matrix can make an axis, overrides
 //! the table's.
 
 use crate::model::load::{ClientProfile, LoadSpec, MAX_CONNECTIONS, MAX_RATE};
+use crate::model::vantage::Vantage;
 
 use super::doc::{LoadDoc, Sp};
 use super::file::{Context, FileCx};
@@ -117,6 +118,36 @@ impl FileCx<'_> {
             }
             Some(count) => u16::try_from(*count.get_ref()).ok(),
         };
+        let vantage = match &table.vantage {
+            None => None,
+            Some(name) => match Vantage::parse(name.get_ref()) {
+                None => {
+                    self.error(
+                        name.span().start,
+                        format!(
+                            "unknown vantage {:?} for {}: write one of {}",
+                            name.get_ref(),
+                            cx.what,
+                            Vantage::choices()
+                        ),
+                    );
+                    ok = false;
+                    None
+                }
+                Some(Vantage::Netns) if client.is_some_and(|c| !c.runs_in_netns()) => {
+                    self.error(
+                        name.span().start,
+                        format!(
+                            "load `vantage` = \"netns\" runs the load generator, which is client \"fresh\" or \"fixed\": the {} client runs on the host only",
+                            client.map_or("", ClientProfile::name)
+                        ),
+                    );
+                    ok = false;
+                    None
+                }
+                Some(vantage) => Some(vantage),
+            },
+        };
         if !ok {
             return None;
         }
@@ -126,6 +157,7 @@ impl FileCx<'_> {
             path,
             client: client?,
             connections,
+            vantage,
         }))
     }
 }

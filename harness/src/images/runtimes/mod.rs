@@ -1,20 +1,27 @@
 //! Images of real servers the project did not write (nginx, busybox httpd, node and npm,
-//! gunicorn), forged from Debian host packages, so that `check` and scenario files can show
+//! gunicorn; nginx over h2c, WebSocket servers on python3-websockets and node's ws, a gRPC
+//! server on python3-grpcio), forged from Debian host packages, so that `check` and scenario files can show
 //! servers with their own shutdown behaviour; one file per runtime.
 //!
 //! Their upstream images cannot be pulled here, so each is `FROM scratch` plus the host's binary,
 //! its libraries and a generated configuration, forged and tagged by content like the bases.
 
 mod busybox;
+mod grpcio;
 mod gunicorn;
 mod nginx;
+mod nginx_h2c;
 mod node;
+mod node_ws;
+mod python;
+mod websockets;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::BuildError;
-use super::rootfs::{Forged, GeneratedFile, forge};
+use super::rootfs::{Forged, GeneratedFile, HostBinary, forge};
 use crate::engine::Engine;
 use crate::model::runtime::Runtime;
 use crate::model::scenario::{Scenario, Target};
@@ -22,6 +29,7 @@ use crate::model::variant::ServerMode;
 
 pub use busybox::busybox_httpd_image;
 pub use nginx::nginx_image;
+pub use nginx_h2c::{H2C_EVENTS, NGINX_EVENTS_PATH};
 
 pub use crate::model::runtime::HTTP_PORT;
 /// nginx's slow path: [`BIG_FILE_LEN`] bytes sent at [`NGINX_RATE_PER_S`], so a download is in
@@ -43,8 +51,9 @@ pub const BUSYBOX_CGI_SLEEP_S: u32 = 3;
 pub struct RuntimeImage {
     /// The runtime.
     pub runtime: Runtime,
-    /// node's `server.js`: `graceful` (a SIGTERM handler that closes the listener and drains)
-    /// or `unhandled` (no handler at all); ignored by the other runtimes.
+    /// The server's code: `graceful` (a SIGTERM handler that closes the listener and drains,
+    /// closes WebSockets with 1001, stops gRPC with a grace) or `unhandled` (no handler at
+    /// all), for the runtimes that [take a mode](Runtime::takes_mode); ignored by the others.
     pub mode: ServerMode,
     /// How long the slow endpoint `GET /` takes unless `?delay=` says (node, gunicorn).
     pub delay: Duration,
@@ -89,8 +98,10 @@ impl RuntimeImage {
 
     /// Its short name in the build's progress: `node:unhandled`, `gunicorn:graceful-timeout-3s`.
     pub fn short_name(&self) -> String {
+        if self.runtime.takes_mode() {
+            return format!("{}:{}", self.runtime, self.mode);
+        }
         match self.runtime {
-            Runtime::Node | Runtime::NpmStart => format!("{}:{}", self.runtime, self.mode),
             Runtime::Gunicorn => match self.graceful_timeout {
                 Some(t) => format!(
                     "{}:graceful-timeout-{}",
@@ -99,7 +110,7 @@ impl RuntimeImage {
                 ),
                 None => self.runtime.name().to_string(),
             },
-            Runtime::Nginx | Runtime::BusyboxHttpd => self.runtime.name().to_string(),
+            _ => self.runtime.name().to_string(),
         }
     }
 }
@@ -111,6 +122,12 @@ pub async fn runtime_image(engine: &Engine, image: &RuntimeImage) -> Result<Forg
         Runtime::BusyboxHttpd => busybox::busybox_httpd_spec(),
         Runtime::Node | Runtime::NpmStart => node::node_spec(image),
         Runtime::Gunicorn => gunicorn::gunicorn_spec(image),
+        Runtime::NginxH2c | Runtime::NginxH2cShellForm => nginx_h2c::nginx_h2c_spec(image),
+        Runtime::PythonWebsockets | Runtime::PythonWebsocketsShellForm => {
+            websockets::websockets_spec(image)
+        }
+        Runtime::NodeWs | Runtime::NodeWsShellForm => node_ws::node_ws_spec(image),
+        Runtime::Grpcio | Runtime::GrpcioShellForm => grpcio::grpcio_spec(image),
     };
     forge(engine, &spec).await
 }
@@ -119,6 +136,30 @@ pub async fn runtime_image(engine: &Engine, image: &RuntimeImage) -> Result<Forg
 /// own.
 pub(crate) fn third_party_label(name: &str) -> HashMap<String, String> {
     HashMap::from([("shutdown-harness.third-party".to_string(), name.to_string())])
+}
+
+/// The ENTRYPOINT instruction running `command`: in exec form (the program is PID 1), or for a
+/// [shell-form runtime](Runtime::shell_form) in shell form, as `ENTRYPOINT program args` is
+/// written (the engine runs `/bin/sh -c "program args"`; the image needs [`dash`]).
+pub(super) fn entrypoint(runtime: Runtime, command: &[&str]) -> String {
+    if runtime.shell_form() {
+        format!("ENTRYPOINT {}", command.join(" "))
+    } else {
+        format!(
+            "ENTRYPOINT {}",
+            serde_json::to_string(command).unwrap_or_default()
+        )
+    }
+}
+
+/// Debian's `/bin/sh`: dash, which a shell-form ENTRYPOINT runs.
+pub(super) fn dash() -> HostBinary {
+    HostBinary {
+        candidates: vec![PathBuf::from("/bin/dash")],
+        package: "dash".to_string(),
+        installed_as: vec!["/bin/sh".to_string(), "/bin/dash".to_string()],
+        is_static: false,
+    }
 }
 
 /// /etc/passwd and /etc/group with root and nobody: servers resolve their user by name.

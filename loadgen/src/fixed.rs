@@ -4,7 +4,7 @@
 //! How it differs from the other two: `fresh` opens a connection per request; `pooled` (reqwest's
 //! pool) opens another connection whenever every open one is busy, so a client that falls behind
 //! turns into thousands of connections. Here the count never grows: a request due while every
-//! connection is busy waits in line, and its departure lag (`started_us - sent_us`) shows it.
+//! connection is busy waits in line, and its departure lag (`departed_us - due_us`) shows it.
 //! Connections are opened when first needed and again after the server closed one; like hyper's
 //! pool, a connection the server closes while it is idle is noticed and replaced before the next
 //! request, so a failure on a reused connection is the keep-alive race (the close crossed the
@@ -29,9 +29,11 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::client::{classify_io, path_problem};
-use crate::model::load::{Connection, LoadRecord, MAX_CONNECTIONS};
-use crate::model::outcome::Outcome;
+use crate::record::{Outcome, Record, micros};
+use crate::schedule::Sender;
+
+/// The most connections a client may keep: each is a file descriptor.
+pub const MAX_CONNECTIONS: u16 = 4096;
 
 /// Bytes a connection reads at once; a response head must fit in [`MAX_HEAD`].
 const READ_CHUNK: usize = 16 * 1024;
@@ -42,9 +44,9 @@ const MAX_HEADERS: usize = 64;
 
 /// A request due: its id and when it was due.
 #[derive(Debug, Clone, Copy)]
-struct Due {
-    id: u32,
-    at: Instant,
+pub(crate) struct Due {
+    pub(crate) id: u32,
+    pub(crate) at: Instant,
 }
 
 /// What the stream and the connections share: the requests due that no connection has taken
@@ -123,11 +125,11 @@ impl Dispatch {
 }
 
 /// What every connection needs to know.
-struct Settings {
+pub(crate) struct Settings {
     addr: SocketAddr,
     /// The request head up to the request id's value.
     head_start: Vec<u8>,
-    /// Whether the path could be sent at all (checked where it enters; any server would answer
+    /// Whether the path can be sent at all (checked where it enters; any server would answer
     /// 400 to one that is not a URI path).
     path_ok: bool,
     deadline: Duration,
@@ -135,8 +137,34 @@ struct Settings {
     start: Instant,
 }
 
+impl Settings {
+    /// What requests for `GET path` to `addr` need; with `close`, each asks the server to
+    /// close its connection after the response.
+    pub(crate) fn new(
+        addr: SocketAddr,
+        path: &str,
+        path_ok: bool,
+        deadline: Duration,
+        start: Instant,
+        close: bool,
+    ) -> Settings {
+        let connection = if close { "connection: close\r\n" } else { "" };
+        Settings {
+            addr,
+            head_start: format!(
+                "GET {path} HTTP/1.1\r\nhost: {addr}\r\n{connection}{}: ",
+                server_contract::REQUEST_ID_HEADER
+            )
+            .into_bytes(),
+            path_ok,
+            deadline,
+            start,
+        }
+    }
+}
+
 /// The fixed client, its connections running on the runtime that started it.
-pub(super) struct FixedClient {
+pub struct FixedClient {
     dispatch: Arc<Dispatch>,
     connections: JoinSet<()>,
 }
@@ -144,14 +172,16 @@ pub(super) struct FixedClient {
 impl FixedClient {
     /// Starts `connections` connection tasks (each opens its connection when first needed) for
     /// `GET path` to `addr`; each request has at most `deadline`, and its record goes to `done`
-    /// with times from `start`.
-    pub(super) fn start(
+    /// with times from `start`. A path that is not `path_ok` is never sent: every request is
+    /// recorded as the 400 any server would answer.
+    pub fn start(
         addr: SocketAddr,
         path: &str,
+        path_ok: bool,
         connections: u16,
         deadline: Duration,
         start: Instant,
-        done: Arc<Mutex<Vec<LoadRecord>>>,
+        done: Arc<Mutex<Vec<Record>>>,
     ) -> FixedClient {
         let count = usize::from(connections.clamp(1, MAX_CONNECTIONS));
         let dispatch = Arc::new(Dispatch {
@@ -164,17 +194,7 @@ impl FixedClient {
             }),
             wake: (0..count).map(|_| Notify::new()).collect(),
         });
-        let settings = Arc::new(Settings {
-            addr,
-            head_start: format!(
-                "GET {path} HTTP/1.1\r\nhost: {addr}\r\n{}: ",
-                server_contract::REQUEST_ID_HEADER
-            )
-            .into_bytes(),
-            path_ok: path_problem(path).is_none(),
-            deadline,
-            start,
-        });
+        let settings = Arc::new(Settings::new(addr, path, path_ok, deadline, start, false));
         let mut tasks = JoinSet::new();
         for index in 0..count {
             let (dispatch, settings, done) = (
@@ -189,14 +209,16 @@ impl FixedClient {
             connections: tasks,
         }
     }
+}
 
+impl Sender for FixedClient {
     /// Request `id`, due at `at`: it leaves on the first free connection.
-    pub(super) fn send(&self, id: u32, at: Instant) {
+    fn send(&mut self, id: u32, at: Instant) {
         self.dispatch.send(Due { id, at });
     }
 
     /// Sends what still waits, then closes every connection. Cancel-safe.
-    pub(super) async fn finish(&mut self) {
+    async fn finish(&mut self) {
         self.dispatch.end();
         while self.connections.join_next().await.is_some() {}
     }
@@ -207,7 +229,7 @@ async fn drive(
     index: usize,
     dispatch: Arc<Dispatch>,
     settings: Arc<Settings>,
-    done: Arc<Mutex<Vec<LoadRecord>>>,
+    done: Arc<Mutex<Vec<Record>>>,
 ) {
     let mut conn: Option<Conn> = None;
     let mut head = Vec::with_capacity(settings.head_start.len() + 16);
@@ -231,43 +253,50 @@ async fn drive(
             Idle::Due(Some(due)) => due,
             Idle::Due(None) => break,
         };
-        let started = Instant::now();
-        let reused = conn.is_some();
-        let mut status = 0;
-        let outcome = if settings.path_ok {
-            head.clear();
-            head.extend_from_slice(&settings.head_start);
-            push_decimal(&mut head, due.id);
-            head.extend_from_slice(b"\r\n\r\n");
-            let exchange = exchange(&mut conn, &settings, &head, &mut status);
-            match tokio::time::timeout(settings.deadline, exchange).await {
-                Ok(outcome) => outcome,
-                Err(_elapsed) => {
-                    // What the connection holds now is unknown: it is not used again.
-                    conn = None;
-                    Outcome::Timeout
-                }
-            }
-        } else {
-            status = 400;
-            Outcome::HttpError
-        };
-        let record = LoadRecord {
-            id: due.id,
-            sent_us: micros(due.at.saturating_duration_since(settings.start)),
-            started_us: micros(started.saturating_duration_since(settings.start)),
-            done_us: micros(Instant::now().saturating_duration_since(settings.start)),
-            outcome,
-            status,
-            connection: if reused {
-                Connection::Reused
-            } else {
-                Connection::New
-            },
-        };
+        let record = one_request(&mut conn, &settings, &mut head, due).await;
         done.lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(record);
+    }
+}
+
+/// Request `due` on `conn` (opened first when None), with `head` as scratch space: its
+/// record. Leaves `conn` None when the connection cannot carry another request.
+pub(crate) async fn one_request(
+    conn: &mut Option<Conn>,
+    settings: &Settings,
+    head: &mut Vec<u8>,
+    due: Due,
+) -> Record {
+    let started = Instant::now();
+    let reused = conn.is_some();
+    let mut status = 0;
+    let outcome = if settings.path_ok {
+        head.clear();
+        head.extend_from_slice(&settings.head_start);
+        push_decimal(head, due.id);
+        head.extend_from_slice(b"\r\n\r\n");
+        let exchange = exchange(conn, settings, head, &mut status);
+        match tokio::time::timeout(settings.deadline, exchange).await {
+            Ok(outcome) => outcome,
+            Err(_elapsed) => {
+                // What the connection holds now is unknown: it is not used again.
+                *conn = None;
+                Outcome::Timeout
+            }
+        }
+    } else {
+        status = 400;
+        Outcome::HttpError
+    };
+    Record {
+        id: due.id,
+        due_us: micros(due.at.saturating_duration_since(settings.start)),
+        departed_us: micros(started.saturating_duration_since(settings.start)),
+        ended_us: micros(Instant::now().saturating_duration_since(settings.start)),
+        outcome,
+        status,
+        reused,
     }
 }
 
@@ -295,7 +324,7 @@ async fn exchange(
                 let _ = stream.set_nodelay(true);
                 conn.insert(Conn::new(stream))
             }
-            Err(error) => return classify_io(&error, Outcome::Refused),
+            Err(error) => return Outcome::of_io(&error, Outcome::Refused),
         },
     };
     let (outcome, keep) = open.request(head, status).await;
@@ -306,7 +335,7 @@ async fn exchange(
 }
 
 /// An open connection and what it has read.
-struct Conn {
+pub(crate) struct Conn {
     stream: TcpStream,
     /// Bytes read; `buf[start..end]` are not consumed yet.
     buf: Vec<u8>,
@@ -383,7 +412,7 @@ impl Conn {
         // Whatever a finished exchange left unread was dropped with it.
         (self.start, self.end) = (0, 0);
         if let Err(error) = self.stream.write_all(head).await {
-            return (classify_io(&error, Outcome::Reset), false);
+            return (Outcome::of_io(&error, Outcome::Reset), false);
         }
         let response = loop {
             match self.head() {
@@ -404,7 +433,7 @@ impl Conn {
                 Read::Bytes => {}
                 // Closed before a whole head: nothing of a response arrived (curl 52).
                 Read::Closed => return (Outcome::EmptyReply, false),
-                Read::Failed(error) => return (classify_io(&error, Outcome::EmptyReply), false),
+                Read::Failed(error) => return (Outcome::of_io(&error, Outcome::EmptyReply), false),
             }
         };
         *status = response.status;
@@ -606,10 +635,6 @@ fn push_decimal(out: &mut Vec<u8>, n: u32) {
     out.extend_from_slice(&digits[at..]);
 }
 
-fn micros(duration: Duration) -> u32 {
-    u32::try_from(duration.as_micros()).unwrap_or(u32::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -619,7 +644,7 @@ mod tests {
     use tokio::net::TcpListener;
 
     use super::*;
-    use crate::model::load::{ClientProfile, LoadSpec};
+    use crate::Plan;
 
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
 
@@ -704,17 +729,34 @@ mod tests {
         duration: Duration,
         connections: u16,
         deadline: Duration,
-    ) -> Vec<LoadRecord> {
-        let spec = LoadSpec {
-            rate,
-            duration,
+    ) -> Vec<Record> {
+        let plan = Plan {
+            target: addr,
             path: "/".to_string(),
-            client: ClientProfile::Fixed,
-            connections: Some(connections),
+            rate,
+            client: crate::ClientKind::Fixed,
+            connections,
+            duration,
+            deadline,
         };
-        let mut records = crate::load_stream(&spec, addr, deadline).await;
+        let mut records = crate::stream(&plan).await;
         records.sort_by_key(|r| r.id);
         records
+    }
+
+    /// Which connection a request went out on.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Connection {
+        New,
+        Reused,
+    }
+
+    fn conn(record: &Record) -> Connection {
+        if record.reused {
+            Connection::Reused
+        } else {
+            Connection::New
+        }
     }
 
     /// How many requests the open model makes due in `duration` at `rate`.
@@ -741,14 +783,14 @@ mod tests {
         );
         let new = records
             .iter()
-            .filter(|r| r.connection == Connection::New)
+            .filter(|r| conn(r) == Connection::New)
             .count();
         assert!((1..=4).contains(&new), "{new} connections opened");
         assert!(accepted.load(Ordering::SeqCst) <= 4);
         assert!(
             records
                 .iter()
-                .all(|r| r.sent_us <= r.started_us && r.started_us <= r.done_us)
+                .all(|r| r.due_us <= r.departed_us && r.departed_us <= r.ended_us)
         );
     }
 
@@ -765,7 +807,7 @@ mod tests {
         assert!(accepted.load(Ordering::SeqCst) <= 4);
         let latest = records
             .iter()
-            .map(|r| r.started_us - r.sent_us)
+            .map(|r| r.departed_us - r.due_us)
             .max()
             .unwrap_or(0);
         // 300 requests through 4 connections at 50 ms each leave over 3.75 s.
@@ -781,7 +823,7 @@ mod tests {
         let records = stream(addr, 100, duration, 2, Duration::from_millis(200)).await;
         assert_eq!(records.len(), due(100, duration));
         assert!(records.iter().all(|r| r.outcome == Outcome::Timeout));
-        assert!(records.iter().all(|r| r.connection == Connection::New));
+        assert!(records.iter().all(|r| conn(r) == Connection::New));
         assert_eq!(accepted.load(Ordering::SeqCst), records.len());
     }
 
@@ -795,7 +837,7 @@ mod tests {
         assert_eq!(records.len(), 10);
         for record in &records {
             assert_eq!(
-                (record.outcome, record.connection),
+                (record.outcome, conn(record)),
                 (Outcome::Ok, Connection::New),
                 "{record:?}"
             );
@@ -809,7 +851,7 @@ mod tests {
         let (addr, _) = serve(Peer::DropSecond { reset: false }).await;
         let records = stream(addr, 20, Duration::from_millis(250), 1, DEADLINE).await;
         let seen: Vec<(Outcome, Connection)> =
-            records.iter().map(|r| (r.outcome, r.connection)).collect();
+            records.iter().map(|r| (r.outcome, conn(r))).collect();
         assert_eq!(
             seen,
             [
@@ -829,7 +871,7 @@ mod tests {
         let (addr, _) = serve(Peer::DropSecond { reset: true }).await;
         let records = stream(addr, 20, Duration::from_millis(150), 1, DEADLINE).await;
         let seen: Vec<(Outcome, Connection)> =
-            records.iter().map(|r| (r.outcome, r.connection)).collect();
+            records.iter().map(|r| (r.outcome, conn(r))).collect();
         assert_eq!(
             seen,
             [
@@ -850,7 +892,7 @@ mod tests {
         assert!(
             records
                 .iter()
-                .all(|r| (r.outcome, r.connection) == (Outcome::Refused, Connection::New))
+                .all(|r| (r.outcome, conn(r)) == (Outcome::Refused, Connection::New))
         );
     }
 

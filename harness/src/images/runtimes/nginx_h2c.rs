@@ -1,0 +1,125 @@
+//! nginx (Debian package `nginx`) with HTTP/2 on a cleartext listener (h2c), as PID 1 or under
+//! `/bin/sh -c`: a slow download and a trickled event stream over one HTTP/2 connection.
+
+use std::path::PathBuf;
+
+use super::{
+    HTTP_PORT, RuntimeImage, accounts, big_file, dash, entrypoint, file, keep_dir, text,
+    third_party_label,
+};
+use crate::images::rootfs::{HostBinary, RootfsImage};
+
+/// nginx's event stream over h2c: [`H2C_EVENTS`] numbered events trickled out at
+/// `limit_rate 170` (17 bytes each: about 10 a second, for a minute).
+pub const NGINX_EVENTS_PATH: &str = "/events";
+/// How many events the stream holds.
+pub const H2C_EVENTS: usize = 600;
+
+/// The nginx runtime's configuration with `listen … http2` on the plain port, so h2c with prior
+/// knowledge only: nginx 1.22 implements no HTTP/1.1 `Upgrade: h2c` and answers an HTTP/1.1
+/// request with a GOAWAY (so readiness is the port accepting, not a path answering).
+const NGINX_H2C_CONF: &str = "\
+daemon off;
+master_process on;
+worker_processes 1;
+user root;
+pid /tmp/nginx.pid;
+error_log stderr info;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    access_log off;
+    default_type application/octet-stream;
+    client_body_temp_path /tmp/client_body;
+    proxy_temp_path /tmp/proxy;
+    fastcgi_temp_path /tmp/fastcgi;
+    uwsgi_temp_path /tmp/uwsgi;
+    scgi_temp_path /tmp/scgi;
+
+    server {
+        # 1.22's syntax; 1.25.1 deprecates it for `listen 8080;` + `http2 on;`.
+        listen 8080 http2;
+        location / {
+            root /www;
+        }
+        location /slow {
+            alias /www/big.bin;
+            limit_rate 64k;
+        }
+        # nginx cannot generate events itself: a rate-limited file of them is the closest it
+        # gets. Without postpone_output 0 nothing leaves before 1460 bytes; even so the rate
+        # limiter wakes once a second, so events come in bursts of about 9.
+        location /events {
+            alias /www/events.txt;
+            default_type text/event-stream;
+            limit_rate 170;
+            postpone_output 0;
+        }
+    }
+}
+";
+
+/// The event stream's file: `id:00001`, `data:x`, a blank line, and so on.
+fn events_file() -> String {
+    (1..=H2C_EVENTS)
+        .map(|n| format!("id:{n:05}\ndata:x\n\n"))
+        .collect()
+}
+
+/// What the h2c nginx image is made of: the nginx runtime's files plus the event stream, in
+/// exec form (`ENTRYPOINT ["/usr/sbin/nginx"]`) or shell form. No `STOPSIGNAL`: SIGTERM is its
+/// fast shutdown (no GOAWAY at all), SIGQUIT its graceful one (one GOAWAY).
+pub(super) fn nginx_h2c_spec(image: &RuntimeImage) -> RootfsImage {
+    let mut binaries = vec![HostBinary {
+        candidates: vec![PathBuf::from("/usr/sbin/nginx")],
+        package: "nginx".to_string(),
+        installed_as: vec!["/usr/sbin/nginx".to_string()],
+        is_static: false,
+    }];
+    if image.runtime.shell_form() {
+        binaries.push(dash());
+    }
+    RootfsImage {
+        repository: image.runtime.name().to_string(),
+        flavour: None,
+        binaries,
+        trees: Vec::new(),
+        symlinks: Vec::new(),
+        files: [
+            text("/etc/nginx/nginx.conf", NGINX_H2C_CONF),
+            text("/www/index.html", "<!doctype html><title>nginx</title>ok\n"),
+            file("/www/big.bin", big_file(), 0o644),
+            text("/www/events.txt", &events_file()),
+        ]
+        .into_iter()
+        .chain(accounts())
+        // nginx checks its compiled-in paths exist even when the configuration moves them.
+        .chain(
+            ["/var/lib/nginx", "/var/log/nginx", "/tmp", "/run"]
+                .into_iter()
+                .map(keep_dir),
+        )
+        .collect(),
+        instructions: vec![
+            format!("EXPOSE {HTTP_PORT}"),
+            entrypoint(image.runtime, &["/usr/sbin/nginx"]),
+        ],
+        labels: third_party_label(image.runtime.name()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listener_is_h2c_and_the_events_are_numbered() {
+        assert!(NGINX_H2C_CONF.contains(&format!("listen {HTTP_PORT} http2;")));
+        let events = events_file();
+        assert_eq!(events.len(), H2C_EVENTS * 17);
+        assert!(events.starts_with("id:00001\ndata:x\n\nid:00002\n"));
+    }
+}
