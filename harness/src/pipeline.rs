@@ -258,9 +258,9 @@ async fn prepare(
     // The generator is built with the server; without a workspace to build it from, the
     // streams run from the host.
     let needs_generator = options.workspace.is_some()
-        && scenarios.iter().any(|s| {
-            crate::model::vantage::Vantage::of(s) == crate::model::vantage::Vantage::Netns
-        });
+        && scenarios
+            .iter()
+            .any(|s| s.vantage() == crate::model::vantage::Vantage::Netns);
     let server =
         if needs_relay || needs_generator || scenarios.iter().any(Scenario::runs_our_server) {
             Some(build_server(options, cancel, reporter).await?)

@@ -833,7 +833,7 @@ fn a_load_says_where_its_client_stands() {
         let scenarios = parse(&workspace(), &path, &cell(target, load)).expect("valid");
         (
             scenarios[0].load.as_ref().and_then(|l| l.vantage),
-            Vantage::of(&scenarios[0]),
+            scenarios[0].vantage(),
         )
     };
     assert_eq!(

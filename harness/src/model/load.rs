@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::outcome::Outcome;
+use super::vantage::Vantage;
 
 /// How the load's client holds its connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -129,8 +130,8 @@ pub struct LoadSpec {
     /// other clients take none.
     pub connections: Option<u16>,
     /// Where the client stands (None: `netns` where it works, else `host`; see
-    /// [`crate::Vantage::of`]).
-    pub vantage: Option<crate::Vantage>,
+    /// [`Scenario::vantage`](super::scenario::Scenario::vantage)).
+    pub vantage: Option<Vantage>,
 }
 
 impl LoadSpec {

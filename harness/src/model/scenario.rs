@@ -14,6 +14,7 @@ use super::outcome::Expected;
 use super::readiness::{Readiness, START_WAIT};
 use super::rollout::{RolloutExpectation, RolloutSpec};
 use super::runtime::{HTTP_PORT, Runtime};
+use super::vantage::Vantage;
 use super::variant::{Base, ServerMode, StopSignal, Variant};
 
 /// One experiment: a server, a stop, requests around the stop, and expectations.
@@ -301,6 +302,22 @@ pub struct Expectations {
 }
 
 impl Scenario {
+    /// The vantage this scenario's stream runs from: `netns` where it can (a single container
+    /// the engine runs, a client the load generator runs), `host` for a process (no namespace
+    /// of its own), a rollout (its stream goes to the balancer, across replicas) and the
+    /// `pooled` and `reqwest` clients, whatever was asked.
+    pub fn vantage(&self) -> Vantage {
+        let Some(load) = &self.load else {
+            return Vantage::Host;
+        };
+        let netns_works =
+            self.rollout.is_none() && self.target != Target::Process && load.client.runs_in_netns();
+        match load.vantage {
+            _ if !netns_works => Vantage::Host,
+            Some(asked) => asked,
+            None => Vantage::Netns,
+        }
+    }
     /// The variant and base of a scenario whose image the harness builds.
     pub fn container(&self) -> Option<ContainerSpec> {
         match &self.target {

@@ -4,8 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::scenario::{Scenario, Target};
-
 /// Where a stream's client stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -47,25 +45,6 @@ impl Vantage {
     /// Parses one of [`Vantage::ALL`]'s names.
     pub fn parse(text: &str) -> Option<Vantage> {
         Vantage::ALL.into_iter().find(|v| v.name() == text.trim())
-    }
-
-    /// The vantage `scenario`'s stream runs from: `netns` where it can (a single container
-    /// the engine runs, a client the load generator runs), `host` for a process (no namespace
-    /// of its own), a rollout (its stream goes to the balancer, across replicas) and the
-    /// `pooled` and `reqwest` clients, whatever was asked.
-    pub fn of(scenario: &Scenario) -> Vantage {
-        let Some(load) = &scenario.load else {
-            return Vantage::Host;
-        };
-        let asked = load.vantage;
-        let netns_works = scenario.rollout.is_none()
-            && scenario.target != Target::Process
-            && load.client.runs_in_netns();
-        match asked {
-            _ if !netns_works => Vantage::Host,
-            Some(asked) => asked,
-            None => Vantage::Netns,
-        }
     }
 }
 

@@ -45,7 +45,7 @@ pub(crate) async fn run_scenario(
     let generator = cx
         .generator
         .clone()
-        .filter(|_| Vantage::of(scenario) == Vantage::Netns)
+        .filter(|_| scenario.vantage() == Vantage::Netns)
         .map(|image| netns::Generator {
             image,
             name: format!("{name}-load"),

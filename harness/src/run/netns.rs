@@ -74,7 +74,7 @@ pub(super) async fn start(
             rate: spec.rate,
             client: match spec.client {
                 ClientProfile::Fixed => ClientKind::Fixed,
-                // Vantage::of sends only the clients the generator runs here.
+                // Scenario::vantage sends only the clients the generator runs here.
                 _ => ClientKind::Fresh,
             },
             connections: spec.fixed_connections(),
