@@ -17,12 +17,16 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 /// The most records on one line: at most 64 bytes each, so a line stays under the 16 KiB past
 /// which Docker splits it into pieces.
 pub const RECORDS_PER_LINE: usize = 200;
 
-/// What a client saw of one request, in the project's vocabulary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a client saw of one request, in the project's vocabulary: the one definition, which
+/// the harness's model re-exports (the generator is the lowest crate that needs the words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// A complete 2xx response with its full body.
     Ok,
@@ -68,6 +72,19 @@ impl Outcome {
     /// The outcome a word names.
     pub fn parse(word: &str) -> Option<Outcome> {
         Outcome::ALL.into_iter().find(|o| o.name() == word)
+    }
+
+    /// Whether the server answered at all (a response started), as opposed to `not-served`.
+    pub fn served(self) -> bool {
+        matches!(self, Outcome::Ok | Outcome::HttpError | Outcome::Truncated)
+    }
+
+    /// Whether this is one of the `not-served` outcomes (empty-reply, reset, refused).
+    pub fn not_served(self) -> bool {
+        matches!(
+            self,
+            Outcome::EmptyReply | Outcome::Reset | Outcome::Refused
+        )
     }
 
     /// The outcome of an I/O error, `otherwise` when its kind says nothing of the peer.

@@ -1,73 +1,11 @@
 //! What a client saw of one request, in the project's vocabulary (README's "The two
 //! requirements"), and what a scenario expects of it.
 
-use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A request's outcome as a client sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// A complete 2xx response with its full body.
-    Ok,
-    /// A complete response with a non-2xx status.
-    HttpError,
-    /// Headers arrived, the body was cut short of what was declared.
-    Truncated,
-    /// The connection was accepted and closed before any response byte (curl 52).
-    EmptyReply,
-    /// The connection was reset by the peer (curl 56).
-    Reset,
-    /// The TCP connect was refused (curl 7).
-    Refused,
-    /// No outcome within the client's deadline.
-    Timeout,
-}
-
-impl Outcome {
-    /// Every outcome, in the order the vocabulary lists them.
-    pub const ALL: [Outcome; 7] = [
-        Outcome::Ok,
-        Outcome::HttpError,
-        Outcome::Truncated,
-        Outcome::EmptyReply,
-        Outcome::Reset,
-        Outcome::Refused,
-        Outcome::Timeout,
-    ];
-
-    /// The vocabulary's word for this outcome.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::HttpError => "http-error",
-            Outcome::Truncated => "truncated",
-            Outcome::EmptyReply => "empty-reply",
-            Outcome::Reset => "reset",
-            Outcome::Refused => "refused",
-            Outcome::Timeout => "timeout",
-        }
-    }
-
-    /// Whether the server answered at all (a response started), as opposed to `not-served`.
-    pub fn served(self) -> bool {
-        matches!(self, Outcome::Ok | Outcome::HttpError | Outcome::Truncated)
-    }
-
-    /// Whether this is one of the `not-served` outcomes (empty-reply, reset, refused).
-    pub fn not_served(self) -> bool {
-        matches!(
-            self,
-            Outcome::EmptyReply | Outcome::Reset | Outcome::Refused
-        )
-    }
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// A request's outcome as a client sees it (defined beside the load generator's records,
+/// which carry it; one set of words for every client).
+pub use load_generator::Outcome;
 
 /// What a scenario expects of one request's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

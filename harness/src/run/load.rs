@@ -307,21 +307,12 @@ fn take_fixed(fixed: &Mutex<Vec<Record>>, done: &Mutex<Vec<LoadRecord>>) {
 
 /// The generator's record of a request as the harness's.
 pub(super) fn load_record(record: &Record) -> LoadRecord {
-    use load_generator::Outcome as Generated;
     LoadRecord {
         id: record.id,
         sent_us: record.due_us,
         started_us: record.departed_us,
         done_us: record.ended_us,
-        outcome: match record.outcome {
-            Generated::Ok => Outcome::Ok,
-            Generated::HttpError => Outcome::HttpError,
-            Generated::Truncated => Outcome::Truncated,
-            Generated::EmptyReply => Outcome::EmptyReply,
-            Generated::Reset => Outcome::Reset,
-            Generated::Refused => Outcome::Refused,
-            Generated::Timeout => Outcome::Timeout,
-        },
+        outcome: record.outcome,
         status: record.status,
         connection: if record.reused {
             Connection::Reused
