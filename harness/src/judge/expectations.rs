@@ -1,6 +1,9 @@
 //! Judges an observation against a scenario's expectations, and against the two requirements
 //! of a correct shutdown.
 
+use std::time::Duration;
+
+use super::streams::stream_failures;
 use crate::model::load::{LoadExpectation, LoadThreshold, LoadWhat, Phase, Quantile};
 use crate::model::observation::{Observation, RequestObservation};
 use crate::model::outcome::Outcome;
@@ -64,6 +67,7 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
     failures.extend(load_failures(scenario, observation));
     failures.extend(load_in_flight(scenario, observation));
     failures.extend(rollout_failures(scenario, observation));
+    failures.extend(stream_failures_of(scenario, observation));
     let mut requirements = match (&observation.rollout, &observation.load) {
         (Some(rollout), _) => rollout_requirements(rollout),
         (None, Some(load)) if observation.requests.is_empty() => load_requirements(load),
@@ -79,6 +83,24 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
         requirements,
         not_delivered: None,
     }
+}
+
+/// The failed stream expectations, judged from the streams and their connections, the signal
+/// at the engine's kill event (else the stop's issue).
+fn stream_failures_of(scenario: &Scenario, observation: &Observation) -> Vec<Failure> {
+    let expect = &scenario.expect.streams;
+    if expect.is_empty() {
+        return Vec::new();
+    }
+    let signal = signal_ms(observation).map_or(Duration::MAX, |ms| {
+        Duration::from_millis(u64::try_from(ms).unwrap_or_default())
+    });
+    stream_failures(
+        expect,
+        &observation.streams,
+        &observation.connections,
+        signal,
+    )
 }
 
 /// The verdict of a scenario whose load was not delivered as asked: what its requests met says
