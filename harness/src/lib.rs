@@ -70,6 +70,7 @@ pub use explain::{ExplainOptions, Explanation, explain};
 pub use images::BuildError;
 pub use judge::{
     check_streams, ends_cleanly, is_cut, judge, no_new_stream_accepted, open_streams_end_cleanly,
+    verdict,
 };
 pub use model::engine_info::{EngineInfo, EngineKind};
 pub use model::events::{BuildEvent, Event, EventKind};
