@@ -193,10 +193,18 @@ pub fn open_streams_end_cleanly(seen: &StreamsObservation, signal: Duration) -> 
     open_at_signal(&seen.streams, signal)
 }
 
+/// The same over `streams`. Only a stream that ended on its own before the signal (complete) was
+/// not open at it: one the server ended with its goodbye, or that was cut, ended because of the
+/// shutdown, however soon before the engine's kill event (stamped after the kill) it did.
 pub(super) fn open_at_signal(streams: &[NamedStream], signal: Duration) -> Vec<StreamCheck> {
     streams
         .iter()
-        .filter(|s| s.stream.opened < signal && s.stream.ended >= signal)
+        .filter(|s| {
+            s.stream.opened < signal
+                && (s.stream.ended >= signal
+                    || s.stream.end.is_goodbye()
+                    || !ends_cleanly(&s.stream))
+        })
         .map(|named| {
             let end = describe(&named.stream.end);
             let mut check = StreamCheck::new(
@@ -217,6 +225,7 @@ pub fn no_new_stream_accepted(seen: &StreamsObservation, signal: Duration) -> Ve
     opened_after_signal(&seen.streams, signal)
 }
 
+/// The same over `streams`.
 pub(super) fn opened_after_signal(streams: &[NamedStream], signal: Duration) -> Vec<StreamCheck> {
     streams
         .iter()
