@@ -68,7 +68,10 @@ pub use engine::{Engine, EngineError, new_run_id};
 pub use error::{Error, Result};
 pub use explain::{ExplainOptions, Explanation, explain};
 pub use images::BuildError;
-pub use judge::judge;
+pub use judge::{
+    check_streams, ends_cleanly, is_cut, judge, no_new_stream_accepted, open_streams_end_cleanly,
+    verdict,
+};
 pub use model::engine_info::{EngineInfo, EngineKind};
 pub use model::events::{BuildEvent, Event, EventKind};
 pub use model::load::{

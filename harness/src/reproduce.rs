@@ -128,6 +128,7 @@ fn process(t: Timings, mode: ServerMode) -> Scenario {
             thresholds: Vec::new(),
             load_in_flight: None,
             rollout: None,
+            streams: Default::default(),
         },
         reason: Some(reason.to_string()),
     }
@@ -151,6 +152,7 @@ fn container(t: Timings, variant: Variant) -> Scenario {
             thresholds: Vec::new(),
             load_in_flight: None,
             rollout: None,
+            streams: Default::default(),
         }
     } else {
         Expectations {
@@ -166,6 +168,7 @@ fn container(t: Timings, variant: Variant) -> Scenario {
             thresholds: Vec::new(),
             load_in_flight: None,
             rollout: None,
+            streams: Default::default(),
         }
     };
     let reason = if shell {

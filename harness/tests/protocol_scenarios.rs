@@ -82,7 +82,11 @@ fn streams_and_requests_of_each_protocol_are_read() {
         let scenarios = scenarios(&file(name, request));
         assert_eq!(
             scenarios[0].requests[0].kind,
-            RequestKind::Stream { protocol, what },
+            RequestKind::Stream {
+                protocol,
+                what,
+                routes: Default::default(),
+            },
             "{name}"
         );
     }
@@ -153,6 +157,26 @@ fn mistakes_are_reported_with_what_to_write() {
         (
             "[[scenario]]\nname = \"t\"\ntarget = \"runtime\"\nruntime = \"nginx\"\nprotocol = \"websocket\"\nrequests = [{ name = \"s\", at = \"-1s\", stream = {} }]\n".to_string(),
             "asks graceful-server's routes",
+        ),
+        (
+            "[[scenario]]\nname = \"t\"\ntarget = \"runtime\"\nruntime = \"grpcio\"\nprotocol = \"websocket\"\nrequests = [{ name = \"s\", at = \"-1s\", stream = {} }]\n".to_string(),
+            "runtime grpcio speaks grpc: write protocol = \"grpc\"",
+        ),
+        (
+            "[[scenario]]\nname = \"t\"\ntarget = \"runtime\"\nruntime = \"nginx-h2c\"\nprotocol = \"sse\"\nrequests = [{ name = \"s\", at = \"-1s\", stream = {} }]\n".to_string(),
+            "runtime nginx-h2c speaks h2c",
+        ),
+        (
+            "[[scenario]]\nname = \"t\"\ntarget = \"process\"\nprotocol = \"grpc\"\nrequests = [{ name = \"s\", at = \"-1s\", delay = \"1s\" }]\nexpect = { requests = { s = \"ok\" }, grpc-status = \"Unavailable\" }\n".to_string(),
+            "grpc-status \"Unavailable\" is not a gRPC status: write one of OK",
+        ),
+        (
+            "[[scenario]]\nname = \"t\"\ntarget = \"process\"\nprotocol = \"h2c\"\nrequests = [{ name = \"s\", at = \"-1s\", delay = \"1s\" }]\nexpect = { requests = { s = \"ok\" }, goaway = \"twice\" }\n".to_string(),
+            "write \"two-step\", \"single\" or \"none\"",
+        ),
+        (
+            "[[scenario]]\nname = \"t\"\ntarget = \"process\"\nprotocol = \"websocket\"\nrequests = [{ name = \"s\", at = \"-1s\", stream = {} }]\nexpect = { requests = { s = \"ok\" }, close-code = 99 }\n".to_string(),
+            "close-code 99 is not a WebSocket close code",
         ),
     ];
     for (text, wanted) in cases {

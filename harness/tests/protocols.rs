@@ -11,8 +11,10 @@ use server_contract::stream::{GOING_AWAY_REASON, SSE_GOING_AWAY_EVENT, WS_GOING_
 use shutdown_harness::protocol::{
     GoawaySequence, GrpcClient, H2cConnection, Item, MAX_STREAM_ID, Protocol, StreamEnd,
     StreamExpectations, StreamObservation, StreamRequest, StreamSet, StreamWhat,
-    StreamsObservation, WS_ABNORMAL_CLOSURE, is_cut, no_new_stream_accepted, open_sse,
-    open_streams_end_cleanly, open_websocket,
+    StreamsObservation, WS_ABNORMAL_CLOSURE, open_sse, open_websocket,
+};
+use shutdown_harness::{
+    Bound, check_streams, is_cut, no_new_stream_accepted, open_streams_end_cleanly,
 };
 use tokio::time::Instant;
 
@@ -401,6 +403,7 @@ async fn every_protocol_across_the_stop(args: &[&str]) -> (StreamsObservation, D
             name: name.to_string(),
             protocol,
             what,
+            routes: Default::default(),
         };
         set.open(&request).await.unwrap();
     }
@@ -430,6 +433,7 @@ async fn every_protocol_across_the_stop(args: &[&str]) -> (StreamsObservation, D
             name: name.to_string(),
             protocol,
             what: every,
+            routes: Default::default(),
         };
         set.open(&request).await.unwrap();
     }
@@ -453,11 +457,11 @@ async fn a_stream_set_sees_every_protocol_end_cleanly_across_one_graceful_stop()
     let expect = StreamExpectations {
         close_code: Some(1001),
         goaway: Some(GoawaySequence::TwoStep),
-        streams_cut: Some(0),
+        streams_cut: Some(Bound::Exactly(0)),
         last_event: Some(SSE_GOING_AWAY_EVENT.to_string()),
         grpc_status: None,
     };
-    let checks = expect.check(&seen, signal);
+    let checks = check_streams(&expect, &seen, signal);
     // The event stream over h2c said goodbye as the one over HTTP/1.1 did.
     assert_eq!(
         seen.streams[2].stream.end,
@@ -490,11 +494,14 @@ async fn a_stream_set_sees_every_protocol_cut_by_an_abrupt_stop() {
     let open = open_streams_end_cleanly(&seen, signal);
     assert_eq!(open.len(), EVERY_PROTOCOL.len(), "{seen:#?}");
     assert!(open.iter().all(|check| !check.met), "{open:#?}");
-    let cut = StreamExpectations {
-        streams_cut: Some(0),
-        ..StreamExpectations::default()
-    }
-    .check(&seen, signal);
+    let cut = check_streams(
+        &StreamExpectations {
+            streams_cut: Some(Bound::Exactly(0)),
+            ..StreamExpectations::default()
+        },
+        &seen,
+        signal,
+    );
     assert_eq!(cut[0].seen, EVERY_PROTOCOL.len().to_string(), "{cut:#?}");
     let late = no_new_stream_accepted(&seen, signal);
     assert!(
@@ -539,6 +546,7 @@ async fn a_listener_that_accepts_and_drops_gives_empty_replies() {
             name: name.to_string(),
             protocol,
             what,
+            routes: Default::default(),
         };
         set.open(&request).await.unwrap();
     }

@@ -1,10 +1,14 @@
 //! Judges an observation against a scenario's expectations, and against the two requirements
 //! of a correct shutdown.
 
+use std::time::Duration;
+
+use super::streams::{open_at_signal, opened_after_signal, stream_failures};
 use crate::model::load::{LoadExpectation, LoadThreshold, LoadWhat, Phase, Quantile};
 use crate::model::observation::{Observation, RequestObservation};
 use crate::model::outcome::Outcome;
 use crate::model::scenario::Scenario;
+use crate::model::stream_expect::StreamCheck;
 use crate::model::verdict::{
     Failure, Met, NotDelivered, Remedy, Requirement, RequirementCheck, RolloutLosses,
     ThresholdCheck, ThresholdList, ThresholdSeen, Untested, Verdict, share_ppm,
@@ -64,9 +68,11 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
     failures.extend(load_failures(scenario, observation));
     failures.extend(load_in_flight(scenario, observation));
     failures.extend(rollout_failures(scenario, observation));
+    failures.extend(stream_failures_of(scenario, observation));
     let mut requirements = match (&observation.rollout, &observation.load) {
         (Some(rollout), _) => rollout_requirements(rollout),
         (None, Some(load)) if observation.requests.is_empty() => load_requirements(load),
+        _ if all_streams(observation) => stream_requirements(observation),
         _ => requirements(observation),
     };
     if let Some((check, failure)) = thresholds(&scenario.expect.thresholds, observation) {
@@ -79,6 +85,82 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
         requirements,
         not_delivered: None,
     }
+}
+
+/// The failed stream expectations, judged from the streams and their connections, the signal
+/// at the engine's kill event (else the stop's issue).
+fn stream_failures_of(scenario: &Scenario, observation: &Observation) -> Vec<Failure> {
+    let expect = &scenario.expect.streams;
+    if expect.is_empty() {
+        return Vec::new();
+    }
+    let signal = signal_ms(observation).map_or(Duration::MAX, |ms| {
+        Duration::from_millis(u64::try_from(ms).unwrap_or_default())
+    });
+    stream_failures(
+        expect,
+        &observation.streams,
+        &observation.connections,
+        signal,
+    )
+}
+
+/// Whether every request was a stream observed by its protocol's client (a scenario with a
+/// `protocol` other than HTTP/1.1).
+fn all_streams(observation: &Observation) -> bool {
+    !observation.requests.is_empty()
+        && observation
+            .requests
+            .iter()
+            .all(|r| observation.streams.iter().any(|s| s.name == r.name))
+}
+
+/// The two requirements read for streams, from what each stream's client saw rather than from
+/// its outcome in the words of requests: every stream open at the signal ends with its
+/// protocol's own ending (a close frame 1000 or 1001, the going-away event, END_STREAM, a gRPC
+/// status in trailers); no stream opened once shutdown began is accepted.
+fn stream_requirements(observation: &Observation) -> Vec<RequirementCheck> {
+    let Some(ms) = signal_ms(observation) else {
+        return requirements(observation);
+    };
+    let signal = Duration::from_millis(u64::try_from(ms).unwrap_or_default());
+    let open = open_at_signal(&observation.streams, signal);
+    let late = opened_after_signal(&observation.streams, signal);
+    let judged = |requirement, checks: &[StreamCheck], untested, none: &str| {
+        let met = if checks.is_empty() {
+            Met::Untested(untested)
+        } else {
+            Met::from_bool(checks.iter().all(|c| c.met))
+        };
+        let evidence = if checks.is_empty() {
+            format!("not tested: {none} (signal at {ms} ms)")
+        } else {
+            checks
+                .iter()
+                .map(|c| format!("{}: {}", c.subject, c.seen))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        RequirementCheck {
+            requirement,
+            met,
+            evidence,
+        }
+    };
+    vec![
+        judged(
+            Requirement::AnswersInFlight,
+            &open,
+            Untested::NoneInFlight,
+            "no stream was open at the signal",
+        ),
+        judged(
+            Requirement::RefusesNew,
+            &late,
+            Untested::NoRequest,
+            "no stream was opened after the signal",
+        ),
+    ]
 }
 
 /// The verdict of a scenario whose load was not delivered as asked: what its requests met says
@@ -539,6 +621,9 @@ fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::streams::{
+        Item, NamedStream, Protocol, Received, StreamEnd, StreamObservation,
+    };
     use crate::reproduce::{self, Timings};
 
     fn request(name: &str, outcome: Outcome, sent_ms: i64, done_ms: i64) -> RequestObservation {
@@ -891,5 +976,62 @@ mod tests {
             ..noisy
         };
         assert_eq!(judge(clean).len(), 1);
+    }
+
+    /// A stream of `protocol` named `name`, opened and ended at those ms.
+    fn stream(name: &str, opened: u64, end: StreamEnd, ended: u64) -> NamedStream {
+        NamedStream {
+            name: name.to_string(),
+            stream: StreamObservation {
+                protocol: Protocol::Websocket,
+                target: "/ws".to_string(),
+                stream_id: None,
+                opened: Duration::from_millis(opened),
+                received: vec![Received {
+                    at: Duration::from_millis(opened + 1),
+                    item: Item::Head { status: 101 },
+                }],
+                end,
+                ended: Duration::from_millis(ended),
+                detail: String::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn streams_are_judged_from_what_their_clients_saw() {
+        let (mut scenario, mut observation) = exec_form();
+        scenario.expect.requests.clear();
+        scenario.expect.exit_code = None;
+        scenario.expect.streams.close_code = Some(1001);
+        observation.requests = vec![
+            request("in-flight", Outcome::Truncated, 0, 330),
+            request("after-stop", Outcome::Truncated, 620, 900),
+        ];
+        // Cut just before the engine's kill event is stamped: still open at the signal.
+        observation.streams = vec![
+            stream("in-flight", 0, StreamEnd::Cut, 318),
+            stream("after-stop", 620, StreamEnd::Cut, 900),
+        ];
+        let verdict = verdict(&scenario, &observation);
+        assert_eq!(
+            verdict.failures,
+            [Failure::CloseCode {
+                stream: "in-flight".to_string(),
+                expected: 1001,
+                seen: "1006".to_string(),
+            }]
+        );
+        let [answers, refuses] = &verdict.requirements[..] else {
+            panic!("{:?}", verdict.requirements);
+        };
+        assert_eq!(
+            (answers.met, answers.evidence.as_str()),
+            (Met::No, "in-flight: cut")
+        );
+        assert_eq!(
+            (refuses.met, refuses.evidence.as_str()),
+            (Met::No, "after-stop: accepted, then cut")
+        );
     }
 }

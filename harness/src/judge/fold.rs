@@ -124,11 +124,16 @@ impl Folding {
                     request.done_ms = ms;
                 }
             }
-            EventKind::StreamObserved { name, stream } => {
+            EventKind::StreamObserved {
+                name,
+                stream,
+                connections,
+            } => {
                 observation.streams.push(NamedStream {
                     name: name.clone(),
                     stream: (**stream).clone(),
                 });
+                observation.connections.extend_from_slice(connections);
                 return false;
             }
             EventKind::StopMomentMeasured {

@@ -6,6 +6,7 @@ mod expectations;
 mod fold;
 mod fold_load;
 mod fold_rollout;
+mod streams;
 
 use std::sync::Arc;
 
@@ -18,6 +19,9 @@ use crate::run::ScenarioError;
 
 pub use expectations::verdict;
 pub use fold::fold;
+pub use streams::{
+    check_streams, ends_cleanly, is_cut, no_new_stream_accepted, open_streams_end_cleanly,
+};
 
 /// Judges `scenario` from its `events` (in order) and the error that cut it short, if any;
 /// `run_started` is when the run began, to say when the scenario's server started.

@@ -4,7 +4,7 @@
 //! They sit here, below the reporters, because the runner, the images stage and the
 //! observations use them too.
 
-use super::streams::StreamObservation;
+use super::streams::{ConnectionObservation, StreamObservation};
 use tokio::time::Instant;
 
 use super::load::{ClientProfile, LoadRecord};
@@ -65,6 +65,9 @@ pub enum EventKind {
         name: String,
         /// What was seen of it.
         stream: Box<StreamObservation>,
+        /// The HTTP/2 connection it used (h2c, gRPC), with its GOAWAY frames; none for a
+        /// WebSocket or an event stream over HTTP/1.1.
+        connections: Vec<ConnectionObservation>,
     },
     /// The stop's moment was measured from the path: its median latency over the warm-up
     /// requests, and how long after the in-flight requests the stop goes out (half of it).

@@ -14,6 +14,7 @@ pub mod results;
 pub mod rollout;
 pub mod runtime;
 pub mod scenario;
+pub mod stream_expect;
 pub mod streams;
 pub mod vantage;
 pub mod variant;

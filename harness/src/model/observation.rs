@@ -1,6 +1,6 @@
 //! What was observed of one scenario: outcomes, stop, exit, signal, PID 1, the timeline.
 
-use super::streams::NamedStream;
+use super::streams::{ConnectionObservation, NamedStream};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -77,6 +77,8 @@ pub struct Observation {
     /// Each long-lived stream (a request of another protocol than HTTP/1.1), in the order they
     /// ended; its times are from the moment the server was ready.
     pub streams: Vec<NamedStream>,
+    /// The HTTP/2 connections those streams used (h2c, gRPC), with their GOAWAY frames.
+    pub connections: Vec<ConnectionObservation>,
 }
 
 /// The stop's moment as measured from the path: its latency over the warm-up requests, and how

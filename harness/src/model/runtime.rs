@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::readiness::{Readiness, START_WAIT};
+use super::streams::{Protocol, StreamRoutes};
 
 /// The port every runtime's server listens on inside its container.
 pub const HTTP_PORT: u16 = 8080;
@@ -151,6 +152,20 @@ impl Runtime {
                 | Runtime::NodeWs
                 | Runtime::Grpcio
         )
+    }
+
+    /// The protocols besides HTTP/1.1 a scenario's streams may speak to it, and whose routes
+    /// they ask: nginx-h2c speaks only h2c (prior knowledge: its listener answers HTTP/1.1 with a
+    /// GOAWAY), the WebSocket servers only WebSocket, grpcio only gRPC; the others none.
+    pub fn protocols(self) -> (&'static [Protocol], StreamRoutes) {
+        match self.exec_form() {
+            Runtime::NginxH2c => (&[Protocol::H2c], StreamRoutes::NginxH2c),
+            Runtime::PythonWebsockets | Runtime::NodeWs => {
+                (&[Protocol::Websocket], StreamRoutes::GracefulServer)
+            }
+            Runtime::Grpcio => (&[Protocol::Grpc], StreamRoutes::GracefulServer),
+            _ => (&[], StreamRoutes::GracefulServer),
+        }
     }
 
     /// Whether `drain-timeout` applies: gunicorn's `--graceful-timeout`.

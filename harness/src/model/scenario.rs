@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use super::streams::{Protocol, StreamWhat, stream_path};
+use super::stream_expect::StreamExpectations;
+use super::streams::{Protocol, StreamRoutes, StreamWhat};
 use server_contract::KeepAliveDrain;
 use server_contract::env as server_env;
 
@@ -231,6 +232,8 @@ pub enum RequestKind {
         protocol: Protocol,
         /// A request answered after a delay, or a stream of numbered messages.
         what: StreamWhat,
+        /// Whose routes it asks them of (graceful-server's, or a runtime's).
+        routes: StreamRoutes,
     },
 }
 
@@ -244,9 +247,13 @@ impl RequestKind {
                 format!("/download?bytes={bytes}&rate={rate}")
             }
             RequestKind::Get { path } => path.clone(),
-            RequestKind::Stream { protocol, what } => {
-                stream_path(*protocol, *what).unwrap_or_else(|| "/".to_string())
-            }
+            RequestKind::Stream {
+                protocol,
+                what,
+                routes,
+            } => routes
+                .path(*protocol, *what)
+                .unwrap_or_else(|| "/".to_string()),
         }
     }
 }
@@ -299,6 +306,8 @@ pub struct Expectations {
     pub load_in_flight: Option<Bound>,
     /// What the rollout must show.
     pub rollout: Option<RolloutExpectation>,
+    /// What the long-lived streams must show (`close-code`, `goaway`, ...).
+    pub streams: StreamExpectations,
 }
 
 impl Scenario {

@@ -491,6 +491,38 @@ pub enum StreamWhat {
     },
 }
 
+/// Whose routes a stream asks for: graceful-server's (`/ws`, `/events`, `/?delay=`, its gRPC
+/// service, which the WebSocket and gRPC runtimes serve too), or nginx's h2c listener's, which
+/// serves files: a 4 s download at `/slow` and a trickled event file at `/events`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StreamRoutes {
+    /// graceful-server's, and the servers that copy them.
+    #[default]
+    GracefulServer,
+    /// nginx's h2c listener: its pace is the files' (`delay` and `every` do not apply).
+    NginxH2c,
+}
+
+impl StreamRoutes {
+    /// The path `what` asks for over `protocol` on these routes; None when they do not serve it.
+    pub fn path(self, protocol: Protocol, what: StreamWhat) -> Option<String> {
+        match (self, protocol, what) {
+            (StreamRoutes::GracefulServer, ..) => stream_path(protocol, what),
+            (StreamRoutes::NginxH2c, Protocol::H2c, StreamWhat::Request { .. }) => {
+                Some(NGINX_SLOW_PATH.to_string())
+            }
+            (StreamRoutes::NginxH2c, Protocol::H2c, StreamWhat::Stream { .. }) => {
+                Some(EVENTS_PATH.to_string())
+            }
+            (StreamRoutes::NginxH2c, ..) => None,
+        }
+    }
+}
+
+/// nginx's h2c listener's slow path: 256 KiB at 64 KiB/s.
+const NGINX_SLOW_PATH: &str = "/slow";
+
 /// One named stream of a scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamRequest {
@@ -500,13 +532,16 @@ pub struct StreamRequest {
     pub protocol: Protocol,
     /// What it asks for.
     pub what: StreamWhat,
+    /// Whose routes it asks them of.
+    #[serde(default)]
+    pub routes: StreamRoutes,
 }
 
 impl StreamRequest {
     /// The path it asks for (the gRPC method's path for gRPC); None when its protocol does not
     /// serve what it asks ([`StreamRequest::unsupported`] says what it takes instead).
     pub fn path(&self) -> Option<String> {
-        stream_path(self.protocol, self.what)
+        self.routes.path(self.protocol, self.what)
     }
 
     /// What the request's protocol takes instead, when it does not serve what it asks.
@@ -840,6 +875,7 @@ mod request_tests {
             name: "s".to_string(),
             protocol,
             what,
+            routes: Default::default(),
         }
     }
 

@@ -11,6 +11,7 @@ use super::load::{Bound, format_percent};
 use super::observation::{Baseline, Delivery, Percentiles, RequestObservation, RolloutPhaseCounts};
 use super::outcome::Expected;
 use super::rollout::HookOutcome;
+use super::streams::{Goaway, GoawaySequence};
 use crate::duration;
 use crate::option_name::OptionName;
 
@@ -324,6 +325,54 @@ pub enum Failure {
         /// What became of it; None when none ran.
         seen: Option<HookOutcome>,
     },
+    /// A WebSocket open at the signal ended with another close code than `close-code`.
+    CloseCode {
+        /// The stream's name.
+        stream: String,
+        /// The close code expected.
+        expected: u16,
+        /// The close code seen (1006: no close frame), or how it ended without one.
+        seen: String,
+    },
+    /// An HTTP/2 connection's GOAWAY frames were not of the shape `goaway` expects.
+    Goaway {
+        /// The connection (`connection 1 (h2c)`).
+        connection: String,
+        /// The shape expected.
+        expected: GoawaySequence,
+        /// The shape seen.
+        seen: GoawaySequence,
+        /// The GOAWAY frames received, the evidence.
+        frames: Vec<Goaway>,
+    },
+    /// The count of streams cut was outside `streams-cut`.
+    StreamsCut {
+        /// The bound.
+        #[serde(serialize_with = "as_text")]
+        expected: Bound,
+        /// How many were cut.
+        seen: u64,
+        /// The names of those cut.
+        cut: Vec<String>,
+    },
+    /// An event stream open at the signal ended with another last event than `last-event`.
+    LastEvent {
+        /// The stream's name.
+        stream: String,
+        /// The event type expected.
+        expected: String,
+        /// The type of its last event; None when it received none.
+        seen: Option<String>,
+    },
+    /// A gRPC call open at the signal ended with another status than `grpc-status`.
+    GrpcStatus {
+        /// The call's name.
+        stream: String,
+        /// The status name expected.
+        expected: String,
+        /// The status seen, or how it ended without one (`cut`).
+        seen: String,
+    },
 }
 
 /// What keeps a request in flight at the signal.
@@ -412,6 +461,11 @@ impl Failure {
             Failure::RolloutLost { .. } => "rollout-lost",
             Failure::ReplicasNotTerminated { .. } => "replicas-not-terminated",
             Failure::PreStop { .. } => "pre-stop",
+            Failure::CloseCode { .. } => "close-code",
+            Failure::Goaway { .. } => "goaway",
+            Failure::StreamsCut { .. } => "streams-cut",
+            Failure::LastEvent { .. } => "last-event",
+            Failure::GrpcStatus { .. } => "grpc-status",
         }
     }
 }
@@ -573,6 +627,69 @@ impl fmt::Display for Failure {
                 if *expected_done { "done" } else { "not done" },
                 seen.as_ref()
                     .map_or_else(|| "none ran".to_string(), HookOutcome::describe)
+            ),
+            Failure::CloseCode {
+                stream,
+                expected,
+                seen,
+            } => {
+                write!(
+                    f,
+                    "close-code of `{stream}`: expected {expected}, got {seen}"
+                )?;
+                if seen == "1006" {
+                    f.write_str(" (no close frame: the connection was dropped)")?;
+                }
+                Ok(())
+            }
+            Failure::Goaway {
+                connection,
+                expected,
+                seen,
+                frames,
+            } => {
+                write!(
+                    f,
+                    "goaway on {connection}: expected {}, got {}",
+                    expected.name(),
+                    seen.name()
+                )?;
+                if !frames.is_empty() {
+                    let ids: Vec<String> = frames
+                        .iter()
+                        .map(|g| g.last_stream_id.to_string())
+                        .collect();
+                    write!(f, " (last stream ids {})", ids.join(", "))?;
+                }
+                Ok(())
+            }
+            Failure::StreamsCut {
+                expected,
+                seen,
+                cut,
+            } => {
+                write!(f, "streams-cut: expected {expected}, got {seen}")?;
+                if !cut.is_empty() {
+                    write!(f, " ({})", cut.join(", "))?;
+                }
+                Ok(())
+            }
+            Failure::LastEvent {
+                stream,
+                expected,
+                seen,
+            } => write!(
+                f,
+                "last-event of `{stream}`: expected {expected}, got {}",
+                seen.as_deref().unwrap_or("no event")
+            ),
+            Failure::GrpcStatus {
+                stream,
+                expected,
+                seen,
+            } => write!(
+                f,
+                "grpc-status of `{stream}`: expected {expected}, got {seen}"
             ),
         }
     }
@@ -747,6 +864,37 @@ mod tests {
                 expected_done: true,
                 seen: Some(HookOutcome::CutByGrace),
             },
+            Failure::CloseCode {
+                stream: "open".to_string(),
+                expected: 1001,
+                seen: "1006".to_string(),
+            },
+            Failure::Goaway {
+                connection: "connection 1 (h2c)".to_string(),
+                expected: GoawaySequence::TwoStep,
+                seen: GoawaySequence::Single,
+                frames: vec![Goaway {
+                    at: ms(1010),
+                    last_stream_id: 3,
+                    error_code: 0,
+                    debug: String::new(),
+                }],
+            },
+            Failure::StreamsCut {
+                expected: Bound::Exactly(0),
+                seen: 1,
+                cut: vec!["open".to_string()],
+            },
+            Failure::LastEvent {
+                stream: "open".to_string(),
+                expected: "going-away".to_string(),
+                seen: None,
+            },
+            Failure::GrpcStatus {
+                stream: "open".to_string(),
+                expected: "OK".to_string(),
+                seen: "UNAVAILABLE".to_string(),
+            },
         ]
     }
 
@@ -791,6 +939,20 @@ mod tests {
         assert_eq!(
             failures[12].to_string(),
             "thresholds: lost-rate - (none sent), within at most 0.1%"
+        );
+        assert_eq!(
+            failures[18].to_string(),
+            "close-code of `open`: expected 1001, got 1006 (no close frame: the connection was dropped)"
+        );
+        let json = serde_json::to_value(&failures[19]).expect("serialises");
+        assert_eq!(
+            (&json["expected"], &json["seen"]),
+            (&"two-step".into(), &"single".into())
+        );
+        assert_eq!(json["frames"][0]["last_stream_id"], 3);
+        assert_eq!(
+            failures[20].to_string(),
+            "streams-cut: expected 0, got 1 (open)"
         );
     }
 

@@ -10,7 +10,6 @@
 //! inside a tokio runtime.
 
 mod error;
-mod expectation;
 mod frames;
 mod grpc;
 mod h2c;
@@ -19,16 +18,13 @@ mod sse;
 mod stream;
 mod websocket;
 
+pub use crate::model::stream_expect::{StreamCheck, StreamExpectations, check_grpc_status_name};
 pub use crate::model::streams::{
     ConnectionObservation, Goaway, GoawaySequence, Item, MAX_STREAM_ID, NamedStream, Protocol,
     REFUSED_STREAM, Received, StreamEnd, StreamObservation, StreamRequest, StreamWhat,
     StreamsObservation, WS_ABNORMAL_CLOSURE, WS_NO_STATUS, goaway_sequence, grpc_code_name,
 };
 pub use error::ProtocolError;
-pub use expectation::{
-    StreamCheck, StreamExpectations, check_grpc_status_name, ends_cleanly, is_cut,
-    no_new_stream_accepted, open_streams_end_cleanly,
-};
 pub use frames::{Frame, FrameReader, GoawayFields, Tap, TapLog};
 pub use grpc::{GrpcClient, GrpcObservation, proto};
 pub use h2c::H2cConnection;

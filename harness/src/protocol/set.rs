@@ -196,6 +196,7 @@ mod tests {
             what: StreamWhat::Request {
                 delay: Duration::from_millis(1),
             },
+            routes: Default::default(),
         };
         let error = set.open(&request).await.unwrap_err().to_string();
         assert!(error.contains("stream = { every"), "{error}");

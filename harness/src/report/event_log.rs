@@ -96,7 +96,7 @@ fn kind_and_detail(kind: &EventKind) -> (&'static str, Value) {
         EventKind::RequestDone { name, outcome, .. } => {
             ("request-done", json!({"request": name, "outcome": outcome}))
         }
-        EventKind::StreamObserved { name, stream } => (
+        EventKind::StreamObserved { name, stream, .. } => (
             "stream-observed",
             json!({"request": name, "protocol": stream.protocol, "end": stream.end.name()}),
         ),

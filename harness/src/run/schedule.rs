@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use crate::client;
 use crate::model::events::EventKind;
 use crate::model::scenario::{RequestKind, RequestSpec, Scenario};
+use crate::model::streams::StreamRequest;
 use crate::run::error::ScenarioError;
 use crate::run::sink::EventSink;
 use crate::run::{load, netns, streams};
@@ -238,11 +239,18 @@ async fn send(
         }
     };
     let response = match request.kind {
-        RequestKind::Stream { protocol, what } => {
-            let (response, stream) = streams::observe(
-                &request.name,
-                protocol,
-                what,
+        RequestKind::Stream {
+            protocol,
+            what,
+            routes,
+        } => {
+            let (response, stream, connections) = streams::observe(
+                StreamRequest {
+                    name: request.name.clone(),
+                    protocol,
+                    what,
+                    routes,
+                },
                 addr,
                 ready,
                 deadline,
@@ -252,6 +260,7 @@ async fn send(
             sink.emit(EventKind::StreamObserved {
                 name: request.name.clone(),
                 stream: Box::new(stream),
+                connections,
             });
             response
         }

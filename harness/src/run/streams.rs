@@ -7,38 +7,33 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::client::Response;
-use crate::model::streams::{Protocol, StreamEnd, StreamObservation, StreamRequest, StreamWhat};
+use crate::model::streams::{ConnectionObservation, StreamEnd, StreamObservation, StreamRequest};
 use crate::protocol::StreamSet;
 
-/// Opens the stream `name` asks for, calls `connected` once it is under way, and observes it to
+/// Opens the stream `request` asks for, calls `connected` once it is under way, and observes it to
 /// its end (at most `deadline`), timing from `ready`. A stream its protocol cannot carry ends
 /// at once, refused with the reason (the scenario file refuses such requests first).
 pub(super) async fn observe(
-    name: &str,
-    protocol: Protocol,
-    what: StreamWhat,
+    request: StreamRequest,
     addr: SocketAddr,
     ready: Instant,
     deadline: Duration,
     connected: impl FnOnce(),
-) -> (Response, StreamObservation) {
-    let request = StreamRequest {
-        name: name.to_string(),
-        protocol,
-        what,
-    };
+) -> (Response, StreamObservation, Vec<ConnectionObservation>) {
+    let protocol = request.protocol;
     let mut set = StreamSet::new(addr, ready, deadline);
     let opened = set.open(&request).await;
     // The schedule also waits for the server to log it as received.
     connected();
-    let stream = match opened {
-        Ok(()) => set
-            .finish()
-            .await
-            .ok()
-            .and_then(|seen| seen.streams.into_iter().next())
-            .map(|named| named.stream),
-        Err(_) => None,
+    let (stream, connections) = match opened {
+        Ok(()) => match set.finish().await {
+            Ok(seen) => (
+                seen.streams.into_iter().next().map(|named| named.stream),
+                seen.connections,
+            ),
+            Err(_) => (None, Vec::new()),
+        },
+        Err(_) => (None, Vec::new()),
     };
     let stream = stream.unwrap_or_else(|| StreamObservation {
         protocol,
@@ -58,5 +53,5 @@ pub(super) async fn observe(
         bytes: stream.bytes(),
         connected: None,
     };
-    (response, stream)
+    (response, stream, connections)
 }

@@ -356,6 +356,11 @@ pub(super) struct ExpectDoc {
     pub(super) stop_below: Option<Sp<String>>,
     pub(super) lost: Option<Sp<NumberOrWord>>,
     pub(super) pre_stop: Option<Sp<String>>,
+    pub(super) close_code: Option<Sp<i64>>,
+    pub(super) goaway: Option<Sp<String>>,
+    pub(super) streams_cut: Option<Sp<NumberOrWord>>,
+    pub(super) last_event: Option<Sp<String>>,
+    pub(super) grpc_status: Option<Sp<String>>,
 }
 
 /// One value of a setting, with where it was written.

@@ -4,6 +4,8 @@ use crate::model::load::{Bound, LoadExpectation, LoadThreshold, LoadWhat};
 use crate::model::outcome::Expected;
 use crate::model::rollout::RolloutExpectation;
 use crate::model::scenario::{Expectations, RequestSpec};
+use crate::model::stream_expect::{StreamExpectations, check_grpc_status_name};
+use crate::model::streams::GoawaySequence;
 
 use super::doc::{NumberOrWord, Sp};
 use super::file::{Context, FileCx};
@@ -106,6 +108,7 @@ impl FileCx<'_> {
         let stop_below = stop_bound("stop-below", &parts.stop_below);
         let (load, thresholds) = self.load_expectations(cx, parts, has_load, is_rollout);
         let rollout = self.rollout_expectation(cx, parts, is_rollout);
+        let streams = self.stream_expectations(parts);
         if self.errors.len() > errors_before {
             return None;
         }
@@ -119,7 +122,71 @@ impl FileCx<'_> {
             thresholds,
             load_in_flight: None,
             rollout,
+            streams,
         })
+    }
+
+    /// `close-code`, `goaway`, `streams-cut`, `last-event` and `grpc-status`: what the
+    /// long-lived streams must show.
+    fn stream_expectations(&mut self, parts: &ExpectParts) -> StreamExpectations {
+        let close_code = parts.close_code.as_ref().and_then(|code| {
+            let parsed = u16::try_from(*code.get_ref())
+                .ok()
+                .filter(|c| (1000..=4999).contains(c));
+            if parsed.is_none() {
+                self.error(
+                    code.span().start,
+                    format!(
+                        "close-code {} is not a WebSocket close code: write 1000 to 4999, like 1001 (going away) or 1006 (no close frame)",
+                        code.get_ref()
+                    ),
+                );
+            }
+            parsed
+        });
+        let goaway = parts.goaway.as_ref().and_then(|word| {
+            let parsed = GoawaySequence::from_name(word.get_ref());
+            if parsed.is_none() {
+                self.error(
+                    word.span().start,
+                    format!(
+                        "goaway {:?} is not a GOAWAY sequence: write \"two-step\", \"single\" or \"none\"",
+                        word.get_ref()
+                    ),
+                );
+            }
+            parsed
+        });
+        let streams_cut = parts.streams_cut.as_ref().and_then(|bound| {
+            let parsed = match bound.get_ref() {
+                NumberOrWord::Number(n) => u64::try_from(*n).ok().map(Bound::Exactly),
+                NumberOrWord::Text(text) => Bound::parse(text),
+            };
+            if parsed.is_none() {
+                self.error(
+                    bound.span().start,
+                    "bad bound for streams-cut: write a count (0), \"all\", \"some\", \"none\", \"<= 5\", \">= 1\" or a range \"1..2\"".to_string(),
+                );
+            }
+            parsed
+        });
+        let grpc_status = parts
+            .grpc_status
+            .as_ref()
+            .and_then(|name| match check_grpc_status_name(name.get_ref()) {
+                Ok(()) => Some(name.get_ref().clone()),
+                Err(message) => {
+                    self.error(name.span().start, format!("grpc-status {message}"));
+                    None
+                }
+            });
+        StreamExpectations {
+            close_code,
+            goaway,
+            streams_cut,
+            last_event: parts.last_event.as_ref().map(|e| e.get_ref().clone()),
+            grpc_status,
+        }
     }
 
     /// `expect.lost` and `expect.pre-stop`, which only a rollout shows.

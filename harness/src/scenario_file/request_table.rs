@@ -2,7 +2,7 @@
 //! an HTTP/1.1 request, or with another `protocol` a request or stream of that protocol.
 
 use crate::model::scenario::{Offset, RequestKind, RequestSpec};
-use crate::model::streams::{Protocol, StreamRequest, StreamWhat};
+use crate::model::streams::{Protocol, StreamRequest, StreamRoutes, StreamWhat};
 
 use super::doc::{DownloadDoc, RequestDoc, Sp, StreamDoc};
 use super::file::{FileCx, MAX_DOWNLOAD};
@@ -197,6 +197,7 @@ impl FileCx<'_> {
             name: name.unwrap_or_default().to_string(),
             protocol,
             what,
+            routes: Default::default(),
         };
         if let Some(how) = request.unsupported() {
             self.error(
@@ -205,7 +206,11 @@ impl FileCx<'_> {
             );
             return None;
         }
-        Some(RequestKind::Stream { protocol, what })
+        Some(RequestKind::Stream {
+            protocol,
+            what,
+            routes: StreamRoutes::GracefulServer,
+        })
     }
 
     /// `stream = { every, for }`: `every` defaults to the server's (100ms), `for` to the

@@ -1,6 +1,7 @@
 //! A cell's settings (a scenario's, or a matrix cell's) resolved into a [`Scenario`]: its
 //! target, server, stop and requests, every problem reported.
 
+use crate::model::scenario::RequestKind;
 use crate::model::streams::Protocol;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -67,9 +68,18 @@ impl FileCx<'_> {
             .get("protocol")
             .and_then(|p| Protocol::from_name(&p))
             .unwrap_or(Protocol::Http1);
-        let specs = self.requests(cx, traffic.requests.as_ref(), has_load, protocol);
+        let mut specs = self.requests(cx, traffic.requests.as_ref(), has_load, protocol);
         if protocol != Protocol::Http1 {
             self.protocol_applies(cx, &cell, &target, has_load, protocol);
+        }
+        // A runtime's streams ask its own routes.
+        if let Some(Target::Runtime(spec)) = &target {
+            let (_, runtime_routes) = spec.runtime.protocols();
+            for request in &mut specs {
+                if let RequestKind::Stream { routes, .. } = &mut request.kind {
+                    *routes = runtime_routes;
+                }
+            }
         }
         let stop_at = self.stop_at(cx, &cell, &specs, has_load);
         let rollout = self.rollout(
@@ -129,8 +139,9 @@ impl FileCx<'_> {
         })
     }
 
-    /// Reports a `protocol` other than HTTP/1.1 where it cannot apply yet: to a server other
-    /// than graceful-server (its routes are graceful-server's), or with a load (HTTP/1.1).
+    /// Reports a `protocol` other than HTTP/1.1 where it cannot apply: to an image or a running
+    /// container (whose routes are unknown), to a runtime that does not speak it, or with a load
+    /// (HTTP/1.1).
     fn protocol_applies(
         &mut self,
         cx: &Context,
@@ -140,11 +151,42 @@ impl FileCx<'_> {
         protocol: Protocol,
     ) {
         let at = cell.span_of("protocol").unwrap_or(cx.at);
-        if matches!(target, Some(t) if !matches!(t, Target::Process | Target::Container(_))) {
+        if let Some(Target::Runtime(spec)) = target {
+            let (spoken, _) = spec.runtime.protocols();
+            if !spoken.contains(&protocol) {
+                let speakers: Vec<&str> = Runtime::ALL
+                    .into_iter()
+                    .filter(|r| r.protocols().0.contains(&protocol))
+                    .map(Runtime::name)
+                    .collect();
+                let instead = match spoken {
+                    [] => "speaks only HTTP/1.1: leave `protocol` out".to_string(),
+                    [first, ..] => format!(
+                        "speaks {}: write protocol = \"{}\"",
+                        first.name(),
+                        first.name()
+                    ),
+                };
+                self.error(
+                    at,
+                    format!(
+                        "protocol = \"{}\" asks graceful-server's routes or a runtime that serves them ({}), and runtime {} {instead}",
+                        protocol.name(),
+                        if speakers.is_empty() {
+                            "none does".to_string()
+                        } else {
+                            speakers.join(", ")
+                        },
+                        spec.runtime,
+                    ),
+                );
+            }
+        } else if matches!(target, Some(t) if !matches!(t, Target::Process | Target::Container(_)))
+        {
             self.error(
                 at,
                 format!(
-                    "protocol = \"{}\" asks graceful-server's routes (/ws, /events, its gRPC service): use it with target = \"container\" or \"process\"",
+                    "protocol = \"{}\" asks graceful-server's routes (/ws, /events, its gRPC service): use it with target = \"container\" or \"process\", or with a runtime that speaks it (target = \"runtime\", runtime = \"nginx-h2c\", \"python-websockets\", \"node-ws\" or \"grpcio\")",
                     protocol.name()
                 ),
             );

@@ -65,6 +65,11 @@ pub(super) struct ExpectParts {
     pub(super) load: Vec<(Sp<String>, Sp<NumberOrWord>)>,
     pub(super) lost: Option<Sp<NumberOrWord>>,
     pub(super) pre_stop: Option<Sp<String>>,
+    pub(super) close_code: Option<Sp<i64>>,
+    pub(super) goaway: Option<Sp<String>>,
+    pub(super) streams_cut: Option<Sp<NumberOrWord>>,
+    pub(super) last_event: Option<Sp<String>>,
+    pub(super) grpc_status: Option<Sp<String>>,
 }
 
 impl ExpectParts {
@@ -91,6 +96,22 @@ impl ExpectParts {
         }
         if doc.pre_stop.is_some() {
             self.pre_stop = doc.pre_stop.clone();
+        }
+        // The stream expectations: each key replaces the one before it.
+        if doc.close_code.is_some() {
+            self.close_code = doc.close_code.clone();
+        }
+        if doc.goaway.is_some() {
+            self.goaway = doc.goaway.clone();
+        }
+        if doc.streams_cut.is_some() {
+            self.streams_cut = doc.streams_cut.clone();
+        }
+        if doc.last_event.is_some() {
+            self.last_event = doc.last_event.clone();
+        }
+        if doc.grpc_status.is_some() {
+            self.grpc_status = doc.grpc_status.clone();
         }
         for (key, bound) in doc.load.iter().flatten() {
             self.load.retain(|(k, _)| k.get_ref() != key.get_ref());

@@ -1,152 +1,172 @@
-//! What a scenario may expect of its long-lived streams, and each expectation checked against
-//! what was seen: `close-code = 1001`, `goaway = "two-step"`, `streams-cut = 0`,
-//! `last-event = "going-away"`, `grpc-status = "OK"`, and the two requirements read for
-//! streams: every stream open at the signal ends cleanly; no new stream is accepted once
-//! shutdown began.
+//! Judges a scenario's long-lived streams: each expectation of its `expect` table about them
+//! (`close-code`, `goaway`, `streams-cut`, `last-event`, `grpc-status`), and the two
+//! requirements read for streams: every stream open at the signal ends cleanly; no new stream is
+//! accepted once shutdown began. The protocol observers only observe; this judges.
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use crate::model::streams::StreamsObservation;
+use crate::model::stream_expect::{StreamCheck, StreamExpectations};
 use crate::model::streams::{
-    GoawaySequence, Item, Protocol, StreamEnd, StreamObservation, grpc_code_name,
+    ConnectionObservation, Item, NamedStream, Protocol, StreamEnd, StreamObservation,
+    StreamsObservation,
 };
+use crate::model::verdict::Failure;
 
 /// The SSE event type of an event with no `event:` field (HTML standard).
 const DEFAULT_EVENT: &str = "message";
 
-/// Expectations of a scenario's streams; None expects nothing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct StreamExpectations {
-    /// Every WebSocket's close code (1006 stands for "no close frame").
-    pub close_code: Option<u16>,
-    /// Every HTTP/2 connection's GOAWAY frames.
-    pub goaway: Option<GoawaySequence>,
-    /// How many streams were cut: accepted, then the connection failed under them (see
-    /// [`is_cut`]).
-    pub streams_cut: Option<usize>,
-    /// The type of every event stream's last event (`message` for one with no `event:` field),
-    /// over HTTP/1.1 or h2c.
-    pub last_event: Option<String>,
-    /// Every gRPC call's status name (`OK`, `UNAVAILABLE`, ...).
-    pub grpc_status: Option<String>,
+/// One expectation checked, with the failure it is when it did not hold.
+struct Judged {
+    check: StreamCheck,
+    failure: Failure,
 }
 
-/// One expectation checked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StreamCheck {
-    /// The expectation's name in scenario files (`close-code`, ...), or the requirement's
-    /// (`open-streams-end-cleanly`, `no-new-stream-accepted`).
-    pub what: String,
-    /// The stream or connection it is about (a stream's name, `connection N`), when one.
-    pub subject: String,
-    /// What was expected, in the scenario file's words.
-    pub expected: String,
-    /// What was seen, in the same words.
-    pub seen: String,
-    /// Whether it held.
-    pub met: bool,
+/// Each expectation checked against what was seen, the signal having gone out at `signal` on
+/// the run's timeline: one check per stream or connection it applies to (none when there is
+/// none: an expectation of nothing is not tested). `close-code`, `last-event` and `grpc-status`
+/// are about the streams open at the signal; those opened later are judged by
+/// [`no_new_stream_accepted`]. `streams-cut` counts them all, `goaway` looks at every
+/// connection opened before the signal.
+pub fn check_streams(
+    expect: &StreamExpectations,
+    seen: &StreamsObservation,
+    signal: Duration,
+) -> Vec<StreamCheck> {
+    judged(expect, &seen.streams, &seen.connections, signal)
+        .into_iter()
+        .map(|j| j.check)
+        .collect()
 }
 
-impl StreamCheck {
-    fn new(what: &str, subject: &str, expected: String, seen: String) -> StreamCheck {
-        let met = expected == seen;
-        StreamCheck {
-            what: what.to_string(),
-            subject: subject.to_string(),
-            expected,
-            seen,
-            met,
+/// The expectations that did not hold, as failures with their evidence.
+pub(super) fn stream_failures(
+    expect: &StreamExpectations,
+    streams: &[NamedStream],
+    connections: &[ConnectionObservation],
+    signal: Duration,
+) -> Vec<Failure> {
+    judged(expect, streams, connections, signal)
+        .into_iter()
+        .filter(|j| !j.check.met)
+        .map(|j| j.failure)
+        .collect()
+}
+
+fn judged(
+    expect: &StreamExpectations,
+    streams: &[NamedStream],
+    connections: &[ConnectionObservation],
+    signal: Duration,
+) -> Vec<Judged> {
+    let mut judged = Vec::new();
+    let across = streams.iter().filter(|s| s.stream.opened < signal);
+    let of = |protocol: Protocol| {
+        across
+            .clone()
+            .filter(move |s| s.stream.protocol == protocol)
+    };
+    if let Some(code) = expect.close_code {
+        for named in of(Protocol::Websocket) {
+            let close = named
+                .stream
+                .close_code()
+                .map_or_else(|| named.stream.end.name().to_string(), |c| c.to_string());
+            judged.push(Judged {
+                check: StreamCheck::new("close-code", &named.name, code.to_string(), close.clone()),
+                failure: Failure::CloseCode {
+                    stream: named.name.clone(),
+                    expected: code,
+                    seen: close,
+                },
+            });
         }
     }
-}
-
-impl StreamExpectations {
-    /// Each expectation checked against what was seen, the signal having gone out at `signal`
-    /// on the run's timeline: one check per stream or connection it applies to (none when there
-    /// is none: an expectation of nothing is not tested). `close-code`, `last-event` and
-    /// `grpc-status` are about the streams open at the signal; those opened later are judged by
-    /// [`no_new_stream_accepted`]. `streams-cut` counts them all, `goaway` looks at every
-    /// connection.
-    pub fn check(&self, seen: &StreamsObservation, signal: Duration) -> Vec<StreamCheck> {
-        let mut checks = Vec::new();
-        let across = seen.streams.iter().filter(|s| s.stream.opened < signal);
-        let of = |protocol: Protocol| {
-            across
-                .clone()
-                .filter(move |s| s.stream.protocol == protocol)
-        };
-        if let Some(code) = self.close_code {
-            for named in of(Protocol::Websocket) {
-                let close = named
-                    .stream
-                    .close_code()
-                    .map_or_else(|| named.stream.end.name().to_string(), |c| c.to_string());
-                checks.push(StreamCheck::new(
-                    "close-code",
-                    &named.name,
-                    code.to_string(),
-                    close,
-                ));
-            }
-        }
-        if let Some(goaway) = self.goaway {
-            for (n, connection) in seen.connections.iter().enumerate() {
-                checks.push(StreamCheck::new(
+    if let Some(goaway) = expect.goaway {
+        // A connection opened after the signal had nothing to be told: it is judged by
+        // whether its stream was accepted.
+        let open = connections.iter().filter(|c| c.opened < signal);
+        for (n, connection) in open.enumerate() {
+            let name = format!("connection {} ({})", n + 1, connection.protocol.name());
+            let sequence = connection.goaway_sequence();
+            judged.push(Judged {
+                check: StreamCheck::new(
                     "goaway",
-                    &format!("connection {} ({})", n + 1, connection.protocol.name()),
+                    &name,
                     goaway.name().to_string(),
-                    connection.goaway_sequence().name().to_string(),
-                ));
-            }
-        }
-        if let Some(cut) = self.streams_cut {
-            let count = seen
-                .streams
-                .iter()
-                .filter(|s| is_cut(&s.stream, signal))
-                .count();
-            checks.push(StreamCheck::new(
-                "streams-cut",
-                "all streams",
-                cut.to_string(),
-                count.to_string(),
-            ));
-        }
-        if let Some(event) = &self.last_event {
-            // Event streams: over HTTP/1.1, and over h2c when they carried events.
-            let event_streams = across.clone().filter(|s| {
-                s.stream.protocol == Protocol::Sse
-                    || (s.stream.protocol == Protocol::H2c && last_event_type(&s.stream).is_some())
+                    sequence.name().to_string(),
+                ),
+                failure: Failure::Goaway {
+                    connection: name,
+                    expected: goaway,
+                    seen: sequence,
+                    frames: connection.goaways.clone(),
+                },
             });
-            for named in event_streams {
-                let last = last_event_type(&named.stream).unwrap_or("none");
-                checks.push(StreamCheck::new(
+        }
+    }
+    if let Some(bound) = expect.streams_cut {
+        let cut: Vec<String> = streams
+            .iter()
+            .filter(|s| is_cut(&s.stream, signal))
+            .map(|s| s.name.clone())
+            .collect();
+        let count = cut.len() as u64;
+        let mut check = StreamCheck::new(
+            "streams-cut",
+            "all streams",
+            bound.to_string(),
+            count.to_string(),
+        );
+        check.met = bound.holds(count, streams.len() as u64);
+        judged.push(Judged {
+            check,
+            failure: Failure::StreamsCut {
+                expected: bound,
+                seen: count,
+                cut,
+            },
+        });
+    }
+    if let Some(event) = &expect.last_event {
+        // Event streams: over HTTP/1.1, and over h2c when they carried events.
+        let event_streams = across.clone().filter(|s| {
+            s.stream.protocol == Protocol::Sse
+                || (s.stream.protocol == Protocol::H2c && last_event_type(&s.stream).is_some())
+        });
+        for named in event_streams {
+            let last = last_event_type(&named.stream);
+            judged.push(Judged {
+                check: StreamCheck::new(
                     "last-event",
                     &named.name,
                     event.clone(),
-                    last.to_string(),
-                ));
-            }
+                    last.unwrap_or("none").to_string(),
+                ),
+                failure: Failure::LastEvent {
+                    stream: named.name.clone(),
+                    expected: event.clone(),
+                    seen: last.map(str::to_string),
+                },
+            });
         }
-        if let Some(status) = &self.grpc_status {
-            for named in of(Protocol::Grpc) {
-                let seen = match &named.stream.end {
-                    StreamEnd::Status { name, .. } => name.clone(),
-                    other => other.name().to_string(),
-                };
-                checks.push(StreamCheck::new(
-                    "grpc-status",
-                    &named.name,
-                    status.clone(),
-                    seen,
-                ));
-            }
-        }
-        checks
     }
+    if let Some(status) = &expect.grpc_status {
+        for named in of(Protocol::Grpc) {
+            let seen = match &named.stream.end {
+                StreamEnd::Status { name, .. } => name.clone(),
+                other => other.name().to_string(),
+            };
+            judged.push(Judged {
+                check: StreamCheck::new("grpc-status", &named.name, status.clone(), seen.clone()),
+                failure: Failure::GrpcStatus {
+                    stream: named.name.clone(),
+                    expected: status.clone(),
+                    seen,
+                },
+            });
+        }
+    }
+    judged
 }
 
 /// Whether `stream` was cut, the signal having gone out at `signal`: the connection failed
@@ -170,9 +190,21 @@ fn last_event_type(stream: &StreamObservation) -> Option<&str> {
 /// on the run's timeline) ends cleanly, with its protocol's own ending. One check per such
 /// stream.
 pub fn open_streams_end_cleanly(seen: &StreamsObservation, signal: Duration) -> Vec<StreamCheck> {
-    seen.streams
+    open_at_signal(&seen.streams, signal)
+}
+
+/// The same over `streams`. Only a stream that ended on its own before the signal (complete) was
+/// not open at it: one the server ended with its goodbye, or that was cut, ended because of the
+/// shutdown, however soon before the engine's kill event (stamped after the kill) it did.
+pub(super) fn open_at_signal(streams: &[NamedStream], signal: Duration) -> Vec<StreamCheck> {
+    streams
         .iter()
-        .filter(|s| s.stream.opened < signal && s.stream.ended >= signal)
+        .filter(|s| {
+            s.stream.opened < signal
+                && (s.stream.ended >= signal
+                    || s.stream.end.is_goodbye()
+                    || !ends_cleanly(&s.stream))
+        })
         .map(|named| {
             let end = describe(&named.stream.end);
             let mut check = StreamCheck::new(
@@ -190,7 +222,12 @@ pub fn open_streams_end_cleanly(seen: &StreamsObservation, signal: Duration) -> 
 /// Requirement 2 read for streams: no stream opened once shutdown began (at `signal`) is
 /// accepted. One check per such stream.
 pub fn no_new_stream_accepted(seen: &StreamsObservation, signal: Duration) -> Vec<StreamCheck> {
-    seen.streams
+    opened_after_signal(&seen.streams, signal)
+}
+
+/// The same over `streams`.
+pub(super) fn opened_after_signal(streams: &[NamedStream], signal: Duration) -> Vec<StreamCheck> {
+    streams
         .iter()
         .filter(|s| s.stream.opened >= signal)
         .map(|named| {
@@ -253,25 +290,12 @@ fn describe(end: &StreamEnd) -> String {
     }
 }
 
-/// Checks that `name` is a gRPC status name (`OK`, `UNAVAILABLE`, ...), for a scenario file's
-/// `grpc-status`; the error lists the names.
-pub fn check_grpc_status_name(name: &str) -> Result<(), String> {
-    if (0..=16).any(|code| grpc_code_name(code) == name) {
-        Ok(())
-    } else {
-        let names: Vec<&str> = (0..=16).map(grpc_code_name).collect();
-        Err(format!(
-            "{name:?} is not a gRPC status: write one of {}",
-            names.join(", ")
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::streams::NamedStream;
+    use crate::model::load::Bound;
     use crate::model::streams::{ConnectionObservation, Goaway, MAX_STREAM_ID, Received};
+    use crate::model::streams::{GoawaySequence, NamedStream};
 
     fn stream(
         name: &str,
@@ -369,11 +393,11 @@ mod tests {
         let expect = StreamExpectations {
             close_code: Some(1001),
             goaway: Some(GoawaySequence::TwoStep),
-            streams_cut: Some(0),
+            streams_cut: Some(Bound::Exactly(0)),
             last_event: Some("going-away".to_string()),
             grpc_status: Some("UNAVAILABLE".to_string()),
         };
-        let checks = expect.check(&graceful(), Duration::from_millis(100));
+        let checks = check_streams(&expect, &graceful(), Duration::from_millis(100));
         let whats: Vec<&str> = checks.iter().map(|c| c.what.as_str()).collect();
         assert_eq!(
             whats,
@@ -439,13 +463,12 @@ mod tests {
         };
         let expect = StreamExpectations {
             close_code: Some(1001),
-            streams_cut: Some(0),
+            streams_cut: Some(Bound::Exactly(0)),
             last_event: Some("going-away".to_string()),
             ..StreamExpectations::default()
         };
         let signal = Duration::from_millis(100);
-        let seen_words: Vec<(String, String)> = expect
-            .check(&seen, signal)
+        let seen_words: Vec<(String, String)> = check_streams(&expect, &seen, signal)
             .into_iter()
             .filter(|c| !c.met)
             .map(|c| (c.subject, c.seen))
@@ -468,12 +491,5 @@ mod tests {
         assert!(late[0].met);
         assert_eq!(late[1].seen, "accepted, then cut");
         assert!(!late[1].met);
-    }
-
-    #[test]
-    fn grpc_status_names_are_checked() {
-        assert!(check_grpc_status_name("UNAVAILABLE").is_ok());
-        let error = check_grpc_status_name("Unavailable").unwrap_err();
-        assert!(error.contains("OK, CANCELLED"), "{error}");
     }
 }
