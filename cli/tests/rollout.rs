@@ -24,8 +24,14 @@ const SUBSET: [&str; 4] = [
     "rollout/orchestrator-sleep-2s/lag-1s",
 ];
 
+/// One test's rollouts at a time: the subset's cells and the check's two rollouts at once
+/// put six balancers and a dozen replicas on the 2 cores, and the stream's departure lag went
+/// past the delivery bound (p99 102 ms of 100) in one full run here.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn a_representative_subset_of_the_rollout_matrix_behaves_as_its_file_says() {
+    let _serial = SERIAL.lock().await;
     let subset = named(&SUBSET);
     let engine = engine().await;
     let options = RunOptions::new(Some(workspace()));
@@ -89,11 +95,14 @@ async fn a_representative_subset_of_the_rollout_matrix_behaves_as_its_file_says(
             "a loss on {replica}, which was not terminated:\n{text}"
         );
         // `SC--`: the replica refused the connection (its listener closed); `sC--`: it never
-        // answered (it is gone), until the connect timeout.
+        // answered (it is gone), until the connect timeout; `SH--`: its kernel took the
+        // connection into the listener's backlog in the instant before the listener closed,
+        // and closing it reset the connection before any response (seen once in a full run).
         let state = request.termination_state.as_deref().expect("logged");
         assert!(
-            state == "SC--" || state == "sC--",
-            "{state}: a loss to a stale endpoint is a failed connection to the replica"
+            ["SC--", "sC--", "SH--"].contains(&state),
+            "{state}: a loss to a stale endpoint is a failed connection to the replica \
+             (request {request:?}):\n{text}"
         );
     }
     // Every replica had an address of its own.
@@ -150,6 +159,7 @@ fn check_rollout(image: &str, args: &[&str]) -> (Option<i32>, Value, String) {
 
 #[tokio::test]
 async fn check_rollout_loses_the_stale_window_s_share_and_nothing_with_a_long_enough_pre_stop() {
+    let _serial = SERIAL.lock().await;
     let pair = (Variant::ExecForm, Base::Busybox);
     let images = build_variant_images(&engine().await, &workspace(), &[pair])
         .await

@@ -1,5 +1,5 @@
-//! Streams the engine pushes while a container runs: its output, line by line, and the signals
-//! the engine sends it (`kill` events).
+//! Streams the engine pushes while a container runs: its output, line by line, the signals
+//! the engine sends it (`kill` events), and its own record of when it died (`die`).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
@@ -100,6 +100,40 @@ impl Engine {
                 });
                 Some(KillEvent { signal, at })
             })
+    }
+
+    /// When container `id` died, by the engine's own `die` event: the fact of its exit. A wait
+    /// for the container returns later, by as much as a second when the engine is busy, which
+    /// would misplace the exit on a timeline. None when the engine keeps no such event.
+    pub async fn died_at(&self, id: &str) -> Option<SystemTime> {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()?;
+        let filters = HashMap::from([
+            ("container".to_string(), vec![id.to_string()]),
+            ("event".to_string(), vec!["die".to_string()]),
+        ]);
+        let options = EventsOptions {
+            since: Some(now.as_secs().saturating_sub(60).to_string()),
+            // Up to now, to the nanosecond: the engine closes the stream once it has replayed
+            // what happened until then, without waiting for the next second.
+            until: Some(format!("{}.{:09}", now.as_secs(), now.subsec_nanos())),
+            filters: Some(filters),
+        };
+        deadline("list events", CALL_DEADLINE, async {
+            let events = self.docker().events(Some(options));
+            futures_util::pin_mut!(events);
+            let mut died = None;
+            while let Some(Ok(event)) = events.next().await {
+                died = event.time_nano.and_then(|nanos| {
+                    Some(SystemTime::UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).ok()?))
+                });
+            }
+            Ok::<_, EngineError>(died)
+        })
+        .await
+        .ok()
+        .flatten()
     }
 
     /// The containers carrying `label` that were removed (Docker's `destroy`, Podman's

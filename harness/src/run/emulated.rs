@@ -433,10 +433,16 @@ impl Rollout<'_> {
                         .await?
                 }
             };
-            self.plan.sink.emit(EventKind::ReplicaExited {
-                replica: replica.name.clone(),
-                code,
-            });
+            // The engine's stamp of the exit, not when the wait returned: the stale-endpoint
+            // phase starts there.
+            let died = self.plan.engine.died_at(&replica.id).await;
+            self.plan.sink.emit_at(
+                died.map_or_else(Instant::now, logs::harness_instant),
+                EventKind::ReplicaExited {
+                    replica: replica.name.clone(),
+                    code,
+                },
+            );
             Ok::<(), ScenarioError>(())
         };
         let (removed, stopped) = tokio::join!(endpoint, sequence);
