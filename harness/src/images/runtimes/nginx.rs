@@ -7,10 +7,17 @@ use crate::engine::Engine;
 use crate::images::error::BuildError;
 use crate::images::rootfs::{HostBinary, RootfsImage, forge};
 
-/// nginx as PID 1, in the foreground. Logging goes to stderr (docker logs); temp paths live in
-/// /tmp so nothing outside it must be writable; `user root` because the master already is root
-/// and nobody's rights are not the point here.
-const NGINX_CONF: &str = "\
+/// The plain runtime's listener: HTTP/1.1.
+const LISTEN: &str = "        listen 8080;\n";
+
+/// nginx's configuration, shared by the nginx runtimes so that they differ only where they mean
+/// to: its server block listens as `listen` says (whole lines, indented), serves `/` and the
+/// slow `/slow`, then `more_locations`. nginx as PID 1, in the foreground. Logging goes to
+/// stderr (docker logs); temp paths live in /tmp so nothing outside it must be writable; `user
+/// root` because the master already is root and nobody's rights are not the point here.
+pub(super) fn nginx_conf(listen: &str, more_locations: &str) -> String {
+    format!(
+        "\
 daemon off;
 master_process on;
 worker_processes 1;
@@ -18,11 +25,11 @@ user root;
 pid /tmp/nginx.pid;
 error_log stderr info;
 
-events {
+events {{
     worker_connections 1024;
-}
+}}
 
-http {
+http {{
     access_log off;
     default_type application/octet-stream;
     client_body_temp_path /tmp/client_body;
@@ -31,18 +38,19 @@ http {
     uwsgi_temp_path /tmp/uwsgi;
     scgi_temp_path /tmp/scgi;
 
-    server {
-        listen 8080;
-        location / {
+    server {{
+{listen}        location / {{
             root /www;
-        }
-        location /slow {
+        }}
+        location /slow {{
             alias /www/big.bin;
             limit_rate 64k;
-        }
-    }
+        }}
+{more_locations}    }}
+}}
+"
+    )
 }
-";
 
 /// The image of the host's nginx (Debian package `nginx`): `GET /` answers at once, `GET /slow`
 /// takes about 4 s. No `STOPSIGNAL`, as in nginx's own Dockerfile until 1.25: docker's default
@@ -67,7 +75,7 @@ pub(super) fn nginx_spec() -> RootfsImage {
         trees: Vec::new(),
         symlinks: Vec::new(),
         files: [
-            text("/etc/nginx/nginx.conf", NGINX_CONF),
+            text("/etc/nginx/nginx.conf", &nginx_conf(LISTEN, "")),
             text("/www/index.html", "<!doctype html><title>nginx</title>ok\n"),
             file("/www/big.bin", big_file(), 0o644),
         ]
@@ -97,7 +105,7 @@ mod tests {
     fn the_slow_download_lasts_about_four_seconds() {
         assert_eq!(super::super::big_file().len(), BIG_FILE_LEN);
         assert_eq!(BIG_FILE_LEN / NGINX_RATE_PER_S, 4);
-        assert!(NGINX_CONF.contains("limit_rate 64k;"));
-        assert!(NGINX_CONF.contains(&format!("listen {HTTP_PORT};")));
+        assert!(nginx_conf(LISTEN, "").contains("limit_rate 64k;"));
+        assert!(nginx_conf(LISTEN, "").contains(&format!("listen {HTTP_PORT};")));
     }
 }

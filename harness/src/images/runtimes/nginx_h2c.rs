@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::nginx::nginx_conf;
 use super::{
     HTTP_PORT, RuntimeImage, accounts, big_file, dash, entrypoint, file, keep_dir, text,
     third_party_label,
@@ -15,41 +16,14 @@ pub const NGINX_EVENTS_PATH: &str = "/events";
 /// How many events the stream holds.
 pub const H2C_EVENTS: usize = 600;
 
-/// The nginx runtime's configuration with `listen … http2` on the plain port, so h2c with prior
+/// The listener: `listen … http2` on the plain port, so h2c with prior
 /// knowledge only: nginx 1.22 implements no HTTP/1.1 `Upgrade: h2c` and answers an HTTP/1.1
 /// request with a GOAWAY (so readiness is the port accepting, not a path answering).
-const NGINX_H2C_CONF: &str = "\
-daemon off;
-master_process on;
-worker_processes 1;
-user root;
-pid /tmp/nginx.pid;
-error_log stderr info;
+const H2C_LISTEN: &str = "        # 1.22's syntax; 1.25.1 deprecates it for `listen 8080;` + `http2 on;`.\n        listen 8080 http2;\n";
 
-events {
-    worker_connections 1024;
-}
-
-http {
-    access_log off;
-    default_type application/octet-stream;
-    client_body_temp_path /tmp/client_body;
-    proxy_temp_path /tmp/proxy;
-    fastcgi_temp_path /tmp/fastcgi;
-    uwsgi_temp_path /tmp/uwsgi;
-    scgi_temp_path /tmp/scgi;
-
-    server {
-        # 1.22's syntax; 1.25.1 deprecates it for `listen 8080;` + `http2 on;`.
-        listen 8080 http2;
-        location / {
-            root /www;
-        }
-        location /slow {
-            alias /www/big.bin;
-            limit_rate 64k;
-        }
-        # nginx cannot generate events itself: a rate-limited file of them is the closest it
+/// The event stream's location.
+const EVENTS_LOCATION: &str =
+    "        # nginx cannot generate events itself: a rate-limited file of them is the closest it
         # gets. Without postpone_output 0 nothing leaves before 1460 bytes; even so the rate
         # limiter wakes once a second, so events come in bursts of about 9.
         location /events {
@@ -58,8 +32,6 @@ http {
             limit_rate 170;
             postpone_output 0;
         }
-    }
-}
 ";
 
 /// The event stream's file: `id:00001`, `data:x`, a blank line, and so on.
@@ -89,7 +61,10 @@ pub(super) fn nginx_h2c_spec(image: &RuntimeImage) -> RootfsImage {
         trees: Vec::new(),
         symlinks: Vec::new(),
         files: [
-            text("/etc/nginx/nginx.conf", NGINX_H2C_CONF),
+            text(
+                "/etc/nginx/nginx.conf",
+                &nginx_conf(H2C_LISTEN, EVENTS_LOCATION),
+            ),
             text("/www/index.html", "<!doctype html><title>nginx</title>ok\n"),
             file("/www/big.bin", big_file(), 0o644),
             text("/www/events.txt", &events_file()),
@@ -117,7 +92,9 @@ mod tests {
 
     #[test]
     fn the_listener_is_h2c_and_the_events_are_numbered() {
-        assert!(NGINX_H2C_CONF.contains(&format!("listen {HTTP_PORT} http2;")));
+        assert!(
+            nginx_conf(H2C_LISTEN, EVENTS_LOCATION).contains(&format!("listen {HTTP_PORT} http2;"))
+        );
         let events = events_file();
         assert_eq!(events.len(), H2C_EVENTS * 17);
         assert!(events.starts_with("id:00001\ndata:x\n\nid:00002\n"));
