@@ -1,10 +1,8 @@
 //! The project's gRPC service (`shutdown.v1.Probe`) on Debian's python3-grpcio and
 //! `/usr/bin/python3`, with or without a SIGTERM handler, in exec form or shell form.
 
-use super::python::{PYTHON_ENV, dist_package, python_binary, python_symlink, stdlib};
-use super::{
-    HTTP_PORT, RuntimeImage, accounts, dash, entrypoint, keep_dir, text, third_party_label,
-};
+use super::python::{dist_package, python_server_spec};
+use super::{HTTP_PORT, RuntimeImage};
 use crate::images::rootfs::RootfsImage;
 
 /// The server: `Slow` and `Tick` as graceful-server serves them, on [`HTTP_PORT`] (gRPC only,
@@ -171,32 +169,11 @@ fn server_py(image: &RuntimeImage) -> String {
 /// takes each shared object's own libraries) and the server, started as `/usr/bin/python3
 /// /app/server.py MODE` so the mode shows in the command. python3-protobuf is not needed.
 pub(super) fn grpcio_spec(image: &RuntimeImage) -> RootfsImage {
-    let mut binaries = vec![python_binary()];
-    if image.runtime.shell_form() {
-        binaries.push(dash());
-    }
-    RootfsImage {
-        repository: image.runtime.name().to_string(),
-        flavour: Some(image.mode.name().to_string()),
-        binaries,
-        trees: vec![stdlib(), dist_package("grpc", "python3-grpcio")],
-        symlinks: vec![python_symlink()],
-        files: [text("/app/server.py", &server_py(image))]
-            .into_iter()
-            .chain(accounts())
-            .chain(std::iter::once(keep_dir("/tmp")))
-            .collect(),
-        instructions: vec![
-            format!("EXPOSE {HTTP_PORT}"),
-            PYTHON_ENV.to_string(),
-            "WORKDIR /app".to_string(),
-            entrypoint(
-                image.runtime,
-                &["/usr/bin/python3", "/app/server.py", image.mode.name()],
-            ),
-        ],
-        labels: third_party_label(image.runtime.name()),
-    }
+    python_server_spec(
+        image,
+        vec![dist_package("grpc", "python3-grpcio")],
+        &server_py(image),
+    )
 }
 
 #[cfg(test)]

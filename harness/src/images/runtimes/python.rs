@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
-use crate::images::rootfs::{HostBinary, HostTree};
+use super::{
+    HTTP_PORT, RuntimeImage, accounts, dash, entrypoint, keep_dir, text, third_party_label,
+};
+use crate::images::rootfs::{HostBinary, HostTree, RootfsImage};
 
 /// Debian's Python (not a pyenv or venv one: the Python packages are installed for it).
 pub(super) const PYTHON: &str = "/usr/bin/python3.11";
@@ -49,6 +52,42 @@ pub(super) fn dist_package(name: &str, package: &str) -> HostTree {
 /// libgcc_s, which a threaded Python needs at a thread's end.
 pub(super) fn libgcc_s() -> HostTree {
     host_tree(LIBGCC_S.to_string(), "libgcc-s1", &[])
+}
+
+/// A Python server's image: Debian's Python and its standard library, then `packages` (in that
+/// order), and `server_py` at `/app/server.py`, started as `/usr/bin/python3 /app/server.py
+/// MODE` (so the mode shows in the command) in the runtime's form (dash with it in shell form).
+pub(super) fn python_server_spec(
+    image: &RuntimeImage,
+    packages: Vec<HostTree>,
+    server_py: &str,
+) -> RootfsImage {
+    let mut binaries = vec![python_binary()];
+    if image.runtime.shell_form() {
+        binaries.push(dash());
+    }
+    RootfsImage {
+        repository: image.runtime.name().to_string(),
+        flavour: Some(image.mode.name().to_string()),
+        binaries,
+        trees: std::iter::once(stdlib()).chain(packages).collect(),
+        symlinks: vec![python_symlink()],
+        files: [text("/app/server.py", server_py)]
+            .into_iter()
+            .chain(accounts())
+            .chain(std::iter::once(keep_dir("/tmp")))
+            .collect(),
+        instructions: vec![
+            format!("EXPOSE {HTTP_PORT}"),
+            PYTHON_ENV.to_string(),
+            "WORKDIR /app".to_string(),
+            entrypoint(
+                image.runtime,
+                &["/usr/bin/python3", "/app/server.py", image.mode.name()],
+            ),
+        ],
+        labels: third_party_label(image.runtime.name()),
+    }
 }
 
 fn host_tree(host: String, package: &str, skip: &[&str]) -> HostTree {

@@ -1,10 +1,8 @@
 //! A WebSocket server on Debian's python3-websockets and `/usr/bin/python3`, with or without a
 //! SIGTERM handler, in exec form or shell form.
 
-use super::python::{PYTHON_ENV, dist_package, libgcc_s, python_binary, python_symlink, stdlib};
-use super::{
-    HTTP_PORT, RuntimeImage, accounts, dash, entrypoint, keep_dir, text, third_party_label,
-};
+use super::python::{dist_package, libgcc_s, python_server_spec};
+use super::{HTTP_PORT, RuntimeImage};
 use crate::images::rootfs::RootfsImage;
 
 /// The server: `GET /ws?every=100ms` sends `tick N` every `every` (100 ms unless said) and
@@ -104,36 +102,11 @@ fn server_py(image: &RuntimeImage) -> String {
 /// even for ws://, so libssl comes with `_ssl`), the websockets package and the server, started
 /// as `/usr/bin/python3 /app/server.py MODE` so the mode shows in the command.
 pub(super) fn websockets_spec(image: &RuntimeImage) -> RootfsImage {
-    let mut binaries = vec![python_binary()];
-    if image.runtime.shell_form() {
-        binaries.push(dash());
-    }
-    RootfsImage {
-        repository: image.runtime.name().to_string(),
-        flavour: Some(image.mode.name().to_string()),
-        binaries,
-        trees: vec![
-            stdlib(),
-            dist_package("websockets", "python3-websockets"),
-            libgcc_s(),
-        ],
-        symlinks: vec![python_symlink()],
-        files: [text("/app/server.py", &server_py(image))]
-            .into_iter()
-            .chain(accounts())
-            .chain(std::iter::once(keep_dir("/tmp")))
-            .collect(),
-        instructions: vec![
-            format!("EXPOSE {HTTP_PORT}"),
-            PYTHON_ENV.to_string(),
-            "WORKDIR /app".to_string(),
-            entrypoint(
-                image.runtime,
-                &["/usr/bin/python3", "/app/server.py", image.mode.name()],
-            ),
-        ],
-        labels: third_party_label(image.runtime.name()),
-    }
+    python_server_spec(
+        image,
+        vec![dist_package("websockets", "python3-websockets"), libgcc_s()],
+        &server_py(image),
+    )
 }
 
 #[cfg(test)]
