@@ -6,15 +6,18 @@
 
 mod common;
 
+use shutdown_harness::protocol::MAX_STREAM_ID;
 use shutdown_harness::{Failure, RunOptions};
 
 use common::{assert_run_left_nothing, engine, failed_report, named, scenario, workspace};
 
 /// Our server's WebSocket said goodbye (1001) and its gRPC stream cut by an abrupt exit (no
 /// GOAWAY); a third-party server losing its streams by default (python3 as PID 1 drops SIGTERM:
-/// 1006 at SIGKILL) and nginx saving its download with SIGQUIT (a single GOAWAY).
-const SUBSET: [&str; 4] = [
+/// 1006 at SIGKILL) and nginx saving its download with SIGQUIT (a single GOAWAY); our h2c
+/// server's two-step GOAWAY around a request in flight.
+const SUBSET: [&str; 5] = [
     "protocols/websocket/graceful",
+    "protocols/h2c/graceful/request-in-flight",
     "protocols/grpc/abrupt",
     "python-websockets/exec-form/unhandled",
     "nginx-h2c/sigquit",
@@ -40,6 +43,23 @@ async fn a_subset_of_the_protocol_cells_behaves_as_its_file_says() {
         .expect("a connection");
     assert_eq!(first.goaways.len(), 1, "{first:?}");
     assert_eq!(first.goaways[0].last_stream_id, 1, "{first:?}");
+    // Ours sent two: 2^31-1 with a PING, then, the PING answered, the request's stream.
+    let ours = scenario(&results, "protocols/h2c/graceful/request-in-flight");
+    let first = ours
+        .observation
+        .connections
+        .iter()
+        .min_by_key(|c| c.opened)
+        .expect("a connection");
+    let last_ids: Vec<u32> = first.goaways.iter().map(|g| g.last_stream_id).collect();
+    assert_eq!(last_ids, [MAX_STREAM_ID, 1], "{first:?}");
+    assert!(
+        first
+            .pings
+            .first()
+            .is_some_and(|ping| *ping < first.goaways[1].at),
+        "the PING times the second GOAWAY: {first:?}"
+    );
 
     // The same unhandled cell expected to say goodbye fails on the close code, with the code
     // the client saw.

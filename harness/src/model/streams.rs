@@ -606,7 +606,7 @@ pub struct NamedStream {
 }
 
 /// Durations as milliseconds with a fraction (microsecond precision), as the reports read them.
-pub(super) mod millis {
+pub(crate) mod millis {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};

@@ -152,8 +152,9 @@ impl StreamSet {
         let mut connections = Vec::new();
         let mut h2c_streams = Vec::new();
         if let Some(connection) = self.h2c {
-            let mut seen = connection.finish().await?;
-            h2c_streams = std::mem::take(&mut seen.streams);
+            let seen = connection.finish().await?;
+            // The connection keeps its streams too: the reports name them by stream id.
+            h2c_streams = seen.streams.clone();
             connections.push(seen);
         }
         let mut grpc_calls = Vec::new();

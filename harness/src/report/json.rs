@@ -16,8 +16,11 @@ use crate::model::pid1::Pid1;
 use crate::model::results::{RunResults, ScenarioResult};
 use crate::model::rollout::BalancerSettings;
 use crate::model::rollout::PreStop;
+use crate::model::streams::millis;
+use crate::model::streams::{ConnectionObservation, Goaway, GoawaySequence, Protocol};
 use crate::model::vantage::Vantage;
 use crate::model::verdict::{Failure, NotDelivered, RequirementCheck, Untested};
+use std::time::Duration;
 
 /// The whole report.
 #[derive(Debug, Serialize)]
@@ -126,6 +129,10 @@ pub struct JsonScenario<'a> {
     /// Each long-lived stream as observed (times from ready); left out when there was none.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub streams: &'a [crate::model::streams::NamedStream],
+    /// The HTTP/2 connections those streams used (h2c, gRPC), with the GOAWAY frames and pings
+    /// each received; left out when there was none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<JsonConnection<'a>>,
     /// The two requirements, with evidence.
     pub requirements: Vec<JsonRequirement<'a>>,
     /// One line per expectation that did not hold, the scenario's error first.
@@ -141,6 +148,44 @@ pub struct JsonScenario<'a> {
     /// The rolling update: its settings, each replica's steps, and what the stream lost by
     /// phase; null when the scenario was not one.
     pub rollout: Option<JsonRollout<'a>>,
+}
+
+/// One HTTP/2 connection of a scenario's streams: its frames, its streams by id (each stream
+/// itself is in `streams`). Times in ms from ready, as the streams' own.
+#[derive(Debug, Serialize)]
+pub struct JsonConnection<'a> {
+    /// `h2c`, or `grpc` for a gRPC client's connection.
+    pub protocol: Protocol,
+    /// When the client began to connect.
+    #[serde(rename = "opened_ms", with = "millis")]
+    pub opened: Duration,
+    /// The shape of its GOAWAY frames: `none`, `single` or `two-step`.
+    pub goaway: GoawaySequence,
+    /// Each GOAWAY frame, in the order it arrived.
+    pub goaways: &'a [Goaway],
+    /// When each PING from the server arrived.
+    #[serde(rename = "pings_ms", with = "millis::list")]
+    pub pings: &'a [Duration],
+    /// When the client saw the connection end; null if it had not when observing stopped.
+    #[serde(rename = "closed_ms", with = "millis::option")]
+    pub closed: Option<Duration>,
+    /// The HTTP/2 stream ids of its streams, in the order they were opened (null: the stream
+    /// never got one).
+    pub stream_ids: Vec<Option<u32>>,
+}
+
+impl<'a> From<&'a ConnectionObservation> for JsonConnection<'a> {
+    fn from(connection: &'a ConnectionObservation) -> Self {
+        JsonConnection {
+            protocol: connection.protocol,
+            opened: connection.opened,
+            goaway: connection.goaway_sequence(),
+            goaways: &connection.goaways,
+            pings: &connection.pings,
+            closed: connection.closed,
+            stream_ids: connection.streams.iter().map(|s| s.stream_id).collect(),
+        }
+    }
 }
 
 /// A requirement: `met` true, false, or null when untested, and then why.
@@ -285,6 +330,11 @@ impl<'a> JsonScenario<'a> {
             started_ms: result.started.as_millis() as u64,
             requests: &observation.requests,
             streams: &observation.streams,
+            connections: observation
+                .connections
+                .iter()
+                .map(JsonConnection::from)
+                .collect(),
             requirements: result
                 .verdict
                 .requirements
@@ -541,5 +591,51 @@ mod tests {
         // A tested requirement has no `untested`.
         assert_eq!(requirements[1]["met"], true);
         assert_eq!(requirements[1].get("untested"), None, "{requirements}");
+    }
+
+    #[test]
+    fn a_connection_shows_its_frames_and_its_streams_ids_not_the_streams_again() {
+        use crate::model::streams::{MAX_STREAM_ID, StreamEnd, StreamObservation};
+        let ms = Duration::from_millis;
+        let stream = StreamObservation {
+            protocol: Protocol::H2c,
+            target: "/?delay=1s".to_string(),
+            stream_id: Some(1),
+            opened: ms(1),
+            received: Vec::new(),
+            end: StreamEnd::Complete,
+            ended: ms(1000),
+            detail: String::new(),
+        };
+        let goaway = |at, last_stream_id| Goaway {
+            at: ms(at),
+            last_stream_id,
+            error_code: 0,
+            debug: String::new(),
+        };
+        let connection = ConnectionObservation {
+            protocol: Protocol::H2c,
+            opened: ms(1),
+            goaways: vec![goaway(300, MAX_STREAM_ID), goaway(301, 1)],
+            pings: vec![ms(300)],
+            closed: Some(ms(1020)),
+            streams: vec![stream],
+        };
+        let json = serde_json::to_value(JsonConnection::from(&connection)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "protocol": "h2c",
+                "opened_ms": 1.0,
+                "goaway": "two-step",
+                "goaways": [
+                    {"at_ms": 300.0, "last_stream_id": MAX_STREAM_ID, "error_code": 0},
+                    {"at_ms": 301.0, "last_stream_id": 1, "error_code": 0},
+                ],
+                "pings_ms": [300.0],
+                "closed_ms": 1020.0,
+                "stream_ids": [1],
+            })
+        );
     }
 }
