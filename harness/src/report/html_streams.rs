@@ -12,7 +12,9 @@ use maud::{Markup, html};
 use super::html::{AXIS, GUTTER, Marker, Scale, grid, label_rows, marker_lines, px, short};
 use super::streams::{self, StreamView};
 use crate::model::observation::Observation;
-use crate::model::streams::{Item, MAX_STREAM_ID, StreamEnd, h2_error_name};
+use crate::model::streams::{
+    Item, MAX_STREAM_ID, Received, StreamEnd, StreamObservation, h2_error_name,
+};
 
 /// A row of markers above a lane's bar: each marker's glyph, and a GOAWAY's label after it.
 /// Markers that would touch go on rows of their own, each at its own moment.
@@ -238,6 +240,10 @@ pub(super) fn stream_lanes(
                 (lane_markup(lane, *top, scale, signal))
             }
             (marker_lines(markers, scale, TOP - 4.0, bottom))
+            // Last, so that the timeline's lines pass under them.
+            @for (lane, top) in lanes.iter().zip(&tops) {
+                (end_label(lane, *top, scale))
+            }
         }
     }
 }
@@ -273,15 +279,14 @@ impl<'a> Lane<'a> {
     }
 }
 
-/// A lane at `top`: its name and protocol in the gutter, its bar with the end written after it,
-/// its items as ticks on the bar, and its markers with their glyphs above it.
+/// A lane at `top`: its name and protocol in the gutter, its bar, its items as ticks on the
+/// bar, and its markers with their glyphs above it (how it ended is written after the bar by
+/// [`end_label`]).
 fn lane_markup(lane: &Lane<'_>, top: f64, scale: &Scale, signal: Option<Duration>) -> Markup {
     let view = &lane.view;
     let stream = view.stream;
     let bar_top = top + lane.mark_rows() as f64 * MARK_ROW;
-    let x1 = scale.x_at(stream.opened);
-    // A refused connect takes no time: keep it visible.
-    let x2 = scale.x_at(stream.ended).max(x1 + 3.0);
+    let (x1, x2) = bar_span(stream, scale);
     let outcome = stream.outcome();
     html! {
         g.stream-lane data-stream=(view.name) data-protocol=(stream.protocol.name())
@@ -295,9 +300,6 @@ fn lane_markup(lane: &Lane<'_>, top: f64, scale: &Scale, signal: Option<Duration
             rect class={ "bar o-" (outcome.name()) } data-outcome=(outcome.name()) x=(px(x1))
                 y=(px(bar_top)) width=(px(x2 - x1)) height=(px(BAR)) rx="2" {}
             (item_ticks(stream, scale, bar_top))
-            text.outcome x=(px(x2 + 6.0)) y=(px(bar_top + BAR - 2.0)) {
-                (streams::end_label(stream))
-            }
             @for (mark, row) in lane.marks.iter().zip(&lane.rows) {
                 @let x = scale.x_at(mark.at);
                 @let y = top + (*row as f64 + 0.5) * MARK_ROW;
@@ -315,15 +317,30 @@ fn lane_markup(lane: &Lane<'_>, top: f64, scale: &Scale, signal: Option<Duration
     }
 }
 
+/// Where `stream`'s bar begins and ends.
+fn bar_span(stream: &StreamObservation, scale: &Scale) -> (f64, f64) {
+    let x1 = scale.x_at(stream.opened);
+    // A refused connect takes no time: keep it visible.
+    (x1, scale.x_at(stream.ended).max(x1 + 3.0))
+}
+
+/// How the stream of the lane at `top` ended, written after its bar.
+fn end_label(lane: &Lane<'_>, top: f64, scale: &Scale) -> Markup {
+    let stream = lane.view.stream;
+    let bar_top = top + lane.mark_rows() as f64 * MARK_ROW;
+    let (_, x2) = bar_span(stream, scale);
+    html! {
+        text.outcome data-stream=(lane.view.name) x=(px(x2 + 6.0)) y=(px(bar_top + BAR - 2.0)) {
+            (streams::end_label(stream))
+        }
+    }
+}
+
 /// The items `stream` received as ticks over its bar at `bar_top`: one per item, or one per
 /// [`TICK_CELL`] pixels where they crowd, each with its hover text.
-fn item_ticks(
-    stream: &crate::model::streams::StreamObservation,
-    scale: &Scale,
-    bar_top: f64,
-) -> Markup {
+fn item_ticks(stream: &StreamObservation, scale: &Scale, bar_top: f64) -> Markup {
     // Runs of items whose ticks would touch: (x of the first, the items).
-    let mut groups: Vec<(f64, Vec<&crate::model::streams::Received>)> = Vec::new();
+    let mut groups: Vec<(f64, Vec<&Received>)> = Vec::new();
     for received in &stream.received {
         let x = scale.x_at(received.at);
         match groups.last_mut() {
@@ -422,6 +439,16 @@ mod tests {
         &rest[..end]
     }
 
+    /// What is written after the bar of stream `name`.
+    fn end_label<'a>(lanes: &'a str, name: &str) -> &'a str {
+        let start = lanes
+            .find(&format!(r#"<text class="outcome" data-stream="{name}""#))
+            .unwrap_or_else(|| panic!("no end label for {name} in:\n{lanes}"));
+        let text = &lanes[start..];
+        let text = &text[..text.find("</text>").unwrap_or(text.len())];
+        &text[text.find('>').map_or(0, |i| i + 1)..]
+    }
+
     /// The number in `attribute` of the first element of `html` after `after`.
     fn attribute(html: &str, after: &str, attribute: &str) -> f64 {
         let start = html
@@ -451,7 +478,8 @@ mod tests {
         // Its line on hover, its protocol in the gutter, how it ended after its bar.
         assert!(open.contains("<title>open (websocket): closed 1001 &quot;server shutting down&quot; · 8 received, 1 after the signal · last tick 7</title>"), "{open}");
         assert!(open.contains(r#"<text class="name quiet""#) && open.contains(">websocket</text>"));
-        assert!(open.contains(">close 1001</text>"), "{open}");
+        assert_eq!(end_label(lanes, "open"), "close 1001");
+        assert_eq!(end_label(lanes, "late"), "refused");
         // The close frame is a marker where it arrived, with its code and reason.
         assert!(open.contains(r#"<g class="smark ending" data-ms="386.0"><title>WebSocket close frame at 0.386s: code 1001, reason &quot;server shutting down&quot;</title>"#), "{open}");
         // A tick per item, each with its words.
@@ -491,7 +519,7 @@ mod tests {
         assert_eq!(open.matches(r#"<g class="smark ping""#).count(), 2);
         assert!(open.contains("<title>gRPC status OK (0) from the server at 1.500s</title>"));
         assert!(open.contains("<title>grpc connection closed at 1.516s</title>"));
-        assert!(open.contains(">status OK</text>"));
+        assert_eq!(end_label(lanes, "open"), "status OK");
         // The two GOAWAY labels are 2 ms apart: on rows of their own.
         let y = |class: &str| attribute(open, &format!(r#"<g class="smark {class}""#), "y");
         assert!(y("goaway final") - y("goaway first") >= 12.0, "{open}");
