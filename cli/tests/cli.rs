@@ -329,7 +329,7 @@ fn the_html_report_draws_each_stream_as_observed_on_the_engine() {
                 assert!(lane.contains(">GOAWAY 2^31-1</text>"), "{lane}");
                 assert!(lane.contains(r#"<g class="smark goaway final""#), "{lane}");
                 assert!(
-                    lane.contains("streams above it were never processed"),
+                    lane.contains("the server says streams above it were not processed"),
                     "{lane}"
                 );
             }

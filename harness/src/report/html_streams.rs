@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use maud::{Markup, html};
 
-use super::html::{AXIS, GUTTER, Marker, Scale, grid, label_rows, marker_lines, px, short};
+use super::html::{AXIS, GUTTER, Marker, Scale, WIDTH, grid, label_rows, marker_lines, px, short};
 use super::streams::{self, StreamView};
 use crate::model::observation::Observation;
 use crate::model::streams::{
-    Item, MAX_STREAM_ID, Received, StreamEnd, StreamObservation, h2_error_name,
+    ConnectionObservation, GoawaySequence, Item, MAX_STREAM_ID, Received, StreamEnd,
+    StreamObservation, h2_error_name,
 };
 
 /// A row of markers above a lane's bar: each marker's glyph, and a GOAWAY's label after it.
@@ -80,74 +81,82 @@ struct LaneMark {
     title: String,
 }
 
-/// The markers of `view`'s lane, in time order.
+/// The markers of `view`'s lane, in time order: its connections' frames and close, and its
+/// protocol's ending.
 fn lane_marks(view: &StreamView<'_>) -> Vec<LaneMark> {
-    let stream = view.stream;
+    let mut marks: Vec<LaneMark> = view.connections.iter().flat_map(connection_marks).collect();
+    marks.extend(ending_mark(view.stream));
+    marks.sort_by_key(|m| m.at);
+    marks
+}
+
+/// An HTTP/2 connection's GOAWAY frames, PINGs and close.
+fn connection_marks(connection: &ConnectionObservation) -> Vec<LaneMark> {
     let mut marks = Vec::new();
-    for connection in view.connections {
-        let two_step = connection
-            .goaways
-            .iter()
-            .any(|g| g.last_stream_id < MAX_STREAM_ID);
-        for goaway in &connection.goaways {
-            let first = goaway.last_stream_id == MAX_STREAM_ID;
-            let mut label = format!("GOAWAY {}", streams::stream_id_words(goaway.last_stream_id));
-            if goaway.error_code != 0 {
-                label.push_str(&format!(" {}", h2_error_name(goaway.error_code)));
+    let two_step = connection.goaway_sequence() == GoawaySequence::TwoStep;
+    for goaway in &connection.goaways {
+        let first = goaway.last_stream_id == MAX_STREAM_ID;
+        let mut label = format!("GOAWAY {}", streams::stream_id_words(goaway.last_stream_id));
+        if goaway.error_code != 0 {
+            label.push_str(&format!(" {}", h2_error_name(goaway.error_code)));
+        }
+        let mut title = format!(
+            "{}: error code {} ({})",
+            streams::goaway_words(goaway),
+            goaway.error_code,
+            h2_error_name(goaway.error_code)
+        );
+        title.push_str(match (first, two_step) {
+            (true, true) => {
+                "; the first of two steps: no new streams soon, all so far will be processed"
             }
-            let mut title = format!(
-                "{}: error code {} ({})",
-                streams::goaway_words(goaway),
-                goaway.error_code,
-                h2_error_name(goaway.error_code)
-            );
-            title.push_str(match (first, two_step) {
-                (true, true) => {
-                    "; the first of two steps: no new streams soon, all so far will be processed"
-                }
-                (true, false) => "; the first of two steps, and no second one came",
-                (false, _) => "; streams above it were never processed",
-            });
-            if !goaway.debug.is_empty() {
-                title.push_str(&format!("; debug data {:?}", goaway.debug));
-            }
-            marks.push(LaneMark {
-                at: goaway.at,
-                class: if first {
-                    "goaway first"
-                } else {
-                    "goaway final"
-                },
-                label: Some(label),
-                title,
-            });
+            (true, false) => "; no new streams soon, and no GOAWAY naming the last stream followed",
+            (false, _) => "; the server says streams above it were not processed",
+        });
+        if !goaway.debug.is_empty() {
+            title.push_str(&format!("; debug data {:?}", goaway.debug));
         }
-        for ping in &connection.pings {
-            marks.push(LaneMark {
-                at: *ping,
-                class: "ping",
-                label: None,
-                title: format!(
-                    "PING from the server at {} ({})",
-                    streams::seconds(*ping),
-                    connection.protocol.name()
-                ),
-            });
-        }
-        if let Some(closed) = connection.closed {
-            marks.push(LaneMark {
-                at: closed,
-                class: "closed",
-                label: None,
-                title: format!(
-                    "{} connection closed at {}",
-                    connection.protocol.name(),
-                    streams::seconds(closed)
-                ),
-            });
-        }
+        marks.push(LaneMark {
+            at: goaway.at,
+            class: if first {
+                "goaway first"
+            } else {
+                "goaway final"
+            },
+            label: Some(label),
+            title,
+        });
     }
-    // The protocol's own ending: where it arrived.
+    for ping in &connection.pings {
+        marks.push(LaneMark {
+            at: *ping,
+            class: "ping",
+            label: None,
+            title: format!(
+                "PING from the server at {} ({})",
+                streams::seconds(*ping),
+                connection.protocol.name()
+            ),
+        });
+    }
+    if let Some(closed) = connection.closed {
+        marks.push(LaneMark {
+            at: closed,
+            class: "closed",
+            label: None,
+            title: format!(
+                "{} connection closed at {}",
+                connection.protocol.name(),
+                streams::seconds(closed)
+            ),
+        });
+    }
+    marks
+}
+
+/// The protocol's own ending, where it arrived: the WebSocket close frame, the gRPC status, or
+/// the event stream's `going-away` event.
+fn ending_mark(stream: &StreamObservation) -> Option<LaneMark> {
     let going_away = stream.received.iter().find_map(|r| match &r.item {
         Item::Event {
             event: Some(event), ..
@@ -190,16 +199,12 @@ fn lane_marks(view: &StreamView<'_>) -> Vec<LaneMark> {
             )
         }),
     };
-    if let Some((at, title)) = ending {
-        marks.push(LaneMark {
-            at,
-            class: "ending",
-            label: None,
-            title,
-        });
-    }
-    marks.sort_by_key(|m| m.at);
-    marks
+    ending.map(|(at, title)| LaneMark {
+        at,
+        class: "ending",
+        label: None,
+        title,
+    })
 }
 
 /// The lanes of `observation`'s streams under its timeline, on `scale`, the timeline's
@@ -232,8 +237,8 @@ pub(super) fn stream_lanes(
                 " or a marker to read it"
             }
         }
-        svg.stream-lanes xmlns="http://www.w3.org/2000/svg" width=(px(super::html::WIDTH))
-            height=(px(height)) viewBox={ "0 0 " (px(super::html::WIDTH)) " " (px(height)) }
+        svg.stream-lanes xmlns="http://www.w3.org/2000/svg" width=(px(WIDTH))
+            height=(px(height)) viewBox={ "0 0 " (px(WIDTH)) " " (px(height)) }
             role="img" aria-label={ "streams of " (name) } {
             (grid(scale, TOP, bottom))
             @for (lane, top) in lanes.iter().zip(&tops) {
@@ -514,7 +519,7 @@ mod tests {
         );
         assert!(open.contains(r#"<g class="smark goaway first" data-ms="320.0"><title>GOAWAY last stream 2^31-1 at 0.320s: error code 0 (NO_ERROR); the first of two steps: no new streams soon, all so far will be processed</title>"#), "{open}");
         assert!(open.contains(">GOAWAY 2^31-1</text>"));
-        assert!(open.contains(r#"<g class="smark goaway final" data-ms="322.0"><title>GOAWAY last stream 1 at 0.322s: error code 0 (NO_ERROR); streams above it were never processed</title>"#), "{open}");
+        assert!(open.contains(r#"<g class="smark goaway final" data-ms="322.0"><title>GOAWAY last stream 1 at 0.322s: error code 0 (NO_ERROR); the server says streams above it were not processed</title>"#), "{open}");
         assert!(open.contains(">GOAWAY 1</text>"));
         assert_eq!(open.matches(r#"<g class="smark ping""#).count(), 2);
         assert!(open.contains("<title>gRPC status OK (0) from the server at 1.500s</title>"));
