@@ -240,3 +240,99 @@ fn the_librarys_errors_name_the_flag() {
     assert!(stderr.contains("or pass --workspace"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+/// `run --html` on two cells of `scenarios/protocols.toml` on the engine: each stream is a lane
+/// showing what its client saw, as the JSON report says it: our server's WebSocket closed with
+/// 1001, grpcio's call answered through its two-step GOAWAY. About 5 s once the images exist.
+#[test]
+fn the_html_report_draws_each_stream_as_observed_on_the_engine() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stream_lanes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("report.html");
+    let _ = std::fs::remove_file(&page);
+    let output = cargo_bin_cmd!("shutdown-harness")
+        .args([
+            "run",
+            "../scenarios/protocols.toml",
+            "--filter",
+            "{protocols/websocket/graceful,grpcio/exec-form/graceful}",
+            "--format",
+            "json",
+            "--html",
+        ])
+        .arg(&page)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    let html = std::fs::read_to_string(&page).expect("the HTML report was written");
+    let scenarios = report["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 2, "{stdout}");
+    for scenario in scenarios {
+        let name = scenario["name"].as_str().unwrap();
+        let start = html
+            .find(&format!(r#"data-scenario="{name}""#))
+            .unwrap_or_else(|| panic!("no section {name}"));
+        let section = &html[start..];
+        let section = &section[..section.find("</section>").unwrap()];
+        let lanes = &section[section
+            .find(r#"<svg class="stream-lanes""#)
+            .unwrap_or_else(|| panic!("{name}: no stream lanes in:\n{section}"))..];
+        // A lane per stream the client observed, with its protocol, end and item count.
+        let streams = scenario["streams"].as_array().unwrap();
+        assert_eq!(streams.len(), 2, "{name}");
+        for stream in streams {
+            let lane = format!(
+                r#"data-stream="{}" data-protocol="{}" data-end="{}""#,
+                stream["name"].as_str().unwrap(),
+                stream["protocol"].as_str().unwrap(),
+                stream["end"].as_str().unwrap()
+            );
+            let at = lanes
+                .find(&lane)
+                .unwrap_or_else(|| panic!("{name}: no {lane}"));
+            let received = stream["received"].as_array().unwrap().len();
+            assert!(
+                lanes[at..].contains(&format!(r#"data-received="{received}""#)),
+                "{name}: {lane}"
+            );
+        }
+        let open = streams.iter().find(|s| s["name"] == "open").unwrap();
+        let written = {
+            let text = &lanes[lanes
+                .find(r#"<text class="outcome" data-stream="open""#)
+                .unwrap_or_else(|| panic!("{name}: no end written for open"))..];
+            let text = &text[..text.find("</text>").unwrap()];
+            text[text.find('>').unwrap() + 1..].to_string()
+        };
+        let lane = &lanes[lanes.find(r#"data-stream="open""#).unwrap()..];
+        let lane = &lane[..lane.find(r#"data-stream="late""#).unwrap_or(lane.len())];
+        match name {
+            "protocols/websocket/graceful" => {
+                assert_eq!(open["end"], "closed");
+                assert_eq!(open["code"], 1001);
+                assert_eq!(written, "close 1001");
+                assert!(lane.contains(r#"<g class="smark ending""#), "{lane}");
+                assert!(lane.contains("WebSocket close frame at"), "{lane}");
+                assert!(lane.contains(": code 1001"), "{lane}");
+            }
+            _ => {
+                assert_eq!(open["status"], "OK");
+                assert_eq!(written, "status OK");
+                // The cell expects the two steps: the warning, then the GOAWAY naming the call.
+                assert_eq!(
+                    lane.matches(r#"<g class="smark goaway first""#).count(),
+                    1,
+                    "{lane}"
+                );
+                assert!(lane.contains(">GOAWAY 2^31-1</text>"), "{lane}");
+                assert!(lane.contains(r#"<g class="smark goaway final""#), "{lane}");
+                assert!(
+                    lane.contains("the server says streams above it were not processed"),
+                    "{lane}"
+                );
+            }
+        }
+    }
+}

@@ -134,7 +134,8 @@ impl Folding {
                     stream: (**stream).clone(),
                 });
                 observation.connections.extend_from_slice(connections);
-                return false;
+                // It stays on the timeline: the only place that still says which connections
+                // were this stream's (`Observation::stream_connections`).
             }
             EventKind::StopMomentMeasured {
                 median, stop_after, ..

@@ -448,6 +448,24 @@ impl Observation {
     pub fn request(&self, name: &str) -> Option<&RequestObservation> {
         self.requests.iter().find(|r| r.name == name)
     }
+
+    /// The HTTP/2 connections stream `name` used (h2c, gRPC), with their GOAWAY frames, PINGs
+    /// and close, as its [`EventKind::StreamObserved`] on the timeline carried them: each stream
+    /// of a run has its own connections, which `connections` holds all together. Empty for a
+    /// WebSocket or an event stream over HTTP/1.1.
+    pub fn stream_connections(&self, name: &str) -> &[ConnectionObservation] {
+        self.timeline
+            .iter()
+            .find_map(|e| match &e.kind {
+                EventKind::StreamObserved {
+                    name: observed,
+                    connections,
+                    ..
+                } if observed == name => Some(connections.as_slice()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
 }
 
 impl RequestObservation {

@@ -249,6 +249,31 @@ pub fn grpc_code_name(code: i32) -> &'static str {
         .unwrap_or("UNKNOWN_CODE")
 }
 
+/// The name of HTTP/2 error code `code` (RFC 9113 §7: `NO_ERROR`, `REFUSED_STREAM`, ...;
+/// `UNKNOWN_ERROR` for one the RFC does not define, which a peer may send).
+pub fn h2_error_name(code: u32) -> &'static str {
+    const NAMES: [&str; 14] = [
+        "NO_ERROR",
+        "PROTOCOL_ERROR",
+        "INTERNAL_ERROR",
+        "FLOW_CONTROL_ERROR",
+        "SETTINGS_TIMEOUT",
+        "STREAM_CLOSED",
+        "FRAME_SIZE_ERROR",
+        "REFUSED_STREAM",
+        "CANCEL",
+        "COMPRESSION_ERROR",
+        "CONNECT_ERROR",
+        "ENHANCE_YOUR_CALM",
+        "INADEQUATE_SECURITY",
+        "HTTP_1_1_REQUIRED",
+    ];
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| NAMES.get(i).copied())
+        .unwrap_or("UNKNOWN_ERROR")
+}
+
 /// One stream from its opening to its end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamObservation {
@@ -731,6 +756,15 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", protocol.name()));
         }
         assert_eq!(Protocol::from_name("http3"), None);
+    }
+
+    #[test]
+    fn h2_error_codes_have_their_rfc_names() {
+        assert_eq!(h2_error_name(0), "NO_ERROR");
+        assert_eq!(h2_error_name(REFUSED_STREAM), "REFUSED_STREAM");
+        assert_eq!(h2_error_name(13), "HTTP_1_1_REQUIRED");
+        assert_eq!(h2_error_name(14), "UNKNOWN_ERROR");
+        assert_eq!(h2_error_name(u32::MAX), "UNKNOWN_ERROR");
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! The HTML report: one self-contained page (inline CSS and SVG, no script) with the verdict
-//! table, a summary, and per scenario its verdict and an SVG timeline of requests, stop and exit.
+//! table, a summary, and per scenario its verdict and an SVG timeline of requests, stop and exit
+//! (with, on its axis, the load's strip, a rollout's lanes and the streams' lanes).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::evidence::requirement_outcomes;
+use super::html_streams;
 use super::human::summary_line;
 use super::line;
 use crate::duration;
@@ -123,6 +126,10 @@ fn legend(results: &RunResults) -> Markup {
         .scenarios
         .iter()
         .any(|r| !balancer_lines(&r.observation).is_empty());
+    let streams = results
+        .scenarios
+        .iter()
+        .any(|r| !r.observation.streams.is_empty());
     html! {
         ul.legend-keys {
             @for outcome in Outcome::ALL {
@@ -156,6 +163,7 @@ fn legend(results: &RunResults) -> Markup {
                     "balancer log line"
                 }
             }
+            @if streams { (html_streams::legend_keys()) }
             @if rollout {
                 @for (class, label) in [("bar o-ok redispatched", "redispatched to the replica"),
                                         ("life", "replica running"),
@@ -222,6 +230,7 @@ fn scenario_section(result: &ScenarioResult) -> Markup {
                 }
             }
             (timeline(result, &markers, &scale))
+            (html_streams::stream_lanes(observation, &markers, &scale, &scenario.name))
             @if let Some(load) = &observation.load {
                 (load_strip(load, &markers, &scale, &scenario.name))
             }
@@ -294,16 +303,16 @@ fn anchor(name: &str) -> String {
 // The geometry of a scenario's drawings, in SVG user units (CSS pixels at the page's scale).
 // The timeline, the load's strip and a rollout's lanes share WIDTH, GUTTER and RIGHT, and one
 // `Scale`: the same x is the same moment in each of them.
-const WIDTH: f64 = 1060.0;
+pub(super) const WIDTH: f64 = 1060.0;
 /// Left of the plot: request names.
-const GUTTER: f64 = 120.0;
+pub(super) const GUTTER: f64 = 120.0;
 /// Right of the plot: room for an outcome label after a bar that ends at the last moment.
-const RIGHT: f64 = 110.0;
+pub(super) const RIGHT: f64 = 110.0;
 const ROW: f64 = 24.0;
 const BAR: f64 = 14.0;
 const LABEL_ROW: f64 = 16.0;
 const LOG_LANE: f64 = 22.0;
-const AXIS: f64 = 28.0;
+pub(super) const AXIS: f64 = 28.0;
 /// The width of one character of a 12px label, generous (bold labels are wider) so that labels
 /// never touch.
 const CHAR: f64 = 7.5;
@@ -311,7 +320,7 @@ const CHAR: f64 = 7.5;
 const LABEL_GAP: f64 = 8.0;
 
 /// A vertical line across the timeline with its label above the plot.
-struct Marker {
+pub(super) struct Marker {
     ms: i64,
     class: &'static str,
     label: String,
@@ -400,7 +409,7 @@ fn step(kind: &EventKind) -> Option<(&'static str, String)> {
 
 /// Rows for the markers' labels, top row 0: a label goes below every earlier label that would
 /// reach its line, so that no line crosses a label and no labels overlap.
-fn label_rows(xs: &[f64], labels: &[&str]) -> Vec<usize> {
+pub(super) fn label_rows(xs: &[f64], labels: &[&str]) -> Vec<usize> {
     let mut placed: Vec<(usize, f64)> = Vec::new();
     for (x, label) in xs.iter().zip(labels) {
         let row = placed
@@ -417,15 +426,15 @@ fn label_rows(xs: &[f64], labels: &[&str]) -> Vec<usize> {
 /// The one time axis of a scenario's section: ms from the moment the server was ready, mapped
 /// onto the plot's x range of the timeline, the load's strip and a rollout's lanes alike.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Scale {
+pub(super) struct Scale {
     lo: i64,
     hi: i64,
 }
 
 impl Scale {
     /// The axis that holds everything drawn of `result`: the timeline's events, the requests,
-    /// the `markers`, and every request of its load and rollout from when it was due to its
-    /// outcome.
+    /// the `markers`, every request of its load and rollout from when it was due to its
+    /// outcome, and all that its streams' lanes draw.
     fn covering(result: &ScenarioResult, markers: &[Marker]) -> Scale {
         let observation = &result.observation;
         let events = observation.timeline.iter().map(|e| e.ms);
@@ -449,6 +458,7 @@ impl Scale {
             .chain(markers.iter().map(|m| m.ms))
             .chain(load)
             .chain(rollout)
+            .chain(html_streams::moments(observation))
             .fold((0, 0), |(lo, hi), ms| (lo.min(ms), hi.max(ms)));
         Scale {
             lo,
@@ -459,6 +469,13 @@ impl Scale {
     fn x(&self, ms: i64) -> f64 {
         let plot = WIDTH - GUTTER - RIGHT;
         GUTTER + (ms - self.lo) as f64 / (self.hi - self.lo).max(1) as f64 * plot
+    }
+
+    /// The x of `at` from ready, to the microsecond (a stream's times).
+    pub(super) fn x_at(&self, at: Duration) -> f64 {
+        let plot = WIDTH - GUTTER - RIGHT;
+        let ms = at.as_secs_f64() * 1000.0;
+        GUTTER + (ms - self.lo as f64) / (self.hi - self.lo).max(1) as f64 * plot
     }
 
     /// Tick positions in ms: the finest round step that leaves at most twelve ticks.
@@ -507,7 +524,7 @@ fn tick_label(ms: i64) -> String {
 }
 
 /// One decimal is finer than a pixel; more would only bloat the page.
-fn px(value: f64) -> String {
+pub(super) fn px(value: f64) -> String {
     format!("{value:.1}")
 }
 
@@ -517,7 +534,7 @@ fn seconds(ms: i64) -> String {
 
 /// The grid lines of `scale`'s ticks from `top` to `bottom`, the axis along `bottom` and the
 /// ticks' labels below it: every drawing of a section has its own, on the same x.
-fn grid(scale: &Scale, top: f64, bottom: f64) -> Markup {
+pub(super) fn grid(scale: &Scale, top: f64, bottom: f64) -> Markup {
     let plot_right = WIDTH - RIGHT;
     html! {
         @for ms in scale.ticks() {
@@ -532,7 +549,7 @@ fn grid(scale: &Scale, top: f64, bottom: f64) -> Markup {
 
 /// The timeline's `markers` again, as lines from `top` to `bottom` without their labels (those
 /// are above, in the timeline, at the same x), each with its hover text.
-fn marker_lines(markers: &[Marker], scale: &Scale, top: f64, bottom: f64) -> Markup {
+pub(super) fn marker_lines(markers: &[Marker], scale: &Scale, top: f64, bottom: f64) -> Markup {
     html! {
         @for marker in markers {
             @let x = px(scale.x(marker.ms));
@@ -1207,7 +1224,7 @@ fn replica_steps(replica: &ReplicaObservation) -> Vec<(i64, &'static str, String
 }
 
 /// A request name that fits the gutter; the full name is in the bar's hover text.
-fn short(name: &str) -> String {
+pub(super) fn short(name: &str) -> String {
     const MAX: usize = 15;
     if name.chars().count() <= MAX {
         name.to_string()
@@ -1299,6 +1316,25 @@ g.step line.marker { opacity: 0.45; }
 g.step:hover line.marker { opacity: 1; stroke-width: 3; }
 line.marker.start { stroke: #4e9a6b; stroke-dasharray: 1 2; }
 p.load-counts { margin-top: 10px; color: #3e4c59; }
+svg.stream-lanes { display: block; margin-top: 4px; overflow: visible; max-width: 100%;
+  height: auto; }
+p.stream-counts { margin-top: 10px; color: #3e4c59; }
+rect.item { fill: #fff; fill-opacity: 0.85; }
+g.item:hover rect.item { fill: #1f2933; fill-opacity: 1; }
+text.smark-label { font-size: 11px; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
+line.smark-line { stroke-width: 1.2; }
+.smark.goaway .glyph, line.smark-line.goaway { stroke: #0b7285; }
+.smark.goaway text { fill: #0b7285; }
+.smark.goaway.final .glyph { fill: #0b7285; }
+.smark.goaway.first .glyph { fill: #fff; stroke-width: 1.5; }
+line.smark-line.goaway.first { stroke-dasharray: 3 2; }
+.smark.ping .glyph { fill: #fff; stroke: #52606d; stroke-width: 1.5; }
+line.smark-line.ping { stroke: #9aa5b1; stroke-dasharray: 1 2; }
+.smark.ending .glyph { fill: #1f2933; }
+line.smark-line.ending { stroke: #1f2933; }
+.smark.closed .glyph { stroke: #1f2933; stroke-width: 1.8; fill: none; }
+line.smark-line.closed { stroke: #52606d; stroke-dasharray: 2 2; }
+g.smark:hover line.smark-line { stroke-width: 2.5; }
 "#;
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::line;
+use super::streams;
 use crate::duration;
 use crate::model::events::EventKind;
 use crate::model::observation::TimedEvent;
@@ -83,10 +84,21 @@ fn timeline(out: &mut String, result: &ScenarioResult, spell: &dyn Fn(OptionName
 fn timeline_lines(out: &mut String, result: &ScenarioResult, spell: &dyn Fn(OptionName) -> String) {
     let _ = writeln!(out, "── {} ──", result.scenario.name);
     setup_lines(out, result);
-    for event in &result.observation.timeline {
-        if let Some(line) = describe_event(event, result) {
-            let _ = writeln!(out, "   {:>8}  {line}", seconds(event.ms));
-        }
+    let mut entries: Vec<(i64, String)> = result
+        .observation
+        .timeline
+        .iter()
+        .filter_map(|event| Some((event.ms, describe_event(event, result)?)))
+        .collect();
+    // Each long-lived stream once, where it ended, after the events of that millisecond.
+    let signal = streams::signal_at(&result.observation);
+    for view in streams::streams(&result.observation) {
+        let ms = i64::try_from(view.stream.ended.as_millis()).unwrap_or(i64::MAX);
+        entries.push((ms, format!("◆ {}", streams::line(&view, signal))));
+    }
+    entries.sort_by_key(|(ms, _)| *ms);
+    for (ms, line) in entries {
+        let _ = writeln!(out, "   {:>8}  {line}", seconds(ms));
     }
     for check in &result.verdict.requirements {
         let statement = check.requirement.statement();
@@ -254,7 +266,7 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
             let request = result.observation.request(name)?;
             format!("← {name}: {}", request.describe())
         }
-        // Its outcome is the request's line; the stream itself is in the JSON report.
+        // Written where the stream ended (the event comes once its connections closed).
         EventKind::StreamObserved { .. } => return None,
         EventKind::StopMomentMeasured {
             warmups,
@@ -515,5 +527,51 @@ fn load_summary(out: &mut String, load: &crate::model::observation::LoadObservat
     }
     if let Some(said) = summary.baseline.as_ref().and_then(line::baseline) {
         let _ = writeln!(out, "     {said}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::stream_fixtures::scenario;
+    use super::render_scenario;
+
+    /// The timeline of scenario `name` of the made-up results.
+    fn timeline(name: &str) -> String {
+        render_scenario(&scenario(name))
+    }
+
+    /// `text` on one line: what the timeline wrapped, joined.
+    fn unwrapped(text: &str) -> String {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn a_websocket_s_line_is_where_it_ended_with_its_close_frame() {
+        let timeline = timeline("ws/graceful");
+        // Where it ended, after the signal and before the exit.
+        let line = timeline
+            .find("0.386s  ◆ open (websocket): closed 1001")
+            .expect("the stream's line at its end");
+        assert!(timeline.find("0.300s  kill -SIGTERM").expect("the signal") < line);
+        assert!(
+            line < timeline.find("exited").expect("the exit"),
+            "{timeline}"
+        );
+        insta::with_settings!({filters => vec![(r"\d+ms|\d+(\.\d+)?s\b", "[duration]")]}, {
+            insta::assert_snapshot!("websocket_stream_lines", timeline);
+        });
+    }
+
+    #[test]
+    fn a_grpc_call_s_line_gives_its_status_and_both_goaway_frames() {
+        let timeline = timeline("grpc/graceful");
+        // The frames' times are only in the observation: they are in the call's line, at its end.
+        assert!(
+            unwrapped(&timeline).contains("1.500s ◆ open (grpc): status OK · 2 received, 2 after the signal · GOAWAY last stream 2^31-1 at 0.320s, GOAWAY last stream 1 at 0.322s (two-step) · 2 PINGs · connection closed at 1.516s"),
+            "{timeline}"
+        );
+        insta::with_settings!({filters => vec![(r"\d+ms|\d+(\.\d+)?s\b", "[duration]")]}, {
+            insta::assert_snapshot!("grpc_stream_lines", timeline);
+        });
     }
 }

@@ -1,15 +1,16 @@
 //! The Markdown report: what a CI job summary or a pull-request comment shows. The run's
 //! verdict, a table of scenarios with the requirements and their evidence, then per scenario
-//! that has a stream or a rollout its counts by phase, its thresholds and what failed, and a
-//! link to the HTML report when there is one.
+//! that has a load or a rollout its counts by phase, its long-lived streams' lines, its
+//! thresholds and what failed, and a link to the HTML report when there is one.
 
 use std::fmt::Write;
 
 use super::evidence::requirement_outcomes;
 use super::line::{baseline, counts};
+use super::streams;
 use crate::duration;
 use crate::exit_code;
-use crate::model::observation::{LoadObservation, LoadSummary, RolloutObservation};
+use crate::model::observation::{LoadObservation, LoadSummary, Observation, RolloutObservation};
 use crate::model::results::{RunResults, ScenarioResult};
 use crate::model::verdict::{Met, Requirement};
 
@@ -87,7 +88,8 @@ pub fn render(results: &RunResults, html: Option<&str>) -> String {
     out
 }
 
-/// A scenario's stream, rollout, thresholds and failures, when it has any of them.
+/// A scenario's load or rollout, long-lived streams, thresholds and failures, when it has any
+/// of them.
 fn scenario_details(out: &mut String, result: &ScenarioResult) {
     let observation = &result.observation;
     let thresholds = result
@@ -102,6 +104,7 @@ fn scenario_details(out: &mut String, result: &ScenarioResult) {
         .chain(result.verdict.failures.iter().map(ToString::to_string))
         .collect();
     if observation.load.is_none()
+        && observation.streams.is_empty()
         && thresholds.is_none()
         && failures.is_empty()
         && result.verdict.not_delivered.is_none()
@@ -113,6 +116,9 @@ fn scenario_details(out: &mut String, result: &ScenarioResult) {
         rollout_details(out, rollout);
     } else if let Some(load) = &observation.load {
         load_details(out, load);
+    }
+    if !observation.streams.is_empty() {
+        stream_details(out, observation);
     }
     if let Some(not_delivered) = &result.verdict.not_delivered {
         let _ = writeln!(
@@ -132,6 +138,16 @@ fn scenario_details(out: &mut String, result: &ScenarioResult) {
     for failure in failures {
         let _ = writeln!(out, "- {}", cell(&failure));
     }
+}
+
+/// Each long-lived stream's line, in the order they were opened.
+fn stream_details(out: &mut String, observation: &Observation) {
+    let signal = streams::signal_at(observation);
+    let _ = writeln!(out, "Streams:\n");
+    for view in streams::streams(observation) {
+        let _ = writeln!(out, "- {}", cell(&streams::line(&view, signal)));
+    }
+    let _ = writeln!(out);
 }
 
 /// What a rollout lost, and a table of its replicas.
@@ -255,6 +271,17 @@ fn cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_stream_has_its_line_in_its_scenario_s_details() {
+        let markdown = render(&super::super::stream_fixtures::results(), None);
+        let details = &markdown[markdown.find("### `grpc/graceful`").expect("details")..];
+        let details = &details[..details[1..].find("### ").map_or(details.len(), |i| i + 1)];
+        assert!(
+            details.contains("Streams:\n\n- open (grpc): status OK · 2 received, 2 after the signal · GOAWAY last stream 2^31-1 at 0.320s, GOAWAY last stream 1 at 0.322s (two-step) · 2 PINGs · connection closed at 1.516s\n- late (grpc): empty-reply · opened after the signal, 0 received · no GOAWAY · connection closed at 0.624s · client: transport error: connection reset\n"),
+            "{details}"
+        );
+    }
 
     #[test]
     fn cells_stay_in_their_column() {

@@ -6,7 +6,10 @@
 //! the engine.
 
 mod event_log;
+mod html_streams;
 mod reporter;
+#[cfg(test)]
+mod stream_fixtures;
 
 pub mod evidence;
 pub mod html;
@@ -15,6 +18,7 @@ pub mod json;
 pub mod junit;
 pub mod line;
 pub mod markdown;
+pub mod streams;
 
 pub use event_log::EventLog;
 pub use reporter::{FanOut, Reporter, RunEvent};
