@@ -1027,11 +1027,14 @@ mod tests {
         };
         assert_eq!(
             (answers.met, answers.evidence.as_str()),
-            (Met::No, "in-flight: cut")
+            (Met::No, "in-flight: cut (1006, no close frame)")
         );
         assert_eq!(
             (refuses.met, refuses.evidence.as_str()),
-            (Met::No, "after-stop: accepted, then cut")
+            (
+                Met::No,
+                "after-stop: accepted, then cut (1006, no close frame)"
+            )
         );
     }
 }

@@ -5,12 +5,13 @@
 
 use std::time::Duration;
 
+use crate::model::outcome::Outcome;
 use crate::model::stream_expect::{StreamCheck, StreamExpectations};
 use crate::model::streams::{
     ConnectionObservation, Item, NamedStream, Protocol, StreamEnd, StreamObservation,
     StreamsObservation,
 };
-use crate::model::verdict::Failure;
+use crate::model::verdict::{Failure, Requirement};
 
 /// The SSE event type of an event with no `event:` field (HTML standard).
 const DEFAULT_EVENT: &str = "message";
@@ -150,6 +151,10 @@ fn judged(
             });
         }
     }
+    // Without a signal (the server exited before the stop) nothing here can be placed.
+    if expect.requirements && signal != Duration::MAX {
+        judged.extend(requirements(streams, signal));
+    }
     if let Some(status) = &expect.grpc_status {
         for named in of(Protocol::Grpc) {
             let seen = match &named.stream.end {
@@ -167,6 +172,64 @@ fn judged(
         }
     }
     judged
+}
+
+/// The two requirements read per stream, each stream that breaks one a failure; and each
+/// stream opened before the signal that ended before it, on its own and not `ok` (an `ok` one is
+/// a request never in flight, judged with the other requests).
+fn requirements(streams: &[NamedStream], signal: Duration) -> Vec<Judged> {
+    let failure = |requirement| {
+        move |check: StreamCheck| Judged {
+            failure: Failure::StreamRequirement {
+                requirement,
+                stream: check.subject.clone(),
+                seen: check.seen.clone(),
+            },
+            check,
+        }
+    };
+    let open = open_at_signal(streams, signal)
+        .into_iter()
+        .map(failure(Requirement::AnswersInFlight));
+    let late = opened_after_signal(streams, signal)
+        .into_iter()
+        .map(failure(Requirement::RefusesNew));
+    let early = streams
+        .iter()
+        .filter(|s| ended_before(&s.stream, signal) && s.stream.outcome() != Outcome::Ok)
+        .map(|named| {
+            let seen = named.stream.describe_end_fully();
+            let mut check = StreamCheck::new(
+                "open-across-the-stop",
+                &named.name,
+                "open at the signal".to_string(),
+                format!("ended before it: {seen}"),
+            );
+            check.met = false;
+            Judged {
+                check,
+                failure: Failure::StreamEndedEarly {
+                    stream: named.name.clone(),
+                    ended_ms: millis(named.stream.ended),
+                    signal_ms: millis(signal),
+                    seen,
+                },
+            }
+        });
+    open.chain(late).chain(early).collect()
+}
+
+/// Whether `stream`, opened before the signal, ended on its own before it: the complement of
+/// [`open_at_signal`] among the streams opened before the signal.
+fn ended_before(stream: &StreamObservation, signal: Duration) -> bool {
+    stream.opened < signal
+        && stream.ended < signal
+        && !stream.end.is_goodbye()
+        && ends_cleanly(stream)
+}
+
+fn millis(at: Duration) -> i64 {
+    i64::try_from(at.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Whether `stream` was cut, the signal having gone out at `signal`: the connection failed
@@ -199,14 +262,9 @@ pub fn open_streams_end_cleanly(seen: &StreamsObservation, signal: Duration) -> 
 pub(super) fn open_at_signal(streams: &[NamedStream], signal: Duration) -> Vec<StreamCheck> {
     streams
         .iter()
-        .filter(|s| {
-            s.stream.opened < signal
-                && (s.stream.ended >= signal
-                    || s.stream.end.is_goodbye()
-                    || !ends_cleanly(&s.stream))
-        })
+        .filter(|s| s.stream.opened < signal && !ended_before(&s.stream, signal))
         .map(|named| {
-            let end = describe(&named.stream.end);
+            let end = named.stream.describe_end();
             let mut check = StreamCheck::new(
                 "open-streams-end-cleanly",
                 &named.name,
@@ -237,9 +295,9 @@ pub(super) fn opened_after_signal(streams: &[NamedStream], signal: Duration) -> 
                 &named.name,
                 "not accepted".to_string(),
                 if accepted {
-                    format!("accepted, then {}", describe(&named.stream.end))
+                    format!("accepted, then {}", named.stream.describe_end())
                 } else {
-                    describe(&named.stream.end)
+                    named.stream.describe_end()
                 },
             );
             check.met = !accepted;
@@ -277,16 +335,6 @@ fn accepted(stream: &StreamObservation) -> bool {
         _ => stream
             .status()
             .is_some_and(|status| status == 101 || (200..300).contains(&status)),
-    }
-}
-
-/// An end in a report's words: `closed 1001`, `status UNAVAILABLE`, `reset 2`, `cut`, ...
-fn describe(end: &StreamEnd) -> String {
-    match end {
-        StreamEnd::Closed { code, .. } => format!("closed {code}"),
-        StreamEnd::Status { name, .. } => format!("status {name}"),
-        StreamEnd::Reset { code } => format!("reset {code}"),
-        other => other.name().to_string(),
     }
 }
 
@@ -396,6 +444,7 @@ mod tests {
             streams_cut: Some(Bound::Exactly(0)),
             last_event: Some("going-away".to_string()),
             grpc_status: Some("UNAVAILABLE".to_string()),
+            requirements: false,
         };
         let checks = check_streams(&expect, &graceful(), Duration::from_millis(100));
         let whats: Vec<&str> = checks.iter().map(|c| c.what.as_str()).collect();
@@ -489,7 +538,93 @@ mod tests {
         let late = no_new_stream_accepted(&seen, signal);
         assert_eq!(late[0].seen, "empty-reply");
         assert!(late[0].met);
-        assert_eq!(late[1].seen, "accepted, then cut");
+        assert_eq!(late[1].seen, "accepted, then cut (1006, no close frame)");
         assert!(!late[1].met);
+    }
+
+    fn requirements_only() -> StreamExpectations {
+        StreamExpectations {
+            requirements: true,
+            ..StreamExpectations::default()
+        }
+    }
+
+    #[test]
+    fn the_requirements_as_expectations_fail_each_stream_that_breaks_one() {
+        let signal = Duration::from_millis(100);
+        let graceful = graceful();
+        let failures = stream_failures(
+            &requirements_only(),
+            &graceful.streams,
+            &graceful.connections,
+            signal,
+        );
+        assert_eq!(failures, []);
+
+        let seen = [
+            stream(
+                "open",
+                Protocol::Websocket,
+                10,
+                StreamEnd::Cut,
+                vec![Item::Head { status: 101 }],
+            ),
+            stream(
+                "late",
+                Protocol::Grpc,
+                200,
+                StreamEnd::Cut,
+                vec![Item::Message {
+                    number: None,
+                    text: "2 bytes: 0801".to_string(),
+                }],
+            ),
+        ];
+        let failures = stream_failures(&requirements_only(), &seen, &[], signal);
+        let words: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
+        assert_eq!(
+            words,
+            [
+                "stream `open` was open at the signal and did not end cleanly: cut (1006, no close frame)",
+                "stream `late` was opened after the signal and accepted, then cut",
+            ]
+        );
+        // Without a signal there is nothing to place the streams against.
+        assert_eq!(
+            stream_failures(&requirements_only(), &seen, &[], Duration::MAX),
+            []
+        );
+    }
+
+    #[test]
+    fn a_stream_that_ended_before_the_signal_tested_nothing() {
+        let mut unimplemented = stream(
+            "open",
+            Protocol::Grpc,
+            10,
+            StreamEnd::grpc_status(12, "unknown service no.Such"),
+            vec![],
+        );
+        unimplemented.stream.ended = Duration::from_millis(12);
+        let failures = stream_failures(
+            &requirements_only(),
+            &[unimplemented],
+            &[],
+            Duration::from_millis(100),
+        );
+        let [Failure::StreamEndedEarly { stream, seen, .. }] = &failures[..] else {
+            panic!("{failures:?}");
+        };
+        assert_eq!(stream, "open");
+        assert_eq!(seen, "status UNIMPLEMENTED (\"unknown service no.Such\")");
+        let words = failures[0].to_string();
+        assert!(
+            words.contains("ended at 12 ms, before the signal (sent at 100 ms)"),
+            "{words}"
+        );
+        assert!(
+            words.contains("point the path at one the server holds open"),
+            "{words}"
+        );
     }
 }

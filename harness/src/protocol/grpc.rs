@@ -1,6 +1,7 @@
-//! gRPC calls (tonic) to the server's `shutdown.v1.Probe`: each call's status, whether it came
-//! from the server (trailers, or a trailers-only response) or from a failed connection, and the
-//! GOAWAY frames on every connection the client made, read through a [`Tap`].
+//! gRPC calls (tonic) to the server's `shutdown.v1.Probe`, or to any method of any server with
+//! an empty request and opaque replies: each call's status, whether it came from the server
+//! (trailers, or a trailers-only response) or from a failed connection, and the GOAWAY frames
+//! on every connection the client made, read through a [`Tap`].
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use hyper::body::{Body, Frame};
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use super::error::ProtocolError;
 use super::frames::{Tap, TapLog};
+use super::raw_codec::{self, RawCodec};
 use super::stream::{Recorder, StreamHandle};
 use crate::model::streams::{ConnectionObservation, Item, Protocol, StreamEnd, StreamObservation};
 
@@ -61,6 +64,7 @@ struct Taps {
 #[derive(Debug)]
 pub struct GrpcClient {
     start: Instant,
+    channel: TrailerSpy<Channel>,
     client: ProbeClient<TrailerSpy<Channel>>,
     taps: Taps,
     calls: Vec<StreamHandle>,
@@ -92,10 +96,13 @@ impl GrpcClient {
                 Ok::<_, std::io::Error>(TokioIo::new(Tap::new(tcp, start, log)))
             }
         });
-        let channel = endpoint.connect_with_connector_lazy(connector);
+        let channel = TrailerSpy {
+            inner: endpoint.connect_with_connector_lazy(connector),
+        };
         Ok(Self {
             start,
-            client: ProbeClient::new(TrailerSpy { inner: channel }),
+            client: ProbeClient::new(channel.clone()),
+            channel,
             taps,
             calls: Vec::new(),
         })
@@ -170,6 +177,58 @@ impl GrpcClient {
                     Ok(Some(tick)) => recorder.push(Item::Message {
                         number: Some(tick.number),
                         text: String::new(),
+                    }),
+                    Ok(None) => return ok_end(recorder, &trailers),
+                    Err(status) => return failed(recorder, &status, &trailers, &taps, true),
+                }
+            }
+        });
+        self.calls.push(handle);
+        Ok(self.calls.len() - 1)
+    }
+
+    /// Calls the method at `path` (`/package.Service/Method`) of any server, with request id
+    /// `id`, observed for at most `deadline`; returns the call's index. The request is an empty
+    /// message, valid proto3 for every request type (each field at its default). The call is made
+    /// as a server-streaming one, which a unary method answers the same on the wire (one reply,
+    /// then its status): the response head is its first item, each reply one more, kept as
+    /// opaque bytes.
+    pub fn call(
+        &mut self,
+        path: &str,
+        id: &str,
+        deadline: Duration,
+    ) -> Result<usize, ProtocolError> {
+        if let Some(problem) = crate::model::streams::grpc_method_problem(path) {
+            return Err(ProtocolError::BadMethod {
+                path: path.to_string(),
+                problem,
+            });
+        }
+        let method =
+            hyper::http::uri::PathAndQuery::try_from(path).map_err(|_| ProtocolError::BadPath {
+                path: path.to_string(),
+            })?;
+        let (request, trailers) = request(Bytes::new(), id)?;
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        let taps = self.taps.clone();
+        let recorder = Recorder::new(self.start, Protocol::Grpc, path);
+        let handle = StreamHandle::spawn(recorder, deadline, move |recorder| async move {
+            // A channel is always ready: its connection is made, or fails, with the call.
+            if let Err(error) = grpc.ready().await {
+                let status = tonic::Status::from_error(error.into());
+                return failed(recorder, &status, &trailers, &taps, false);
+            }
+            let mut replies = match grpc.server_streaming(request, method, RawCodec).await {
+                Ok(response) => response.into_inner(),
+                Err(status) => return failed(recorder, &status, &trailers, &taps, false),
+            };
+            recorder.push(Item::Head { status: 200 });
+            loop {
+                match replies.message().await {
+                    Ok(Some(reply)) => recorder.push(Item::Message {
+                        number: None,
+                        text: raw_codec::describe(&reply),
                     }),
                     Ok(None) => return ok_end(recorder, &trailers),
                     Err(status) => return failed(recorder, &status, &trailers, &taps, true),

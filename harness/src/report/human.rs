@@ -2,6 +2,7 @@
 //! closing summary.
 
 use std::fmt::Write;
+use std::time::Duration;
 
 use super::line;
 use crate::duration;
@@ -10,6 +11,7 @@ use crate::model::observation::TimedEvent;
 use crate::model::results::{RunResults, ScenarioResult};
 use crate::model::rollout::RolloutPhase;
 use crate::model::scenario::{Scenario, Target};
+use crate::model::streams::{GoawaySequence, Item, StreamObservation};
 use crate::model::verdict::Met;
 use crate::option_name::OptionName;
 use crate::server_log;
@@ -97,6 +99,7 @@ fn timeline_lines(out: &mut String, result: &ScenarioResult, spell: &dyn Fn(Opti
             Met::Untested(_) => writeln!(out, "   {statement}: {}", check.evidence),
         };
     }
+    connection_lines(out, result);
     match (&result.observation.rollout, &result.observation.load) {
         (Some(rollout), _) => rollout_summary(out, rollout),
         (None, Some(load)) => load_summary(out, load),
@@ -252,7 +255,16 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
         EventKind::RequestSent { name } => format!("→ {name} sent"),
         EventKind::RequestDone { name, .. } => {
             let request = result.observation.request(name)?;
-            format!("← {name}: {}", request.describe())
+            let stream = result.observation.streams.iter().find(|s| &s.name == name);
+            let evidence = stream.map(|named| stream_line(&named.stream, signal_at(result)));
+            match evidence {
+                // A stream that never began says no more than its outcome (`refused`).
+                Some(evidence) if evidence != request.outcome.name() => {
+                    format!("← {name}: {} · {evidence}", request.outcome)
+                }
+                Some(_) => format!("← {name}: {}", request.outcome),
+                None => format!("← {name}: {}", request.describe()),
+            }
         }
         // Its outcome is the request's line; the stream itself is in the JSON report.
         EventKind::StreamObserved { .. } => return None,
@@ -340,6 +352,67 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
         }
     };
     Some(line)
+}
+
+/// When the stop began for the server, on the streams' timeline: the engine's kill event, else
+/// the stop's issue.
+fn signal_at(result: &ScenarioResult) -> Option<Duration> {
+    let observation = &result.observation;
+    let ms = observation.signal_sent_ms.or(observation.stop_issued_ms)?;
+    Some(Duration::from_millis(u64::try_from(ms).unwrap_or_default()))
+}
+
+/// A stream's evidence: how it ended and what it received (`closed 1001, 12 message(s), 2 after
+/// the signal`; `status OK, 1 message(s)`; `complete (200), 262144 bytes`).
+fn stream_line(stream: &StreamObservation, signal: Option<Duration>) -> String {
+    let mut line = stream.describe_end_fully();
+    let items: Vec<_> = stream
+        .received
+        .iter()
+        .filter(|r| matches!(r.item, Item::Message { .. } | Item::Event { .. }))
+        .collect();
+    if let Some(first) = items.first() {
+        let what = match first.item {
+            Item::Event { .. } => "event(s)",
+            _ => "message(s)",
+        };
+        let _ = write!(line, ", {} {what}", items.len());
+        let after = signal.map_or(0, |signal| items.iter().filter(|r| r.at > signal).count());
+        if after > 0 {
+            let _ = write!(line, ", {after} after the signal");
+        }
+    } else if stream.bytes() > 0 {
+        let _ = write!(line, ", {} bytes", stream.bytes());
+    }
+    line
+}
+
+/// Each HTTP/2 connection the streams used, with the GOAWAY frames it received (none is
+/// evidence too: the server closed the connection without saying so).
+fn connection_lines(out: &mut String, result: &ScenarioResult) {
+    let mut connections: Vec<_> = result.observation.connections.iter().collect();
+    connections.sort_by_key(|c| c.opened);
+    for connection in connections {
+        let opened = i64::try_from(connection.opened.as_millis()).unwrap_or(i64::MAX);
+        let frames: Vec<String> = connection
+            .goaways
+            .iter()
+            .map(|g| {
+                let at = i64::try_from(g.at.as_millis()).unwrap_or(i64::MAX);
+                format!("last stream {} at {}", g.last_stream_id, seconds(at))
+            })
+            .collect();
+        let goaway = match connection.goaway_sequence() {
+            GoawaySequence::None => "no GOAWAY".to_string(),
+            sequence => format!("GOAWAY {} ({})", sequence.name(), frames.join(", then ")),
+        };
+        let _ = writeln!(
+            out,
+            "   {} connection opened at {}: {goaway}",
+            connection.protocol,
+            seconds(opened)
+        );
+    }
 }
 
 fn seconds(ms: i64) -> String {

@@ -126,6 +126,10 @@ pub struct JsonScenario<'a> {
     /// Each long-lived stream as observed (times from ready); left out when there was none.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub streams: &'a [crate::model::streams::NamedStream],
+    /// Each HTTP/2 connection the streams used (h2c, gRPC), with the GOAWAY frames it received
+    /// (times from ready); left out when there was none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub connections: &'a [crate::model::streams::ConnectionObservation],
     /// The two requirements, with evidence.
     pub requirements: Vec<JsonRequirement<'a>>,
     /// One line per expectation that did not hold, the scenario's error first.
@@ -285,6 +289,7 @@ impl<'a> JsonScenario<'a> {
             started_ms: result.started.as_millis() as u64,
             requests: &observation.requests,
             streams: &observation.streams,
+            connections: &observation.connections,
             requirements: result
                 .verdict
                 .requirements
