@@ -460,6 +460,7 @@ async fn a_stream_set_sees_every_protocol_end_cleanly_across_one_graceful_stop()
         streams_cut: Some(Bound::Exactly(0)),
         last_event: Some(SSE_GOING_AWAY_EVENT.to_string()),
         grpc_status: None,
+        requirements: false,
     };
     let checks = check_streams(&expect, &seen, signal);
     // The event stream over h2c said goodbye as the one over HTTP/1.1 did.
