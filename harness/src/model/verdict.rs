@@ -374,14 +374,15 @@ pub enum Failure {
         /// How it ended, in the report's words (`cut`, `accepted, then closed 1001`).
         seen: String,
     },
-    /// A stream meant to be open across the stop ended before the signal: it tested nothing.
+    /// A stream meant to be open across the stop ended before the stop was issued: it tested
+    /// nothing.
     StreamEndedEarly {
         /// The stream's name.
         stream: String,
         /// When it ended, ms from ready.
         ended_ms: i64,
-        /// When the signal was sent, ms from ready.
-        signal_ms: i64,
+        /// When the stop was issued, ms from ready.
+        stop_issued_ms: i64,
         /// How it ended (`status UNIMPLEMENTED: ...`, `complete (404)`).
         seen: String,
     },
@@ -510,10 +511,10 @@ impl Failure {
             Failure::StreamEndedEarly {
                 stream,
                 ended_ms,
-                signal_ms,
+                stop_issued_ms,
                 seen,
             } => format!(
-                "stream `{stream}` ended at {ended_ms} ms, before the signal (sent at {signal_ms} ms): {seen}; nothing was open across the stop: point {} at one the server holds open (for gRPC, a server-streaming method), or send the stop sooner with {}",
+                "stream `{stream}` ended at {ended_ms} ms, before the stop (issued at {stop_issued_ms} ms): {seen}; nothing was open across the stop: point {} at one the server holds open (for gRPC, a server-streaming method), or send the stop sooner with {}",
                 spell(OptionName::Path),
                 spell(OptionName::StopAfter)
             ),
