@@ -345,8 +345,8 @@ impl StreamObservation {
     }
 
     /// [`StreamObservation::describe_end`] with what else the end carried: a gRPC status's
-    /// message, a close frame's reason, a response's HTTP status (`status UNIMPLEMENTED
-    /// ("unknown service")`, `complete (404)`).
+    /// message, a close frame's reason, the HTTP status of a response that ran to its end
+    /// (`status UNIMPLEMENTED ("unknown service")`, `complete (404)`).
     pub fn describe_end_fully(&self) -> String {
         let words = self.describe_end();
         let said = match &self.end {
@@ -356,7 +356,10 @@ impl StreamObservation {
             } => Some(message.clone())
                 .filter(|m| !m.is_empty())
                 .map(|m| format!("{m:?}")),
-            _ => self.status().map(|status| status.to_string()),
+            StreamEnd::Complete | StreamEnd::GoingAway => {
+                self.status().map(|status| status.to_string())
+            }
+            _ => None,
         };
         match said {
             Some(said) => format!("{words} ({said})"),

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -219,7 +219,11 @@ impl GrpcClient {
                 let status = tonic::Status::from_error(error.into());
                 return failed(recorder, &status, &trailers, &taps, false);
             }
-            let mut replies = match grpc.server_streaming(request, method, RawCodec).await {
+            let answer = grpc.server_streaming(request, method, RawCodec).await;
+            if let Some(head) = trailers.not_grpc() {
+                return not_grpc(recorder, head);
+            }
+            let mut replies = match answer {
                 Ok(response) => response.into_inner(),
                 Err(status) => return failed(recorder, &status, &trailers, &taps, false),
             };
@@ -389,17 +393,63 @@ fn transport_end(status: &tonic::Status, after_goaway: bool) -> StreamEnd {
 
 /// Set when a call's response carried a grpc-status (trailers, or a trailers-only response):
 /// tonic reports a status it made up from a failed connection the same way as the server's.
+/// Also notes a response that was no gRPC one at all (another HTTP status, another content
+/// type: a path the server serves as plain HTTP, or not at all).
 #[derive(Debug, Clone, Default)]
-struct TrailerSlot(Arc<AtomicBool>);
+struct TrailerSlot {
+    status_seen: Arc<AtomicBool>,
+    not_grpc: Arc<OnceLock<NotGrpc>>,
+}
+
+/// The head of a response that was no gRPC one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NotGrpc {
+    /// Its HTTP status.
+    status: u16,
+    /// Its content type, when it had one.
+    content_type: Option<String>,
+}
 
 impl TrailerSlot {
     fn set(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.status_seen.store(true, Ordering::SeqCst);
     }
 
     fn seen(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.status_seen.load(Ordering::SeqCst)
     }
+
+    /// Notes a response head: a non-200 status, or a content type other than gRPC's, is no
+    /// gRPC answer (a gRPC server answers 200 and `application/grpc`, errors included).
+    fn head(&self, status: u16, content_type: Option<&str>) {
+        let grpc = content_type.is_some_and(|t| t.starts_with("application/grpc"));
+        if status != 200 || !grpc {
+            let _ = self.not_grpc.set(NotGrpc {
+                status,
+                content_type: content_type.map(str::to_string),
+            });
+        }
+    }
+
+    fn not_grpc(&self) -> Option<&NotGrpc> {
+        self.not_grpc.get()
+    }
+}
+
+/// The end of a call the server answered with no gRPC response: a complete HTTP exchange with
+/// its status (tonic would wait on a body it cannot read, or make a gRPC status up).
+fn not_grpc(recorder: Recorder, head: &NotGrpc) -> StreamObservation {
+    recorder.push(Item::Head {
+        status: head.status,
+    });
+    let content_type = head.content_type.as_deref().unwrap_or("none");
+    recorder.end(
+        StreamEnd::Complete,
+        format!(
+            "not a gRPC response: HTTP {}, content type {content_type}; is the path a gRPC method the server serves?",
+            head.status
+        ),
+    )
 }
 
 /// A service between the generated client and the channel that fills each call's
@@ -429,6 +479,11 @@ where
         Box::pin(async move {
             let response = response.await?;
             if let Some(slot) = &slot {
+                let content_type = response
+                    .headers()
+                    .get(hyper::header::CONTENT_TYPE)
+                    .and_then(|t| t.to_str().ok());
+                slot.head(response.status().as_u16(), content_type);
                 if response.headers().contains_key(GRPC_STATUS) {
                     slot.set();
                 }
