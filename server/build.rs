@@ -1,4 +1,6 @@
-//! Compiles the gRPC contract (`contract/proto/shutdown/v1/probe.proto`) into Rust.
+//! Compiles the gRPC contract (`contract/proto/shutdown/v1/probe.proto`, and the standard
+//! health-checking service it also serves, `contract/proto/grpc/health/v1/health.proto`) into
+//! Rust.
 //!
 //! The .proto is parsed by protox, in Rust, rather than by `protoc`: no machine this project
 //! builds on has protoc, and only crates.io can be reached. tonic-prost-build then generates the
@@ -7,15 +9,22 @@
 use std::path::Path;
 
 const PROTO_ROOT: &str = "contract/proto";
-const PROTO: &str = "contract/proto/shutdown/v1/probe.proto";
+const PROTOS: [&str; 2] = [
+    "contract/proto/shutdown/v1/probe.proto",
+    "contract/proto/grpc/health/v1/health.proto",
+];
 
 fn main() {
-    println!("cargo:rerun-if-changed={PROTO}");
-    let descriptors = match protox::compile([PROTO], [PROTO_ROOT]) {
+    for proto in PROTOS {
+        println!("cargo:rerun-if-changed={proto}");
+    }
+    let descriptors = match protox::compile(PROTOS, [PROTO_ROOT]) {
         Ok(descriptors) => descriptors,
         Err(error) => fail(&format!(
             "cannot parse {}: {error}; fix the .proto file",
-            Path::new(PROTO).display()
+            PROTOS
+                .map(|p| Path::new(p).display().to_string())
+                .join(" or ")
         )),
     };
     if let Err(error) = tonic_prost_build::configure()

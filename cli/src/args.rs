@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use shutdown_harness::protocol::Protocol;
 use shutdown_harness::{ClientProfile, EngineKind, HealthChecks, Limit, StopSignal, Vantage};
 
 /// Proves on a real container engine whether an HTTP server shuts down gracefully on
@@ -156,10 +157,17 @@ pub struct CheckArgs {
     /// The container port the server listens on.
     #[arg(long)]
     pub port: u16,
-    /// The path to request; a slow one shows the drain best.
-    #[arg(long, default_value = "/", value_parser = parse_path)]
-    pub path: String,
-    /// How many requests are in flight when docker stop is issued.
+    /// What the requests speak: `http1` requests, or long-lived streams (one held open across
+    /// docker stop, one opened after the signal, each judged by how it ended).
+    #[arg(long, value_name = "PROTOCOL", default_value_t = Protocol::Http1, value_parser = protocol_parser())]
+    pub protocol: Protocol,
+    /// The path to request; a slow one shows the drain best. For a stream protocol the
+    /// endpoint's path; for grpc the method's, /package.Service/Method, called with an empty
+    /// request [default: /; websocket /ws, sse /events, grpc /grpc.health.v1.Health/Watch].
+    #[arg(long, value_parser = parse_path)]
+    pub path: Option<String>,
+    /// How many requests are in flight when docker stop is issued (streams held open, with
+    /// --protocol).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub requests: u16,
     /// docker stop's grace period, in seconds (at most an hour).
@@ -181,7 +189,8 @@ pub struct CheckArgs {
     /// How long the server may take to answer after the container started.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub startup_timeout: Duration,
-    /// The path polled until the server answers 2xx before the check starts [default: PATH].
+    /// The path polled until the server answers 2xx before the check starts [default: PATH;
+    /// with a stream protocol, none: the port holding a connection open].
     #[arg(long, value_parser = parse_path)]
     pub ready_path: Option<String>,
     /// A steady stream of requests across the stop, at this rate (`200/s`).
@@ -326,6 +335,27 @@ fn vantage_parser() -> impl TypedValueParser<Value = Vantage> {
     let values = Vantage::ALL.map(|v| PossibleValue::new(v.name()).help(v.describe()));
     PossibleValuesParser::new(values)
         .try_map(|name| Vantage::parse(&name).ok_or_else(|| format!("unknown vantage `{name}`")))
+}
+
+/// `--protocol`: the library's protocols by their names, each with its help line.
+fn protocol_parser() -> impl TypedValueParser<Value = Protocol> {
+    let values = Protocol::ALL.map(|p| PossibleValue::new(p.name()).help(protocol_help(p)));
+    PossibleValuesParser::new(values).try_map(|name| {
+        Protocol::from_name(&name).ok_or_else(|| format!("unknown protocol `{name}`"))
+    })
+}
+
+/// What `--help` says of each protocol.
+fn protocol_help(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Http1 => "HTTP/1.1 requests",
+        Protocol::H2c => "HTTP/2 streams without TLS (prior knowledge): GOAWAY frames as evidence",
+        Protocol::Grpc => {
+            "gRPC calls of PATH with an empty request, replies kept as bytes: the status as evidence"
+        }
+        Protocol::Websocket => "WebSockets: the close code as evidence",
+        Protocol::Sse => "Server-sent event streams: the last event as evidence",
+    }
 }
 
 /// `--load-client`: the library's clients by their names, each with its help line.

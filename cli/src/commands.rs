@@ -122,8 +122,10 @@ async fn check(
         eprintln!("error: {refused}");
         return Ok(EXIT_ERROR);
     }
-    let engine = connect(kind).await?;
     let mut options = options::check_options(args, session);
+    // Bad options are a usage error, told before the engine is even reached.
+    options.validate()?;
+    let engine = connect(kind).await?;
     // The load generator is built from the checkout, for a stream from inside the namespace.
     options.workspace = workspace;
     let mut log = event_log(&args.output)?;

@@ -8,6 +8,7 @@ pub fn flag(option: OptionName) -> &'static str {
     match option {
         OptionName::Path => "--path",
         OptionName::ReadyPath => "--ready-path",
+        OptionName::Protocol => "--protocol",
         OptionName::Port => "--port",
         OptionName::Requests => "--requests",
         OptionName::StopTimeout => "--stop-timeout",

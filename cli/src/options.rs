@@ -109,7 +109,8 @@ pub fn select_scenarios(
 pub fn check_options(args: &CheckArgs, session: Session<'_>) -> CheckOptions {
     CheckOptions {
         port: args.port,
-        path: args.path.clone(),
+        protocol: args.protocol,
+        path: check_path(args),
         requests: usize::from(args.requests),
         stop_timeout: Duration::from_secs(u64::from(args.stop_timeout)),
         signal: args.signal,
@@ -129,12 +130,19 @@ pub fn check_options(args: &CheckArgs, session: Session<'_>) -> CheckOptions {
     }
 }
 
+/// `--path`, else the protocol's usual one.
+fn check_path(args: &CheckArgs) -> String {
+    args.path
+        .clone()
+        .unwrap_or_else(|| shutdown_harness::check::default_path(args.protocol).to_string())
+}
+
 /// `--load` and the flags that shape its stream.
 fn load_spec(args: &CheckArgs) -> Option<LoadSpec> {
     args.load.map(|rate| LoadSpec {
         rate,
         duration: args.load_duration.unwrap_or(DEFAULT_LOAD_DURATION),
-        path: args.load_path.clone().unwrap_or_else(|| args.path.clone()),
+        path: args.load_path.clone().unwrap_or_else(|| check_path(args)),
         client: args.load_client,
         connections: args.load_connections,
         vantage: args.vantage,
@@ -234,6 +242,20 @@ mod tests {
         assert_eq!(load.path, "/slow");
         assert_eq!(load.duration, DEFAULT_LOAD_DURATION);
         assert_eq!(load.client, shutdown_harness::ClientProfile::Fixed);
+    }
+
+    #[test]
+    fn a_protocol_without_a_path_asks_for_its_usual_one() {
+        use shutdown_harness::protocol::Protocol;
+        let grpc = check_options(&check_args(&["--protocol", "grpc"]), session());
+        assert_eq!(grpc.protocol, Protocol::Grpc);
+        assert_eq!(grpc.path, "/grpc.health.v1.Health/Watch");
+        assert!(grpc.validate().is_ok());
+        let ws = check_options(&check_args(&["--protocol", "websocket"]), session());
+        assert_eq!(ws.path, "/ws");
+        let given = check_args(&["--protocol", "sse", "--path", "/feed"]);
+        assert_eq!(check_options(&given, session()).path, "/feed");
+        assert_eq!(check_options(&check_args(&[]), session()).path, "/");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `check` on the real engine: nginx and busybox httpd (real servers we did not write), our own
-//! images, a testcontainers container, bad input, and the CLI's exit codes and JSON.
+//! images, a testcontainers container, bad input, and the CLI's exit codes and JSON; with
+//! `--protocol`, streams against the forged WebSocket and gRPC runtimes and our own image.
 //!
 //! Timings measured here (2 cores, loaded): nginx starts in well under a second (the ready probe
 //! asks for `/`). Under SIGTERM nginx logged the signal 17-250 ms after
@@ -14,11 +15,13 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
-use shutdown_harness::images::{self, HostBinary, RootfsImage, build_variant_images, forge};
+use shutdown_harness::images::{
+    self, HostBinary, RootfsImage, RuntimeImage, build_variant_images, forge, runtime_image,
+};
 use shutdown_harness::report::human;
 use shutdown_harness::{
-    Base, CheckOptions, Engine, EngineError, Error, Met, Outcome, Requirement, ScenarioResult,
-    StopSignal, Untested, Variant, check_image, check_testcontainer,
+    Base, CheckOptions, Engine, EngineError, Error, Met, Outcome, Requirement, Runtime,
+    ScenarioResult, ServerMode, StopSignal, Untested, Variant, check_image, check_testcontainer,
 };
 use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
@@ -526,4 +529,187 @@ async fn a_fast_path_tests_nothing_and_the_check_says_so() {
         "{stdout}"
     );
     assert_no_managed_container_of(&image).await;
+}
+
+/// A protocol runtime's image, forged as `scenarios/protocols.toml` forges it (a 1 s delay), so
+/// that both use the one image.
+async fn runtime(engine: &Engine, runtime: Runtime, mode: ServerMode) -> String {
+    let image = RuntimeImage::new(runtime, mode, Duration::from_secs(1), None);
+    runtime_image(engine, &image)
+        .await
+        .unwrap_or_else(|e| panic!("forging {}: {e}", image.short_name()))
+        .tag
+}
+
+/// `shutdown-harness check --image IMAGE --port PORT` with `args`, short timings (streams held
+/// 500 ms before the stop, the late one 500 ms after the signal, a 2 s grace); returns (exit
+/// code, stdout, stderr).
+async fn cli_check_streams(image: &str, port: u16, args: &[&str]) -> (Option<i32>, String, String) {
+    let port = port.to_string();
+    let line: Vec<String> = ["check", "--image", image, "--port", &port]
+        .iter()
+        .chain(&[
+            "--stop-timeout",
+            "2",
+            "--stop-after",
+            "500ms",
+            "--after-stop",
+            "500ms",
+        ])
+        .chain(args)
+        .map(|s| s.to_string())
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let output = cargo_bin_cmd!("shutdown-harness")
+            .args(&line)
+            .output()
+            .expect("the binary runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .expect("joins")
+}
+
+/// python3-websockets with its graceful handler closes the WebSocket with 1001 and refuses the
+/// late one; the same server behind `/bin/sh -c` never hears SIGTERM: the late WebSocket is
+/// accepted, and both are cut without a close frame at SIGKILL.
+#[tokio::test]
+async fn cli_check_websocket_on_python_websockets_in_exec_and_shell_form() {
+    let _serial = SERIAL.lock().await;
+    let engine = engine().await;
+    let exec = runtime(&engine, Runtime::PythonWebsockets, ServerMode::Graceful).await;
+    let (code, stdout, stderr) = cli_check_streams(&exec, 8080, &["--protocol", "websocket"]).await;
+    assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains("◆ open (websocket): closed 1001"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("every request received is answered: met (open: closed 1001)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("verdict: both requirements met"),
+        "{stdout}"
+    );
+    assert_no_managed_container_of(&exec).await;
+
+    let shell = runtime(
+        &engine,
+        Runtime::PythonWebsocketsShellForm,
+        ServerMode::Graceful,
+    )
+    .await;
+    let (code, stdout, stderr) =
+        cli_check_streams(&shell, 8080, &["--protocol", "websocket"]).await;
+    assert_eq!(code, Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    for line in [
+        "exited 137 (SIGKILLed after the grace period)",
+        "- stream `open` was open at the signal and did not end cleanly: cut (1006, no close frame)",
+        "- stream `late` was opened after the signal and accepted, then cut (1006, no close frame)",
+        "verdict: a requirement is NOT met",
+    ] {
+        assert!(stdout.contains(line), "{line}\n{stdout}");
+    }
+    assert_no_managed_container_of(&shell).await;
+}
+
+/// grpcio's health watch (the default path) told NOT_SERVING and ended with status OK at
+/// SIGTERM, in the JSON with its replies as bytes and the connection's GOAWAY; without a handler
+/// under --init, Python dies at once and the call is cut.
+#[tokio::test]
+async fn cli_check_grpc_on_grpcio_watches_the_health_service() {
+    let _serial = SERIAL.lock().await;
+    let engine = engine().await;
+    let graceful = runtime(&engine, Runtime::Grpcio, ServerMode::Graceful).await;
+    let (code, stdout, stderr) =
+        cli_check_streams(&graceful, 8080, &["--protocol", "grpc", "--format", "json"]).await;
+    assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    let scenario = &report["scenarios"][0];
+    let open = &scenario["streams"][0];
+    assert_eq!(open["name"], "open", "{stdout}");
+    assert_eq!(open["target"], "/grpc.health.v1.Health/Watch", "{stdout}");
+    assert_eq!(
+        (&open["end"], &open["status"]),
+        (&"status".into(), &"OK".into()),
+        "{stdout}"
+    );
+    // SERVING (status 1) at once, NOT_SERVING (2) at the signal: opaque bytes, as they came.
+    let replies: Vec<&str> = open["received"]
+        .as_array()
+        .expect("received")
+        .iter()
+        .filter_map(|r| r["text"].as_str())
+        .collect();
+    assert_eq!(replies, ["2 bytes: 0801", "2 bytes: 0802"], "{stdout}");
+    assert!(
+        scenario["connections"][0]["goaways"][0]["last_stream_id"].is_u64(),
+        "{stdout}"
+    );
+    assert_eq!(scenario["passed"], true, "{stdout}");
+    assert_no_managed_container_of(&graceful).await;
+
+    let unhandled = runtime(&engine, Runtime::Grpcio, ServerMode::Unhandled).await;
+    let (code, stdout, stderr) = cli_check_streams(
+        &unhandled,
+        8080,
+        &["--protocol", "grpc", "--init", "--format", "json"],
+    )
+    .await;
+    assert_eq!(code, Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    let failed = &report["scenarios"][0]["failed"][0];
+    assert_eq!(failed["kind"], "stream-requirement", "{stdout}");
+    assert_eq!(failed["requirement"], "answers-in-flight", "{stdout}");
+    assert_eq!(failed["stream"], "open", "{stdout}");
+    assert_eq!(report["scenarios"][0]["exit_code"], 143, "{stdout}");
+    assert_no_managed_container_of(&unhandled).await;
+}
+
+/// Our own server's event stream ends with its `going-away` event at SIGTERM.
+#[tokio::test]
+async fn cli_check_sse_on_our_exec_form_image() {
+    let _serial = SERIAL.lock().await;
+    let engine = engine().await;
+    let images = our_images(&engine).await;
+    let exec = &images[&(Variant::ExecForm, Base::Dash)];
+    let (code, stdout, stderr) = cli_check_streams(exec, 1202, &["--protocol", "sse"]).await;
+    assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains("◆ open (sse): going-away (the server's last event, then the end)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("│ Stream opened... sse #1 /events id=open"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("verdict: both requirements met"),
+        "{stdout}"
+    );
+    assert_no_managed_container_of(exec).await;
+}
+
+/// A combination no check can run is a usage error, told before the engine is reached, naming
+/// both flags and what to do.
+#[test]
+fn cli_check_refuses_streams_under_a_load() {
+    let output = cargo_bin_cmd!("shutdown-harness")
+        .args(["check", "--image", "never-run", "--port", "8080"])
+        .args(["--protocol", "websocket", "--load", "50/s"])
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: --protocol does not go with --load: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("in a check of its own"), "{stderr}");
 }

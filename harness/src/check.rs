@@ -1,5 +1,7 @@
 //! Checking any HTTP server image or running container: requests in flight, `docker stop`, one
-//! request after it, and the two requirements judged with their evidence.
+//! request after it, and the two requirements judged with their evidence. The requests are
+//! HTTP/1.1, or long-lived streams of another protocol (h2c, gRPC, WebSocket, server-sent
+//! events), each judged by the requirements read per stream.
 //!
 //! The same checks the CLI's `check` runs are callable from a user's own tests, on an image
 //! ([`check_image`]) or on a container they already started, with testcontainers for example
@@ -27,6 +29,8 @@ use crate::model::scenario::{
     Expectations, FromPath, ImageSpec, Offset, RequestKind, RequestSpec, RunningSpec, Scenario,
     ServerSpec, StopSpec, Target,
 };
+use crate::model::stream_expect::StreamExpectations;
+use crate::model::streams::{Protocol, StreamRoutes, StreamWhat, grpc_method_problem};
 use crate::model::variant::{ServerMode, StopSignal};
 use crate::option_name::OptionName;
 use crate::pipeline::{self, RunOptions};
@@ -37,9 +41,16 @@ use crate::report::Reporter;
 pub struct CheckOptions {
     /// The container port the server listens on.
     pub port: u16,
-    /// The path requested (a slow one shows the drain best).
+    /// What the requests speak: HTTP/1.1 requests (the default), or long-lived streams of
+    /// another protocol, opened before the stop and held across it, and one more opened after
+    /// the signal, each judged by the two requirements read per stream.
+    pub protocol: Protocol,
+    /// The path requested (a slow one shows the drain best); for a stream protocol the
+    /// endpoint's (`/ws`), for gRPC the method's, `/package.Service/Method` ([`default_path`]
+    /// says each protocol's usual one).
     pub path: String,
-    /// How many requests are in flight when the stop is issued.
+    /// How many requests are in flight when the stop is issued (streams held open, for a stream
+    /// protocol).
     pub requests: usize,
     /// `docker stop`'s grace period (whole seconds).
     pub stop_timeout: Duration,
@@ -56,6 +67,7 @@ pub struct CheckOptions {
     /// How long the server may take to answer after the container started.
     pub startup_timeout: Duration,
     /// The path polled until the server answers 2xx (None: `path`; a fast one saves waiting).
+    /// For a stream protocol, None waits for the port to hold a connection open instead.
     pub ready_path: Option<String>,
     /// The run id the check's container carries (label `shutdown-harness.run`), so that the
     /// invoking command's cleanup finds it.
@@ -87,6 +99,7 @@ impl CheckOptions {
     pub fn new(port: u16, path: impl Into<String>) -> Self {
         CheckOptions {
             port,
+            protocol: Protocol::Http1,
             path: path.into(),
             requests: 1,
             stop_timeout: Duration::from_secs(10),
@@ -137,6 +150,23 @@ impl CheckOptions {
 /// When the stop goes out after the in-flight requests when the path's latency is not measured:
 /// a rollout's first replacement, a second into its stream.
 pub const DEFAULT_STOP_AFTER: Duration = Duration::from_secs(1);
+
+/// When the stop goes out after the streams were opened (a stream has no latency to measure):
+/// long enough for any server to have taken them on and begun sending.
+pub const DEFAULT_STREAM_STOP_AFTER: Duration = Duration::from_secs(1);
+
+/// The path a check of `protocol` asks for unless told: `/` over HTTP/1.1 and h2c, the
+/// WebSocket and event stream of graceful-server's contract (`/ws`, `/events`), and for gRPC
+/// the standard health service's `Watch`, a long-lived stream nearly every gRPC framework
+/// serves.
+pub fn default_path(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Http1 | Protocol::H2c => "/",
+        Protocol::Websocket => server_contract::stream::WS_PATH,
+        Protocol::Sse => server_contract::stream::EVENTS_PATH,
+        Protocol::Grpc => server_contract::stream::GRPC_HEALTH_WATCH_PATH,
+    }
+}
 /// How many warm-up requests measure the path's latency at most.
 pub const WARMUP_REQUESTS: u8 = 3;
 
@@ -155,6 +185,15 @@ impl CheckOptions {
                 return invalid(option, problem);
             }
         }
+        if self.protocol == Protocol::Grpc
+            && let Some(problem) = grpc_method_problem(&self.path)
+        {
+            return invalid(
+                OptionName::Path,
+                format!("{:?} is not a gRPC method: {problem}", self.path),
+            );
+        }
+        self.validate_protocol()?;
         if self.stop_timeout > MAX_STOP_TIMEOUT || self.stop_timeout.subsec_nanos() != 0 {
             return invalid(
                 OptionName::StopTimeout,
@@ -241,12 +280,52 @@ impl CheckOptions {
     }
 }
 
+impl CheckOptions {
+    /// Refuses a stream protocol with what cannot carry its streams: a rollout (its stream goes
+    /// through HAProxy as HTTP/1.1 requests) and a load (a stream of short HTTP/1.1 requests;
+    /// over h2c it would be streams on one connection, which is not built yet).
+    fn validate_protocol(&self) -> Result<()> {
+        if self.protocol == Protocol::Http1 {
+            return Ok(());
+        }
+        let name = self.protocol.name();
+        let conflict = |other, reason: String| {
+            Err(Error::OptionsConflict {
+                option: OptionName::Protocol,
+                other,
+                reason,
+            })
+        };
+        if self.rollout.is_some() {
+            return conflict(
+                OptionName::Rollout,
+                format!(
+                    "a rollout's traffic is short HTTP/1.1 requests through HAProxy, which carries no {name} streams here: check the {name} streams across one stop, and the rollout with HTTP/1.1 requests, in two checks"
+                ),
+            );
+        }
+        if self.load.is_some() {
+            let reason = match self.protocol {
+                Protocol::H2c => "a load over h2c (many streams on one connection) is not built yet: check the h2c streams without it, and the load over HTTP/1.1 in a check of its own".to_string(),
+                _ => format!(
+                    "a load is a steady stream of short HTTP/1.1 requests, and {name} streams are long-lived, observed one by one: check the {name} streams without it, and the load in a check of its own"
+                ),
+            };
+            return conflict(OptionName::LoadRate, reason);
+        }
+        Ok(())
+    }
+}
+
 /// The scenario a check runs: `requests` requests sent as soon as the server answers, the stop
 /// `stop_after` later, one more request `after_stop` after the stop; the requirements as
 /// expectations.
 pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scenario {
     if let Some(rollout) = &options.rollout {
         return rollout_scenario(image, options, signal, rollout);
+    }
+    if options.protocol != Protocol::Http1 {
+        return stream_scenario(image, options, signal);
     }
     let (limit_counts, thresholds) = options.limits();
     // Measured from the path unless set: the in-flight requests then go out at once and the
@@ -328,6 +407,68 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
     }
 }
 
+/// The scenario of `check --protocol`: `requests` streams opened as soon as the server is ready
+/// (`open`, or `open-1`, `open-2`...) and held across the stop `stop_after` later, one more
+/// (`late`) `after_stop` after the signal; the two requirements read per stream are its
+/// expectations (which imply that no stream is cut). A close code, a GOAWAY or a gRPC status is
+/// evidence, not demanded: a correct server may close with 1000 or 1001, end a call with OK or
+/// UNAVAILABLE.
+fn stream_scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scenario {
+    let mut scenario = scenario(
+        image,
+        &CheckOptions {
+            protocol: Protocol::Http1,
+            ..options.clone()
+        },
+        signal,
+    );
+    let stop_after = options.stop_after.unwrap_or(DEFAULT_STREAM_STOP_AFTER);
+    let kind = RequestKind::Stream {
+        protocol: options.protocol,
+        // Asked of the path as it is: the pace and the length are the server's.
+        what: StreamWhat::Stream {
+            every: server_contract::stream::DEFAULT_EVERY,
+            lasting: None,
+        },
+        routes: StreamRoutes::Given {
+            path: options.path.clone(),
+        },
+    };
+    let open = |i: usize| match options.requests {
+        0 | 1 => "open".to_string(),
+        _ => format!("open-{i}"),
+    };
+    scenario.name = format!("check-{}/{image}", options.protocol.name());
+    scenario.target = Target::Image(ImageSpec {
+        image: image.to_string(),
+        port: options.port,
+        init: options.init,
+        readiness: readiness(options),
+    });
+    scenario.requests = (1..=options.requests.max(1))
+        .map(|i| RequestSpec {
+            name: open(i),
+            at: Offset(-millis(stop_after)),
+            kind: kind.clone(),
+        })
+        .collect();
+    scenario.requests.push(RequestSpec {
+        name: "late".to_string(),
+        at: Offset(millis(options.after_stop)),
+        kind,
+    });
+    scenario.stop.at = stop_after;
+    scenario.stop.from_path = None;
+    scenario.expect = Expectations {
+        streams: StreamExpectations {
+            requirements: true,
+            ..StreamExpectations::default()
+        },
+        ..Expectations::default()
+    };
+    scenario
+}
+
 /// The scenario of `check --rollout`: the stream through the balancer from a second after the
 /// replicas are in its pool, every request of it answered.
 fn rollout_scenario(
@@ -384,14 +525,20 @@ fn rollout_scenario(
 }
 
 /// A checked server is ready when its ready path (else its request path) answers 2xx within the
-/// startup timeout.
+/// startup timeout; for a stream protocol, without a ready path, when its port holds a
+/// connection open (an endpoint that upgrades or streams does not answer a plain GET).
 fn readiness(options: &CheckOptions) -> Readiness {
-    Readiness::HttpPath {
-        path: options
-            .ready_path
-            .clone()
-            .unwrap_or_else(|| options.path.clone()),
-        within: options.startup_timeout,
+    let within = options.startup_timeout;
+    match (&options.ready_path, options.protocol) {
+        (Some(path), _) => Readiness::HttpPath {
+            path: path.clone(),
+            within,
+        },
+        (None, Protocol::Http1) => Readiness::HttpPath {
+            path: options.path.clone(),
+            within,
+        },
+        (None, _) => Readiness::TcpPort { within },
     }
 }
 
@@ -534,6 +681,143 @@ mod tests {
         );
         assert_eq!(bad(|o| o.requests = 0), Some(OptionName::Requests));
         assert!(CheckOptions::new(8080, "/slow?x=1").validate().is_ok());
+    }
+
+    fn streams(protocol: Protocol) -> CheckOptions {
+        CheckOptions {
+            protocol,
+            ..CheckOptions::new(8080, default_path(protocol))
+        }
+    }
+
+    fn conflict(options: &CheckOptions) -> Option<(OptionName, OptionName, String)> {
+        match options.validate() {
+            Err(Error::OptionsConflict {
+                option,
+                other,
+                reason,
+            }) => Some((option, other, reason)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn each_protocol_has_a_default_path_its_check_accepts() {
+        for protocol in Protocol::ALL {
+            assert!(streams(protocol).validate().is_ok(), "{protocol}");
+        }
+        assert_eq!(default_path(Protocol::Grpc), "/grpc.health.v1.Health/Watch");
+        assert_eq!(default_path(Protocol::Websocket), "/ws");
+        assert_eq!(default_path(Protocol::Sse), "/events");
+        assert_eq!(default_path(Protocol::H2c), "/");
+    }
+
+    #[test]
+    fn a_grpc_path_must_be_a_method() {
+        let options = CheckOptions {
+            path: "/healthz".to_string(),
+            ..streams(Protocol::Grpc)
+        };
+        let Err(Error::InvalidOption { option, reason }) = options.validate() else {
+            panic!("a path that is no method was accepted");
+        };
+        assert_eq!(option, OptionName::Path);
+        assert!(reason.contains("/package.Service/Method"), "{reason}");
+        // The same path is fine for the other protocols.
+        let websocket = CheckOptions {
+            path: "/healthz".to_string(),
+            ..streams(Protocol::Websocket)
+        };
+        assert!(websocket.validate().is_ok());
+    }
+
+    #[test]
+    fn streams_refuse_what_cannot_carry_them_and_say_what_to_do() {
+        let load = LoadSpec {
+            rate: 10,
+            duration: Duration::from_secs(1),
+            path: "/".to_string(),
+            client: crate::model::load::ClientProfile::Fresh,
+            connections: None,
+            vantage: None,
+        };
+        for protocol in [Protocol::Websocket, Protocol::Sse, Protocol::Grpc] {
+            let options = CheckOptions {
+                load: Some(load.clone()),
+                ..streams(protocol)
+            };
+            let (option, other, reason) = conflict(&options).expect("refused");
+            assert_eq!(
+                (option, other),
+                (OptionName::Protocol, OptionName::LoadRate)
+            );
+            assert!(reason.contains("in a check of its own"), "{reason}");
+        }
+        let h2c = CheckOptions {
+            load: Some(load.clone()),
+            ..streams(Protocol::H2c)
+        };
+        let (_, _, reason) = conflict(&h2c).expect("refused");
+        assert!(reason.contains("not built yet"), "{reason}");
+        let rollout = CheckOptions {
+            rollout: Some(RolloutSpec::default()),
+            ..streams(Protocol::Grpc)
+        };
+        let error = rollout.validate().unwrap_err();
+        let flagged = error.message_with(&|option| format!("<{option:?}>"));
+        assert!(
+            flagged.starts_with("<Protocol> does not go with <Rollout>: "),
+            "{flagged}"
+        );
+        // HTTP/1.1 takes both, as before.
+        let http1 = CheckOptions {
+            load: Some(load),
+            ..CheckOptions::new(8080, "/")
+        };
+        assert!(http1.validate().is_ok());
+    }
+
+    #[test]
+    fn a_stream_check_holds_streams_across_the_stop_and_opens_one_after() {
+        let options = CheckOptions {
+            requests: 2,
+            ..streams(Protocol::Websocket)
+        };
+        let plan = scenario("img", &options, StopSignal::Sigterm);
+        assert_eq!(plan.name, "check-websocket/img");
+        let names: Vec<&str> = plan.requests.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["open-1", "open-2", "late"]);
+        assert!(plan.requests[0].at.before_stop() && !plan.requests[2].at.before_stop());
+        assert_eq!(plan.requests[0].kind.path(), "/ws");
+        assert_eq!(plan.stop.at, DEFAULT_STREAM_STOP_AFTER);
+        assert_eq!(plan.stop.from_path, None);
+        // Judged per stream: the requirements, nothing asked of a close code or an outcome.
+        assert!(plan.expect.requests.is_empty());
+        assert_eq!(
+            plan.expect.streams,
+            StreamExpectations {
+                requirements: true,
+                ..StreamExpectations::default()
+            }
+        );
+        // Ready when the port holds a connection open, unless a ready path is given.
+        assert_eq!(
+            plan.readiness(),
+            Readiness::TcpPort {
+                within: options.startup_timeout
+            }
+        );
+        let with_path = CheckOptions {
+            ready_path: Some("/healthz".to_string()),
+            ..options
+        };
+        let plan = scenario("img", &with_path, StopSignal::Sigterm);
+        assert_eq!(plan.readiness().path(), Some("/healthz"));
+        // One stream is named as protocols.toml names it.
+        let plan = scenario("img", &streams(Protocol::Grpc), StopSignal::Sigterm);
+        let names: Vec<&str> = plan.requests.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["open", "late"]);
+        assert_eq!(plan.requests[0].kind.path(), "/grpc.health.v1.Health/Watch");
     }
 
     #[test]

@@ -38,6 +38,16 @@ pub enum Error {
         /// What is wrong and what to write instead.
         reason: String,
     },
+    /// Two options that cannot go together.
+    #[error("{}", self.message_with(&OptionName::words))]
+    OptionsConflict {
+        /// The option that makes the other meaningless.
+        option: OptionName,
+        /// The other one.
+        other: OptionName,
+        /// Why, and what to do instead.
+        reason: String,
+    },
     /// A threshold on the steady stream was set, and no stream: neither a load nor a rollout.
     #[error("{}", self.message_with(&OptionName::words))]
     ThresholdWithoutLoad {
@@ -96,6 +106,15 @@ impl Error {
     pub fn message_with(&self, spell: &dyn Fn(OptionName) -> String) -> String {
         match self {
             Error::InvalidOption { option, reason } => format!("{}: {reason}", spell(*option)),
+            Error::OptionsConflict {
+                option,
+                other,
+                reason,
+            } => format!(
+                "{} does not go with {}: {reason}",
+                spell(*option),
+                spell(*other)
+            ),
             Error::ThresholdWithoutLoad { option } => format!(
                 "{}: a threshold judges the steady stream across the stop: add a load ({} 200/s)",
                 spell(*option),

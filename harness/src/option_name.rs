@@ -10,6 +10,8 @@ pub enum OptionName {
     Path,
     /// The path polled until the server is ready.
     ReadyPath,
+    /// The protocol of the check's requests (HTTP/1.1, or long-lived streams).
+    Protocol,
     /// The container port the server listens on.
     Port,
     /// How many requests are in flight at the stop.
@@ -56,9 +58,10 @@ pub enum OptionName {
 
 impl OptionName {
     /// Every option, so that a front end can prove it spells each.
-    pub const ALL: [OptionName; 23] = [
+    pub const ALL: [OptionName; 24] = [
         OptionName::Path,
         OptionName::ReadyPath,
+        OptionName::Protocol,
         OptionName::Port,
         OptionName::Requests,
         OptionName::StopTimeout,
@@ -87,6 +90,7 @@ impl OptionName {
         match self {
             OptionName::Path => "the path",
             OptionName::ReadyPath => "the ready path",
+            OptionName::Protocol => "the protocol",
             OptionName::Port => "the port",
             OptionName::Requests => "the number of requests in flight",
             OptionName::StopTimeout => "the stop timeout",

@@ -278,6 +278,52 @@ async fn grpc_graceful_answers_the_call_in_flight_and_refuses_a_new_one() {
     assert!(!server.log().await.contains("id=late"));
 }
 
+/// Any method by its path, with an empty request and opaque replies: the standard health
+/// service's `Watch` says SERVING, then NOT_SERVING and UNAVAILABLE at SIGTERM; a path the server
+/// answers as plain HTTP (404) is a complete exchange, not a cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_calls_any_method_and_keeps_its_replies_as_bytes() {
+    let mut server = Server::start(&[]).await;
+    let start = Instant::now();
+    let mut grpc = GrpcClient::new(server.addr, start).unwrap();
+    // A path that is no method is refused before anything is sent.
+    assert!(grpc.call("/healthz", "bad", STREAM_DEADLINE).is_err());
+    let missing = grpc
+        .call("/no.Such/Method", "missing", STREAM_DEADLINE)
+        .unwrap();
+    let watch = grpc
+        .call("/grpc.health.v1.Health/Watch", "watch", STREAM_DEADLINE)
+        .unwrap();
+    // The head, then SERVING.
+    assert!(grpc.until_received(watch, 2).await, "no first status");
+    assert!(!grpc.until_received(missing, 2).await);
+
+    sigterm(&server, start);
+    let seen = grpc.finish().await.unwrap();
+    let (missing, watch) = (&seen.calls[missing], &seen.calls[watch]);
+    assert_eq!(missing.end, StreamEnd::Complete, "{missing:#?}");
+    assert_eq!(missing.status(), Some(404), "{missing:#?}");
+    assert!(
+        missing.detail.contains("not a gRPC response"),
+        "{missing:#?}"
+    );
+    let replies: Vec<&str> = watch
+        .received
+        .iter()
+        .filter_map(|r| match &r.item {
+            Item::Message { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replies, ["2 bytes: 0801", "2 bytes: 0802"], "{watch:#?}");
+    assert_eq!(
+        watch.end,
+        StreamEnd::grpc_status(14, GOING_AWAY_REASON),
+        "{watch:#?}"
+    );
+    assert_eq!(server.exit_code().await, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_abrupt_cuts_the_calls_without_a_status() {
     let mut server = Server::start(&["--mode", "abrupt"]).await;
@@ -460,6 +506,7 @@ async fn a_stream_set_sees_every_protocol_end_cleanly_across_one_graceful_stop()
         streams_cut: Some(Bound::Exactly(0)),
         last_event: Some(SSE_GOING_AWAY_EVENT.to_string()),
         grpc_status: None,
+        requirements: false,
     };
     let checks = check_streams(&expect, &seen, signal);
     // The event stream over h2c said goodbye as the one over HTTP/1.1 did.

@@ -14,6 +14,7 @@ pub mod connections;
 pub mod error;
 pub mod grpc;
 pub mod h2c;
+pub mod health;
 pub mod hub;
 pub mod io;
 pub mod keep_alive;

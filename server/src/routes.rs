@@ -1,5 +1,6 @@
 //! The HTTP routes: a slow `/`, an instant `/healthz`, a paced `/download`, and the long-lived
-//! streams: server-sent events (`/events`), a WebSocket (`/ws`) and the gRPC service.
+//! streams: server-sent events (`/events`), a WebSocket (`/ws`) and the gRPC services
+//! (`shutdown.v1.Probe`, and the standard `grpc.health.v1.Health`).
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -17,6 +18,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::config::{Config, parse_delay};
 use crate::grpc::{self, Probe};
+use crate::health::{self, Health};
 use crate::log::{Log, LogLine};
 use crate::query::BadRequest;
 use crate::request_id::request_id;
@@ -56,12 +58,17 @@ pub(crate) fn router(config: &Config, tracker: Tracker, streams: Streams) -> Rou
     // gRPC shares the port: its calls are HTTP/2 POSTs to `/shutdown.v1.Probe/<method>`, so
     // they are routed, logged, counted and drained like any other request.
     let grpc_path = format!("/{}/{{*method}}", server_contract::stream::GRPC_SERVICE);
+    let health_path = format!(
+        "/{}/{{*method}}",
+        server_contract::stream::GRPC_HEALTH_SERVICE
+    );
     let observed = Router::new()
         .route("/", get(slow_ok))
         .route("/download", get(download))
         .route(server_contract::stream::EVENTS_PATH, get(sse::events))
         .route(server_contract::stream::WS_PATH, get(ws::websocket))
-        .route_service(&grpc_path, grpc::server(Probe::new(streams)))
+        .route_service(&grpc_path, grpc::server(Probe::new(streams.clone())))
+        .route_service(&health_path, health::server(Health::new(streams)))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), log_and_track));
     // Probes are neither logged nor counted: they would flood the log, and they are instant.

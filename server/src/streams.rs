@@ -84,6 +84,11 @@ impl Streams {
         self.shared.going_away.send_replace(Some(deadline));
     }
 
+    /// Whether a graceful shutdown has begun.
+    pub fn going_away(&self) -> bool {
+        self.shared.going_away.borrow().is_some()
+    }
+
     /// Streams open now.
     pub fn count(&self) -> usize {
         *self.shared.count.borrow()

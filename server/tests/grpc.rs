@@ -1,7 +1,8 @@
-//! The gRPC service `shutdown.v1.Probe` on the HTTP port, through a real gRPC client (tonic):
-//! `Slow` and `Tick` as such; at a graceful shutdown the call in flight answered, a new call
-//! UNAVAILABLE, a tick stream that cannot finish in the drain ended with UNAVAILABLE and one
-//! that can finished; in abrupt mode everything cut.
+//! The gRPC services on the HTTP port, through a real gRPC client (tonic): `shutdown.v1.Probe`'s
+//! `Slow` and `Tick` as such, and the standard health service's `Check` and `Watch`; at a
+//! graceful shutdown the call in flight answered, a new call UNAVAILABLE, a tick stream that
+//! cannot finish in the drain ended with UNAVAILABLE and one that can finished, a watch told
+//! NOT_SERVING then ended with UNAVAILABLE; in abrupt mode everything cut.
 
 mod common;
 
@@ -175,4 +176,59 @@ fn abrupt_cuts_grpc_calls() {
     let cut = within_deadline(&runtime, in_flight).unwrap();
     assert!(cut.is_err(), "the call in flight was answered: {cut:?}");
     assert!(!server.log().contains("Stream closed"));
+}
+
+#[test]
+fn health_watch_says_serving_then_not_serving_and_ends_unavailable_at_a_graceful_shutdown() {
+    use graceful_server::health::proto::HealthCheckRequest;
+    use graceful_server::health::proto::health_check_response::ServingStatus;
+    use graceful_server::health::proto::health_client::HealthClient;
+
+    let mut server = Server::start(&[]);
+    let runtime = runtime();
+    let channel = runtime.block_on(async {
+        Endpoint::from_shared(format!("http://{}", server.addr))
+            .unwrap()
+            .connect_lazy()
+    });
+    let mut health = HealthClient::new(channel);
+    let request = |service: &str| {
+        let mut request = tonic::Request::new(HealthCheckRequest {
+            service: service.to_string(),
+        });
+        request
+            .metadata_mut()
+            .insert("x-request-id", "watch-1".parse().unwrap());
+        request
+    };
+    let mut watch = within_deadline(&runtime, async {
+        let checked = health.check(request("")).await.expect("Check").into_inner();
+        assert_eq!(checked.status, ServingStatus::Serving as i32);
+        let unknown = health.check(request("no.Such")).await.expect_err("known");
+        assert_eq!(unknown.code(), Code::NotFound);
+        let mut watch = health.watch(request("")).await.expect("Watch").into_inner();
+        let first = watch.message().await.expect("a status").expect("a status");
+        assert_eq!(first.status, ServingStatus::Serving as i32);
+        watch
+    });
+    server.expect_line("Stream opened... grpc #1 /grpc.health.v1.Health/Watch id=watch-1");
+
+    server.signal(Signal::SIGTERM);
+    let (statuses, end) = within_deadline(&runtime, async {
+        let mut statuses = Vec::new();
+        loop {
+            match watch.message().await {
+                Ok(Some(reply)) => statuses.push(reply.status),
+                Ok(None) => return (statuses, Ok(())),
+                Err(status) => return (statuses, Err(status)),
+            }
+        }
+    });
+    assert_eq!(statuses, [ServingStatus::NotServing as i32]);
+    let status = end.expect_err("the watch ended OK");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert_eq!(status.message(), "server shutting down");
+    // Ended at once, not at the drain deadline: the exit follows.
+    assert_eq!(code(server.wait_exit(DEADLINE)), 0);
+    server.expect_line("Stream closed... grpc #1 going-away, 2 message(s) sent");
 }

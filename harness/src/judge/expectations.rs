@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::streams::{open_at_signal, opened_after_signal, stream_failures};
+use super::streams::{SignalWindow, open_at_signal, opened_after_signal, stream_failures};
 use crate::model::load::{LoadExpectation, LoadThreshold, LoadWhat, Phase, Quantile};
 use crate::model::observation::{Observation, RequestObservation};
 use crate::model::outcome::Outcome;
@@ -94,15 +94,22 @@ fn stream_failures_of(scenario: &Scenario, observation: &Observation) -> Vec<Fai
     if expect.is_empty() {
         return Vec::new();
     }
-    let signal = signal_ms(observation).map_or(Duration::MAX, |ms| {
-        Duration::from_millis(u64::try_from(ms).unwrap_or_default())
-    });
+    let window = signal_window(observation).unwrap_or(SignalWindow::at(Duration::MAX));
     stream_failures(
         expect,
         &observation.streams,
         &observation.connections,
-        signal,
+        window,
     )
+}
+
+/// Where the signal went out for the streams: after the stop's issue, by the engine's kill
+/// event; None when no stop was issued.
+fn signal_window(observation: &Observation) -> Option<SignalWindow> {
+    let at = |ms: i64| Duration::from_millis(u64::try_from(ms).unwrap_or_default());
+    let sent = at(signal_ms(observation)?);
+    let issued = observation.stop_issued_ms.map_or(sent, at).min(sent);
+    Some(SignalWindow { issued, sent })
 }
 
 /// Whether every request was a stream observed by its protocol's client (a scenario with a
@@ -120,12 +127,11 @@ fn all_streams(observation: &Observation) -> bool {
 /// protocol's own ending (a close frame 1000 or 1001, the going-away event, END_STREAM, a gRPC
 /// status in trailers); no stream opened once shutdown began is accepted.
 fn stream_requirements(observation: &Observation) -> Vec<RequirementCheck> {
-    let Some(ms) = signal_ms(observation) else {
+    let (Some(ms), Some(window)) = (signal_ms(observation), signal_window(observation)) else {
         return requirements(observation);
     };
-    let signal = Duration::from_millis(u64::try_from(ms).unwrap_or_default());
-    let open = open_at_signal(&observation.streams, signal);
-    let late = opened_after_signal(&observation.streams, signal);
+    let open = open_at_signal(&observation.streams, window);
+    let late = opened_after_signal(&observation.streams, window);
     let judged = |requirement, checks: &[StreamCheck], untested, none: &str| {
         let met = if checks.is_empty() {
             Met::Untested(untested)
@@ -478,18 +484,21 @@ fn signal_ms(observation: &Observation) -> Option<i64> {
 /// Whether `request`, sent before the stop, was answered before the signal went out: it was
 /// never in flight. A request cut by the signal ends about when the engine logs it (the kill
 /// event is stamped after the kill, by up to ~100 ms under load): only a complete answer counts.
-/// Nor does a stream the server ended with its goodbye: the shutdown ended it, so it was open
-/// at the signal, however soon after the signal (and before its kill event) the goodbye came.
+/// Nor does a stream the server ended with its goodbye, or that ended after the stop was
+/// issued: the shutdown may have ended it, so it was open at the signal, however soon after the
+/// signal (and before its kill event) it ended.
 fn answered_before_signal(
     request: &RequestObservation,
     signal: i64,
     observation: &Observation,
 ) -> bool {
-    let said_goodbye = observation
-        .streams
-        .iter()
-        .any(|s| s.name == request.name && s.stream.end.is_goodbye());
-    request.outcome == Outcome::Ok && request.done_ms < signal && !said_goodbye
+    let issued = observation.stop_issued_ms.unwrap_or(signal);
+    let ended_by_the_stop = observation.streams.iter().any(|s| {
+        s.name == request.name
+            && (s.stream.end.is_goodbye()
+                || i64::try_from(s.stream.ended.as_millis()).unwrap_or(i64::MAX) >= issued)
+    });
+    request.outcome == Outcome::Ok && request.done_ms < signal && !ended_by_the_stop
 }
 
 /// Requests meant to be in flight that were already answered when the signal went out: the
@@ -1027,11 +1036,14 @@ mod tests {
         };
         assert_eq!(
             (answers.met, answers.evidence.as_str()),
-            (Met::No, "in-flight: cut")
+            (Met::No, "in-flight: cut (1006, no close frame)")
         );
         assert_eq!(
             (refuses.met, refuses.evidence.as_str()),
-            (Met::No, "after-stop: accepted, then cut")
+            (
+                Met::No,
+                "after-stop: accepted, then cut (1006, no close frame)"
+            )
         );
     }
 }

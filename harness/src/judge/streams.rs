@@ -5,15 +5,39 @@
 
 use std::time::Duration;
 
+use crate::model::outcome::Outcome;
 use crate::model::stream_expect::{StreamCheck, StreamExpectations};
 use crate::model::streams::{
     ConnectionObservation, Item, NamedStream, Protocol, StreamEnd, StreamObservation,
     StreamsObservation,
 };
-use crate::model::verdict::Failure;
+use crate::model::verdict::{Failure, Requirement};
 
 /// The SSE event type of an event with no `event:` field (HTML standard).
 const DEFAULT_EVENT: &str = "message";
+
+/// When the signal went out, as far as the client can place it: no earlier than the stop's issue,
+/// no later than the engine's kill event (stamped after the kill, by up to ~100 ms under load).
+/// A stream that ended after the issue may have been ended by the signal (a fast server says
+/// goodbye before the kill event is stamped); only one opened after the kill event was surely
+/// opened once shutdown had begun.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct SignalWindow {
+    /// When the stop was issued.
+    pub(super) issued: Duration,
+    /// When the engine says it sent the signal.
+    pub(super) sent: Duration,
+}
+
+impl SignalWindow {
+    /// A signal placed exactly (a process's, sent by the harness itself).
+    pub(super) fn at(signal: Duration) -> Self {
+        Self {
+            issued: signal,
+            sent: signal,
+        }
+    }
+}
 
 /// One expectation checked, with the failure it is when it did not hold.
 struct Judged {
@@ -32,10 +56,15 @@ pub fn check_streams(
     seen: &StreamsObservation,
     signal: Duration,
 ) -> Vec<StreamCheck> {
-    judged(expect, &seen.streams, &seen.connections, signal)
-        .into_iter()
-        .map(|j| j.check)
-        .collect()
+    judged(
+        expect,
+        &seen.streams,
+        &seen.connections,
+        SignalWindow::at(signal),
+    )
+    .into_iter()
+    .map(|j| j.check)
+    .collect()
 }
 
 /// The expectations that did not hold, as failures with their evidence.
@@ -43,9 +72,9 @@ pub(super) fn stream_failures(
     expect: &StreamExpectations,
     streams: &[NamedStream],
     connections: &[ConnectionObservation],
-    signal: Duration,
+    window: SignalWindow,
 ) -> Vec<Failure> {
-    judged(expect, streams, connections, signal)
+    judged(expect, streams, connections, window)
         .into_iter()
         .filter(|j| !j.check.met)
         .map(|j| j.failure)
@@ -56,8 +85,9 @@ fn judged(
     expect: &StreamExpectations,
     streams: &[NamedStream],
     connections: &[ConnectionObservation],
-    signal: Duration,
+    window: SignalWindow,
 ) -> Vec<Judged> {
+    let signal = window.sent;
     let mut judged = Vec::new();
     let across = streams.iter().filter(|s| s.stream.opened < signal);
     let of = |protocol: Protocol| {
@@ -150,6 +180,10 @@ fn judged(
             });
         }
     }
+    // Without a signal (the server exited before the stop) nothing here can be placed.
+    if expect.requirements && signal != Duration::MAX {
+        judged.extend(requirements(streams, window));
+    }
     if let Some(status) = &expect.grpc_status {
         for named in of(Protocol::Grpc) {
             let seen = match &named.stream.end {
@@ -167,6 +201,64 @@ fn judged(
         }
     }
     judged
+}
+
+/// The two requirements read per stream, each stream that breaks one a failure; and each
+/// stream opened before the signal that ended before the stop, on its own and not `ok` (an `ok`
+/// one is a request never in flight, judged with the other requests).
+fn requirements(streams: &[NamedStream], window: SignalWindow) -> Vec<Judged> {
+    let failure = |requirement| {
+        move |check: StreamCheck| Judged {
+            failure: Failure::StreamRequirement {
+                requirement,
+                stream: check.subject.clone(),
+                seen: check.seen.clone(),
+            },
+            check,
+        }
+    };
+    let open = open_at_signal(streams, window)
+        .into_iter()
+        .map(failure(Requirement::AnswersInFlight));
+    let late = opened_after_signal(streams, window)
+        .into_iter()
+        .map(failure(Requirement::RefusesNew));
+    let early = streams
+        .iter()
+        .filter(|s| ended_before(&s.stream, window) && s.stream.outcome() != Outcome::Ok)
+        .map(|named| {
+            let seen = named.stream.describe_end_fully();
+            let mut check = StreamCheck::new(
+                "open-across-the-stop",
+                &named.name,
+                "open at the signal".to_string(),
+                format!("ended before it: {seen}"),
+            );
+            check.met = false;
+            Judged {
+                check,
+                failure: Failure::StreamEndedEarly {
+                    stream: named.name.clone(),
+                    ended_ms: millis(named.stream.ended),
+                    stop_issued_ms: millis(window.issued),
+                    seen,
+                },
+            }
+        });
+    open.chain(late).chain(early).collect()
+}
+
+/// Whether `stream`, opened before the signal, ended on its own before the stop was issued:
+/// the complement of [`open_at_signal`] among the streams opened before the signal.
+fn ended_before(stream: &StreamObservation, window: SignalWindow) -> bool {
+    stream.opened < window.sent
+        && stream.ended < window.issued
+        && !stream.end.is_goodbye()
+        && ends_cleanly(stream)
+}
+
+fn millis(at: Duration) -> i64 {
+    i64::try_from(at.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Whether `stream` was cut, the signal having gone out at `signal`: the connection failed
@@ -190,23 +282,18 @@ fn last_event_type(stream: &StreamObservation) -> Option<&str> {
 /// on the run's timeline) ends cleanly, with its protocol's own ending. One check per such
 /// stream.
 pub fn open_streams_end_cleanly(seen: &StreamsObservation, signal: Duration) -> Vec<StreamCheck> {
-    open_at_signal(&seen.streams, signal)
+    open_at_signal(&seen.streams, SignalWindow::at(signal))
 }
 
 /// The same over `streams`. Only a stream that ended on its own before the signal (complete) was
 /// not open at it: one the server ended with its goodbye, or that was cut, ended because of the
 /// shutdown, however soon before the engine's kill event (stamped after the kill) it did.
-pub(super) fn open_at_signal(streams: &[NamedStream], signal: Duration) -> Vec<StreamCheck> {
+pub(super) fn open_at_signal(streams: &[NamedStream], window: SignalWindow) -> Vec<StreamCheck> {
     streams
         .iter()
-        .filter(|s| {
-            s.stream.opened < signal
-                && (s.stream.ended >= signal
-                    || s.stream.end.is_goodbye()
-                    || !ends_cleanly(&s.stream))
-        })
+        .filter(|s| s.stream.opened < window.sent && !ended_before(&s.stream, window))
         .map(|named| {
-            let end = describe(&named.stream.end);
+            let end = named.stream.describe_end();
             let mut check = StreamCheck::new(
                 "open-streams-end-cleanly",
                 &named.name,
@@ -222,14 +309,17 @@ pub(super) fn open_at_signal(streams: &[NamedStream], signal: Duration) -> Vec<S
 /// Requirement 2 read for streams: no stream opened once shutdown began (at `signal`) is
 /// accepted. One check per such stream.
 pub fn no_new_stream_accepted(seen: &StreamsObservation, signal: Duration) -> Vec<StreamCheck> {
-    opened_after_signal(&seen.streams, signal)
+    opened_after_signal(&seen.streams, SignalWindow::at(signal))
 }
 
 /// The same over `streams`.
-pub(super) fn opened_after_signal(streams: &[NamedStream], signal: Duration) -> Vec<StreamCheck> {
+pub(super) fn opened_after_signal(
+    streams: &[NamedStream],
+    window: SignalWindow,
+) -> Vec<StreamCheck> {
     streams
         .iter()
-        .filter(|s| s.stream.opened >= signal)
+        .filter(|s| s.stream.opened >= window.sent)
         .map(|named| {
             let accepted = accepted(&named.stream);
             let mut check = StreamCheck::new(
@@ -237,9 +327,9 @@ pub(super) fn opened_after_signal(streams: &[NamedStream], signal: Duration) -> 
                 &named.name,
                 "not accepted".to_string(),
                 if accepted {
-                    format!("accepted, then {}", describe(&named.stream.end))
+                    format!("accepted, then {}", named.stream.describe_end())
                 } else {
-                    describe(&named.stream.end)
+                    named.stream.describe_end()
                 },
             );
             check.met = !accepted;
@@ -277,16 +367,6 @@ fn accepted(stream: &StreamObservation) -> bool {
         _ => stream
             .status()
             .is_some_and(|status| status == 101 || (200..300).contains(&status)),
-    }
-}
-
-/// An end in a report's words: `closed 1001`, `status UNAVAILABLE`, `reset 2`, `cut`, ...
-fn describe(end: &StreamEnd) -> String {
-    match end {
-        StreamEnd::Closed { code, .. } => format!("closed {code}"),
-        StreamEnd::Status { name, .. } => format!("status {name}"),
-        StreamEnd::Reset { code } => format!("reset {code}"),
-        other => other.name().to_string(),
     }
 }
 
@@ -396,6 +476,7 @@ mod tests {
             streams_cut: Some(Bound::Exactly(0)),
             last_event: Some("going-away".to_string()),
             grpc_status: Some("UNAVAILABLE".to_string()),
+            requirements: false,
         };
         let checks = check_streams(&expect, &graceful(), Duration::from_millis(100));
         let whats: Vec<&str> = checks.iter().map(|c| c.what.as_str()).collect();
@@ -489,7 +570,127 @@ mod tests {
         let late = no_new_stream_accepted(&seen, signal);
         assert_eq!(late[0].seen, "empty-reply");
         assert!(late[0].met);
-        assert_eq!(late[1].seen, "accepted, then cut");
+        assert_eq!(late[1].seen, "accepted, then cut (1006, no close frame)");
         assert!(!late[1].met);
+    }
+
+    fn requirements_only() -> StreamExpectations {
+        StreamExpectations {
+            requirements: true,
+            ..StreamExpectations::default()
+        }
+    }
+
+    #[test]
+    fn the_requirements_as_expectations_fail_each_stream_that_breaks_one() {
+        let signal = Duration::from_millis(100);
+        let graceful = graceful();
+        let failures = stream_failures(
+            &requirements_only(),
+            &graceful.streams,
+            &graceful.connections,
+            SignalWindow::at(signal),
+        );
+        assert_eq!(failures, []);
+
+        let seen = [
+            stream(
+                "open",
+                Protocol::Websocket,
+                10,
+                StreamEnd::Cut,
+                vec![Item::Head { status: 101 }],
+            ),
+            stream(
+                "late",
+                Protocol::Grpc,
+                200,
+                StreamEnd::Cut,
+                vec![Item::Message {
+                    number: None,
+                    text: "2 bytes: 0801".to_string(),
+                }],
+            ),
+        ];
+        let failures = stream_failures(&requirements_only(), &seen, &[], SignalWindow::at(signal));
+        let words: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
+        assert_eq!(
+            words,
+            [
+                "stream `open` was open at the signal and did not end cleanly: cut (1006, no close frame)",
+                "stream `late` was opened after the signal and accepted, then cut",
+            ]
+        );
+        // Without a signal there is nothing to place the streams against.
+        assert_eq!(
+            stream_failures(
+                &requirements_only(),
+                &seen,
+                &[],
+                SignalWindow::at(Duration::MAX)
+            ),
+            []
+        );
+    }
+
+    #[test]
+    fn a_stream_that_ended_before_the_signal_tested_nothing() {
+        let mut unimplemented = stream(
+            "open",
+            Protocol::Grpc,
+            10,
+            StreamEnd::grpc_status(12, "unknown service no.Such"),
+            vec![],
+        );
+        unimplemented.stream.ended = Duration::from_millis(12);
+        let failures = stream_failures(
+            &requirements_only(),
+            &[unimplemented],
+            &[],
+            SignalWindow::at(Duration::from_millis(100)),
+        );
+        let [Failure::StreamEndedEarly { stream, seen, .. }] = &failures[..] else {
+            panic!("{failures:?}");
+        };
+        assert_eq!(stream, "open");
+        assert_eq!(seen, "status UNIMPLEMENTED (\"unknown service no.Such\")");
+        let words = failures[0].to_string();
+        assert!(
+            words.contains("ended at 12 ms, before the stop (issued at 100 ms)"),
+            "{words}"
+        );
+        assert!(
+            words.contains("point the path at one the server holds open"),
+            "{words}"
+        );
+    }
+
+    /// A fast server's goodbye can come before the engine's kill event is stamped: a stream that
+    /// ended after the stop was issued was open at the signal, whatever its ending.
+    #[test]
+    fn a_stream_ended_between_the_stop_and_the_kill_event_was_open_at_the_signal() {
+        let mut watch = stream(
+            "open",
+            Protocol::Grpc,
+            10,
+            StreamEnd::grpc_status(0, ""),
+            vec![Item::Message {
+                number: None,
+                text: "2 bytes: 0802".to_string(),
+            }],
+        );
+        watch.stream.ended = Duration::from_millis(1024);
+        let window = SignalWindow {
+            issued: Duration::from_millis(1001),
+            sent: Duration::from_millis(1026),
+        };
+        let open = open_at_signal(std::slice::from_ref(&watch), window);
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert!(open[0].met, "{open:?}");
+        let failures = stream_failures(&requirements_only(), &[watch.clone()], &[], window);
+        assert_eq!(failures, []);
+        // Ended before the stop was even issued: not open at the signal.
+        watch.stream.ended = Duration::from_millis(990);
+        assert_eq!(open_at_signal(&[watch], window), []);
     }
 }

@@ -232,7 +232,7 @@ pub enum RequestKind {
         protocol: Protocol,
         /// A request answered after a delay, or a stream of numbered messages.
         what: StreamWhat,
-        /// Whose routes it asks them of (graceful-server's, or a runtime's).
+        /// Whose routes it asks them of (graceful-server's, a runtime's, or the path given).
         routes: StreamRoutes,
     },
 }

@@ -20,6 +20,12 @@ pub struct StreamExpectations {
     pub last_event: Option<String>,
     /// Every gRPC call's status name (`OK`, `UNAVAILABLE`, ...).
     pub grpc_status: Option<String>,
+    /// The two requirements read per stream must hold, each stream that breaks one a failure:
+    /// every stream open at the signal ends with its protocol's own ending, no stream opened
+    /// after it is accepted; and a stream meant to be open across the stop must not have ended
+    /// before the signal (`check --protocol`'s expectations: a scenario file names each
+    /// stream's outcome instead).
+    pub requirements: bool,
 }
 
 impl StreamExpectations {

@@ -67,6 +67,12 @@ impl Protocol {
     }
 }
 
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One thing a stream received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -349,6 +355,43 @@ impl StreamObservation {
         }
     }
 
+    /// How it ended, in a report's words: `closed 1001`, `status UNAVAILABLE`, `reset 2`,
+    /// `cut`; a WebSocket cut says the code its client reports (`cut (1006, no close frame)`).
+    pub fn describe_end(&self) -> String {
+        match &self.end {
+            StreamEnd::Closed { code, .. } => format!("closed {code}"),
+            StreamEnd::Status { name, .. } => format!("status {name}"),
+            StreamEnd::Reset { code } => format!("reset {code}"),
+            StreamEnd::Cut if self.protocol == Protocol::Websocket => {
+                format!("cut ({WS_ABNORMAL_CLOSURE}, no close frame)")
+            }
+            other => other.name().to_string(),
+        }
+    }
+
+    /// [`StreamObservation::describe_end`] with what else the end carried: a gRPC status's
+    /// message, a close frame's reason, the HTTP status of a response that ran to its end
+    /// (`status UNIMPLEMENTED ("unknown service")`, `complete (404)`).
+    pub fn describe_end_fully(&self) -> String {
+        let words = self.describe_end();
+        let said = match &self.end {
+            StreamEnd::Status { message, .. }
+            | StreamEnd::Closed {
+                reason: message, ..
+            } => Some(message.clone())
+                .filter(|m| !m.is_empty())
+                .map(|m| format!("{m:?}")),
+            StreamEnd::Complete | StreamEnd::GoingAway => {
+                self.status().map(|status| status.to_string())
+            }
+            _ => None,
+        };
+        match said {
+            Some(said) => format!("{words} ({said})"),
+            None => words,
+        }
+    }
+
     /// Whether the stream ended with a status the server sent (gRPC trailers), rather than with
     /// a failure of its connection.
     pub fn ended_with_trailers(&self) -> bool {
@@ -517,9 +560,10 @@ pub enum StreamWhat {
 }
 
 /// Whose routes a stream asks for: graceful-server's (`/ws`, `/events`, `/?delay=`, its gRPC
-/// service, which the WebSocket and gRPC runtimes serve too), or nginx's h2c listener's, which
-/// serves files: a 4 s download at `/slow` and a trickled event file at `/events`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// service, which the WebSocket and gRPC runtimes serve too), nginx's h2c listener's, which
+/// serves files: a 4 s download at `/slow` and a trickled event file at `/events`, or a user's
+/// image's, of which only the one path given is known.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StreamRoutes {
     /// graceful-server's, and the servers that copy them.
@@ -527,12 +571,20 @@ pub enum StreamRoutes {
     GracefulServer,
     /// nginx's h2c listener: its pace is the files' (`delay` and `every` do not apply).
     NginxH2c,
+    /// Any server's: this path (the gRPC method's path for gRPC), asked as it is, whatever the
+    /// stream asks (`delay` and `every` are the server's to choose).
+    Given {
+        /// The path and query, or `/package.Service/Method`.
+        path: String,
+    },
 }
 
 impl StreamRoutes {
     /// The path `what` asks for over `protocol` on these routes; None when they do not serve it.
-    pub fn path(self, protocol: Protocol, what: StreamWhat) -> Option<String> {
+    pub fn path(&self, protocol: Protocol, what: StreamWhat) -> Option<String> {
         match (self, protocol, what) {
+            (StreamRoutes::Given { .. }, Protocol::Http1, _) => None,
+            (StreamRoutes::Given { path }, ..) => Some(path.clone()),
             (StreamRoutes::GracefulServer, ..) => stream_path(protocol, what),
             (StreamRoutes::NginxH2c, Protocol::H2c, StreamWhat::Request { .. }) => {
                 Some(NGINX_SLOW_PATH.to_string())
@@ -572,11 +624,13 @@ impl StreamRequest {
     /// What the request's protocol takes instead, when it does not serve what it asks.
     pub fn unsupported(&self) -> Option<&'static str> {
         match (self.protocol, self.what) {
-            (Protocol::Websocket | Protocol::Sse, StreamWhat::Request { .. }) => {
-                Some("a stream: write `stream = { every = \"100ms\" }` instead of a delay")
-            }
             (Protocol::Http1, _) => {
                 Some("an ordinary request (HTTP/1.1 requests are not long-lived streams)")
+            }
+            // The server's own path: whatever it streams, it streams.
+            _ if matches!(self.routes, StreamRoutes::Given { .. }) => None,
+            (Protocol::Websocket | Protocol::Sse, StreamWhat::Request { .. }) => {
+                Some("a stream: write `stream = { every = \"100ms\" }` instead of a delay")
             }
             _ => None,
         }
@@ -608,6 +662,30 @@ pub fn stream_path(protocol: Protocol, what: StreamWhat) -> Option<String> {
         (Protocol::Websocket | Protocol::Sse, StreamWhat::Request { .. })
         | (Protocol::Http1, _) => None,
     }
+}
+
+/// What is wrong with `path` as a gRPC method's path, `/package.Service/Method` (the fully
+/// qualified service, then the method); None when nothing is.
+pub fn grpc_method_problem(path: &str) -> Option<String> {
+    let parts = path
+        .strip_prefix('/')
+        .map(|rest| rest.split('/').collect::<Vec<_>>());
+    let fine = match parts.as_deref() {
+        Some([service, method]) => {
+            let name = |part: &str| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+            };
+            name(service) && name(method) && !method.contains('.')
+        }
+        _ => false,
+    };
+    (!fine).then(|| {
+        "write the method's path, `/package.Service/Method` (e.g. /grpc.health.v1.Health/Watch)"
+            .to_string()
+    })
 }
 
 /// A scenario's streams, one named observation each, and the HTTP/2 connections they used.
@@ -765,6 +843,30 @@ mod tests {
         assert_eq!(h2_error_name(13), "HTTP_1_1_REQUIRED");
         assert_eq!(h2_error_name(14), "UNKNOWN_ERROR");
         assert_eq!(h2_error_name(u32::MAX), "UNKNOWN_ERROR");
+    }
+
+    #[test]
+    fn grpc_methods_are_a_service_and_a_method() {
+        for good in [
+            "/grpc.health.v1.Health/Watch",
+            "/shutdown.v1.Probe/Tick",
+            "/Svc/Do_It",
+        ] {
+            assert_eq!(grpc_method_problem(good), None, "{good}");
+        }
+        for bad in [
+            "",
+            "/",
+            "grpc.health.v1.Health/Watch",
+            "/grpc.health.v1.Health",
+            "/grpc.health.v1.Health/",
+            "/a/b/c",
+            "/Svc/Watch?x=1",
+            "/Svc/pkg.Method",
+        ] {
+            let problem = grpc_method_problem(bad).expect(bad);
+            assert!(problem.contains("/package.Service/Method"), "{problem}");
+        }
     }
 
     #[test]

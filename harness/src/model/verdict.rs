@@ -364,6 +364,28 @@ pub enum Failure {
         /// The type of its last event; None when it received none.
         seen: Option<String>,
     },
+    /// A stream broke one of the two requirements read per stream: open at the signal, it did
+    /// not end with its protocol's own ending; opened after it, it was accepted.
+    StreamRequirement {
+        /// Which requirement.
+        requirement: Requirement,
+        /// The stream's name.
+        stream: String,
+        /// How it ended, in the report's words (`cut`, `accepted, then closed 1001`).
+        seen: String,
+    },
+    /// A stream meant to be open across the stop ended before the stop was issued: it tested
+    /// nothing.
+    StreamEndedEarly {
+        /// The stream's name.
+        stream: String,
+        /// When it ended, ms from ready.
+        ended_ms: i64,
+        /// When the stop was issued, ms from ready.
+        stop_issued_ms: i64,
+        /// How it ended (`status UNIMPLEMENTED: ...`, `complete (404)`).
+        seen: String,
+    },
     /// A gRPC call open at the signal ended with another status than `grpc-status`.
     GrpcStatus {
         /// The call's name.
@@ -466,6 +488,8 @@ impl Failure {
             Failure::StreamsCut { .. } => "streams-cut",
             Failure::LastEvent { .. } => "last-event",
             Failure::GrpcStatus { .. } => "grpc-status",
+            Failure::StreamRequirement { .. } => "stream-requirement",
+            Failure::StreamEndedEarly { .. } => "stream-ended-early",
         }
     }
 }
@@ -483,6 +507,16 @@ impl Failure {
             } => format!(
                 "request `{request}` was never in flight: answered at {answered_ms} ms, the signal was sent at {signal_ms} ms; {}",
                 remedy.message_with(spell)
+            ),
+            Failure::StreamEndedEarly {
+                stream,
+                ended_ms,
+                stop_issued_ms,
+                seen,
+            } => format!(
+                "stream `{stream}` ended at {ended_ms} ms, before the stop (issued at {stop_issued_ms} ms): {seen}; nothing was open across the stop: point {} at one the server holds open (for gRPC, a server-streaming method), or send the stop sooner with {}",
+                spell(OptionName::Path),
+                spell(OptionName::StopAfter)
             ),
             other => other.to_string(),
         }
@@ -536,7 +570,25 @@ impl fmt::Display for Failure {
                 duration::format(*took)
             ),
             Failure::StopNeverReturned => f.write_str("stop duration: the stop never returned"),
-            Failure::NeverInFlight { .. } => f.write_str(&self.message_with(&OptionName::words)),
+            Failure::NeverInFlight { .. } | Failure::StreamEndedEarly { .. } => {
+                f.write_str(&self.message_with(&OptionName::words))
+            }
+            Failure::StreamRequirement {
+                requirement: Requirement::RefusesNew,
+                stream,
+                seen,
+            } => write!(
+                f,
+                "stream `{stream}` was opened after the signal and {seen}"
+            ),
+            Failure::StreamRequirement {
+                requirement: _,
+                stream,
+                seen,
+            } => write!(
+                f,
+                "stream `{stream}` was open at the signal and did not end cleanly: {seen}"
+            ),
             Failure::ExitedBeforeStop {
                 code,
                 exited_ms,

@@ -15,6 +15,15 @@ pub enum ProtocolError {
         path: String,
     },
 
+    /// A gRPC method's path that is not `/package.Service/Method`.
+    #[error("{path:?} is not a gRPC method: {problem}")]
+    BadMethod {
+        /// What was given.
+        path: String,
+        /// What is wrong with it, and what to write.
+        problem: String,
+    },
+
     /// A request id that cannot travel in a header (gRPC metadata, `x-request-id`).
     #[error("{id:?} cannot be a request id: use visible ASCII characters only, e.g. \"stream-1\"")]
     BadRequestId {

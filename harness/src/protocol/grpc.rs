@@ -1,15 +1,17 @@
-//! gRPC calls (tonic) to the server's `shutdown.v1.Probe`: each call's status, whether it came
-//! from the server (trailers, or a trailers-only response) or from a failed connection, and the
-//! GOAWAY frames on every connection the client made, read through a [`Tap`].
+//! gRPC calls (tonic) to the server's `shutdown.v1.Probe`, or to any method of any server with
+//! an empty request and opaque replies: each call's status, whether it came from the server
+//! (trailers, or a trailers-only response) or from a failed connection, and the GOAWAY frames
+//! on every connection the client made, read through a [`Tap`].
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use hyper::body::{Body, Frame};
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use super::error::ProtocolError;
 use super::frames::{Tap, TapLog};
+use super::raw_codec::{self, RawCodec};
 use super::stream::{Recorder, StreamHandle};
 use crate::model::streams::{ConnectionObservation, Item, Protocol, StreamEnd, StreamObservation};
 
@@ -61,6 +64,7 @@ struct Taps {
 #[derive(Debug)]
 pub struct GrpcClient {
     start: Instant,
+    channel: TrailerSpy<Channel>,
     client: ProbeClient<TrailerSpy<Channel>>,
     taps: Taps,
     calls: Vec<StreamHandle>,
@@ -92,10 +96,13 @@ impl GrpcClient {
                 Ok::<_, std::io::Error>(TokioIo::new(Tap::new(tcp, start, log)))
             }
         });
-        let channel = endpoint.connect_with_connector_lazy(connector);
+        let channel = TrailerSpy {
+            inner: endpoint.connect_with_connector_lazy(connector),
+        };
         Ok(Self {
             start,
-            client: ProbeClient::new(TrailerSpy { inner: channel }),
+            client: ProbeClient::new(channel.clone()),
+            channel,
             taps,
             calls: Vec::new(),
         })
@@ -170,6 +177,62 @@ impl GrpcClient {
                     Ok(Some(tick)) => recorder.push(Item::Message {
                         number: Some(tick.number),
                         text: String::new(),
+                    }),
+                    Ok(None) => return ok_end(recorder, &trailers),
+                    Err(status) => return failed(recorder, &status, &trailers, &taps, true),
+                }
+            }
+        });
+        self.calls.push(handle);
+        Ok(self.calls.len() - 1)
+    }
+
+    /// Calls the method at `path` (`/package.Service/Method`) of any server, with request id
+    /// `id`, observed for at most `deadline`; returns the call's index. The request is an empty
+    /// message, valid proto3 for every request type (each field at its default). The call is made
+    /// as a server-streaming one, which a unary method answers the same on the wire (one reply,
+    /// then its status): the response head is its first item, each reply one more, kept as
+    /// opaque bytes.
+    pub fn call(
+        &mut self,
+        path: &str,
+        id: &str,
+        deadline: Duration,
+    ) -> Result<usize, ProtocolError> {
+        if let Some(problem) = crate::model::streams::grpc_method_problem(path) {
+            return Err(ProtocolError::BadMethod {
+                path: path.to_string(),
+                problem,
+            });
+        }
+        let method =
+            hyper::http::uri::PathAndQuery::try_from(path).map_err(|_| ProtocolError::BadPath {
+                path: path.to_string(),
+            })?;
+        let (request, trailers) = request(Bytes::new(), id)?;
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        let taps = self.taps.clone();
+        let recorder = Recorder::new(self.start, Protocol::Grpc, path);
+        let handle = StreamHandle::spawn(recorder, deadline, move |recorder| async move {
+            // A channel is always ready: its connection is made, or fails, with the call.
+            if let Err(error) = grpc.ready().await {
+                let status = tonic::Status::from_error(error.into());
+                return failed(recorder, &status, &trailers, &taps, false);
+            }
+            let answer = grpc.server_streaming(request, method, RawCodec).await;
+            if let Some(head) = trailers.not_grpc() {
+                return not_grpc(recorder, head);
+            }
+            let mut replies = match answer {
+                Ok(response) => response.into_inner(),
+                Err(status) => return failed(recorder, &status, &trailers, &taps, false),
+            };
+            recorder.push(Item::Head { status: 200 });
+            loop {
+                match replies.message().await {
+                    Ok(Some(reply)) => recorder.push(Item::Message {
+                        number: None,
+                        text: raw_codec::describe(&reply),
                     }),
                     Ok(None) => return ok_end(recorder, &trailers),
                     Err(status) => return failed(recorder, &status, &trailers, &taps, true),
@@ -330,17 +393,63 @@ fn transport_end(status: &tonic::Status, after_goaway: bool) -> StreamEnd {
 
 /// Set when a call's response carried a grpc-status (trailers, or a trailers-only response):
 /// tonic reports a status it made up from a failed connection the same way as the server's.
+/// Also notes a response that was no gRPC one at all (another HTTP status, another content
+/// type: a path the server serves as plain HTTP, or not at all).
 #[derive(Debug, Clone, Default)]
-struct TrailerSlot(Arc<AtomicBool>);
+struct TrailerSlot {
+    status_seen: Arc<AtomicBool>,
+    not_grpc: Arc<OnceLock<NotGrpc>>,
+}
+
+/// The head of a response that was no gRPC one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NotGrpc {
+    /// Its HTTP status.
+    status: u16,
+    /// Its content type, when it had one.
+    content_type: Option<String>,
+}
 
 impl TrailerSlot {
     fn set(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.status_seen.store(true, Ordering::SeqCst);
     }
 
     fn seen(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.status_seen.load(Ordering::SeqCst)
     }
+
+    /// Notes a response head: a non-200 status, or a content type other than gRPC's, is no
+    /// gRPC answer (a gRPC server answers 200 and `application/grpc`, errors included).
+    fn head(&self, status: u16, content_type: Option<&str>) {
+        let grpc = content_type.is_some_and(|t| t.starts_with("application/grpc"));
+        if status != 200 || !grpc {
+            let _ = self.not_grpc.set(NotGrpc {
+                status,
+                content_type: content_type.map(str::to_string),
+            });
+        }
+    }
+
+    fn not_grpc(&self) -> Option<&NotGrpc> {
+        self.not_grpc.get()
+    }
+}
+
+/// The end of a call the server answered with no gRPC response: a complete HTTP exchange with
+/// its status (tonic would wait on a body it cannot read, or make a gRPC status up).
+fn not_grpc(recorder: Recorder, head: &NotGrpc) -> StreamObservation {
+    recorder.push(Item::Head {
+        status: head.status,
+    });
+    let content_type = head.content_type.as_deref().unwrap_or("none");
+    recorder.end(
+        StreamEnd::Complete,
+        format!(
+            "not a gRPC response: HTTP {}, content type {content_type}; is the path a gRPC method the server serves?",
+            head.status
+        ),
+    )
 }
 
 /// A service between the generated client and the channel that fills each call's
@@ -370,6 +479,11 @@ where
         Box::pin(async move {
             let response = response.await?;
             if let Some(slot) = &slot {
+                let content_type = response
+                    .headers()
+                    .get(hyper::header::CONTENT_TYPE)
+                    .and_then(|t| t.to_str().ok());
+                slot.head(response.status().as_u16(), content_type);
                 if response.headers().contains_key(GRPC_STATUS) {
                     slot.set();
                 }

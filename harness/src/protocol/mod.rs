@@ -13,6 +13,7 @@ mod error;
 mod frames;
 mod grpc;
 mod h2c;
+mod raw_codec;
 mod set;
 mod sse;
 mod stream;
@@ -23,6 +24,7 @@ pub use crate::model::streams::{
     ConnectionObservation, Goaway, GoawaySequence, Item, MAX_STREAM_ID, NamedStream, Protocol,
     REFUSED_STREAM, Received, StreamEnd, StreamObservation, StreamRequest, StreamWhat,
     StreamsObservation, WS_ABNORMAL_CLOSURE, WS_NO_STATUS, goaway_sequence, grpc_code_name,
+    grpc_method_problem,
 };
 pub use error::ProtocolError;
 pub use frames::{Frame, FrameReader, GoawayFields, Tap, TapLog};

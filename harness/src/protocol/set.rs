@@ -13,7 +13,7 @@ use super::h2c::H2cConnection;
 use super::stream::{Recorder, StreamHandle};
 use super::{sse, websocket};
 use crate::model::streams::{
-    NamedStream, Protocol, StreamEnd, StreamObservation, StreamRequest, StreamWhat,
+    NamedStream, Protocol, StreamEnd, StreamObservation, StreamRequest, StreamRoutes, StreamWhat,
     StreamsObservation,
 };
 
@@ -102,9 +102,10 @@ impl StreamSet {
                 let Some(client) = self.grpc.as_mut() else {
                     return Ok(());
                 };
-                let index = match what {
-                    StreamWhat::Request { delay } => client.slow(delay, name, deadline)?,
-                    StreamWhat::Stream { every, lasting } => client.tick(
+                let index = match (&request.routes, what) {
+                    (StreamRoutes::Given { path }, _) => client.call(path, name, deadline)?,
+                    (_, StreamWhat::Request { delay }) => client.slow(delay, name, deadline)?,
+                    (_, StreamWhat::Stream { every, lasting }) => client.tick(
                         every,
                         lasting.unwrap_or(server_contract::stream::DEFAULT_FOR),
                         name,

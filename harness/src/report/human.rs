@@ -264,7 +264,12 @@ fn describe_event(event: &TimedEvent, result: &ScenarioResult) -> Option<String>
         EventKind::RequestSent { name } => format!("→ {name} sent"),
         EventKind::RequestDone { name, .. } => {
             let request = result.observation.request(name)?;
-            format!("← {name}: {}", request.describe())
+            // A stream's evidence is its own line (◆), where it ended.
+            if result.observation.streams.iter().any(|s| &s.name == name) {
+                format!("← {name}: {}", request.outcome)
+            } else {
+                format!("← {name}: {}", request.describe())
+            }
         }
         // Written where the stream ended (the event comes once its connections closed).
         EventKind::StreamObserved { .. } => return None,

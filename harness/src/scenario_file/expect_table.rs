@@ -186,6 +186,7 @@ impl FileCx<'_> {
             streams_cut,
             last_event: parts.last_event.as_ref().map(|e| e.get_ref().clone()),
             grpc_status,
+            requirements: false,
         }
     }
 

@@ -77,7 +77,7 @@ impl FileCx<'_> {
             let (_, runtime_routes) = spec.runtime.protocols();
             for request in &mut specs {
                 if let RequestKind::Stream { routes, .. } = &mut request.kind {
-                    *routes = runtime_routes;
+                    *routes = runtime_routes.clone();
                 }
             }
         }

@@ -40,6 +40,13 @@ pub const GRPC_SLOW_PATH: &str = "/shutdown.v1.Probe/Slow";
 /// The path of the server-streaming gRPC call `Tick`.
 pub const GRPC_TICK_PATH: &str = "/shutdown.v1.Probe/Tick";
 
+/// The standard gRPC health-checking service's full name (`contract/proto/grpc/health/v1/health.proto`).
+pub const GRPC_HEALTH_SERVICE: &str = "grpc.health.v1.Health";
+
+/// The path of its server-streaming call `Watch`: long-lived, and served by nearly every gRPC
+/// framework, so what `check --protocol grpc` calls unless told another method.
+pub const GRPC_HEALTH_WATCH_PATH: &str = "/grpc.health.v1.Health/Watch";
+
 /// The protocol a long-lived stream speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -195,5 +202,6 @@ mod tests {
         for path in [GRPC_SLOW_PATH, GRPC_TICK_PATH] {
             assert!(path.starts_with(&format!("/{GRPC_SERVICE}/")), "{path}");
         }
+        assert!(GRPC_HEALTH_WATCH_PATH.starts_with(&format!("/{GRPC_HEALTH_SERVICE}/")));
     }
 }

@@ -1,5 +1,6 @@
-//! The project's gRPC service (`shutdown.v1.Probe`) on Debian's python3-grpcio and
-//! `/usr/bin/python3`, with or without a SIGTERM handler, in exec form or shell form.
+//! The project's gRPC service (`shutdown.v1.Probe`) and the standard health service
+//! (`grpc.health.v1.Health`) on Debian's python3-grpcio and `/usr/bin/python3`, with or without
+//! a SIGTERM handler, in exec form or shell form.
 
 use super::python::{dist_package, python_server_spec};
 use super::{HTTP_PORT, RuntimeImage};
@@ -9,19 +10,27 @@ use crate::images::rootfs::RootfsImage;
 /// so readiness is the port accepting). No generated stubs: Debian's grpc-tools is far older
 /// than its grpcio, and every field of the four messages is a uint64, so a generic handler with
 /// a hand-written varint codec serves them (the harness's tonic client, compiled from the same
-/// .proto, speaks to it unchanged). In `graceful` mode SIGTERM calls `server.stop(GRACE_S)`:
-/// the port closes (new calls UNAVAILABLE), calls in flight get GRACE_S, then the rest are
-/// cancelled; in `unhandled` mode Python's default disposition applies.
-const SERVER_PY: &str = r#""""The project's gRPC service shutdown.v1.Probe (server/contract/proto/shutdown/v1/probe.proto) on
-Debian's python3-grpcio (1.51), without generated stubs: the four messages carry only uint64
-fields, encoded and decoded here by hand (proto3: a zero field is not on the wire).
+/// .proto, speaks to it unchanged). The health service is written the same way: `Check`, and a
+/// `Watch` that says SERVING and then waits. In `graceful` mode SIGTERM first tells every watch
+/// NOT_SERVING, which then ends with status OK (a watch never ends by itself, so `stop(grace)`
+/// alone would hold it for the whole grace and then cancel it), then calls
+/// `server.stop(GRACE_S)`: the port closes (new calls UNAVAILABLE), calls in flight get GRACE_S,
+/// then the rest are cancelled; in `unhandled` mode Python's default disposition applies.
+const SERVER_PY: &str = r#""""The project's gRPC service shutdown.v1.Probe (server/contract/proto/shutdown/v1/probe.proto) and
+the standard health service grpc.health.v1.Health on Debian's python3-grpcio (1.51), without
+generated stubs: the messages carry only uint64 or enum fields and one string, encoded and
+decoded here by hand (proto3: a zero field is not on the wire).
 
     Slow(SlowRequest{delay_ms=1}) -> SlowReply{waited_ms=1}   (0: the image's default delay)
     Tick(TickRequest{every_ms=1, for_ms=2}) -> stream TickReply{number=1}
+    Health.Check(HealthCheckRequest{service=1}) -> HealthCheckResponse{status=1}
+    Health.Watch(HealthCheckRequest{service=1}) -> stream HealthCheckResponse{status=1}:
+        SERVING at once; at a graceful shutdown NOT_SERVING, then the end (status OK)
 
-    python3 server.py graceful    on SIGTERM (or SIGINT): server.stop(GRACE_S): the port closes,
-                                  new calls fail (UNAVAILABLE), calls in flight get GRACE_S to end,
-                                  then whatever is left is cancelled; exit 0
+    python3 server.py graceful    on SIGTERM (or SIGINT): every watch is told NOT_SERVING and
+                                  ends, then server.stop(GRACE_S): the port closes, new calls
+                                  fail (UNAVAILABLE), calls in flight get GRACE_S to end, then
+                                  whatever is left is cancelled; exit 0
     python3 server.py unhandled   no handler: Python's default SIGTERM disposition applies
 """
 import os
@@ -59,7 +68,8 @@ def encode(fields):
 
 
 def decode(buf):
-    """{field number: value} of the varint fields; other wire types are skipped."""
+    """{field number: value} of the varint fields (an int) and length-delimited ones (bytes);
+    other wire types are skipped."""
     out, i = {}, 0
 
     def varint():
@@ -81,7 +91,9 @@ def decode(buf):
         elif wire == 1:
             i += 8
         elif wire == 2:
-            i += varint()
+            n = varint()
+            out[num] = bytes(buf[i:i + n])
+            i += n
         elif wire == 5:
             i += 4
         else:
@@ -120,6 +132,36 @@ def tick(request, context):
     log(f"Tick ended after {n}")
 
 
+# ---- grpc.health.v1.Health
+SERVING, NOT_SERVING, SERVICE_UNKNOWN = 1, 2, 3
+KNOWN_SERVICES = ("", "shutdown.v1.Probe", "grpc.health.v1.Health")
+shutting_down = threading.Event()
+
+
+def service_of(request):
+    return request.get(1, b"").decode("utf-8", "replace")
+
+
+def health_check(request, context):
+    service = service_of(request)
+    if service not in KNOWN_SERVICES:
+        context.abort(grpc.StatusCode.NOT_FOUND, f"unknown service {service!r}")
+    return {1: NOT_SERVING if shutting_down.is_set() else SERVING}
+
+
+def health_watch(request, context):
+    known = service_of(request) in KNOWN_SERVICES
+    log("Watch started")
+    yield {1: SERVING if known else SERVICE_UNKNOWN}
+    while not shutting_down.wait(0.2):
+        if not context.is_active():  # cancelled by the client or by stop(grace)
+            log("Watch cancelled")
+            return
+    if known:
+        yield {1: NOT_SERVING}
+    log("Watch ended: shutting down")
+
+
 HANDLERS = grpc.method_handlers_generic_handler("shutdown.v1.Probe", {
     "Slow": grpc.unary_unary_rpc_method_handler(
         slow, request_deserializer=decode, response_serializer=encode),
@@ -127,15 +169,23 @@ HANDLERS = grpc.method_handlers_generic_handler("shutdown.v1.Probe", {
         tick, request_deserializer=decode, response_serializer=encode),
 })
 
+HEALTH = grpc.method_handlers_generic_handler("grpc.health.v1.Health", {
+    "Check": grpc.unary_unary_rpc_method_handler(
+        health_check, request_deserializer=decode, response_serializer=encode),
+    "Watch": grpc.unary_stream_rpc_method_handler(
+        health_watch, request_deserializer=decode, response_serializer=encode),
+})
+
 
 def main():
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
-    server.add_generic_rpc_handlers((HANDLERS,))
+    server.add_generic_rpc_handlers((HANDLERS, HEALTH))
     server.add_insecure_port(f"0.0.0.0:{PORT}")
     stopped = threading.Event()
     if MODE == "graceful":
         def on_signal(signum, _frame):
-            log(f"{signal.Signals(signum).name}: stop({GRACE_S}): in-flight calls get {GRACE_S} s")
+            log(f"{signal.Signals(signum).name}: watches told NOT_SERVING; stop({GRACE_S}): in-flight calls get {GRACE_S} s")
+            shutting_down.set()
             # stop() returns at once; the event is set when every call ended (or was cancelled).
             server.stop(GRACE_S).wait()
             stopped.set()
@@ -195,5 +245,9 @@ mod tests {
         assert!(py.contains(&format!("\"{}\"", server_contract::stream::GRPC_SERVICE)));
         assert!(py.contains("PORT = 8080\nDEFAULT_DELAY_MS = 2000\n"));
         assert!(py.contains("server.stop(GRACE_S)"));
+        assert!(py.contains(&format!(
+            "\"{}\"",
+            server_contract::stream::GRPC_HEALTH_SERVICE
+        )));
     }
 }

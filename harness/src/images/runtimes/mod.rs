@@ -116,6 +116,9 @@ impl RuntimeImage {
 }
 
 /// Forges the image of `image` unless it exists: its content tag, and whether it was built now.
+/// The stable name `localhost/shutdown-harness/<runtime>:<mode>` (`:latest` for a runtime
+/// without modes) then points at it, so that people can `check` or `explain` the latest one
+/// without its hash.
 pub async fn runtime_image(engine: &Engine, image: &RuntimeImage) -> Result<Forged, BuildError> {
     let spec = match image.runtime {
         Runtime::Nginx => nginx::nginx_spec(),
@@ -129,7 +132,16 @@ pub async fn runtime_image(engine: &Engine, image: &RuntimeImage) -> Result<Forg
         Runtime::NodeWs | Runtime::NodeWsShellForm => node_ws::node_ws_spec(image),
         Runtime::Grpcio | Runtime::GrpcioShellForm => grpcio::grpcio_spec(image),
     };
-    forge(engine, &spec).await
+    let forged = forge(engine, &spec).await?;
+    let stable = spec.flavour.as_deref().unwrap_or("latest");
+    engine
+        .tag_image(
+            &forged.tag,
+            &format!("{}/{}", super::IMAGE_PREFIX, spec.repository),
+            stable,
+        )
+        .await?;
+    Ok(forged)
 }
 
 /// The label that tells a real server's image (a runtime's, the balancer's) from the harness's
