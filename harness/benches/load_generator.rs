@@ -388,8 +388,7 @@ async fn measure(addr: SocketAddr, client: ClientProfile, rate: u32, duration: D
         answered_in_step: records
             .iter()
             .filter(|r| {
-                r.outcome == Outcome::Ok
-                    && Duration::from_micros(u64::from(r.done_us)) <= duration
+                r.outcome == Outcome::Ok && Duration::from_micros(u64::from(r.done_us)) <= duration
             })
             .count(),
         duration,

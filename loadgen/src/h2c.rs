@@ -7,6 +7,12 @@
 //! carries finish on it, and the next request opens a new connection, as an HTTP/2 client pool
 //! does. The h2 crate, the one under hyper, speaks the protocol.
 //!
+//! A stream is `reused` when its connection had carried earlier streams and the server had
+//! spoken on it (its SETTINGS): a connection known to be up, as a kept-alive HTTP/1.1 one is.
+//! Streams sent together on a connection that a proxy accepted for a closed listener, which
+//! never hears from the server, are each on a new connection, not victims of the keep-alive
+//! race.
+//!
 //! A stream's end, in the outcomes every client uses: a complete response is `ok` or
 //! `http-error` by its status; a stream the server says it never processed (a GOAWAY whose last
 //! stream id is below the stream's, or RST_STREAM with REFUSED_STREAM; RFC 9113 §8.7: safe to
@@ -17,12 +23,16 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use h2::client::{ResponseFuture, SendRequest};
 use http::header::{HeaderName, HeaderValue};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -121,6 +131,8 @@ struct Conn {
     send: SendRequest<Bytes>,
     /// Streams opened on it so far.
     opened: u32,
+    /// Whether the server has sent anything on it.
+    heard: Arc<AtomicBool>,
     /// One more reference per stream in flight on it.
     in_flight: Arc<()>,
 }
@@ -134,6 +146,11 @@ impl Conn {
             .map_err(|error| Outcome::of_io(&error, Outcome::Refused))?;
         // A request is one small HEADERS frame: put it on the wire at once.
         let _ = tcp.set_nodelay(true);
+        let heard = Arc::new(AtomicBool::new(false));
+        let tcp = Heard {
+            tcp,
+            heard: Arc::clone(&heard),
+        };
         let (send, connection) = h2::client::Builder::new()
             .initial_max_send_streams(INITIAL_MAX_STREAMS)
             .handshake::<_, Bytes>(tcp)
@@ -147,6 +164,7 @@ impl Conn {
         Ok(Conn {
             send,
             opened: 0,
+            heard,
             in_flight: Arc::new(()),
         })
     }
@@ -156,6 +174,57 @@ impl Conn {
     fn has_room(&self) -> bool {
         let in_flight = Arc::strong_count(&self.in_flight) - 1;
         in_flight < self.send.current_max_send_streams().max(1)
+    }
+}
+
+/// A connection's socket, noting when the server first sent a byte.
+struct Heard {
+    tcp: TcpStream,
+    heard: Arc<AtomicBool>,
+}
+
+impl AsyncRead for Heard {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let read = Pin::new(&mut self.tcp).poll_read(cx, buf);
+        if matches!(read, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.heard.store(true, Ordering::Relaxed);
+        }
+        read
+    }
+}
+
+impl AsyncWrite for Heard {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.tcp).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
     }
 }
 
@@ -235,7 +304,7 @@ async fn open_stream(
         // instead of refusing it (the room check above keeps that for the unforeseen).
         match open.send.clone().send_request(request.clone(), true) {
             Ok((response, _body)) => {
-                let reused = open.opened > 0;
+                let reused = open.opened > 0 && open.heard.load(Ordering::Relaxed);
                 open.opened += 1;
                 let stream = Stream {
                     due,
@@ -670,7 +739,19 @@ mod tests {
                 .all(|r| (r.outcome, r.reused) == (Outcome::Refused, false))
         );
 
-        let (addr, _) = raw_server(usize::MAX, Then::Reset).await;
+        // A server that takes the connection and never says a word (as a proxy in front of
+        // a closed listener): both streams time out, and the second, on a connection never
+        // heard from, is not counted as reused.
+        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = silent.accept().await {
+                tokio::spawn(async move {
+                    let mut sink = [0u8; 1024];
+                    while matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {}
+                });
+            }
+        });
         let records = stream(
             addr,
             100,
@@ -679,8 +760,11 @@ mod tests {
             Duration::from_millis(200),
         )
         .await;
+        assert_eq!(records.len(), 2);
         assert!(
-            records.iter().all(|r| r.outcome == Outcome::Timeout),
+            records
+                .iter()
+                .all(|r| (r.outcome, r.reused) == (Outcome::Timeout, false)),
             "{records:?}"
         );
     }
