@@ -203,16 +203,17 @@ pub struct CheckArgs {
     #[arg(long, value_name = "PATH", value_parser = parse_path, requires = "load")]
     pub load_path: Option<String>,
     /// The stream's client: `fresh` (a connection per request), `pooled` (keep-alive, a new
-    /// connection whenever all are busy), `reqwest` (reqwest with its defaults) or `fixed` (a
-    /// fixed set of keep-alive connections).
+    /// connection whenever all are busy), `reqwest` (reqwest with its defaults), `fixed` (a
+    /// fixed set of keep-alive connections) or `h2c` (HTTP/2 streams on one connection).
     #[arg(long, default_value_t = ClientProfile::Fresh, value_parser = client_parser(), requires = "load")]
     pub load_client: ClientProfile,
-    /// How many connections `--load-client fixed` keeps [default: 64].
+    /// How many connections `--load-client fixed` or `h2c` keeps [default: 64 for fixed, 1 for
+    /// h2c].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(shutdown_harness::MAX_CONNECTIONS)), requires = "load")]
     pub load_connections: Option<u16>,
     /// Where the stream's client stands: `netns` (inside the container's network namespace, a
     /// helper container beside it: no docker-proxy, so a closed listener refuses) or `host`
-    /// (through the published port) [default: netns, for the fresh and fixed clients].
+    /// (through the published port) [default: netns, for the fresh, fixed and h2c clients].
     #[arg(long, value_name = "VANTAGE", value_parser = vantage_parser(), requires = "load")]
     pub vantage: Option<Vantage>,
     /// Instead of one stop: a rolling update of replicas of the image behind HAProxy, under a
@@ -378,6 +379,9 @@ fn client_help(client: ClientProfile) -> &'static str {
         ClientProfile::Reqwest => "reqwest with its default settings: what a reqwest user gets",
         ClientProfile::Fixed => {
             "A fixed set of keep-alive connections, one request in flight on each (as wrk2)"
+        }
+        ClientProfile::H2c => {
+            "HTTP/2 with prior knowledge: each request a stream, many in flight on one connection (or --load-connections)"
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Traffic across the stop on the real engine: a representative subset of
 //! `scenarios/load.toml` (the server drains, cuts, keeps serving; the keep-alive race and the
-//! linger that removes it), the stream on a bare process (fresh and fixed clients), and
-//! `check --load` through the CLI.
+//! linger that removes it), the stream on a bare process (fresh and fixed clients), HTTP/2
+//! streams on one connection (the h2c client), and `check --load` through the CLI.
 
 #[path = "../../harness/tests/common/mod.rs"]
 mod common;
@@ -9,7 +9,9 @@ mod common;
 use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 use shutdown_harness::scenario_file::read;
-use shutdown_harness::{ClientProfile, LoadSpec, Phase, RunOptions, Scenario, Target, report};
+use shutdown_harness::{
+    ClientProfile, Connection, LoadSpec, Outcome, Phase, RunOptions, Scenario, Target, report,
+};
 
 use common::{assert_run_left_nothing, engine, failed_report, scenario, workspace};
 
@@ -101,6 +103,89 @@ async fn a_representative_subset_of_the_load_matrix_behaves_as_its_file_says() {
         assert!(strip.contains(&column), "{column} missing");
     }
     assert!(strip.contains("marker signal") && strip.contains("marker exit"));
+}
+
+/// The h2c cells of `scenarios/load.toml`, from inside the namespace: every request a stream
+/// on one connection, about 20 in flight at the signal. The graceful server answers every
+/// stream it took and refuses none with its GOAWAY (the two-step GOAWAY covers the streams
+/// crossing it); what comes after goes on a new connection that the closed listener refuses.
+/// The abrupt server drops the connection with its streams: cut.
+#[tokio::test]
+async fn an_h2c_load_keeps_the_streams_in_flight_on_graceful_and_loses_them_on_abrupt() {
+    const CELLS: [&str; 2] = ["load/exec-form/graceful/h2c", "load/exec-form/abrupt/h2c"];
+    let workspace = workspace();
+    let cells: Vec<Scenario> = read(workspace.root(), &[workspace.scenarios().join("load.toml")])
+        .expect("load.toml is valid")
+        .into_iter()
+        .filter(|s| CELLS.contains(&s.name.as_str()))
+        .collect();
+    assert_eq!(cells.len(), CELLS.len());
+
+    let engine = engine().await;
+    let options = RunOptions::new(Some(workspace));
+    let results = shutdown_harness::run_scenarios(Some(&engine), &cells, &options, &mut ())
+        .await
+        .expect("the run completes");
+    assert_run_left_nothing(&options.run_id).await;
+    let text = report::human::render(&results);
+    assert!(results.passed(), "{}", failed_report(&results));
+
+    let graceful = scenario(&results, CELLS[0]);
+    let load = graceful.observation.load.as_ref().expect("a load");
+    assert_eq!(
+        (load.client, load.vantage),
+        (ClientProfile::H2c, shutdown_harness::Vantage::Netns),
+        "{text}"
+    );
+    let baseline = load.summary.baseline.expect("a baseline");
+    assert!(baseline.in_flight_at_signal >= 5, "{text}");
+    assert_eq!(baseline.lost_in_flight, 0, "{text}");
+    assert_eq!(load.summary.total.cut, 0, "{text}");
+    assert_eq!(load.summary.phase(Phase::BeforeSignal).lost, 0, "{text}");
+    // Streams on one connection: only the first request opened one before the signal.
+    let opened = |phase: Phase| {
+        load.requests
+            .iter()
+            .filter(|r| r.phase == Some(phase) && r.record.connection == Connection::New)
+            .count()
+    };
+    assert_eq!(opened(Phase::BeforeSignal), 1, "{text}");
+    let refused_by_goaway = load
+        .requests
+        .iter()
+        .filter(|r| {
+            r.record.connection == Connection::Reused && r.record.outcome == Outcome::Refused
+        })
+        .count();
+    assert_eq!(refused_by_goaway, 0, "{text}");
+    let after_exit: Vec<_> = load
+        .requests
+        .iter()
+        .filter(|r| r.phase == Some(Phase::AfterExit))
+        .collect();
+    assert!(!after_exit.is_empty(), "{text}");
+    assert!(
+        after_exit
+            .iter()
+            .all(|r| (r.record.outcome, r.record.connection) == (Outcome::Refused, Connection::New)),
+        "{text}"
+    );
+
+    let abrupt = scenario(&results, CELLS[1]);
+    let load = abrupt.observation.load.as_ref().expect("a load");
+    assert!(load.summary.total.cut > 0, "{text}");
+    // What it lost before the signal are streams on the one connection, dropped with it.
+    let lost_before_signal = load
+        .requests
+        .iter()
+        .filter(|r| r.phase == Some(Phase::BeforeSignal) && r.record.outcome != Outcome::Ok);
+    for lost in lost_before_signal {
+        assert_eq!(lost.record.connection, Connection::Reused, "{lost:?}");
+        assert!(
+            matches!(lost.record.outcome, Outcome::EmptyReply | Outcome::Reset),
+            "{lost:?}"
+        );
+    }
 }
 
 /// A stream on a bare process: after the graceful server closes its listener, connects are

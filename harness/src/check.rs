@@ -242,7 +242,7 @@ impl CheckOptions {
                 return invalid(
                     OptionName::Vantage,
                     format!(
-                        "netns runs the load generator, which is client fresh or fixed: the {} client runs on the host only",
+                        "netns runs the load generator, which is client fresh, fixed or h2c: the {} client runs on the host only",
                         load.client.name()
                     ),
                 );

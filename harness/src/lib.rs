@@ -75,8 +75,9 @@ pub use judge::{
 pub use model::engine_info::{EngineInfo, EngineKind};
 pub use model::events::{BuildEvent, Event, EventKind};
 pub use model::load::{
-    Bound, ClientProfile, Connection, DEFAULT_CONNECTIONS, Limit, LoadExpectation, LoadRecord,
-    LoadSpec, LoadThreshold, LoadWhat, MAX_CONNECTIONS, MAX_RATE, Phase, Quantile,
+    Bound, ClientProfile, Connection, DEFAULT_CONNECTIONS, DEFAULT_H2C_CONNECTIONS, Limit,
+    LoadExpectation, LoadRecord, LoadSpec, LoadThreshold, LoadWhat, MAX_CONNECTIONS, MAX_RATE,
+    Phase, Quantile,
 };
 pub use model::observation::{Observation, RequestObservation, RolloutObservation, TimedEvent};
 pub use model::outcome::{Expected, Outcome};

@@ -879,10 +879,10 @@ fn a_load_says_where_its_client_stands() {
     );
 }
 
-/// `client = "fixed"` takes a connection count; the other clients refuse one, and a count out
-/// of range is refused with its range.
+/// `client = "fixed"` and `client = "h2c"` take a connection count (64 and 1 by default); the
+/// other clients refuse one, and a count out of range is refused with its range.
 #[test]
-fn a_fixed_load_takes_a_connection_count_and_only_it_does() {
+fn fixed_and_h2c_loads_take_a_connection_count_and_only_they_do() {
     let cell = |load: &str| {
         format!(
             "{GOOD_HEAD}\n[[scenario]]\nname = \"x\"\nvariant = \"exec-form\"\nreason = \"r\"\n\
@@ -899,7 +899,7 @@ fn a_fixed_load_takes_a_connection_count_and_only_it_does() {
     .expect("a fixed load with connections is valid");
     let load = scenarios[0].load.as_ref().expect("a load");
     assert_eq!(load.client, shutdown_harness::ClientProfile::Fixed);
-    assert_eq!((load.connections, load.fixed_connections()), (Some(16), 16));
+    assert_eq!((load.connections, load.connection_count()), (Some(16), 16));
     let scenarios = parse(
         &workspace(),
         &path,
@@ -907,15 +907,34 @@ fn a_fixed_load_takes_a_connection_count_and_only_it_does() {
     )
     .expect("a fixed load without connections is valid");
     assert_eq!(
-        scenarios[0].load.as_ref().map(|l| l.fixed_connections()),
+        scenarios[0].load.as_ref().map(|l| l.connection_count()),
         Some(shutdown_harness::DEFAULT_CONNECTIONS)
     );
+    for (load, count) in [
+        (r#"{ rate = 100, duration = "1s", client = "h2c" }"#, 1),
+        (
+            r#"{ rate = 100, duration = "1s", client = "h2c", connections = 4, vantage = "netns" }"#,
+            4,
+        ),
+    ] {
+        let scenarios = parse(&workspace(), &path, &cell(load)).expect("an h2c load is valid");
+        let load = scenarios[0].load.as_ref().expect("a load");
+        assert_eq!(
+            (load.client, load.connection_count()),
+            (shutdown_harness::ClientProfile::H2c, count)
+        );
+    }
+    assert_eq!(shutdown_harness::DEFAULT_H2C_CONNECTIONS, 1);
     assert_one_error(
         &errors(&cell(
             r#"{ rate = 100, duration = "1s", client = "pooled", connections = 16 }"#,
         )),
         "scenarios/test.toml:",
-        &["`connections`", "client = \"fixed\" only", "pooled"],
+        &[
+            "`connections`",
+            "client = \"fixed\" or \"h2c\" only",
+            "pooled",
+        ],
     );
     assert_one_error(
         &errors(&cell(

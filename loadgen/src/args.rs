@@ -8,12 +8,14 @@ use crate::fixed::MAX_CONNECTIONS;
 use crate::{ClientKind, Plan};
 
 /// What `--help` prints.
-pub const USAGE: &str = "usage: load-generator --target ADDR:PORT --rate N [--path /P] [--client fresh|fixed] [--connections N] [--duration-ms MS] [--limit-ms MS] [--deadline-ms MS]
+pub const USAGE: &str = "usage: load-generator --target ADDR:PORT --rate N [--path /P] [--client fresh|fixed|h2c] [--connections N] [--duration-ms MS] [--limit-ms MS] [--deadline-ms MS]
 
-Sends GET PATH to ADDR:PORT at N requests per second (open model), on a connection per request
-(fresh) or a fixed set of keep-alive connections (fixed, the default), from the moment it starts, for --duration-ms and on until it gets SIGTERM (the
-server exited) and 300 ms more, or until --limit-ms. Writes `started <µs since the Unix epoch>`,
-then `records ...` lines, then `ended <count>` to stdout.";
+Sends GET PATH to ADDR:PORT at N requests per second (open model): over HTTP/1.1 on a connection
+per request (fresh) or on a fixed set of keep-alive connections (fixed, the default; 64 unless
+--connections), or as HTTP/2 streams with prior knowledge on --connections connections (h2c; 1
+unless --connections). It sends from the moment it starts, for --duration-ms and on until it gets
+SIGTERM (the server exited) and 300 ms more, or until --limit-ms. Writes `started <µs since the
+Unix epoch>`, then `records ...` lines, then `ended <count>` to stdout.";
 
 /// A command line that cannot be run.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -55,7 +57,7 @@ impl Args {
         let mut rate = None;
         let mut path = "/".to_string();
         let mut client = ClientKind::Fixed;
-        let mut connections = 64u16;
+        let mut connections = None;
         let mut duration = Duration::from_secs(1);
         let mut limit = None;
         let mut deadline = Duration::from_secs(30);
@@ -111,17 +113,19 @@ impl Args {
                     path = value;
                 }
                 "--client" => {
-                    client = [ClientKind::Fresh, ClientKind::Fixed]
+                    client = [ClientKind::Fresh, ClientKind::Fixed, ClientKind::H2c]
                         .into_iter()
                         .find(|c| c.name() == value)
-                        .ok_or_else(|| invalid("fresh or fixed"))?;
+                        .ok_or_else(|| invalid("fresh, fixed or h2c"))?;
                 }
                 "--connections" => {
-                    connections = value
-                        .parse::<u16>()
-                        .ok()
-                        .filter(|c| (1..=MAX_CONNECTIONS).contains(c))
-                        .ok_or_else(|| invalid("a count from 1 to 4096"))?;
+                    connections = Some(
+                        value
+                            .parse::<u16>()
+                            .ok()
+                            .filter(|c| (1..=MAX_CONNECTIONS).contains(c))
+                            .ok_or_else(|| invalid("a count from 1 to 4096"))?,
+                    );
                 }
                 "--duration-ms" => duration = millis()?,
                 "--limit-ms" => limit = Some(millis()?),
@@ -133,7 +137,7 @@ impl Args {
             path,
             rate: rate.ok_or(ArgsError::Missing("--rate"))?,
             client,
-            connections,
+            connections: connections.unwrap_or(client.default_connections()),
             duration,
             deadline,
         };
@@ -207,5 +211,29 @@ mod tests {
             Err(ArgsError::Unknown("--fast".to_string()))
         );
         assert_eq!(parse("--help"), Err(ArgsError::Help));
+    }
+
+    #[test]
+    fn each_client_has_its_own_connection_count_unless_one_is_given() {
+        let count = |line: &str| parse(line).map(|args| (args.plan.client, args.plan.connections));
+        assert_eq!(
+            count("--target 127.0.0.1:80 --rate 10"),
+            Ok((ClientKind::Fixed, 64))
+        );
+        assert_eq!(
+            count("--target 127.0.0.1:80 --rate 10 --client h2c"),
+            Ok((ClientKind::H2c, 1))
+        );
+        assert_eq!(
+            count("--target 127.0.0.1:80 --rate 10 --client h2c --connections 4"),
+            Ok((ClientKind::H2c, 4))
+        );
+        assert!(matches!(
+            parse("--target 127.0.0.1:80 --rate 10 --client h3"),
+            Err(ArgsError::Invalid {
+                takes: "fresh, fixed or h2c",
+                ..
+            })
+        ));
     }
 }

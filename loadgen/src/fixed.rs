@@ -17,7 +17,6 @@
 //! and classifies failures exactly as the other clients do: nothing of a head and then the close
 //! is `empty-reply`, a reset before the head is `reset`, a body cut short is `truncated`.
 
-use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,10 +24,10 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::dispatch::{Dispatch, Due, Pick};
 use crate::record::{Outcome, Record, micros};
 use crate::schedule::Sender;
 
@@ -41,88 +40,6 @@ const READ_CHUNK: usize = 16 * 1024;
 const MAX_HEAD: usize = 400 * 1024;
 /// How many headers a response head may have.
 const MAX_HEADERS: usize = 64;
-
-/// A request due: its id and when it was due.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Due {
-    pub(crate) id: u32,
-    pub(crate) at: Instant,
-}
-
-/// What the stream and the connections share: the requests due that no connection has taken
-/// yet, and which connections wait for one.
-struct Dispatch {
-    state: Mutex<State>,
-    /// One per connection: wakes it when a request was handed to it or the stream ended.
-    wake: Vec<Notify>,
-}
-
-struct State {
-    /// Due, in order, while every connection was busy.
-    waiting: VecDeque<Due>,
-    /// Connections waiting for a request; the last to become idle is used first, so that a
-    /// low rate keeps few connections open, as a pool does.
-    idle: Vec<usize>,
-    /// A request handed to a connection that has not taken it yet.
-    handed: Vec<Option<Due>>,
-    /// Whether each connection is in `idle`.
-    is_idle: Vec<bool>,
-    /// No more requests will come: connections leave once `waiting` is empty.
-    ended: bool,
-}
-
-impl Dispatch {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // A poisoned lock only means a connection task panicked; the queue itself is whole.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Hands `due` to an idle connection, or queues it until one is free.
-    fn send(&self, due: Due) {
-        let mut state = self.lock();
-        match state.idle.pop() {
-            Some(index) => {
-                state.is_idle[index] = false;
-                state.handed[index] = Some(due);
-                drop(state);
-                self.wake[index].notify_one();
-            }
-            None => state.waiting.push_back(due),
-        }
-    }
-
-    /// The next request for connection `index`, or None once the stream has ended and nothing
-    /// waits. Cancel-safe: a request handed to a connection that stopped waiting stays handed.
-    async fn next(&self, index: usize) -> Option<Due> {
-        loop {
-            {
-                let mut state = self.lock();
-                if let Some(due) = state.handed[index].take() {
-                    return Some(due);
-                }
-                if let Some(due) = state.waiting.pop_front() {
-                    return Some(due);
-                }
-                if state.ended {
-                    return None;
-                }
-                if !state.is_idle[index] {
-                    state.is_idle[index] = true;
-                    state.idle.push(index);
-                }
-            }
-            // A wake that came before this wait is kept as a permit: none is missed.
-            self.wake[index].notified().await;
-        }
-    }
-
-    fn end(&self) {
-        self.lock().ended = true;
-        for wake in &self.wake {
-            wake.notify_one();
-        }
-    }
-}
 
 /// What every connection needs to know.
 pub(crate) struct Settings {
@@ -184,16 +101,7 @@ impl FixedClient {
         done: Arc<Mutex<Vec<Record>>>,
     ) -> FixedClient {
         let count = usize::from(connections.clamp(1, MAX_CONNECTIONS));
-        let dispatch = Arc::new(Dispatch {
-            state: Mutex::new(State {
-                waiting: VecDeque::new(),
-                idle: Vec::with_capacity(count),
-                handed: vec![None; count],
-                is_idle: vec![false; count],
-                ended: false,
-            }),
-            wake: (0..count).map(|_| Notify::new()).collect(),
-        });
+        let dispatch = Arc::new(Dispatch::new(count, Pick::Last));
         let settings = Arc::new(Settings::new(addr, path, path_ok, deadline, start, false));
         let mut tasks = JoinSet::new();
         for index in 0..count {

@@ -10,7 +10,8 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::fixed::{Due, Settings, one_request};
+use crate::dispatch::Due;
+use crate::fixed::{Settings, one_request};
 use crate::record::Record;
 use crate::schedule::Sender;
 

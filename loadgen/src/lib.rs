@@ -1,6 +1,7 @@
-//! load-generator: an open-model HTTP/1.1 load on a fixed set of keep-alive connections, as
-//! wrk2 drives one, that records every request (when it was due, when it left, when it ended,
-//! what it met) in 20 bytes.
+//! load-generator: an open-model HTTP load, as wrk2 drives one, that records every request (when
+//! it was due, when it left, when it ended, what it met) in 20 bytes: HTTP/1.1 on a connection
+//! per request or on a fixed set of keep-alive connections, or HTTP/2 streams with prior
+//! knowledge on a few connections.
 //!
 //! The harness uses it as a library for the host vantage (through the published port), and
 //! images its static binary to run it inside a container's network namespace, beside the
@@ -26,8 +27,10 @@
 //! ```
 
 mod args;
+mod dispatch;
 mod fixed;
 mod fresh;
+mod h2c;
 mod record;
 pub mod schedule;
 
@@ -40,6 +43,7 @@ use tokio::time::Instant;
 pub use args::{Args, ArgsError, USAGE};
 pub use fixed::{FixedClient, MAX_CONNECTIONS};
 pub use fresh::FreshClient;
+pub use h2c::H2cClient;
 pub use record::{Line, Outcome, RECORDS_PER_LINE, Record, micros};
 pub use schedule::{AFTER_EXIT, BATCH_EVERY, Sender, Timing};
 
@@ -54,7 +58,7 @@ pub struct Plan {
     pub rate: u32,
     /// How the requests hold their connections.
     pub client: ClientKind,
-    /// How many keep-alive connections carry them (the fixed client).
+    /// How many connections carry them (the fixed and h2c clients).
     pub connections: u16,
     /// How long the stream runs.
     pub duration: Duration,
@@ -69,6 +73,9 @@ pub enum ClientKind {
     Fresh,
     /// A fixed set of keep-alive connections, at most one request in flight on each.
     Fixed,
+    /// HTTP/2 with prior knowledge: each request a stream, many in flight on each of a few
+    /// connections.
+    H2c,
 }
 
 impl ClientKind {
@@ -77,16 +84,29 @@ impl ClientKind {
         match self {
             ClientKind::Fresh => "fresh",
             ClientKind::Fixed => "fixed",
+            ClientKind::H2c => "h2c",
+        }
+    }
+
+    /// How many connections it keeps when none is asked for: wrk's usual 64 for the fixed
+    /// client, one for h2c ("streams on one connection", as an HTTP/2 client pool keeps one
+    /// per server); a connection per request for fresh.
+    pub fn default_connections(self) -> u16 {
+        match self {
+            ClientKind::Fresh | ClientKind::H2c => 1,
+            ClientKind::Fixed => 64,
         }
     }
 }
 
-/// A stream's client, started: either kind.
+/// A stream's client, started: any kind.
 pub enum Client {
     /// A connection per request.
     Fresh(FreshClient),
     /// A fixed set of connections.
     Fixed(FixedClient),
+    /// HTTP/2 streams on a few connections.
+    H2c(H2cClient),
 }
 
 impl Client {
@@ -112,6 +132,15 @@ impl Client {
                 start,
                 done,
             )),
+            ClientKind::H2c => Client::H2c(H2cClient::start(
+                plan.target,
+                &plan.path,
+                path_ok,
+                plan.connections,
+                plan.deadline,
+                start,
+                done,
+            )),
         }
     }
 }
@@ -121,6 +150,7 @@ impl Sender for Client {
         match self {
             Client::Fresh(client) => client.send(id, due),
             Client::Fixed(client) => client.send(id, due),
+            Client::H2c(client) => client.send(id, due),
         }
     }
 
@@ -128,6 +158,7 @@ impl Sender for Client {
         match self {
             Client::Fresh(client) => client.finish().await,
             Client::Fixed(client) => client.finish().await,
+            Client::H2c(client) => client.finish().await,
         }
     }
 }

@@ -24,15 +24,21 @@ pub enum ClientProfile {
     /// in flight on each, as wrk2 drives them: when every connection is busy a request waits
     /// for one, and its departure lag shows it. The generator for production rates.
     Fixed,
+    /// HTTP/2 with prior knowledge: each request a stream of its own, many in flight on each of
+    /// [`LoadSpec::connections`] connections (one by default), up to the server's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS; a stream the server never processed (refused by its
+    /// GOAWAY or REFUSED_STREAM) is `refused`.
+    H2c,
 }
 
 impl ClientProfile {
     /// Every client, in display order.
-    pub const ALL: [ClientProfile; 4] = [
+    pub const ALL: [ClientProfile; 5] = [
         ClientProfile::Fresh,
         ClientProfile::Pooled,
         ClientProfile::Reqwest,
         ClientProfile::Fixed,
+        ClientProfile::H2c,
     ];
 
     /// The name in scenario files, flags and reports.
@@ -42,6 +48,7 @@ impl ClientProfile {
             ClientProfile::Pooled => "pooled",
             ClientProfile::Reqwest => "reqwest",
             ClientProfile::Fixed => "fixed",
+            ClientProfile::H2c => "h2c",
         }
     }
 
@@ -52,6 +59,7 @@ impl ClientProfile {
             ClientProfile::Pooled => "keep-alive, a new connection whenever all are busy",
             ClientProfile::Reqwest => "reqwest with its defaults",
             ClientProfile::Fixed => "a fixed set of keep-alive connections, as wrk2",
+            ClientProfile::H2c => "HTTP/2 streams with prior knowledge on one connection or a few",
         }
     }
 
@@ -72,7 +80,16 @@ impl ClientProfile {
     /// Whether the load generator runs this client, so that it can run inside a container's
     /// network namespace (`pooled` and `reqwest` are hyper's and reqwest's pools, on the host).
     pub fn runs_in_netns(self) -> bool {
-        matches!(self, ClientProfile::Fresh | ClientProfile::Fixed)
+        matches!(
+            self,
+            ClientProfile::Fresh | ClientProfile::Fixed | ClientProfile::H2c
+        )
+    }
+
+    /// Whether the client takes a connection count (`fixed` and `h2c`; the others open their
+    /// connections as they need them).
+    pub fn takes_connections(self) -> bool {
+        matches!(self, ClientProfile::Fixed | ClientProfile::H2c)
     }
 }
 
@@ -126,8 +143,8 @@ pub struct LoadSpec {
     pub path: String,
     /// The client.
     pub client: ClientProfile,
-    /// How many connections the `fixed` client keeps (None: [`DEFAULT_CONNECTIONS`]); the
-    /// other clients take none.
+    /// How many connections the `fixed` or `h2c` client keeps (None: [`DEFAULT_CONNECTIONS`]
+    /// for `fixed`, [`DEFAULT_H2C_CONNECTIONS`] for `h2c`); the other clients take none.
     pub connections: Option<u16>,
     /// Where the client stands (None: `netns` where it works, else `host`; see
     /// [`Scenario::vantage`](super::scenario::Scenario::vantage)).
@@ -135,10 +152,14 @@ pub struct LoadSpec {
 }
 
 impl LoadSpec {
-    /// How many connections the `fixed` client keeps.
-    pub fn fixed_connections(&self) -> u16 {
+    /// How many connections the `fixed` or `h2c` client keeps.
+    pub fn connection_count(&self) -> u16 {
+        let default = match self.client {
+            ClientProfile::H2c => DEFAULT_H2C_CONNECTIONS,
+            _ => DEFAULT_CONNECTIONS,
+        };
         self.connections
-            .unwrap_or(DEFAULT_CONNECTIONS)
+            .unwrap_or(default)
             .clamp(1, MAX_CONNECTIONS)
     }
 }
@@ -149,7 +170,10 @@ pub const MAX_RATE: u32 = 100_000;
 /// How many connections the `fixed` client keeps when the load names no count (wrk's usual
 /// `-c64`): enough for 640 requests/s of a 100 ms handler before requests wait.
 pub const DEFAULT_CONNECTIONS: u16 = 64;
-/// The most connections a `fixed` client may keep: each is a file descriptor.
+/// How many connections the `h2c` client keeps when the load names no count: streams on one
+/// connection, as an HTTP/2 client keeps one per server.
+pub const DEFAULT_H2C_CONNECTIONS: u16 = 1;
+/// The most connections a `fixed` or `h2c` client may keep: each is a file descriptor.
 pub const MAX_CONNECTIONS: u16 = 4096;
 
 #[cfg(test)]

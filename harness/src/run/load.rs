@@ -16,7 +16,7 @@ use crate::client;
 use crate::model::events::{Event, EventKind};
 use crate::model::load::{ClientProfile, Connection, LoadRecord, LoadSpec};
 use crate::model::outcome::Outcome;
-use load_generator::{FixedClient, Record, micros, schedule};
+use load_generator::{FixedClient, H2cClient, Record, micros, schedule};
 
 use crate::run::pooled::PooledClient;
 use crate::run::reqwest_client::ReqwestClient;
@@ -48,7 +48,8 @@ impl Client {
 }
 
 /// How the stream's requests leave: a task per request (`fresh`, `pooled`, `reqwest`), or handed in turn
-/// to a fixed set of connections (`fixed`), each of which sends and records its own.
+/// to a fixed set of connections (`fixed`, or `h2c`'s multiplexed ones), each of which sends and
+/// records its own: the load generator's clients.
 enum Sender {
     Tasks {
         client: Arc<Client>,
@@ -58,8 +59,8 @@ enum Sender {
         done: Arc<Mutex<Vec<LoadRecord>>>,
         requests: JoinSet<()>,
     },
-    Fixed {
-        client: FixedClient,
+    Generator {
+        client: load_generator::Client,
         done: Arc<Mutex<Vec<Record>>>,
     },
 }
@@ -76,20 +77,37 @@ impl Sender {
             ClientProfile::Fresh => Client::Fresh(addr),
             ClientProfile::Pooled => Client::Pooled(Box::new(PooledClient::new(addr))),
             ClientProfile::Reqwest => Client::Reqwest(Box::new(ReqwestClient::new(addr))),
-            ClientProfile::Fixed => {
-                let fixed_done = Arc::default();
-                let client = FixedClient::start(
-                    addr,
-                    &spec.path,
+            ClientProfile::Fixed | ClientProfile::H2c => {
+                let generator_done = Arc::default();
+                let (path_ok, connections) = (
                     client::path_problem(&spec.path).is_none(),
-                    spec.fixed_connections(),
-                    deadline,
-                    start,
-                    Arc::clone(&fixed_done),
+                    spec.connection_count(),
                 );
-                return Sender::Fixed {
+                let done = Arc::clone(&generator_done);
+                let client = if spec.client == ClientProfile::H2c {
+                    load_generator::Client::H2c(H2cClient::start(
+                        addr,
+                        &spec.path,
+                        path_ok,
+                        connections,
+                        deadline,
+                        start,
+                        done,
+                    ))
+                } else {
+                    load_generator::Client::Fixed(FixedClient::start(
+                        addr,
+                        &spec.path,
+                        path_ok,
+                        connections,
+                        deadline,
+                        start,
+                        done,
+                    ))
+                };
+                return Sender::Generator {
                     client,
-                    done: fixed_done,
+                    done: generator_done,
                 };
             }
         };
@@ -103,10 +121,10 @@ impl Sender {
         }
     }
 
-    /// Where the fixed client puts its records, in the generator's own form.
-    fn fixed_records(&self) -> Option<Arc<Mutex<Vec<Record>>>> {
+    /// Where the generator's client puts its records, in the generator's own form.
+    fn generator_records(&self) -> Option<Arc<Mutex<Vec<Record>>>> {
         match self {
-            Sender::Fixed { done, .. } => Some(Arc::clone(done)),
+            Sender::Generator { done, .. } => Some(Arc::clone(done)),
             Sender::Tasks { .. } => None,
         }
     }
@@ -116,7 +134,7 @@ impl schedule::Sender for Sender {
     /// Sends request `id`, due at `due`.
     fn send(&mut self, id: u32, due: Instant) {
         let (client, path, deadline, start, done, requests) = match self {
-            Sender::Fixed { client, .. } => return client.send(id, due),
+            Sender::Generator { client, .. } => return schedule::Sender::send(client, id, due),
             Sender::Tasks {
                 client,
                 path,
@@ -157,7 +175,7 @@ impl schedule::Sender for Sender {
     async fn finish(&mut self) {
         match self {
             Sender::Tasks { requests, .. } => while requests.join_next().await.is_some() {},
-            Sender::Fixed { client, .. } => client.finish().await,
+            Sender::Generator { client, .. } => schedule::Sender::finish(client).await,
         }
     }
 }
@@ -240,15 +258,15 @@ async fn stream_on_this_thread(
         duration: spec.duration,
         limit,
     };
-    let fixed = sender.fixed_records();
+    let generated = sender.generator_records();
     schedule::run(
         timing,
         start,
         &mut sender,
         || exited.borrow_and_update().is_some(),
         || {
-            if let Some(fixed) = &fixed {
-                take_fixed(fixed, &done);
+            if let Some(generated) = &generated {
+                take_generated(generated, &done);
             }
             flush(&done, sink);
         },
@@ -294,10 +312,10 @@ pub async fn stream(spec: &LoadSpec, addr: SocketAddr, deadline: Duration) -> Ve
     tokio::join!(sending, collecting).1
 }
 
-/// Moves the fixed client's records to `done`, in the harness's form.
-fn take_fixed(fixed: &Mutex<Vec<Record>>, done: &Mutex<Vec<LoadRecord>>) {
-    let batch = match fixed.lock() {
-        Ok(mut fixed) if !fixed.is_empty() => std::mem::take(&mut *fixed),
+/// Moves the generator's client's records to `done`, in the harness's form.
+fn take_generated(generated: &Mutex<Vec<Record>>, done: &Mutex<Vec<LoadRecord>>) {
+    let batch = match generated.lock() {
+        Ok(mut generated) if !generated.is_empty() => std::mem::take(&mut *generated),
         _ => return,
     };
     if let Ok(mut done) = done.lock() {

@@ -74,10 +74,11 @@ pub(super) async fn start(
             rate: spec.rate,
             client: match spec.client {
                 ClientProfile::Fixed => ClientKind::Fixed,
+                ClientProfile::H2c => ClientKind::H2c,
                 // Scenario::vantage sends only the clients the generator runs here.
                 _ => ClientKind::Fresh,
             },
-            connections: spec.fixed_connections(),
+            connections: spec.connection_count(),
             duration: spec.duration,
             deadline: budget,
         },

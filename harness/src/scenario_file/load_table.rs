@@ -90,15 +90,15 @@ impl FileCx<'_> {
             }
             (None, None) => Some(ClientProfile::Fresh),
         };
-        // A connection count only means something to the fixed client: elsewhere it would be
-        // silently ignored, and the reader would think it held.
+        // A connection count only means something to the fixed and h2c clients: elsewhere it
+        // would be silently ignored, and the reader would think it held.
         let connections = match &table.connections {
             None => None,
-            Some(count) if client.is_some_and(|c| c != ClientProfile::Fixed) => {
+            Some(count) if client.is_some_and(|c| !c.takes_connections()) => {
                 self.error(
                     count.span().start,
                     format!(
-                        "load `connections` is for client = \"fixed\" only: the {} client opens its connections as it needs them",
+                        "load `connections` is for client = \"fixed\" or \"h2c\" only: the {} client opens its connections as it needs them",
                         client.map_or("", ClientProfile::name)
                     ),
                 );
@@ -138,7 +138,7 @@ impl FileCx<'_> {
                     self.error(
                         name.span().start,
                         format!(
-                            "load `vantage` = \"netns\" runs the load generator, which is client \"fresh\" or \"fixed\": the {} client runs on the host only",
+                            "load `vantage` = \"netns\" runs the load generator, which is client \"fresh\", \"fixed\" or \"h2c\": the {} client runs on the host only",
                             client.map_or("", ClientProfile::name)
                         ),
                     );
