@@ -204,9 +204,10 @@ pub struct CheckArgs {
     pub load_path: Option<String>,
     /// The stream's client: `fresh` (a connection per request), `pooled` (keep-alive, a new
     /// connection whenever all are busy), `reqwest` (reqwest with its defaults), `fixed` (a
-    /// fixed set of keep-alive connections) or `h2c` (HTTP/2 streams on one connection).
-    #[arg(long, default_value_t = ClientProfile::Fresh, value_parser = client_parser(), requires = "load")]
-    pub load_client: ClientProfile,
+    /// fixed set of keep-alive connections) or `h2c` (HTTP/2 streams on one connection)
+    /// [default: fresh; h2c with `--protocol h2c`].
+    #[arg(long, value_parser = client_parser(), requires = "load")]
+    pub load_client: Option<ClientProfile>,
     /// How many connections `--load-client fixed` or `h2c` keeps [default: 64 for fixed, 1 for
     /// h2c].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(shutdown_harness::MAX_CONNECTIONS)), requires = "load")]

@@ -5,10 +5,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use shutdown_harness::protocol::Protocol;
 use shutdown_harness::reproduce::{self, Timings};
 use shutdown_harness::{
-    BalancerSettings, CheckOptions, EngineKind, Error, ExplainOptions, LoadSpec, PreStop,
-    ReadinessProbe, RolloutSpec, RunOptions, Scenario, Workspace, scenario_file,
+    BalancerSettings, CheckOptions, ClientProfile, EngineKind, Error, ExplainOptions, LoadSpec,
+    PreStop, ReadinessProbe, RolloutSpec, RunOptions, Scenario, Workspace, scenario_file,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -143,7 +144,12 @@ fn load_spec(args: &CheckArgs) -> Option<LoadSpec> {
         rate,
         duration: args.load_duration.unwrap_or(DEFAULT_LOAD_DURATION),
         path: args.load_path.clone().unwrap_or_else(|| check_path(args)),
-        client: args.load_client,
+        // With h2c streams the load is h2c streams too, unless the user names another client
+        // (which the check then refuses, saying why).
+        client: args.load_client.unwrap_or(match args.protocol {
+            Protocol::H2c => ClientProfile::H2c,
+            _ => ClientProfile::Fresh,
+        }),
         connections: args.load_connections,
         vantage: args.vantage,
     })

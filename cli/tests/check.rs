@@ -671,6 +671,60 @@ async fn cli_check_grpc_on_grpcio_watches_the_health_service() {
     assert_no_managed_container_of(&unhandled).await;
 }
 
+/// Over h2c a load is h2c streams too: with `--protocol h2c --load` the load runs from inside
+/// the namespace beside the stream held across the stop, loses nothing it had in flight, and
+/// the stream's frames sit on the run's timeline (its first GOAWAY within a few ms of the
+/// signal, not shifted by the generator's later start).
+#[tokio::test]
+async fn cli_check_h2c_streams_under_an_h2c_load() {
+    let _serial = SERIAL.lock().await;
+    let engine = engine().await;
+    let images = our_images(&engine).await;
+    let exec = &images[&(Variant::ExecForm, Base::Dash)];
+    let (code, stdout, stderr) = cli_check_streams(
+        exec,
+        1202,
+        &[
+            "--protocol",
+            "h2c",
+            "--path",
+            "/?delay=1s",
+            "--load",
+            "100/s",
+            "--load-duration",
+            "1s",
+            "--load-path",
+            "/?delay=50ms",
+            "--format",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    let scenario = &report["scenarios"][0];
+    assert_eq!(scenario["load"]["client"], "h2c", "{scenario}");
+    assert_eq!(
+        scenario["load"]["baseline"]["lost_in_flight"], 0,
+        "{scenario}"
+    );
+    let signal = scenario["signal_sent_ms"]
+        .as_f64()
+        .expect("the signal was seen");
+    let first_goaway = scenario["connections"]
+        .as_array()
+        .expect("connections")
+        .iter()
+        .filter_map(|c| c["goaways"][0]["at_ms"].as_f64())
+        .next()
+        .expect("a GOAWAY on the stream's connection");
+    assert!(
+        (first_goaway - signal).abs() < 50.0,
+        "GOAWAY at {first_goaway} ms, signal at {signal} ms: {scenario}"
+    );
+    assert_no_managed_container_of(exec).await;
+}
+
 /// Our own server's event stream ends with its `going-away` event at SIGTERM.
 #[tokio::test]
 async fn cli_check_sse_on_our_exec_form_image() {

@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 use crate::engine::{Engine, MAX_STOP_TIMEOUT};
 use crate::error::{Error, Result};
 use crate::model::load::{
-    Bound, Limit, LoadExpectation, LoadSpec, LoadThreshold, LoadWhat, Phase, Quantile,
+    Bound, ClientProfile, Limit, LoadExpectation, LoadSpec, LoadThreshold, LoadWhat, Phase,
+    Quantile,
 };
 use crate::model::outcome::{Expected, Outcome};
 use crate::model::readiness::Readiness;
@@ -282,8 +283,8 @@ impl CheckOptions {
 
 impl CheckOptions {
     /// Refuses a stream protocol with what cannot carry its streams: a rollout (its stream goes
-    /// through HAProxy as HTTP/1.1 requests) and a load (a stream of short HTTP/1.1 requests;
-    /// over h2c it would be streams on one connection, which is not built yet).
+    /// through HAProxy as HTTP/1.1 requests) and a load, but for h2c, whose load is h2c streams
+    /// (the `h2c` client) beside the streams held across the stop.
     fn validate_protocol(&self) -> Result<()> {
         if self.protocol == Protocol::Http1 {
             return Ok(());
@@ -304,14 +305,24 @@ impl CheckOptions {
                 ),
             );
         }
-        if self.load.is_some() {
-            let reason = match self.protocol {
-                Protocol::H2c => "a load over h2c (many streams on one connection) is not built yet: check the h2c streams without it, and the load over HTTP/1.1 in a check of its own".to_string(),
-                _ => format!(
-                    "a load is a steady stream of short HTTP/1.1 requests, and {name} streams are long-lived, observed one by one: check the {name} streams without it, and the load in a check of its own"
-                ),
-            };
-            return conflict(OptionName::LoadRate, reason);
+        if let Some(load) = &self.load {
+            if self.protocol != Protocol::H2c {
+                return conflict(
+                    OptionName::LoadRate,
+                    format!(
+                        "a load is a steady stream of short HTTP/1.1 requests (or h2c streams), and {name} streams are long-lived, observed one by one: check the {name} streams without it, and the load in a check of its own"
+                    ),
+                );
+            }
+            if load.client != ClientProfile::H2c {
+                return conflict(
+                    OptionName::LoadClient,
+                    format!(
+                        "with h2c streams the load's requests are h2c streams too, not the {} client's HTTP/1.1: leave the client out or name h2c",
+                        load.client
+                    ),
+                );
+            }
         }
         Ok(())
     }
@@ -459,11 +470,15 @@ fn stream_scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> S
     });
     scenario.stop.at = stop_after;
     scenario.stop.from_path = None;
+    // The load's own expectations (h2c only) stay; the requests' give way to the streams'.
     scenario.expect = Expectations {
         streams: StreamExpectations {
             requirements: true,
             ..StreamExpectations::default()
         },
+        load: std::mem::take(&mut scenario.expect.load),
+        load_in_flight: scenario.expect.load_in_flight.take(),
+        thresholds: std::mem::take(&mut scenario.expect.thresholds),
         ..Expectations::default()
     };
     scenario
@@ -753,12 +768,32 @@ mod tests {
             );
             assert!(reason.contains("in a check of its own"), "{reason}");
         }
+        // Over h2c the load is h2c streams: with that client it goes, with another it does not.
         let h2c = CheckOptions {
+            load: Some(LoadSpec {
+                client: ClientProfile::H2c,
+                ..load.clone()
+            }),
+            ..streams(Protocol::H2c)
+        };
+        assert!(h2c.validate().is_ok());
+        let scenario = scenario("image", &h2c, StopSignal::Term);
+        assert_eq!(
+            scenario.load.as_ref().map(|l| l.client),
+            Some(ClientProfile::H2c)
+        );
+        assert_eq!(scenario.expect.load_in_flight, Some(Bound::Exactly(0)));
+        assert!(scenario.expect.streams.requirements);
+        let fresh = CheckOptions {
             load: Some(load.clone()),
             ..streams(Protocol::H2c)
         };
-        let (_, _, reason) = conflict(&h2c).expect("refused");
-        assert!(reason.contains("not built yet"), "{reason}");
+        let (option, other, reason) = conflict(&fresh).expect("refused");
+        assert_eq!(
+            (option, other),
+            (OptionName::Protocol, OptionName::LoadClient)
+        );
+        assert!(reason.contains("name h2c"), "{reason}");
         let rollout = CheckOptions {
             rollout: Some(RolloutSpec::default()),
             ..streams(Protocol::Grpc)

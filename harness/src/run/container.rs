@@ -197,7 +197,7 @@ async fn drive(
     let counts_received = matches!(readiness, Readiness::LogLine { .. });
     ready::until_ready(&readiness, addr, started_rx, exit_rx.clone(), what).await?;
     let received = counts_received.then_some(received_rx);
-    let mut ready = Instant::now();
+    let ready = Instant::now();
     sink.emit(EventKind::Ready);
     // Only a local engine's process ids are this host's; unreadable /proc leaves PID 1 unknown.
     if let Some(pid) = state.pid.filter(|_| engine.info().local)
@@ -217,10 +217,7 @@ async fn drive(
     let netns = match (generator, &scenario.load) {
         (Some(generator), Some(spec)) => {
             match netns::start(engine, generator, id, what, spec, port, budget).await {
-                Ok(started) => {
-                    ready = started.start;
-                    Some(started)
-                }
+                Ok(started) => Some(started),
                 // An engine that refuses to share the namespace, when nobody asked for it:
                 // the stream runs from the host, and its start event says so.
                 Err(ScenarioError::Engine(refused))

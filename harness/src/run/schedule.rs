@@ -41,8 +41,8 @@ pub(super) struct Facts {
     pub(super) delivered: Option<Delivered>,
     /// The server's exit code, once it has exited.
     pub(super) exited: watch::Receiver<Option<i64>>,
-    /// The stream, when it already runs inside the server's network namespace (its start is
-    /// the schedule's `ready`).
+    /// The stream, when it already runs inside the server's network namespace (the schedule
+    /// counts from its start).
     pub(super) netns: Option<netns::Running>,
 }
 
@@ -61,6 +61,9 @@ pub(super) async fn drive(
 ) -> Result<(), ScenarioError> {
     let exited = facts.exited.clone();
     let netns = facts.netns.take();
+    // From inside the namespace the schedule counts from the generator's start; the streams'
+    // times stay on the timeline's, from `ready`.
+    let origin = netns.as_ref().map_or(ready, |running| running.start);
     let load = async {
         // Started already, inside the target's network namespace.
         if let (Some(running), Some(spec)) = (netns, &scenario.load) {
@@ -71,17 +74,27 @@ pub(super) async fn drive(
     };
     let (_, driven) = tokio::join!(
         load,
-        requests_and_stop(scenario, budget, addr, ready, facts, stopper, sink)
+        requests_and_stop(
+            scenario,
+            budget,
+            addr,
+            (origin, ready),
+            facts,
+            stopper,
+            sink
+        )
     );
     driven
 }
 
-/// The scenario's own requests, and the stop at its time.
+/// The scenario's own requests, and the stop at its time: the schedule counts from `origin`,
+/// the streams' times from `ready` (the same instant but under a stream from inside the
+/// namespace, which starts later).
 async fn requests_and_stop(
     scenario: &Scenario,
     deadline: Duration,
     addr: SocketAddr,
-    ready: Instant,
+    (origin, ready): (Instant, Instant),
     facts: Facts,
     stopper: &mut impl Stopper,
     sink: &EventSink,
@@ -95,7 +108,7 @@ async fn requests_and_stop(
     // With the moment measured from the path, the in-flight requests go out together once the
     // warm-ups are done, and the stop half their latency later.
     let (stop_at, measured_lead) = match scenario.stop.from_path {
-        None => (ready + scenario.stop.at, None),
+        None => (origin + scenario.stop.at, None),
         Some(from) => {
             let path = scenario
                 .requests
@@ -116,7 +129,7 @@ async fn requests_and_stop(
     for request in &before {
         let lead =
             measured_lead.unwrap_or_else(|| Duration::from_millis(request.at.0.unsigned_abs()));
-        let send_at = stop_at.checked_sub(lead).unwrap_or(ready).max(ready);
+        let send_at = stop_at.checked_sub(lead).unwrap_or(origin).max(origin);
         let (tx, rx) = oneshot::channel();
         connected.push(rx);
         requests.spawn(send(
