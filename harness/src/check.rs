@@ -777,7 +777,7 @@ mod tests {
             ..streams(Protocol::H2c)
         };
         assert!(h2c.validate().is_ok());
-        let scenario = scenario("image", &h2c, StopSignal::Term);
+        let scenario = scenario("image", &h2c, StopSignal::Sigterm);
         assert_eq!(
             scenario.load.as_ref().map(|l| l.client),
             Some(ClientProfile::H2c)
