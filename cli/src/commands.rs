@@ -20,6 +20,7 @@ use super::flags;
 use super::live::{Live, Show};
 use super::options::{self, Session};
 use super::slices;
+use super::stdout;
 use super::{EXIT_ERROR, EXIT_FAILED, EXIT_OK};
 
 /// Runs the command; its exit code, or the error that stopped it (exit 2). `cancel` stops it
@@ -95,10 +96,10 @@ fn list(args: &ListArgs, workspace: Option<&Workspace>) -> Result<u8, Error> {
     match args.format {
         ListFormat::Plain => {
             for scenario in &scenarios {
-                println!("{}", describe_scenario(scenario));
+                stdout::println(&describe_scenario(scenario));
             }
         }
-        ListFormat::GithubMatrix => println!("{}", slices::github_matrix_json(&scenarios)),
+        ListFormat::GithubMatrix => stdout::println(&slices::github_matrix_json(&scenarios)),
     }
     Ok(EXIT_OK)
 }
@@ -153,13 +154,13 @@ async fn clean(args: &CleanArgs, kind: Option<EngineKind>) -> Result<u8, Error> 
         removed += engine.remove_labelled_containers(LABEL_MANAGED).await?;
         networks += engine.remove_labelled_networks(LABEL_MANAGED).await?;
     }
-    println!(
+    stdout::println(&format!(
         "removed {removed} container(s), {networks} network(s), {} Swarm service(s)",
         reaped.services
-    );
+    ));
     if args.images {
         let removed = engine.remove_managed_images().await?;
-        println!("removed {removed} image(s)");
+        stdout::println(&format!("removed {removed} image(s)"));
     }
     Ok(EXIT_OK)
 }
@@ -263,7 +264,7 @@ fn finish(
         (Some(path), _) => write_file(path, &document)?,
         // The human report was shown as it came.
         (None, ReportFormat::Table) => {}
-        (None, _) => print!("{document}"),
+        (None, _) => stdout::print(&document),
     }
     Ok(exit_code(results))
 }
@@ -325,7 +326,7 @@ async fn explain_command(
             return Ok(EXIT_ERROR);
         }
     };
-    println!("{}", text.trim_end());
+    stdout::println(text.trim_end());
     Ok(EXIT_OK)
 }
 

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shutdown_harness::report::{human, line};
 
 use crate::flags;
+use crate::stdout;
 use crate::table;
 
 use shutdown_harness::{BuildEvent, Reporter, RunEvent, RunResults, ScenarioResult};
@@ -103,7 +104,7 @@ impl Live {
     fn show_text(&mut self, text: &str) {
         self.transcript.push_str(text);
         if self.results_on_stdout {
-            self.bar.suspend(|| print!("{text}"));
+            self.bar.suspend(|| stdout::print(text));
         } else {
             for line in text.lines() {
                 self.bar.println(line);

@@ -9,6 +9,7 @@ mod interrupt;
 mod live;
 mod options;
 mod slices;
+mod stdout;
 mod swarm;
 mod table;
 

@@ -7,6 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use shutdown_harness::{Engine, EngineKind, Error, Orchestrator};
 
 use super::EXIT_OK;
+use super::stdout;
 
 /// `swarm init` or `swarm leave`.
 #[derive(Debug, Args)]
@@ -67,18 +68,18 @@ pub async fn swarm_command(args: &SwarmArgs, engine: Option<EngineKind>) -> Resu
     match args.action {
         SwarmAction::Init => {
             if engine.swarm_init().await? {
-                println!(
-                    "the engine is now a single-node swarm manager on 127.0.0.1; `shutdown-harness swarm leave` undoes it"
+                stdout::println(
+                    "the engine is now a single-node swarm manager on 127.0.0.1; `shutdown-harness swarm leave` undoes it",
                 );
             } else {
-                println!("the engine already is in a swarm: nothing changed");
+                stdout::println("the engine already is in a swarm: nothing changed");
             }
         }
         SwarmAction::Leave => {
             if engine.swarm_leave().await? {
-                println!("the engine left its swarm");
+                stdout::println("the engine left its swarm");
             } else {
-                println!("the engine is in no swarm: nothing changed");
+                stdout::println("the engine is in no swarm: nothing changed");
             }
         }
     }

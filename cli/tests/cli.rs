@@ -98,6 +98,24 @@ fn unreachable_engine_exits_2_with_one_line_saying_what_to_do() {
     assert!(output.stdout.is_empty());
 }
 
+/// A reader that goes away (`list | head -1`) is no crash: the rest of the output is dropped
+/// and the command ends as it would have. The pipe is closed before the command has read its
+/// scenario files, so its first write already finds no reader.
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("shutdown-harness"))
+        .arg("list")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("it ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 #[test]
 fn unknown_subcommand_is_a_usage_error() {
     cargo_bin_cmd!("shutdown-harness")
