@@ -4,10 +4,14 @@
 //! is idle) and the `h2c` client (when it has a stream to spare).
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError};
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
+
+use crate::schedule::Sender;
 
 /// A request due: its id and when it was due.
 #[derive(Debug, Clone, Copy)]
@@ -118,6 +122,44 @@ impl Dispatch {
         for wake in &self.wake {
             wake.notify_one();
         }
+    }
+}
+
+/// A client's connection tasks with the hand-out they share: the schedule's [`Sender`] for the
+/// `fixed` and `h2c` clients, which differ only in what one connection task does.
+pub(crate) struct Connections {
+    dispatch: Arc<Dispatch>,
+    tasks: JoinSet<()>,
+}
+
+impl Connections {
+    /// Starts `count` connection tasks on the current runtime, each `drive(index, dispatch)`,
+    /// handed requests as `pick` says.
+    pub(crate) fn start<F, Fut>(count: usize, pick: Pick, drive: F) -> Connections
+    where
+        F: Fn(usize, Arc<Dispatch>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let dispatch = Arc::new(Dispatch::new(count, pick));
+        let mut tasks = JoinSet::new();
+        for index in 0..count {
+            tasks.spawn(drive(index, Arc::clone(&dispatch)));
+        }
+        Connections { dispatch, tasks }
+    }
+}
+
+impl Sender for Connections {
+    /// Request `id`, due at `at`: it leaves on the connection the dispatch picks.
+    fn send(&mut self, id: u32, at: Instant) {
+        self.dispatch.send(Due { id, at });
+    }
+
+    /// Sends what still waits, waits for every request's record, then lets the connections
+    /// go. Cancel-safe.
+    async fn finish(&mut self) {
+        self.dispatch.end();
+        while self.tasks.join_next().await.is_some() {}
     }
 }
 

@@ -24,10 +24,9 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::dispatch::{Dispatch, Due, Pick};
+use crate::dispatch::{Connections, Dispatch, Due, Pick};
 use crate::record::{Outcome, Record, micros};
 use crate::schedule::Sender;
 
@@ -82,8 +81,7 @@ impl Settings {
 
 /// The fixed client, its connections running on the runtime that started it.
 pub struct FixedClient {
-    dispatch: Arc<Dispatch>,
-    connections: JoinSet<()>,
+    connections: Connections,
 }
 
 impl FixedClient {
@@ -101,34 +99,21 @@ impl FixedClient {
         done: Arc<Mutex<Vec<Record>>>,
     ) -> FixedClient {
         let count = usize::from(connections.clamp(1, MAX_CONNECTIONS));
-        let dispatch = Arc::new(Dispatch::new(count, Pick::Last));
         let settings = Arc::new(Settings::new(addr, path, path_ok, deadline, start, false));
-        let mut tasks = JoinSet::new();
-        for index in 0..count {
-            let (dispatch, settings, done) = (
-                Arc::clone(&dispatch),
-                Arc::clone(&settings),
-                Arc::clone(&done),
-            );
-            tasks.spawn(drive(index, dispatch, settings, done));
-        }
-        FixedClient {
-            dispatch,
-            connections: tasks,
-        }
+        let connections = Connections::start(count, Pick::Last, |index, dispatch| {
+            drive(index, dispatch, Arc::clone(&settings), Arc::clone(&done))
+        });
+        FixedClient { connections }
     }
 }
 
 impl Sender for FixedClient {
-    /// Request `id`, due at `at`: it leaves on the first free connection.
     fn send(&mut self, id: u32, at: Instant) {
-        self.dispatch.send(Due { id, at });
+        self.connections.send(id, at);
     }
 
-    /// Sends what still waits, then closes every connection. Cancel-safe.
     async fn finish(&mut self) {
-        self.dispatch.end();
-        while self.connections.join_next().await.is_some() {}
+        self.connections.finish().await;
     }
 }
 

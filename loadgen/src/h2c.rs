@@ -37,7 +37,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::dispatch::{Dispatch, Due, Pick};
+use crate::dispatch::{Connections, Dispatch, Due, Pick};
 use crate::fixed::MAX_CONNECTIONS;
 use crate::record::{Outcome, Record, micros};
 use crate::schedule::Sender;
@@ -62,8 +62,7 @@ struct Settings {
 
 /// The h2c client, its connections running on the runtime that started it.
 pub struct H2cClient {
-    dispatch: Arc<Dispatch>,
-    connections: JoinSet<()>,
+    connections: Connections,
 }
 
 impl H2cClient {
@@ -81,8 +80,6 @@ impl H2cClient {
         done: Arc<Mutex<Vec<Record>>>,
     ) -> H2cClient {
         let count = usize::from(connections.clamp(1, MAX_CONNECTIONS));
-        // Round the connections, so that each of a few carries its share of the streams.
-        let dispatch = Arc::new(Dispatch::new(count, Pick::First));
         let uri = http::Uri::builder()
             .scheme("http")
             .authority(addr.to_string())
@@ -96,33 +93,21 @@ impl H2cClient {
             deadline,
             start,
         });
-        let mut tasks = JoinSet::new();
-        for index in 0..count {
-            let (dispatch, settings, done) = (
-                Arc::clone(&dispatch),
-                Arc::clone(&settings),
-                Arc::clone(&done),
-            );
-            tasks.spawn(drive(index, dispatch, settings, done));
-        }
-        H2cClient {
-            dispatch,
-            connections: tasks,
-        }
+        // Round the connections, so that each of a few carries its share of the streams.
+        let connections = Connections::start(count, Pick::First, |index, dispatch| {
+            drive(index, dispatch, Arc::clone(&settings), Arc::clone(&done))
+        });
+        H2cClient { connections }
     }
 }
 
 impl Sender for H2cClient {
-    /// Request `id`, due at `at`: it leaves on the next connection with a stream to spare.
     fn send(&mut self, id: u32, at: Instant) {
-        self.dispatch.send(Due { id, at });
+        self.connections.send(id, at);
     }
 
-    /// Sends what still waits, waits for every stream, then lets the connections go.
-    /// Cancel-safe.
     async fn finish(&mut self) {
-        self.dispatch.end();
-        while self.connections.join_next().await.is_some() {}
+        self.connections.finish().await;
     }
 }
 
