@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use maud::{Markup, html};
 
-use super::html::{AXIS, GUTTER, Marker, Scale, WIDTH, grid, label_rows, marker_lines, px, short};
 use super::streams::{self, StreamView};
+use super::svg_axis::{
+    AXIS, GUTTER, Marker, Scale, WIDTH, grid, label_rows, marker_lines, px, short,
+};
 use crate::model::observation::Observation;
 use crate::model::streams::{
     ConnectionObservation, GoawaySequence, Item, MAX_STREAM_ID, Received, StreamEnd,

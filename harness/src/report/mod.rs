@@ -10,6 +10,7 @@ mod html_streams;
 mod reporter;
 #[cfg(test)]
 mod stream_fixtures;
+mod svg_axis;
 
 pub mod evidence;
 pub mod html;
