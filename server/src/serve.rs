@@ -88,6 +88,9 @@ pub async fn run(config: Config) -> Result<i32, Error> {
     };
     let signal = loop {
         tokio::select! {
+            // The signal first: with a connection waiting too, an unbiased choice could accept
+            // it after the signal arrived and serve a request that came after the shutdown began.
+            biased;
             signal = signals.recv() => break signal,
             () = accept() => {}
         }
