@@ -2,10 +2,13 @@
 
 use std::path::PathBuf;
 
-use super::{HTTP_PORT, accounts, big_file, file, keep_dir, text, third_party_label};
+use super::{
+    HTTP_PORT, accounts, big_file, dash, entrypoint, file, keep_dir, text, third_party_label,
+};
 use crate::engine::Engine;
 use crate::images::error::BuildError;
-use crate::images::rootfs::{HostBinary, RootfsImage, forge};
+use crate::images::rootfs::{GeneratedFile, HostBinary, RootfsImage, forge};
+use crate::model::runtime::Runtime;
 
 /// The plain runtime's listener: HTTP/1.1.
 const LISTEN: &str = "        listen 8080;\n";
@@ -63,23 +66,41 @@ pub async fn nginx_image(engine: &Engine) -> Result<String, BuildError> {
 
 /// What the nginx image is made of.
 pub(super) fn nginx_spec() -> RootfsImage {
+    nginx_rootfs(Runtime::Nginx, LISTEN, "", Vec::new())
+}
+
+/// An nginx runtime's image, as the nginx runtimes share it: the host's nginx, the
+/// configuration [`nginx_conf`] makes of `listen` and `more_locations`, `/` and the slow
+/// download, and `more_files`; nginx in exec form, or under `/bin/sh -c` for a shell-form
+/// runtime. Named and labelled after `runtime`.
+pub(super) fn nginx_rootfs(
+    runtime: Runtime,
+    listen: &str,
+    more_locations: &str,
+    more_files: Vec<GeneratedFile>,
+) -> RootfsImage {
+    let mut binaries = vec![HostBinary {
+        candidates: vec![PathBuf::from("/usr/sbin/nginx")],
+        package: "nginx".to_string(),
+        installed_as: vec!["/usr/sbin/nginx".to_string()],
+        is_static: false,
+    }];
+    if runtime.shell_form() {
+        binaries.push(dash());
+    }
     RootfsImage {
-        repository: "nginx".to_string(),
+        repository: runtime.name().to_string(),
         flavour: None,
-        binaries: vec![HostBinary {
-            candidates: vec![PathBuf::from("/usr/sbin/nginx")],
-            package: "nginx".to_string(),
-            installed_as: vec!["/usr/sbin/nginx".to_string()],
-            is_static: false,
-        }],
+        binaries,
         trees: Vec::new(),
         symlinks: Vec::new(),
         files: [
-            text("/etc/nginx/nginx.conf", &nginx_conf(LISTEN, "")),
+            text("/etc/nginx/nginx.conf", &nginx_conf(listen, more_locations)),
             text("/www/index.html", "<!doctype html><title>nginx</title>ok\n"),
             file("/www/big.bin", big_file(), 0o644),
         ]
         .into_iter()
+        .chain(more_files)
         .chain(accounts())
         // nginx checks its compiled-in paths exist even when the configuration moves them.
         .chain(
@@ -90,9 +111,9 @@ pub(super) fn nginx_spec() -> RootfsImage {
         .collect(),
         instructions: vec![
             format!("EXPOSE {HTTP_PORT}"),
-            r#"ENTRYPOINT ["/usr/sbin/nginx"]"#.to_string(),
+            entrypoint(runtime, &["/usr/sbin/nginx"]),
         ],
-        labels: third_party_label("nginx"),
+        labels: third_party_label(runtime.name()),
     }
 }
 

@@ -1,14 +1,9 @@
 //! nginx (Debian package `nginx`) with HTTP/2 on a cleartext listener (h2c), as PID 1 or under
 //! `/bin/sh -c`: a slow download and a trickled event stream over one HTTP/2 connection.
 
-use std::path::PathBuf;
-
-use super::nginx::nginx_conf;
-use super::{
-    HTTP_PORT, RuntimeImage, accounts, big_file, dash, entrypoint, file, keep_dir, text,
-    third_party_label,
-};
-use crate::images::rootfs::{HostBinary, RootfsImage};
+use super::nginx::nginx_rootfs;
+use super::{RuntimeImage, text};
+use crate::images::rootfs::RootfsImage;
 
 /// nginx's event stream over h2c: [`H2C_EVENTS`] numbered events trickled out at
 /// `limit_rate 170` (17 bytes each: about 10 a second, for a minute).
@@ -45,49 +40,18 @@ fn events_file() -> String {
 /// exec form (`ENTRYPOINT ["/usr/sbin/nginx"]`) or shell form. No `STOPSIGNAL`: SIGTERM is its
 /// fast shutdown (no GOAWAY at all), SIGQUIT its graceful one (one GOAWAY).
 pub(super) fn nginx_h2c_spec(image: &RuntimeImage) -> RootfsImage {
-    let mut binaries = vec![HostBinary {
-        candidates: vec![PathBuf::from("/usr/sbin/nginx")],
-        package: "nginx".to_string(),
-        installed_as: vec!["/usr/sbin/nginx".to_string()],
-        is_static: false,
-    }];
-    if image.runtime.shell_form() {
-        binaries.push(dash());
-    }
-    RootfsImage {
-        repository: image.runtime.name().to_string(),
-        flavour: None,
-        binaries,
-        trees: Vec::new(),
-        symlinks: Vec::new(),
-        files: [
-            text(
-                "/etc/nginx/nginx.conf",
-                &nginx_conf(H2C_LISTEN, EVENTS_LOCATION),
-            ),
-            text("/www/index.html", "<!doctype html><title>nginx</title>ok\n"),
-            file("/www/big.bin", big_file(), 0o644),
-            text("/www/events.txt", &events_file()),
-        ]
-        .into_iter()
-        .chain(accounts())
-        // nginx checks its compiled-in paths exist even when the configuration moves them.
-        .chain(
-            ["/var/lib/nginx", "/var/log/nginx", "/tmp", "/run"]
-                .into_iter()
-                .map(keep_dir),
-        )
-        .collect(),
-        instructions: vec![
-            format!("EXPOSE {HTTP_PORT}"),
-            entrypoint(image.runtime, &["/usr/sbin/nginx"]),
-        ],
-        labels: third_party_label(image.runtime.name()),
-    }
+    nginx_rootfs(
+        image.runtime,
+        H2C_LISTEN,
+        EVENTS_LOCATION,
+        vec![text("/www/events.txt", &events_file())],
+    )
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::HTTP_PORT;
+    use super::super::nginx::nginx_conf;
     use super::*;
 
     #[test]
