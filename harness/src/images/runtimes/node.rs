@@ -56,8 +56,9 @@ fn normalise(path: &std::path::Path) -> String {
 }
 
 /// The server: `GET /healthz` answers at once, `GET /?delay=1500ms` after that long (`GET /`
-/// after the image's delay). It logs what it receives and answers.
-const SERVER_JS: &str = r#"'use strict';
+/// after the image's delay). It logs what it receives and answers. Without its listen line
+/// ([`LISTEN_JS`]), so that node-ws can add its WebSocket server to the same HTTP server.
+pub(super) const HTTP_SERVER_JS: &str = r#"'use strict';
 const http = require('http');
 
 const DEFAULT_DELAY_MS = @DELAY_MS@;
@@ -79,9 +80,12 @@ const server = http.createServer((req, res) => {
     console.log(`answered ${req.url}`);
   }, delayOf(req.url));
 });
-
-server.listen(@PORT@, () => console.log('listening on @PORT@'));
 "#;
+
+/// The server's listen line.
+pub(super) const LISTEN_JS: &str = "
+server.listen(@PORT@, () => console.log('listening on @PORT@'));
+";
 
 /// The graceful handler: stop accepting, let the requests in flight finish, exit 0.
 const SIGTERM_HANDLER_JS: &str = r#"
@@ -97,11 +101,19 @@ process.on('SIGTERM', () => {
 /// `server.js` for `image`: with the SIGTERM handler when its mode is graceful, with none at all
 /// when it is unhandled (as most hand-written servers are).
 fn server_js(image: &RuntimeImage) -> String {
-    let mut js = SERVER_JS
+    node_server_js(image, "", SIGTERM_HANDLER_JS)
+}
+
+/// A node runtime's `server.js` for `image`: the HTTP server, `more` (which may use `server`),
+/// the listen line, and `handler` when its mode is graceful (none at all otherwise: node's own
+/// default disposition then applies).
+pub(super) fn node_server_js(image: &RuntimeImage, more: &str, handler: &str) -> String {
+    let mut js = [HTTP_SERVER_JS, more, LISTEN_JS]
+        .concat()
         .replace("@DELAY_MS@", &image.delay.as_millis().to_string())
         .replace("@PORT@", &HTTP_PORT.to_string());
     if image.mode == ServerMode::Graceful {
-        js.push_str(SIGTERM_HANDLER_JS);
+        js.push_str(handler);
     }
     js
 }

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::node::node_server_js;
 use super::{
     HTTP_PORT, RuntimeImage, accounts, dash, entrypoint, keep_dir, text, third_party_label,
 };
@@ -11,47 +12,31 @@ use crate::images::rootfs::{HostBinary, HostTree, RootfsImage};
 /// Where Debian's node-ws installs `ws`.
 const WS_TREE: &str = "/usr/share/nodejs/ws";
 
-/// The server: `GET /ws?every=100ms` sends `tick N` every `every` (100 ms unless said) and
-/// echoes what it gets; `GET /healthz` answers at once, `GET /?delay=1500ms` after that long
-/// (`GET /` after the image's delay).
-const SERVER_JS: &str = r#"'use strict';
-const http = require('http');
+/// The WebSocket server, on node's HTTP server (`GET /healthz`, `GET /?delay=1500ms`):
+/// `GET /ws?every=100ms` sends `tick N` every `every` (100 ms unless said) and echoes what it
+/// gets.
+const WS_SERVER_JS: &str = r#"
 const { WebSocketServer } = require('ws');
 
-const DEFAULT_DELAY_MS = @DELAY_MS@;
-
-function durationOf(url, name, fallback) {
-  const m = new RegExp(`[?&]${name}=(\\d+)(ms|s)\\b`).exec(url);
-  if (!m) return fallback;
+function everyOf(url) {
+  const m = /[?&]every=(\d+)(ms|s)\b/.exec(url);
+  if (!m) return 100;
   return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
 }
 
-const server = http.createServer((req, res) => {
-  if (req.url === '/healthz') {
-    res.end('ok\n');
-    return;
-  }
-  console.log(`received ${req.method} ${req.url}`);
-  setTimeout(() => {
-    res.end('ok\n');
-    console.log(`answered ${req.url}`);
-  }, durationOf(req.url, 'delay', DEFAULT_DELAY_MS));
-});
 const wss = new WebSocketServer({ server, path: '/ws' });
 
 wss.on('connection', (ws, req) => {
   const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
   console.log(`open ${peer}`);
   let n = 0;
-  const timer = setInterval(() => ws.send(`tick ${++n}`), durationOf(req.url, 'every', 100));
+  const timer = setInterval(() => ws.send(`tick ${++n}`), everyOf(req.url));
   ws.on('message', (data) => ws.send(`echo: ${data}`));
   ws.on('close', (code, reason) => {
     clearInterval(timer);
     console.log(`closed ${peer} code=${code} reason=${reason}`);
   });
 });
-
-server.listen(@PORT@, () => console.log('listening on @PORT@'));
 "#;
 
 /// The graceful listener. `wss.close()` alone is not enough: since ws 8 it closes no client when
@@ -76,13 +61,7 @@ process.on('SIGTERM', () => {
 /// `server.js` for `image`: with the SIGTERM listener when its mode is graceful, with none at
 /// all otherwise (node's own default handler then applies).
 fn server_js(image: &RuntimeImage) -> String {
-    let mut js = SERVER_JS
-        .replace("@DELAY_MS@", &image.delay.as_millis().to_string())
-        .replace("@PORT@", &HTTP_PORT.to_string());
-    if image.mode == crate::model::variant::ServerMode::Graceful {
-        js.push_str(SIGTERM_HANDLER_JS);
-    }
-    js
+    node_server_js(image, WS_SERVER_JS, SIGTERM_HANDLER_JS)
 }
 
 /// What the image is made of: the host's node and `ws` at `/app/node_modules/ws`, where node's
