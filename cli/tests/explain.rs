@@ -10,7 +10,7 @@ use shutdown_harness::explain::{
 use shutdown_harness::images::build_variant_images;
 use shutdown_harness::{Base, EngineError, Error, Variant};
 
-use common::{assert_run_left_nothing, engine, workspace};
+use common::{assert_run_left_nothing, engine, our_image, workspace};
 
 fn workspace_root() -> std::path::PathBuf {
     workspace().root().to_path_buf()
@@ -278,11 +278,7 @@ async fn a_server_that_is_pid1_without_a_handler_is_not_told_to_exec() {
 /// `explain --format json`: the documented fields, `null` where the facts cannot tell.
 #[tokio::test]
 async fn explain_json_has_the_documented_fields() {
-    let pair = (Variant::ExecForm, Base::Dash);
-    let images = build_variant_images(&engine().await, &workspace(), &[pair])
-        .await
-        .expect("images build");
-    let image = images[&pair].clone();
+    let image = our_image(Variant::ExecForm, Base::Dash).await;
     let output = tokio::task::spawn_blocking(move || {
         assert_cmd::cargo::cargo_bin_cmd!("shutdown-harness")
             .args(["explain", "--image", &image, "--format", "json"])

@@ -10,10 +10,11 @@ use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 use shutdown_harness::scenario_file::read;
 use shutdown_harness::{
-    ClientProfile, Connection, LoadSpec, Outcome, Phase, RunOptions, Scenario, Target, report,
+    Base, ClientProfile, Connection, LoadSpec, Outcome, Phase, RunOptions, Scenario, Target,
+    Variant, report,
 };
 
-use common::{assert_run_left_nothing, engine, failed_report, scenario, workspace};
+use common::{assert_run_left_nothing, engine, failed_report, our_image, scenario, workspace};
 
 const SUBSET: [&str; 5] = [
     "load/exec-form/graceful/fresh",
@@ -305,24 +306,11 @@ async fn a_fixed_stream_on_a_bare_process_records_every_request_on_its_connectio
     assert!(load.summary.departure_lag.is_some(), "{text}");
 }
 
-/// Our exec-form image on dash, built (or found) for `check`.
-async fn exec_form_on_dash() -> String {
-    let pair = (
-        shutdown_harness::Variant::ExecForm,
-        shutdown_harness::Base::Dash,
-    );
-    let images =
-        shutdown_harness::images::build_variant_images(&engine().await, &workspace(), &[pair])
-            .await
-            .expect("the image builds");
-    images[&pair].clone()
-}
-
 /// `check --load` on our exec-form image: the stream's counts in the JSON, and every request
 /// with `--load-records`.
 #[tokio::test]
 async fn check_with_a_load_reports_the_stream() {
-    let image = exec_form_on_dash().await;
+    let image = our_image(Variant::ExecForm, Base::Dash).await;
     let output = tokio::task::spawn_blocking(move || {
         cargo_bin_cmd!("shutdown-harness")
             .args([
@@ -415,7 +403,7 @@ async fn check_with_a_load_reports_the_stream() {
 /// departure lag against its bounds, and no requirement claimed met or failed.
 #[tokio::test]
 async fn check_with_a_load_it_cannot_deliver_judges_nothing_and_exits_2() {
-    let image = exec_form_on_dash().await;
+    let image = our_image(Variant::ExecForm, Base::Dash).await;
     let output = tokio::task::spawn_blocking(move || {
         cargo_bin_cmd!("shutdown-harness")
             .args(["check", "--image", &image, "--port", "1202"])
@@ -459,7 +447,7 @@ async fn check_with_a_load_it_cannot_deliver_judges_nothing_and_exits_2() {
 /// stream keeps are met, exit 0.
 #[tokio::test]
 async fn check_thresholds_fail_with_their_evidence_and_pass_when_kept() {
-    let image = exec_form_on_dash().await;
+    let image = our_image(Variant::ExecForm, Base::Dash).await;
     let check = |thresholds: &'static [&'static str]| {
         let image = image.clone();
         std::thread::spawn(move || {
@@ -512,19 +500,6 @@ fn requirement<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no requirement {name} in {report:#}"))
 }
 
-/// Our shell-form image on dash, built (or found) for `check`.
-async fn shell_form_on_dash() -> String {
-    let pair = (
-        shutdown_harness::Variant::ShellForm,
-        shutdown_harness::Base::Dash,
-    );
-    let images =
-        shutdown_harness::images::build_variant_images(&engine().await, &workspace(), &[pair])
-            .await
-            .expect("the image builds");
-    images[&pair].clone()
-}
-
 /// `check --load` on an image it treats as anyone's (it reads no request ids from its log):
 /// the shell-form server never hears SIGTERM and is SIGKILLed with its requests in flight.
 /// From inside the namespace the client alone tells them apart: the dropped connections are
@@ -532,7 +507,7 @@ async fn shell_form_on_dash() -> String {
 /// docker-proxy the same drops can only be `cut-or-not-served`.
 #[tokio::test]
 async fn check_from_inside_the_namespace_tells_refused_from_cut_on_any_image() {
-    let image = shell_form_on_dash().await;
+    let image = our_image(Variant::ShellForm, Base::Dash).await;
     let check = |vantage: &'static str| {
         let image = image.clone();
         std::thread::spawn(move || {

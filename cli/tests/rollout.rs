@@ -11,10 +11,11 @@ use std::time::Duration;
 use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 use shutdown_harness::engine::LABEL_RUN;
-use shutdown_harness::images::build_variant_images;
 use shutdown_harness::{Base, HookOutcome, Outcome, RolloutPhase, RunOptions, Variant, report};
 
-use common::{assert_run_left_nothing, engine, failed_report, lost_in, named, scenario, workspace};
+use common::{
+    assert_run_left_nothing, engine, failed_report, lost_in, named, our_image, scenario, workspace,
+};
 
 /// One cell per lesson of the file.
 const SUBSET: [&str; 4] = [
@@ -160,11 +161,7 @@ fn check_rollout(image: &str, args: &[&str]) -> (Option<i32>, Value, String) {
 #[tokio::test]
 async fn check_rollout_loses_the_stale_window_s_share_and_nothing_with_a_long_enough_pre_stop() {
     let _serial = SERIAL.lock().await;
-    let pair = (Variant::ExecForm, Base::Busybox);
-    let images = build_variant_images(&engine().await, &workspace(), &[pair])
-        .await
-        .expect("the image builds");
-    let image = images[&pair].clone();
+    let image = our_image(Variant::ExecForm, Base::Busybox).await;
     let covered = {
         let image = image.clone();
         std::thread::spawn(move || {

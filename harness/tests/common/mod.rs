@@ -14,8 +14,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use shutdown_harness::engine::{LABEL_MANAGED, LABEL_RUN};
+use shutdown_harness::images::build_variant_images;
 use shutdown_harness::{
-    Engine, EngineKind, Outcome, RunResults, Scenario, ScenarioResult, Workspace,
+    Base, Engine, EngineKind, Outcome, RunResults, Scenario, ScenarioResult, Variant, Workspace,
 };
 
 /// The project's checkout (the tests run from inside it).
@@ -27,6 +28,16 @@ pub fn workspace() -> Workspace {
 /// The engine of `DOCKER_HOST`, or the local one.
 pub async fn engine() -> Engine {
     Engine::connect().await.expect("a container engine answers")
+}
+
+/// The tag of our server's image of `variant` on `base`, built on the local engine unless it
+/// exists.
+pub async fn our_image(variant: Variant, base: Base) -> String {
+    let pair = (variant, base);
+    let images = build_variant_images(&engine().await, &workspace(), &[pair])
+        .await
+        .expect("the image builds");
+    images[&pair].clone()
 }
 
 /// Podman's API service: CONTAINER_HOST, else one the tests start themselves.
