@@ -7,8 +7,8 @@ use std::time::Duration;
 use maud::{Markup, html};
 
 // The geometry of a scenario's drawings, in SVG user units (CSS pixels at the page's scale).
-// The timeline, the load's strip and a rollout's lanes share WIDTH, GUTTER and RIGHT, and one
-// `Scale`: the same x is the same moment in each of them.
+// The timeline, the load's strip, a rollout's lanes and the streams' lanes share WIDTH, GUTTER
+// and RIGHT, and one `Scale`: the same x is the same moment in each of them.
 pub(super) const WIDTH: f64 = 1060.0;
 /// Left of the plot: request names.
 pub(super) const GUTTER: f64 = 120.0;
