@@ -322,4 +322,27 @@ mod tests {
         assert_eq!(response.outcome, Outcome::Timeout);
         assert!(response.connected.is_some());
     }
+
+    /// A SYN nobody answers (here a listener whose accept queue is full, which the kernel
+    /// drops; on Podman a container's network being torn down) times out with no connection.
+    #[tokio::test]
+    async fn a_dropped_connection_attempt_is_a_timeout_that_never_connected() {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        // Never accepted: a backlog of 0 holds one connection, the next SYNs are dropped.
+        let listener = socket.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Fill the accept queue: connections complete until it is full.
+        let mut queued = Vec::new();
+        while let Ok(Ok(stream)) =
+            tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(addr)).await
+        {
+            queued.push(stream);
+            assert!(queued.len() < 8, "the accept queue never filled");
+        }
+        let response = get(addr, "/", Duration::from_millis(300), None, || {}).await;
+        assert_eq!(response.outcome, Outcome::Timeout);
+        assert_eq!(response.connected, None);
+        drop(listener);
+    }
 }

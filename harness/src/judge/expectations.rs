@@ -24,7 +24,7 @@ pub fn verdict(scenario: &Scenario, observation: &Observation) -> Verdict {
                 request: name.clone(),
                 expected: *expected,
             }),
-            Some(request) if !expected.accepts(request.outcome) => {
+            Some(request) if !request.meets(*expected) => {
                 failures.push(Failure::RequestOutcome {
                     request: name.clone(),
                     expected: *expected,
@@ -641,6 +641,7 @@ mod tests {
             outcome,
             status: outcome.served().then_some(200),
             bytes: 3,
+            connected: true,
             sent_ms,
             done_ms,
             // The stop of the tests' observations is issued at 300 ms.
@@ -696,6 +697,45 @@ mod tests {
             }
         );
         assert_eq!(verdict.requirements[1].met, Met::No);
+    }
+
+    /// A request after the stop whose connection attempt the engine's network dropped (Podman,
+    /// tearing down the container's network) reached no server: not served, and said so.
+    #[test]
+    fn a_timeout_that_never_connected_is_not_served_and_one_that_connected_is_not() {
+        let (scenario, mut observation) = exec_form();
+        observation.requests[1] = RequestObservation {
+            connected: false,
+            ..request("after-stop", Outcome::Timeout, 620, 8620)
+        };
+        let judged = verdict(&scenario, &observation);
+        assert!(judged.passed, "{:?}", judged.failures);
+        assert_eq!(
+            observation.requests[1].describe(),
+            "timeout (never connected)"
+        );
+
+        // A connection the server took and never answered is no refusal.
+        observation.requests[1].connected = true;
+        let judged = verdict(&scenario, &observation);
+        let lines: Vec<String> = judged.failures.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            ["request `after-stop`: expected not-served, got timeout"]
+        );
+
+        // Not reaching the server is no answer either.
+        observation.requests[0] = RequestObservation {
+            connected: false,
+            ..request("in-flight", Outcome::Timeout, 0, 8000)
+        };
+        let judged = verdict(&scenario, &observation);
+        assert!(
+            judged.failures.iter().any(|f| f.to_string()
+                == "request `in-flight`: expected ok, got timeout (never connected)"),
+            "{:?}",
+            judged.failures
+        );
     }
 
     #[test]

@@ -116,11 +116,13 @@ impl Folding {
                 outcome,
                 status,
                 bytes,
+                connected,
             } => {
                 if let Some(request) = observation.requests.iter_mut().find(|r| &r.name == name) {
                     request.outcome = *outcome;
                     request.status = *status;
                     request.bytes = *bytes;
+                    request.connected = *connected;
                     request.done_ms = ms;
                 }
             }
@@ -206,6 +208,7 @@ impl Folding {
             outcome: Outcome::Timeout,
             status: None,
             bytes: 0,
+            connected: false,
             sent_ms: ms,
             done_ms: ms,
             // Until the stop is seen, every request went out before it.

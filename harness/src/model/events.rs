@@ -41,7 +41,7 @@ pub enum EventKind {
     },
     /// What PID 1 of the container is, read from the host's `/proc`.
     Pid1(Pid1),
-    /// A request's connection was opened.
+    /// A request went out: its connection is being opened.
     RequestSent {
         /// The request's name.
         name: String,
@@ -56,6 +56,8 @@ pub enum EventKind {
         status: Option<u16>,
         /// Body bytes received.
         bytes: u64,
+        /// Whether its TCP connection was ever established.
+        connected: bool,
     },
     /// A long-lived stream (a request of another protocol than HTTP/1.1) ended: all that was
     /// seen of it, its times from the moment the server was ready. Its outcome in the

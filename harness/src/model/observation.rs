@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::events::EventKind;
 use super::load::{ClientProfile, LoadRecord, Phase};
-use super::outcome::Outcome;
+use super::outcome::{Expected, Outcome};
 use super::pid1::Pid1;
 use super::rollout::{HookOutcome, RolloutPhase};
 
@@ -22,6 +22,10 @@ pub struct RequestObservation {
     pub status: Option<u16>,
     /// Body bytes received.
     pub bytes: u64,
+    /// Whether its TCP connection was ever established. A timeout without one never reached a
+    /// listener: the path dropped the connection attempt (Podman's network does while it tears
+    /// down a stopped container's, for a connection to its published port).
+    pub connected: bool,
     /// When it was sent.
     pub sent_ms: i64,
     /// When its outcome was known.
@@ -469,11 +473,24 @@ impl Observation {
 }
 
 impl RequestObservation {
-    /// `ok (200, 3 bytes)`, `reset`, `truncated (200, 1200 bytes)`.
+    /// `ok (200, 3 bytes)`, `reset`, `truncated (200, 1200 bytes)`, `timeout (never connected)`.
     pub fn describe(&self) -> String {
         match self.status {
             Some(status) => format!("{} ({status}, {} bytes)", self.outcome, self.bytes),
+            None if self.never_connected() => format!("{} (never connected)", self.outcome),
             None => self.outcome.to_string(),
         }
+    }
+
+    /// Whether it timed out without a connection: no server ever saw it.
+    pub fn never_connected(&self) -> bool {
+        self.outcome == Outcome::Timeout && !self.connected
+    }
+
+    /// Whether it meets `expected`. `not-served` also takes a timeout that never connected: the
+    /// request reached no server, though its client only learnt so at its deadline.
+    pub fn meets(&self, expected: Expected) -> bool {
+        expected.accepts(self.outcome)
+            || (expected == Expected::NotServed && self.never_connected())
     }
 }

@@ -836,6 +836,7 @@ mod tests {
                     outcome: Outcome::Ok,
                     status: Some(200),
                     bytes: 3,
+                    connected: true,
                     sent_ms: 620,
                     done_ms: 1620,
                     sent_before_stop: false,

@@ -93,9 +93,15 @@ fn kind_and_detail(kind: &EventKind) -> (&'static str, Value) {
         EventKind::ServerLog { line } => ("server-log", json!(line)),
         EventKind::Pid1(pid1) => ("pid1", json!(pid1.command)),
         EventKind::RequestSent { name } => ("request-sent", json!(name)),
-        EventKind::RequestDone { name, outcome, .. } => {
-            ("request-done", json!({"request": name, "outcome": outcome}))
-        }
+        EventKind::RequestDone {
+            name,
+            outcome,
+            connected,
+            ..
+        } => (
+            "request-done",
+            json!({"request": name, "outcome": outcome, "connected": connected}),
+        ),
         EventKind::StreamObserved { name, stream, .. } => (
             "stream-observed",
             json!({"request": name, "protocol": stream.protocol, "end": stream.end.name()}),
@@ -193,6 +199,7 @@ mod tests {
             outcome: Outcome::Ok,
             status: Some(200),
             bytes: 2,
+            connected: true,
         });
         let measured = event(EventKind::StopMomentMeasured {
             warmups: 3,
@@ -229,7 +236,7 @@ mod tests {
                 json!({"event": "run-started", "scenarios": plan.len(), "jobs": 4}),
                 json!({"event": "scenario-started", "scenario": name}),
                 json!({"event": "request-done", "scenario": name,
-                       "detail": {"request": "in-flight", "outcome": Outcome::Ok}}),
+                       "detail": {"request": "in-flight", "outcome": Outcome::Ok, "connected": true}}),
                 json!({"event": "stop-moment-measured", "scenario": name,
                        "detail": {"warmups": 3, "median_ms": null, "stop_after_ms": 250}}),
             ]

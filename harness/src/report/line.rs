@@ -70,6 +70,9 @@ pub fn summary(result: &ScenarioResult) -> String {
             .map(|(_, e)| *e);
         let word = match expected {
             Some(Expected::NotServed) if request.outcome.not_served() => "not-served".to_string(),
+            Some(Expected::NotServed) if request.never_connected() => {
+                "not-served (timeout, never connected)".to_string()
+            }
             _ => request.outcome.to_string(),
         };
         // `in-flight-1 ok`, `in-flight-2 ok` read better as `in-flight ×2 ok`.

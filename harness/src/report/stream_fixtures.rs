@@ -115,6 +115,7 @@ fn events(
             outcome: stream.outcome(),
             status: stream.status(),
             bytes: stream.bytes(),
+            connected: true,
         };
         events.extend([
             event(

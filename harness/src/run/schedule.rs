@@ -284,5 +284,6 @@ async fn send(
         outcome: response.outcome,
         status: response.status,
         bytes: response.bytes,
+        connected: response.connected.is_some(),
     });
 }

@@ -23,6 +23,9 @@ pub(super) async fn observe(
     let protocol = request.protocol;
     let mut set = StreamSet::new(addr, ready, deadline);
     let opened = set.open(&request).await;
+    // A stream that could not connect ends refused or empty, never timed out: one that
+    // opened counts as connected.
+    let connected_at = opened.is_ok().then(Instant::now);
     // The schedule also waits for the server to log it as received.
     connected();
     let (stream, connections) = match opened {
@@ -51,7 +54,7 @@ pub(super) async fn observe(
         outcome: stream.outcome(),
         status: stream.status(),
         bytes: stream.bytes(),
-        connected: None,
+        connected: connected_at,
     };
     (response, stream, connections)
 }
