@@ -94,6 +94,7 @@ impl Folding {
                     client: *client,
                     vantage: *vantage,
                     started_ms: ms,
+                    started_at: event.at,
                     records: Vec::new(),
                 });
             }
@@ -270,6 +271,11 @@ impl Folding {
                         .and_then(|issued| fold_load::first_refusal_from_netns(&stream, issued));
                     refused.map_or(ms, |refused| ms.min(refused))
                 }),
+            stop_issued_us: self.stop_issued.map(|issued| {
+                issued
+                    .saturating_duration_since(stream.started_at)
+                    .as_micros() as u64
+            }),
             exit_ms: self.exit_ms,
             // Only our server logs request ids on receipt.
             received: reads_signal_log.then_some(&self.received),

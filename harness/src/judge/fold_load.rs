@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use hdrhistogram::Histogram;
+use tokio::time::Instant;
 
 use crate::model::load::{ClientProfile, Connection, LoadRecord, Phase};
 use crate::model::observation::{
@@ -23,6 +24,8 @@ pub(super) struct Gathered {
     pub(super) vantage: Vantage,
     /// When the stream started, ms from ready.
     pub(super) started_ms: i64,
+    /// When it started, to the instant: the origin of its records' times.
+    pub(super) started_at: Instant,
     /// Every record.
     pub(super) records: Vec<LoadRecord>,
 }
@@ -50,6 +53,10 @@ pub(super) struct Moments<'a> {
     pub(super) one_stop: bool,
     /// The signal (the engine's kill event, or the stop's issue).
     pub(super) signal_ms: Option<i64>,
+    /// When the stop was issued, µs from the stream's start (records' own scale): a request
+    /// that left before it left before the signal, whatever milliseconds say (the server's
+    /// word for its signal is a log stamp of whole milliseconds).
+    pub(super) stop_issued_us: Option<u64>,
     /// The exit.
     pub(super) exit_ms: Option<i64>,
     /// The request ids the server logged on receipt, when its log can be read (our server).
@@ -75,7 +82,17 @@ pub(super) fn observe(gathered: Gathered, moments: &Moments<'_>) -> LoadObservat
                     let accepted_before = moments
                         .received_before_signal
                         .is_some_and(|ids| ids.contains(&record.id));
-                    if accepted_before {
+                    let left_before_stop = moments
+                        .stop_issued_us
+                        .is_some_and(|issued| u64::from(record.started_us) < issued);
+                    // The server logs its signal to the whole millisecond, and reads a request
+                    // head after it accepted the connection: a request that left within that
+                    // millisecond and was answered found the listener still open (a closed one
+                    // refuses), so it came before the server heard the signal.
+                    let served_within_the_signal_ms = moments.received_before_signal.is_some()
+                        && moments.signal_ms == Some(went_ms)
+                        && record.outcome == Outcome::Ok;
+                    if accepted_before || left_before_stop || served_within_the_signal_ms {
                         Phase::BeforeSignal
                     } else {
                         phase(went_ms, moments)
@@ -278,6 +295,7 @@ mod tests {
             client: ClientProfile::Fresh,
             vantage,
             started_ms: 100,
+            started_at: Instant::now(),
             records: vec![
                 record(0, 0, Outcome::Ok, Connection::New),
                 // Refused before the stop: not a fact about the stop.
@@ -299,6 +317,7 @@ mod tests {
         let moments = Moments {
             one_stop: true,
             signal_ms: Some(1110),
+            stop_issued_us: None,
             exit_ms: Some(1300),
             received: None,
             received_before_signal: None,
@@ -342,6 +361,7 @@ mod tests {
             client: ClientProfile::Pooled,
             vantage: Vantage::Host,
             started_ms: 0,
+            started_at: Instant::now(),
             records: vec![
                 record(0, 0, Outcome::Ok, Connection::New),
                 // Accepted, then the connection went: cut.
@@ -356,6 +376,7 @@ mod tests {
         let moments = Moments {
             one_stop: true,
             signal_ms: Some(1000),
+            stop_issued_us: None,
             exit_ms: Some(2000),
             received: Some(&received),
             received_before_signal: None,
@@ -383,6 +404,58 @@ mod tests {
         assert_eq!(load.summary.per_second.len(), 3);
     }
 
+    /// Around the signal, milliseconds do not decide: a request that left before the stop was
+    /// issued came before the signal, and one answered that left within the millisecond the
+    /// server logged its signal found the listener open. A refused one in that millisecond, or
+    /// an answered one in the next, came after.
+    #[test]
+    fn the_signal_s_own_millisecond_is_told_by_the_stop_s_issue_and_the_outcome() {
+        let at_us = |id: u32, started_us: u32, outcome: Outcome| LoadRecord {
+            started_us,
+            ..record(id, started_us / 1000, outcome, Connection::New)
+        };
+        let gathered = Gathered {
+            rate: 100,
+            client: ClientProfile::Fresh,
+            vantage: Vantage::Host,
+            started_ms: 0,
+            started_at: Instant::now(),
+            records: vec![
+                // Left 0.1 ms before the stop was issued, refused all the same (a crash).
+                at_us(0, 601_100, Outcome::Refused),
+                // Left after the issue, within the signal's millisecond, answered.
+                at_us(1, 601_300, Outcome::Ok),
+                // The same millisecond, refused: the listener was closed.
+                at_us(2, 601_500, Outcome::Refused),
+                // Answered a millisecond later: after the signal.
+                at_us(3, 602_100, Outcome::Ok),
+            ],
+        };
+        let received_before_signal = HashSet::new();
+        let moments = Moments {
+            one_stop: true,
+            signal_ms: Some(601),
+            stop_issued_us: Some(601_200),
+            exit_ms: Some(650),
+            received: None,
+            received_before_signal: Some(&received_before_signal),
+        };
+        let phases: Vec<Option<Phase>> = observe(gathered, &moments)
+            .requests
+            .iter()
+            .map(|r| r.phase)
+            .collect();
+        assert_eq!(
+            phases,
+            [
+                Some(Phase::BeforeSignal),
+                Some(Phase::BeforeSignal),
+                Some(Phase::Draining),
+                Some(Phase::Draining)
+            ]
+        );
+    }
+
     /// Every request's departure lag counts, answered or not; latencies count only the
     /// answered ones.
     #[test]
@@ -400,11 +473,13 @@ mod tests {
             client: ClientProfile::Fixed,
             vantage: Vantage::Host,
             started_ms: 0,
+            started_at: Instant::now(),
             records,
         };
         let moments = Moments {
             one_stop: false,
             signal_ms: None,
+            stop_issued_us: None,
             exit_ms: None,
             received: None,
             received_before_signal: None,
@@ -425,11 +500,13 @@ mod tests {
             client: ClientProfile::Fixed,
             vantage: Vantage::Host,
             started_ms: 0,
+            started_at: Instant::now(),
             records: Vec::new(),
         };
         let moments = Moments {
             one_stop: true,
             signal_ms: None,
+            stop_issued_us: None,
             exit_ms: None,
             received: None,
             received_before_signal: None,
@@ -444,11 +521,13 @@ mod tests {
             client: ClientProfile::Fresh,
             vantage: Vantage::Host,
             started_ms: 0,
+            started_at: Instant::now(),
             records: vec![record(0, 0, Outcome::Reset, Connection::New)],
         };
         let moments = Moments {
             one_stop: true,
             signal_ms: None,
+            stop_issued_us: None,
             exit_ms: None,
             received: None,
             received_before_signal: None,
@@ -460,7 +539,8 @@ mod tests {
 
     #[test]
     fn a_request_the_server_took_before_it_logged_the_signal_went_before_it() {
-        // Sent in the signal's own millisecond, and logged by the server before the signal.
+        // Sent in the signal's own millisecond: one logged by the server before the signal, one
+        // after it and dropped (an answered one would have found the listener open).
         let received: HashSet<u32> = [0, 1].into_iter().collect();
         let before: HashSet<u32> = [0].into_iter().collect();
         let gathered = Gathered {
@@ -468,14 +548,16 @@ mod tests {
             client: ClientProfile::Fresh,
             vantage: Vantage::Host,
             started_ms: 0,
+            started_at: Instant::now(),
             records: vec![
                 record(0, 1000, Outcome::Ok, Connection::New),
-                record(1, 1000, Outcome::Ok, Connection::New),
+                record(1, 1000, Outcome::Reset, Connection::New),
             ],
         };
         let moments = Moments {
             one_stop: true,
             signal_ms: Some(1000),
+            stop_issued_us: None,
             exit_ms: Some(2000),
             received: Some(&received),
             received_before_signal: Some(&before),
@@ -492,6 +574,7 @@ mod tests {
             client: ClientProfile::Fresh,
             vantage: Vantage::Host,
             started_ms: 0,
+            started_at: Instant::now(),
             records: vec![
                 record(0, 0, Outcome::Ok, Connection::New),
                 record(1, 1500, Outcome::HttpError, Connection::New),
@@ -500,6 +583,7 @@ mod tests {
         let moments = Moments {
             one_stop: false,
             signal_ms: Some(1000),
+            stop_issued_us: None,
             exit_ms: None,
             received: None,
             received_before_signal: None,
@@ -521,6 +605,7 @@ mod tests {
             client: ClientProfile::Fresh,
             vantage: Vantage::Host,
             started_ms: 0,
+            started_at: Instant::now(),
             records: vec![
                 record(0, 0, Outcome::Ok, Connection::New),
                 // Reset by the path long before any stop.
@@ -536,6 +621,7 @@ mod tests {
         let moments = Moments {
             one_stop: true,
             signal_ms: Some(1000),
+            stop_issued_us: None,
             exit_ms: Some(2000),
             received: None,
             received_before_signal: None,
@@ -565,11 +651,13 @@ mod tests {
             client: ClientProfile::Fresh,
             vantage: Vantage::Host,
             started_ms: 0,
+            started_at: Instant::now(),
             records: vec![record(0, 0, Outcome::Ok, Connection::New)],
         };
         let moments = Moments {
             one_stop: false,
             signal_ms: Some(1000),
+            stop_issued_us: None,
             exit_ms: None,
             received: None,
             received_before_signal: None,
