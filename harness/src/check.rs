@@ -422,7 +422,7 @@ pub fn scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scen
 /// (`open`, or `open-1`, `open-2`...) and held across the stop `stop_after` later, one more
 /// (`late`) `after_stop` after the signal; the two requirements read per stream are its
 /// expectations (which imply that no stream is cut). A close code, a GOAWAY or a gRPC status is
-/// evidence, not demanded: a correct server may close with 1000 or 1001, end a call with OK or
+/// evidence, not demanded: a correct server may close with 1000, 1001 or 1012, end a call with OK or
 /// UNAVAILABLE.
 fn stream_scenario(image: &str, options: &CheckOptions, signal: StopSignal) -> Scenario {
     let mut scenario = scenario(

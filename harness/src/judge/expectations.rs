@@ -124,7 +124,7 @@ fn all_streams(observation: &Observation) -> bool {
 
 /// The two requirements read for streams, from what each stream's client saw rather than from
 /// its outcome in the words of requests: every stream open at the signal ends with its
-/// protocol's own ending (a close frame 1000 or 1001, the going-away event, END_STREAM, a gRPC
+/// protocol's own ending (a close frame 1000, 1001 or 1012, the going-away event, END_STREAM, a gRPC
 /// status in trailers); no stream opened once shutdown began is accepted.
 fn stream_requirements(observation: &Observation) -> Vec<RequirementCheck> {
     let (Some(ms), Some(window)) = (signal_ms(observation), signal_window(observation)) else {

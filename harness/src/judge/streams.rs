@@ -9,7 +9,7 @@ use crate::model::outcome::Outcome;
 use crate::model::stream_expect::{StreamCheck, StreamExpectations};
 use crate::model::streams::{
     ConnectionObservation, Item, NamedStream, Protocol, StreamEnd, StreamObservation,
-    StreamsObservation,
+    StreamsObservation, WS_CLEAN_CLOSES,
 };
 use crate::model::verdict::{Failure, Requirement};
 
@@ -339,12 +339,12 @@ pub(super) fn opened_after_signal(
 }
 
 /// Whether a stream ended with its protocol's own ending: an HTTP/2 END_STREAM or the last
-/// chunk, the SSE goodbye, a WebSocket close frame 1000 or 1001, a gRPC status the server sent;
+/// chunk, the SSE goodbye, a WebSocket close frame 1000, 1001 or 1012, a gRPC status the server sent;
 /// or was never processed (safe to retry).
 pub fn ends_cleanly(stream: &StreamObservation) -> bool {
     match &stream.end {
         StreamEnd::Complete | StreamEnd::GoingAway | StreamEnd::Status { .. } => true,
-        StreamEnd::Closed { code, .. } => matches!(code, 1000 | 1001),
+        StreamEnd::Closed { code, .. } => WS_CLEAN_CLOSES.contains(code),
         end => end.never_processed(),
     }
 }
@@ -500,6 +500,32 @@ mod tests {
         let late = no_new_stream_accepted(&graceful(), signal);
         assert_eq!(late.len(), 2);
         assert!(late.iter().all(|c| c.met), "{late:#?}");
+    }
+
+    /// 1012 (service restart) is a server's goodbye as 1001 is; 1011 (internal error) is an
+    /// ending, but not a clean one.
+    #[test]
+    fn a_close_1012_ends_a_websocket_cleanly_and_1011_does_not() {
+        let closed = |code: u16| {
+            stream(
+                "ws",
+                Protocol::Websocket,
+                10,
+                StreamEnd::Closed {
+                    code,
+                    reason: String::new(),
+                },
+                vec![Item::Head { status: 101 }],
+            )
+        };
+        let restart = closed(1012);
+        assert!(ends_cleanly(&restart.stream));
+        assert!(restart.stream.end.is_goodbye());
+        assert_eq!(restart.stream.outcome(), Outcome::Ok);
+        let error = closed(1011);
+        assert!(!ends_cleanly(&error.stream));
+        assert!(!error.stream.end.is_goodbye());
+        assert_eq!(error.stream.outcome(), Outcome::HttpError);
     }
 
     #[test]

@@ -18,6 +18,11 @@ pub const MAX_STREAM_ID: u32 = (1 << 31) - 1;
 /// (RFC 6455 §7.1.5: 1006, abnormal closure; it is never sent on the wire).
 pub const WS_ABNORMAL_CLOSURE: u16 = 1006;
 
+/// The WebSocket close codes that end a stream cleanly at a shutdown: 1000 (normal closure),
+/// 1001 (going away, RFC 6455 §7.4.1) and 1012 (service restart, IANA's registry: the server is
+/// restarting, its client may reconnect).
+pub const WS_CLEAN_CLOSES: [u16; 3] = [1000, 1001, 1012];
+
 /// The WebSocket close code of a close frame that carried no code (RFC 6455 §7.1.5).
 pub const WS_NO_STATUS: u16 = 1005;
 
@@ -184,12 +189,15 @@ impl StreamEnd {
     }
 
     /// Whether this is a server's goodbye at shutdown: the `going-away` event then the end, a
-    /// WebSocket close 1001 (going away), a gRPC UNAVAILABLE status.
+    /// WebSocket close 1001 (going away) or 1012 (service restart), a gRPC UNAVAILABLE status.
     pub fn is_goodbye(&self) -> bool {
         matches!(
             self,
             StreamEnd::GoingAway
-                | StreamEnd::Closed { code: 1001, .. }
+                | StreamEnd::Closed {
+                    code: 1001 | 1012,
+                    ..
+                }
                 | StreamEnd::Status { code: 14, .. }
         )
     }
@@ -399,7 +407,7 @@ impl StreamObservation {
     }
 
     /// The stream's outcome in the vocabulary of requests, for expectations and reports that
-    /// speak it: `ok` for a clean end with a success (a 2xx or 101 head, a close 1000 or 1001,
+    /// speak it: `ok` for a clean end with a success (a 2xx or 101 head, a close 1000, 1001 or 1012,
     /// gRPC OK); `http-error` for a clean end with another status or close code; `truncated`
     /// for a cut after the response began; `reset` for a reset or a GOAWAY's refusal;
     /// `empty-reply`, `refused` and `timeout` as they are.
@@ -409,9 +417,7 @@ impl StreamObservation {
         match &self.end {
             StreamEnd::Complete | StreamEnd::GoingAway if success(self.status()) => Outcome::Ok,
             StreamEnd::Complete | StreamEnd::GoingAway => Outcome::HttpError,
-            StreamEnd::Closed {
-                code: 1000 | 1001, ..
-            } => Outcome::Ok,
+            StreamEnd::Closed { code, .. } if WS_CLEAN_CLOSES.contains(code) => Outcome::Ok,
             StreamEnd::Closed { .. } => Outcome::HttpError,
             StreamEnd::Status { code: 0, .. } => Outcome::Ok,
             StreamEnd::Status { .. } => Outcome::HttpError,
