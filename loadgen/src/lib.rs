@@ -112,7 +112,17 @@ pub enum Client {
 impl Client {
     /// Starts `plan`'s client; each record goes to `done`, times from `start`.
     pub fn start(plan: &Plan, start: Instant, done: &Arc<Mutex<Vec<Record>>>) -> Client {
-        let path_ok = sendable(&plan.path);
+        Client::start_checked(plan, sendable(&plan.path), start, done)
+    }
+
+    /// [`Client::start`] with the caller's word on whether the path can be sent (a check
+    /// stricter than [`sendable`]): when not, each request is recorded as a 400 unsent.
+    pub fn start_checked(
+        plan: &Plan,
+        path_ok: bool,
+        start: Instant,
+        done: &Arc<Mutex<Vec<Record>>>,
+    ) -> Client {
         let done = Arc::clone(done);
         match plan.client {
             ClientKind::Fresh => Client::Fresh(FreshClient::new(

@@ -1,6 +1,10 @@
 //! Traffic across the stop, as data: which client sends the stream, and what each request of
 //! it met. One record per request, kept small: a run records every request of a stream.
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use load_generator::{ClientKind, Plan};
 use serde::{Deserialize, Serialize};
 
 use super::outcome::Outcome;
@@ -161,6 +165,25 @@ impl LoadSpec {
         self.connections
             .unwrap_or(default)
             .clamp(1, MAX_CONNECTIONS)
+    }
+
+    /// The load generator's plan of this stream, to `target`, each request waited for at most
+    /// `deadline`. The generator runs `fixed` and `h2c`, and `fresh` for any other client
+    /// (pooled and reqwest are the harness's own; a netns stream never asks for them).
+    pub fn generator_plan(&self, target: SocketAddr, deadline: Duration) -> Plan {
+        Plan {
+            target,
+            path: self.path.clone(),
+            rate: self.rate,
+            client: match self.client {
+                ClientProfile::Fixed => ClientKind::Fixed,
+                ClientProfile::H2c => ClientKind::H2c,
+                _ => ClientKind::Fresh,
+            },
+            connections: self.connection_count(),
+            duration: self.duration,
+            deadline,
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use crate::client;
 use crate::model::events::{Event, EventKind};
 use crate::model::load::{ClientProfile, Connection, LoadRecord, LoadSpec};
 use crate::model::outcome::Outcome;
-use load_generator::{FixedClient, H2cClient, Record, micros, schedule};
+use load_generator::{Record, micros, schedule};
 
 use crate::run::pooled::PooledClient;
 use crate::run::reqwest_client::ReqwestClient;
@@ -79,32 +79,12 @@ impl Sender {
             ClientProfile::Reqwest => Client::Reqwest(Box::new(ReqwestClient::new(addr))),
             ClientProfile::Fixed | ClientProfile::H2c => {
                 let generator_done = Arc::default();
-                let (path_ok, connections) = (
+                let client = load_generator::Client::start_checked(
+                    &spec.generator_plan(addr, deadline),
                     client::path_problem(&spec.path).is_none(),
-                    spec.connection_count(),
+                    start,
+                    &generator_done,
                 );
-                let done = Arc::clone(&generator_done);
-                let client = if spec.client == ClientProfile::H2c {
-                    load_generator::Client::H2c(H2cClient::start(
-                        addr,
-                        &spec.path,
-                        path_ok,
-                        connections,
-                        deadline,
-                        start,
-                        done,
-                    ))
-                } else {
-                    load_generator::Client::Fixed(FixedClient::start(
-                        addr,
-                        &spec.path,
-                        path_ok,
-                        connections,
-                        deadline,
-                        start,
-                        done,
-                    ))
-                };
                 return Sender::Generator {
                     client,
                     done: generator_done,

@@ -14,13 +14,13 @@ use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use futures_util::{Stream, StreamExt};
-use load_generator::{Args, ClientKind, Line, Plan};
+use load_generator::{Args, Line};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::engine::{ContainerConfig, Engine, OutputLine, run_labels};
 use crate::model::events::EventKind;
-use crate::model::load::{ClientProfile, LoadSpec};
+use crate::model::load::LoadSpec;
 use crate::model::vantage::Vantage;
 use crate::run::error::ScenarioError;
 use crate::run::load::load_record;
@@ -68,20 +68,8 @@ pub(super) async fn start(
     budget: Duration,
 ) -> Result<Running, ScenarioError> {
     let args = Args {
-        plan: Plan {
-            target: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-            path: spec.path.clone(),
-            rate: spec.rate,
-            client: match spec.client {
-                ClientProfile::Fixed => ClientKind::Fixed,
-                ClientProfile::H2c => ClientKind::H2c,
-                // Scenario::vantage sends only the clients the generator runs here.
-                _ => ClientKind::Fresh,
-            },
-            connections: spec.connection_count(),
-            duration: spec.duration,
-            deadline: budget,
-        },
+        // Scenario::vantage sends only the clients the generator runs here.
+        plan: spec.generator_plan(std::net::SocketAddr::from(([127, 0, 0, 1], port)), budget),
         limit: budget.max(spec.duration),
     };
     let id = engine
