@@ -1193,6 +1193,7 @@ mod tests {
         Class, LoadSummary, ObservedRequest, PhaseCounts, RolloutRequest, Second, TimedEvent,
     };
     use crate::model::verdict::Verdict;
+    use crate::report::html_probe::{attribute, svg};
     use crate::reproduce::{Timings, scenarios};
 
     /// `scenario` with `observation`, passed.
@@ -1324,31 +1325,6 @@ mod tests {
             ..Observation::default()
         };
         result("load/synthetic", observation)
-    }
-
-    /// The part of `html` from the first `<svg class="{class}"` to its end.
-    fn svg<'a>(html: &'a str, class: &str) -> &'a str {
-        let start = html
-            .find(&format!(r#"<svg class="{class}""#))
-            .unwrap_or_else(|| panic!("no svg.{class} in:\n{html}"));
-        let rest = &html[start..];
-        &rest[..rest.find("</svg>").unwrap_or(rest.len())]
-    }
-
-    /// The value of `attribute` in the first element of `html` after `after`.
-    fn attribute(html: &str, after: &str, attribute: &str) -> f64 {
-        let start = html
-            .find(after)
-            .unwrap_or_else(|| panic!("no {after} in:\n{html}"));
-        let rest = &html[start..];
-        let value = rest
-            .split(&format!(" {attribute}=\""))
-            .nth(1)
-            .and_then(|v| v.split('"').next())
-            .unwrap_or_else(|| panic!("no {attribute} after {after}"));
-        value
-            .parse()
-            .unwrap_or_else(|_| panic!("{attribute}={value}"))
     }
 
     #[test]

@@ -414,6 +414,7 @@ fn glyph(class: &str, x: f64, y: f64) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::super::html::render;
+    use super::super::html_probe::{attribute, svg};
     use super::super::stream_fixtures::results;
 
     /// The section of scenario `name` in `html`.
@@ -423,15 +424,6 @@ mod tests {
             .unwrap_or_else(|| panic!("no section {name}"));
         let rest = &html[start..];
         &rest[..rest.find("</section>").unwrap_or(rest.len())]
-    }
-
-    /// The part of `html` from the first `<svg class="{class}"` to its end.
-    fn svg<'a>(html: &'a str, class: &str) -> &'a str {
-        let start = html
-            .find(&format!(r#"<svg class="{class}""#))
-            .unwrap_or_else(|| panic!("no svg.{class} in:\n{html}"));
-        let rest = &html[start..];
-        &rest[..rest.find("</svg>").unwrap_or(rest.len())]
     }
 
     /// The lane of stream `name`, up to the next lane.
@@ -454,19 +446,6 @@ mod tests {
         let text = &lanes[start..];
         let text = &text[..text.find("</text>").unwrap_or(text.len())];
         &text[text.find('>').map_or(0, |i| i + 1)..]
-    }
-
-    /// The number in `attribute` of the first element of `html` after `after`.
-    fn attribute(html: &str, after: &str, attribute: &str) -> f64 {
-        let start = html
-            .find(after)
-            .unwrap_or_else(|| panic!("no {after} in:\n{html}"));
-        html[start..]
-            .split(&format!(" {attribute}=\""))
-            .nth(1)
-            .and_then(|v| v.split('"').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no {attribute} after {after}"))
     }
 
     #[test]

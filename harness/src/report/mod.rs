@@ -6,6 +6,8 @@
 //! the engine.
 
 mod event_log;
+#[cfg(test)]
+mod html_probe;
 mod html_streams;
 mod reporter;
 #[cfg(test)]
